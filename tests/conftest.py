@@ -1,0 +1,140 @@
+"""Test fixtures: one schema per session (built by the migrations), emptied after each test."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tutorat import create_app
+from tutorat.extensions import db
+
+# Tables whose content the tests create; reference data stays for the whole session.
+MUTABLE_TABLES = (
+    "meeting", "status_event", "pair", "tutoring_request", "mentee_profile", "tutor_profile",
+    "outbox_email", "setting", "user_account",
+)
+PG_URL = os.environ.get("TUTORAT_TEST_DATABASE_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": None,
+            "BASE_URL": "http://localhost",
+        }
+    )
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    from flask_migrate import upgrade
+
+    from tutorat.cli import load_reference_data
+
+    with app.app_context():
+        upgrade()
+        load_reference_data()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.rollback()
+        with db.engine.begin() as conn:
+            for table in MUTABLE_TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="(?:[\w-]+-)?csrf_token"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+class Browser:
+    """A test client that submits forms as a browser would: with the page's CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token: str | None = None
+
+    def get(self, url: str, **kw):
+        response = self.client.get(url, **kw)
+        html = response.get_data(as_text=True)
+        if "csrf_token" in html:
+            self.token = csrf_from(html)
+        return response
+
+    def post(self, url: str, data: dict | None = None, *, prefix: str | None = None, page: str | None = None, **kw):
+        if page is not None or self.token is None:
+            self.get(page or url)
+        data = dict(data or {})
+        data[f"{prefix}-csrf_token" if prefix else "csrf_token"] = self.token
+        return self.client.post(url, data=data, **kw)
+
+    def login(self, email: str, password: str):
+        return self.post("/connexion", {"email": email, "password": password}, page="/connexion")
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+def pytest_report_header(config):
+    return f"base de test : {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (fichier temporaire)'}"
+
+
+ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,195 @@
+"""Bad input on every form: a French message, a 4xx, never a 500, nothing half-written."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import Browser
+from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
+from tutorat.extensions import db
+from tutorat.models import Meeting, MenteeProfile, Request, User
+from tutorat.services import pairs as pair_service
+from tutorat.services import requests as request_service
+
+LONG = "x" * 20_000
+PROFILE_OK = {"commune": "Auch", "metier_1": "boulanger", "slots": ["5"], "has_car": "non", "max_km": "10"}
+
+
+@pytest.fixture
+def people(app):
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent, complete=False)
+        active_mentee = make_mentee(referent, remote_ok=True)
+        tutor = make_tutor(remote_ok=True)
+        admin = make_admin()
+        demande = request_service.open_request(active_mentee, actor=active_mentee, topics=["cv"],
+                                               meeting_modes=["video"], message="Bonjour")
+        db.session.flush()
+        pair = pair_service.propose(demande, tutor.id, actor=referent)
+        pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+        pair_service.answer(pair, side="mentee", accept=True, actor=active_mentee)
+        pair_service.confirm(pair, actor=referent)
+        db.session.commit()
+        return {"referent": referent.email, "mentee": mentee.email, "mentee_id": mentee.id, "tutor": tutor.email,
+                "admin": admin.email, "pair": pair.id}
+
+
+def _as(app, email):
+    b = Browser(app.test_client())
+    assert b.login(email, PASSWORD).status_code == 302
+    return b
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"commune": ""}, "obligatoire"),
+        ({"commune": "Paris"}, "Commune inconnue"),
+        ({"commune": LONG}, "120 caractères"),
+        ({"metier_1": ""}, "Indiquez un métier"),
+        ({"metier_1": "Z9999"}, "Métier introuvable"),
+        ({"metier_1": "qqqqzzzz"}, "Métier introuvable"),
+        ({"metier_1": LONG}, "200 caractères"),
+        ({"slots": []}, "Cochez au moins un"),
+        ({"slots": ["99"]}, "Créneau inconnu"),
+        ({"slots": ["abc"]}, "Créneau inconnu"),
+        ({"max_km": "-3"}, "entre 0 et 200"),
+        ({"max_km": "abc"}, "distance"),
+        ({"has_car": "peut-être"}, "Not a valid choice"),
+        ({"obstacles": ["inconnu"]}, "Choix inconnu"),
+    ],
+)
+def test_mentee_profile_bad_input(app, people, change, message):
+    b = _as(app, people["mentee"])
+    data = {**PROFILE_OK, **change}
+    r = b.post("/beneficiaire/profil", data, page="/beneficiaire/profil")
+    html = r.get_data(as_text=True)
+    assert 400 <= r.status_code < 500
+    if message != "Not a valid choice":
+        assert message in html
+    # The other input is kept.
+    if "max_km" not in change:
+        assert 'value="10"' in html
+    with app.app_context():
+        assert db.session.get(MenteeProfile, people["mentee_id"]).commune_code is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"topics": [], "meeting_modes": ["video"], "message": "Bonjour"}, "au moins un sujet"),
+        ({"topics": ["cv"], "meeting_modes": [], "message": "Bonjour"}, "au moins une façon"),
+        ({"topics": ["cv"], "meeting_modes": ["video"], "message": ""}, "obligatoire"),
+        ({"topics": ["cv"], "meeting_modes": ["video"], "message": LONG}, "1000 caractères"),
+        ({"topics": ["pirate"], "meeting_modes": ["video"], "message": "Bonjour"}, "Choix inconnu"),
+        ({"topics": ["cv"], "meeting_modes": ["video"], "message": "a\x00b"}, "caractères invisibles"),
+    ],
+)
+def test_request_bad_input(app, people, data, message):
+    b = _as(app, people["referent"])
+    url = f"/referent/beneficiaires/{people['mentee_id']}/profil"
+    assert b.post(url, PROFILE_OK, page=url).status_code == 302
+    url = f"/referent/beneficiaires/{people['mentee_id']}/demande"
+    r = b.post(url, data, page=url)
+    assert 400 <= r.status_code < 500
+    assert message in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Request).where(
+            Request.mentee_id == people["mentee_id"])) == 0
+
+
+def test_second_open_request_is_refused(app, people):
+    b = _as(app, people["referent"])
+    url = f"/referent/beneficiaires/{people['mentee_id']}/profil"
+    b.post(url, PROFILE_OK, page=url)
+    url = f"/referent/beneficiaires/{people['mentee_id']}/demande"
+    data = {"topics": ["cv"], "meeting_modes": ["video"], "message": "Bonjour"}
+    assert b.post(url, data, page=url).status_code == 302
+    r = b.post(url, data, page=url)
+    assert r.status_code == 409 and "déjà" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"date": (date.today() + timedelta(days=2)).isoformat()}, "dans le futur"),
+        ({"date": "pas-une-date"}, "date valide"),
+        ({"date": ""}, "date valide"),
+        ({"duration": "0"}, "entre 1 et 720"),
+        ({"duration": "-20"}, "entre 1 et 720"),
+        ({"duration": "100000"}, "entre 1 et 720"),
+        ({"mode": "pigeon"}, "Not a valid choice"),
+        ({"place": LONG}, "150 caractères"),
+        ({"note": LONG}, "1000 caractères"),
+    ],
+)
+def test_meeting_bad_input(app, people, change, message):
+    b = _as(app, people["tutor"])
+    url = f"/tuteur/binome/{people['pair']}/rencontre"
+    data = {"date": date.today().isoformat(), "duration": "60", "mode": "presentiel", **change}
+    r = b.post(url, data, page=url)
+    assert 400 <= r.status_code < 500
+    if message != "Not a valid choice":
+        assert message in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Meeting)) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"role": "referent", "first_name": "", "last_name": "X", "email": "a@b.fr"}, "obligatoire"),
+        ({"role": "referent", "first_name": "A", "last_name": "X", "email": "pas-un-courriel"}, "invalide"),
+        ({"role": "referent", "first_name": "A", "last_name": "X", "email": ""}, "obligatoire"),
+        ({"role": "pirate", "first_name": "A", "last_name": "X", "email": "a@b.fr"}, "Not a valid choice"),
+        ({"role": "tutor", "first_name": LONG, "last_name": "X", "email": "a@b.fr"}, "80 caractères"),
+        ({"role": "tutor", "first_name": "A", "last_name": "X", "email": "a@b.fr", "phone": "abc"}, "téléphone"),
+    ],
+)
+def test_admin_new_account_bad_input(app, people, data, message):
+    b = _as(app, people["admin"])
+    before = None
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(User))
+    r = b.post("/admin/comptes/nouveau", data, page="/admin/comptes/nouveau")
+    assert 400 <= r.status_code < 500
+    if message != "Not a valid choice":
+        assert message in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == before
+
+
+def test_duplicate_email_is_refused(app, people):
+    b = _as(app, people["admin"])
+    r = b.post("/admin/comptes/nouveau", {"role": "tutor", "first_name": "A", "last_name": "B",
+                                         "email": people["referent"]}, page="/admin/comptes/nouveau")
+    assert r.status_code in (409, 422) and "existe déjà" in r.get_data(as_text=True)
+
+
+def test_decline_needs_a_reason(app, people):
+    with app.app_context():
+        referent = db.session.scalars(select(User).where(User.email == people["referent"])).one()
+        mentee = make_mentee(referent, remote_ok=True)
+        tutor = make_tutor(remote_ok=True, email="declineur@test.example.org")
+        demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
+                                               message="Bonjour")
+        db.session.flush()
+        pair = pair_service.propose(demande, tutor.id, actor=referent)
+        db.session.commit()
+        pair_id = pair.id
+    b = _as(app, "declineur@test.example.org")
+    page = f"/tuteur/binome/{pair_id}"
+    r = b.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "decline"}, prefix="answer", page=page)
+    assert r.status_code == 422 and "raison du refus" in r.get_data(as_text=True)
+    r = b.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "decline", "answer-reason": "autre"},
+               prefix="answer", page=page)
+    assert r.status_code == 422 and "Précisez" in r.get_data(as_text=True)
+    r = b.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "decline", "answer-reason": "trop_loin"},
+               prefix="answer", page=page)
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(Request).where(Request.mentee_id == mentee.id)).one().status == "open"

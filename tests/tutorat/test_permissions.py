@@ -1,0 +1,202 @@
+"""Role × route matrix over every route of app.url_map: a new route without an entry fails."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import Browser
+from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
+from tutorat.extensions import db
+from tutorat.models import Meeting, Pair, Request
+from tutorat.services import pairs as pair_service
+from tutorat.services import requests as request_service
+
+ROLES = ("anonymous", "mentee", "tutor", "referent", "admin")
+LOGIN = 302  # anonymous → login page
+OK, FORBIDDEN, MISSING, NOT_ALLOWED = 200, 403, 404, 405
+
+
+def _only(role: str, ok: int = OK) -> dict[str, int]:
+    out = {r: FORBIDDEN for r in ROLES}
+    out["anonymous"] = LOGIN
+    out[role] = ok
+    return out
+
+
+EVERYONE = dict.fromkeys(ROLES, OK)
+LOGGED_IN_REDIRECT = {"anonymous": LOGIN, "mentee": 302, "tutor": 302, "referent": 302, "admin": 302}
+API = {"anonymous": LOGIN, "mentee": OK, "tutor": OK, "referent": OK, "admin": OK}
+
+# GET routes: expected status per role, on the role's own objects.
+GET_MATRIX: dict[str, dict[str, int]] = {
+    "main.index": EVERYONE,
+    "main.about": EVERYONE,
+    "main.accessibility": EVERYONE,
+    "main.privacy": EVERYONE,
+    "main.my_space": LOGGED_IN_REDIRECT,
+    "auth.login": {"anonymous": OK, "mentee": 302, "tutor": 302, "referent": 302, "admin": 302},
+    "auth.set_password": dict.fromkeys(ROLES, MISSING),  # with a forged token
+    "api.communes": API,
+    "api.metiers": API,
+    "mentee.home": _only("mentee"),
+    "mentee.profile": _only("mentee"),
+    "mentee.new_request": _only("mentee", 302),  # own demande already open → redirect home
+    "mentee.pair": _only("mentee"),
+    "tutor.home": _only("tutor"),
+    "tutor.profile": _only("tutor"),
+    "tutor.pair": _only("tutor"),
+    "tutor.new_meeting": _only("tutor"),
+    "referent.dashboard": _only("referent"),
+    "referent.request_detail": _only("referent"),
+    "referent.pair": _only("referent"),
+    "referent.mentees": _only("referent"),
+    "referent.new_mentee": _only("referent"),
+    "referent.mentee": _only("referent"),
+    "referent.mentee_profile": _only("referent"),
+    "referent.mentee_request": _only("referent"),
+    "admin.home": _only("admin"),
+    "admin.accounts_list": _only("admin"),
+    "admin.new_account": _only("admin"),
+}
+# POST-only routes: the role allowed to call them (others: 403, anonymous: login).
+POST_ONLY: dict[str, str | None] = {
+    "auth.logout": None,
+    "mentee.cancel_request": "mentee",
+    "mentee.confirm_meeting": "mentee",
+    "tutor.answer": "tutor",
+    "referent.propose": "referent",
+    "referent.mentee_answer": "referent",
+    "referent.confirm": "referent",
+    "referent.withdraw": "referent",
+    "referent.end": "referent",
+    "admin.validate_tutor": "admin",
+}
+# Routes with an object: which are scoped (someone else's object must be a 404).
+SCOPED = {
+    "mentee.pair": "mentee", "tutor.pair": "tutor", "tutor.new_meeting": "tutor",
+    "referent.request_detail": "referent", "referent.pair": "referent", "referent.mentee": "referent",
+    "referent.mentee_profile": "referent", "referent.mentee_request": "referent",
+}
+
+
+def test_every_route_has_an_entry(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = endpoints - set(GET_MATRIX) - set(POST_ONLY)
+    assert not missing, f"routes sans entrée dans la matrice des droits : {sorted(missing)}"
+
+
+@pytest.fixture
+def world(app):
+    """Two of each: the objects of 'ours' and of 'theirs' (same roles, other people)."""
+    with app.app_context():
+        out = {}
+        for side in ("ours", "theirs"):
+            referent = make_referent()
+            mentee = make_mentee(referent, remote_ok=True)
+            tutor = make_tutor(remote_ok=True)
+            db.session.flush()
+            demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
+                                                   message="Bonjour")
+            db.session.flush()
+            pair = pair_service.propose(demande, tutor.id, actor=referent)
+            pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+            pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+            pair_service.confirm(pair, actor=referent)
+            db.session.flush()
+            db.session.add(Meeting(pair_id=pair.id, logged_by_id=tutor.id, date=pair.proposed_at.date(),
+                                   duration_minutes=30, mode="video"))
+            # A second, open demande to look at in the référent's queue.
+            other = make_mentee(referent)
+            request_service.open_request(other, actor=referent, topics=["cv"], meeting_modes=["video"],
+                                         message="Bonjour")
+            db.session.flush()
+            out[side] = {"referent": referent.email, "mentee": mentee.email, "tutor": tutor.email,
+                         "pair": pair.id, "mentee_id": mentee.id, "meeting": db.session.scalar(
+                             select(Meeting.id).where(Meeting.pair_id == pair.id)),
+                         "request": db.session.scalar(select(Request.id).where(Request.mentee_id == other.id)),
+                         "tutor_id": tutor.id}
+        out["admin"] = make_admin().email
+        db.session.commit()
+        assert db.session.scalar(select(Pair.status).where(Pair.id == out["ours"]["pair"])) == "active"
+    return out
+
+
+def _url(app, endpoint: str, objs: dict) -> str:
+    args = {
+        "mentee.pair": {"pair_id": objs["pair"]}, "tutor.pair": {"pair_id": objs["pair"]},
+        "tutor.new_meeting": {"pair_id": objs["pair"]}, "referent.pair": {"pair_id": objs["pair"]},
+        "referent.request_detail": {"request_id": objs["request"]},
+        "referent.mentee": {"user_id": objs["mentee_id"]}, "referent.mentee_profile": {"user_id": objs["mentee_id"]},
+        "referent.mentee_request": {"user_id": objs["mentee_id"]},
+        "auth.set_password": {"token": "jeton-invalide"},
+        "mentee.cancel_request": {"request_id": objs["request"]},
+        "mentee.confirm_meeting": {"pair_id": objs["pair"], "meeting_id": objs["meeting"], "choice": "confirmer"},
+        "tutor.answer": {"pair_id": objs["pair"]}, "referent.propose": {"request_id": objs["request"]},
+        "referent.mentee_answer": {"pair_id": objs["pair"]}, "referent.confirm": {"pair_id": objs["pair"]},
+        "referent.withdraw": {"pair_id": objs["pair"]}, "referent.end": {"pair_id": objs["pair"]},
+        "admin.validate_tutor": {"user_id": objs["tutor_id"]},
+    }.get(endpoint, {})
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **args)
+
+
+def _client(app, world, role: str) -> Browser:
+    b = Browser(app.test_client())
+    if role != "anonymous":
+        email = world["admin"] if role == "admin" else world["ours"][role]
+        assert b.login(email, PASSWORD).status_code == 302
+    return b
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_matrix(app, world, role):
+    b = _client(app, world, role)
+    failures = []
+    for endpoint, expected in GET_MATRIX.items():
+        url = _url(app, endpoint, world["ours"])
+        status = b.client.get(url).status_code
+        if status != expected[role]:
+            failures.append(f"{endpoint} {url}: {status} au lieu de {expected[role]}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("endpoint", sorted(SCOPED))
+def test_someone_elses_object_is_a_404(app, world, endpoint):
+    b = _client(app, world, SCOPED[endpoint])
+    assert b.client.get(_url(app, endpoint, world["theirs"])).status_code == MISSING
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_post_only_routes(app, world, role):
+    b = _client(app, world, role)
+    b.get("/")
+    failures = []
+    for endpoint, allowed in POST_ONLY.items():
+        url = _url(app, endpoint, world["ours"])
+        if b.client.get(url).status_code != NOT_ALLOWED:
+            failures.append(f"GET {endpoint} devrait être refusé (405)")
+        if allowed is None or role == allowed:
+            continue
+        status = b.post(url, {}).status_code
+        expected = LOGIN if role == "anonymous" else FORBIDDEN
+        if status != expected:
+            failures.append(f"POST {endpoint} par {role}: {status} au lieu de {expected}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("endpoint", ["tutor.answer", "referent.confirm", "referent.withdraw", "referent.end",
+                                      "referent.mentee_answer", "mentee.confirm_meeting", "referent.propose"])
+def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):
+    b = _client(app, world, POST_ONLY[endpoint])
+    b.get("/")
+    assert b.post(_url(app, endpoint, world["theirs"]), {}).status_code == MISSING
+
+
+def test_post_without_csrf_is_refused(app, world):
+    b = _client(app, world, "referent")
+    r = b.client.post(_url(app, "referent.withdraw", world["ours"]), data={})
+    assert r.status_code == 400
+    assert "jeton de sécurité" in r.get_data(as_text=True)

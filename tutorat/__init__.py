@@ -1,0 +1,128 @@
+"""Tutorat: peer tutoring between RSA beneficiaries and former beneficiaries (Conseil départemental du Gers)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from tutorat.config import default_config, from_environment
+from tutorat.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then the environment, then `config` (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("TUTORAT_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.from_mapping(default_config(app.instance_path))
+    app.config.from_mapping(from_environment())
+    if config:
+        app.config.from_mapping(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    register_security_headers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from tutorat import models  # noqa: F401  (registers the tables)
+    from tutorat.services.db import configure_engine_events
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from tutorat.services.accounts import load_user
+
+    login_manager.user_loader(load_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    from tutorat.views import admin, api, auth, main, mentee, referent, tutor
+
+    for module in (main, auth, api, mentee, tutor, referent, admin):
+        app.register_blueprint(module.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    messages = {
+        400: ("Demande invalide", "La demande envoyée n'a pas pu être comprise. Vérifiez le formulaire et réessayez."),
+        403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
+        404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
+        405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
+        413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
+        429: ("Trop de tentatives", "Vous avez fait trop de tentatives. Patientez une minute puis réessayez."),
+        500: ("Erreur du service", "Une erreur est survenue de notre côté. Réessayez dans quelques instants."),
+    }
+
+    def render(code: int, detail: str | None = None):
+        title, text = messages.get(code, messages[500])
+        return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda e, code=code: render(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        db.session.rollback()
+        return render(
+            400,
+            "Le formulaire a expiré ou n'est pas valide (jeton de sécurité). "
+            "Revenez à la page précédente, rechargez-la et envoyez-le à nouveau.",
+        )
+
+
+def register_commands(app: Flask) -> None:
+    from tutorat import cli
+
+    cli.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from tutorat import templating
+
+    templating.register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from flask import request
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if not request.path.startswith("/static/") and request.endpoint not in {"main.index"}:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

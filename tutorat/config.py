@@ -1,0 +1,71 @@
+"""Configuration: defaults, then the environment; nothing happens at import time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
+
+
+def default_config(instance_path: str) -> dict[str, Any]:
+    """Settings used when neither the environment nor the caller says otherwise."""
+    sqlite_path = Path(instance_path) / "tutorat.sqlite3"
+    return {
+        "SECRET_KEY": "dev-only-not-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sqlite_path}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 8025,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": "Tutorat Gers <tutorat@example.org>",
+        "BASE_URL": "http://127.0.0.1:8000",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_RATE_LIMIT": "20 per minute",
+        # Matching: how many candidates the référent sees, rest after a binôme ends.
+        "CANDIDATES_SHOWN": 20,
+        "TUTOR_REST_DAYS": 14,
+        # Argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
+        "ARGON2_TIME_COST": 2,
+        "ARGON2_MEMORY_COST": 19456,
+        "ARGON2_PARALLELISM": 1,
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    """Settings read from environment variables (only those that are set)."""
+    env = os.environ
+    out: dict[str, Any] = {}
+    if env.get("DATABASE_URL"):
+        url = env["DATABASE_URL"]
+        # Heroku-style URLs name the old driver; we use psycopg 3.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        out["SQLALCHEMY_DATABASE_URI"] = url
+    for key in ("SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+                "BASE_URL", "RATELIMIT_STORAGE_URI"):
+        if env.get(key):
+            out[key] = env[key]
+    if env.get("MAIL_PORT"):
+        out["MAIL_PORT"] = int(env["MAIL_PORT"])
+    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE"):
+        if env.get(key) is not None:
+            out[key] = _bool(env.get(key))
+    return out

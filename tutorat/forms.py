@@ -1,0 +1,310 @@
+"""Flask-WTF forms (CSRF on every POST), with French messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from tutorat import vocab
+from tutorat.services import reference
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+def _too_long(n: int) -> str:
+    return f"{n} caractères au maximum."
+
+
+def no_control_chars(form, field):
+    value = field.data or ""
+    if isinstance(value, str) and any(ord(c) < 32 and c not in "\r\n\t" for c in value):
+        raise ValidationError("Ce texte contient des caractères invisibles non autorisés.")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes; an unknown value gives a French message, not a 500."""
+
+    def pre_validate(self, form):
+        known = {str(v) for v, _ in self.choices}
+        for value in self.data or []:
+            if str(value) not in known:
+                raise ValidationError("Choix inconnu : choisissez dans la liste.")
+
+
+class SlotsField(SelectMultipleField):
+    """The 7 × 3 availability grid, as bit indices 0..20."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [(b, vocab.slot_label(b)) for b in range(21)])
+        kwargs.setdefault("coerce", int)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            self.data = [int(v) for v in valuelist]
+        except ValueError:
+            self.data = []
+            raise ValueError("Créneau inconnu.") from None
+
+    def pre_validate(self, form):
+        if any(not 0 <= v < 21 for v in self.data or []):
+            raise ValidationError("Créneau inconnu.")
+
+    @property
+    def mask(self) -> int:
+        return sum(1 << b for b in set(self.data or []))
+
+    def set_mask(self, mask: int) -> None:
+        self.data = [b for b in range(21) if mask >> b & 1]
+
+
+def _choices(vocabulary: dict) -> list[tuple[str, str]]:
+    return list(vocabulary.items())
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Adresse électronique", validators=[DataRequired(REQUIRED), Length(max=254)])
+    password = PasswordField("Mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
+    confirm = PasswordField("Confirmez le mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+    def validate_confirm(self, field):
+        if field.data != self.password.data:
+            raise ValidationError("Les deux mots de passe ne sont pas identiques.")
+
+
+class CommuneMixin:
+    commune_obj = None
+
+    def validate_commune(self, field):
+        commune, close = reference.resolve_commune(field.data)
+        if commune is None:
+            if close:
+                names = ", ".join(c.label for c in close[:5])
+                raise ValidationError(f"Précisez la commune parmi : {names}.")
+            raise ValidationError("Commune inconnue dans le Gers. Tapez son nom ou son code postal.")
+        self.commune_obj = commune
+
+
+def _resolve_metier(field, required: bool):
+    if not (field.data or "").strip():
+        if required:
+            raise ValidationError("Indiquez un métier : tapez un intitulé, par exemple « boulanger ».")
+        return None
+    hit, close = reference.resolve_metier(field.data)
+    if hit is None:
+        if close:
+            titles = " ; ".join(h.display for h in close[:5])
+            raise ValidationError(f"Précisez le métier, par exemple : {titles}.")
+        raise ValidationError("Métier introuvable dans le répertoire ROME. Essayez un autre intitulé.")
+    return hit
+
+
+class _PlaceForm(CommuneMixin, FlaskForm):
+    commune = StringField(
+        "Votre commune", validators=[DataRequired(REQUIRED), Length(max=120, message=_too_long(120))]
+    )
+    slots = SlotsField("Vos disponibilités")
+    has_car = RadioField(
+        "Avez-vous une voiture ?", choices=[("oui", "Oui"), ("non", "Non")],
+        validators=[InputRequired("Indiquez si vous avez une voiture.")],
+    )
+    max_km = IntegerField(
+        "Distance maximale que vous pouvez parcourir (en km)",
+        validators=[InputRequired("Indiquez une distance en kilomètres."),
+                    NumberRange(0, 200, "Indiquez une distance entre 0 et 200 km.")],
+    )
+    remote_ok = BooleanField("J'accepte les rencontres à distance (téléphone, visio)")
+    obstacles = MultiCheckboxField(choices=_choices(vocab.OBSTACLES))
+
+    def validate_slots(self, field):
+        if not field.data:
+            raise ValidationError("Cochez au moins un moment où vous êtes disponible.")
+
+
+class MenteeProfileForm(_PlaceForm):
+    metier_1 = StringField("Métier visé", validators=[Length(max=200, message=_too_long(200))])
+    metier_2 = StringField("Autre métier visé (facultatif)", validators=[Length(max=200, message=_too_long(200))])
+    shares = MultiCheckboxField(
+        choices=[
+            ("first_name", "Mon prénom"),
+            ("commune", "Ma commune"),
+            ("phone", "Mon numéro de téléphone"),
+            ("email", "Mon adresse électronique"),
+            ("metier", "Le métier que je vise"),
+            ("obstacles", "Mes difficultés"),
+        ]
+    )
+    metier_hits: list = []
+
+    def validate_metier_1(self, field):
+        hit = _resolve_metier(field, required=True)
+        self.metier_hits = [hit]
+
+    def validate_metier_2(self, field):
+        hit = _resolve_metier(field, required=False)
+        if hit is not None:
+            self.metier_hits = [*self.metier_hits, hit]
+
+
+class TutorProfileForm(_PlaceForm):
+    metier = StringField("Votre métier actuel", validators=[Length(max=200, message=_too_long(200))])
+    capacity = SelectField(
+        "Combien de personnes pouvez-vous suivre en même temps ?",
+        choices=[(1, "1"), (2, "2"), (3, "3")], coerce=int,
+        validate_choice=True,
+    )
+    experience_note = TextAreaField(
+        "Ce qui vous a aidé à retrouver un emploi (facultatif)",
+        validators=[Length(max=1000, message=_too_long(1000)), no_control_chars],
+    )
+    metier_hit = None
+
+    def validate_metier(self, field):
+        self.metier_hit = _resolve_metier(field, required=True)
+
+
+class RequestForm(FlaskForm):
+    topics = MultiCheckboxField("Sur quoi voulez-vous de l'aide ?", choices=_choices(vocab.TOPICS))
+    meeting_modes = MultiCheckboxField("Comment préférez-vous rencontrer votre tuteur ?",
+                                       choices=_choices(vocab.MEETING_MODES))
+    message = TextAreaField(
+        "En quelques mots, qu'attendez-vous d'un tuteur ?",
+        validators=[DataRequired(REQUIRED), Length(max=1000, message=_too_long(1000)), no_control_chars],
+    )
+    constraints = TextAreaField(
+        "Vos contraintes (horaires, enfants, transport…) — facultatif",
+        validators=[Optional(), Length(max=1000, message=_too_long(1000)), no_control_chars],
+    )
+
+    def validate_topics(self, field):
+        if not field.data:
+            raise ValidationError("Choisissez au moins un sujet.")
+
+    def validate_meeting_modes(self, field):
+        if not field.data:
+            raise ValidationError("Choisissez au moins une façon de vous rencontrer.")
+
+
+class ProposeForm(FlaskForm):
+    tutor_id = HiddenField(validators=[DataRequired("Choisissez un tuteur.")])
+
+    def validate_tutor_id(self, field):
+        if not str(field.data).isdigit() or len(str(field.data)) > 12:
+            raise ValidationError("Tuteur inconnu.")
+
+
+class ActionForm(FlaskForm):
+    """A form with only the CSRF token (confirm, withdraw…)."""
+
+
+class AnswerForm(FlaskForm):
+    decision = RadioField(
+        "Votre réponse", choices=[("accept", "J'accepte"), ("decline", "Je refuse")],
+        validators=[InputRequired("Choisissez d'accepter ou de refuser.")],
+    )
+    reason = SelectField("Raison du refus", choices=[("", "—"), *_choices(vocab.DECLINE_REASONS)],
+                         validate_choice=False)
+    detail = TextAreaField("Précisions (facultatif)",
+                           validators=[Length(max=500, message=_too_long(500)), no_control_chars])
+
+    def validate_reason(self, field):
+        if self.decision.data == "decline":
+            if field.data not in vocab.DECLINE_REASONS:
+                raise ValidationError("Choisissez la raison du refus.")
+            if field.data == "autre" and not (self.detail.data or "").strip():
+                self.detail.errors = [*self.detail.errors, "Précisez la raison du refus."]
+                raise ValidationError("Précisez la raison du refus ci-dessous.")
+
+
+class EndForm(FlaskForm):
+    outcome = SelectField("Résultat", choices=[("", "—"), *_choices(vocab.OUTCOMES)], validate_choice=False)
+    detail = TextAreaField("Précisions (type de contrat, formation, droit ouvert…)",
+                           validators=[Length(max=500, message=_too_long(500)), no_control_chars])
+
+    def validate_outcome(self, field):
+        if field.data not in vocab.OUTCOMES:
+            raise ValidationError("Choisissez le résultat du binôme.")
+
+
+class MeetingForm(FlaskForm):
+    date = DateField("Date de la rencontre", validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")])
+    duration = IntegerField(
+        "Durée (en minutes)",
+        validators=[InputRequired("Indiquez la durée en minutes."),
+                    NumberRange(1, 720, "La durée doit être comprise entre 1 et 720 minutes.")],
+    )
+    mode = RadioField("Comment vous êtes-vous rencontrés ?", choices=_choices(vocab.MEETING_MODES),
+                      validators=[InputRequired("Choisissez comment la rencontre s'est faite.")])
+    place = StringField("Lieu (facultatif)", validators=[Length(max=150, message=_too_long(150)), no_control_chars])
+    topics = MultiCheckboxField("Sujets abordés", choices=_choices(vocab.TOPICS))
+    note = TextAreaField("Une courte note (facultatif)",
+                         validators=[Length(max=1000, message=_too_long(1000)), no_control_chars])
+
+    def validate_date(self, field):
+        if field.data and field.data > datetime.now(UTC).date():
+            raise ValidationError("La date de la rencontre ne peut pas être dans le futur.")
+        if field.data and field.data.year < 2000:
+            raise ValidationError("Indiquez une date valide.")
+
+
+class PersonForm(FlaskForm):
+    first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80)),
+                                                   no_control_chars])
+    last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80)),
+                                               no_control_chars])
+    email = EmailField("Adresse électronique", validators=[Optional(), Length(max=254, message=_too_long(254)),
+                                                           Email("Adresse électronique invalide.")])
+    phone = StringField("Téléphone (facultatif)", validators=[Optional(), Length(max=20, message=_too_long(20))])
+
+    def validate_phone(self, field):
+        digits = "".join(c for c in field.data or "" if c.isdigit())
+        if field.data and (len(digits) < 10 or any(c not in "0123456789 +.-()" for c in field.data)):
+            raise ValidationError("Numéro de téléphone invalide (10 chiffres, par exemple 06 12 34 56 78).")
+
+
+class NewMenteeForm(PersonForm):
+    pass
+
+
+class NewAccountForm(PersonForm):
+    role = RadioField("Type de compte", choices=[("referent", "Référent ou référente"),
+                                                 ("tutor", "Tuteur ou tutrice")],
+                      validators=[InputRequired("Choisissez le type de compte.")])
+    organisation = StringField("Structure (pour un référent : Maison des Solidarités, France Travail…)",
+                               validators=[Optional(), Length(max=150, message=_too_long(150)), no_control_chars])
+
+    def validate_email(self, field):
+        if not field.data:
+            raise ValidationError("L'adresse électronique est obligatoire pour ce type de compte.")
+
+
+class SocialNoteForm(FlaskForm):
+    social_note = TextAreaField("Note du référent (jamais visible par le tuteur)",
+                                validators=[Length(max=4000, message=_too_long(4000)), no_control_chars])

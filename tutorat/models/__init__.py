@@ -1,0 +1,36 @@
+"""The ORM models, one module per aggregate; importing this package registers them all."""
+
+from tutorat.models.audit import StatusEvent
+from tutorat.models.meetings import Meeting
+from tutorat.models.outbox import OutboxEmail
+from tutorat.models.pairs import Pair, PairStatus
+from tutorat.models.reference import (
+    Commune,
+    RomeAppellation,
+    RomeDomaine,
+    RomeGrandDomaine,
+    RomeMetier,
+)
+from tutorat.models.requests import Request, RequestStatus
+from tutorat.models.settings import Setting
+from tutorat.models.users import MenteeProfile, Role, TutorProfile, User
+
+__all__ = [
+    "Commune",
+    "Meeting",
+    "MenteeProfile",
+    "OutboxEmail",
+    "Pair",
+    "PairStatus",
+    "Request",
+    "RequestStatus",
+    "Role",
+    "RomeAppellation",
+    "RomeDomaine",
+    "RomeGrandDomaine",
+    "RomeMetier",
+    "Setting",
+    "StatusEvent",
+    "TutorProfile",
+    "User",
+]

@@ -1,0 +1,109 @@
+"""The binôme: a proposed, then active, tutor–mentee pair."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tutorat.extensions import db
+from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models.requests import Request
+from tutorat.models.users import User
+
+
+class PairStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    TUTOR_ACCEPTED = "tutor_accepted"
+    MENTEE_ACCEPTED = "mentee_accepted"
+    ACCEPTED = "accepted"
+    ACTIVE = "active"
+    ENDED = "ended"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return PAIR_STATUS_LABELS[self]
+
+
+PAIR_STATUS_LABELS = {
+    PairStatus.PROPOSED: "Proposé, en attente des réponses",
+    PairStatus.TUTOR_ACCEPTED: "Accepté par le tuteur, en attente du bénéficiaire",
+    PairStatus.MENTEE_ACCEPTED: "Accepté par le bénéficiaire, en attente du tuteur",
+    PairStatus.ACCEPTED: "Accepté par les deux, à confirmer par le référent",
+    PairStatus.ACTIVE: "Actif",
+    PairStatus.ENDED: "Terminé",
+    PairStatus.DECLINED: "Refusé",
+    PairStatus.EXPIRED: "Expiré sans réponse",
+    PairStatus.WITHDRAWN: "Retiré par le référent",
+}
+LIVE_PAIR_STATUSES = ("proposed", "tutor_accepted", "mentee_accepted", "accepted", "active")
+PENDING_PAIR_STATUSES = ("proposed", "tutor_accepted", "mentee_accepted", "accepted")
+LIVE_PAIR_SQL = "status IN ('proposed', 'tutor_accepted', 'mentee_accepted', 'accepted', 'active')"
+_ALL = "', '".join(s.value for s in PairStatus)
+
+
+class Pair(db.Model):
+    __tablename__ = "pair"
+    __table_args__ = (
+        CheckConstraint(f"status IN ('{_ALL}')", name="statut_connu"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 1)", name="score_entre_0_et_1"),
+        CheckConstraint("mentee_id <> tutor_id", name="personnes_distinctes"),
+        # PRODUCT.md: one live binôme per mentee.
+        Index(
+            "uq_binome_vivant_par_beneficiaire",
+            "mentee_id",
+            unique=True,
+            sqlite_where=text(LIVE_PAIR_SQL),
+            postgresql_where=text(LIVE_PAIR_SQL),
+        ),
+        Index("ix_pair_tutor_status", "tutor_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("tutoring_request.id"), index=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(16), default=PairStatus.PROPOSED.value, index=True)
+    # What the algorithm said when the référent chose: kept for the CRPA explanation.
+    score: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column()
+    candidates_count: Mapped[int | None] = mapped_column()
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    algorithm_version: Mapped[str] = mapped_column(String(20), default="")
+    meeting_place: Mapped[str] = mapped_column(String(150), default="")
+    tutor_answer: Mapped[str | None] = mapped_column(String(10))
+    mentee_answer: Mapped[str | None] = mapped_column(String(10))
+    decline_reason: Mapped[str | None] = mapped_column(String(30))
+    decline_detail: Mapped[str] = mapped_column(Text, default="")
+    end_reason: Mapped[str | None] = mapped_column(String(30))
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome_detail: Mapped[str] = mapped_column(Text, default="")
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    request: Mapped[Request] = relationship()
+    mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
+    tutor: Mapped[User] = relationship(foreign_keys=[tutor_id])
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+
+    @property
+    def status_label(self) -> str:
+        return PAIR_STATUS_LABELS[PairStatus(self.status)]
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_PAIR_STATUSES
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_PAIR_STATUSES

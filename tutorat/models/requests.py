@@ -1,0 +1,74 @@
+"""The demande de tutorat: what a mentee asks for."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tutorat.extensions import db
+from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models.users import User
+
+
+class RequestStatus(enum.StrEnum):
+    OPEN = "open"
+    PROPOSED = "proposed"
+    MATCHED = "matched"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return REQUEST_STATUS_LABELS[self]
+
+
+REQUEST_STATUS_LABELS = {
+    RequestStatus.OPEN: "En attente d'une proposition",
+    RequestStatus.PROPOSED: "Proposition en cours",
+    RequestStatus.MATCHED: "Binôme formé",
+    RequestStatus.CANCELLED: "Annulée",
+}
+LIVE_REQUEST_SQL = "status IN ('open', 'proposed')"
+
+
+class Request(db.Model):
+    __tablename__ = "tutoring_request"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'proposed', 'matched', 'cancelled')", name="statut_connu"),
+        # PRODUCT.md: one open demande per mentee.
+        Index(
+            "uq_demande_ouverte_par_beneficiaire",
+            "mentee_id",
+            unique=True,
+            sqlite_where=text(LIVE_REQUEST_SQL),
+            postgresql_where=text(LIVE_REQUEST_SQL),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.OPEN.value, index=True)
+    topics: Mapped[str] = mapped_column(String(200), default="")
+    meeting_modes: Mapped[str] = mapped_column(String(60), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    constraints: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def status_label(self) -> str:
+        return REQUEST_STATUS_LABELS[RequestStatus(self.status)]
+
+    @property
+    def topic_codes(self) -> list[str]:
+        return [c for c in self.topics.split(",") if c]
+
+    @property
+    def mode_codes(self) -> list[str]:
+        return [c for c in self.meeting_modes.split(",") if c]

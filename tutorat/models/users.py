@@ -1,0 +1,198 @@
+"""Accounts (four roles) and the profiles of mentees and tutors."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tutorat.extensions import db
+from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models.reference import Commune, RomeMetier
+
+
+class Role(enum.StrEnum):
+    MENTEE = "mentee"
+    TUTOR = "tutor"
+    REFERENT = "referent"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.MENTEE: "Bénéficiaire",
+    Role.TUTOR: "Tuteur ou tutrice",
+    Role.REFERENT: "Référent ou référente",
+    Role.ADMIN: "Administration",
+}
+
+AVAILABILITY_MAX = (1 << 21) - 1
+
+
+def _codes(value: str | None) -> list[str]:
+    return [c for c in (value or "").split(",") if c]
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ('mentee', 'tutor', 'referent', 'admin')", name="role_connu"),
+        CheckConstraint("role = 'mentee' OR email IS NOT NULL", name="email_obligatoire_hors_beneficiaire"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    organisation: Mapped[str | None] = mapped_column(String(150))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped to end every session of the account (logout everywhere, password change).
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    mentee_profile: Mapped[MenteeProfile | None] = relationship(
+        back_populates="user", foreign_keys="MenteeProfile.user_id", uselist=False
+    )
+    tutor_profile: Mapped[TutorProfile | None] = relationship(back_populates="user", uselist=False)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        # The session version is part of the id: bumping it invalidates old cookies.
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[Role(self.role)]
+
+    @property
+    def is_mentee(self) -> bool:
+        return self.role == Role.MENTEE
+
+    @property
+    def is_tutor(self) -> bool:
+        return self.role == Role.TUTOR
+
+    @property
+    def is_referent(self) -> bool:
+        return self.role == Role.REFERENT
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class _PlaceMixin:
+    """Where a person lives, when they are free, how they move: shared by both profiles."""
+
+    availability: Mapped[int] = mapped_column(Integer, default=0)
+    has_car: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_km: Mapped[int] = mapped_column(Integer, default=15)
+    remote_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    obstacles: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def obstacle_codes(self) -> list[str]:
+        return _codes(self.obstacles)
+
+
+class MenteeProfile(_PlaceMixin, db.Model):
+    __tablename__ = "mentee_profile"
+    __table_args__ = (
+        CheckConstraint(f"availability >= 0 AND availability <= {AVAILABILITY_MAX}", name="creneaux_valides"),
+        CheckConstraint("max_km >= 0 AND max_km <= 200", name="distance_max_valide"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    referent_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
+    # Up to three target métiers (ROME v3 codes), comma-separated.
+    target_metiers: Mapped[str] = mapped_column(String(20), default="")
+    # What the mentee agreed to share with their tutor, field by field.
+    share_first_name: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_commune: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_phone: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_metier: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_obstacles: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Référent-only: never shown to the mentee's tutor.
+    social_note: Mapped[str] = mapped_column(Text, default="")
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="mentee_profile", foreign_keys=[user_id])
+    referent: Mapped[User] = relationship(foreign_keys=[referent_id])
+    commune: Mapped[Commune | None] = relationship()
+
+    @property
+    def metier_codes(self) -> list[str]:
+        return _codes(self.target_metiers)
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self.commune_code and self.metier_codes and self.availability)
+
+
+class TutorProfile(_PlaceMixin, db.Model):
+    __tablename__ = "tutor_profile"
+    __table_args__ = (
+        CheckConstraint(f"availability >= 0 AND availability <= {AVAILABILITY_MAX}", name="creneaux_valides"),
+        CheckConstraint("max_km >= 0 AND max_km <= 200", name="distance_max_valide"),
+        CheckConstraint("capacity >= 1 AND capacity <= 3", name="capacite_1_a_3"),
+        # The last guard against overbooking: a place is taken by each live binôme.
+        CheckConstraint("places_used >= 0 AND places_used <= capacity", name="places_dans_capacite"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
+    metier_code: Mapped[str | None] = mapped_column(ForeignKey("rome_metier.code"))
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    places_used: Mapped[int] = mapped_column(Integer, default=0)
+    experience_note: Mapped[str] = mapped_column(Text, default="")
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rest_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tutor_profile")
+    commune: Mapped[Commune | None] = relationship()
+    metier: Mapped[RomeMetier | None] = relationship()
+
+    @property
+    def places_left(self) -> int:
+        return self.capacity - self.places_used
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self.commune_code and self.metier_code and self.availability)
+
+
+__all__ = ["ROLE_LABELS", "MenteeProfile", "Role", "TutorProfile", "User"]

@@ -1,0 +1,77 @@
+"""Who may see what: role guards per blueprint and role-scoped queries (someone else's object is a 404)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, select
+
+from tutorat.extensions import db, login_manager
+from tutorat.models import MenteeProfile, Pair, Request, Role, User
+
+
+def guard_blueprint(bp, *roles: Role) -> None:
+    """Deny by default: every view of `bp` requires a logged-in user with one of `roles`."""
+
+    @bp.before_request
+    def _guard():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role not in {r.value for r in roles}:
+            abort(403)
+        return None
+
+
+def visible_mentees(user: User) -> Select:
+    """Mentees a user may see: a référent sees their own caseload; a mentee sees themself."""
+    stmt = select(User).join(MenteeProfile, MenteeProfile.user_id == User.id)
+    if user.role == Role.REFERENT:
+        return stmt.where(MenteeProfile.referent_id == user.id)
+    if user.role == Role.MENTEE:
+        return stmt.where(User.id == user.id)
+    return stmt.where(False)
+
+
+def visible_requests(user: User) -> Select:
+    stmt = select(Request)
+    if user.role == Role.REFERENT:
+        return stmt.join(MenteeProfile, MenteeProfile.user_id == Request.mentee_id).where(
+            MenteeProfile.referent_id == user.id
+        )
+    if user.role == Role.MENTEE:
+        return stmt.where(Request.mentee_id == user.id)
+    return stmt.where(False)
+
+
+def visible_pairs(user: User) -> Select:
+    stmt = select(Pair)
+    if user.role == Role.REFERENT:
+        return stmt.join(MenteeProfile, MenteeProfile.user_id == Pair.mentee_id).where(
+            MenteeProfile.referent_id == user.id
+        )
+    if user.role == Role.TUTOR:
+        return stmt.where(Pair.tutor_id == user.id)
+    if user.role == Role.MENTEE:
+        return stmt.where(Pair.mentee_id == user.id)
+    return stmt.where(False)
+
+
+def get_or_404(scoped: Callable[[User], Select], model, obj_id: int, *, for_update: bool = False):
+    """Fetch `model` #obj_id through the scoped query of the current user, or 404."""
+    stmt = scoped(current_user).where(model.id == obj_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=model)
+    obj = db.session.scalars(stmt).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def get_mentee_or_404(user_id: int) -> User:
+    stmt = visible_mentees(current_user).where(User.id == user_id)
+    obj = db.session.scalars(stmt).first()
+    if obj is None:
+        abort(404)
+    return obj

@@ -1,0 +1,167 @@
+"""Accounts: password hashing (argon2id), authentication, creation by staff."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app
+from sqlalchemy import func, select
+
+from tutorat.extensions import db
+from tutorat.models import MenteeProfile, Role, TutorProfile, User
+from tutorat.services.errors import DomainError
+
+MIN_PASSWORD_LENGTH = 12
+COMMON_PASSWORDS = {
+    "motdepasse123", "motdepasse1234", "azertyuiop12", "azertyuiop123", "123456789012",
+    "password1234", "password12345", "qwertyuiop12", "tutoratgers2026", "soleil123456",
+    "bonjour12345", "aaaaaaaaaaaa", "000000000000", "111111111111", "azerty123456",
+}
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(
+        time_cost=cfg["ARGON2_TIME_COST"],
+        memory_cost=cfg["ARGON2_MEMORY_COST"],
+        parallelism=cfg["ARGON2_PARALLELISM"],
+    )
+
+
+def check_password_strength(password: str, *context: str | None) -> None:
+    """Raise a French DomainError if `password` is too weak (length, common, context words)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"Le mot de passe doit contenir au moins {MIN_PASSWORD_LENGTH} caractères. "
+            "Une phrase de plusieurs mots est une bonne idée.",
+            field="password",
+        )
+    if len(password) > 200:
+        raise DomainError("Le mot de passe ne doit pas dépasser 200 caractères.", field="password")
+    low = password.lower()
+    if low in COMMON_PASSWORDS or len(set(low)) < 4:
+        raise DomainError("Ce mot de passe est trop courant. Choisissez-en un autre.", field="password")
+    for word in context:
+        for part in (word or "").lower().replace("@", " ").replace(".", " ").split():
+            if len(part) >= 4 and part in low and len(low) - len(part) < 8:
+                raise DomainError(
+                    "Le mot de passe ne doit pas reprendre votre nom ou votre adresse électronique.",
+                    field="password",
+                )
+    if "tutorat" in low and len(low) < 16:
+        raise DomainError("Le mot de passe ne doit pas reprendre le nom du service.", field="password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        ok = _hasher().verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if ok and _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return ok
+
+
+# A hash computed once, so that an unknown email costs as much time as a wrong password.
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (same cost either way)."""
+    email = (email or "").strip().lower()
+    user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first() if email else None
+    if user is None or not user.password_hash:
+        key = "h"
+        if key not in _DUMMY_HASH:
+            _DUMMY_HASH[key] = hash_password(secrets.token_hex(8))
+        with contextlib.suppress(VerificationError):
+            _hasher().verify(_DUMMY_HASH[key], password or "x")
+        return None
+    if not verify_password(user, password or "") or not user.active:
+        return None
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login loader: "id:version"; an old version (logged out everywhere) is refused."""
+    try:
+        raw_id, raw_version = user_id.split(":", 1)
+        uid, version = int(raw_id), int(raw_version)
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def email_taken(email: str) -> bool:
+    return db.session.scalar(select(func.count()).where(func.lower(User.email) == email.lower())) > 0
+
+
+def create_user(
+    *,
+    role: Role,
+    email: str | None,
+    first_name: str,
+    last_name: str,
+    phone: str | None = None,
+    password: str | None = None,
+    organisation: str | None = None,
+    created_by: User | None = None,
+    referent: User | None = None,
+    capacity: int = 1,
+) -> User:
+    """Create an account of `role` (with its profile); the caller commits."""
+    email = (email or "").strip().lower() or None
+    if role != Role.MENTEE and not email:
+        raise DomainError("L'adresse électronique est obligatoire pour ce type de compte.", field="email")
+    if email and email_taken(email):
+        raise DomainError("Un compte existe déjà avec cette adresse électronique.", field="email")
+    user = User(
+        role=role.value,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        phone=(phone or "").strip() or None,
+        organisation=(organisation or "").strip() or None,
+        created_by_id=created_by.id if created_by else None,
+        active=True,
+        session_version=1,
+    )
+    if password:
+        check_password_strength(password, email, first_name, last_name)
+        user.password_hash = hash_password(password)
+    db.session.add(user)
+    db.session.flush()
+    if role == Role.MENTEE:
+        if referent is None or referent.role != Role.REFERENT:
+            raise DomainError("Un bénéficiaire doit avoir un référent.", field="referent")
+        db.session.add(MenteeProfile(user_id=user.id, referent_id=referent.id))
+    elif role == Role.TUTOR:
+        if not 1 <= capacity <= 3:
+            raise DomainError("Un tuteur peut suivre de 1 à 3 personnes.", field="capacity")
+        db.session.add(TutorProfile(user_id=user.id, capacity=capacity, places_used=0))
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_strength(password, user.email, user.first_name, user.last_name)
+    user.password_hash = hash_password(password)
+    user.session_version = (user.session_version or 1) + 1
+
+
+def end_all_sessions(user: User) -> None:
+    user.session_version = (user.session_version or 1) + 1

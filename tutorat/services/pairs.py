@@ -1,0 +1,178 @@
+"""Binômes: propose, answer, confirm, withdraw, end — every status change goes through `workflow`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from tutorat import vocab
+from tutorat.extensions import db
+from tutorat.models import Pair, Request, TutorProfile, User
+from tutorat.services import suggestions
+from tutorat.services.db import integrity_message
+from tutorat.services.errors import Conflict, DomainError
+from tutorat.services.notifications import queue_email
+from tutorat.services.workflow import record_creation, transition
+
+
+def _take_place(tutor_id: int) -> None:
+    """Take one of the tutor's places, atomically: works the same on SQLite and PostgreSQL."""
+    result = db.session.execute(
+        update(TutorProfile)
+        .where(TutorProfile.user_id == tutor_id, TutorProfile.places_used < TutorProfile.capacity)
+        .values(places_used=TutorProfile.places_used + 1, last_asked_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("Ce tuteur n'a plus de place disponible. Choisissez un autre tuteur.")
+    profile = db.session.get(TutorProfile, tutor_id)
+    if profile is not None:
+        db.session.expire(profile, ["places_used", "last_asked_at"])
+
+
+def _free_place(tutor_id: int, *, rest: bool = False) -> None:
+    values: dict = {"places_used": TutorProfile.places_used - 1}
+    if rest:
+        values["rest_until"] = datetime.now(UTC) + timedelta(days=current_app.config["TUTOR_REST_DAYS"])
+    db.session.execute(
+        update(TutorProfile)
+        .where(TutorProfile.user_id == tutor_id, TutorProfile.places_used > 0)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    profile = db.session.get(TutorProfile, tutor_id)
+    if profile is not None:
+        db.session.expire(profile)
+
+
+def _check_referent(pair_or_request: Pair | Request, actor: User) -> None:
+    profile = pair_or_request.mentee.mentee_profile
+    if not actor.is_referent or profile is None or profile.referent_id != actor.id:
+        raise DomainError("Seul le référent de cette personne peut faire cette action.")
+
+
+def propose(request: Request, tutor_id: int, *, actor: User) -> Pair:
+    """The référent proposes tutor `tutor_id` for `request`; the score and its reasons are kept."""
+    _check_referent(request, actor)
+    if request.status != "open":
+        raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
+    explanation, _profile, _commune = suggestions.explain_pair(request, tutor_id)
+    candidates, feasible = suggestions.candidates_for(request, k=10_000)
+    rank = next((c.rank for c in candidates if c.tutor.id == tutor_id), None)
+    mentee_commune = request.mentee.mentee_profile.commune
+    place = suggestions.meeting_place(mentee_commune, _commune)
+    _take_place(tutor_id)
+    pair = Pair(
+        request_id=request.id,
+        mentee_id=request.mentee_id,
+        tutor_id=tutor_id,
+        proposed_by_id=actor.id,
+        status="proposed",
+        score=float(explanation.score),
+        rank=rank,
+        candidates_count=feasible,
+        explanation=suggestions.explanation_dict(explanation),
+        weights=suggestions.current_weights().to_dict(),
+        algorithm_version=suggestions.ALGORITHM_VERSION,
+        meeting_place=place,
+    )
+    db.session.add(pair)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(integrity_message(exc)) from exc
+    record_creation(pair, actor=actor, reason=f"Score {explanation.score:.2f}, rang {rank} sur {feasible}")
+    transition(request, "proposed", actor=actor, reason=f"Binôme n° {pair.id} proposé")
+    tutor = db.session.get(User, tutor_id)
+    queue_email("proposal_tutor", tutor, "Une personne pourrait avoir besoin de vous", "proposal_tutor",
+                pair=pair)
+    queue_email("proposal_mentee", request.mentee, "Un tuteur vous est proposé", "proposal_mentee", pair=pair)
+    return pair
+
+
+def answer(
+    pair: Pair,
+    *,
+    side: str,
+    accept: bool,
+    actor: User,
+    reason: str | None = None,
+    detail: str = "",
+) -> None:
+    """The tutor or the mentee (or the référent for the mentee) accepts or declines a proposal."""
+    if side not in ("tutor", "mentee"):
+        raise DomainError("Réponse inconnue.")
+    if side == "tutor" and actor.id != pair.tutor_id:
+        raise DomainError("Seul le tuteur proposé peut répondre pour lui-même.")
+    on_behalf = None
+    if side == "mentee" and actor.id != pair.mentee_id:
+        _check_referent(pair, actor)
+        on_behalf = pair.mentee
+    if getattr(pair, f"{side}_answer") is not None or pair.status not in (
+        "proposed", "tutor_accepted", "mentee_accepted"
+    ):
+        raise Conflict("Une réponse a déjà été donnée à cette proposition.")
+    if accept:
+        other_accepted = pair.status == ("mentee_accepted" if side == "tutor" else "tutor_accepted")
+        to = "accepted" if other_accepted else f"{side}_accepted"
+        transition(pair, to, actor=actor, on_behalf_of=on_behalf,
+                   reason="Accepté par le tuteur" if side == "tutor" else "Accepté par le bénéficiaire")
+        setattr(pair, f"{side}_answer", "accepted")
+        if to == "accepted":
+            queue_email("pair_accepted", pair.mentee.mentee_profile.referent,
+                        "Un binôme attend votre confirmation", "pair_accepted", pair=pair)
+        return
+    if reason not in vocab.DECLINE_REASONS:
+        raise DomainError("Choisissez la raison du refus dans la liste.", field="reason")
+    if reason == "autre" and not detail.strip():
+        raise DomainError("Précisez la raison du refus.", field="detail")
+    transition(pair, "declined", actor=actor, on_behalf_of=on_behalf,
+               reason=f"{vocab.DECLINE_REASONS[reason]} {detail}".strip())
+    setattr(pair, f"{side}_answer", "declined")
+    pair.decline_reason = reason
+    pair.decline_detail = detail.strip()
+    _free_place(pair.tutor_id)
+    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} refusé")
+    queue_email("pair_declined", pair.mentee.mentee_profile.referent,
+                "Une proposition de binôme a été refusée", "pair_declined", pair=pair)
+
+
+def confirm(pair: Pair, *, actor: User) -> None:
+    """The référent confirms a binôme both people accepted: it becomes active."""
+    _check_referent(pair, actor)
+    if pair.status != "accepted":
+        raise Conflict("Le binôme ne peut être confirmé qu'une fois accepté par les deux personnes.")
+    transition(pair, "active", actor=actor, reason="Binôme confirmé par le référent")
+    transition(pair.request, "matched", actor=actor, reason=f"Binôme n° {pair.id} actif")
+    pair.confirmed_at = datetime.now(UTC)
+    queue_email("pair_confirmed_tutor", pair.tutor, "Votre binôme commence", "pair_confirmed_tutor", pair=pair)
+    queue_email("pair_confirmed_mentee", pair.mentee, "Votre binôme commence", "pair_confirmed_mentee", pair=pair)
+
+
+def withdraw(pair: Pair, *, actor: User, reason: str = "") -> None:
+    _check_referent(pair, actor)
+    if not pair.is_pending:
+        raise Conflict("Seule une proposition en attente peut être retirée.")
+    transition(pair, "withdrawn", actor=actor, reason=reason or "Retiré par le référent")
+    _free_place(pair.tutor_id)
+    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} retiré")
+
+
+def end(pair: Pair, *, actor: User, outcome: str, detail: str = "") -> None:
+    """End an active binôme with its outcome; a failed one sends the demande back to the queue."""
+    _check_referent(pair, actor)
+    if pair.status != "active":
+        raise Conflict("Seul un binôme actif peut être terminé.")
+    if outcome not in vocab.OUTCOMES:
+        raise DomainError("Choisissez le résultat du binôme dans la liste.", field="outcome")
+    transition(pair, "ended", actor=actor, reason=f"{vocab.OUTCOMES[outcome]} {detail}".strip())
+    pair.outcome = outcome
+    pair.outcome_detail = detail.strip()
+    pair.ended_at = datetime.now(UTC)
+    _free_place(pair.tutor_id, rest=True)
+    if outcome in vocab.FAILED_OUTCOMES:
+        transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition")

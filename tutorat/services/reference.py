@@ -1,0 +1,166 @@
+"""Reference data look-ups: find a commune or a métier from what a person types."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from tutorat.extensions import db
+from tutorat.models import Commune, RomeAppellation, RomeDomaine, RomeGrandDomaine, RomeMetier
+
+ROME_CODE = re.compile(r"^[A-N]\d{4}$")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces (for search)."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return text.strip()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_communes(query: str, limit: int = 10) -> list[Commune]:
+    """Communes whose name or postal code starts with (or contains) what was typed."""
+    q = normalize(query)[:60]
+    if not q:
+        return []
+    if q.isdigit():
+        stmt = select(Commune).where(
+            or_(Commune.codes_postaux.like(f"{q}%"), Commune.codes_postaux.like(f"%;{q}%"),
+                Commune.code_insee == q)
+        )
+        return list(db.session.scalars(stmt.order_by(Commune.population.desc()).limit(limit)))
+    pattern = _like_escape(q)
+    starts = select(Commune).where(
+        or_(Commune.nom_normalise.like(f"{pattern}%", escape="\\"),
+            Commune.anciens_noms.like(f"%{pattern}%", escape="\\"))
+    ).order_by(Commune.population.desc()).limit(limit)
+    found = list(db.session.scalars(starts))
+    if len(found) < limit:
+        contains = select(Commune).where(Commune.nom_normalise.like(f"%{pattern}%", escape="\\"))
+        contains = contains.order_by(Commune.population.desc()).limit(limit)
+        found += [c for c in db.session.scalars(contains) if c not in found]
+    return found[:limit]
+
+
+def resolve_commune(text: str) -> tuple[Commune | None, list[Commune]]:
+    """The one commune `text` names (INSEE code, name, "Name (postal code)"), else the close matches."""
+    raw = (text or "").strip()
+    if not raw:
+        return None, []
+    if re.fullmatch(r"32\d{3}", raw):
+        commune = db.session.get(Commune, raw)
+        if commune:
+            return commune, []
+    match = re.fullmatch(r"(.+?)\s*\((\d{5})(?:,\s*\d{5})*\)", raw)
+    name = match.group(1) if match else raw
+    exact = list(db.session.scalars(select(Commune).where(Commune.nom_normalise == normalize(name))))
+    if len(exact) == 1:
+        return exact[0], []
+    candidates = search_communes(name if not raw.isdigit() else raw)
+    if raw.isdigit() and len(candidates) == 1:
+        return candidates[0], []
+    return None, candidates
+
+
+@dataclass(frozen=True)
+class MetierHit:
+    code: str
+    label: str
+    title: str  # the job title the person typed or picked
+
+    @property
+    def display(self) -> str:
+        return f"{self.title} — {self.code}"
+
+
+def search_metiers(query: str, limit: int = 12) -> list[MetierHit]:
+    """Job titles (ROME appellations) matching what was typed, best first, one per title."""
+    q = normalize(query)[:80]
+    if not q:
+        return []
+    if ROME_CODE.match(query.strip().upper()):
+        metier = db.session.get(RomeMetier, query.strip().upper())
+        return [MetierHit(metier.code, metier.label, metier.label_rome4)] if metier else []
+    words = q.split()
+    stmt = select(RomeAppellation, RomeMetier.label).join(
+        RomeMetier, RomeMetier.code == RomeAppellation.metier_code
+    )
+    for word in words[:6]:
+        stmt = stmt.where(RomeAppellation.label_normalise.like(f"%{_like_escape(word)}%", escape="\\"))
+    rows = db.session.execute(stmt.limit(400)).all()
+
+    def rank(row):
+        app, _ = row
+        starts = app.label_normalise.startswith(q)
+        return (not starts, app.peu_usite, not app.principale, len(app.label), app.label)
+
+    hits: list[MetierHit] = []
+    seen: set[str] = set()
+    for app, metier_label in sorted(rows, key=rank):
+        if app.label in seen:
+            continue
+        seen.add(app.label)
+        hits.append(MetierHit(app.metier_code, metier_label, app.label))
+        if len(hits) >= limit:
+            break
+    return hits
+
+
+def resolve_metier(text: str) -> tuple[MetierHit | None, list[MetierHit]]:
+    """The métier `text` names (a ROME code, an exact job title, or "title — CODE"), else close matches."""
+    raw = (text or "").strip()
+    if not raw:
+        return None, []
+    match = re.fullmatch(r"(.*?)\s*[—-]\s*([A-N]\d{4})", raw)
+    if match:
+        metier = db.session.get(RomeMetier, match.group(2))
+        if metier:
+            return MetierHit(metier.code, metier.label, match.group(1) or metier.label_rome4), []
+    if ROME_CODE.match(raw.upper()):
+        metier = db.session.get(RomeMetier, raw.upper())
+        if metier:
+            return MetierHit(metier.code, metier.label, metier.label_rome4), []
+        return None, []
+    q = normalize(raw)
+    exact = db.session.scalars(
+        select(RomeAppellation).where(RomeAppellation.label_normalise == q).order_by(
+            RomeAppellation.principale.desc()
+        )
+    ).first()
+    hits = search_metiers(raw)
+    if exact is not None:
+        metier = db.session.get(RomeMetier, exact.metier_code)
+        return MetierHit(exact.metier_code, metier.label if metier else "", exact.label), []
+    # "aide-soignant" names "Aide-soignant / Aide-soignante": accept a title equal to one gendered form.
+    for hit in hits:
+        forms = [normalize(part) for part in hit.title.split("/")]
+        if q in forms:
+            return hit, []
+    codes = {h.code for h in hits}
+    if len(codes) == 1 and hits and hits[0].title and normalize(hits[0].title).startswith(q):
+        return hits[0], []
+    return None, hits
+
+
+def metier_labels(codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = db.session.execute(select(RomeMetier.code, RomeMetier.label).where(RomeMetier.code.in_(codes)))
+    return dict(rows.all())
+
+
+def rome_level_label(code: str) -> str:
+    """The label of a ROME code at any level (K, K13, K1302)."""
+    model = {1: RomeGrandDomaine, 3: RomeDomaine, 5: RomeMetier}.get(len(code))
+    if model is None:
+        return code
+    obj = db.session.get(model, code)
+    return obj.label if obj else code

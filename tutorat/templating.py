@@ -1,0 +1,50 @@
+"""Template filters and globals: French dates, labels of codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from tutorat import vocab
+
+PARIS = ZoneInfo("Europe/Paris")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+
+
+def date_fr(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date()
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def datetime_fr(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(PARIS)
+    return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d}"
+
+
+def days_since(value: datetime | None) -> int:
+    if value is None:
+        return 0
+    return (datetime.now(UTC) - value).days
+
+
+def number_fr(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        date_fr=date_fr,
+        datetime_fr=datetime_fr,
+        days_since=days_since,
+        number_fr=number_fr,
+        slots=vocab.slots_labels,
+    )
+    app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label)

@@ -1,0 +1,1 @@
+"""Blueprints, one per audience: main (public), auth, api, mentee, tutor, referent, admin."""

@@ -1,0 +1,93 @@
+"""The département's administration: accounts (référents, tutors) and tutors' validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from tutorat.extensions import db
+from tutorat.forms import ActionForm, NewAccountForm
+from tutorat.models import Pair, Request, Role, TutorProfile, User
+from tutorat.permissions import guard_blueprint
+from tutorat.services import accounts
+from tutorat.services.errors import DomainError
+from tutorat.services.notifications import queue_email
+from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+guard_blueprint(bp, Role.ADMIN)
+
+
+@bp.get("/")
+def home():
+    counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    requests_by_status = dict(db.session.execute(select(Request.status, func.count()).group_by(Request.status)).all())
+    pairs_by_status = dict(db.session.execute(select(Pair.status, func.count()).group_by(Pair.status)).all())
+    return render_template("admin/home.html", counts=counts, requests_by_status=requests_by_status,
+                           pairs_by_status=pairs_by_status)
+
+
+@bp.get("/comptes")
+def accounts_list():
+    role = request.args.get("role", "referent")
+    if role not in ("referent", "tutor", "admin"):
+        abort(400)
+    users = db.session.scalars(select(User).where(User.role == role).order_by(User.last_name).limit(500)).all()
+    tutor_profiles = {}
+    if role == "tutor":
+        tutor_profiles = {
+            p.user_id: p for p in db.session.scalars(
+                select(TutorProfile).where(TutorProfile.user_id.in_([u.id for u in users])))
+        }
+    return render_template("admin/accounts.html", users=users, role=role, tutor_profiles=tutor_profiles,
+                           action_form=ActionForm())
+
+
+@bp.route("/comptes/nouveau", methods=["GET", "POST"])
+def new_account():
+    form = NewAccountForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                role=Role(form.role.data), email=form.email.data, first_name=form.first_name.data,
+                last_name=form.last_name.data, phone=form.phone.data, organisation=form.organisation.data,
+                created_by=current_user,
+            )
+            if user.role == Role.TUTOR:
+                # Created by the département itself: validated at once.
+                user.tutor_profile.validated_at = datetime.now(UTC)
+            from tutorat.views.auth import password_token
+
+            queue_email("invitation", user, "Votre compte Tutorat", "invitation",
+                        token=password_token(user), inviter=current_user)
+        except DomainError as error:
+            status = show_error(error, form)
+        else:
+            ok, status = commit_or_error()
+            if ok:
+                flash(f"Le compte de {user.full_name} est créé ; un courriel l'invite à choisir son mot de passe.",
+                      "success")
+                return redirect(url_for("admin.accounts_list", role=user.role))
+    elif request.method == "POST":
+        status = form_errors_status(form)
+    return render_template("admin/new_account.html", form=form), status
+
+
+@bp.post("/tuteurs/<int:user_id>/valider")
+def validate_tutor(user_id: int):
+    profile = db.session.get(TutorProfile, user_id)
+    if profile is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if profile.validated_at is None:
+        profile.validated_at = datetime.now(UTC)
+    commit_or_error()
+    flash("Le tuteur est validé : il peut maintenant être proposé.", "success")
+    return redirect(url_for("admin.accounts_list", role="tutor"))
+
+

@@ -1,0 +1,27 @@
+"""JSON look-ups for the typing suggestions (communes, métiers); the forms work without them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from tutorat.extensions import limiter
+from tutorat.models import Role
+from tutorat.permissions import guard_blueprint
+from tutorat.services import reference
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+guard_blueprint(bp, Role.MENTEE, Role.TUTOR, Role.REFERENT, Role.ADMIN)
+
+
+@bp.get("/communes")
+@limiter.limit("120 per minute")
+def communes():
+    q = request.args.get("q", "")[:80]
+    return jsonify([{"value": c.label, "code": c.code_insee} for c in reference.search_communes(q)])
+
+
+@bp.get("/metiers")
+@limiter.limit("120 per minute")
+def metiers():
+    q = request.args.get("q", "")[:80]
+    return jsonify([{"value": h.display, "code": h.code, "label": h.label} for h in reference.search_metiers(q)])

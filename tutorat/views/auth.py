@@ -1,0 +1,96 @@
+"""Log in, log out, set a password from an invitation link."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from tutorat.extensions import db, limiter
+from tutorat.forms import LoginForm, SetPasswordForm
+from tutorat.models import User
+from tutorat.services import accounts
+from tutorat.services.errors import DomainError
+from tutorat.views._helpers import show_error
+
+bp = Blueprint("auth", __name__)
+
+INVITATION_MAX_AGE = 14 * 24 * 3600
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("main.my_space")
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.my_space"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        db.session.rollback()
+        flash("Adresse électronique ou mot de passe incorrect.", "error")
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/deconnexion")
+def logout():
+    if current_user.is_authenticated:
+        # Ends every session of the account, not only this browser's cookie.
+        accounts.end_all_sessions(current_user)
+        db.session.commit()
+        logout_user()
+    flash("Vous êtes déconnecté.", "info")
+    return redirect(url_for("main.index"))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="definir-mot-de-passe")
+
+
+def password_token(user: User) -> str:
+    # Bound to the current hash: once the password is set, the link no longer works.
+    return _serializer().dumps({"u": user.id, "h": (user.password_hash or "")[-12:]})
+
+
+@bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    try:
+        data = _serializer().loads(token, max_age=INVITATION_MAX_AGE)
+        user = db.session.get(User, int(data["u"]))
+    except (SignatureExpired, BadSignature, KeyError, TypeError, ValueError):
+        abort(404)
+    if user is None or not user.active or (user.password_hash or "")[-12:] != data.get("h"):
+        abort(404)
+    form = SetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.set_password(user, form.password.data)
+        except DomainError as error:
+            status = show_error(error, form)
+        else:
+            db.session.commit()
+            flash("Votre mot de passe est enregistré. Vous pouvez vous connecter.", "success")
+            return redirect(url_for("auth.login"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/set_password.html", form=form, user=user), status

@@ -1,0 +1,281 @@
+"""The référent's pages: dashboard, a demande with ranked tutors, binômes, caseload, acting for a mentee."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from tutorat.extensions import db
+from tutorat.forms import (
+    ActionForm,
+    AnswerForm,
+    EndForm,
+    NewMenteeForm,
+    ProposeForm,
+    RequestForm,
+    SocialNoteForm,
+)
+from tutorat.models import Meeting, MenteeProfile, Pair, Request, Role, StatusEvent, User
+from tutorat.models.pairs import PENDING_PAIR_STATUSES
+from tutorat.permissions import (
+    get_mentee_or_404,
+    get_or_404,
+    guard_blueprint,
+    visible_pairs,
+    visible_requests,
+)
+from tutorat.services import accounts, suggestions
+from tutorat.services import pairs as pair_service
+from tutorat.services.errors import DomainError
+from tutorat.services.notifications import queue_email
+from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
+from tutorat.views._profile import mentee_profile_form, open_request_from_form, save_mentee_profile
+
+bp = Blueprint("referent", __name__, url_prefix="/referent")
+guard_blueprint(bp, Role.REFERENT)
+
+
+@bp.get("/")
+def dashboard():
+    requests_open = db.session.scalars(
+        visible_requests(current_user).where(Request.status == "open").order_by(Request.created_at)
+    ).all()
+    pending = db.session.scalars(
+        visible_pairs(current_user).where(Pair.status.in_(PENDING_PAIR_STATUSES)).order_by(Pair.proposed_at)
+    ).all()
+    last_meeting = (
+        select(Meeting.pair_id, func.max(Meeting.date).label("last")).group_by(Meeting.pair_id).subquery()
+    )
+    active = db.session.execute(
+        visible_pairs(current_user)
+        .add_columns(last_meeting.c.last)
+        .outerjoin(last_meeting, last_meeting.c.pair_id == Pair.id)
+        .where(Pair.status == "active")
+        .order_by(Pair.confirmed_at)
+    ).all()
+    return render_template("referent/dashboard.html", requests_open=requests_open, pending=pending,
+                           active=active)
+
+
+def _request_page(demande: Request, status: int = 200, propose_form=None):
+    candidates, feasible, error = [], 0, None
+    if demande.status == "open":
+        try:
+            candidates, feasible = suggestions.candidates_for(demande)
+        except DomainError as exc:
+            error = exc.message
+    pairs = db.session.scalars(
+        select(Pair).where(Pair.request_id == demande.id).order_by(Pair.proposed_at.desc())
+    ).all()
+    events = db.session.scalars(
+        select(StatusEvent)
+        .where(StatusEvent.entity == "demande", StatusEvent.entity_id == demande.id)
+        .order_by(StatusEvent.at, StatusEvent.id)
+    ).all()
+    profile = demande.mentee.mentee_profile
+    return render_template(
+        "referent/request.html", demande=demande, profile=profile, candidates=candidates, feasible=feasible,
+        error=error, pairs=pairs, events=events, form=propose_form or ProposeForm(),
+    ), status
+
+
+@bp.get("/demandes/<int:request_id>")
+def request_detail(request_id: int):
+    demande = get_or_404(visible_requests, Request, request_id)
+    return _request_page(demande)
+
+
+@bp.post("/demandes/<int:request_id>/proposer")
+def propose(request_id: int):
+    demande = get_or_404(visible_requests, Request, request_id)
+    form = ProposeForm()
+    if not form.validate_on_submit():
+        return _request_page(demande, form_errors_status(form), form)
+    try:
+        pair = pair_service.propose(demande, int(form.tutor_id.data), actor=current_user)
+    except DomainError as error:
+        return _request_page(demande, show_error(error), form)
+    ok, status = commit_or_error()
+    if not ok:
+        return _request_page(demande, status, form)
+    flash("La proposition est envoyée au tuteur et au bénéficiaire.", "success")
+    return redirect(url_for("referent.pair", pair_id=pair.id))
+
+
+def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
+    meetings = db.session.scalars(
+        select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc(), Meeting.id.desc())
+    ).all()
+    events = db.session.scalars(
+        select(StatusEvent)
+        .where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id)
+        .order_by(StatusEvent.at, StatusEvent.id)
+    ).all()
+    return render_template(
+        "referent/pair.html", pair=pair, meetings=meetings, events=events,
+        answer_form=answer_form or AnswerForm(prefix="answer"), end_form=end_form or EndForm(prefix="end"),
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.get("/binomes/<int:pair_id>")
+def pair(pair_id: int):
+    return _pair_page(get_or_404(visible_pairs, Pair, pair_id))
+
+
+def _pair_action(pair_id: int, action, success: str, form=None, form_kw: str | None = None):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    form = form or ActionForm()
+    page_kw = {form_kw: form} if form_kw else {}
+    if not form.validate_on_submit():
+        return _pair_page(pair, form_errors_status(form), **page_kw)
+    try:
+        action(pair, form)
+    except DomainError as error:
+        return _pair_page(pair, show_error(error, form), **page_kw)
+    ok, status = commit_or_error()
+    if not ok:
+        return _pair_page(pair, status, **page_kw)
+    flash(success, "success")
+    return redirect(url_for("referent.pair", pair_id=pair.id))
+
+
+@bp.post("/binomes/<int:pair_id>/reponse-beneficiaire")
+def mentee_answer(pair_id: int):
+    return _pair_action(
+        pair_id,
+        lambda pair, form: pair_service.answer(
+            pair, side="mentee", accept=form.decision.data == "accept", actor=current_user,
+            reason=form.reason.data, detail=form.detail.data or "",
+        ),
+        "La réponse du bénéficiaire est enregistrée (saisie par vous, en son nom).",
+        AnswerForm(prefix="answer"), "answer_form",
+    )
+
+
+@bp.post("/binomes/<int:pair_id>/confirmer")
+def confirm(pair_id: int):
+    return _pair_action(
+        pair_id, lambda pair, form: pair_service.confirm(pair, actor=current_user),
+        "Le binôme est confirmé. Le tuteur et le bénéficiaire reçoivent leurs coordonnées.",
+    )
+
+
+@bp.post("/binomes/<int:pair_id>/retirer")
+def withdraw(pair_id: int):
+    return _pair_action(
+        pair_id, lambda pair, form: pair_service.withdraw(pair, actor=current_user),
+        "La proposition est retirée ; la demande revient dans votre file.",
+    )
+
+
+@bp.post("/binomes/<int:pair_id>/terminer")
+def end(pair_id: int):
+    return _pair_action(
+        pair_id,
+        lambda pair, form: pair_service.end(pair, actor=current_user, outcome=form.outcome.data,
+                                            detail=form.detail.data or ""),
+        "Le binôme est terminé et son résultat enregistré.",
+        EndForm(prefix="end"), "end_form",
+    )
+
+
+@bp.get("/beneficiaires")
+def mentees():
+    rows = db.session.execute(
+        select(User, MenteeProfile)
+        .join(MenteeProfile, MenteeProfile.user_id == User.id)
+        .where(MenteeProfile.referent_id == current_user.id)
+        .order_by(User.last_name, User.first_name)
+    ).all()
+    return render_template("referent/mentees.html", rows=rows)
+
+
+@bp.route("/beneficiaires/nouveau", methods=["GET", "POST"])
+def new_mentee():
+    form = NewMenteeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                role=Role.MENTEE, email=form.email.data, first_name=form.first_name.data,
+                last_name=form.last_name.data, phone=form.phone.data, created_by=current_user,
+                referent=current_user,
+            )
+            if user.email:
+                from tutorat.views.auth import password_token
+
+                queue_email("invitation", user, "Votre compte Tutorat", "invitation",
+                            token=password_token(user), inviter=current_user)
+        except DomainError as error:
+            status = show_error(error, form)
+        else:
+            ok, status = commit_or_error()
+            if ok:
+                flash(
+                    "Le compte est créé. "
+                    + ("Un courriel l'invite à choisir son mot de passe." if user.email else
+                       "Sans adresse électronique, c'est vous qui agirez pour cette personne."),
+                    "success",
+                )
+                return redirect(url_for("referent.mentee", user_id=user.id))
+    elif request.method == "POST":
+        status = form_errors_status(form)
+    return render_template("referent/new_mentee.html", form=form), status
+
+
+@bp.route("/beneficiaires/<int:user_id>", methods=["GET", "POST"])
+def mentee(user_id: int):
+    user = get_mentee_or_404(user_id)
+    profile = user.mentee_profile
+    form = SocialNoteForm(prefix="note")
+    status = 200
+    if request.method == "GET":
+        form.social_note.data = profile.social_note
+    elif form.validate_on_submit():
+        profile.social_note = (form.social_note.data or "").strip()
+        ok, status = commit_or_error()
+        if ok:
+            flash("La note est enregistrée.", "success")
+            return redirect(url_for("referent.mentee", user_id=user.id))
+    else:
+        status = form_errors_status(form)
+    requests_ = db.session.scalars(
+        select(Request).where(Request.mentee_id == user.id).order_by(Request.created_at.desc())
+    ).all()
+    pairs = db.session.scalars(
+        select(Pair).where(Pair.mentee_id == user.id).order_by(Pair.proposed_at.desc())
+    ).all()
+    from tutorat.services.reference import metier_labels
+
+    return render_template("referent/mentee.html", mentee=user, profile=profile, form=form,
+                           requests=requests_, pairs=pairs,
+                           metiers=metier_labels(profile.metier_codes)), status
+
+
+@bp.route("/beneficiaires/<int:user_id>/profil", methods=["GET", "POST"])
+def mentee_profile(user_id: int):
+    user = get_mentee_or_404(user_id)
+    profile = user.mentee_profile
+    form = mentee_profile_form(profile)
+    saved, status = save_mentee_profile(profile, form)
+    if saved:
+        flash(f"Le profil de {user.full_name} est enregistré.", "success")
+        return redirect(url_for("referent.mentee", user_id=user.id))
+    return render_template("referent/mentee_profile.html", form=form, mentee=user, profile=profile,
+                           action=url_for("referent.mentee_profile", user_id=user.id)), status
+
+
+@bp.route("/beneficiaires/<int:user_id>/demande", methods=["GET", "POST"])
+def mentee_request(user_id: int):
+    user = get_mentee_or_404(user_id)
+    form = RequestForm()
+    demande, status = open_request_from_form(user, current_user, form)
+    if demande is not None:
+        flash(f"La demande de {user.full_name} est enregistrée (faite par vous, en son nom).", "success")
+        return redirect(url_for("referent.request_detail", request_id=demande.id))
+    return render_template("referent/mentee_request.html", form=form, mentee=user,
+                           action=url_for("referent.mentee_request", user_id=user.id)), status
+
+

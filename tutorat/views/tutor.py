@@ -1,0 +1,139 @@
+"""The tuteur's pages: profile, proposals to answer, binômes, meetings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from tutorat.extensions import db
+from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm
+from tutorat.models import Meeting, Pair, Role, TutorProfile
+from tutorat.models.pairs import LIVE_PAIR_STATUSES
+from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
+from tutorat.services import meetings as meeting_service
+from tutorat.services import pairs as pair_service
+from tutorat.services import profiles
+from tutorat.services.errors import DomainError
+from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
+
+bp = Blueprint("tutor", __name__, url_prefix="/tuteur")
+guard_blueprint(bp, Role.TUTOR)
+
+
+def _profile() -> TutorProfile:
+    return db.session.get(TutorProfile, current_user.id)
+
+
+@bp.get("/")
+def home():
+    pairs = db.session.scalars(visible_pairs(current_user).order_by(Pair.proposed_at.desc())).all()
+    waiting = [p for p in pairs if p.status in ("proposed", "mentee_accepted") and p.tutor_answer is None]
+    live = [p for p in pairs if p.status in LIVE_PAIR_STATUSES and p not in waiting]
+    past = [p for p in pairs if p.status not in LIVE_PAIR_STATUSES]
+    return render_template("tutor/home.html", profile=_profile(), waiting=waiting, live=live, past=past)
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+def profile():
+    profile = _profile()
+    form = TutorProfileForm()
+    status = 200
+    if request.method == "GET":
+        if profile.commune is not None:
+            form.commune.data = profile.commune.label
+        if profile.metier is not None:
+            form.metier.data = f"{profile.metier.label_rome4} — {profile.metier_code}"
+        form.slots.set_mask(profile.availability)
+        form.has_car.data = "oui" if profile.has_car else ("non" if profile.completed_at else None)
+        form.max_km.data = profile.max_km
+        form.remote_ok.data = profile.remote_ok
+        form.obstacles.data = profile.obstacle_codes
+        form.capacity.data = profile.capacity
+        form.experience_note.data = profile.experience_note
+    elif form.validate_on_submit():
+        try:
+            profiles.update_tutor_profile(
+                profile,
+                commune_code=form.commune_obj.code_insee,
+                metier_code=form.metier_hit.code,
+                availability=form.slots.mask,
+                has_car=form.has_car.data == "oui",
+                max_km=form.max_km.data,
+                remote_ok=bool(form.remote_ok.data),
+                obstacles=list(form.obstacles.data or []),
+                capacity=form.capacity.data,
+                experience_note=form.experience_note.data or "",
+            )
+        except DomainError as error:
+            status = show_error(error, form)
+        else:
+            ok, status = commit_or_error()
+            if ok:
+                flash("Votre profil est enregistré.", "success")
+                return redirect(url_for("tutor.home"))
+    else:
+        status = form_errors_status(form)
+    return render_template("tutor/profile.html", form=form, profile=profile), status
+
+
+def _pair_page(pair: Pair, answer_form: AnswerForm, status: int = 200):
+    shared = profiles.shared_with_tutor(pair.mentee.mentee_profile)
+    meetings = db.session.scalars(
+        select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
+    ).all()
+    return render_template("tutor/pair.html", pair=pair, shared=shared, form=answer_form,
+                           meetings=meetings), status
+
+
+@bp.get("/binome/<int:pair_id>")
+def pair(pair_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return _pair_page(pair, AnswerForm(prefix="answer"))
+
+
+@bp.post("/binome/<int:pair_id>/reponse")
+def answer(pair_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    form = AnswerForm(prefix="answer")
+    if not form.validate_on_submit():
+        return _pair_page(pair, form, form_errors_status(form))
+    try:
+        pair_service.answer(pair, side="tutor", accept=form.decision.data == "accept", actor=current_user,
+                            reason=form.reason.data, detail=form.detail.data or "")
+    except DomainError as error:
+        return _pair_page(pair, form, show_error(error, form))
+    ok, status = commit_or_error()
+    if not ok:
+        return _pair_page(pair, form, status)
+    if form.decision.data == "accept":
+        flash("Merci ! Votre accord est enregistré. Le référent confirmera le binôme.", "success")
+    else:
+        flash("Votre refus est enregistré. Merci d'avoir répondu.", "success")
+    return redirect(url_for("tutor.pair", pair_id=pair.id))
+
+
+@bp.route("/binome/<int:pair_id>/rencontre", methods=["GET", "POST"])
+def new_meeting(pair_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    form = MeetingForm()
+    status = 200
+    if request.method == "GET":
+        form.place.data = pair.meeting_place
+    elif form.validate_on_submit():
+        try:
+            meeting_service.log_meeting(
+                pair, actor=current_user, day=form.date.data, duration_minutes=form.duration.data,
+                mode=form.mode.data, place=form.place.data or "", topics=list(form.topics.data or []),
+                note=form.note.data or "",
+            )
+        except DomainError as error:
+            status = show_error(error, form)
+        else:
+            ok, status = commit_or_error()
+            if ok:
+                flash("La rencontre est enregistrée.", "success")
+                return redirect(url_for("tutor.pair", pair_id=pair.id))
+    else:
+        status = form_errors_status(form)
+    return render_template("tutor/meeting.html", form=form, pair=pair), status
