@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -34,6 +35,13 @@ from tutorat.services import reference
 REQUIRED = "Ce champ est obligatoire."
 
 
+class Form(FlaskForm):
+    """Base form: WTForms' own messages in French (WTF_I18N_ENABLED is off: no Flask-Babel)."""
+
+    class Meta:
+        locales = ("fr",)
+
+
 def _too_long(n: int) -> str:
     return f"{n} caractères au maximum."
 
@@ -44,11 +52,49 @@ def no_control_chars(form, field):
         raise ValidationError("Ce texte contient des caractères invisibles non autorisés.")
 
 
+class ChoiceField(RadioField):
+    """Radio buttons; a value not in the list gets a message that says what to do."""
+
+    def pre_validate(self, form):
+        if self.data not in {c.value for c in self.choices}:
+            raise ValidationError("Choisissez une des options proposées.")
+
+
+class ListField(SelectField):
+    def pre_validate(self, form):
+        if self.data not in {c.value for c in self.choices}:
+            raise ValidationError("Choisissez une des options de la liste.")
+
+
+class NumberField(IntegerField):
+    """An integer with a French message when what was typed is not a whole number."""
+
+    def __init__(self, *args, invalid: str = "Indiquez un nombre entier.", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invalid = invalid
+
+    def process_formdata(self, valuelist):
+        if valuelist and str(valuelist[0]).strip():
+            try:
+                self.data = int(str(valuelist[0]).strip())
+            except ValueError:
+                self.data = None
+                raise ValueError(self.invalid) from None
+
+
+class FrenchDateField(DateField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Indiquez une date valide (jj/mm/aaaa).") from None
+
+
 class MultiCheckboxField(SelectMultipleField):
     """Checkboxes; an unknown value gives a French message, not a 500."""
 
     def pre_validate(self, form):
-        known = {str(v) for v, _ in self.choices}
+        known = {str(c.value) for c in self.choices}
         for value in self.data or []:
             if str(value) not in known:
                 raise ValidationError("Choix inconnu : choisissez dans la liste.")
@@ -58,7 +104,7 @@ class SlotsField(SelectMultipleField):
     """The 7 × 3 availability grid, as bit indices 0..20."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("choices", [(b, vocab.slot_label(b)) for b in range(21)])
+        kwargs.setdefault("choices", [SelectChoice(b, vocab.slot_label(b)) for b in range(21)])
         kwargs.setdefault("coerce", int)
         super().__init__(*args, **kwargs)
 
@@ -81,16 +127,20 @@ class SlotsField(SelectMultipleField):
         self.data = [b for b in range(21) if mask >> b & 1]
 
 
-def _choices(vocabulary: dict) -> list[tuple[str, str]]:
-    return list(vocabulary.items())
+def _choices(vocabulary: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in vocabulary.items()]
 
 
-class LoginForm(FlaskForm):
+def _pairs(items) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in items]
+
+
+class LoginForm(Form):
     email = EmailField("Adresse électronique", validators=[DataRequired(REQUIRED), Length(max=254)])
     password = PasswordField("Mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     password = PasswordField("Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
     confirm = PasswordField("Confirmez le mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
 
@@ -126,17 +176,17 @@ def _resolve_metier(field, required: bool):
     return hit
 
 
-class _PlaceForm(CommuneMixin, FlaskForm):
+class _PlaceForm(CommuneMixin, Form):
     commune = StringField(
         "Votre commune", validators=[DataRequired(REQUIRED), Length(max=120, message=_too_long(120))]
     )
     slots = SlotsField("Vos disponibilités")
-    has_car = RadioField(
-        "Avez-vous une voiture ?", choices=[("oui", "Oui"), ("non", "Non")],
+    has_car = ChoiceField(
+        "Avez-vous une voiture ?", choices=_pairs([("oui", "Oui"), ("non", "Non")]),
         validators=[InputRequired("Indiquez si vous avez une voiture.")],
     )
-    max_km = IntegerField(
-        "Distance maximale que vous pouvez parcourir (en km)",
+    max_km = NumberField(
+        "Distance maximale que vous pouvez parcourir (en km)", invalid="Indiquez une distance en kilomètres.",
         validators=[InputRequired("Indiquez une distance en kilomètres."),
                     NumberRange(0, 200, "Indiquez une distance entre 0 et 200 km.")],
     )
@@ -152,14 +202,14 @@ class MenteeProfileForm(_PlaceForm):
     metier_1 = StringField("Métier visé", validators=[Length(max=200, message=_too_long(200))])
     metier_2 = StringField("Autre métier visé (facultatif)", validators=[Length(max=200, message=_too_long(200))])
     shares = MultiCheckboxField(
-        choices=[
+        choices=_pairs([
             ("first_name", "Mon prénom"),
             ("commune", "Ma commune"),
             ("phone", "Mon numéro de téléphone"),
             ("email", "Mon adresse électronique"),
             ("metier", "Le métier que je vise"),
             ("obstacles", "Mes difficultés"),
-        ]
+        ])
     )
     metier_hits: list = []
 
@@ -175,9 +225,9 @@ class MenteeProfileForm(_PlaceForm):
 
 class TutorProfileForm(_PlaceForm):
     metier = StringField("Votre métier actuel", validators=[Length(max=200, message=_too_long(200))])
-    capacity = SelectField(
+    capacity = ListField(
         "Combien de personnes pouvez-vous suivre en même temps ?",
-        choices=[(1, "1"), (2, "2"), (3, "3")], coerce=int,
+        choices=_pairs([(1, "1"), (2, "2"), (3, "3")]), coerce=int,
         validate_choice=True,
     )
     experience_note = TextAreaField(
@@ -190,7 +240,7 @@ class TutorProfileForm(_PlaceForm):
         self.metier_hit = _resolve_metier(field, required=True)
 
 
-class RequestForm(FlaskForm):
+class RequestForm(Form):
     topics = MultiCheckboxField("Sur quoi voulez-vous de l'aide ?", choices=_choices(vocab.TOPICS))
     meeting_modes = MultiCheckboxField("Comment préférez-vous rencontrer votre tuteur ?",
                                        choices=_choices(vocab.MEETING_MODES))
@@ -212,7 +262,7 @@ class RequestForm(FlaskForm):
             raise ValidationError("Choisissez au moins une façon de vous rencontrer.")
 
 
-class ProposeForm(FlaskForm):
+class ProposeForm(Form):
     tutor_id = HiddenField(validators=[DataRequired("Choisissez un tuteur.")])
 
     def validate_tutor_id(self, field):
@@ -220,16 +270,16 @@ class ProposeForm(FlaskForm):
             raise ValidationError("Tuteur inconnu.")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A form with only the CSRF token (confirm, withdraw…)."""
 
 
-class AnswerForm(FlaskForm):
-    decision = RadioField(
-        "Votre réponse", choices=[("accept", "J'accepte"), ("decline", "Je refuse")],
+class AnswerForm(Form):
+    decision = ChoiceField(
+        "Votre réponse", choices=_pairs([("accept", "J'accepte"), ("decline", "Je refuse")]),
         validators=[InputRequired("Choisissez d'accepter ou de refuser.")],
     )
-    reason = SelectField("Raison du refus", choices=[("", "—"), *_choices(vocab.DECLINE_REASONS)],
+    reason = SelectField("Raison du refus", choices=[SelectChoice("", "—"), *_choices(vocab.DECLINE_REASONS)],
                          validate_choice=False)
     detail = TextAreaField("Précisions (facultatif)",
                            validators=[Length(max=500, message=_too_long(500)), no_control_chars])
@@ -243,8 +293,8 @@ class AnswerForm(FlaskForm):
                 raise ValidationError("Précisez la raison du refus ci-dessous.")
 
 
-class EndForm(FlaskForm):
-    outcome = SelectField("Résultat", choices=[("", "—"), *_choices(vocab.OUTCOMES)], validate_choice=False)
+class EndForm(Form):
+    outcome = SelectField("Résultat", choices=[SelectChoice("", "—"), *_choices(vocab.OUTCOMES)], validate_choice=False)
     detail = TextAreaField("Précisions (type de contrat, formation, droit ouvert…)",
                            validators=[Length(max=500, message=_too_long(500)), no_control_chars])
 
@@ -253,14 +303,14 @@ class EndForm(FlaskForm):
             raise ValidationError("Choisissez le résultat du binôme.")
 
 
-class MeetingForm(FlaskForm):
-    date = DateField("Date de la rencontre", validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")])
-    duration = IntegerField(
-        "Durée (en minutes)",
+class MeetingForm(Form):
+    date = FrenchDateField("Date de la rencontre", validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")])
+    duration = NumberField(
+        "Durée (en minutes)", invalid="Indiquez la durée en minutes (un nombre entier).",
         validators=[InputRequired("Indiquez la durée en minutes."),
                     NumberRange(1, 720, "La durée doit être comprise entre 1 et 720 minutes.")],
     )
-    mode = RadioField("Comment vous êtes-vous rencontrés ?", choices=_choices(vocab.MEETING_MODES),
+    mode = ChoiceField("Comment vous êtes-vous rencontrés ?", choices=_choices(vocab.MEETING_MODES),
                       validators=[InputRequired("Choisissez comment la rencontre s'est faite.")])
     place = StringField("Lieu (facultatif)", validators=[Length(max=150, message=_too_long(150)), no_control_chars])
     topics = MultiCheckboxField("Sujets abordés", choices=_choices(vocab.TOPICS))
@@ -274,7 +324,7 @@ class MeetingForm(FlaskForm):
             raise ValidationError("Indiquez une date valide.")
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80)),
                                                    no_control_chars])
     last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80)),
@@ -294,8 +344,8 @@ class NewMenteeForm(PersonForm):
 
 
 class NewAccountForm(PersonForm):
-    role = RadioField("Type de compte", choices=[("referent", "Référent ou référente"),
-                                                 ("tutor", "Tuteur ou tutrice")],
+    role = ChoiceField("Type de compte", choices=_pairs([("referent", "Référent ou référente"),
+                                                        ("tutor", "Tuteur ou tutrice")]),
                       validators=[InputRequired("Choisissez le type de compte.")])
     organisation = StringField("Structure (pour un référent : Maison des Solidarités, France Travail…)",
                                validators=[Optional(), Length(max=150, message=_too_long(150)), no_control_chars])
@@ -305,6 +355,6 @@ class NewAccountForm(PersonForm):
             raise ValidationError("L'adresse électronique est obligatoire pour ce type de compte.")
 
 
-class SocialNoteForm(FlaskForm):
+class SocialNoteForm(Form):
     social_note = TextAreaField("Note du référent (jamais visible par le tuteur)",
                                 validators=[Length(max=4000, message=_too_long(4000)), no_control_chars])

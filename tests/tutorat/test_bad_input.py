@@ -58,8 +58,8 @@ def _as(app, email):
         ({"slots": ["99"]}, "Créneau inconnu"),
         ({"slots": ["abc"]}, "Créneau inconnu"),
         ({"max_km": "-3"}, "entre 0 et 200"),
-        ({"max_km": "abc"}, "distance"),
-        ({"has_car": "peut-être"}, "Not a valid choice"),
+        ({"max_km": "abc"}, "Indiquez une distance en kilomètres"),
+        ({"has_car": "peut-être"}, "Choisissez une des options"),
         ({"obstacles": ["inconnu"]}, "Choix inconnu"),
     ],
 )
@@ -69,8 +69,7 @@ def test_mentee_profile_bad_input(app, people, change, message):
     r = b.post("/beneficiaire/profil", data, page="/beneficiaire/profil")
     html = r.get_data(as_text=True)
     assert 400 <= r.status_code < 500
-    if message != "Not a valid choice":
-        assert message in html
+    assert message in html
     # The other input is kept.
     if "max_km" not in change:
         assert 'value="10"' in html
@@ -122,7 +121,7 @@ def test_second_open_request_is_refused(app, people):
         ({"duration": "0"}, "entre 1 et 720"),
         ({"duration": "-20"}, "entre 1 et 720"),
         ({"duration": "100000"}, "entre 1 et 720"),
-        ({"mode": "pigeon"}, "Not a valid choice"),
+        ({"mode": "pigeon"}, "Choisissez une des options"),
         ({"place": LONG}, "150 caractères"),
         ({"note": LONG}, "1000 caractères"),
     ],
@@ -133,8 +132,7 @@ def test_meeting_bad_input(app, people, change, message):
     data = {"date": date.today().isoformat(), "duration": "60", "mode": "presentiel", **change}
     r = b.post(url, data, page=url)
     assert 400 <= r.status_code < 500
-    if message != "Not a valid choice":
-        assert message in r.get_data(as_text=True)
+    assert message in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Meeting)) == 0
 
@@ -145,7 +143,7 @@ def test_meeting_bad_input(app, people, change, message):
         ({"role": "referent", "first_name": "", "last_name": "X", "email": "a@b.fr"}, "obligatoire"),
         ({"role": "referent", "first_name": "A", "last_name": "X", "email": "pas-un-courriel"}, "invalide"),
         ({"role": "referent", "first_name": "A", "last_name": "X", "email": ""}, "obligatoire"),
-        ({"role": "pirate", "first_name": "A", "last_name": "X", "email": "a@b.fr"}, "Not a valid choice"),
+        ({"role": "pirate", "first_name": "A", "last_name": "X", "email": "a@b.fr"}, "Choisissez une des options"),
         ({"role": "tutor", "first_name": LONG, "last_name": "X", "email": "a@b.fr"}, "80 caractères"),
         ({"role": "tutor", "first_name": "A", "last_name": "X", "email": "a@b.fr", "phone": "abc"}, "téléphone"),
     ],
@@ -157,8 +155,7 @@ def test_admin_new_account_bad_input(app, people, data, message):
         before = db.session.scalar(select(func.count()).select_from(User))
     r = b.post("/admin/comptes/nouveau", data, page="/admin/comptes/nouveau")
     assert 400 <= r.status_code < 500
-    if message != "Not a valid choice":
-        assert message in r.get_data(as_text=True)
+    assert message in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == before
 
@@ -180,7 +177,7 @@ def test_decline_needs_a_reason(app, people):
         db.session.flush()
         pair = pair_service.propose(demande, tutor.id, actor=referent)
         db.session.commit()
-        pair_id = pair.id
+        pair_id, mentee_id = pair.id, mentee.id
     b = _as(app, "declineur@test.example.org")
     page = f"/tuteur/binome/{pair_id}"
     r = b.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "decline"}, prefix="answer", page=page)
@@ -192,4 +189,4 @@ def test_decline_needs_a_reason(app, people):
                prefix="answer", page=page)
     assert r.status_code == 302
     with app.app_context():
-        assert db.session.scalars(select(Request).where(Request.mentee_id == mentee.id)).one().status == "open"
+        assert db.session.scalars(select(Request).where(Request.mentee_id == mentee_id)).one().status == "open"

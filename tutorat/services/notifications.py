@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 from flask_mail import Message
 from sqlalchemy import select
 
@@ -18,7 +18,12 @@ def queue_email(kind: str, recipient: User, subject: str, template: str, **conte
     if not recipient.email or not recipient.active:
         return None
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
-    text = render_template(f"email/{template}.txt", recipient=recipient, **context)
+    if has_request_context():
+        text = render_template(f"email/{template}.txt", recipient=recipient, **context)
+    else:
+        # From a CLI command: a request context lets the templates call url_for().
+        with current_app.test_request_context(base_url=context["base_url"]):
+            text = render_template(f"email/{template}.txt", recipient=recipient, **context)
     domain = current_app.config["BASE_URL"].split("//")[-1].split("/")[0].split(":")[0] or "tutorat.local"
     email = OutboxEmail(
         kind=kind,

@@ -20,6 +20,18 @@ def live_request(mentee: User) -> Request | None:
     ).first()
 
 
+def why_no_new_request(mentee: User) -> str | None:
+    """The French reason why `mentee` cannot open a demande now, or None if they can."""
+    if live_request(mentee) is not None:
+        return "Une demande de tutorat est déjà en cours : vous ne pouvez en avoir qu'une à la fois."
+    has_live_pair = db.session.scalar(
+        select(Pair.id).where(Pair.mentee_id == mentee.id, Pair.status.in_(LIVE_PAIR_STATUSES))
+    )
+    if has_live_pair:
+        return "Un binôme est déjà en cours : une nouvelle demande n'est pas possible pour l'instant."
+    return None
+
+
 def open_request(
     mentee: User,
     *,
@@ -41,13 +53,9 @@ def open_request(
         raise DomainError("Choisissez au moins un sujet sur lequel vous voulez de l'aide.", field="topics")
     if any(t not in vocab.TOPICS for t in topics) or any(m not in vocab.MEETING_MODES for m in meeting_modes):
         raise DomainError("Choix inconnu : choisissez dans la liste proposée.")
-    if live_request(mentee) is not None:
-        raise Conflict("Une demande de tutorat est déjà en cours : vous ne pouvez en avoir qu'une à la fois.")
-    has_live_pair = db.session.scalar(
-        select(Pair.id).where(Pair.mentee_id == mentee.id, Pair.status.in_(LIVE_PAIR_STATUSES))
-    )
-    if has_live_pair:
-        raise Conflict("Un binôme est déjà en cours : une nouvelle demande n'est pas possible pour l'instant.")
+    reason = why_no_new_request(mentee)
+    if reason:
+        raise Conflict(reason)
     request = Request(
         mentee_id=mentee.id,
         created_by_id=actor.id,

@@ -58,6 +58,10 @@ def new_request():
     if not profile.is_complete:
         flash("Complétez d'abord votre profil : commune, métier visé et disponibilités.", "info")
         return redirect(url_for("mentee.profile"))
+    reason = request_service.why_no_new_request(current_user)
+    if reason:
+        flash(reason, "info")
+        return redirect(url_for("mentee.home"))
     form = RequestForm()
     demande, status = open_request_from_form(current_user, current_user, form)
     if demande is not None:
