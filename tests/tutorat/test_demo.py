@@ -5,7 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tutorat.extensions import db
-from tutorat.models import Meeting, MenteeProfile, Pair, PairStatus, Request, RequestStatus, Role, TutorProfile, User
+from tutorat.models import (
+    Meeting,
+    MenteeProfile,
+    Pair,
+    PairStatus,
+    Request,
+    RequestStatus,
+    Role,
+    TutorProfile,
+    User,
+)
 
 
 def _count(stmt) -> int:
