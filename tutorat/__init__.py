@@ -8,12 +8,19 @@ from typing import Any
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from tutorat.config import default_config, from_environment
 from tutorat.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -31,6 +38,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    # Ids beyond a 32-bit integer cannot exist: a 404, not a database error.
+    app.url_map.converters["int"] = BoundedIntConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -110,6 +119,12 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_security_headers(app: Flask) -> None:
     from flask import request
+
+    from tutorat.services.db import declare_write_intent
+
+    @app.before_request
+    def write_intent():
+        declare_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @app.after_request
     def headers(response):

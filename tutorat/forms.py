@@ -26,6 +26,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
@@ -35,21 +36,29 @@ from tutorat.services import reference
 REQUIRED = "Ce champ est obligatoire."
 
 
+def no_control_chars(form, field):
+    """Refuse NUL and other control characters (PostgreSQL refuses NUL; none is ever meant)."""
+    value = field.data or ""
+    if isinstance(value, str) and any(ord(c) < 32 and c not in "\r\n\t" for c in value):
+        field.errors = []
+        raise StopValidation("Ce texte contient des caractères invisibles non autorisés.")
+
+
 class Form(FlaskForm):
-    """Base form: WTForms' own messages in French (WTF_I18N_ENABLED is off: no Flask-Babel)."""
+    """Base form: French messages, and every text field checked for control characters first."""
 
     class Meta:
+        # WTForms' own messages in French (WTF_I18N_ENABLED is off: no Flask-Babel).
         locales = ("fr",)
+
+        def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, StringField):
+                options["validators"] = [no_control_chars, *unbound_field.kwargs.get("validators", ())]
+            return unbound_field.bind(form=form, **options)
 
 
 def _too_long(n: int) -> str:
     return f"{n} caractères au maximum."
-
-
-def no_control_chars(form, field):
-    value = field.data or ""
-    if isinstance(value, str) and any(ord(c) < 32 and c not in "\r\n\t" for c in value):
-        raise ValidationError("Ce texte contient des caractères invisibles non autorisés.")
 
 
 class ChoiceField(RadioField):
@@ -232,7 +241,7 @@ class TutorProfileForm(_PlaceForm):
     )
     experience_note = TextAreaField(
         "Ce qui vous a aidé à retrouver un emploi (facultatif)",
-        validators=[Length(max=1000, message=_too_long(1000)), no_control_chars],
+        validators=[Length(max=1000, message=_too_long(1000))],
     )
     metier_hit = None
 
@@ -246,11 +255,11 @@ class RequestForm(Form):
                                        choices=_choices(vocab.MEETING_MODES))
     message = TextAreaField(
         "En quelques mots, qu'attendez-vous d'un tuteur ?",
-        validators=[DataRequired(REQUIRED), Length(max=1000, message=_too_long(1000)), no_control_chars],
+        validators=[DataRequired(REQUIRED), Length(max=1000, message=_too_long(1000))],
     )
     constraints = TextAreaField(
         "Vos contraintes (horaires, enfants, transport…) — facultatif",
-        validators=[Optional(), Length(max=1000, message=_too_long(1000)), no_control_chars],
+        validators=[Optional(), Length(max=1000, message=_too_long(1000))],
     )
 
     def validate_topics(self, field):
@@ -282,7 +291,7 @@ class AnswerForm(Form):
     reason = SelectField("Raison du refus", choices=[SelectChoice("", "—"), *_choices(vocab.DECLINE_REASONS)],
                          validate_choice=False)
     detail = TextAreaField("Précisions (facultatif)",
-                           validators=[Length(max=500, message=_too_long(500)), no_control_chars])
+                           validators=[Length(max=500, message=_too_long(500))])
 
     def validate_reason(self, field):
         if self.decision.data == "decline":
@@ -296,7 +305,7 @@ class AnswerForm(Form):
 class EndForm(Form):
     outcome = SelectField("Résultat", choices=[SelectChoice("", "—"), *_choices(vocab.OUTCOMES)], validate_choice=False)
     detail = TextAreaField("Précisions (type de contrat, formation, droit ouvert…)",
-                           validators=[Length(max=500, message=_too_long(500)), no_control_chars])
+                           validators=[Length(max=500, message=_too_long(500))])
 
     def validate_outcome(self, field):
         if field.data not in vocab.OUTCOMES:
@@ -312,10 +321,10 @@ class MeetingForm(Form):
     )
     mode = ChoiceField("Comment vous êtes-vous rencontrés ?", choices=_choices(vocab.MEETING_MODES),
                       validators=[InputRequired("Choisissez comment la rencontre s'est faite.")])
-    place = StringField("Lieu (facultatif)", validators=[Length(max=150, message=_too_long(150)), no_control_chars])
+    place = StringField("Lieu (facultatif)", validators=[Length(max=150, message=_too_long(150))])
     topics = MultiCheckboxField("Sujets abordés", choices=_choices(vocab.TOPICS))
     note = TextAreaField("Une courte note (facultatif)",
-                         validators=[Length(max=1000, message=_too_long(1000)), no_control_chars])
+                         validators=[Length(max=1000, message=_too_long(1000))])
 
     def validate_date(self, field):
         if field.data and field.data > datetime.now(UTC).date():
@@ -325,10 +334,8 @@ class MeetingForm(Form):
 
 
 class PersonForm(Form):
-    first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80)),
-                                                   no_control_chars])
-    last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80)),
-                                               no_control_chars])
+    first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80))])
+    last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80))])
     email = EmailField("Adresse électronique", validators=[Optional(), Length(max=254, message=_too_long(254)),
                                                            Email("Adresse électronique invalide.")])
     phone = StringField("Téléphone (facultatif)", validators=[Optional(), Length(max=20, message=_too_long(20))])
@@ -348,7 +355,7 @@ class NewAccountForm(PersonForm):
                                                         ("tutor", "Tuteur ou tutrice")]),
                       validators=[InputRequired("Choisissez le type de compte.")])
     organisation = StringField("Structure (pour un référent : Maison des Solidarités, France Travail…)",
-                               validators=[Optional(), Length(max=150, message=_too_long(150)), no_control_chars])
+                               validators=[Optional(), Length(max=150, message=_too_long(150))])
 
     def validate_email(self, field):
         if not field.data:
@@ -357,4 +364,4 @@ class NewAccountForm(PersonForm):
 
 class SocialNoteForm(Form):
     social_note = TextAreaField("Note du référent (jamais visible par le tuteur)",
-                                validators=[Length(max=4000, message=_too_long(4000)), no_control_chars])
+                                validators=[Length(max=4000, message=_too_long(4000))])

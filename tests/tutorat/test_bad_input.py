@@ -190,3 +190,37 @@ def test_decline_needs_a_reason(app, people):
     assert r.status_code == 302
     with app.app_context():
         assert db.session.scalars(select(Request).where(Request.mentee_id == mentee_id)).one().status == "open"
+
+
+@pytest.mark.parametrize("email", ["a\x00b@example.org", "x" * 20_000, "' OR 1=1 --", ""])
+def test_hostile_login(app, email):
+    b = Browser(app.test_client())
+    r = b.login(email, "\x00" + "y" * 300)
+    assert r.status_code in (401, 422)
+    assert "incorrect" in r.get_data(as_text=True) or "invisibles" in r.get_data(as_text=True) \
+        or "obligatoire" in r.get_data(as_text=True) or "254 caractères" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/referent/demandes/99999999999999999999", "/referent/binomes/2147483648",
+                                  "/referent/beneficiaires/-1", "/tuteur/binome/0"])
+def test_huge_or_odd_ids_are_404(app, people, path):
+    b = _as(app, people["referent"] if path.startswith("/referent") else people["tutor"])
+    assert b.client.get(path).status_code == 404
+
+
+def test_html_payload_is_escaped(app, people):
+    b = _as(app, people["referent"])
+    url = f"/referent/beneficiaires/{people['mentee_id']}"
+    payload = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+    r = b.post(url, {"note-social_note": payload}, prefix="note", page=url)
+    assert r.status_code == 302
+    html = b.client.get(url).get_data(as_text=True)
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+@pytest.mark.parametrize("q", ["\x00", "%", "_", "' OR 1=1 --", "x" * 5000, "é" * 100])
+def test_api_lookups_never_fail(app, people, q):
+    b = _as(app, people["mentee"])
+    for endpoint in ("/api/communes", "/api/metiers"):
+        r = b.client.get(endpoint, query_string={"q": q})
+        assert r.status_code == 200 and isinstance(r.get_json(), list)

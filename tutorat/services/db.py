@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -17,18 +19,34 @@ CONSTRAINT_MESSAGES = {
 }
 
 
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+def declare_write_intent(value: bool = True) -> None:
+    """Say that the current request will write (a POST): SQLite then takes the write lock up front."""
+    _write_intent.set(value)
+
+
 def configure_engine_events(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
+        # We emit BEGIN ourselves (below): pysqlite's implicit one cannot be IMMEDIATE.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn):
+        # A deferred transaction that reads then writes can fail at once with "database is
+        # locked" when another worker wrote meanwhile; BEGIN IMMEDIATE waits (busy_timeout) instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
 def integrity_message(error: IntegrityError) -> str:
