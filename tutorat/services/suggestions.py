@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from tutorat.extensions import db
 from tutorat.models import Commune, MenteeProfile, Request, Setting, TutorProfile, User
-from tutorat.services.errors import DomainError
+from tutorat.services.errors import Conflict, DomainError
 
 ALGORITHM_VERSION = "1"
 
@@ -147,7 +147,7 @@ def explain_pair(request: Request, tutor_id: int) -> tuple[Any, TutorProfile, Co
         available_tutors_stmt(exclude_user_id=request.mentee_id).where(TutorProfile.user_id == tutor_id)
     ).first()
     if row is None:
-        raise DomainError("Ce tuteur n'est pas disponible (plus de place, pas encore validé ou en repos).")
+        raise Conflict("Ce tuteur n'est pas disponible : plus de place, pas encore validé ou en repos.")
     tp, c = row
     explanation = matching.explain(mentee_values(profile, commune), tutor_values(tp, c), current_weights())
     if not explanation.feasible:

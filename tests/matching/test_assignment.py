@@ -1,0 +1,173 @@
+"""assign(): feasible, within capacity, deterministic, and as good as an independent exact reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
+
+import matching
+from matching import assign, assign_sparse
+
+from .strategies import PROPERTY, mentees, score_problems, tutors
+
+# assign() is exact for scores rounded to 2**-30: totals may differ by n * 2**-31 at most.
+TOLERANCE = 1e-7
+
+
+def reference_optimum(scores: np.ndarray, capacity: np.ndarray) -> tuple[int, float]:
+    """Cardinality and total of the lexicographic optimum, by scipy's dense Hungarian method.
+
+    Each tutor's column is repeated once per place. A feasible pair costs -(B + score) with
+    B larger than any total score, an infeasible one costs 0 (the same as staying unmatched),
+    so minimising the cost maximises first the number of pairs, then the total score.
+    """
+    n, _ = scores.shape
+    columns = np.repeat(np.arange(scores.shape[1]), capacity)
+    if n == 0 or columns.size == 0:
+        return 0, 0.0
+    big = n + 1.0
+    cost = np.where(np.isnan(scores), 0.0, -(big + np.nan_to_num(scores)))[:, columns]
+    r, c = linear_sum_assignment(cost)
+    chosen = scores[r, columns[c]]
+    feasible = ~np.isnan(chosen)
+    return int(feasible.sum()), float(chosen[feasible].sum())
+
+
+def check_valid(pairs, scores, capacity):
+    n, m = scores.shape
+    mentees_ = [i for i, _ in pairs]
+    assert mentees_ == sorted(mentees_) and len(set(mentees_)) == len(mentees_)
+    for i, j in pairs:
+        assert 0 <= i < n and 0 <= j < m
+        assert not np.isnan(scores[i, j]), "an infeasible pair was assigned"
+    load = np.bincount([j for _, j in pairs], minlength=m)
+    assert np.all(load <= capacity), "a tutor's capacity was exceeded"
+    assert all(isinstance(i, int) and isinstance(j, int) for i, j in pairs)
+
+
+@PROPERTY
+@given(score_problems())
+def test_assign_is_valid_and_optimal(problem):
+    scores, capacity = problem
+    pairs = assign(scores, capacity)
+    check_valid(pairs, scores, capacity)
+    count, total = reference_optimum(scores, capacity)
+    assert len(pairs) == count
+    got = float(sum(scores[i, j] for i, j in pairs))
+    assert abs(got - total) <= TOLERANCE
+
+
+@PROPERTY
+@given(score_problems(max_mentees=30, max_tutors=12))
+def test_assign_is_optimal_on_larger_instances(problem):
+    scores, capacity = problem
+    pairs = assign(scores, capacity)
+    check_valid(pairs, scores, capacity)
+    count, total = reference_optimum(scores, capacity)
+    assert len(pairs) == count
+    assert abs(sum(scores[i, j] for i, j in pairs) - total) <= TOLERANCE
+
+
+@PROPERTY
+@given(score_problems(max_mentees=12, max_tutors=8))
+def test_assign_is_deterministic(problem):
+    scores, capacity = problem
+    first = assign(scores, capacity)
+    assert assign(scores.copy(), capacity.copy()) == first
+    if scores.size:
+        assert assign(scores.tolist(), capacity.tolist()) == first
+
+
+@PROPERTY
+@given(score_problems(max_mentees=12, max_tutors=8))
+def test_assign_sparse_agrees_with_assign(problem):
+    scores, capacity = problem
+    rows, cols = np.nonzero(~np.isnan(scores))
+    pairs = assign_sparse(scores.shape[0], rows, cols, scores[rows, cols], capacity)
+    check_valid(pairs, scores, capacity)
+    count, total = reference_optimum(scores, capacity)
+    assert len(pairs) == count
+    assert abs(sum(scores[i, j] for i, j in pairs) - total) <= TOLERANCE
+
+
+@PROPERTY
+@given(st.lists(mentees(), max_size=10), st.lists(tutors(), max_size=6))
+def test_assign_on_real_scores_never_uses_an_infeasible_pair_or_a_full_tutor(ms, ts):
+    scores = matching.score_matrix(ms, ts)
+    capacity = np.array([t.capacity for t in ts], dtype=np.int64)
+    pairs = assign(scores, capacity)
+    check_valid(pairs, scores, capacity)
+    assert len(pairs) == reference_optimum(scores, capacity)[0]
+
+
+def test_more_places_than_mentees_and_many_forbidden_pairs():
+    rng = np.random.default_rng(3)
+    scores = rng.random((40, 25))
+    scores[rng.random(scores.shape) < 0.8] = np.nan
+    capacity = rng.integers(0, 4, 25)
+    pairs = assign(scores, capacity)
+    check_valid(pairs, scores, capacity)
+    count, total = reference_optimum(scores, capacity)
+    assert len(pairs) == count and abs(sum(scores[i, j] for i, j in pairs) - total) < TOLERANCE
+
+
+def test_cardinality_comes_before_score():
+    # Mentee 0 likes tutor 0 a lot; but giving tutor 0 to mentee 1 lets both be matched.
+    scores = np.array([[1.0, 0.1], [0.2, np.nan]])
+    assert assign(scores, [1, 1]) == [(0, 1), (1, 0)]
+    assert assign(scores, [2, 1]) == [(0, 0), (1, 0)]
+
+
+def test_larger_random_instance_matches_reference():
+    rng = np.random.default_rng(8)
+    scores = np.round(rng.random((300, 90)), 2)  # many ties
+    scores[rng.random(scores.shape) < 0.7] = np.nan
+    capacity = rng.integers(0, 4, 90)
+    pairs = assign(scores, capacity)
+    check_valid(pairs, scores, capacity)
+    count, total = reference_optimum(scores, capacity)
+    assert len(pairs) == count and abs(sum(scores[i, j] for i, j in pairs) - total) < TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("scores", "capacity", "message"),
+    [
+        ([0.5, 0.2], [1, 1], "2-D"),
+        ([[0.5, 0.2]], [1], "one entry per tutor"),
+        ([[0.5, 0.2]], [[1, 1]], "one entry per tutor"),
+        ([[0.5, 1.2]], [1, 1], r"in \[0, 1\] or nan"),
+        ([[0.5, -0.1]], [1, 1], r"in \[0, 1\] or nan"),
+        ([[0.5, np.inf]], [1, 1], r"in \[0, 1\] or nan"),
+        ([[0.5, 0.2]], [1, -1], "non-negative"),
+        ([[0.5, 0.2]], [1, 1.5], "non-negative integers"),
+        ([[0.5, 0.2]], [True, False], "non-negative integers"),
+        ([["a", 0.2]], [1, 1], "2-D array of numbers"),
+    ],
+)
+def test_bad_input_is_refused(scores, capacity, message):
+    with pytest.raises(ValueError, match=message):
+        assign(scores, capacity)
+
+
+def test_bad_sparse_input_is_refused():
+    with pytest.raises(ValueError, match="more than once"):
+        assign_sparse(2, [0, 0], [1, 1], [0.5, 0.5], [1, 1])
+    with pytest.raises(ValueError, match="out of range"):
+        assign_sparse(2, [0, 2], [1, 1], [0.5, 0.5], [1, 1])
+    with pytest.raises(ValueError, match="finite and in"):
+        assign_sparse(2, [0, 1], [1, 1], [0.5, np.nan], [1, 1])
+    with pytest.raises(ValueError, match="same length"):
+        assign_sparse(2, [0, 1], [1], [0.5, 0.5], [1, 1])
+    with pytest.raises(ValueError, match="non-negative integer"):
+        assign_sparse(-1, [], [], [], [1])
+
+
+def test_empty_and_all_infeasible():
+    assert assign(np.empty((0, 3)), [1, 1, 1]) == []
+    assert assign(np.empty((3, 0)), np.empty(0, dtype=int)) == []
+    assert assign(np.full((3, 2), np.nan), [1, 1]) == []
+    assert assign(np.full((3, 2), 0.5), [0, 0]) == []
+    assert assign([[0.0]], [1]) == [(0, 0)]  # a zero score is still a feasible pair

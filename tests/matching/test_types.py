@@ -1,0 +1,149 @@
+"""Plain values: validation with clear messages, slot labels, vocabularies, weights."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import matching
+from matching import Mentee, Tutor, Weights
+
+
+def mentee(**changes):
+    values = dict(
+        id=1, lat=43.6465, lon=0.5855, sectors=("K1302",), availability=1 << 5, max_km=30.0,
+        has_car=False, remote_ok=True, obstacles=frozenset({"mobilite"}),
+    )
+    values.update(changes)
+    return Mentee(**values)
+
+
+def tutor(**changes):
+    values = dict(
+        id=7, lat=43.66, lon=0.45, sectors=("K1302",), availability=1 << 5, max_km=40.0,
+        has_car=True, remote_ok=True, obstacles=frozenset({"mobilite"}), capacity=2,
+    )
+    values.update(changes)
+    return Tutor(**values)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"lat": 91.0}, "lat must be in"),
+        ({"lat": -90.5}, "lat must be in"),
+        ({"lon": 180.01}, "lon must be in"),
+        ({"lat": math.nan}, "lat must be finite"),
+        ({"lon": "0.5"}, "lon must be a number"),
+        ({"availability": 1 << 21}, "bits beyond the 21 weekly slots"),
+        ({"availability": -1}, "availability must be non-negative"),
+        ({"availability": 2.0}, "availability must be an integer"),
+        ({"sectors": ("K13021",)}, "malformed ROME code"),
+        ({"sectors": ("k1302",)}, "malformed ROME code"),
+        ({"sectors": ("O1302",)}, "malformed ROME code"),
+        ({"sectors": ("K130",)}, "malformed ROME code"),
+        ({"sectors": "K1302"}, "sectors must be a tuple"),
+        ({"max_km": -1.0}, "max_km must be non-negative"),
+        ({"max_km": math.inf}, "max_km must be finite"),
+        ({"has_car": "yes"}, "has_car must be True or False"),
+        ({"remote_ok": 1}, "remote_ok must be True or False"),
+        ({"obstacles": "mobilite"}, "obstacles must be a set"),
+        ({"obstacles": frozenset({""})}, "non-empty strings"),
+        ({"id": "12"}, "id must be an integer"),
+    ],
+)
+def test_person_validation(changes, message):
+    with pytest.raises(ValueError, match=message):
+        mentee(**changes)
+    with pytest.raises(ValueError, match=message):
+        tutor(**changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"capacity": -1}, "capacity must be non-negative"),
+        ({"capacity": 1.5}, "capacity must be an integer"),
+        ({"last_asked": math.nan}, "last_asked must be finite"),
+    ],
+)
+def test_tutor_validation(changes, message):
+    with pytest.raises(ValueError, match=message):
+        tutor(**changes)
+
+
+def test_values_are_normalised_and_frozen():
+    m = mentee(sectors=["K1302", "K13"], obstacles={"mobilite", "autre"}, lat=np.float64(43.5),
+               id=np.int64(3), availability=np.int64(5), has_car=np.bool_(True))
+    assert m.sectors == ("K1302", "K13")
+    assert m.obstacles == frozenset({"mobilite", "autre"})
+    assert type(m.lat) is float and type(m.id) is int and type(m.availability) is int
+    assert m.has_car is True
+    with pytest.raises(AttributeError):
+        m.lat = 44.0  # type: ignore[misc]
+    assert hash(m) == hash(mentee(sectors=("K1302", "K13"), obstacles=frozenset({"mobilite", "autre"}),
+                                  lat=43.5, id=3, availability=5, has_car=True))
+
+
+def test_partial_rome_codes_and_unknown_obstacles_are_accepted():
+    m = mentee(sectors=("K", "K13", "N4101"), obstacles=frozenset({"dettes"}))
+    assert m.obstacles == {"dettes"}
+
+
+def test_effective_distance_without_car():
+    assert mentee(has_car=False, max_km=30.0).effective_max_km == matching.NO_CAR_MAX_KM == 15.0
+    assert mentee(has_car=False, max_km=5.0).effective_max_km == 5.0
+    assert mentee(has_car=True, max_km=30.0).effective_max_km == 30.0
+
+
+def test_slot_labels():
+    assert matching.SLOT_COUNT == 21
+    assert matching.slot_label(0) == "lundi matin"
+    assert matching.slot_label(4) == "mardi après-midi"
+    assert matching.slot_label(5) == "mardi soir"
+    assert matching.slot_label(15) == "samedi matin"
+    assert matching.slot_label(20) == "dimanche soir"
+    assert matching.slots_to_labels((1 << 5) | (1 << 15)) == ["mardi soir", "samedi matin"]
+    assert matching.slots_to_labels(0) == []
+    assert len(set(map(matching.slot_label, range(21)))) == 21
+    for bad in (-1, 21, 2.0, True):
+        with pytest.raises(ValueError):
+            matching.slot_label(bad)
+    with pytest.raises(ValueError, match="bits beyond"):
+        matching.slots_to_labels(1 << 22)
+
+
+def test_vocabularies():
+    assert list(matching.OBSTACLES) == [
+        "mobilite", "garde_enfants", "sante", "logement", "numerique", "langue", "confiance", "droits",
+    ]
+    assert matching.OBSTACLES["garde_enfants"] == "Garde d'enfants"
+    assert set(matching.ROME_LEVEL_LABELS) == {"metier", "domaine", "grand_domaine"}
+    with pytest.raises(TypeError):
+        matching.OBSTACLES["x"] = "y"  # type: ignore[index]
+
+
+def test_weights_defaults_roundtrip_and_validation():
+    w = Weights()
+    assert math.isclose(w.total, 1.0)
+    assert Weights.from_dict(w.to_dict()) == w
+    assert json.loads(json.dumps(w.to_dict())) == w.to_dict()
+    assert Weights.from_dict({"sector": 2}) == Weights(sector=2.0)
+    assert Weights(distance=0, sector=0, availability=0, experience=1).total == 1.0
+    for bad, message in [
+        ({"distance": -0.1}, "non-negative"),
+        ({"sector": math.nan}, "finite"),
+        ({"availability": math.inf}, "finite"),
+        ({"experience": "1"}, "number"),
+        ({"distance": True}, "number"),
+        ({"distance": 0, "sector": 0, "availability": 0, "experience": 0}, "all weights are zero"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Weights(**bad)
+    with pytest.raises(ValueError, match="unknown weight"):
+        Weights.from_dict({"distance": 1, "age": 2})
+    with pytest.raises(ValueError, match="mapping"):
+        Weights.from_dict([("distance", 1)])  # type: ignore[arg-type]
