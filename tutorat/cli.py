@@ -145,12 +145,44 @@ def register(app: Flask) -> None:
         click.echo(f"Compte créé : {user.email} ({user.role_label})")
 
     @app.cli.command("send-mail")
-    def send_mail_command():
-        """Envoyer les courriels en attente (un passage)."""
+    @click.option("--loop", is_flag=True, help="Tourner en continu (un worker à lancer à côté de gunicorn).")
+    @click.option("--interval", default=10.0, show_default=True, help="Secondes entre deux passages (--loop).")
+    @click.option("--max-passes", default=0, help="Arrêter après N passages (0 = jamais ; pour les tests).")
+    def send_mail_command(loop: bool, interval: float, max_passes: int):
+        """Envoyer les courriels en attente (un passage, ou en continu avec --loop)."""
+        import time
+
         from tutorat.services.notifications import send_pending
 
-        sent, failed = send_pending()
-        click.echo(f"{sent} courriel(s) envoyé(s), {failed} en échec (nouvel essai plus tard).")
+        passes = 0
+        while True:
+            try:
+                sent, failed = send_pending()
+            except Exception as exc:
+                db.session.rollback()
+                click.echo(f"Passage interrompu : {type(exc).__name__} ; nouvel essai.", err=True)
+                sent = failed = 0
+            passes += 1
+            if sent or failed or not loop:
+                click.echo(f"{sent} courriel(s) envoyé(s), {failed} en échec (nouvel essai plus tard).")
+            if not loop or (max_passes and passes >= max_passes):
+                break
+            time.sleep(interval)
+
+    @app.cli.command("run-reminders")
+    def run_reminders_command():
+        """Relances (3 et 7 jours) et expiration (10 jours) des propositions sans réponse ; pour cron."""
+        from tutorat.services.followup import run_reminders
+
+        report = run_reminders()
+        click.echo(f"{report['rappels']} proposition(s) relancée(s), {report['expirées']} expirée(s).")
+
+    @app.cli.command("send-digest")
+    def send_digest_command():
+        """Résumé hebdomadaire à chaque référent (une fois par semaine au plus) ; pour cron."""
+        from tutorat.services.followup import send_digests
+
+        click.echo(f"{send_digests()} résumé(s) préparé(s) ; « flask send-mail » les envoie.")
 
 
 __all__ = ["load_reference_data", "register"]

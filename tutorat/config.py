@@ -35,6 +35,12 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "Tutorat Gers <tutorat@example.org>",
         "BASE_URL": "http://127.0.0.1:8000",
+        "MAIL_MAX_ATTEMPTS": 8,
+        # Follow-up delays, in days (PRODUCT.md: reminders, expiry, alerts).
+        "REMINDER_DAYS": (3, 7),
+        "PROPOSAL_EXPIRY_DAYS": 10,
+        "ALERT_OPEN_REQUEST_DAYS": 14,
+        "ALERT_NO_MEETING_DAYS": 21,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,

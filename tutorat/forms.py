@@ -149,6 +149,28 @@ class LoginForm(Form):
     password = PasswordField("Mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
+class ForgotPasswordForm(Form):
+    email = EmailField("Adresse électronique", validators=[DataRequired(REQUIRED), Length(max=254),
+                                                           Email("Adresse électronique invalide.")])
+
+
+class ChangePasswordForm(Form):
+    current = PasswordField("Mot de passe actuel", validators=[DataRequired(REQUIRED), Length(max=200)])
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
+    confirm = PasswordField("Confirmez le nouveau mot de passe", validators=[DataRequired(REQUIRED),
+                                                                             Length(max=200)])
+
+    def validate_confirm(self, field):
+        if field.data != self.password.data:
+            raise ValidationError("Les deux mots de passe ne sont pas identiques.")
+
+
+class NotificationsForm(Form):
+    notify_proposals = BooleanField("Les propositions de binôme, les réponses et les confirmations")
+    notify_reminders = BooleanField("Les rappels quand une réponse est attendue")
+    notify_digest = BooleanField("Le résumé de la semaine (référents)")
+
+
 class SetPasswordForm(Form):
     password = PasswordField("Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
     confirm = PasswordField("Confirmez le mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
@@ -304,12 +326,31 @@ class AnswerForm(Form):
 
 class EndForm(Form):
     outcome = SelectField("Résultat", choices=[SelectChoice("", "—"), *_choices(vocab.OUTCOMES)], validate_choice=False)
+    contract = SelectField("Type de contrat (si emploi)", choices=[SelectChoice("", "—"),
+                                                                   *_choices(vocab.CONTRACT_TYPES)],
+                           validate_choice=False)
+    rights = MultiCheckboxField("Droits ouverts (si de nouveaux droits)", choices=_choices(vocab.RIGHTS))
+    tutor_wants_again = ChoiceField(
+        "Le tuteur souhaite-t-il accompagner une autre personne ?",
+        choices=_pairs([("oui", "Oui"), ("non", "Non"), ("inconnu", "Ne sait pas")]),
+        validators=[InputRequired("Indiquez si le tuteur souhaite recommencer.")],
+    )
     detail = TextAreaField("Précisions (type de contrat, formation, droit ouvert…)",
                            validators=[Length(max=500, message=_too_long(500))])
 
     def validate_outcome(self, field):
         if field.data not in vocab.OUTCOMES:
             raise ValidationError("Choisissez le résultat du binôme.")
+
+    def validate_contract(self, field):
+        if field.data and field.data not in vocab.CONTRACT_TYPES:
+            raise ValidationError("Choisissez un type de contrat dans la liste.")
+        if self.outcome.data == "emploi" and not field.data:
+            raise ValidationError("Pour un emploi, indiquez le type de contrat.")
+
+    def validate_rights(self, field):
+        if self.outcome.data == "droits" and not field.data:
+            raise ValidationError("Indiquez quels droits ont été ouverts.")
 
 
 class MeetingForm(Form):

@@ -29,10 +29,12 @@ def datetime_fr(value: datetime | None) -> str:
     return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d}"
 
 
-def days_since(value: datetime | None) -> int:
+def days_since(value: date | datetime | None) -> int:
     if value is None:
         return 0
-    return (datetime.now(UTC) - value).days
+    if isinstance(value, datetime):
+        return (datetime.now(UTC) - value).days
+    return (datetime.now(PARIS).date() - value).days
 
 
 def number_fr(value: float, digits: int = 1) -> str:

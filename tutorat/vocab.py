@@ -42,6 +42,9 @@ DECLINE_REASONS = {
     "pas_pret": "Pas prêt ou prête pour l'instant",
     "autre": "Autre raison (à préciser)",
 }
+# Recorded by the system when a proposal gets no answer in time (never chosen by a person).
+EXPIRY_REASON = ("sans_reponse", "Pas de réponse dans les délais")
+END_REASONS = {**DECLINE_REASONS, EXPIRY_REASON[0]: EXPIRY_REASON[1]}
 
 OUTCOMES = {
     "emploi": "A trouvé un emploi",
@@ -51,6 +54,25 @@ OUTCOMES = {
     "garde": "A trouvé une solution de garde d'enfants",
     "sortie_rsa": "Est sorti du RSA",
     "arret": "Arrêt sans résultat",
+}
+
+CONTRACT_TYPES = {
+    "cdi": "CDI",
+    "cdd": "CDD",
+    "interim": "Intérim",
+    "alternance": "Alternance ou apprentissage",
+    "iae": "Contrat d'insertion (IAE)",
+    "independant": "Création d'activité",
+    "autre": "Autre",
+}
+
+RIGHTS = {
+    "prime_activite": "Prime d'activité",
+    "css": "Complémentaire santé solidaire",
+    "aide_mobilite": "Aide à la mobilité",
+    "aide_garde": "Aide à la garde d'enfants",
+    "logement": "Aide au logement",
+    "autre": "Autre droit",
 }
 
 # Outcomes after which the demande goes back to the queue for a new proposal.

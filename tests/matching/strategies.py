@@ -33,7 +33,9 @@ longitudes = st.one_of(
 availability = st.one_of(
     st.sampled_from([0, 1 << 5, (1 << 5) | (1 << 15), (1 << SLOT_COUNT) - 1]),
     st.integers(0, (1 << SLOT_COUNT) - 1),
-    st.lists(st.integers(0, SLOT_COUNT - 1), max_size=4).map(lambda bits: sum({1 << b for b in bits})),
+    st.lists(st.integers(0, SLOT_COUNT - 1), max_size=4).map(
+        lambda bits: sum({1 << b for b in bits})
+    ),
 )
 sectors = st.lists(st.sampled_from(CODES), max_size=3).map(tuple)
 obstacles = st.frozensets(st.sampled_from(OBSTACLE_CODES), max_size=4)
@@ -86,13 +88,17 @@ weights = st.one_of(
 
 
 @st.composite
-def score_problems(draw: st.DrawFn, max_mentees: int = 8, max_tutors: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def score_problems(
+    draw: st.DrawFn, max_mentees: int = 8, max_tutors: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
     """A small score matrix (nan = infeasible, often many) and capacities (often ample)."""
     n = draw(st.integers(0, max_mentees))
     m = draw(st.integers(0, max_tutors))
     nan_rate = draw(st.sampled_from([0.0, 0.3, 0.6, 0.9]))
     value = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.5, 1.0]), st.floats(0.0, 1.0))
     cells = draw(st.lists(st.tuples(st.floats(0.0, 1.0), value), min_size=n * m, max_size=n * m))
-    scores = np.array([np.nan if u < nan_rate else v for u, v in cells], dtype=np.float64).reshape(n, m)
+    scores = np.array([np.nan if u < nan_rate else v for u, v in cells], dtype=np.float64).reshape(
+        n, m
+    )
     capacity = np.array(draw(st.lists(st.integers(0, 4), min_size=m, max_size=m)), dtype=np.int64)
     return scores, capacity

@@ -28,7 +28,12 @@ def full_scan(m, ts, k, w):
 
 
 @PROPERTY
-@given(st.lists(mentees(), min_size=1, max_size=4), st.lists(tutors(), max_size=12), st.integers(0, 6), weights)
+@given(
+    st.lists(mentees(), min_size=1, max_size=4),
+    st.lists(tutors(), max_size=12),
+    st.integers(0, 6),
+    weights,
+)
 def test_top_candidates_is_exactly_the_full_scan(ms, ts, k, w):
     index = matching.TutorIndex(ts)
     for m in ms:
@@ -44,7 +49,9 @@ def test_candidate_graph_is_each_mentees_top_k(ms, ts, k, w):
     assert g.n_mentees == len(ms) and g.n_tutors == len(ts)
     for i, m in enumerate(ms):
         mine = g.rows == i
-        assert list(zip(g.cols[mine].tolist(), g.scores[mine].tolist(), strict=True)) == full_scan(m, ts, k, w)
+        assert list(zip(g.cols[mine].tolist(), g.scores[mine].tolist(), strict=True)) == full_scan(
+            m, ts, k, w
+        )
 
 
 def test_ties_go_to_the_tutor_asked_least_recently_then_to_the_smaller_id():
@@ -67,18 +74,31 @@ def test_ties_go_to_the_tutor_asked_least_recently_then_to_the_smaller_id():
 def test_large_spread_out_index_agrees_with_full_scan():
     rng = np.random.default_rng(4)
     ts = [
-        tutor(id=j, lat=42.5 + 8 * rng.random(), lon=-4.5 + 12 * rng.random(),
-              remote_ok=bool(rng.random() < 0.3), availability=int(rng.integers(1, 1 << 21)),
-              max_km=float(rng.choice([10, 30, 60])), has_car=bool(rng.random() < 0.7),
-              sectors=(str(rng.choice(["K1302", "K1303", "J1501", "A1101"])),),
-              capacity=int(rng.integers(0, 3)), last_asked=None if rng.random() < 0.5 else float(rng.integers(0, 5)))
+        tutor(
+            id=j,
+            lat=42.5 + 8 * rng.random(),
+            lon=-4.5 + 12 * rng.random(),
+            remote_ok=bool(rng.random() < 0.3),
+            availability=int(rng.integers(1, 1 << 21)),
+            max_km=float(rng.choice([10, 30, 60])),
+            has_car=bool(rng.random() < 0.7),
+            sectors=(str(rng.choice(["K1302", "K1303", "J1501", "A1101"])),),
+            capacity=int(rng.integers(0, 3)),
+            last_asked=None if rng.random() < 0.5 else float(rng.integers(0, 5)),
+        )
         for j in range(3000)
     ]
     index = matching.TutorIndex(ts)
     for i in range(40):
-        m = mentee(id=i, lat=42.5 + 8 * rng.random(), lon=-4.5 + 12 * rng.random(),
-                   remote_ok=bool(rng.random() < 0.5), max_km=float(rng.choice([5, 15, 40, 80])),
-                   has_car=bool(rng.random() < 0.5), availability=int(rng.integers(1, 1 << 21)))
+        m = mentee(
+            id=i,
+            lat=42.5 + 8 * rng.random(),
+            lon=-4.5 + 12 * rng.random(),
+            remote_ok=bool(rng.random() < 0.5),
+            max_km=float(rng.choice([5, 15, 40, 80])),
+            has_car=bool(rng.random() < 0.5),
+            availability=int(rng.integers(1, 1 << 21)),
+        )
         assert index.top_candidates(m, 20) == full_scan(m, ts, 20, matching.Weights())
         cols = index.candidate_columns(m)
         s = matching.score_matrix([m], ts)[0]

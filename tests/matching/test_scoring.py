@@ -32,7 +32,9 @@ def test_scores_in_unit_interval_or_nan(ms, ts, w):
 
 
 @PROPERTY
-@given(st.lists(mentees(), min_size=1, max_size=5), st.lists(tutors(), min_size=1, max_size=5), weights)
+@given(
+    st.lists(mentees(), min_size=1, max_size=5), st.lists(tutors(), min_size=1, max_size=5), weights
+)
 def test_explain_agrees_with_score_matrix_to_the_last_digit(ms, ts, w):
     s = matching.score_matrix(ms, ts, w)
     for i, m in enumerate(ms):
@@ -46,10 +48,15 @@ def test_explain_agrees_with_score_matrix_to_the_last_digit(ms, ts, w):
                 p = e.parts
                 again = (
                     (w.distance * p["distance"].value + w.sector * p["sector"].value)
-                    + (w.availability * p["availability"].value + w.experience * p["experience"].value)
+                    + (
+                        w.availability * p["availability"].value
+                        + w.experience * p["experience"].value
+                    )
                 ) / w.total
                 assert again == e.score
-                assert math.isclose(sum(part.contribution for part in p.values()), e.score, abs_tol=1e-12)
+                assert math.isclose(
+                    sum(part.contribution for part in p.values()), e.score, abs_tol=1e-12
+                )
             assert all(0.0 <= part.value <= 1.0 for part in e.parts.values())
 
 
@@ -63,7 +70,9 @@ def test_feasibility_rules(m, t, w):
     assert e.feasible == (t.capacity > 0 and ((within and common) or both_remote))
     assert e.remote == (e.feasible and not (within and common))
     assert e.limit_km == min(m.effective_max_km, t.effective_max_km)
-    assert e.common_slots == tuple(b for b in range(21) if (m.availability & t.availability) >> b & 1)
+    assert e.common_slots == tuple(
+        b for b in range(21) if (m.availability & t.availability) >> b & 1
+    )
     assert e.common_slot_labels == tuple(matching.slots_to_labels(m.availability & t.availability))
     assert set(e.common_obstacles) == m.obstacles & t.obstacles
     assert e.parts["sector"].value == matching.SECTOR_LEVEL_VALUES[e.rome_level]
@@ -93,15 +102,29 @@ def test_haversine_known_values_and_arrays():
     # Auch - Condom, about 38 km; a quarter of the equator.
     assert 37.0 < matching.haversine_km(*AUCH, *CONDOM) < 39.0
     assert math.isclose(matching.haversine_km(0, 0, 0, 90), math.pi / 2 * matching.EARTH_RADIUS_KM)
-    out = matching.haversine_km(np.array([AUCH[0], 0.0]), np.array([AUCH[1], 0.0]), CONDOM[0], CONDOM[1])
+    out = matching.haversine_km(
+        np.array([AUCH[0], 0.0]), np.array([AUCH[1], 0.0]), CONDOM[0], CONDOM[1]
+    )
     assert out.shape == (2,) and out[0] == matching.haversine_km(*AUCH, *CONDOM)
 
 
 def test_reasons_are_plain_french_sentences():
-    m = mentee(lat=AUCH[0], lon=AUCH[1], has_car=False, max_km=30.0, sectors=("K1302",),
-               availability=(1 << 5) | (1 << 15), obstacles=frozenset({"mobilite", "garde_enfants"}))
-    t = tutor(lat=PAVIE[0], lon=PAVIE[1], sectors=("K1302",), availability=(1 << 5) | (1 << 15) | 1,
-              obstacles=frozenset({"garde_enfants", "mobilite", "logement"}))
+    m = mentee(
+        lat=AUCH[0],
+        lon=AUCH[1],
+        has_car=False,
+        max_km=30.0,
+        sectors=("K1302",),
+        availability=(1 << 5) | (1 << 15),
+        obstacles=frozenset({"mobilite", "garde_enfants"}),
+    )
+    t = tutor(
+        lat=PAVIE[0],
+        lon=PAVIE[1],
+        sectors=("K1302",),
+        availability=(1 << 5) | (1 << 15) | 1,
+        obstacles=frozenset({"garde_enfants", "mobilite", "logement"}),
+    )
     e = matching.explain(m, t)
     assert e.feasible and not e.remote
     assert e.rome_level == "metier" and e.shared_code == "K1302"
@@ -122,7 +145,9 @@ def test_infeasible_reasons():
     e = matching.explain(far, t)
     assert not e.feasible and math.isnan(e.score)
     assert any("au-delà" in r and "15 km" in r for r in e.infeasible_reasons)
-    no_slot = matching.explain(dataclasses.replace(far, lat=PAVIE[0], lon=PAVIE[1], availability=1 << 20), t)
+    no_slot = matching.explain(
+        dataclasses.replace(far, lat=PAVIE[0], lon=PAVIE[1], availability=1 << 20), t
+    )
     assert any("Aucun créneau commun" in r for r in no_slot.infeasible_reasons)
     full = matching.explain(mentee(), tutor(capacity=0))
     assert not full.feasible and math.isnan(full.score)
@@ -161,7 +186,12 @@ def test_experience_counts_the_share_of_the_mentees_obstacles():
     m = mentee(obstacles=frozenset({"mobilite", "garde_enfants", "numerique", "dettes"}))
     values = [
         matching.explain(m, tutor(obstacles=frozenset(o))).parts["experience"].value
-        for o in ((), ("mobilite",), ("mobilite", "dettes"), ("mobilite", "dettes", "numerique", "garde_enfants"))
+        for o in (
+            (),
+            ("mobilite",),
+            ("mobilite", "dettes"),
+            ("mobilite", "dettes", "numerique", "garde_enfants"),
+        )
     ]
     assert values == [0.0, 0.25, 0.5, 1.0]
     assert matching.explain(mentee(obstacles=frozenset()), tutor()).parts["experience"].value == 0.0
@@ -201,15 +231,27 @@ def test_empty_inputs_and_bad_types():
 def test_score_matrix_blocks_match_single_rows():
     rng = np.random.default_rng(1)
     ms = [
-        mentee(id=i, lat=43.3 + 0.8 * rng.random(), lon=-0.3 + 1.5 * rng.random(),
-               availability=int(rng.integers(0, 1 << 21)), remote_ok=bool(rng.random() < 0.5),
-               has_car=bool(rng.random() < 0.5), max_km=float(rng.choice([5, 15, 30])))
+        mentee(
+            id=i,
+            lat=43.3 + 0.8 * rng.random(),
+            lon=-0.3 + 1.5 * rng.random(),
+            availability=int(rng.integers(0, 1 << 21)),
+            remote_ok=bool(rng.random() < 0.5),
+            has_car=bool(rng.random() < 0.5),
+            max_km=float(rng.choice([5, 15, 30])),
+        )
         for i in range(150)
     ]
     ts = [
-        tutor(id=j, lat=43.3 + 0.8 * rng.random(), lon=-0.3 + 1.5 * rng.random(),
-              availability=int(rng.integers(0, 1 << 21)), remote_ok=bool(rng.random() < 0.5),
-              capacity=int(rng.integers(0, 3)), sectors=(str(rng.choice(["K1302", "K1303", "J1501"])),))
+        tutor(
+            id=j,
+            lat=43.3 + 0.8 * rng.random(),
+            lon=-0.3 + 1.5 * rng.random(),
+            availability=int(rng.integers(0, 1 << 21)),
+            remote_ok=bool(rng.random() < 0.5),
+            capacity=int(rng.integers(0, 3)),
+            sectors=(str(rng.choice(["K1302", "K1303", "J1501"])),),
+        )
         for j in range(700)
     ]
     full = matching.score_matrix(ms, ts)  # several blocks of rows

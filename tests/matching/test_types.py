@@ -14,8 +14,15 @@ from matching import Mentee, Tutor, Weights
 
 def mentee(**changes):
     values = dict(
-        id=1, lat=43.6465, lon=0.5855, sectors=("K1302",), availability=1 << 5, max_km=30.0,
-        has_car=False, remote_ok=True, obstacles=frozenset({"mobilite"}),
+        id=1,
+        lat=43.6465,
+        lon=0.5855,
+        sectors=("K1302",),
+        availability=1 << 5,
+        max_km=30.0,
+        has_car=False,
+        remote_ok=True,
+        obstacles=frozenset({"mobilite"}),
     )
     values.update(changes)
     return Mentee(**values)
@@ -23,8 +30,16 @@ def mentee(**changes):
 
 def tutor(**changes):
     values = dict(
-        id=7, lat=43.66, lon=0.45, sectors=("K1302",), availability=1 << 5, max_km=40.0,
-        has_car=True, remote_ok=True, obstacles=frozenset({"mobilite"}), capacity=2,
+        id=7,
+        lat=43.66,
+        lon=0.45,
+        sectors=("K1302",),
+        availability=1 << 5,
+        max_km=40.0,
+        has_car=True,
+        remote_ok=True,
+        obstacles=frozenset({"mobilite"}),
+        capacity=2,
     )
     values.update(changes)
     return Tutor(**values)
@@ -76,16 +91,30 @@ def test_tutor_validation(changes, message):
 
 
 def test_values_are_normalised_and_frozen():
-    m = mentee(sectors=["K1302", "K13"], obstacles={"mobilite", "autre"}, lat=np.float64(43.5),
-               id=np.int64(3), availability=np.int64(5), has_car=np.bool_(True))
+    m = mentee(
+        sectors=["K1302", "K13"],
+        obstacles={"mobilite", "autre"},
+        lat=np.float64(43.5),
+        id=np.int64(3),
+        availability=np.int64(5),
+        has_car=np.bool_(True),
+    )
     assert m.sectors == ("K1302", "K13")
     assert m.obstacles == frozenset({"mobilite", "autre"})
     assert type(m.lat) is float and type(m.id) is int and type(m.availability) is int
     assert m.has_car is True
     with pytest.raises(AttributeError):
         m.lat = 44.0  # type: ignore[misc]
-    assert hash(m) == hash(mentee(sectors=("K1302", "K13"), obstacles=frozenset({"mobilite", "autre"}),
-                                  lat=43.5, id=3, availability=5, has_car=True))
+    assert hash(m) == hash(
+        mentee(
+            sectors=("K1302", "K13"),
+            obstacles=frozenset({"mobilite", "autre"}),
+            lat=43.5,
+            id=3,
+            availability=5,
+            has_car=True,
+        )
+    )
 
 
 def test_partial_rome_codes_and_unknown_obstacles_are_accepted():
@@ -118,7 +147,14 @@ def test_slot_labels():
 
 def test_vocabularies():
     assert list(matching.OBSTACLES) == [
-        "mobilite", "garde_enfants", "sante", "logement", "numerique", "langue", "confiance", "droits",
+        "mobilite",
+        "garde_enfants",
+        "sante",
+        "logement",
+        "numerique",
+        "langue",
+        "confiance",
+        "droits",
     ]
     assert matching.OBSTACLES["garde_enfants"] == "Garde d'enfants"
     assert set(matching.ROME_LEVEL_LABELS) == {"metier", "domaine", "grand_domaine"}

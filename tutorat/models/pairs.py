@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import db
@@ -86,6 +86,12 @@ class Pair(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(30))
     outcome: Mapped[str | None] = mapped_column(String(30))
     outcome_detail: Mapped[str] = mapped_column(Text, default="")
+    # Job outcome: contract type; rights outcome: which rights were opened (codes, comma-separated).
+    outcome_contract: Mapped[str | None] = mapped_column(String(20))
+    outcome_rights: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    tutor_wants_again: Mapped[bool | None] = mapped_column(Boolean)
+    # Reminders already sent for an unanswered proposal (0, 1 after 3 days, 2 after 7 days).
+    reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +69,10 @@ class User(UserMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which emails the person wants (those about their own account's security are always sent).
+    notify_proposals: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     mentee_profile: Mapped[MenteeProfile | None] = relationship(
         back_populates="user", foreign_keys="MenteeProfile.user_id", uselist=False

@@ -1,52 +1,120 @@
-"""Emails queued in the outbox during the request (same transaction), sent after commit."""
+"""Emails: written to the outbox in the same transaction as the change that causes them, sent after commit.
+
+`queue_email` never sends: it adds a row that the caller's commit makes durable (or its rollback
+removes). `send_pending` (the `flask send-mail` worker) claims due rows with a short lease, sends them
+with a stable Message-ID, and retries failures with growing delays.
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_request_context, render_template
 from flask_mail import Message
-from sqlalchemy import select
+from markupsafe import Markup, escape
+from sqlalchemy import select, update
 
 from tutorat.extensions import db, mail
 from tutorat.models import OutboxEmail, User
 
+# Which preference each kind of email depends on; None = about the account's security, always sent.
+KIND_PREFERENCE: dict[str, str | None] = {
+    "proposal_tutor": "notify_proposals",
+    "proposal_mentee": "notify_proposals",
+    "pair_accepted": "notify_proposals",
+    "pair_declined": "notify_proposals",
+    "pair_confirmed_tutor": "notify_proposals",
+    "pair_confirmed_mentee": "notify_proposals",
+    "pair_answer": "notify_proposals",
+    "pair_ended": "notify_proposals",
+    "reminder": "notify_reminders",
+    "expired": "notify_reminders",
+    "digest": "notify_digest",
+    "invitation": None,
+    "password_reset": None,
+}
+LEASE = timedelta(minutes=5)
+_URL = re.compile(r"(https?://[^\s<>\"']+)")
+
+
+def wants(user: User, kind: str) -> bool:
+    preference = KIND_PREFERENCE.get(kind, "notify_proposals")
+    return preference is None or bool(getattr(user, preference, True))
+
+
+def _html(text: str, subject: str) -> str:
+    """A simple HTML version of the text: paragraphs, line breaks and clickable links."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = [_URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', str(escape(line)))
+                 for line in block.splitlines()]
+        paragraphs.append("<p>" + "<br>\n".join(lines) + "</p>")
+    return render_template("email/layout.html", subject=subject, body=Markup("\n".join(paragraphs)))
+
 
 def queue_email(kind: str, recipient: User, subject: str, template: str, **context) -> OutboxEmail | None:
-    """Write an email to the outbox; nothing is sent before the transaction commits."""
-    if not recipient.email or not recipient.active:
+    """Write an email to the outbox; nothing leaves before the transaction commits."""
+    if not recipient.email or not recipient.active or not wants(recipient, kind):
         return None
-    context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
-    if has_request_context():
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    context.setdefault("base_url", base_url)
+
+    def render() -> tuple[str, str]:
         text = render_template(f"email/{template}.txt", recipient=recipient, **context)
+        return text, _html(text, subject)
+
+    if has_request_context():
+        text, html = render()
     else:
         # From a CLI command: a request context lets the templates call url_for().
-        with current_app.test_request_context(base_url=context["base_url"]):
-            text = render_template(f"email/{template}.txt", recipient=recipient, **context)
-    domain = current_app.config["BASE_URL"].split("//")[-1].split("/")[0].split(":")[0] or "tutorat.local"
+        with current_app.test_request_context(base_url=base_url):
+            text, html = render()
+    domain = base_url.split("//")[-1].split("/")[0].split(":")[0] or "tutorat.local"
     email = OutboxEmail(
         kind=kind,
         recipient=recipient.email,
         subject=subject,
         body_text=text,
+        body_html=html,
         message_id=f"<{kind}.{secrets.token_hex(12)}@{domain}>",
+        status="pending",
+        attempts=0,
+        next_attempt_at=datetime.now(UTC),
     )
     db.session.add(email)
     return email
 
 
-def send_pending(limit: int = 100) -> tuple[int, int]:
-    """Send due emails once; retry later with a growing delay. Returns (sent, failed)."""
-    now = datetime.now(UTC)
-    due = db.session.scalars(
-        select(OutboxEmail)
+def _claim(email_id: int, now: datetime) -> bool:
+    """Take a short lease on a due email, so that two workers never send it at the same time."""
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == email_id, OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, int]:
+    """Send the due emails once. Returns (sent, failed this pass)."""
+    now = now or datetime.now(UTC)
+    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    due_ids = db.session.scalars(
+        select(OutboxEmail.id)
         .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
         .order_by(OutboxEmail.id)
         .limit(limit)
     ).all()
+    db.session.commit()
     sent = failed = 0
-    for email in due:
+    for email_id in due_ids:
+        if not _claim(email_id, now):
+            continue
+        email = db.session.get(OutboxEmail, email_id)
         message = Message(
             subject=email.subject,
             recipients=[email.recipient],
@@ -58,16 +126,25 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
             mail.send(message)
         except Exception as exc:
             email.attempts += 1
-            email.last_error = str(exc)[:500]
-            if email.attempts >= 8:
+            email.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if email.attempts >= max_attempts:
                 email.status = "failed"
             else:
-                email.next_attempt_at = now + timedelta(minutes=2 ** email.attempts)
+                # 1, 2, 4, 8… minutes: a server that is down has time to come back.
+                email.next_attempt_at = now + timedelta(minutes=2 ** (email.attempts - 1))
             failed += 1
         else:
             email.status = "sent"
             email.attempts += 1
-            email.sent_at = now
+            email.sent_at = datetime.now(UTC)
+            email.last_error = ""
             sent += 1
         db.session.commit()
     return sent, failed
+
+
+def retry_failed(email: OutboxEmail) -> None:
+    """The admin sends a failed email again (same Message-ID)."""
+    email.status = "pending"
+    email.attempts = 0
+    email.next_attempt_at = datetime.now(UTC)

@@ -122,9 +122,13 @@ def answer(
         transition(pair, to, actor=actor, on_behalf_of=on_behalf,
                    reason="Accepté par le tuteur" if side == "tutor" else "Accepté par le bénéficiaire")
         setattr(pair, f"{side}_answer", "accepted")
+        referent = pair.mentee.mentee_profile.referent
         if to == "accepted":
-            queue_email("pair_accepted", pair.mentee.mentee_profile.referent,
-                        "Un binôme attend votre confirmation", "pair_accepted", pair=pair)
+            queue_email("pair_accepted", referent, "Un binôme attend votre confirmation", "pair_accepted",
+                        pair=pair)
+        elif referent.id != actor.id:
+            queue_email("pair_answer", referent, "Une réponse à votre proposition de binôme", "pair_answer",
+                        pair=pair, side=side)
         return
     if reason not in vocab.DECLINE_REASONS:
         raise DomainError("Choisissez la raison du refus dans la liste.", field="reason")
@@ -162,17 +166,38 @@ def withdraw(pair: Pair, *, actor: User, reason: str = "") -> None:
     transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} retiré")
 
 
-def end(pair: Pair, *, actor: User, outcome: str, detail: str = "") -> None:
+def end(
+    pair: Pair,
+    *,
+    actor: User,
+    outcome: str,
+    detail: str = "",
+    contract: str | None = None,
+    rights: list[str] | None = None,
+    tutor_wants_again: bool | None = None,
+) -> None:
     """End an active binôme with its outcome; a failed one sends the demande back to the queue."""
     _check_referent(pair, actor)
     if pair.status != "active":
         raise Conflict("Seul un binôme actif peut être terminé.")
     if outcome not in vocab.OUTCOMES:
         raise DomainError("Choisissez le résultat du binôme dans la liste.", field="outcome")
+    rights = rights or []
+    if outcome == "emploi" and contract not in vocab.CONTRACT_TYPES:
+        raise DomainError("Pour un emploi, indiquez le type de contrat.", field="contract")
+    if outcome == "droits" and not rights:
+        raise DomainError("Indiquez quels droits ont été ouverts.", field="rights")
+    if any(r not in vocab.RIGHTS for r in rights):
+        raise DomainError("Droit inconnu : choisissez dans la liste.", field="rights")
     transition(pair, "ended", actor=actor, reason=f"{vocab.OUTCOMES[outcome]} {detail}".strip())
     pair.outcome = outcome
     pair.outcome_detail = detail.strip()
+    pair.outcome_contract = contract if outcome == "emploi" else None
+    pair.outcome_rights = ",".join(rights)
+    pair.tutor_wants_again = tutor_wants_again
     pair.ended_at = datetime.now(UTC)
     _free_place(pair.tutor_id, rest=True)
     if outcome in vocab.FAILED_OUTCOMES:
         transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition")
+    for person in (pair.tutor, pair.mentee):
+        queue_email("pair_ended", person, "Votre binôme est terminé", "pair_ended", pair=pair)

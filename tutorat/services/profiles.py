@@ -84,8 +84,11 @@ def update_tutor_profile(
         profile.completed_at = datetime.now(UTC)
 
 
-def shared_with_tutor(profile: MenteeProfile) -> dict[str, object]:
-    """Only what the mentee agreed to share, field by field (the tutor sees nothing else)."""
+def shared_with_tutor(profile: MenteeProfile, *, contact: bool = False) -> dict[str, object]:
+    """Only what the mentee agreed to share, field by field (the tutor sees nothing else).
+
+    Contact details (phone, email) only once the binôme is active (`contact=True`).
+    """
     from tutorat.services.reference import metier_labels
 
     user = profile.user
@@ -94,9 +97,9 @@ def shared_with_tutor(profile: MenteeProfile) -> dict[str, object]:
         shared["first_name"] = user.first_name
     if profile.share_commune and profile.commune is not None:
         shared["commune"] = profile.commune.nom
-    if profile.share_phone and user.phone:
+    if contact and profile.share_phone and user.phone:
         shared["phone"] = user.phone
-    if profile.share_email and user.email:
+    if contact and profile.share_email and user.email:
         shared["email"] = user.email
     if profile.share_metier:
         labels = metier_labels(profile.metier_codes)

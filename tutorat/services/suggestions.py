@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import matching
 from flask import current_app
 from sqlalchemy import or_, select
 
+import matching
 from tutorat.extensions import db
 from tutorat.models import Commune, MenteeProfile, Request, Setting, TutorProfile, User
 from tutorat.services.errors import Conflict, DomainError

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
 
 from tutorat.extensions import db, limiter
-from tutorat.forms import LoginForm, SetPasswordForm
+from tutorat.forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from tutorat.models import User
 from tutorat.services import accounts
 from tutorat.services.errors import DomainError
+from tutorat.services.notifications import queue_email
 from tutorat.views._helpers import show_error
 
 bp = Blueprint("auth", __name__)
 
-INVITATION_MAX_AGE = 14 * 24 * 3600
+# How long a link sent by email stays valid, by kind.
+TOKEN_MAX_AGE = {"invitation": 14 * 24 * 3600, "reset": 2 * 3600}
+RESET_SENT = ("Si un compte existe avec cette adresse, un courriel vient de lui être envoyé avec un lien "
+              "pour choisir un nouveau mot de passe. Pensez à regarder dans les indésirables.")
 
 
 def _login_limit() -> str:
@@ -66,20 +72,48 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="definir-mot-de-passe")
 
 
-def password_token(user: User) -> str:
+def password_token(user: User, kind: str = "invitation") -> str:
     # Bound to the current hash: once the password is set, the link no longer works.
-    return _serializer().dumps({"u": user.id, "h": (user.password_hash or "")[-12:]})
+    return _serializer().dumps({"u": user.id, "h": (user.password_hash or "")[-12:], "k": kind})
+
+
+def _user_from_token(token: str) -> User:
+    try:
+        data, signed_at = _serializer().loads(token, max_age=max(TOKEN_MAX_AGE.values()), return_timestamp=True)
+        max_age = TOKEN_MAX_AGE[data.get("k", "invitation")]
+        user = db.session.get(User, int(data["u"]))
+    except (SignatureExpired, BadSignature, KeyError, TypeError, ValueError, OverflowError):
+        abort(404)
+    if (datetime.now(UTC) - signed_at).total_seconds() > max_age:
+        abort(404)
+    if user is None or not user.active or (user.password_hash or "")[-12:] != data.get("h"):
+        abort(404)
+    return user
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
+        if user is not None and user.active:
+            queue_email("password_reset", user, "Choisir un nouveau mot de passe", "password_reset",
+                        token=password_token(user, "reset"), hours=TOKEN_MAX_AGE["reset"] // 3600)
+            db.session.commit()
+        # The same answer whether the account exists or not.
+        flash(RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/forgot_password.html", form=form), status
 
 
 @bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
 def set_password(token: str):
-    try:
-        data = _serializer().loads(token, max_age=INVITATION_MAX_AGE)
-        user = db.session.get(User, int(data["u"]))
-    except (SignatureExpired, BadSignature, KeyError, TypeError, ValueError):
-        abort(404)
-    if user is None or not user.active or (user.password_hash or "")[-12:] != data.get("h"):
-        abort(404)
+    user = _user_from_token(token)
     form = SetPasswordForm()
     status = 200
     if form.validate_on_submit():

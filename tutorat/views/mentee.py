@@ -14,6 +14,7 @@ from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import DomainError
+from tutorat.services.reference import metier_labels
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
 from tutorat.views._profile import mentee_profile_form, open_request_from_form, save_mentee_profile
 
@@ -37,7 +38,7 @@ def _render_home(status: int = 200):
     ).first()
     pair = db.session.scalars(visible_pairs(current_user).order_by(Pair.proposed_at.desc())).first()
     return render_template("mentee/home.html", profile=profile, demande=demande, pair=pair,
-                           action_form=ActionForm()), status
+                           action_form=ActionForm(), metiers=metier_labels(profile.metier_codes)), status
 
 
 @bp.route("/profil", methods=["GET", "POST"])

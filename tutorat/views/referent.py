@@ -29,6 +29,7 @@ from tutorat.services import accounts, suggestions
 from tutorat.services import pairs as pair_service
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
+from tutorat.services.reference import metier_labels
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
 from tutorat.views._profile import mentee_profile_form, open_request_from_form, save_mentee_profile
 
@@ -77,6 +78,7 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
     return render_template(
         "referent/request.html", demande=demande, profile=profile, candidates=candidates, feasible=feasible,
         error=error, pairs=pairs, events=events, form=propose_form or ProposeForm(),
+        metiers=metier_labels(profile.metier_codes),
     ), status
 
 
@@ -174,8 +176,11 @@ def withdraw(pair_id: int):
 def end(pair_id: int):
     return _pair_action(
         pair_id,
-        lambda pair, form: pair_service.end(pair, actor=current_user, outcome=form.outcome.data,
-                                            detail=form.detail.data or ""),
+        lambda pair, form: pair_service.end(
+            pair, actor=current_user, outcome=form.outcome.data, detail=form.detail.data or "",
+            contract=form.contract.data or None, rights=list(form.rights.data or []),
+            tutor_wants_again={"oui": True, "non": False}.get(form.tutor_wants_again.data),
+        ),
         "Le binôme est terminé et son résultat enregistré.",
         EndForm(prefix="end"), "end_form",
     )
@@ -247,8 +252,6 @@ def mentee(user_id: int):
     pairs = db.session.scalars(
         select(Pair).where(Pair.mentee_id == user.id).order_by(Pair.proposed_at.desc())
     ).all()
-    from tutorat.services.reference import metier_labels
-
     return render_template("referent/mentee.html", mentee=user, profile=profile, form=form,
                            requests=requests_, pairs=pairs,
                            metiers=metier_labels(profile.metier_codes)), status

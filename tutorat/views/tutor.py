@@ -78,7 +78,7 @@ def profile():
 
 
 def _pair_page(pair: Pair, answer_form: AnswerForm, status: int = 200):
-    shared = profiles.shared_with_tutor(pair.mentee.mentee_profile)
+    shared = profiles.shared_with_tutor(pair.mentee.mentee_profile, contact=pair.status == "active")
     meetings = db.session.scalars(
         select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
     ).all()
