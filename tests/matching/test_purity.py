@@ -16,6 +16,7 @@ ALLOWED_IMPORTS = {
     "__future__",
     "collections",
     "dataclasses",
+    "itertools",
     "math",
     "numbers",
     "re",

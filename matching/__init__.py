@@ -1,0 +1,56 @@
+"""Tutorat matching: explainable scores, the best tutors for one mentee, exact batch assignment.
+
+Pure computation on plain values: no web framework, no database, no file or network access.
+"""
+
+from .assignment import SCORE_UNIT, assign, assign_sparse
+from .candidates import CandidateGraph, TutorIndex, candidate_graph, top_candidates
+from .geo import EARTH_RADIUS_KM, haversine_km
+from .scoring import (
+    PART_LABELS,
+    SECTOR_LEVEL_VALUES,
+    Explanation,
+    PartDetail,
+    explain,
+    rome_level,
+    score_matrix,
+)
+from .types import (
+    NO_CAR_MAX_KM,
+    OBSTACLES,
+    ROME_LEVEL_LABELS,
+    SLOT_COUNT,
+    Mentee,
+    Tutor,
+    Weights,
+    slot_label,
+    slots_to_labels,
+)
+
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "NO_CAR_MAX_KM",
+    "OBSTACLES",
+    "PART_LABELS",
+    "ROME_LEVEL_LABELS",
+    "SCORE_UNIT",
+    "SECTOR_LEVEL_VALUES",
+    "SLOT_COUNT",
+    "CandidateGraph",
+    "Explanation",
+    "Mentee",
+    "PartDetail",
+    "Tutor",
+    "TutorIndex",
+    "Weights",
+    "assign",
+    "assign_sparse",
+    "candidate_graph",
+    "explain",
+    "haversine_km",
+    "rome_level",
+    "score_matrix",
+    "slot_label",
+    "slots_to_labels",
+    "top_candidates",
+]

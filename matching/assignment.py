@@ -1,0 +1,403 @@
+"""Capacity-aware assignment: most mentees matched first, then the highest total score, proven optimal.
+
+How it works (see README.md for the plain-French version):
+
+1. Scores are turned into integers ``q = round(score * 2**30)``, so that every later step is
+   exact integer arithmetic (the optimum found is exact for the scores rounded to about 1e-9).
+2. A small *candidate graph* is taken from the score matrix: the best few tutors of every
+   mentee and the best few mentees of every tutor.
+3. The assignment problem on that graph is solved exactly by scipy's sparse
+   Jonker-Volgenant algorithm (LAPJVsp), each tutor being repeated once per place, with one
+   dummy "unmatched" column per row whose cost is larger than any total of real costs, so
+   that matching one more mentee always beats any gain in score.
+4. Linear-programming duals of that solution are computed exactly (Bellman-Ford shortest
+   paths on the difference constraints of complementary slackness). They prove optimality
+   on the candidate graph; if every pair of the *full* matrix also satisfies the dual
+   constraints, the solution is optimal for the full matrix. Pairs that break them are added
+   to the graph and the problem is solved again (in practice zero to three extra rounds).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy.sparse.csgraph import maximum_bipartite_matching, min_weight_full_bipartite_matching
+
+__all__ = ["assign", "assign_sparse"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+#: Scores are compared as integers in units of 2**-30.
+SCORE_UNIT = 1 << 30
+# Best tutors kept per mentee, and best mentees kept per tutor place, in the first graph.
+_MENTEE_K = 8
+_TUTOR_K_PER_PLACE = 6
+_TUTOR_K_MIN = 12
+_ROW_BLOCK = 256
+_INF = np.int64(1) << np.int64(62)
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------------------------
+
+
+def _check_scores(scores: ArrayLike) -> FloatArray:
+    try:
+        s = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"scores must be a 2-D array of numbers: {exc}") from None
+    if s.ndim != 2:
+        raise ValueError(f"scores must be a 2-D array (mentees x tutors), got shape {s.shape}")
+    if s.size:
+        low = np.fmin.reduce(s, axis=None)
+        high = np.fmax.reduce(s, axis=None)
+        if not np.isnan(low) and not (low >= 0.0 and high <= 1.0):
+            bad = np.argwhere(~np.isnan(s) & ~((s >= 0.0) & (s <= 1.0)))[0]
+            raise ValueError(
+                f"scores must be in [0, 1] or nan (infeasible); got {s[tuple(bad)]!r} at {tuple(int(b) for b in bad)}"
+            )
+    return s
+
+
+def _check_capacity(capacity: ArrayLike, m: int) -> IntArray:
+    cap = np.asarray(capacity)
+    if cap.ndim != 1 or cap.shape[0] != m:
+        raise ValueError(
+            f"capacity must be a 1-D array with one entry per tutor ({m}), got shape {cap.shape}"
+        )
+    if cap.dtype == np.bool_:
+        ok = False
+    elif np.issubdtype(cap.dtype, np.integer):
+        ok = True
+    elif np.issubdtype(cap.dtype, np.floating):
+        ok = bool(np.all(np.isfinite(cap)) and np.all(cap == np.round(cap)))  # 2.0 means 2
+    elif cap.dtype == object:
+        ok = all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in cap)
+    else:
+        ok = False
+    if not ok:
+        raise ValueError(f"capacity must hold non-negative integers, got {cap.dtype} values")
+    result = cap.astype(np.int64)
+    if np.any(result < 0):
+        j = int(np.flatnonzero(result < 0)[0])
+        raise ValueError(f"capacity must be non-negative; tutor {j} has {result[j]}")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The exact solver on a sparse graph
+# --------------------------------------------------------------------------------------------
+
+
+def _solve_graph(
+    n: int, m: int, cap: IntArray, rows: IntArray, cols: IntArray, q: IntArray
+) -> IntArray:
+    """Lexicographic optimum (cardinality, then total q) on the given edges.
+
+    Returns the tutor of each mentee, -1 when unmatched. ``rows``/``cols`` must be unique pairs
+    of tutors with a positive capacity.
+    """
+    tutor_of = np.full(n, -1, dtype=np.int64)
+    if rows.size == 0:
+        return tutor_of
+    # Only people with at least one edge take part; tutors get one column per place.
+    mentees, r = np.unique(rows, return_inverse=True)
+    tutors, c = np.unique(cols, return_inverse=True)
+    places = cap[tutors]
+    first_place = np.concatenate([[0], np.cumsum(places)[:-1]])
+    n_places = int(places.sum())
+    rep = places[c]
+    total = int(rep.sum())
+    edge = np.repeat(np.arange(r.size), rep)
+    offset = np.arange(total) - np.repeat(np.cumsum(rep) - rep, rep)
+    place = first_place[c][edge] + offset
+    place_owner = np.repeat(tutors, places)
+    # Costs are positive integers held exactly in float64: (1 + UNIT) - q in [1, 1 + UNIT].
+    cost = (SCORE_UNIT + 1 - q[edge]).astype(np.float64)
+    if n_places <= mentees.size:
+        a_idx, b_idx, n_a, n_b = place, r[edge], n_places, mentees.size
+    else:
+        a_idx, b_idx, n_a, n_b = r[edge], place, mentees.size, n_places
+    graph = sp.csr_array((cost, (a_idx, b_idx)), shape=(n_a, n_b))
+    if int(np.count_nonzero(maximum_bipartite_matching(graph, perm_type="column") >= 0)) < n_a:
+        # Not every row can be matched: give each row a dummy column whose cost exceeds any
+        # possible total of real costs, so that one more real match always wins.
+        dummy = float((n_a + 1) * (SCORE_UNIT + 1))
+        if dummy * 4 >= 2.0**53:
+            raise ValueError("problem too large for exact arithmetic")
+        graph = sp.csr_array(
+            (
+                np.concatenate([cost, np.full(n_a, dummy)]),
+                (
+                    np.concatenate([a_idx, np.arange(n_a)]),
+                    np.concatenate([b_idx, n_b + np.arange(n_a)]),
+                ),
+            ),
+            shape=(n_a, n_b + n_a),
+        )
+    a_match, b_match = min_weight_full_bipartite_matching(graph)
+    real = b_match < n_b
+    a_match, b_match = a_match[real], b_match[real]
+    if n_places <= mentees.size:
+        tutor_of[mentees[b_match]] = place_owner[a_match]
+    else:
+        tutor_of[mentees[a_match]] = place_owner[b_match]
+    return tutor_of
+
+
+def _duals(
+    n: int, m: int, cap: IntArray, rows: IntArray, cols: IntArray, q: IntArray, tutor_of: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Exact duals proving that ``tutor_of`` is optimal on the edges given.
+
+    With ``w = B + q`` (B larger than any total of q, so that cardinality comes first), the
+    dual of max sum(w x) s.t. each mentee once and each tutor j at most cap[j] times is
+    min sum(u) + sum(cap v) with u_i + v_j >= w_ij, u, v >= 0. Complementary slackness fixes
+    u_i = w_i,t(i) - v_t(i) for matched mentees, u_i = 0 for unmatched ones and v_j = 0 for
+    tutors with a free place; what remains is a system of difference constraints on v, solved
+    by Bellman-Ford. Returns ``(a, v)`` with ``a_i = u_i - B`` so that an edge is dual-feasible
+    iff ``q_ij <= a_i + v_j``.
+    """
+    big = np.int64(n + 2) * np.int64(SCORE_UNIT)
+    matched = tutor_of >= 0
+    load = np.bincount(tutor_of[matched], minlength=m)
+    own = tutor_of[rows] == cols
+    q_own = np.zeros(n, dtype=np.int64)
+    q_own[rows[own]] = q[own]
+    z = m  # the node fixed at 0
+    is_matched = matched[rows]
+    e1 = is_matched & ~own
+    e2 = ~is_matched
+    mi = np.flatnonzero(matched)
+    free = np.flatnonzero((load < cap) & (cap > 0))
+    tails = np.concatenate(
+        [cols[e1], cols[e2], np.full(mi.size, z), np.arange(m), np.full(free.size, z)]
+    )
+    heads = np.concatenate(
+        [tutor_of[rows[e1]], np.full(int(e2.sum()), z), tutor_of[mi], np.full(m, z), free]
+    )
+    weights = np.concatenate(
+        [
+            q_own[rows[e1]] - q[e1],  # v_t(i) - v_j <= q_i,t(i) - q_ij
+            -(big + q[e2]),  # unmatched mentee: v_j >= B + q_ij
+            big + q_own[mi],  # u_i >= 0: v_t(i) <= B + q_i,t(i)
+            np.zeros(m, dtype=np.int64),  # v_j >= 0
+            np.zeros(free.size, dtype=np.int64),  # a free place: v_j <= 0
+        ]
+    )
+    order = np.argsort(heads, kind="stable")
+    tails, heads, weights = tails[order], heads[order], weights[order]
+    targets, starts = np.unique(heads, return_index=True)
+    dist = np.full(m + 1, _INF, dtype=np.int64)
+    dist[z] = 0
+    for _ in range(m + 2):
+        from_tail = dist[tails]
+        candidate = np.where(from_tail >= _INF, _INF, from_tail + weights)
+        best = np.minimum(dist[targets], np.minimum.reduceat(candidate, starts))
+        if np.array_equal(best, dist[targets]):
+            break
+        dist[targets] = best
+    else:  # pragma: no cover - would mean the solver returned a non-optimal answer
+        raise RuntimeError("internal error: the assignment could not be proven optimal")
+    v = dist[:m]
+    a = np.where(matched, q_own - v[np.maximum(tutor_of, 0)], -big)
+    return a, v
+
+
+def _pairs(tutor_of: IntArray) -> list[tuple[int, int]]:
+    mentees = np.flatnonzero(tutor_of >= 0)
+    return [(int(i), int(tutor_of[i])) for i in mentees]
+
+
+def _quantise(values: FloatArray) -> IntArray:
+    return np.rint(values * SCORE_UNIT).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def assign(scores: ArrayLike, capacity: ArrayLike) -> list[tuple[int, int]]:
+    """Optimal assignment of mentees to tutors.
+
+    Parameters
+    ----------
+    scores : array_like, shape (n_mentees, n_tutors)
+        Score in [0, 1] of each pair, ``nan`` where the pair is infeasible (as returned by
+        :func:`matching.score_matrix`).
+    capacity : array_like of int, shape (n_tutors,)
+        Places of each tutor (0 allowed).
+
+    Returns
+    -------
+    list of (int, int)
+        ``(mentee index, tutor index)`` pairs sorted by mentee: each mentee at most once, each
+        tutor at most ``capacity[j]`` times, never an infeasible pair. Among all such
+        assignments it has the largest number of pairs and, among those, the largest total
+        score (exact for scores rounded to ``2**-30``). The same input gives the same answer.
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, a score outside [0, 1] (or infinite), a negative or non-integer capacity.
+    """
+    s = _check_scores(scores)
+    n, m = s.shape
+    cap = _check_capacity(capacity, m)
+    if n == 0 or m == 0:
+        return []
+    # Pairs with a tutor without places can never be used.
+    usable = cap > 0
+    rows, cols = _initial_graph(s, cap)
+    while True:
+        q = _quantise(s[rows, cols])
+        tutor_of = _solve_graph(n, m, cap, rows, cols, q)
+        a, v = _duals(n, m, cap, rows, cols, q, tutor_of)
+        new_rows, new_cols = _violations(s, a, v, usable)
+        if new_rows.size == 0:
+            return _pairs(tutor_of)
+        rows = np.concatenate([rows, new_rows])
+        cols = np.concatenate([cols, new_cols])
+        key = np.unique(rows * m + cols)
+        rows, cols = key // m, key % m
+
+
+def _initial_graph(s: FloatArray, cap: IntArray) -> tuple[IntArray, IntArray]:
+    """Best few tutors of each mentee and best few mentees of each tutor (feasible, usable)."""
+    n, m = s.shape
+    k = min(_MENTEE_K, m)
+    tutor_k = np.maximum(_TUTOR_K_MIN, _TUTOR_K_PER_PLACE * cap)
+    found_r: list[IntArray] = []
+    found_c: list[IntArray] = []
+    # Per tutor, the worst score still kept, updated as row blocks go by.
+    floor = np.full(m, -np.inf)
+    floor[cap <= 0] = np.inf
+    pool_r: list[IntArray] = []
+    pool_c: list[IntArray] = []
+    pool_s: list[FloatArray] = []
+    pooled = 0
+    for r0 in range(0, n, _ROW_BLOCK):
+        block = s[r0 : r0 + _ROW_BLOCK]
+        neg = np.negative(block)
+        if k < m:
+            kth = np.partition(neg, k - 1, axis=1)[:, k - 1 : k]
+            r, c = np.nonzero(neg <= kth)
+        else:
+            r, c = np.nonzero(~np.isnan(neg))
+        found_r.append(r + r0)
+        found_c.append(c)
+        r, c = np.nonzero(block >= floor)
+        pool_r.append(r + r0)
+        pool_c.append(c)
+        pool_s.append(block[r, c])
+        pooled += r.size
+        if pooled > 4 * int(tutor_k.sum()) or r0 + _ROW_BLOCK >= n:
+            pr, pc, ps = np.concatenate(pool_r), np.concatenate(pool_c), np.concatenate(pool_s)
+            order = np.lexsort((pr, -ps, pc))
+            pr, pc, ps = pr[order], pc[order], ps[order]
+            rank = np.arange(pc.size) - np.searchsorted(pc, pc, side="left")
+            keep = rank < tutor_k[pc]
+            pr, pc, ps = pr[keep], pc[keep], ps[keep]
+            full = rank[keep] == tutor_k[pc] - 1
+            floor[pc[full]] = ps[full]
+            pool_r, pool_c, pool_s, pooled = [pr], [pc], [ps], pr.size
+    rows = np.concatenate([*found_r, *pool_r])
+    cols = np.concatenate([*found_c, *pool_c])
+    ok = cap[cols] > 0
+    key = np.unique(rows[ok] * m + cols[ok])
+    return key // m, key % m
+
+
+def _violations(
+    s: FloatArray, a: IntArray, v: IntArray, usable: NDArray[np.bool_]
+) -> tuple[IntArray, IntArray]:
+    """Feasible pairs of the full matrix that break the dual constraints ``q_ij <= a_i + v_j``.
+
+    A float pre-filter (exact: all quantities are multiples of 2**-31 well inside float64's
+    53 bits) finds a superset, then the integer test decides.
+    """
+    n = s.shape[0]
+    left = a.astype(np.float64) / SCORE_UNIT
+    right = np.where(usable, (v.astype(np.float64) + 0.5) / SCORE_UNIT, np.inf)
+    found_r: list[IntArray] = []
+    found_c: list[IntArray] = []
+    for r0 in range(0, n, _ROW_BLOCK):
+        block = s[r0 : r0 + _ROW_BLOCK]
+        r, c = np.nonzero(block >= left[r0 : r0 + _ROW_BLOCK, None] + right[None, :])
+        found_r.append(r + r0)
+        found_c.append(c)
+    rows, cols = np.concatenate(found_r), np.concatenate(found_c)
+    exact = _quantise(s[rows, cols]) > a[rows] + v[cols]
+    return rows[exact], cols[exact]
+
+
+def assign_sparse(
+    n_mentees: int,
+    rows: ArrayLike,
+    cols: ArrayLike,
+    scores: ArrayLike,
+    capacity: ArrayLike,
+) -> list[tuple[int, int]]:
+    """Optimal assignment restricted to the given feasible pairs (a sparse score matrix).
+
+    Same objective and guarantees as :func:`assign`, for graphs too large to hold densely,
+    such as the output of :func:`matching.candidate_graph`: the answer is optimal among
+    assignments that use only the pairs given.
+
+    Parameters
+    ----------
+    n_mentees : int
+    rows, cols : array_like of int
+        Mentee and tutor index of each feasible pair (each pair at most once).
+    scores : array_like of float
+        Score in [0, 1] of each pair.
+    capacity : array_like of int, shape (n_tutors,)
+
+    Returns
+    -------
+    list of (int, int)
+        ``(mentee index, tutor index)`` pairs sorted by mentee.
+    """
+    if isinstance(n_mentees, bool) or not isinstance(n_mentees, numbers.Integral) or n_mentees < 0:
+        raise ValueError(f"n_mentees must be a non-negative integer, got {n_mentees!r}")
+    n = int(n_mentees)
+    r = np.asarray(rows)
+    c = np.asarray(cols)
+    sc = np.asarray(scores, dtype=np.float64)
+    if r.ndim != 1 or c.shape != r.shape or sc.shape != r.shape:
+        raise ValueError(
+            f"rows, cols and scores must be 1-D of the same length, got {r.shape}, {c.shape}, {sc.shape}"
+        )
+    cap0 = np.asarray(capacity)
+    m = cap0.shape[0] if cap0.ndim == 1 else -1
+    cap = _check_capacity(capacity, m)
+    if r.size and not (np.issubdtype(r.dtype, np.integer) and np.issubdtype(c.dtype, np.integer)):
+        raise ValueError("rows and cols must be integer indices")
+    r = r.astype(np.int64)
+    c = c.astype(np.int64)
+    if r.size:
+        if r.min() < 0 or r.max() >= n or c.min() < 0 or c.max() >= m:
+            raise ValueError(f"indices out of range for {n} mentees and {m} tutors")
+        if not (np.all(np.isfinite(sc)) and sc.min() >= 0.0 and sc.max() <= 1.0):
+            raise ValueError("scores of the given pairs must be finite and in [0, 1]")
+        key = r * m + c
+        if np.unique(key).size != key.size:
+            raise ValueError("a (mentee, tutor) pair is given more than once")
+    ok = cap[c] > 0
+    r, c, sc = r[ok], c[ok], sc[ok]
+    if r.size == 0:
+        return []
+    order = np.lexsort((c, r))
+    r, c, sc = r[order], c[order], sc[order]
+    q = _quantise(sc)
+    tutor_of = _solve_graph(n, m, cap, r, c, q)
+    a, v = _duals(n, m, cap, r, c, q, tutor_of)  # raises if not provably optimal
+    if r.size and np.any(q > a[r] + v[c]):  # pragma: no cover - the duals cover every edge
+        raise RuntimeError("internal error: the assignment could not be proven optimal")
+    return _pairs(tutor_of)

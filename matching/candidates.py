@@ -1,0 +1,298 @@
+"""The k best tutors for one mentee: a spatial index and the shared kernel, same result as a full scan."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from .geo import EARTH_RADIUS_KM
+from .scoring import MenteeSide, TutorSide, _check_weights, _kernel, _Workspace
+from .types import Mentee, Tutor, Weights
+
+__all__ = ["CandidateGraph", "TutorIndex", "candidate_graph", "top_candidates"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+def _chord(km: float) -> float:
+    """Straight-line distance through the unit sphere between points ``km`` apart, widened a hair."""
+    angle = min(km / EARTH_RADIUS_KM, math.pi)
+    return 2.0 * math.sin(angle / 2.0) * (1.0 + 1e-9) + 1e-12
+
+
+def rank_candidates(
+    columns: IntArray, scores: FloatArray, ids: IntArray, last_asked: FloatArray, k: int
+) -> list[tuple[int, float]]:
+    """Best ``k`` feasible (column, score): score desc, then least recently asked, id, column."""
+    feasible = ~np.isnan(scores)
+    columns, scores = columns[feasible], scores[feasible]
+    if k <= 0 or columns.size == 0:
+        return []
+    if columns.size > k:
+        # Keep everything tied with the k-th best so that the tie-breaks below decide.
+        threshold = -np.partition(-scores, k - 1)[k - 1]
+        keep = scores >= threshold
+        columns, scores = columns[keep], scores[keep]
+    order = np.lexsort((columns, ids[columns], last_asked[columns], -scores))[:k]
+    return [(int(columns[i]), float(scores[i])) for i in order]
+
+
+def _check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise ValueError(f"k must be an integer, got {k!r}")
+    if k < 0:
+        raise ValueError(f"k must be non-negative, got {k}")
+    return int(k)
+
+
+class TutorIndex:
+    """Tutors prepared once for many :meth:`top_candidates` queries.
+
+    Parameters
+    ----------
+    tutors : sequence of Tutor
+        Indices returned by the queries are positions in this sequence.
+
+    Notes
+    -----
+    A k-d tree over the tutors' positions (unit vectors, so distances are chords of the
+    sphere) finds the tutors within the mentee's own distance limit; when the mentee accepts
+    remote contact, the tutors who also do are added. No feasible pair lies outside these two
+    sets, and the candidates are scored by the same kernel as :func:`score_matrix`, so the
+    result is exactly that of a full scan.
+    """
+
+    def __init__(self, tutors: Sequence[Tutor]) -> None:
+        self.side = TutorSide(tutors)
+        active = np.flatnonzero(self.side.capacity > 0)
+        self._active = active
+        points = np.column_stack([self.side.x[active], self.side.y[active], self.side.z[active]])
+        self._tree = cKDTree(points) if active.size else None
+        self._remote = np.flatnonzero(self.side.remote)
+        # Remote tutors are candidates of every remote mentee: their kernel view is kept.
+        self._remote_view = self.side.subset(self._remote)
+
+    def __len__(self) -> int:
+        return len(self.side)
+
+    def _near(self, mentee: Mentee, ms: MenteeSide) -> IntArray:
+        """Active tutors within the mentee's own distance limit (a superset of the feasible ones)."""
+        if self._tree is None:
+            return np.empty(0, dtype=np.int64)
+        point = np.array([ms.x[0], ms.y[0], ms.z[0]])
+        near = self._tree.query_ball_point(point, _chord(mentee.effective_max_km))
+        return self._active[np.asarray(near, dtype=np.int64)]
+
+    def candidate_columns(self, mentee: Mentee) -> IntArray:
+        """Indices of the tutors that can be feasible for ``mentee`` (a superset), sorted."""
+        near = self._near(mentee, MenteeSide([mentee], self.side))
+        if mentee.remote_ok:
+            near = np.union1d(near, self._remote)
+        return np.sort(near)
+
+    def _scored(self, mentee: Mentee, w: Weights) -> tuple[IntArray, FloatArray]:
+        """Candidate columns and their scores (nan where infeasible)."""
+        ms = MenteeSide([mentee], self.side)
+        near = self._near(mentee, ms)
+        parts_c: list[IntArray] = []
+        parts_s: list[FloatArray] = []
+        if mentee.remote_ok:
+            # Remote tutors are scored from their cached view; only the others among the
+            # near ones are added, so that no tutor is scored twice.
+            near = near[~self.side.remote[near]]
+            if self._remote.size:
+                parts_c.append(self._remote)
+                parts_s.append(_kernel(ms, 0, 1, self._remote_view, w)[0][0])
+        if near.size:
+            parts_c.append(near)
+            parts_s.append(_kernel(ms, 0, 1, self.side.subset(near), w)[0][0])
+        if not parts_c:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        return np.concatenate(parts_c), np.concatenate(parts_s)
+
+    def scores(
+        self, mentee: Mentee, columns: IntArray | None = None, weights: Weights | None = None
+    ) -> FloatArray:
+        """Scores of ``mentee`` against the tutors ``columns`` (all when None), nan if infeasible."""
+        w = _check_weights(weights if weights is not None else Weights())
+        _check_mentee(mentee)
+        ms = MenteeSide([mentee], self.side)
+        score, _ = _kernel(ms, 0, 1, self.side.subset(columns), w)
+        return score[0]
+
+    def top_candidates(
+        self, mentee: Mentee, k: int = 20, weights: Weights | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` best feasible tutors for ``mentee``; see :func:`matching.top_candidates`."""
+        k = _check_k(k)
+        w = _check_weights(weights if weights is not None else Weights())
+        _check_mentee(mentee)
+        if k == 0:
+            return []
+        columns, scores = self._scored(mentee, w)
+        return rank_candidates(columns, scores, self.side.ids, self.side.last_asked, k)
+
+
+def _check_mentee(mentee: object) -> None:
+    if not isinstance(mentee, Mentee):
+        raise ValueError(f"expected a Mentee, got {type(mentee).__name__}")
+
+
+def top_candidates(
+    mentee: Mentee,
+    tutors: Sequence[Tutor] | TutorIndex,
+    k: int = 20,
+    weights: Weights | None = None,
+) -> list[tuple[int, float]]:
+    """The ``k`` best feasible tutors for one mentee.
+
+    Parameters
+    ----------
+    mentee : Mentee
+    tutors : sequence of Tutor, or TutorIndex
+        For many queries over the same tutors, build a :class:`TutorIndex` once and pass it.
+    k : int, default 20
+    weights : Weights, optional
+
+    Returns
+    -------
+    list of (int, float)
+        ``(tutor index, score)``, best first; ties go to the tutor asked least recently
+        (never asked first), then to the smaller tutor id, then to the smaller index.
+        Infeasible tutors never appear, so the list may be shorter than ``k``.
+    """
+    index = tutors if isinstance(tutors, TutorIndex) else TutorIndex(tutors)
+    return index.top_candidates(mentee, k, weights)
+
+
+@dataclass(frozen=True)
+class CandidateGraph:
+    """A sparse set of feasible pairs with their scores (mentee index, tutor index, score).
+
+    Entries are sorted by mentee, then best first (the order of :func:`top_candidates`).
+    """
+
+    rows: IntArray
+    cols: IntArray
+    scores: FloatArray
+    n_mentees: int
+    n_tutors: int
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+
+# Pairs scored at once by candidate_graph: bounds the scratch memory (about 10 arrays of 8 bytes).
+_GRAPH_BLOCK_CELLS = 1 << 17
+# Mentees are grouped by cells of this many degrees, so that neighbours share their candidates.
+_CELL_DEGREES = 0.25
+
+
+def candidate_graph(
+    mentees: Sequence[Mentee],
+    tutors: Sequence[Tutor] | TutorIndex,
+    k: int = 10,
+    weights: Weights | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CandidateGraph:
+    """The ``k`` best feasible tutors of every mentee, as a sparse graph for :func:`assign_sparse`.
+
+    For national volumes, where the full score matrix would not fit in memory
+    (100,000 x 30,000 pairs), this scores only the tutors that can be feasible for each mentee
+    (within the mentee's distance limit, or remote when both accept it), by blocks of
+    neighbouring mentees, with the same kernel as :func:`score_matrix`.
+
+    Parameters
+    ----------
+    mentees : sequence of Mentee
+    tutors : sequence of Tutor, or TutorIndex
+    k : int, default 10
+        Tutors kept per mentee (ranked as in :func:`top_candidates`).
+    weights : Weights, optional
+    progress : callable, optional
+        Called as ``progress(done, total)`` (mentees) after each block.
+
+    Returns
+    -------
+    CandidateGraph
+    """
+    k = _check_k(k)
+    w = _check_weights(weights if weights is not None else Weights())
+    index = tutors if isinstance(tutors, TutorIndex) else TutorIndex(tutors)
+    ts = index.side
+    mentees = list(mentees)
+    n, m = len(mentees), len(ts)
+    empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    if n == 0 or m == 0 or k == 0:
+        return CandidateGraph(empty_i, empty_i, empty_f, n, m)
+    lat = np.array([p.lat for p in mentees])
+    lon = np.array([p.lon for p in mentees])
+    remote = np.array([p.remote_ok for p in mentees])
+    cell_lat = np.floor(lat / _CELL_DEGREES).astype(np.int64)
+    cell_lon = np.floor(lon / _CELL_DEGREES).astype(np.int64)
+    order = np.lexsort((np.arange(n), cell_lon, cell_lat, remote))
+    ms = MenteeSide([mentees[i] for i in order], ts)
+    chords = np.array([_chord(mentees[i].effective_max_km) for i in order])
+    points = np.column_stack([ms.x, ms.y, ms.z])
+    group_key = np.stack([remote[order], cell_lat[order], cell_lon[order]], axis=1)
+    starts = np.flatnonzero(np.any(np.diff(group_key, axis=0) != 0, axis=1)) + 1
+    bounds = np.concatenate([[0], starts, [n]])
+    out_rows, out_cols, out_scores = [], [], []
+    done = 0
+    for g0, g1 in itertools.pairwise(bounds.tolist()):
+        found = [empty_i]
+        if index._tree is not None:
+            near = index._tree.query_ball_point(points[g0:g1], chords[g0:g1])
+            found += [index._active[np.asarray(lst, dtype=np.int64)] for lst in near]
+        if remote[order[g0]]:
+            found.append(index._remote)
+        columns = np.unique(np.concatenate(found))
+        if columns.size:
+            sub = ts.subset(columns)
+            step = max(1, _GRAPH_BLOCK_CELLS // columns.size)
+            work = _Workspace(min(step, g1 - g0), columns.size)
+            for r0 in range(g0, g1, step):
+                r1 = min(g1, r0 + step)
+                block, _ = _kernel(ms, r0, r1, sub, w, work=work.take(r1 - r0))
+                r, c, s = _top_k_rows(block, columns, ts.ids, ts.last_asked, k)
+                out_rows.append(order[r + r0])
+                out_cols.append(c)
+                out_scores.append(s)
+        done += g1 - g0
+        if progress is not None:
+            progress(done, n)
+    rows = np.concatenate(out_rows) if out_rows else empty_i
+    cols = np.concatenate(out_cols) if out_cols else empty_i
+    scores = np.concatenate(out_scores) if out_scores else empty_f
+    # Back to mentee order, keeping each mentee's ranking (a stable sort on the mentee).
+    back = np.argsort(rows, kind="stable")
+    return CandidateGraph(rows[back], cols[back], scores[back], n, m)
+
+
+def _top_k_rows(
+    block: FloatArray, columns: IntArray, ids: IntArray, last_asked: FloatArray, k: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Per row of ``block``, the best ``k`` feasible entries in top_candidates order."""
+    neg = np.negative(block)
+    if block.shape[1] > k:
+        # The k-th best score of each row (nan if fewer feasible): keep all entries tied with it.
+        kth = np.partition(neg, k - 1, axis=1)[:, k - 1 : k]
+        keep = (neg <= kth) | (np.isnan(kth) & ~np.isnan(neg))
+    else:
+        keep = ~np.isnan(neg)
+    r, c = np.nonzero(keep)
+    cols = columns[c]
+    s = block[r, c]
+    order = np.lexsort((cols, ids[cols], last_asked[cols], -s, r))
+    r, cols, s = r[order], cols[order], s[order]
+    first = np.searchsorted(r, r, side="left")
+    rank = np.arange(r.size) - first
+    sel = rank < k
+    return r[sel], cols[sel], s[sel]
