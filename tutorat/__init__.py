@@ -71,9 +71,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tutorat.views import account, admin, api, auth, main, mentee, referent, tutor
+    from tutorat.views import account, admin, api, auth, indicators, main, mentee, referent, tutor
 
-    for module in (main, auth, api, account, mentee, tutor, referent, admin):
+    for module in (main, auth, api, account, mentee, tutor, referent, admin, indicators):
         app.register_blueprint(module.bp)
 
 

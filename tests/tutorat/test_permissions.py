@@ -27,6 +27,7 @@ def _only(role: str, ok: int = OK) -> dict[str, int]:
 EVERYONE = dict.fromkeys(ROLES, OK)
 LOGGED_IN_REDIRECT = {"anonymous": LOGIN, "mentee": 302, "tutor": 302, "referent": 302, "admin": 302}
 API = {"anonymous": LOGIN, "mentee": OK, "tutor": OK, "referent": OK, "admin": OK}
+STAFF = {"anonymous": LOGIN, "mentee": FORBIDDEN, "tutor": FORBIDDEN, "referent": OK, "admin": OK}
 
 # GET routes: expected status per role, on the role's own objects.
 GET_MATRIX: dict[str, dict[str, int]] = {
@@ -55,12 +56,15 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "referent.mentee": _only("referent"),
     "referent.mentee_profile": _only("referent"),
     "referent.mentee_request": _only("referent"),
+    "indicators.home": STAFF,
+    "indicators.export": STAFF,
     "account.settings": API,
     "account.change_password": API,
     "auth.forgot_password": {"anonymous": OK, "mentee": OK, "tutor": OK, "referent": OK, "admin": OK},
     "admin.home": _only("admin"),
     "admin.accounts_list": _only("admin"),
     "admin.new_account": _only("admin"),
+    "admin.emails": _only("admin"),
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {
@@ -74,6 +78,7 @@ POST_ONLY: dict[str, str | None] = {
     "referent.withdraw": "referent",
     "referent.end": "referent",
     "admin.validate_tutor": "admin",
+    "admin.retry_email": "admin",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
@@ -133,12 +138,14 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "referent.mentee": {"user_id": objs["mentee_id"]}, "referent.mentee_profile": {"user_id": objs["mentee_id"]},
         "referent.mentee_request": {"user_id": objs["mentee_id"]},
         "auth.set_password": {"token": "jeton-invalide"},
+        "indicators.export": {"table": "cantons"},
         "mentee.cancel_request": {"request_id": objs["request"]},
         "mentee.confirm_meeting": {"pair_id": objs["pair"], "meeting_id": objs["meeting"], "choice": "confirmer"},
         "tutor.answer": {"pair_id": objs["pair"]}, "referent.propose": {"request_id": objs["request"]},
         "referent.mentee_answer": {"pair_id": objs["pair"]}, "referent.confirm": {"pair_id": objs["pair"]},
         "referent.withdraw": {"pair_id": objs["pair"]}, "referent.end": {"pair_id": objs["pair"]},
         "admin.validate_tutor": {"user_id": objs["tutor_id"]},
+        "admin.retry_email": {"email_id": 1},
     }.get(endpoint, {})
     with app.test_request_context():
         from flask import url_for

@@ -120,8 +120,9 @@ def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, in
             recipients=[email.recipient],
             body=email.body_text,
             html=email.body_html or None,
-            extra_headers={"Message-ID": email.message_id},
         )
+        # Stable across retries: a resent message is recognised as the same one.
+        message.msgId = email.message_id
         try:
             mail.send(message)
         except Exception as exc:

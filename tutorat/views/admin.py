@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.forms import ActionForm, NewAccountForm
-from tutorat.models import Pair, Request, Role, TutorProfile, User
+from tutorat.models import OutboxEmail, Pair, Request, Role, TutorProfile, User
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts
+from tutorat.services import accounts, notifications
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
@@ -91,3 +91,25 @@ def validate_tutor(user_id: int):
     return redirect(url_for("admin.accounts_list", role="tutor"))
 
 
+
+
+@bp.get("/courriels")
+def emails():
+    counts = dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
+    failed = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.status == "failed").order_by(OutboxEmail.id.desc()).limit(200)
+    ).all()
+    return render_template("admin/emails.html", counts=counts, failed=failed, action_form=ActionForm())
+
+
+@bp.post("/courriels/<int:email_id>/renvoyer")
+def retry_email(email_id: int):
+    email = db.session.get(OutboxEmail, email_id)
+    if email is None or email.status != "failed":
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    notifications.retry_failed(email)
+    commit_or_error()
+    flash("Le courriel sera renvoyé au prochain passage de l'envoi.", "success")
+    return redirect(url_for("admin.emails"))

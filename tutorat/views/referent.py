@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from tutorat.extensions import db
 from tutorat.forms import (
@@ -16,7 +19,7 @@ from tutorat.forms import (
     RequestForm,
     SocialNoteForm,
 )
-from tutorat.models import Meeting, MenteeProfile, Pair, Request, Role, StatusEvent, User
+from tutorat.models import Commune, Meeting, MenteeProfile, Pair, Request, Role, StatusEvent, User
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.permissions import (
     get_mentee_or_404,
@@ -25,7 +28,7 @@ from tutorat.permissions import (
     visible_pairs,
     visible_requests,
 )
-from tutorat.services import accounts, suggestions
+from tutorat.services import accounts, followup, suggestions
 from tutorat.services import pairs as pair_service
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
@@ -37,26 +40,94 @@ bp = Blueprint("referent", __name__, url_prefix="/referent")
 guard_blueprint(bp, Role.REFERENT)
 
 
+DASHBOARD_SECTIONS = {
+    "": "Tout",
+    "alertes": "Alertes",
+    "demandes": "Demandes en attente",
+    "propositions": "Propositions en cours",
+    "actifs": "Binômes actifs",
+}
+
+
+def _territories() -> list[tuple[str, str]]:
+    """The cantons and EPCIs where the référent's beneficiaries live (for the filter)."""
+    rows = db.session.execute(
+        select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
+        .join(MenteeProfile, MenteeProfile.commune_code == Commune.code_insee)
+        .where(MenteeProfile.referent_id == current_user.id)
+        .distinct()
+    ).all()
+    cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
+    epcis = sorted({(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1])
+    return cantons + epcis
+
+
+def _in_territory(stmt, mentee_column, territory: str):
+    if not territory:
+        return stmt
+    kind, _, code = territory.partition(":")
+    column = Commune.canton_code if kind == "canton" else Commune.epci_siren
+    return stmt.where(
+        mentee_column.in_(
+            select(MenteeProfile.user_id)
+            .join(Commune, Commune.code_insee == MenteeProfile.commune_code)
+            .where(MenteeProfile.referent_id == current_user.id, column == code)
+        )
+    )
+
+
 @bp.get("/")
 def dashboard():
+    section = request.args.get("statut", "")
+    territory = request.args.get("territoire", "")
+    territories = _territories()
+    status = 200
+    if section not in DASHBOARD_SECTIONS:
+        flash("Filtre inconnu : choisissez un des statuts proposés.", "error")
+        section, status = "", 400
+    if territory and territory not in {code for code, _ in territories}:
+        flash("Territoire inconnu : choisissez un canton ou une intercommunalité de la liste.", "error")
+        territory, status = "", 400
+    now = datetime.now(UTC)
+    requests_stmt = _in_territory(visible_requests(current_user), Request.mentee_id, territory)
+    pairs_stmt = _in_territory(visible_pairs(current_user), Pair.mentee_id, territory)
+    with_people = (joinedload(Pair.mentee), joinedload(Pair.tutor))
+
+    def show(name: str) -> bool:
+        return section in ("", name)
+
+    alerts = followup.Alerts(
+        old_requests=db.session.scalars(
+            followup.old_open_requests_stmt(requests_stmt, now).options(joinedload(Request.mentee))
+            .order_by(Request.updated_at)
+        ).all() if show("alertes") else [],
+        silent_pairs=db.session.execute(
+            followup.silent_pairs_stmt(pairs_stmt, now).options(*with_people).order_by(Pair.confirmed_at)
+        ).all() if show("alertes") else [],
+    )
     requests_open = db.session.scalars(
-        visible_requests(current_user).where(Request.status == "open").order_by(Request.created_at)
-    ).all()
+        requests_stmt.where(Request.status == "open").options(joinedload(Request.mentee))
+        .order_by(Request.updated_at)
+    ).all() if show("demandes") else []
     pending = db.session.scalars(
-        visible_pairs(current_user).where(Pair.status.in_(PENDING_PAIR_STATUSES)).order_by(Pair.proposed_at)
-    ).all()
+        pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).options(*with_people).order_by(Pair.proposed_at)
+    ).all() if show("propositions") else []
     last_meeting = (
         select(Meeting.pair_id, func.max(Meeting.date).label("last")).group_by(Meeting.pair_id).subquery()
     )
     active = db.session.execute(
-        visible_pairs(current_user)
-        .add_columns(last_meeting.c.last)
+        pairs_stmt.add_columns(last_meeting.c.last)
         .outerjoin(last_meeting, last_meeting.c.pair_id == Pair.id)
         .where(Pair.status == "active")
+        .options(*with_people)
         .order_by(Pair.confirmed_at)
-    ).all()
-    return render_template("referent/dashboard.html", requests_open=requests_open, pending=pending,
-                           active=active)
+    ).all() if show("actifs") else []
+    return render_template(
+        "referent/dashboard.html", requests_open=requests_open, pending=pending, active=active, alerts=alerts,
+        sections=DASHBOARD_SECTIONS, section=section, territories=territories, territory=territory,
+        open_days=current_app.config["ALERT_OPEN_REQUEST_DAYS"],
+        no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
+    ), status
 
 
 def _request_page(demande: Request, status: int = 200, propose_form=None):

@@ -1,0 +1,137 @@
+"""Reminders at 3 and 7 days, expiry at 10, alerts on the dashboard, the weekly digest, outcomes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from tests.conftest import Browser
+from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
+from tutorat.extensions import db
+from tutorat.models import Meeting, OutboxEmail, Pair, Request, StatusEvent, TutorProfile
+from tutorat.services import followup
+from tutorat.services import pairs as pair_service
+from tutorat.services import requests as request_service
+
+
+def _proposal(referent=None, tutor=None):
+    referent = referent or make_referent()
+    mentee = make_mentee(referent)
+    tutor = tutor or make_tutor(capacity=3)
+    demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
+                                           message="Bonjour")
+    db.session.flush()
+    pair = pair_service.propose(demande, tutor.id, actor=referent)
+    db.session.commit()
+    return referent, mentee, tutor, pair
+
+
+def _emails(kind: str) -> list[OutboxEmail]:
+    return list(db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == kind)))
+
+
+def test_reminders_then_expiry_and_safe_to_run_twice(ctx):
+    referent, mentee, tutor, pair = _proposal()
+    pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+    db.session.commit()
+    start = pair.proposed_at
+    assert followup.run_reminders(start + timedelta(days=2)) == {"rappels": 0, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=3, hours=1)) == {"rappels": 1, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=3, hours=2)) == {"rappels": 0, "expirées": 0}
+    reminders = _emails("reminder")
+    assert [e.recipient for e in reminders] == [tutor.email]  # only who has not answered
+    assert followup.run_reminders(start + timedelta(days=7, hours=1)) == {"rappels": 1, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=8)) == {"rappels": 0, "expirées": 0}
+    assert len(_emails("reminder")) == 2
+    assert followup.run_reminders(start + timedelta(days=10, hours=1)) == {"rappels": 0, "expirées": 1}
+    assert followup.run_reminders(start + timedelta(days=11)) == {"rappels": 0, "expirées": 0}
+    db.session.refresh(pair)
+    assert pair.status == "expired" and pair.decline_reason == "sans_reponse"
+    assert db.session.get(Request, pair.request_id).status == "open"
+    assert db.session.get(TutorProfile, tutor.id).places_used == 0
+    event = db.session.scalars(select(StatusEvent).where(StatusEvent.entity == "binome",
+                                                         StatusEvent.to_status == "expired")).one()
+    assert event.actor_id is None  # the system, not a person
+    assert {e.recipient for e in _emails("expired")} == {referent.email, tutor.email, mentee.email}
+
+
+def test_cli_run_reminders(app, runner):
+    with app.app_context():
+        _, _, _, _pair = _proposal()
+        db.session.execute(update(Pair).values(proposed_at=datetime.now(UTC) - timedelta(days=4)))
+        db.session.commit()
+    result = runner.invoke(args=["run-reminders"])
+    assert result.exit_code == 0 and "1 proposition(s) relancée(s), 0 expirée(s)" in result.output
+    again = runner.invoke(args=["run-reminders"])
+    assert "0 proposition(s) relancée(s)" in again.output
+
+
+def test_dashboard_alerts_first_and_filters(app):
+    with app.app_context():
+        referent = make_referent()
+        old = make_mentee(referent, first_name="Ancienne", commune="32013")
+        demande = request_service.open_request(old, actor=old, topics=["cv"], meeting_modes=["video"],
+                                               message="Bonjour")
+        db.session.flush()
+        db.session.execute(update(Request).where(Request.id == demande.id)
+                           .values(updated_at=datetime.now(UTC) - timedelta(days=15)))
+        _, mentee, tutor, pair = _proposal(referent)
+        pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+        pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+        pair_service.confirm(pair, actor=referent)
+        db.session.flush()
+        db.session.add(Meeting(pair_id=pair.id, logged_by_id=tutor.id, date=date.today() - timedelta(days=30),
+                               duration_minutes=30, mode="video"))
+        db.session.commit()
+        email = referent.email
+    b = Browser(app.test_client())
+    b.login(email, PASSWORD)
+    page = b.get("/referent/").get_data(as_text=True)
+    alerts = page[page.index("Alertes"):page.index("Demandes en attente d")]
+    assert "Ancienne" in alerts and "demande sans proposition" in alerts
+    assert "pas de rencontre" in alerts and "il y a 30 jours" in alerts
+    only = b.get("/referent/?statut=actifs").get_data(as_text=True)
+    assert "Binômes actifs (1)" in only and "Demandes en attente d" not in only
+    r = b.get("/referent/?statut=pirate")
+    assert r.status_code == 400 and "Filtre inconnu" in r.get_data(as_text=True)
+    assert b.get("/referent/?territoire=canton:9999").status_code == 400
+    # Auch is canton 3299: the filter keeps the demande; another canton removes it.
+    assert "Ancienne" in b.get("/referent/?territoire=canton:3299").get_data(as_text=True)
+
+
+def test_weekly_digest_once_a_week(ctx):
+    referent, _mentee, _tutor, _pair = _proposal()
+    now = datetime.now(UTC)
+    assert followup.send_digests(now) == 1
+    assert followup.send_digests(now) == 0
+    [digest] = _emails("digest")
+    assert digest.recipient == referent.email and "Propositions en attente de réponse : 1" in digest.body_text
+    assert followup.send_digests(now + timedelta(days=7)) == 1
+
+
+def test_end_with_outcome_details(app):
+    with app.app_context():
+        referent, mentee, tutor, pair = _proposal()
+        pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+        pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+        pair_service.confirm(pair, actor=referent)
+        db.session.commit()
+        email, pair_id = referent.email, pair.id
+    b = Browser(app.test_client())
+    b.login(email, PASSWORD)
+    url = f"/referent/binomes/{pair_id}/terminer"
+    page = f"/referent/binomes/{pair_id}"
+    r = b.post(url, {"end-outcome": "emploi", "end-tutor_wants_again": "oui"}, prefix="end", page=page)
+    assert r.status_code == 422 and "type de contrat" in r.get_data(as_text=True)
+    r = b.post(url, {"end-outcome": "droits", "end-tutor_wants_again": "oui"}, prefix="end", page=page)
+    assert r.status_code == 422 and "droits ont été ouverts" in r.get_data(as_text=True)
+    r = b.post(url, {"end-outcome": "emploi", "end-contract": "cdd", "end-tutor_wants_again": "oui",
+                     "end-detail": "CDD de 6 mois en EHPAD"}, prefix="end", page=page)
+    assert r.status_code == 302
+    with app.app_context():
+        pair = db.session.get(Pair, pair_id)
+        assert (pair.status, pair.outcome, pair.outcome_contract, pair.tutor_wants_again) == (
+            "ended", "emploi", "cdd", True)
+        assert db.session.scalar(select(func.count()).where(OutboxEmail.kind == "pair_ended")) == 2
+    assert "CDD" in b.get(page).get_data(as_text=True)
