@@ -1,0 +1,217 @@
+"""Indicators for the département (admin) and for each référent's caseload: figures, charts, CSV exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
+from markupsafe import Markup
+
+from tutorat import charts
+from tutorat.models import Role
+from tutorat.permissions import guard_blueprint
+from tutorat.services import indicators
+from tutorat.services.indicators import (
+    DELAY_BUCKETS,
+    MEETING_BUCKETS,
+    MONTHS_SHORT,
+    Period,
+    PeriodError,
+    Report,
+)
+
+bp = Blueprint("indicators", __name__, url_prefix="/indicateurs")
+guard_blueprint(bp, Role.ADMIN, Role.REFERENT)
+
+
+@bp.context_processor
+def _helpers():
+    def fr(value, unit: str = "") -> Markup:
+        """A figure in French; a dash (read "aucune donnée") when there is none."""
+        text = indicators.display(value)
+        if text is None:
+            return Markup(
+                '<span aria-hidden="true">—</span><span class="visually-hidden">aucune donnée</span>'
+            )
+        return Markup.escape(text + unit)
+
+    return {"fr": fr}
+
+
+def _referent_id() -> int | None:
+    """Whose figures: the admin sees the whole département, a référent only their caseload."""
+    if current_user.role == Role.ADMIN:
+        return None
+    if current_user.role == Role.REFERENT:
+        return current_user.id
+    abort(403)  # the blueprint guard already refuses other roles: deny by default all the same
+
+
+def _period() -> Period:
+    return indicators.parse_period(
+        request.args.get("du"), request.args.get("au"), today=datetime.now(UTC).date()
+    )
+
+
+def _bucket_labels(report: Report) -> list[str]:
+    labels = []
+    for i, (key, _, _, _) in enumerate(report.series_by_bucket()):
+        if report.period.by_year:
+            labels.append(key)
+            continue
+        month = MONTHS_SHORT[int(key[5:]) - 1]
+        labels.append(f"{month}\n{key[:4]}" if i == 0 or key.endswith("-01") else month)
+    return labels
+
+
+def _charts(report: Report) -> dict[str, Markup]:
+    demand, supply = "Demandes ouvertes", "Places libres"
+    buckets = report.series_by_bucket()
+    delay_labels = [
+        b[3].replace(" à ", " à\n", 1) if " à " in b[3] else b[3] for b in DELAY_BUCKETS
+    ]
+    reasons = report.reason_rows()
+    outcomes = report.outcome_rows()
+    meetings = report.meeting_rows()
+    answers = report.table("reponses").rows
+    return {
+        "mois": charts.line_chart(
+            "graphique-mois",
+            "Demandes créées et propositions faites, "
+            + ("par an" if report.period.by_year else "par mois"),
+            _bucket_labels(report),
+            [
+                charts.Series("Demandes créées", [b[2] for b in buckets], charts.ARMAGNAC),
+                charts.Series("Propositions faites", [b[3] for b in buckets], charts.BLUE),
+            ],
+            desc=charts.describe(
+                [b[1] for b in buckets],
+                [
+                    charts.Series("Demandes créées", [b[2] for b in buckets]),
+                    charts.Series("Propositions faites", [b[3] for b in buckets]),
+                ],
+            ),
+        ),
+        "delais": charts.column_chart(
+            "graphique-delais",
+            "Délai entre la demande et la première proposition, puis le binôme actif",
+            delay_labels,
+            [
+                charts.Series("Première proposition", report.to_proposal.buckets(), charts.BLUE),
+                charts.Series("Binôme actif", report.to_active.buckets(), charts.GREEN),
+            ],
+            desc=charts.describe(
+                [b[2] for b in DELAY_BUCKETS],
+                [
+                    charts.Series(
+                        "Demandes arrivées à la première proposition", report.to_proposal.buckets()
+                    ),
+                    charts.Series("Demandes arrivées au binôme actif", report.to_active.buckets()),
+                ],
+            ),
+        ),
+        "reponses": charts.bar_chart(
+            "graphique-reponses",
+            "Réponses aux propositions faites pendant la période",
+            [r[0] for r in answers],
+            [charts.Series("Propositions", [r[1] for r in answers], charts.GREEN)],
+        ),
+        "raisons": charts.bar_chart(
+            "graphique-raisons",
+            "Raisons des refus et des expirations",
+            [r[0] for r in reasons],
+            [
+                charts.Series("Refus", [r[1] for r in reasons], charts.ARMAGNAC),
+                charts.Series("Expirations", [r[2] for r in reasons], charts.PURPLE),
+            ],
+        ),
+        "rencontres": charts.column_chart(
+            "graphique-rencontres",
+            "Nombre de rencontres par binôme commencé pendant la période",
+            [str(k) for k in range(MEETING_BUCKETS)] + [f"{MEETING_BUCKETS}\nou plus"],
+            [charts.Series("Binômes", [r[1] for r in meetings], charts.GREEN)],
+            desc=charts.describe(
+                [r[0] for r in meetings], [charts.Series("Binômes", [r[1] for r in meetings])]
+            ),
+        ),
+        "resultats": charts.bar_chart(
+            "graphique-resultats",
+            "Résultats des binômes terminés pendant la période",
+            [r[0] for r in outcomes],
+            [charts.Series("Binômes terminés", [r[1] for r in outcomes], charts.GREEN)],
+        ),
+        "cantons": charts.bar_chart(
+            "graphique-cantons",
+            "Demandes ouvertes et places libres de tuteurs, par canton",
+            [t.name for t in report.cantons],
+            [
+                charts.Series(demand, [t.open_requests for t in report.cantons], charts.ARMAGNAC),
+                charts.Series(supply, [t.places for t in report.cantons], charts.BLUE),
+            ],
+        ),
+        "epci": charts.bar_chart(
+            "graphique-epci",
+            "Demandes ouvertes et places libres de tuteurs, par EPCI",
+            [t.name for t in report.epcis],
+            [
+                charts.Series(demand, [t.open_requests for t in report.epcis], charts.ARMAGNAC),
+                charts.Series(supply, [t.places for t in report.epcis], charts.BLUE),
+            ],
+        ),
+        "carte": charts.dot_map(
+            "carte-gers",
+            "Carte du Gers : demandes ouvertes et places libres de tuteurs par commune",
+            [
+                charts.MapPoint(c.name, c.lat, c.lon, c.population, c.open_requests, c.places)
+                for c in report.communes
+            ],
+        ),
+    }
+
+
+@bp.get("/")
+def home():
+    try:
+        period = _period()
+    except PeriodError as error:
+        return render_template(
+            "indicators/home.html",
+            error=error,
+            du=request.args.get("du", ""),
+            au=request.args.get("au", ""),
+            report=None,
+        ), 400
+    report = indicators.build_report(period, referent_id=_referent_id())
+    return render_template(
+        "indicators/home.html",
+        error=None,
+        du=period.start.isoformat(),
+        au=period.end.isoformat(),
+        report=report,
+        tables=report.tables(),
+        charts=_charts(report),
+    )
+
+
+@bp.get("/export/<table>.csv")
+def export(table: str):
+    if table not in indicators.TABLES:
+        abort(404)
+    try:
+        period = _period()
+    except PeriodError as error:
+        return render_template(
+            "errors/error.html", code=400, title="Période invalide", text=error.message
+        ), 400
+    report = indicators.build_report(period, referent_id=_referent_id())
+    scope = "departement" if report.whole_department else "mes-beneficiaires"
+    filename = f"tutorat-{table}-{scope}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return Response(
+        report.table(table).csv_bytes(),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
