@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import math
+import os
 import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TypeVar
+
+import numpy as np
+import scipy
+from scipy.optimize import linear_sum_assignment
 
 import matching
+import matching.candidates
 from matching import Mentee, Tutor
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------------------------
 # A demo population on the real Gers geography
@@ -63,12 +79,12 @@ def population(
     """
     rng = random.Random(seed)
     communes = _communes()
-    weights = [pop**0.6 for _, _, pop in communes]
+    cumulative = list(itertools.accumulate(pop**0.6 for _, _, pop in communes))
     side = math.ceil(math.sqrt(tiles))
     obstacles = list(matching.OBSTACLES)
 
     def place() -> tuple[float, float]:
-        lat, lon, _ = rng.choices(communes, weights)[0]
+        lat, lon, _ = rng.choices(communes, cum_weights=cumulative)[0]
         tile = rng.randrange(tiles)
         return lat + 0.8 * (tile // side) - 0.8 * (side // 2), lon + 1.3 * (tile % side) - 1.3 * (
             side // 2
@@ -114,6 +130,420 @@ def population(
             )
         )
     return mentees, tutors
+
+
+# --------------------------------------------------------------------------------------------
+# Baselines
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare(person: Mentee | Tutor) -> tuple:
+    """What a careful pure-Python loop computes once per person rather than once per pair."""
+    phi, lam = math.radians(person.lat), math.radians(person.lon)
+    xyz = (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+    limit = person.max_km if person.has_car else min(person.max_km, matching.NO_CAR_MAX_KM)
+    return xyz, limit, bin(person.availability).count("1")
+
+
+_LEVEL_VALUE = {3: 1.0, 2: 0.6, 1: 0.3, 0: 0.0}
+
+
+def reference_score(m: Mentee, t: Tutor, w: matching.Weights, pm: tuple, pt: tuple) -> float:
+    """The score of one pair, in plain Python: the formula of matching/README.md, pair by pair."""
+    if t.capacity <= 0:
+        return math.nan
+    (x1, y1, z1), lm, nm = pm
+    (x2, y2, z2), lt, nt = pt
+    dx, dy, dz = x1 - x2, y1 - y2, z1 - z2
+    d = (
+        2
+        * matching.EARTH_RADIUS_KM
+        * math.asin(min(1.0, math.sqrt(dx * dx + dy * dy + dz * dz) / 2))
+    )
+    limit = min(lm, lt)
+    v_dist = max(0.0, 1.0 - d / max(limit, 1e-9))
+    common = m.availability & t.availability
+    v_slots = bin(common).count("1") / max(1, min(nm, nt))
+    best = 0
+    for a in m.sectors:
+        for b in t.sectors:
+            if len(a) == 5 and a == b:
+                best = 3
+            elif len(a) >= 3 and len(b) >= 3 and a[:3] == b[:3]:
+                best = max(best, 2)
+            elif a[0] == b[0]:
+                best = max(best, 1)
+    v_sector = _LEVEL_VALUE[best]
+    v_exp = len(m.obstacles & t.obstacles) / max(1, len(m.obstacles))
+    if not ((d <= limit and common) or (m.remote_ok and t.remote_ok)):
+        return math.nan
+    total = (w.distance + w.sector) + (w.availability + w.experience)
+    return (
+        (w.distance * v_dist + w.sector * v_sector)
+        + (w.availability * v_slots + w.experience * v_exp)
+    ) / total
+
+
+def dense_baseline(scores: np.ndarray, capacity: np.ndarray) -> list[tuple[int, int]]:
+    """scipy's dense linear_sum_assignment on capacity-expanded columns (cost -(B + score), 0 if infeasible)."""
+    n = scores.shape[0]
+    columns = np.repeat(np.arange(scores.shape[1]), capacity)
+    cost = np.where(np.isnan(scores), 0.0, -(n + 1.0) - np.nan_to_num(scores))[:, columns]
+    rows, cols = linear_sum_assignment(cost)
+    del cost
+    tutors = columns[cols]
+    keep = ~np.isnan(scores[rows, tutors])
+    return list(zip(rows[keep].tolist(), tutors[keep].tolist(), strict=True))
+
+
+def greedy_baseline(
+    rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, capacity: np.ndarray, n: int
+) -> list[tuple[int, int]]:
+    """Best pair first: take it if the mentee is free and the tutor has a place left."""
+    order = np.lexsort((cols, rows, -scores))
+    left = capacity.astype(np.int64).copy()
+    taken = np.zeros(n, dtype=bool)
+    pairs = []
+    for i, j in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+        if not taken[i] and left[j] > 0:
+            taken[i] = True
+            left[j] -= 1
+            pairs.append((i, j))
+    return sorted(pairs)
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+
+_failures: list[str] = []
+_CHECK_TARGETS = True  # the targets are for the full sizes; --quick only shows the figures
+
+
+def _timed(fn: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process now, in MB (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _measured(fn: Callable[[], T]) -> tuple[T, float, float]:
+    """Value, seconds, and the peak resident memory (MB) of the whole process meanwhile.
+
+    A thread samples the resident set size every 10 ms (``resource``'s ru_maxrss only grows
+    over the life of the process, so it cannot isolate one step).
+    """
+    peak = [_rss_mb()]
+    running = threading.Event()
+    running.set()
+
+    def sample() -> None:
+        while running.is_set():
+            peak[0] = max(peak[0], _rss_mb())
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        start = time.perf_counter()
+        value = fn()
+        seconds = time.perf_counter() - start
+    finally:
+        running.clear()
+        sampler.join()
+    return value, seconds, max(peak[0], _rss_mb())
+
+
+def _line(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
+    if not _CHECK_TARGETS and target:
+        ok, target = None, f"({target} at full size)"
+    verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
+    if ok is False:
+        _failures.append(label)
+    print(f"  {label:<52} {value:>28}  {target}{verdict}", flush=True)
+
+
+def _total(scores_of: Callable[[int, int], float], pairs: list[tuple[int, int]]) -> float:
+    return float(sum(scores_of(i, j) for i, j in pairs))
+
+
+class Progress:
+    """A text progress bar on stderr, one line per stage, redrawn at most once per percent."""
+
+    def __init__(self, width: int = 40) -> None:
+        self.width, self.start, self.shown = width, time.perf_counter(), ("", -1)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if (stage, percent) == self.shown:
+            return
+        self.shown = (stage, percent)
+        filled = self.width * done // max(total, 1)
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(
+            f"\r  {stage:<16} [{'#' * filled}{'.' * (self.width - filled)}] {percent:3d} %  {elapsed:6.1f} s"
+        )
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# The benchmarks
+# --------------------------------------------------------------------------------------------
+
+
+def bench_scores(n: int, m: int) -> None:
+    print(f"\nscore_matrix, {n:,} mentees x {m:,} tutors (Gers demo population)")
+    mentees, tutors = population(n, m)
+    w = matching.Weights()
+    matching.score_matrix(mentees[:50], tutors, w)  # warm-up
+    times = []
+    for _ in range(3):
+        scores, seconds = _timed(lambda: matching.score_matrix(mentees, tutors, w))
+        times.append(seconds)
+        del scores
+    best = min(times)
+    _, _, peak = _measured(lambda: matching.score_matrix(mentees, tutors, w))
+    scores = matching.score_matrix(mentees, tutors, w)
+    # The pure-Python reference on a sample of mentees against every tutor.
+    sample = mentees[:: max(1, n // 60)][:60]
+    prep_t = [_prepare(t) for t in tutors]
+    start = time.perf_counter()
+    reference = np.array(
+        [
+            [
+                reference_score(mt, t, w, _prepare(mt), pt)
+                for t, pt in zip(tutors, prep_t, strict=True)
+            ]
+            for mt in sample
+        ]
+    )
+    python_rate = reference.size / (time.perf_counter() - start)
+    ours = scores[:: max(1, n // 60)][:60]
+    same_nan = bool(np.array_equal(np.isnan(ours), np.isnan(reference)))
+    diff = float(np.nanmax(np.abs(ours - reference))) if np.any(~np.isnan(ours)) else 0.0
+    rate = n * m / best
+    _line("feasible pairs", f"{np.mean(~np.isnan(scores)):.1%}")
+    _line("pure-Python per-pair reference", f"{python_rate / 1e6:.2f} M pairs/s")
+    _line("score_matrix (best of 3)", f"{best:.3f} s = {rate / 1e6:.1f} M pairs/s")
+    _line(
+        "ratio to the pure-Python reference",
+        f"x {rate / python_rate:.0f}",
+        "target >= x 40",
+        rate / python_rate >= 40,
+    )
+    _line(
+        "peak memory (whole process, result included)",
+        f"{peak:.0f} MB",
+        "target < 600 MB",
+        peak < 600,
+    )
+    _line(
+        f"same as the reference on {reference.size:,} pairs",
+        f"nan equal {same_nan}, max diff {diff:.1e}",
+        "",
+        same_nan and diff < 1e-12,
+    )
+
+
+def bench_top(m: int, tiles: int, queries: int) -> None:
+    where = "Gers" if tiles == 1 else f"France-sized, {tiles} départements"
+    print(f"\ntop_candidates(k=20) among {m:,} tutors ({where})")
+    mentees, tutors = population(queries, m, seed=11, tiles=tiles)
+    index, build = _timed(lambda: matching.TutorIndex(tutors))
+    times = []
+    for mt in mentees:
+        _, seconds = _timed(lambda mt=mt: index.top_candidates(mt, 20))
+        times.append(seconds)
+    ms = np.array(times) * 1e3
+    target = 1.0 if m <= 3000 else 10.0
+    # The same k as a full scan of score_matrix, for a sample.
+    ids = np.array([t.id for t in tutors])
+    last = np.array([-math.inf if t.last_asked is None else t.last_asked for t in tutors])
+    sample = mentees[:: max(1, queries // 25)]
+    full = matching.score_matrix(sample, tutors)
+    same = all(
+        index.top_candidates(mt, 20)
+        == matching.candidates.rank_candidates(np.arange(m), full[i], ids, last, 20)
+        for i, mt in enumerate(sample)
+    )
+    scan = (
+        np.array(
+            [_timed(lambda mt=mt: matching.score_matrix([mt], tutors))[1] for mt in sample[:10]]
+        )
+        * 1e3
+    )
+    _line("TutorIndex build (once)", f"{build * 1e3:.1f} ms")
+    _line(
+        f"median over {queries} mentees",
+        f"{np.median(ms):.3f} ms (p90 {np.percentile(ms, 90):.2f})",
+        f"target < {target:g} ms",
+        bool(np.median(ms) < target),
+    )
+    _line("full scan with score_matrix, for comparison", f"{np.median(scan):.2f} ms")
+    _line(f"same k as a full scan ({len(sample)} mentees)", str(same), "", same)
+
+
+def bench_assign(n: int, m: int, places_equal_demand: bool, dense: bool) -> None:
+    label = "places = demand" if places_equal_demand else "capacities 1-3"
+    print(f"\nassign, {n:,} mentees x {m:,} tutors, {label}")
+    mentees, tutors = population(n, m, seed=33 if places_equal_demand else 32)
+    if places_equal_demand:
+        per = n // m
+        tutors = [
+            replace(t, capacity=per + (1 if j < n - per * m else 0)) for j, t in enumerate(tutors)
+        ]
+    scores = matching.score_matrix(mentees, tutors)
+    capacity = np.array([t.capacity for t in tutors])
+    _line("feasible pairs / places", f"{np.mean(~np.isnan(scores)):.1%} / {capacity.sum():,}")
+    pairs, seconds, peak = _measured(lambda: matching.assign(scores, capacity))
+    total = _total(lambda i, j: scores[i, j], pairs)
+    _line("assign (exact)", f"{seconds:.2f} s, {peak:.0f} MB")
+    rows, cols = np.nonzero(~np.isnan(scores))
+    greedy = greedy_baseline(rows, cols, scores[rows, cols], capacity, n)
+    g_total = _total(lambda i, j: scores[i, j], greedy)
+    _line("greedy best-first baseline", f"{len(greedy):,} pairs, total {g_total:,.3f}")
+    _line("optimum", f"{len(pairs):,} pairs, total {total:,.3f}")
+    _line(
+        "optimum beats greedy by",
+        f"+{len(pairs) - len(greedy)} pairs, {total - g_total:+,.3f} score",
+        "",
+        len(pairs) > len(greedy) or (len(pairs) == len(greedy) and total >= g_total),
+    )
+    if places_equal_demand:
+        _line("time", f"{seconds:.2f} s", "target < 10 s", seconds < 10)
+    else:
+        _line(
+            "peak memory (whole process, scores included)",
+            f"{peak:.0f} MB",
+            "target < 1 GB",
+            peak < 1000,
+        )
+    if dense:
+        d_pairs, d_seconds, d_peak = _measured(lambda: dense_baseline(scores, capacity))
+        d_total = _total(lambda i, j: scores[i, j], d_pairs)
+        _line("dense scipy baseline (linear_sum_assignment)", f"{d_seconds:.2f} s, {d_peak:.0f} MB")
+        if not places_equal_demand:
+            _line(
+                "speed-up over the dense baseline",
+                f"x {d_seconds / seconds:.1f}",
+                "target >= x 3",
+                d_seconds / seconds >= 3,
+            )
+        else:
+            _line("speed-up over the dense baseline", f"x {d_seconds / seconds:.1f}")
+        same = len(d_pairs) == len(pairs) and abs(d_total - total) <= 1e-6
+        _line(
+            "same optimum as the dense baseline",
+            f"{len(d_pairs):,} pairs, total {d_total:,.3f}",
+            "",
+            same,
+        )
+
+
+def bench_national(n: int, m: int, tiles: int, k: int) -> None:
+    print(
+        f"\nNational run: {n:,} mentees x {m:,} tutors over {tiles} départements (Gers geography, tiled)"
+    )
+    (mentees, tutors), made = _timed(lambda: population(n, m, seed=5, tiles=tiles))
+    _line("population built (not counted)", f"{made:.1f} s")
+    capacity = np.array([t.capacity for t in tutors])
+    marks: dict[str, float] = {}
+    bar = Progress()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar(stage, done, total)
+        if done >= total:
+            marks[stage] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    result, seconds, peak = _measured(
+        lambda: matching.assign_batch(mentees, tutors, k=k, exact=True, progress=progress)
+    )
+    first = result.history[0]
+    first_time = marks.get("vérification 1", seconds)
+    _line(
+        "candidate graph (first pass, all feasible pairs)",
+        f"{marks.get('candidats', 0):.1f} s, {first.candidate_pairs:,} pairs",
+    )
+    _line(
+        "scored, assigned and bounded (first round)",
+        f"{first_time:.1f} s",
+        "target < 120 s",
+        first_time < 120,
+    )
+    _line("  pairs / proven maximum", f"{first.pairs:,} / {first.max_pairs:,}")
+    if first.score_bound is not None:
+        gap = (first.score_bound - first.total_score) / first.score_bound
+        _line(
+            "  total score / proven upper bound",
+            f"{first.total_score:,.2f} / {first.score_bound:,.2f}",
+        )
+        _line("  remaining gap at most", f"{gap:.4%}")
+    _line(
+        f"proven optimum ({result.rounds} rounds, exact mode)",
+        f"{seconds:.1f} s, total {result.total_score:,.2f}",
+    )
+    _line(
+        "  proven optimal over all feasible pairs",
+        str(result.proven_optimal),
+        "",
+        result.proven_optimal,
+    )
+    _line(
+        "peak memory (whole process, people included)",
+        f"{peak:.0f} MB",
+        "target < 2 GB",
+        peak < 2000,
+    )
+    # Greedy best-first on the candidate graph, for comparison.
+    graph = matching.candidate_graph(mentees, tutors, k=k)
+    greedy = greedy_baseline(graph.rows, graph.cols, graph.scores, capacity, n)
+    lookup = dict(zip((graph.rows * m + graph.cols).tolist(), graph.scores.tolist(), strict=True))
+    g_total = sum(lookup[i * m + j] for i, j in greedy)
+    _line(
+        "greedy best-first on the candidate graph", f"{len(greedy):,} pairs, total {g_total:,.2f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, a few seconds (a smoke test)"
+    )
+    args = parser.parse_args(argv)
+    global _CHECK_TARGETS
+    _CHECK_TARGETS = not args.quick
+    print(
+        f"matching benchmark{' (quick)' if args.quick else ''}: numpy {np.__version__}, scipy {scipy.__version__}, {os.cpu_count()} CPU"
+    )
+    if args.quick:
+        bench_scores(1_000, 600)
+        bench_top(3_000, 1, 200)
+        bench_top(20_000, 20, 100)
+        bench_assign(1_500, 500, False, dense=True)
+        bench_assign(1_000, 500, True, dense=True)
+        bench_national(10_000, 3_000, 10, 10)
+    else:
+        bench_scores(10_000, 3_000)
+        bench_top(3_000, 1, 1_000)
+        bench_top(100_000, 100, 500)
+        bench_assign(10_000, 3_000, False, dense=True)
+        bench_assign(10_000, 5_000, True, dense=True)
+        bench_national(100_000, 30_000, 100, 10)
+    print(
+        "\n" + ("All targets met." if not _failures else f"Targets missed: {', '.join(_failures)}")
+    )
+    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,537 +668,45 @@ _GERS_COMMUNES = (
     "43.6003,-0.1388,530;43.4001,0.2009,831;43.4216,0.7355,169;43.3948,0.4699,92;"
     "43.5941,0.7932,148;43.3752,0.6409,64;"
 )
-_ROME_METIERS = [
-    "A1101",
-    "A1201",
-    "A1202",
-    "A1203",
-    "A1204",
-    "A1205",
-    "A1301",
-    "A1302",
-    "A1303",
-    "A1401",
-    "A1402",
-    "A1403",
-    "A1404",
-    "A1405",
-    "A1406",
-    "A1407",
-    "A1408",
-    "A1409",
-    "A1410",
-    "A1411",
-    "A1412",
-    "A1413",
-    "A1414",
-    "A1415",
-    "A1416",
-    "A1417",
-    "A1501",
-    "A1502",
-    "A1503",
-    "A1504",
-    "B1101",
-    "B1201",
-    "B1301",
-    "B1302",
-    "B1303",
-    "B1401",
-    "B1402",
-    "B1501",
-    "B1601",
-    "B1602",
-    "B1603",
-    "B1604",
-    "B1701",
-    "B1801",
-    "B1802",
-    "B1803",
-    "B1804",
-    "B1805",
-    "B1806",
-    "C1101",
-    "C1102",
-    "C1103",
-    "C1104",
-    "C1105",
-    "C1106",
-    "C1107",
-    "C1108",
-    "C1109",
-    "C1110",
-    "C1201",
-    "C1202",
-    "C1203",
-    "C1204",
-    "C1205",
-    "C1206",
-    "C1207",
-    "C1301",
-    "C1302",
-    "C1303",
-    "C1401",
-    "C1501",
-    "C1502",
-    "C1503",
-    "C1504",
-    "D1101",
-    "D1102",
-    "D1103",
-    "D1104",
-    "D1105",
-    "D1106",
-    "D1107",
-    "D1201",
-    "D1202",
-    "D1203",
-    "D1204",
-    "D1205",
-    "D1206",
-    "D1207",
-    "D1208",
-    "D1209",
-    "D1210",
-    "D1211",
-    "D1212",
-    "D1213",
-    "D1214",
-    "D1301",
-    "D1401",
-    "D1402",
-    "D1403",
-    "D1404",
-    "D1405",
-    "D1406",
-    "D1407",
-    "D1408",
-    "D1501",
-    "D1502",
-    "D1503",
-    "D1504",
-    "D1505",
-    "D1506",
-    "D1507",
-    "D1508",
-    "D1509",
-    "E1101",
-    "E1102",
-    "E1103",
-    "E1104",
-    "E1105",
-    "E1106",
-    "E1107",
-    "E1108",
-    "E1201",
-    "E1202",
-    "E1203",
-    "E1204",
-    "E1205",
-    "E1301",
-    "E1302",
-    "E1303",
-    "E1304",
-    "E1305",
-    "E1306",
-    "E1307",
-    "E1308",
-    "E1401",
-    "E1402",
-    "F1101",
-    "F1102",
-    "F1103",
-    "F1104",
-    "F1105",
-    "F1106",
-    "F1107",
-    "F1108",
-    "F1201",
-    "F1202",
-    "F1203",
-    "F1204",
-    "F1301",
-    "F1302",
-    "F1401",
-    "F1402",
-    "F1501",
-    "F1502",
-    "F1503",
-    "F1601",
-    "F1602",
-    "F1603",
-    "F1604",
-    "F1605",
-    "F1606",
-    "F1607",
-    "F1608",
-    "F1609",
-    "F1610",
-    "F1611",
-    "F1612",
-    "F1613",
-    "F1701",
-    "F1702",
-    "F1703",
-    "F1704",
-    "F1705",
-    "F1706",
-    "G1101",
-    "G1102",
-    "G1201",
-    "G1202",
-    "G1203",
-    "G1204",
-    "G1205",
-    "G1206",
-    "G1301",
-    "G1302",
-    "G1303",
-    "G1401",
-    "G1402",
-    "G1403",
-    "G1404",
-    "G1501",
-    "G1502",
-    "G1503",
-    "G1601",
-    "G1602",
-    "G1603",
-    "G1604",
-    "G1605",
-    "G1701",
-    "G1702",
-    "G1703",
-    "G1801",
-    "G1802",
-    "G1803",
-    "G1804",
-    "H1101",
-    "H1102",
-    "H1201",
-    "H1202",
-    "H1203",
-    "H1204",
-    "H1205",
-    "H1206",
-    "H1207",
-    "H1208",
-    "H1209",
-    "H1210",
-    "H1301",
-    "H1302",
-    "H1303",
-    "H1401",
-    "H1402",
-    "H1403",
-    "H1404",
-    "H1501",
-    "H1502",
-    "H1503",
-    "H1504",
-    "H1505",
-    "H1506",
-    "H2101",
-    "H2102",
-    "H2201",
-    "H2202",
-    "H2203",
-    "H2204",
-    "H2205",
-    "H2206",
-    "H2207",
-    "H2208",
-    "H2209",
-    "H2301",
-    "H2401",
-    "H2402",
-    "H2403",
-    "H2404",
-    "H2405",
-    "H2406",
-    "H2407",
-    "H2408",
-    "H2409",
-    "H2410",
-    "H2411",
-    "H2412",
-    "H2413",
-    "H2414",
-    "H2415",
-    "H2501",
-    "H2502",
-    "H2503",
-    "H2504",
-    "H2505",
-    "H2601",
-    "H2602",
-    "H2603",
-    "H2604",
-    "H2605",
-    "H2701",
-    "H2801",
-    "H2802",
-    "H2803",
-    "H2804",
-    "H2805",
-    "H2901",
-    "H2902",
-    "H2903",
-    "H2904",
-    "H2905",
-    "H2906",
-    "H2907",
-    "H2908",
-    "H2909",
-    "H2910",
-    "H2911",
-    "H2912",
-    "H2913",
-    "H2914",
-    "H3101",
-    "H3102",
-    "H3201",
-    "H3202",
-    "H3203",
-    "H3301",
-    "H3302",
-    "H3303",
-    "H3401",
-    "H3402",
-    "H3403",
-    "H3404",
-    "I1101",
-    "I1102",
-    "I1103",
-    "I1201",
-    "I1202",
-    "I1203",
-    "I1301",
-    "I1302",
-    "I1303",
-    "I1304",
-    "I1305",
-    "I1306",
-    "I1307",
-    "I1308",
-    "I1309",
-    "I1310",
-    "I1401",
-    "I1402",
-    "I1501",
-    "I1502",
-    "I1503",
-    "I1601",
-    "I1602",
-    "I1603",
-    "I1604",
-    "I1605",
-    "I1606",
-    "I1607",
-    "J1101",
-    "J1102",
-    "J1103",
-    "J1104",
-    "J1201",
-    "J1202",
-    "J1301",
-    "J1302",
-    "J1303",
-    "J1304",
-    "J1305",
-    "J1306",
-    "J1307",
-    "J1401",
-    "J1402",
-    "J1403",
-    "J1404",
-    "J1405",
-    "J1406",
-    "J1407",
-    "J1408",
-    "J1409",
-    "J1410",
-    "J1411",
-    "J1412",
-    "J1501",
-    "J1502",
-    "J1503",
-    "J1504",
-    "J1505",
-    "J1506",
-    "J1507",
-    "K1101",
-    "K1102",
-    "K1103",
-    "K1104",
-    "K1201",
-    "K1202",
-    "K1203",
-    "K1204",
-    "K1205",
-    "K1206",
-    "K1207",
-    "K1301",
-    "K1302",
-    "K1303",
-    "K1304",
-    "K1305",
-    "K1401",
-    "K1402",
-    "K1403",
-    "K1404",
-    "K1405",
-    "K1501",
-    "K1502",
-    "K1503",
-    "K1504",
-    "K1505",
-    "K1601",
-    "K1602",
-    "K1701",
-    "K1702",
-    "K1703",
-    "K1704",
-    "K1705",
-    "K1706",
-    "K1707",
-    "K1801",
-    "K1802",
-    "K1901",
-    "K1902",
-    "K1903",
-    "K1904",
-    "K2101",
-    "K2102",
-    "K2103",
-    "K2104",
-    "K2105",
-    "K2106",
-    "K2107",
-    "K2108",
-    "K2109",
-    "K2110",
-    "K2111",
-    "K2112",
-    "K2201",
-    "K2202",
-    "K2203",
-    "K2204",
-    "K2301",
-    "K2302",
-    "K2303",
-    "K2304",
-    "K2305",
-    "K2306",
-    "K2401",
-    "K2402",
-    "K2501",
-    "K2502",
-    "K2503",
-    "K2601",
-    "K2602",
-    "K2603",
-    "L1101",
-    "L1102",
-    "L1103",
-    "L1201",
-    "L1202",
-    "L1203",
-    "L1204",
-    "L1301",
-    "L1302",
-    "L1303",
-    "L1304",
-    "L1401",
-    "L1501",
-    "L1502",
-    "L1503",
-    "L1504",
-    "L1505",
-    "L1506",
-    "L1507",
-    "L1508",
-    "L1509",
-    "L1510",
-    "M1101",
-    "M1102",
-    "M1201",
-    "M1202",
-    "M1203",
-    "M1204",
-    "M1205",
-    "M1206",
-    "M1207",
-    "M1301",
-    "M1302",
-    "M1401",
-    "M1402",
-    "M1403",
-    "M1404",
-    "M1501",
-    "M1502",
-    "M1503",
-    "M1601",
-    "M1602",
-    "M1603",
-    "M1604",
-    "M1605",
-    "M1606",
-    "M1607",
-    "M1608",
-    "M1609",
-    "M1701",
-    "M1702",
-    "M1703",
-    "M1704",
-    "M1705",
-    "M1706",
-    "M1707",
-    "M1801",
-    "M1802",
-    "M1803",
-    "M1804",
-    "M1805",
-    "M1806",
-    "M1807",
-    "M1808",
-    "M1809",
-    "M1810",
-    "N1101",
-    "N1102",
-    "N1103",
-    "N1104",
-    "N1105",
-    "N1201",
-    "N1202",
-    "N1301",
-    "N1302",
-    "N1303",
-    "N2101",
-    "N2102",
-    "N2201",
-    "N2202",
-    "N2203",
-    "N2204",
-    "N2205",
-    "N3101",
-    "N3102",
-    "N3103",
-    "N3201",
-    "N3202",
-    "N3203",
-    "N4101",
-    "N4102",
-    "N4103",
-    "N4104",
-    "N4105",
-    "N4201",
-    "N4202",
-    "N4203",
-    "N4204",
-    "N4301",
-    "N4302",
-    "N4401",
-    "N4402",
-    "N4403",
-]
+_ROME_METIERS = (  # noqa: SIM905 - compact on purpose
+    "A1101 A1201 A1202 A1203 A1204 A1205 A1301 A1302 A1303 A1401 A1402 A1403 A1404 A1405 A1406 "
+    "A1407 A1408 A1409 A1410 A1411 A1412 A1413 A1414 A1415 A1416 A1417 A1501 A1502 A1503 A1504 "
+    "B1101 B1201 B1301 B1302 B1303 B1401 B1402 B1501 B1601 B1602 B1603 B1604 B1701 B1801 B1802 "
+    "B1803 B1804 B1805 B1806 C1101 C1102 C1103 C1104 C1105 C1106 C1107 C1108 C1109 C1110 C1201 "
+    "C1202 C1203 C1204 C1205 C1206 C1207 C1301 C1302 C1303 C1401 C1501 C1502 C1503 C1504 D1101 "
+    "D1102 D1103 D1104 D1105 D1106 D1107 D1201 D1202 D1203 D1204 D1205 D1206 D1207 D1208 D1209 "
+    "D1210 D1211 D1212 D1213 D1214 D1301 D1401 D1402 D1403 D1404 D1405 D1406 D1407 D1408 D1501 "
+    "D1502 D1503 D1504 D1505 D1506 D1507 D1508 D1509 E1101 E1102 E1103 E1104 E1105 E1106 E1107 "
+    "E1108 E1201 E1202 E1203 E1204 E1205 E1301 E1302 E1303 E1304 E1305 E1306 E1307 E1308 E1401 "
+    "E1402 F1101 F1102 F1103 F1104 F1105 F1106 F1107 F1108 F1201 F1202 F1203 F1204 F1301 F1302 "
+    "F1401 F1402 F1501 F1502 F1503 F1601 F1602 F1603 F1604 F1605 F1606 F1607 F1608 F1609 F1610 "
+    "F1611 F1612 F1613 F1701 F1702 F1703 F1704 F1705 F1706 G1101 G1102 G1201 G1202 G1203 G1204 "
+    "G1205 G1206 G1301 G1302 G1303 G1401 G1402 G1403 G1404 G1501 G1502 G1503 G1601 G1602 G1603 "
+    "G1604 G1605 G1701 G1702 G1703 G1801 G1802 G1803 G1804 H1101 H1102 H1201 H1202 H1203 H1204 "
+    "H1205 H1206 H1207 H1208 H1209 H1210 H1301 H1302 H1303 H1401 H1402 H1403 H1404 H1501 H1502 "
+    "H1503 H1504 H1505 H1506 H2101 H2102 H2201 H2202 H2203 H2204 H2205 H2206 H2207 H2208 H2209 "
+    "H2301 H2401 H2402 H2403 H2404 H2405 H2406 H2407 H2408 H2409 H2410 H2411 H2412 H2413 H2414 "
+    "H2415 H2501 H2502 H2503 H2504 H2505 H2601 H2602 H2603 H2604 H2605 H2701 H2801 H2802 H2803 "
+    "H2804 H2805 H2901 H2902 H2903 H2904 H2905 H2906 H2907 H2908 H2909 H2910 H2911 H2912 H2913 "
+    "H2914 H3101 H3102 H3201 H3202 H3203 H3301 H3302 H3303 H3401 H3402 H3403 H3404 I1101 I1102 "
+    "I1103 I1201 I1202 I1203 I1301 I1302 I1303 I1304 I1305 I1306 I1307 I1308 I1309 I1310 I1401 "
+    "I1402 I1501 I1502 I1503 I1601 I1602 I1603 I1604 I1605 I1606 I1607 J1101 J1102 J1103 J1104 "
+    "J1201 J1202 J1301 J1302 J1303 J1304 J1305 J1306 J1307 J1401 J1402 J1403 J1404 J1405 J1406 "
+    "J1407 J1408 J1409 J1410 J1411 J1412 J1501 J1502 J1503 J1504 J1505 J1506 J1507 K1101 K1102 "
+    "K1103 K1104 K1201 K1202 K1203 K1204 K1205 K1206 K1207 K1301 K1302 K1303 K1304 K1305 K1401 "
+    "K1402 K1403 K1404 K1405 K1501 K1502 K1503 K1504 K1505 K1601 K1602 K1701 K1702 K1703 K1704 "
+    "K1705 K1706 K1707 K1801 K1802 K1901 K1902 K1903 K1904 K2101 K2102 K2103 K2104 K2105 K2106 "
+    "K2107 K2108 K2109 K2110 K2111 K2112 K2201 K2202 K2203 K2204 K2301 K2302 K2303 K2304 K2305 "
+    "K2306 K2401 K2402 K2501 K2502 K2503 K2601 K2602 K2603 L1101 L1102 L1103 L1201 L1202 L1203 "
+    "L1204 L1301 L1302 L1303 L1304 L1401 L1501 L1502 L1503 L1504 L1505 L1506 L1507 L1508 L1509 "
+    "L1510 M1101 M1102 M1201 M1202 M1203 M1204 M1205 M1206 M1207 M1301 M1302 M1401 M1402 M1403 "
+    "M1404 M1501 M1502 M1503 M1601 M1602 M1603 M1604 M1605 M1606 M1607 M1608 M1609 M1701 M1702 "
+    "M1703 M1704 M1705 M1706 M1707 M1801 M1802 M1803 M1804 M1805 M1806 M1807 M1808 M1809 M1810 "
+    "N1101 N1102 N1103 N1104 N1105 N1201 N1202 N1301 N1302 N1303 N2101 N2102 N2201 N2202 N2203 "
+    "N2204 N2205 N3101 N3102 N3103 N3201 N3202 N3203 N4101 N4102 N4103 N4104 N4105 N4201 N4202 "
+    "N4203 N4204 N4301 N4302 N4401 N4402 N4403 "
+).split()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

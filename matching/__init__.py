@@ -4,6 +4,7 @@ Pure computation on plain values: no web framework, no database, no file or netw
 """
 
 from .assignment import SCORE_UNIT, assign, assign_sparse
+from .batch import BatchResult, Round, assign_all, assign_batch
 from .candidates import CandidateGraph, TutorIndex, candidate_graph, top_candidates
 from .geo import EARTH_RADIUS_KM, haversine_km
 from .scoring import (
@@ -36,14 +37,18 @@ __all__ = [
     "SCORE_UNIT",
     "SECTOR_LEVEL_VALUES",
     "SLOT_COUNT",
+    "BatchResult",
     "CandidateGraph",
     "Explanation",
     "Mentee",
     "PartDetail",
+    "Round",
     "Tutor",
     "TutorIndex",
     "Weights",
     "assign",
+    "assign_all",
+    "assign_batch",
     "assign_sparse",
     "candidate_graph",
     "explain",

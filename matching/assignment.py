@@ -268,20 +268,64 @@ def assign(scores: ArrayLike, capacity: ArrayLike) -> list[tuple[int, int]]:
         rows, cols = key // m, key % m
 
 
+class _TopPerColumn:
+    """The best entries of each column (tutor), gathered over blocks of rows.
+
+    Keeps at least ``keep[j]`` entries of column j (all those tied with the last one too);
+    an entry below the current cut of its column is not even collected.
+    """
+
+    def __init__(self, keep: IntArray) -> None:
+        self.keep = keep
+        self.floor = np.where(keep > 0, -np.inf, np.inf)
+        self.rows: list[IntArray] = [np.empty(0, dtype=np.int64)]
+        self.cols: list[IntArray] = [np.empty(0, dtype=np.int64)]
+        self.scores: list[FloatArray] = [np.empty(0, dtype=np.float64)]
+        self.size = 0
+
+    def add(self, rows: IntArray, columns: IntArray, block: FloatArray) -> None:
+        """Offer a block of scores (rows x columns, nan where infeasible)."""
+        r, c = np.nonzero(block >= self.floor[columns][None, :])
+        self.rows.append(rows[r])
+        self.cols.append(columns[c])
+        self.scores.append(block[r, c])
+        self.size += r.size
+        if self.size > 4 * int(self.keep.sum()) + 1024:
+            self._prune()
+
+    def _prune(self) -> None:
+        pr, pc, ps = (
+            np.concatenate(self.rows),
+            np.concatenate(self.cols),
+            np.concatenate(self.scores),
+        )
+        order = np.lexsort((pr, -ps, pc))
+        pr, pc, ps = pr[order], pc[order], ps[order]
+        rank = np.arange(pc.size) - np.searchsorted(pc, pc, side="left")
+        kept = rank < self.keep[pc]
+        pr, pc, ps, rank = pr[kept], pc[kept], ps[kept], rank[kept]
+        last = rank == self.keep[pc] - 1
+        self.floor[pc[last]] = ps[last]
+        self.rows, self.cols, self.scores, self.size = [pr], [pc], [ps], pr.size
+
+    def result(self) -> tuple[IntArray, IntArray, FloatArray]:
+        self._prune()
+        return self.rows[0], self.cols[0], self.scores[0]
+
+
+def _tutor_quota(cap: IntArray) -> IntArray:
+    """How many of its best mentees each tutor brings to the first graph."""
+    return np.where(cap > 0, np.maximum(_TUTOR_K_MIN, _TUTOR_K_PER_PLACE * cap), 0)
+
+
 def _initial_graph(s: FloatArray, cap: IntArray) -> tuple[IntArray, IntArray]:
     """Best few tutors of each mentee and best few mentees of each tutor (feasible, usable)."""
     n, m = s.shape
     k = min(_MENTEE_K, m)
-    tutor_k = np.maximum(_TUTOR_K_MIN, _TUTOR_K_PER_PLACE * cap)
     found_r: list[IntArray] = []
     found_c: list[IntArray] = []
-    # Per tutor, the worst score still kept, updated as row blocks go by.
-    floor = np.full(m, -np.inf)
-    floor[cap <= 0] = np.inf
-    pool_r: list[IntArray] = []
-    pool_c: list[IntArray] = []
-    pool_s: list[FloatArray] = []
-    pooled = 0
+    per_tutor = _TopPerColumn(_tutor_quota(cap))
+    all_columns = np.arange(m)
     for r0 in range(0, n, _ROW_BLOCK):
         block = s[r0 : r0 + _ROW_BLOCK]
         neg = np.negative(block)
@@ -292,23 +336,10 @@ def _initial_graph(s: FloatArray, cap: IntArray) -> tuple[IntArray, IntArray]:
             r, c = np.nonzero(~np.isnan(neg))
         found_r.append(r + r0)
         found_c.append(c)
-        r, c = np.nonzero(block >= floor)
-        pool_r.append(r + r0)
-        pool_c.append(c)
-        pool_s.append(block[r, c])
-        pooled += r.size
-        if pooled > 4 * int(tutor_k.sum()) or r0 + _ROW_BLOCK >= n:
-            pr, pc, ps = np.concatenate(pool_r), np.concatenate(pool_c), np.concatenate(pool_s)
-            order = np.lexsort((pr, -ps, pc))
-            pr, pc, ps = pr[order], pc[order], ps[order]
-            rank = np.arange(pc.size) - np.searchsorted(pc, pc, side="left")
-            keep = rank < tutor_k[pc]
-            pr, pc, ps = pr[keep], pc[keep], ps[keep]
-            full = rank[keep] == tutor_k[pc] - 1
-            floor[pc[full]] = ps[full]
-            pool_r, pool_c, pool_s, pooled = [pr], [pc], [ps], pr.size
-    rows = np.concatenate([*found_r, *pool_r])
-    cols = np.concatenate([*found_c, *pool_c])
+        per_tutor.add(np.arange(r0, r0 + block.shape[0]), all_columns, block)
+    pr, pc, _ = per_tutor.result()
+    rows = np.concatenate([*found_r, pr])
+    cols = np.concatenate([*found_c, pc])
     ok = cap[cols] > 0
     key = np.unique(rows[ok] * m + cols[ok])
     return key // m, key % m

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,13 +12,15 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from .geo import EARTH_RADIUS_KM
-from .scoring import MenteeSide, TutorSide, _check_weights, _kernel, _Workspace
+from .scoring import MenteeSide, TutorSide, _check_weights, _kernel, _TutorColumns, _Workspace
 from .types import Mentee, Tutor, Weights
 
 __all__ = ["CandidateGraph", "TutorIndex", "candidate_graph", "top_candidates"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
+#: ``progress(stage, done, total)``: called as long computations go.
+Progress = Callable[[str, int, int], None]
 
 
 def _chord(km: float) -> float:
@@ -195,12 +197,92 @@ _GRAPH_BLOCK_CELLS = 1 << 17
 _CELL_DEGREES = 0.25
 
 
+class _ScoreStream:
+    """Every pair that can be feasible, scored block by block with the shared kernel.
+
+    Two kinds of blocks, so that each pair is scored once:
+
+    * local blocks: neighbouring mentees (same cell of the map) against the tutors within
+      reach of any of them (k-d tree) - for a mentee who accepts remote contact, only the
+      tutors who do not (the others come next);
+    * remote blocks: the mentees who accept remote contact against all tutors who do.
+
+    Pairs in no block are infeasible. A mentee's pairs may come in two blocks.
+    """
+
+    def __init__(self, mentees: Sequence[Mentee], index: TutorIndex, weights: Weights) -> None:
+        for p in mentees:
+            _check_mentee(p)
+        self.index, self.weights = index, weights
+        self.n = n = len(mentees)
+        lat = np.array([p.lat for p in mentees], dtype=np.float64)
+        lon = np.array([p.lon for p in mentees], dtype=np.float64)
+        remote = np.array([p.remote_ok for p in mentees], dtype=np.bool_)
+        cell_lat = np.floor(lat / _CELL_DEGREES).astype(np.int64)
+        cell_lon = np.floor(lon / _CELL_DEGREES).astype(np.int64)
+        # Remote mentees last, so that they form one contiguous run for the remote blocks.
+        self.order = np.lexsort((np.arange(n), cell_lon, cell_lat, remote))
+        self.side = MenteeSide([mentees[i] for i in self.order], index.side)
+        self.remote = remote[self.order]
+        self.first_remote = int(np.searchsorted(self.remote, True)) if n else 0
+        self.chords = np.array([_chord(mentees[i].effective_max_km) for i in self.order])
+        self.points = np.column_stack([self.side.x, self.side.y, self.side.z])
+        key = np.stack([self.remote, cell_lat[self.order], cell_lon[self.order]], axis=1)
+        starts = np.flatnonzero(np.any(np.diff(key, axis=0) != 0, axis=1)) + 1
+        self.bounds = (
+            np.concatenate([[0], starts, [n]]).astype(np.int64) if n else np.zeros(1, np.int64)
+        )
+
+    def _score(
+        self, g0: int, g1: int, columns: IntArray, sub: _TutorColumns | None = None
+    ) -> Iterator[tuple[IntArray, IntArray, FloatArray]]:
+        sub = sub if sub is not None else self.index.side.subset(columns)
+        step = max(1, _GRAPH_BLOCK_CELLS // columns.size)
+        work = _Workspace(min(step, g1 - g0), columns.size)
+        for r0 in range(g0, g1, step):
+            r1 = min(g1, r0 + step)
+            block, _ = _kernel(self.side, r0, r1, sub, self.weights, work=work.take(r1 - r0))
+            yield self.order[r0:r1], columns, block
+
+    def blocks(
+        self, stage: str = "", progress: Progress | None = None
+    ) -> Iterator[tuple[IntArray, IntArray, FloatArray]]:
+        """Yield ``(mentee indices, tutor indices, scores)`` blocks (nan where infeasible)."""
+        index = self.index
+        n_remote = self.n - self.first_remote
+        total = self.n + n_remote
+        done = 0
+        for g0, g1 in itertools.pairwise(self.bounds.tolist()):
+            if index._tree is not None:
+                near = index._tree.query_ball_point(self.points[g0:g1], self.chords[g0:g1])
+                columns = index._active[
+                    np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in near]))
+                ]
+                if self.remote[g0]:
+                    columns = columns[~index.side.remote[columns]]
+                if columns.size:
+                    yield from self._score(g0, g1, columns)
+            done += g1 - g0
+            if progress is not None:
+                progress(stage, done, total)
+        if n_remote and index._remote.size:
+            step = max(1, _GRAPH_BLOCK_CELLS // index._remote.size) * 64
+            for g0 in range(self.first_remote, self.n, step):
+                g1 = min(self.n, g0 + step)
+                yield from self._score(g0, g1, index._remote, index._remote_view)
+                done += g1 - g0
+                if progress is not None:
+                    progress(stage, done, total)
+        if progress is not None and done < total:
+            progress(stage, total, total)
+
+
 def candidate_graph(
     mentees: Sequence[Mentee],
     tutors: Sequence[Tutor] | TutorIndex,
     k: int = 10,
     weights: Weights | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> CandidateGraph:
     """The ``k`` best feasible tutors of every mentee, as a sparse graph for :func:`assign_sparse`.
 
@@ -217,7 +299,7 @@ def candidate_graph(
         Tutors kept per mentee (ranked as in :func:`top_candidates`).
     weights : Weights, optional
     progress : callable, optional
-        Called as ``progress(done, total)`` (mentees) after each block.
+        Called as ``progress(stage, done, total)`` (mentees done) after each block of mentees.
 
     Returns
     -------
@@ -232,48 +314,33 @@ def candidate_graph(
     empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     if n == 0 or m == 0 or k == 0:
         return CandidateGraph(empty_i, empty_i, empty_f, n, m)
-    lat = np.array([p.lat for p in mentees])
-    lon = np.array([p.lon for p in mentees])
-    remote = np.array([p.remote_ok for p in mentees])
-    cell_lat = np.floor(lat / _CELL_DEGREES).astype(np.int64)
-    cell_lon = np.floor(lon / _CELL_DEGREES).astype(np.int64)
-    order = np.lexsort((np.arange(n), cell_lon, cell_lat, remote))
-    ms = MenteeSide([mentees[i] for i in order], ts)
-    chords = np.array([_chord(mentees[i].effective_max_km) for i in order])
-    points = np.column_stack([ms.x, ms.y, ms.z])
-    group_key = np.stack([remote[order], cell_lat[order], cell_lon[order]], axis=1)
-    starts = np.flatnonzero(np.any(np.diff(group_key, axis=0) != 0, axis=1)) + 1
-    bounds = np.concatenate([[0], starts, [n]])
     out_rows, out_cols, out_scores = [], [], []
-    done = 0
-    for g0, g1 in itertools.pairwise(bounds.tolist()):
-        found = [empty_i]
-        if index._tree is not None:
-            near = index._tree.query_ball_point(points[g0:g1], chords[g0:g1])
-            found += [index._active[np.asarray(lst, dtype=np.int64)] for lst in near]
-        if remote[order[g0]]:
-            found.append(index._remote)
-        columns = np.unique(np.concatenate(found))
-        if columns.size:
-            sub = ts.subset(columns)
-            step = max(1, _GRAPH_BLOCK_CELLS // columns.size)
-            work = _Workspace(min(step, g1 - g0), columns.size)
-            for r0 in range(g0, g1, step):
-                r1 = min(g1, r0 + step)
-                block, _ = _kernel(ms, r0, r1, sub, w, work=work.take(r1 - r0))
-                r, c, s = _top_k_rows(block, columns, ts.ids, ts.last_asked, k)
-                out_rows.append(order[r + r0])
-                out_cols.append(c)
-                out_scores.append(s)
-        done += g1 - g0
-        if progress is not None:
-            progress(done, n)
+    for rows, columns, block in _ScoreStream(mentees, index, w).blocks("candidats", progress):
+        r, c, s = _top_k_rows(block, columns, ts.ids, ts.last_asked, k)
+        out_rows.append(rows[r])
+        out_cols.append(c)
+        out_scores.append(s)
     rows = np.concatenate(out_rows) if out_rows else empty_i
     cols = np.concatenate(out_cols) if out_cols else empty_i
     scores = np.concatenate(out_scores) if out_scores else empty_f
-    # Back to mentee order, keeping each mentee's ranking (a stable sort on the mentee).
-    back = np.argsort(rows, kind="stable")
-    return CandidateGraph(rows[back], cols[back], scores[back], n, m)
+    rows, cols, scores = _merge_top_k(rows, cols, scores, ts.ids, ts.last_asked, k)
+    return CandidateGraph(rows, cols, scores, n, m)
+
+
+def _merge_top_k(
+    rows: IntArray,
+    cols: IntArray,
+    scores: FloatArray,
+    ids: IntArray,
+    last_asked: FloatArray,
+    k: int,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Per mentee, the best ``k`` of its candidates (gathered from several blocks), ranked."""
+    order = np.lexsort((cols, ids[cols], last_asked[cols], -scores, rows))
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    rank = np.arange(rows.size) - np.searchsorted(rows, rows, side="left")
+    keep = rank < k
+    return rows[keep], cols[keep], scores[keep]
 
 
 def _top_k_rows(
