@@ -14,7 +14,7 @@ from tutorat.extensions import db
 
 # Tables whose content the tests create; reference data stays for the whole session.
 MUTABLE_TABLES = (
-    "meeting", "status_event", "pair", "tutoring_request", "mentee_profile", "tutor_profile",
+    "access_log", "meeting", "status_event", "pair", "tutoring_request", "mentee_profile", "tutor_profile",
     "outbox_email", "setting", "user_account",
 )
 PG_URL = os.environ.get("TUTORAT_TEST_DATABASE_URL")
@@ -45,7 +45,10 @@ def app(database_url, tmp_path_factory):
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": database_url,
-            "RATELIMIT_ENABLED": False,
+            # Rate limits stay on (as in production) but far above what the tests do;
+            # the rate-limit test lowers the login limit for itself.
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT": "100000 per minute",
             "SERVER_NAME": None,
             "BASE_URL": "http://localhost",
         }

@@ -169,6 +169,16 @@ def register(app: Flask) -> None:
                 break
             time.sleep(interval)
 
+    @app.cli.command("purge")
+    def purge_command():
+        """Anonymiser les personnes sans contact depuis 2 ans (réglable) ; pour cron, relançable."""
+        from tutorat.services.privacy import purge
+
+        report = purge()
+        days = app.config["RETENTION_DAYS"]
+        click.echo(f"{report['anonymisées']} personne(s) sans contact depuis {days} jours anonymisée(s) ; "
+                   f"{report['journal']} ligne(s) du journal des accès supprimée(s).")
+
     @app.cli.command("run-reminders")
     def run_reminders_command():
         """Relances (3 et 7 jours) et expiration (10 jours) des propositions sans réponse ; pour cron."""

@@ -41,6 +41,12 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "PROPOSAL_EXPIRY_DAYS": 10,
         "ALERT_OPEN_REQUEST_DAYS": 14,
         "ALERT_NO_MEETING_DAYS": 21,
+        # Personal data: anonymise after this long without contact (CNIL social-sector référentiel).
+        "RETENTION_DAYS": 730,
+        "ACCESS_LOG_RETENTION_DAYS": 365,
+        # Brute force: lock an account for a while after this many failed logins in a row.
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,

@@ -173,6 +173,10 @@ class NotificationsForm(Form):
 
 class SetPasswordForm(Form):
     password = PasswordField("Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
+    consent = BooleanField(
+        "J'ai lu la notice sur mes données personnelles et j'accepte que Tutorat les utilise pour m'accompagner",
+        validators=[DataRequired("Pour utiliser Tutorat, cochez cette case après avoir lu la notice.")],
+    )
     confirm = PasswordField("Confirmez le mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
 
     def validate_confirm(self, field):
@@ -388,7 +392,10 @@ class PersonForm(Form):
 
 
 class NewMenteeForm(PersonForm):
-    pass
+    consent = BooleanField(
+        "J'ai remis à la personne la notice sur ses données personnelles et elle accepte d'utiliser Tutorat",
+        validators=[DataRequired("Cochez cette case une fois la personne informée et d'accord.")],
+    )
 
 
 class NewAccountForm(PersonForm):

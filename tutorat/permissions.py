@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 
 from tutorat.extensions import db, login_manager
 from tutorat.models import MenteeProfile, Pair, Request, Role, User
+from tutorat.services import audit
 
 
 def guard_blueprint(bp, *roles: Role) -> None:
@@ -66,6 +67,9 @@ def get_or_404(scoped: Callable[[User], Select], model, obj_id: int, *, for_upda
     obj = db.session.scalars(stmt).first()
     if obj is None:
         abort(404)
+    mentee_id = getattr(obj, "mentee_id", None)
+    if mentee_id is not None:
+        audit.record_subject(mentee_id)
     return obj
 
 
@@ -74,4 +78,5 @@ def get_mentee_or_404(user_id: int) -> User:
     obj = db.session.scalars(stmt).first()
     if obj is None:
         abort(404)
+    audit.record_subject(obj.id)
     return obj

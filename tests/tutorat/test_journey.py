@@ -109,7 +109,7 @@ def test_whole_journey(app):
 
     # 7. The référent creates an account without email and acts for the person.
     r = ref.post("/referent/beneficiaires/nouveau", {"first_name": "Paul", "last_name": "Sanscourriel",
-                                                    "email": "", "phone": ""}, page="/referent/beneficiaires/nouveau")
+                                                    "email": "", "phone": "", "consent": "y"}, page="/referent/beneficiaires/nouveau")
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
         paul = db.session.scalars(select(User).where(User.last_name == "Sanscourriel")).one()

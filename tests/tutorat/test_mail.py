@@ -205,7 +205,8 @@ def test_password_reset_same_answer_and_single_use(app, smtp):
     link = next(line for line in Inbox.text(message).splitlines() if "/mot-de-passe/" in line).strip()
     path = link.split("localhost", 1)[1]
     new = "Trois-mots-de-passe-solides-42"
-    assert b.post(path, {"password": new, "confirm": new}, page=path).status_code == 302
+    assert b.post(path, {"password": new, "confirm": new}, page=path).status_code == 422  # no consent
+    assert b.post(path, {"password": new, "confirm": new, "consent": "y"}, page=path).status_code == 302
     assert b.client.get(path).status_code == 404  # single use
     assert Browser(app.test_client()).login(address, new).status_code == 302
 

@@ -1,5 +1,6 @@
 """The ORM models, one module per aggregate; importing this package registers them all."""
 
+from tutorat.models.access import AccessLog
 from tutorat.models.audit import StatusEvent
 from tutorat.models.meetings import Meeting
 from tutorat.models.outbox import OutboxEmail
@@ -16,6 +17,7 @@ from tutorat.models.settings import Setting
 from tutorat.models.users import MenteeProfile, Role, TutorProfile, User
 
 __all__ = [
+    "AccessLog",
     "Commune",
     "Meeting",
     "MenteeProfile",

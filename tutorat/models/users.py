@@ -73,6 +73,13 @@ class User(UserMixin, db.Model):
     notify_proposals: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Brute force: failed logins in a row, and a temporary lock.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who recorded the consent (the person, or their référent for someone without email).
+    consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     mentee_profile: Mapped[MenteeProfile | None] = relationship(
         back_populates="user", foreign_keys="MenteeProfile.user_id", uselist=False

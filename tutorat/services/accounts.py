@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -76,21 +76,35 @@ def verify_password(user: User, password: str) -> bool:
 _DUMMY_HASH: dict[str, str] = {}
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (same cost either way)."""
+def authenticate(email: str, password: str) -> tuple[User | None, User | None]:
+    """(the user if email and password are right, the account concerned if any).
+
+    Same cost and same answer whether the account exists, is locked or the password is wrong;
+    after LOGIN_MAX_FAILURES failures in a row the account is locked for LOGIN_LOCK_MINUTES.
+    The caller commits (the failure counter must be kept).
+    """
     email = (email or "").strip().lower()
     user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first() if email else None
     if user is None or not user.password_hash:
-        key = "h"
-        if key not in _DUMMY_HASH:
-            _DUMMY_HASH[key] = hash_password(secrets.token_hex(8))
+        if "h" not in _DUMMY_HASH:
+            _DUMMY_HASH["h"] = hash_password(secrets.token_hex(8))
         with contextlib.suppress(VerificationError):
-            _hasher().verify(_DUMMY_HASH[key], password or "x")
-        return None
-    if not verify_password(user, password or "") or not user.active:
-        return None
-    user.last_login_at = datetime.now(UTC)
-    return user
+            _hasher().verify(_DUMMY_HASH["h"], password or "x")
+        return None, user
+    now = datetime.now(UTC)
+    locked = user.locked_until is not None and user.locked_until > now
+    ok = verify_password(user, password or "")
+    if ok and not locked and user.active:
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
+        return user, user
+    if not locked:
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+            user.failed_logins = 0
+    return None, user
 
 
 def load_user(user_id: str) -> User | None:

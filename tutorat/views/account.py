@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
-from tutorat.forms import ChangePasswordForm, NotificationsForm
+from tutorat.forms import ActionForm, ChangePasswordForm, NotificationsForm
 from tutorat.models import Role
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts
+from tutorat.services import accounts, audit, privacy
 from tutorat.services.errors import DomainError
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
 
@@ -54,9 +54,36 @@ def change_password():
                 ok, status = commit_or_error()
                 if ok:
                     # Every other session of the account ends; this one goes on with the new version.
-                    login_user(current_user)
+                    login_user(current_user._get_current_object())
                     flash("Votre mot de passe est changé. Vos autres sessions sont fermées.", "success")
                     return redirect(url_for("account.settings"))
     elif request.method == "POST":
         status = form_errors_status(form)
     return render_template("account/password.html", form=form), status
+
+
+@bp.get("/mes-donnees")
+def my_data():
+    audit.note("export", target="account.my_data", subject_id=current_user.id, actor=current_user)
+    return render_template("account/my_data.html", data=privacy.my_data(current_user), action_form=ActionForm())
+
+
+@bp.get("/mes-donnees.json")
+def my_data_json():
+    audit.note("export", target="account.my_data_json", subject_id=current_user.id, actor=current_user)
+    response = jsonify(privacy.my_data(current_user))
+    response.headers["Content-Disposition"] = "attachment; filename=mes-donnees-tutorat.json"
+    return response
+
+
+@bp.post("/effacement")
+def request_erasure():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    privacy.request_erasure(current_user)
+    audit.note("demande_effacement", target="account.request_erasure", subject_id=current_user.id,
+               actor=current_user)
+    commit_or_error()
+    flash("Votre demande d'effacement est enregistrée. Le service du Département la traite dans un délai d'un "
+          "mois et vous en informe.", "success")
+    return redirect(url_for("account.my_data"))

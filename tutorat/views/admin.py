@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from tutorat.extensions import db
 from tutorat.forms import ActionForm, NewAccountForm
-from tutorat.models import OutboxEmail, Pair, Request, Role, TutorProfile, User
+from tutorat.models import AccessLog, OutboxEmail, Pair, Request, Role, TutorProfile, User
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts, notifications
+from tutorat.services import accounts, audit, notifications, privacy
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
@@ -113,3 +114,62 @@ def retry_email(email_id: int):
     commit_or_error()
     flash("Le courriel sera renvoyé au prochain passage de l'envoi.", "success")
     return redirect(url_for("admin.emails"))
+
+
+@bp.get("/journal")
+def access_log():
+    """Who saw or changed what, logins, denials — filterable by person and action."""
+    action = request.args.get("action", "")
+    person = request.args.get("personne", "")
+    stmt = select(AccessLog).options(joinedload(AccessLog.actor)).order_by(AccessLog.id.desc())
+    status = 200
+    if action:
+        stmt = stmt.where(AccessLog.action == action[:30])
+    if person:
+        if not person.isdigit() or len(person) > 9:
+            flash("Indiquez un numéro de compte (des chiffres seulement).", "error")
+            status = 400
+        else:
+            stmt = stmt.where((AccessLog.actor_id == int(person)) | (AccessLog.subject_id == int(person)))
+    entries = db.session.scalars(stmt.limit(300)).all()
+    actions = db.session.scalars(select(AccessLog.action).distinct().order_by(AccessLog.action)).all()
+    return render_template("admin/access_log.html", entries=entries, actions=actions, action=action,
+                           person=person, retention=current_app.config["ACCESS_LOG_RETENTION_DAYS"]), status
+
+
+@bp.get("/effacements")
+def erasures():
+    users = db.session.scalars(
+        select(User).where(User.erasure_requested_at.is_not(None), User.anonymised_at.is_(None))
+        .order_by(User.erasure_requested_at)
+    ).all()
+    return render_template("admin/erasures.html", users=users, action_form=ActionForm(),
+                           retention_days=current_app.config["RETENTION_DAYS"])
+
+
+@bp.post("/comptes/<int:user_id>/anonymiser")
+def anonymise(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None or user.role == Role.ADMIN or user.anonymised_at is not None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    privacy.anonymise(user, actor=current_user)
+    commit_or_error()
+    flash(f"Le compte n° {user_id} est anonymisé : plus rien ne permet d'identifier la personne.", "success")
+    return redirect(url_for("admin.erasures"))
+
+
+@bp.post("/comptes/<int:user_id>/desactiver")
+def deactivate(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None or user.id == current_user.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    user.active = False
+    accounts.end_all_sessions(user)
+    audit.note("desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=current_user)
+    commit_or_error()
+    flash(f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées.", "success")
+    return redirect(url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent"))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tutorat.extensions import db, limiter
 from tutorat.forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from tutorat.models import User
-from tutorat.services import accounts
+from tutorat.services import accounts, audit
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.views._helpers import show_error
@@ -44,13 +44,17 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user, account = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
+            audit.note("connexion", target="auth.login", actor=user, status=302)
             db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        db.session.rollback()
-        flash("Adresse électronique ou mot de passe incorrect.", "error")
+        audit.note("echec_connexion", target=f"compte n° {account.id}" if account else "adresse inconnue",
+                   status=401)
+        db.session.commit()  # the failure counter
+        flash("Adresse électronique ou mot de passe incorrect. Après plusieurs erreurs, le compte est "
+              "bloqué pendant quelques minutes.", "error")
         status = 401
     elif request.method == "POST":
         status = 422
@@ -122,6 +126,8 @@ def set_password(token: str):
         except DomainError as error:
             status = show_error(error, form)
         else:
+            if user.consent_at is None or user.consent_by_id != user.id:
+                user.consent_at, user.consent_by_id = datetime.now(UTC), user.id
             db.session.commit()
             flash("Votre mot de passe est enregistré. Vous pouvez vous connecter.", "success")
             return redirect(url_for("auth.login"))

@@ -13,6 +13,7 @@ from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs, visi
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
+from tutorat.services import transparency
 from tutorat.services.errors import DomainError
 from tutorat.services.reference import metier_labels
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
@@ -132,3 +133,11 @@ def confirm_meeting(pair_id: int, meeting_id: int, choice: str):
             flash("Merci, votre réponse est enregistrée.", "success")
     return redirect(url_for("mentee.pair", pair_id=pair.id))
 
+
+
+@bp.get("/binome/<int:pair_id>/explication")
+def explanation(pair_id: int):
+    """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return render_template("transparency/explanation.html",
+                           **transparency.explanation_context(pair, current_user))

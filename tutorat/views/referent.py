@@ -28,7 +28,7 @@ from tutorat.permissions import (
     visible_pairs,
     visible_requests,
 )
-from tutorat.services import accounts, followup, suggestions
+from tutorat.services import accounts, followup, suggestions, transparency
 from tutorat.services import pairs as pair_service
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
@@ -279,6 +279,8 @@ def new_mentee():
                 last_name=form.last_name.data, phone=form.phone.data, created_by=current_user,
                 referent=current_user,
             )
+            # Informed by their référent, who records it (the person may have no email).
+            user.consent_at, user.consent_by_id = datetime.now(UTC), current_user.id
             if user.email:
                 from tutorat.views.auth import password_token
 
@@ -353,3 +355,11 @@ def mentee_request(user_id: int):
                            action=url_for("referent.mentee_request", user_id=user.id)), status
 
 
+
+
+@bp.get("/binomes/<int:pair_id>/explication")
+def explanation(pair_id: int):
+    """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return render_template("transparency/explanation.html",
+                           **transparency.explanation_context(pair, current_user))

@@ -13,7 +13,7 @@ from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.services import profiles
+from tutorat.services import profiles, transparency
 from tutorat.services.errors import DomainError
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
 
@@ -137,3 +137,11 @@ def new_meeting(pair_id: int):
     else:
         status = form_errors_status(form)
     return render_template("tutor/meeting.html", form=form, pair=pair), status
+
+
+@bp.get("/binome/<int:pair_id>/explication")
+def explanation(pair_id: int):
+    """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return render_template("transparency/explanation.html",
+                           **transparency.explanation_context(pair, current_user))

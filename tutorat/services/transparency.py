@@ -1,0 +1,84 @@
+"""Algorithm transparency (CRPA L311-3-1, R311-3-1-2): the explanation of one proposal, in plain French."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import matching
+from tutorat.models import Pair, User
+
+README = Path(matching.__file__).resolve().parent / "README.md"
+
+DATA_SOURCES = [
+    ("Commune de résidence (son centre géographique, jamais l'adresse)",
+     "Déclarée par la personne ; liste et centres des communes : INSEE (Code officiel géographique 2026), IGN "
+     "(ADMIN EXPRESS)."),
+    ("Métiers visés et métier exercé", "Choisis dans le ROME, le répertoire des métiers de France Travail."),
+    ("Moments libres dans la semaine", "Déclarés par chaque personne (7 jours × matin, après-midi, soir)."),
+    ("Voiture, distance maximale, rencontres à distance", "Déclarées par chaque personne."),
+    ("Difficultés rencontrées ou surmontées", "Cochées librement dans une liste fixe ; ne rien cocher est possible."),
+    ("Places libres du tuteur, date de sa dernière sollicitation", "Tenues par l'application."),
+]
+
+OPERATIONS = [
+    "Écarter les tuteurs impossibles : trop loin pour l'une des deux personnes (sauf si les deux acceptent les "
+    "rencontres à distance), aucun moment libre en commun (même exception), plus de place ou en repos.",
+    "Pour chaque tuteur restant, calculer quatre notes entre 0 et 1 : distance, métier (même métier, même "
+    "domaine, même grand domaine ROME), moments libres en commun, difficultés surmontées en commun.",
+    "Faire la somme de ces notes pondérée par les poids fixés par le Département : c'est le score, entre 0 et 1.",
+    "Classer les tuteurs du plus haut score au plus bas ; à égalité, le tuteur sollicité le moins récemment "
+    "passe devant.",
+    "Montrer ce classement au référent, avec les raisons. Le référent choisit ; il peut ne pas suivre l'ordre.",
+]
+
+# Which shared field each part reveals about the mentee (hidden from the tutor if not shared).
+PART_NEEDS = {"distance": "commune", "sector": "metier", "experience": "obstacles"}
+
+
+def explanation_context(pair: Pair, viewer: User) -> dict[str, Any]:
+    """What the explanation page shows to `viewer` (référent, mentee or tutor of this pair)."""
+    ex = dict(pair.explanation or {})
+    parts = dict(ex.get("parts") or {})
+    reasons = list(ex.get("reasons") or [])
+    hidden: list[str] = []
+    if viewer.id == pair.tutor_id:
+        # The tutor sees only what the mentee agreed to share.
+        profile = pair.mentee.mentee_profile
+        for part, share in PART_NEEDS.items():
+            if not getattr(profile, f"share_{share}", False):
+                hidden.append(part)
+        keep = []
+        for reason in reasons:
+            low = reason.lower()
+            if ("distance" in hidden and " km" in low) or ("sector" in hidden and ("métier" in low or "domaine" in low)) \
+                    or ("experience" in hidden and "difficult" in low):
+                continue
+            keep.append(reason)
+        reasons = keep
+    others = max((pair.candidates_count or 0) - 1, 0)
+    return {
+        "pair": pair,
+        "score": pair.score,
+        "parts": parts,
+        "hidden": hidden,
+        "reasons": reasons,
+        "weights": pair.weights or {},
+        "rank": pair.rank,
+        "candidates": pair.candidates_count,
+        "others": others,
+        "sources": DATA_SOURCES,
+        "operations": OPERATIONS,
+        "no_car_km": matching.NO_CAR_MAX_KM,
+        "version": pair.algorithm_version,
+        "chooser": pair.proposed_by,
+    }
+
+
+@lru_cache(maxsize=1)
+def public_description_html() -> str:
+    """matching/README.md rendered as HTML (the published rules of the algorithm)."""
+    import markdown
+
+    return markdown.markdown(README.read_text(encoding="utf-8"), extensions=["tables"])
