@@ -11,7 +11,7 @@ from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
 from tutorat.models import AccessLog, MenteeProfile, Pair, Request, User
-from tutorat.services import accounts, privacy
+from tutorat.services import accounts
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import DomainError
