@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from flask_wtf import FlaskForm
@@ -301,7 +302,7 @@ class ProposeForm(Form):
     tutor_id = HiddenField(validators=[DataRequired("Choisissez un tuteur.")])
 
     def validate_tutor_id(self, field):
-        if not str(field.data).isdigit() or len(str(field.data)) > 12:
+        if not re.fullmatch(r"[0-9]{1,9}", str(field.data)):
             raise ValidationError("Tuteur inconnu.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -126,7 +127,7 @@ def access_log():
     if action:
         stmt = stmt.where(AccessLog.action == action[:30])
     if person:
-        if not person.isdigit() or len(person) > 9:
+        if not re.fullmatch(r"[0-9]{1,9}", person):
             flash("Indiquez un numéro de compte (des chiffres seulement).", "error")
             status = 400
         else:
