@@ -77,3 +77,35 @@ def test_double_submission_of_one_proposal(app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Pair)) == 1
         assert sum(db.session.scalars(select(TutorProfile.places_used))) == 1
+
+
+def test_fifty_simultaneous_confirmations(app):
+    """50 clicks on "Confirmer le binôme" at once: one activation, one event, no 500."""
+    from tutorat.models import StatusEvent
+    from tutorat.services import pairs as pair_service
+
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent, remote_ok=True)
+        tutor = make_tutor(remote_ok=True)
+        demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
+                                               message="Bonjour")
+        db.session.flush()
+        pair = pair_service.propose(demande, tutor.id, actor=referent)
+        pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+        pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+        db.session.commit()
+        pair_id, email = pair.id, referent.email
+    browsers = [_logged_in(app, email) for _ in range(N)]
+
+    def confirm(i):
+        return browsers[i].post(f"/referent/binomes/{pair_id}/confirmer", {})
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = [r.status_code for r in pool.map(confirm, range(N))]
+    assert 500 not in statuses and statuses.count(302) == 1, statuses
+    assert set(statuses) <= {302, 409}
+    with app.app_context():
+        assert db.session.get(Pair, pair_id).status == "active"
+        assert db.session.scalar(select(func.count()).where(
+            StatusEvent.entity == "binome", StatusEvent.entity_id == pair_id, StatusEvent.to_status == "active")) == 1
