@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .assignment import (
+    _NEAR,
     SCORE_UNIT,
     _duals,
     _pairs,
@@ -165,6 +166,7 @@ def assign_batch(
     )
 
     big = (n + 2) * SCORE_UNIT  # the weight of one more pair, as in assignment._duals
+    near = float(int(_NEAR * SCORE_UNIT))
     history: list[Round] = []
     for round_number in range(1, 10_000):
         q = _quantise(scores)
@@ -175,19 +177,21 @@ def assign_batch(
         v_float = np.where(usable, v.astype(np.float64), np.inf)
         raised = a.astype(np.float64)
         new_r, new_c, new_s = [], [], []
+        breaking = 0
         for block_rows, columns, block in stream.blocks(f"vérification {round_number}", progress):
             slack = np.rint(block * SCORE_UNIT) - v_float[columns][None, :]
             best = np.fmax.reduce(slack, axis=1)  # exact: integers below 2**53
             np.fmax.at(raised, block_rows, best)
-            r, c = np.nonzero(slack > a[block_rows][:, None])
+            # Pairs that break the duals, and (see assignment._NEAR) those close to it.
+            r, c = np.nonzero(slack > (a[block_rows] - near)[:, None])
             if r.size:
+                breaking += int(np.count_nonzero(slack[r, c] > a[block_rows[r]]))
                 new_r.append(block_rows[r])
                 new_c.append(columns[c])
                 new_s.append(block[r, c])
         result = _result(tutor_of, rows, cols, scores, cap, v, raised, big, m, history)
-        n_new = sum(x.size for x in new_r)
-        if n_new == 0 or not exact:
-            return replace(result, proven_optimal=n_new == 0, rounds=round_number)
+        if breaking == 0 or not exact:
+            return replace(result, proven_optimal=breaking == 0, rounds=round_number)
         rows, cols, scores = _unique_pairs(
             np.concatenate([rows, *new_r]),
             np.concatenate([cols, *new_c]),

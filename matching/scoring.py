@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -35,22 +36,21 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 #: Value of the sector part for each level at which two ROME codes agree.
-SECTOR_LEVEL_VALUES: Mapping[str | None, float] = {
-    "metier": 1.0,
-    "domaine": 0.6,
-    "grand_domaine": 0.3,
-    None: 0.0,
-}
+SECTOR_LEVEL_VALUES: Mapping[str | None, float] = MappingProxyType(
+    {"metier": 1.0, "domaine": 0.6, "grand_domaine": 0.3, None: 0.0}
+)
 _LEVELS: tuple[str | None, ...] = (None, "grand_domaine", "domaine", "metier")
 _LEVEL_VALUE = np.array([SECTOR_LEVEL_VALUES[level] for level in _LEVELS], dtype=np.float64)
 
 #: French names of the parts of the score.
-PART_LABELS: Mapping[str, str] = {
-    "distance": "Distance",
-    "sector": "Métier",
-    "availability": "Disponibilités",
-    "experience": "Expérience vécue",
-}
+PART_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "distance": "Distance",
+        "sector": "Métier",
+        "availability": "Disponibilités",
+        "experience": "Expérience vécue",
+    }
+)
 
 # A limit of 0 km still lets people of the same commune meet; dividing by it must not blow up.
 _MIN_LIMIT_KM = 1e-9
@@ -676,8 +676,9 @@ def explain(mentee: Mentee, tutor: Tutor, weights: Weights | None = None) -> Exp
             "Aucun créneau commun : les échanges se feront à distance, à des moments choisis par chacune."
         )
     if common_obstacles:
+        what = "une difficulté" if len(common_obstacles) == 1 else "des difficultés"
         reasons.append(
-            "La personne tutrice a surmonté des difficultés que la personne accompagnée rencontre "
+            f"La personne tutrice a surmonté {what} que la personne accompagnée rencontre "
             f"aujourd'hui : {_join([_obstacle_label(c) for c in common_obstacles])}."
         )
     elif mentee.obstacles:

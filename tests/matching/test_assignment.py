@@ -171,3 +171,21 @@ def test_empty_and_all_infeasible():
     assert assign(np.full((3, 2), np.nan), [1, 1]) == []
     assert assign(np.full((3, 2), 0.5), [0, 0]) == []
     assert assign([[0.0]], [1]) == [(0, 0)]  # a zero score is still a feasible pair
+
+
+def test_the_fallback_to_all_pairs_gives_the_same_optimum(monkeypatch):
+    import matching.assignment as impl
+
+    rng = np.random.default_rng(5)
+    scores = np.round(rng.random((60, 20)), 1)
+    scores[rng.random(scores.shape) < 0.4] = np.nan
+    capacity = rng.integers(0, 3, 20)
+    expected = reference_optimum(scores, capacity)
+    monkeypatch.setattr(impl, "_MAX_ROUNDS", 1)
+    monkeypatch.setattr(impl, "_MENTEE_K", 1)
+    monkeypatch.setattr(impl, "_TUTOR_K_MIN", 0)
+    monkeypatch.setattr(impl, "_TUTOR_K_PER_PLACE", 0)
+    pairs = assign(scores, capacity)
+    check_valid(pairs, scores, capacity)
+    assert len(pairs) == expected[0]
+    assert abs(sum(scores[i, j] for i, j in pairs) - expected[1]) <= TOLERANCE

@@ -1,0 +1,297 @@
+"""Web benchmark (python -m bench.bench_web): Tutorat's pages under gunicorn, loaded by wrk on loopback.
+
+For each database (PostgreSQL, SQLite) holding a Gers-sized population (`flask seed-demo --scale
+gers`, made on the first run), gunicorn serves the application with 2 workers, and wrk (16
+connections) requests, logged in as a référent: the candidate list of a demande, the dashboard,
+a binôme page and the indicators page. Two reference pages are measured in the same run, by the
+same gunicorn settings and the same database: a bare Flask "hello" and a Flask-SQLAlchemy page
+reading 20 rows into a template (bench/reference_app.py). Printed: requests/s, p50/p99 latency,
+each page's ratio to the references, and the memory of each worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LUA = Path(__file__).resolve().parent / "wrk_session.lua"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/tutorat_bench")
+SQLITE_PATH = ROOT / "instance" / "bench" / "gers.sqlite3"
+REFERENT = "referent@example.org"
+PASSWORD = "Demo-Armagnac-2026"
+TARGET_RPS = 500
+TARGET_P99_MS = 100
+TARGET_RSS_MB = 250
+
+
+@dataclass
+class Result:
+    page: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non200: int
+    errors: int
+    kb: float  # mean response size
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTORAT_ENV", "GUNICORN_"))}
+    env.update(
+        DATABASE_URL=url,
+        TUTORAT_INSTANCE_PATH=str(SQLITE_PATH.parent),
+        PYTHONPATH=str(ROOT),
+        # A real configuration: rate limits on, the JSON request log written (to a file).
+        REQUEST_LOG="1",
+    )
+    env.update(extra)
+    return env
+
+
+def _flask(url: str, *args: str) -> None:
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=_env(url), check=True)
+
+
+def _count_mentees(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM user_account WHERE role = 'mentee'")).scalar() or 0
+    except Exception:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def ensure_database(url: str) -> float | None:
+    """Migrate and, the first time, seed the Gers-sized population; the seconds it took, if it did."""
+    if url.startswith("postgresql"):
+        import psycopg
+
+        dbname = urllib.parse.urlparse(url.replace("+psycopg", "")).path.lstrip("/")
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{dbname}"')
+    else:
+        SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    _flask(url, "db", "upgrade")
+    if _count_mentees(url) >= 10_000:
+        return None
+    _say(f"Population à l'échelle du Gers, une seule fois, dans {url} :")
+    start = time.perf_counter()
+    _flask(url, "seed-demo", "--scale", "gers")
+    return time.perf_counter() - start
+
+
+def _get(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except Exception:
+        return 0
+
+
+@contextmanager
+def gunicorn(app: str, url: str, port: int, workers: int, worker_class: str, log: Path, health: str):
+    env = _env(url, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers),
+               GUNICORN_WORKER_CLASS=worker_class, GUNICORN_LOGLEVEL="warning")
+    if worker_class == "gthread":
+        env["GUNICORN_THREADS"] = "4"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.time() + 60
+            while _get(f"http://127.0.0.1:{port}{health}") != 200:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"gunicorn ne démarre pas ({app}) : voir {log}")
+                time.sleep(0.2)
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def login(base: str) -> str:
+    """The Cookie header of a logged-in référent."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(f"{base}/connexion").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert token, "pas de jeton CSRF sur la page de connexion"
+    data = urllib.parse.urlencode({"csrf_token": token.group(1), "email": REFERENT, "password": PASSWORD})
+    page = opener.open(f"{base}/connexion", data=data.encode()).read().decode()
+    assert "Déconnexion" in page or "déconnecter" in page.lower() or "Tableau de bord" in page, "connexion refusée"
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def pick_paths(url: str) -> dict[str, list[str]]:
+    """The pages to load: the référent's open demandes and active binômes (cycled through)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        referent = conn.execute(text("SELECT id FROM user_account WHERE email = :e"), {"e": REFERENT}).scalar()
+        requests_ = conn.execute(text(
+            "SELECT r.id FROM tutoring_request r JOIN mentee_profile m ON m.user_id = r.mentee_id "
+            "WHERE m.referent_id = :r AND r.status = 'open' AND m.commune_code IS NOT NULL "
+            "AND m.target_metiers <> '' AND m.availability > 0 ORDER BY r.id"), {"r": referent}).scalars().all()
+        pairs = conn.execute(text(
+            "SELECT p.id FROM pair p JOIN mentee_profile m ON m.user_id = p.mentee_id "
+            "WHERE m.referent_id = :r AND p.status = 'active' ORDER BY p.id"), {"r": referent}).scalars().all()
+    engine.dispose()
+    return {
+        "demande : tuteurs classés": [f"/referent/demandes/{i}" for i in requests_],
+        "tableau de bord": ["/referent/"],
+        "binôme": [f"/referent/binomes/{i}" for i in pairs],
+        "indicateurs": ["/indicateurs/"],
+    }
+
+
+def wrk(base: str, paths: list[str], cookie: str, seconds: float, connections: int, threads: int,
+        page: str) -> Result:
+    env = dict(os.environ, TUTORAT_COOKIE=cookie, TUTORAT_PATHS=",".join(paths))
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA),
+         base + paths[0]],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    line = next(x for x in reversed(out.splitlines()) if x.startswith("{"))
+    data = json.loads(line)
+    rps = data["requests"] / (data["duration_us"] / 1e6)
+    errors = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
+    kb = data["bytes"] / max(data["requests"], 1) / 1024
+    return Result(page, rps, data["p50_us"] / 1000, data["p99_us"] / 1000, data["non200"], errors, kb)
+
+
+def worker_memory(master: int) -> list[tuple[int, float, float]]:
+    """(pid, RSS MB, PSS MB) of each worker: PSS shares the pages inherited from the master fairly."""
+    out = []
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
+    for pid in (int(x) for x in children.split()):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            pss = int(re.search(r"Pss:\s+(\d+)", rollup).group(1)) / 1024
+        except (OSError, AttributeError):
+            continue
+        out.append((pid, rss, pss))
+    return out
+
+
+def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int, float, float]]]:
+    seeded = ensure_database(url)
+    if seeded is not None:
+        _say(f"  population créée en {seeded:.0f} s")
+    logs = ROOT / "instance" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+    port = args.port
+
+    def measure(base: str, page: str, paths: list[str], cookie: str = "") -> None:
+        wrk(base, paths, cookie, args.warmup, args.connections, args.threads, page)  # warm the caches
+        result = wrk(base, paths, cookie, args.duration, args.connections, args.threads, page)
+        results.append(result)
+        _say(f"  {page:<28} {result.rps:8.0f} req/s   p50 {result.p50_ms:6.1f} ms   p99 {result.p99_ms:6.1f} ms")
+
+    with gunicorn("bench.reference_app:app", url, port + 1, args.workers, args.worker_class,
+                  logs / f"reference-{name}.log", "/hello"):
+        base = f"http://127.0.0.1:{port + 1}"
+        measure(base, "référence : hello", ["/hello"])
+        measure(base, "référence : 20 lignes", ["/rows"])
+    with gunicorn("wsgi:app", url, port, args.workers, args.worker_class, logs / f"tutorat-{name}.log",
+                  "/sante") as proc:
+        base = f"http://127.0.0.1:{port}"
+        measure(base, "santé (/sante)", ["/sante"])
+        cookie = login(base)
+        for page, paths in pick_paths(url).items():
+            if not paths:
+                _say(f"  {page} : rien à mesurer")
+                continue
+            measure(base, page, paths, cookie)
+        memory = worker_memory(proc.pid)
+    return results, memory
+
+
+def report(name: str, results: list[Result], memory: list[tuple[int, float, float]], args) -> list[str]:
+    by_page = {r.page: r for r in results}
+    hello, rows = by_page.get("référence : hello"), by_page.get("référence : 20 lignes")
+    missed = []
+    _say(f"\n{name} — gunicorn {args.workers} workers ({args.worker_class}), wrk {args.connections} "
+         f"connexions, {args.duration:.0f} s par page")
+    _say(f"| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 | objectif |")
+    _say("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        is_page = not r.page.startswith(("référence", "santé"))
+        ok = r.rps >= TARGET_RPS and r.p99_ms < TARGET_P99_MS and r.non200 == 0 and r.errors == 0
+        if is_page and not ok:
+            missed.append(f"{name} {r.page}")
+        verdict = ("atteint" if ok else "MANQUÉ") if is_page else ""
+        _say(f"| {r.page} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+             f"{r.rps / hello.rps:.2f} | {r.rps / rows.rps:.2f} | {r.kb:.0f} | {r.non200 + r.errors} | {verdict} |")
+    for pid, rss, pss in memory:
+        ok = rss < TARGET_RSS_MB
+        if not ok:
+            missed.append(f"{name} mémoire du worker {pid}")
+        _say(f"worker {pid} : {rss:.0f} Mo résidents (RSS), {pss:.0f} Mo en propre (PSS) — objectif < "
+             f"{TARGET_RSS_MB} Mo : {'atteint' if ok else 'MANQUÉ'}")
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument("--duration", type=float, default=10.0, help="secondes de mesure par page")
+    parser.add_argument("--warmup", type=float, default=3.0, help="secondes de chauffe par page")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="fils de wrk")
+    parser.add_argument("--workers", type=int, default=2, help="workers gunicorn")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--port", type=int, default=8031)
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        _say("wrk est introuvable : apt-get install -y wrk")
+        return 1
+    _say(f"Banc web : {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f} au départ")
+    backends = {"postgresql": ("PostgreSQL", PG_URL), "sqlite": ("SQLite", f"sqlite:///{SQLITE_PATH}")}
+    chosen = ["postgresql", "sqlite"] if args.db == "both" else [args.db]
+    missed: list[str] = []
+    for key in chosen:
+        name, url = backends[key]
+        _say(f"\n=== {name} ({url}) ===")
+        results, memory = run_backend(key, url, args)
+        missed += report(name, results, memory, args)
+    _say("\n" + ("Tous les objectifs sont atteints." if not missed else "Objectifs manqués : " + ", ".join(missed)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
