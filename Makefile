@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve setup migrate reference seed test test-sqlite test-postgres lint format bench bench-matching clean
+.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,23 @@ run: setup
 serve: install
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
 
-## The whole test suite: SQLite, then PostgreSQL (if reachable; required under CI=true).
+## The whole test suite: SQLite (with the browser tests), and PostgreSQL at the same time
+## (if reachable; required under CI=true). Each run writes its log, shown at the end.
 test: install
+	@mkdir -p test-artifacts
+	@pg=0; if [ "$$CI" = "true" ] || $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=2)" 2>/dev/null; then \
+		pg=1; TUTORAT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests/tutorat -m "not browser" > test-artifacts/postgres.log 2>&1 & pgpid=$$!; \
+	fi; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider; sqlite=$$?; \
+	if [ $$pg = 1 ]; then wait $$pgpid; postgres=$$?; echo ""; echo "=== Les mêmes tests sur PostgreSQL (hors navigateur) ==="; tail -n 40 test-artifacts/postgres.log; \
+	else postgres=0; echo "PostgreSQL injoignable sur 127.0.0.1:5432 : tests PostgreSQL non lancés."; fi; \
+	test $$sqlite = 0 -a $$postgres = 0
+
+test-sqlite: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
-	@if [ "$$CI" = "true" ] || $(BIN)/python -c "import psycopg,sys; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=2)" 2>/dev/null; then \
-		echo "=== Tests sur PostgreSQL ==="; \
-		TUTORAT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests/tutorat -m "not browser"; \
-	else echo "PostgreSQL injoignable sur 127.0.0.1:5432 : tests PostgreSQL non lancés."; fi
+
+test-postgres: install
+	TUTORAT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests/tutorat -m "not browser"
 
 lint: install
 	$(BIN)/ruff check .
