@@ -288,6 +288,7 @@ class _TopPerColumn:
     def __init__(self, keep: IntArray) -> None:
         self.keep = keep
         self.floor = np.where(keep > 0, -np.inf, np.inf)
+        self.primed = False
         self.rows: list[IntArray] = [np.empty(0, dtype=np.int64)]
         self.cols: list[IntArray] = [np.empty(0, dtype=np.int64)]
         self.scores: list[FloatArray] = [np.empty(0, dtype=np.float64)]
@@ -295,6 +296,19 @@ class _TopPerColumn:
 
     def add(self, rows: IntArray, columns: IntArray, block: FloatArray) -> None:
         """Offer a block of scores (rows x columns, nan where infeasible)."""
+        keep = self.keep[columns]
+        most = int(keep.max()) if keep.size else 0
+        if not self.primed and 0 < most <= block.shape[0]:
+            self.primed = True
+            # No cut yet for some columns: this block's own keep[j]-th best is a safe cut
+            # (the final keep[j]-th best can only be higher), so that little is collected.
+            top = -np.partition(-np.ascontiguousarray(block.T), most - 1, axis=1)[:, :most]
+            top.sort(axis=1)  # ascending, nan last
+            count = np.count_nonzero(~np.isnan(top), axis=1)
+            at = np.clip(count - keep, 0, most - 1)
+            cut = top[np.arange(columns.size), at]
+            cut = np.where((count < keep) | (keep == 0), -np.inf, cut)
+            self.floor[columns] = np.maximum(self.floor[columns], cut)
         r, c = np.nonzero(block >= self.floor[columns][None, :])
         self.rows.append(rows[r])
         self.cols.append(columns[c])
@@ -338,12 +352,14 @@ def _initial_graph(s: FloatArray, cap: IntArray) -> tuple[IntArray, IntArray]:
     all_columns = np.arange(m)
     for r0 in range(0, n, _ROW_BLOCK):
         block = s[r0 : r0 + _ROW_BLOCK]
-        neg = np.negative(block)
         if k < m:
-            kth = np.partition(neg, k - 1, axis=1)[:, k - 1 : k]
-            r, c = np.nonzero(neg <= kth)
+            # Any k best will do (ties at the cut need not be complete): nan sort last.
+            c = np.argpartition(np.negative(block), k - 1, axis=1)[:, :k].ravel()
+            r = np.repeat(np.arange(block.shape[0]), k)
+            ok = ~np.isnan(block[r, c])
+            r, c = r[ok], c[ok]
         else:
-            r, c = np.nonzero(~np.isnan(neg))
+            r, c = np.nonzero(~np.isnan(block))
         found_r.append(r + r0)
         found_c.append(c)
         per_tutor.add(np.arange(r0, r0 + block.shape[0]), all_columns, block)
