@@ -7,6 +7,7 @@ import itertools
 import math
 import os
 import random
+import resource
 import sys
 import threading
 import time
@@ -535,6 +536,11 @@ def bench_national(n: int, m: int, tiles: int, k: int) -> None:
     )
 
 
+def _max_rss_mb() -> float:
+    """Peak resident memory of this process since it started (kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
 def _load() -> str:
     try:
         return ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" (on {os.cpu_count()} CPU)"
@@ -568,6 +574,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_assign(10_000, 3_000, False, dense=True)
         bench_assign(10_000, 5_000, True, dense=True)
         bench_national(100_000, 30_000, 100, 10)
+    print(f"\nload average at the end: {_load()}")
+    print(f"peak resident memory of the whole benchmark (resource): {_max_rss_mb():.0f} MB")
     print(
         "\n" + ("All targets met." if not _failures else f"Targets missed: {', '.join(_failures)}")
     )
