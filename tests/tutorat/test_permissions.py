@@ -35,6 +35,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "main.about": EVERYONE,
     "main.accessibility": EVERYONE,
     "main.privacy": EVERYONE,
+    "main.report_problem": EVERYONE,
     "main.my_space": LOGGED_IN_REDIRECT,
     "auth.login": {"anonymous": OK, "mentee": 302, "tutor": 302, "referent": 302, "admin": 302},
     "auth.set_password": dict.fromkeys(ROLES, MISSING),  # with a forged token

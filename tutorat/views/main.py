@@ -1,8 +1,10 @@
-"""Public pages: home, about, accessibility, personal data; and the role dispatcher."""
+"""Public pages: home, about, accessibility, personal data, reporting a problem; and the role dispatcher."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from urllib.parse import quote
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 bp = Blueprint("main", __name__)
@@ -39,3 +41,27 @@ def accessibility():
 @bp.get("/donnees-personnelles")
 def privacy():
     return render_template("main/privacy.html")
+
+
+def _reported_page(value: str | None) -> str:
+    """The page the person was on: a path of this site only, short, printable (else nothing)."""
+    value = (value or "").strip()
+    if (not value.startswith("/") or value.startswith("//") or len(value) > 200
+            or any(not c.isprintable() for c in value)):
+        return ""
+    return value
+
+
+@bp.get("/signaler-un-probleme")
+def report_problem():
+    page = _reported_page(request.args.get("page"))
+    email = current_app.config.get("CONTACT_EMAIL")
+    mailto = None
+    if email:
+        subject = "Tutorat : signaler un problème"
+        body = (f"Page concernée : {page or '(à préciser)'}\n\n"
+                "Ce que je voulais faire :\n\n"
+                "Ce qui s'est passé :\n\n"
+                "Mon appareil et mon navigateur (si vous le savez) :\n")
+        mailto = f"mailto:{email}?subject={quote(subject)}&body={quote(body)}"
+    return render_template("main/report.html", page=page, email=email, mailto=mailto)
