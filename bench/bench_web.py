@@ -30,7 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA = Path(__file__).resolve().parent / "wrk_session.lua"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/tutorat_bench")
+PG_URL = os.environ.get(
+    "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/tutorat_bench"
+)
 SQLITE_PATH = ROOT / "instance" / "bench" / "gers.sqlite3"
 REFERENT = "referent@example.org"
 PASSWORD = "Demo-Armagnac-2026"
@@ -68,7 +70,9 @@ def _env(url: str, **extra: str) -> dict[str, str]:
 
 
 def _flask(url: str, *args: str) -> None:
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=_env(url), check=True)
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=_env(url), check=True
+    )
 
 
 def _count_mentees(url: str) -> int:
@@ -77,7 +81,12 @@ def _count_mentees(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM user_account WHERE role = 'mentee'")).scalar() or 0
+            return (
+                conn.execute(
+                    text("SELECT count(*) FROM user_account WHERE role = 'mentee'")
+                ).scalar()
+                or 0
+            )
     except Exception:
         return 0
     finally:
@@ -90,9 +99,13 @@ def ensure_database(url: str) -> float | None:
         import psycopg
 
         dbname = urllib.parse.urlparse(url.replace("+psycopg", "")).path.lstrip("/")
-        conninfo = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+        conninfo = (
+            url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+        )
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
+            ).fetchone():
                 conn.execute(f'CREATE DATABASE "{dbname}"')
     else:
         SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -114,15 +127,25 @@ def _get(url: str, timeout: float = 2.0) -> int:
 
 
 @contextmanager
-def gunicorn(app: str, url: str, port: int, workers: int, worker_class: str, log: Path, health: str):
-    env = _env(url, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers),
-               GUNICORN_WORKER_CLASS=worker_class, GUNICORN_LOGLEVEL="warning")
+def gunicorn(
+    app: str, url: str, port: int, workers: int, worker_class: str, log: Path, health: str
+):
+    env = _env(
+        url,
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(workers),
+        GUNICORN_WORKER_CLASS=worker_class,
+        GUNICORN_LOGLEVEL="warning",
+    )
     if worker_class == "gthread":
         env["GUNICORN_THREADS"] = "4"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.time() + 60
@@ -146,9 +169,13 @@ def login(base: str) -> str:
     html = opener.open(f"{base}/connexion").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert token, "pas de jeton CSRF sur la page de connexion"
-    data = urllib.parse.urlencode({"csrf_token": token.group(1), "email": REFERENT, "password": PASSWORD})
+    data = urllib.parse.urlencode(
+        {"csrf_token": token.group(1), "email": REFERENT, "password": PASSWORD}
+    )
     page = opener.open(f"{base}/connexion", data=data.encode()).read().decode()
-    assert "Déconnexion" in page or "déconnecter" in page.lower() or "Tableau de bord" in page, "connexion refusée"
+    assert "Déconnexion" in page or "déconnecter" in page.lower() or "Tableau de bord" in page, (
+        "connexion refusée"
+    )
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
@@ -158,14 +185,32 @@ def pick_paths(url: str) -> dict[str, list[str]]:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        referent = conn.execute(text("SELECT id FROM user_account WHERE email = :e"), {"e": REFERENT}).scalar()
-        requests_ = conn.execute(text(
-            "SELECT r.id FROM tutoring_request r JOIN mentee_profile m ON m.user_id = r.mentee_id "
-            "WHERE m.referent_id = :r AND r.status = 'open' AND m.commune_code IS NOT NULL "
-            "AND m.target_metiers <> '' AND m.availability > 0 ORDER BY r.id"), {"r": referent}).scalars().all()
-        pairs = conn.execute(text(
-            "SELECT p.id FROM pair p JOIN mentee_profile m ON m.user_id = p.mentee_id "
-            "WHERE m.referent_id = :r AND p.status = 'active' ORDER BY p.id"), {"r": referent}).scalars().all()
+        referent = conn.execute(
+            text("SELECT id FROM user_account WHERE email = :e"), {"e": REFERENT}
+        ).scalar()
+        requests_ = (
+            conn.execute(
+                text(
+                    "SELECT r.id FROM tutoring_request r JOIN mentee_profile m ON m.user_id = r.mentee_id "
+                    "WHERE m.referent_id = :r AND r.status = 'open' AND m.commune_code IS NOT NULL "
+                    "AND m.target_metiers <> '' AND m.availability > 0 ORDER BY r.id"
+                ),
+                {"r": referent},
+            )
+            .scalars()
+            .all()
+        )
+        pairs = (
+            conn.execute(
+                text(
+                    "SELECT p.id FROM pair p JOIN mentee_profile m ON m.user_id = p.mentee_id "
+                    "WHERE m.referent_id = :r AND p.status = 'active' ORDER BY p.id"
+                ),
+                {"r": referent},
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return {
         "demande : tuteurs classés": [f"/referent/demandes/{i}" for i in requests_],
@@ -175,26 +220,49 @@ def pick_paths(url: str) -> dict[str, list[str]]:
     }
 
 
-def wrk(base: str, paths: list[str], cookie: str, seconds: float, connections: int, threads: int,
-        page: str) -> Result:
+def wrk(
+    base: str,
+    paths: list[str],
+    cookie: str,
+    seconds: float,
+    connections: int,
+    threads: int,
+    page: str,
+) -> Result:
     env = dict(os.environ, TUTORAT_COOKIE=cookie, TUTORAT_PATHS=",".join(paths))
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA),
-         base + paths[0]],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(int(seconds), 1)}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(LUA),
+            base + paths[0],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(x for x in reversed(out.splitlines()) if x.startswith("{"))
     data = json.loads(line)
     rps = data["requests"] / (data["duration_us"] / 1e6)
     errors = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
     kb = data["bytes"] / max(data["requests"], 1) / 1024
-    return Result(page, rps, data["p50_us"] / 1000, data["p99_us"] / 1000, data["non200"], errors, kb)
+    return Result(
+        page, rps, data["p50_us"] / 1000, data["p99_us"] / 1000, data["non200"], errors, kb
+    )
 
 
 def worker_memory(master: int) -> list[tuple[int, float, float]]:
     """(pid, RSS MB, PSS MB) of each worker: PSS shares the pages inherited from the master fairly."""
     out = []
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
+    children = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
+    ).stdout
     for pid in (int(x) for x in children.split()):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -217,18 +285,36 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
     port = args.port
 
     def measure(base: str, page: str, paths: list[str], cookie: str = "") -> None:
-        wrk(base, paths, cookie, args.warmup, args.connections, args.threads, page)  # warm the caches
+        wrk(
+            base, paths, cookie, args.warmup, args.connections, args.threads, page
+        )  # warm the caches
         result = wrk(base, paths, cookie, args.duration, args.connections, args.threads, page)
         results.append(result)
-        _say(f"  {page:<28} {result.rps:8.0f} req/s   p50 {result.p50_ms:6.1f} ms   p99 {result.p99_ms:6.1f} ms")
+        _say(
+            f"  {page:<28} {result.rps:8.0f} req/s   p50 {result.p50_ms:6.1f} ms   p99 {result.p99_ms:6.1f} ms"
+        )
 
-    with gunicorn("bench.reference_app:app", url, port + 1, args.workers, args.worker_class,
-                  logs / f"reference-{name}.log", "/hello"):
+    with gunicorn(
+        "bench.reference_app:app",
+        url,
+        port + 1,
+        args.workers,
+        args.worker_class,
+        logs / f"reference-{name}.log",
+        "/hello",
+    ):
         base = f"http://127.0.0.1:{port + 1}"
         measure(base, "référence : hello", ["/hello"])
         measure(base, "référence : 20 lignes", ["/rows"])
-    with gunicorn("wsgi:app", url, port, args.workers, args.worker_class, logs / f"tutorat-{name}.log",
-                  "/sante") as proc:
+    with gunicorn(
+        "wsgi:app",
+        url,
+        port,
+        args.workers,
+        args.worker_class,
+        logs / f"tutorat-{name}.log",
+        "/sante",
+    ) as proc:
         base = f"http://127.0.0.1:{port}"
         measure(base, "santé (/sante)", ["/sante"])
         cookie = login(base)
@@ -241,13 +327,19 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
     return results, memory
 
 
-def report(name: str, results: list[Result], memory: list[tuple[int, float, float]], args) -> list[str]:
+def report(
+    name: str, results: list[Result], memory: list[tuple[int, float, float]], args
+) -> list[str]:
     by_page = {r.page: r for r in results}
     hello, rows = by_page.get("référence : hello"), by_page.get("référence : 20 lignes")
     missed = []
-    _say(f"\n{name} — gunicorn {args.workers} workers ({args.worker_class}), wrk {args.connections} "
-         f"connexions, {args.duration:.0f} s par page")
-    _say(f"| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 | objectif |")
+    _say(
+        f"\n{name} — gunicorn {args.workers} workers ({args.worker_class}), wrk {args.connections} "
+        f"connexions, {args.duration:.0f} s par page"
+    )
+    _say(
+        "| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 | objectif |"
+    )
     _say("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         is_page = not r.page.startswith(("référence", "santé"))
@@ -255,14 +347,18 @@ def report(name: str, results: list[Result], memory: list[tuple[int, float, floa
         if is_page and not ok:
             missed.append(f"{name} {r.page}")
         verdict = ("atteint" if ok else "MANQUÉ") if is_page else ""
-        _say(f"| {r.page} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-             f"{r.rps / hello.rps:.2f} | {r.rps / rows.rps:.2f} | {r.kb:.0f} | {r.non200 + r.errors} | {verdict} |")
+        _say(
+            f"| {r.page} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.rps / hello.rps:.2f} | {r.rps / rows.rps:.2f} | {r.kb:.0f} | {r.non200 + r.errors} | {verdict} |"
+        )
     for pid, rss, pss in memory:
         ok = rss < TARGET_RSS_MB
         if not ok:
             missed.append(f"{name} mémoire du worker {pid}")
-        _say(f"worker {pid} : {rss:.0f} Mo résidents (RSS), {pss:.0f} Mo en propre (PSS) — objectif < "
-             f"{TARGET_RSS_MB} Mo : {'atteint' if ok else 'MANQUÉ'}")
+        _say(
+            f"worker {pid} : {rss:.0f} Mo résidents (RSS), {pss:.0f} Mo en propre (PSS) — objectif < "
+            f"{TARGET_RSS_MB} Mo : {'atteint' if ok else 'MANQUÉ'}"
+        )
     return missed
 
 
@@ -281,7 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         _say("wrk est introuvable : apt-get install -y wrk")
         return 1
     _say(f"Banc web : {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f} au départ")
-    backends = {"postgresql": ("PostgreSQL", PG_URL), "sqlite": ("SQLite", f"sqlite:///{SQLITE_PATH}")}
+    backends = {
+        "postgresql": ("PostgreSQL", PG_URL),
+        "sqlite": ("SQLite", f"sqlite:///{SQLITE_PATH}"),
+    }
     chosen = ["postgresql", "sqlite"] if args.db == "both" else [args.db]
     missed: list[str] = []
     for key in chosen:
@@ -289,7 +388,14 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"\n=== {name} ({url}) ===")
         results, memory = run_backend(key, url, args)
         missed += report(name, results, memory, args)
-    _say("\n" + ("Tous les objectifs sont atteints." if not missed else "Objectifs manqués : " + ", ".join(missed)))
+    _say(
+        "\n"
+        + (
+            "Tous les objectifs sont atteints."
+            if not missed
+            else "Objectifs manqués : " + ", ".join(missed)
+        )
+    )
     return 0
 
 

@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     register_security_headers(app)
+    register_operations(app)
     return app
 
 
@@ -141,3 +142,10 @@ def register_security_headers(app: Flask) -> None:
         if not request.path.startswith("/static/") and request.endpoint not in {"main.index"}:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def register_operations(app: Flask) -> None:
+    """Production settings check, proxy, JSON request log, health endpoint, ops commands, cache versions."""
+    from tutorat import production
+
+    production.init_app(app)

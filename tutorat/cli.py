@@ -113,12 +113,25 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--seed", default=32, help="Graine du générateur aléatoire.")
-    def seed_demo_command(seed: int):
+    @click.option("--scale", type=click.Choice(["demo", "gers"]), default="demo", show_default=True,
+                  help="gers : compléter jusqu'à 10 000 bénéficiaires, 3 000 tuteurs, 60 référents, "
+                       "8 000 binômes et 40 000 rencontres (mesures de performance).")
+    def seed_demo_command(seed: int, scale: str):
         """Créer la population de démonstration (une seule fois) et afficher les comptes."""
         from tutorat.demo import DEMO_PASSWORD, seed_demo
 
         created = seed_demo(seed=seed)
         click.echo("Population de démonstration créée." if created else "Démonstration déjà présente : rien à faire.")
+        if scale != "demo":
+            from tutorat.scale import SCALES, seed_scale, totals
+
+            report = seed_scale(SCALES[scale], seed=seed)
+            if report is None:
+                click.echo("Population à l'échelle déjà présente : rien à faire.")
+            else:
+                click.echo(f"Population à l'échelle créée en {report.pop('secondes')} s : "
+                           + ", ".join(f"{v} {k}" for k, v in report.items()) + " ajoutés.")
+            click.echo("En base : " + ", ".join(f"{v} {k}" for k, v in totals().items()))
         click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         for email, role in (("admin@example.org", "administration"), ("referent@example.org", "référent"),
                             ("tuteur@example.org", "tuteur"), ("beneficiaire@example.org", "bénéficiaire")):

@@ -58,6 +58,13 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "ARGON2_TIME_COST": 2,
         "ARGON2_MEMORY_COST": 19456,
         "ARGON2_PARALLELISM": 1,
+        # Production (tutorat/production.py): "production" checks the required settings at start-up.
+        "TUTORAT_ENV": "development",
+        "REMEMBER_COOKIE_SECURE": False,
+        # Reverse proxies in front of gunicorn (ProxyFix); None: 1 in production, 0 otherwise.
+        "TRUSTED_PROXIES": None,
+        # One JSON line per request on stderr; None: on, except under tests.
+        "REQUEST_LOG": None,
     }
 
 
@@ -79,7 +86,11 @@ def from_environment() -> dict[str, Any]:
             out[key] = env[key]
     if env.get("MAIL_PORT"):
         out["MAIL_PORT"] = int(env["MAIL_PORT"])
-    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE"):
+    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "REQUEST_LOG"):
         if env.get(key) is not None:
             out[key] = _bool(env.get(key))
+    if env.get("TUTORAT_ENV"):
+        out["TUTORAT_ENV"] = env["TUTORAT_ENV"]
+    if env.get("TRUSTED_PROXIES"):
+        out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     return out

@@ -66,6 +66,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "admin.accounts_list": _only("admin"),
     "admin.new_account": _only("admin"),
     "admin.emails": _only("admin"),
+    "health.health": EVERYONE,  # the load balancer's probe: no login
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {

@@ -1,31 +1,46 @@
-"""Suggestions: turn profiles into plain values, ask `matching` for ranked tutors and their reasons."""
+"""Suggestions: turn profiles into plain values, ask `matching` for ranked tutors and their reasons.
+
+The available tutors' matching arrays (a `matching.TutorIndex`) are built once per worker and
+kept under the tutors' data version read from the database (`services.versions`): any change of
+a tutor's profile, places or account, made by any worker, gives a new version and the next
+request rebuilds them. So a candidate list costs a handful of queries whatever the number of
+tutors, and every worker ranks from the same committed data.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 import matching
 from tutorat.extensions import db
 from tutorat.models import Commune, MenteeProfile, Request, Setting, TutorProfile, User
+from tutorat.services import versions
 from tutorat.services.errors import Conflict, DomainError
 
 ALGORITHM_VERSION = "1"
 
 
-def current_weights() -> matching.Weights:
-    setting = db.session.get(Setting, "weights")
-    if setting and isinstance(setting.value, dict):
+def _weights_from(value: Any) -> matching.Weights:
+    if isinstance(value, dict):
         try:
-            return matching.Weights.from_dict(setting.value)
+            return matching.Weights.from_dict(value)
         except (ValueError, TypeError, KeyError):
             pass
     return matching.Weights()
+
+
+def current_weights() -> matching.Weights:
+    setting = db.session.get(Setting, "weights")
+    return _weights_from(setting.value if setting else None)
 
 
 def _timestamp(value: datetime | None) -> float | None:
@@ -112,32 +127,143 @@ def _mentee_for(request: Request) -> tuple[MenteeProfile, Commune]:
     return profile, profile.commune
 
 
+@dataclass(frozen=True)
+class TutorPool:
+    """The available tutors as `matching` values, in index order, with their index."""
+
+    ids: list[int]
+    values: list[matching.Tutor]
+    index: matching.TutorIndex | None  # None when no tutor is available
+    position: dict[int, int]
+    # A resting tutor becomes available when their rest ends, without any write: rebuild then.
+    valid_until: datetime | None
+    # Ranked lists already computed from this pool: (mentee values, weights, k) → (top, feasible).
+    # Pure functions of their key and of the pool, so they live and die with it.
+    ranked: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+_RANKED_MAX = 2048
+
+
+# Per worker: database URL → (tutors' data version, pool). Never used without a version.
+_POOLS: dict[str, tuple[object, TutorPool]] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _build_pool(now: datetime) -> TutorPool:
+    stmt = (
+        select(
+            TutorProfile.user_id, TutorProfile.metier_code, TutorProfile.availability, TutorProfile.max_km,
+            TutorProfile.has_car, TutorProfile.remote_ok, TutorProfile.obstacles, TutorProfile.capacity,
+            TutorProfile.places_used, TutorProfile.last_asked_at, TutorProfile.rest_until,
+            Commune.latitude, Commune.longitude,
+        )
+        .join(User, User.id == TutorProfile.user_id)
+        .join(Commune, Commune.code_insee == TutorProfile.commune_code)
+        .where(
+            User.active.is_(True),
+            TutorProfile.validated_at.is_not(None),
+            TutorProfile.metier_code.is_not(None),
+            TutorProfile.availability > 0,
+            TutorProfile.places_used < TutorProfile.capacity,
+        )
+        .order_by(TutorProfile.user_id)
+    )
+    ids: list[int] = []
+    values: list[matching.Tutor] = []
+    valid_until: datetime | None = None
+    for (uid, metier, availability, max_km, has_car, remote_ok, obstacles, capacity, used, last_asked,
+         rest_until, lat, lon) in db.session.execute(stmt):
+        if rest_until is not None and rest_until > now:
+            valid_until = rest_until if valid_until is None else min(valid_until, rest_until)
+            continue
+        ids.append(uid)
+        values.append(matching.Tutor(
+            id=uid, lat=lat, lon=lon, sectors=(metier,) if metier else (), availability=availability,
+            max_km=float(max_km), has_car=has_car, remote_ok=remote_ok,
+            obstacles=frozenset(c for c in (obstacles or "").split(",") if c),
+            capacity=max(capacity - used, 0), last_asked=_timestamp(last_asked),
+        ))
+    index = matching.TutorIndex(values) if values else None
+    return TutorPool(ids, values, index, {uid: i for i, uid in enumerate(ids)},
+                      valid_until)
+
+
+def _tutor_pool(version: object, now: datetime) -> TutorPool:
+    """The available tutors now: from this worker's copy if it is of the database's current version."""
+    key = str(db.engine.url)
+    # Without a version, or with uncommitted tutor changes in this transaction: no copy.
+    shared = version is not None and versions.TUTORS not in versions.pending(db.session)
+    if shared:
+        cached = _POOLS.get(key)
+        if cached is not None and cached[0] == version:
+            pool = cached[1]
+            if pool.valid_until is None or now < pool.valid_until:
+                return pool
+    pool = _build_pool(now)
+    if shared:
+        with _POOLS_LOCK:
+            _POOLS[key] = (version, pool)
+    return pool
+
+
+def tutor_pool(now: datetime | None = None) -> TutorPool:
+    """The tutors who may be proposed now, as `matching` values with their index (for batch mode)."""
+    settings = versions.read(db.session)
+    return _tutor_pool(settings.get(versions.TUTORS), now or datetime.now(UTC))
+
+
 def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candidate], int]:
     """The k best feasible tutors for `request`, best first, and how many were feasible in all."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
     profile, commune = _mentee_for(request)
-    rows = db.session.execute(available_tutors_stmt(exclude_user_id=request.mentee_id)).all()
-    if not rows:
+    now = datetime.now(UTC)
+    # The version is read before the tutors, so a copy is never newer-labelled than its data.
+    settings = versions.read(db.session, "weights")
+    weights = _weights_from(settings.get("weights"))
+    pool = _tutor_pool(settings.get(versions.TUTORS), now)
+    if pool.index is None:
         return [], 0
-    weights = current_weights()
     mentee = mentee_values(profile, commune)
-    tutors = [tutor_values(tp, c) for tp, c in rows]
-    scores = matching.score_matrix([mentee], tutors, weights)[0]
-    feasible = int((~_isnan(scores)).sum())
-    top = matching.top_candidates(mentee, tutors, k=k, weights=weights)
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([tutors[i].id for i, _ in top])))}
-    out = []
-    for rank, (index, _score) in enumerate(top, start=1):
-        tp, c = rows[index]
-        explanation = matching.explain(mentee, tutors[index], weights)
-        out.append(Candidate(rank, users[tp.user_id], tp, c, explanation, meeting_place(commune, c)))
+    key = (mentee, weights, k)
+    ranked = pool.ranked.get(key)
+    if ranked is None:
+        ranked = pool.ranked[key] = _rank(pool, mentee, weights, k, request.mentee_id)
+        if len(pool.ranked) > _RANKED_MAX:
+            pool.ranked.clear()
+    top, feasible, explanations = ranked
+    if not top:
+        return [], feasible
+    rows = db.session.execute(
+        select(TutorProfile, User, Commune)
+        .join(User, User.id == TutorProfile.user_id)
+        .join(Commune, Commune.code_insee == TutorProfile.commune_code)
+        .options(joinedload(TutorProfile.metier))
+        .where(TutorProfile.user_id.in_([pool.ids[i] for i, _ in top]))
+    ).all()
+    by_id = {tp.user_id: (tp, user, c) for tp, user, c in rows}
+    out: list[Candidate] = []
+    for (index, _score), explanation in zip(top, explanations, strict=True):
+        found = by_id.get(pool.ids[index])
+        if found is None:  # removed since the version was read
+            continue
+        tp, user, c = found
+        out.append(Candidate(len(out) + 1, user, tp, c, explanation, meeting_place(commune, c)))
     return out, feasible
 
 
-def _isnan(values):
-    import numpy as np
-
-    return np.isnan(values)
+def _rank(pool: TutorPool, mentee: matching.Mentee, weights: matching.Weights, k: int, mentee_id: int):
+    """The k best tutors of the pool for `mentee`, how many are feasible, and each one's explanation."""
+    assert pool.index is not None
+    excluded = pool.position.get(mentee_id)
+    columns = pool.index.candidate_columns(mentee)
+    feasible_mask = ~np.isnan(pool.index.scores(mentee, columns, weights))
+    if excluded is not None:
+        feasible_mask &= columns != excluded
+    top = pool.index.top_candidates(mentee, k=k + (excluded is not None), weights=weights)
+    top = [(i, score) for i, score in top if i != excluded][:k]
+    explanations = [matching.explain(mentee, pool.values[i], weights) for i, _ in top]
+    return top, int(feasible_mask.sum()), explanations
 
 
 def explain_pair(request: Request, tutor_id: int) -> tuple[Any, TutorProfile, Commune]:
@@ -157,27 +283,67 @@ def explain_pair(request: Request, tutor_id: int) -> tuple[Any, TutorProfile, Co
     return explanation, tp, c
 
 
-_COMMUNES: list[tuple[str, float, float, int]] = []
+@dataclass(frozen=True)
+class _CommuneArrays:
+    names: list[str]
+    lat: np.ndarray
+    lon: np.ndarray
+    population: np.ndarray
+
+
+# Reference data (the communes), per database and per worker: it changes only with a new COG.
+_COMMUNES: dict[str, _CommuneArrays] = {}
+
+
+def _commune_arrays() -> _CommuneArrays:
+    key = str(db.engine.url)
+    arrays = _COMMUNES.get(key)
+    if arrays is None:
+        rows = db.session.execute(
+            select(Commune.nom, Commune.latitude, Commune.longitude, Commune.population)
+            .order_by(Commune.code_insee)
+        ).all()
+        arrays = _CommuneArrays(
+            [r[0] for r in rows],
+            np.array([r[1] for r in rows], dtype=np.float64),
+            np.array([r[2] for r in rows], dtype=np.float64),
+            np.array([r[3] for r in rows], dtype=np.int64),
+        )
+        _COMMUNES[key] = arrays
+    return arrays
+
+
+_PLACES: dict[tuple[str, str, str], str] = {}
+_PLACES_MAX = 50_000
 
 
 def meeting_place(a: Commune, b: Commune) -> str:
     """A place both can reach: the most populated commune lying between the two."""
     if a.code_insee == b.code_insee:
         return a.nom
-    if not _COMMUNES:
-        _COMMUNES.extend(
-            db.session.execute(select(Commune.nom, Commune.latitude, Commune.longitude, Commune.population)).all()
-        )
+    key = (str(db.engine.url), a.code_insee, b.code_insee)
+    place = _PLACES.get(key)
+    if place is None:
+        place = _meeting_place(a, b)
+        if len(_PLACES) >= _PLACES_MAX:
+            _PLACES.clear()
+        _PLACES[key] = place
+    return place
+
+
+def _meeting_place(a: Commune, b: Commune) -> str:
+    communes = _commune_arrays()
     d_ab = matching.haversine_km(a.latitude, a.longitude, b.latitude, b.longitude)
     best = max((a, b), key=lambda c: c.population)
-    best_name, best_pop = best.nom, best.population
-    for name, lat, lon, pop in _COMMUNES:
-        if pop <= best_pop:
-            continue
-        if (matching.haversine_km(lat, lon, a.latitude, a.longitude) <= d_ab
-                and matching.haversine_km(lat, lon, b.latitude, b.longitude) <= d_ab):
-            best_name, best_pop = name, pop
-    return best_name
+    # Communes closer to each of the two than they are to each other, more populated than both.
+    between = (
+        (communes.population > best.population)
+        & (matching.haversine_km(communes.lat, communes.lon, a.latitude, a.longitude) <= d_ab)
+        & (matching.haversine_km(communes.lat, communes.lon, b.latitude, b.longitude) <= d_ab)
+    )
+    if not between.any():
+        return best.nom
+    return communes.names[int(np.argmax(np.where(between, communes.population, -1)))]
 
 
 def explanation_dict(explanation) -> dict[str, Any]:

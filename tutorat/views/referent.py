@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from tutorat.extensions import db
 from tutorat.forms import (
@@ -19,7 +19,17 @@ from tutorat.forms import (
     RequestForm,
     SocialNoteForm,
 )
-from tutorat.models import Commune, Meeting, MenteeProfile, Pair, Request, Role, StatusEvent, User
+from tutorat.models import (
+    Commune,
+    Meeting,
+    MenteeProfile,
+    Pair,
+    Request,
+    Role,
+    StatusEvent,
+    TutorProfile,
+    User,
+)
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.permissions import (
     get_mentee_or_404,
@@ -91,37 +101,43 @@ def dashboard():
     now = datetime.now(UTC)
     requests_stmt = _in_territory(visible_requests(current_user), Request.mentee_id, territory)
     pairs_stmt = _in_territory(visible_pairs(current_user), Pair.mentee_id, territory)
-    with_people = (joinedload(Pair.mentee), joinedload(Pair.tutor))
+    # Lists show people and dates, not the score details (JSON): those stay unloaded.
+    with_people = (joinedload(Pair.mentee), joinedload(Pair.tutor), defer(Pair.explanation), defer(Pair.weights))
 
     def show(name: str) -> bool:
         return section in ("", name)
 
-    alerts = followup.Alerts(
-        old_requests=db.session.scalars(
-            followup.old_open_requests_stmt(requests_stmt, now).options(joinedload(Request.mentee))
-            .order_by(Request.updated_at)
-        ).all() if show("alertes") else [],
-        silent_pairs=db.session.execute(
-            followup.silent_pairs_stmt(pairs_stmt, now).options(*with_people).order_by(Pair.confirmed_at)
-        ).all() if show("alertes") else [],
-    )
-    requests_open = db.session.scalars(
+    # The alerts are the oldest open demandes and the silent active binômes: read once, with the
+    # lists they belong to (the same rules as followup.old_open_requests_stmt and
+    # followup.silent_pairs_stmt), so the page costs the same few queries whatever the caseload.
+    open_rows = db.session.scalars(
         requests_stmt.where(Request.status == "open").options(joinedload(Request.mentee))
         .order_by(Request.updated_at)
-    ).all() if show("demandes") else []
-    pending = db.session.scalars(
-        pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).options(*with_people).order_by(Pair.proposed_at)
-    ).all() if show("propositions") else []
+    ).all() if show("alertes") or show("demandes") else []
     last_meeting = (
-        select(Meeting.pair_id, func.max(Meeting.date).label("last")).group_by(Meeting.pair_id).subquery()
+        select(func.max(Meeting.date)).where(Meeting.pair_id == Pair.id).correlate(Pair).scalar_subquery()
     )
-    active = db.session.execute(
-        pairs_stmt.add_columns(last_meeting.c.last)
-        .outerjoin(last_meeting, last_meeting.c.pair_id == Pair.id)
+    active_rows = db.session.execute(
+        pairs_stmt.add_columns(last_meeting.label("last"))
         .where(Pair.status == "active")
         .options(*with_people)
         .order_by(Pair.confirmed_at)
-    ).all() if show("actifs") else []
+    ).all() if show("alertes") or show("actifs") else []
+    old_limit = now - timedelta(days=current_app.config["ALERT_OPEN_REQUEST_DAYS"])
+    silent_limit = now - timedelta(days=current_app.config["ALERT_NO_MEETING_DAYS"])
+    alerts = followup.Alerts(
+        old_requests=[r for r in open_rows if r.updated_at <= old_limit] if show("alertes") else [],
+        silent_pairs=[
+            row for row in active_rows
+            if (row.last is None and row[0].confirmed_at is not None and row[0].confirmed_at <= silent_limit)
+            or (row.last is not None and row.last <= silent_limit.date())
+        ] if show("alertes") else [],
+    )
+    requests_open = open_rows if show("demandes") else []
+    pending = db.session.scalars(
+        pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).options(*with_people).order_by(Pair.proposed_at)
+    ).all() if show("propositions") else []
+    active = active_rows if show("actifs") else []
     return render_template(
         "referent/dashboard.html", requests_open=requests_open, pending=pending, active=active, alerts=alerts,
         sections=DASHBOARD_SECTIONS, section=section, territories=territories, territory=territory,
@@ -130,7 +146,17 @@ def dashboard():
     ), status
 
 
+_WITH_PEOPLE = (joinedload(StatusEvent.actor), joinedload(StatusEvent.on_behalf_of))
+
+
 def _request_page(demande: Request, status: int = 200, propose_form=None):
+    # What the page shows of the mentee, in one query rather than one per relationship.
+    db.session.execute(
+        select(Request).where(Request.id == demande.id).options(
+            joinedload(Request.mentee).joinedload(User.mentee_profile).joinedload(MenteeProfile.commune),
+            joinedload(Request.created_by),
+        )
+    ).unique().all()
     candidates, feasible, error = [], 0, None
     if demande.status == "open":
         try:
@@ -139,11 +165,13 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
             error = exc.message
     pairs = db.session.scalars(
         select(Pair).where(Pair.request_id == demande.id).order_by(Pair.proposed_at.desc())
+        .options(joinedload(Pair.tutor), defer(Pair.explanation), defer(Pair.weights))
     ).all()
     events = db.session.scalars(
         select(StatusEvent)
         .where(StatusEvent.entity == "demande", StatusEvent.entity_id == demande.id)
         .order_by(StatusEvent.at, StatusEvent.id)
+        .options(*_WITH_PEOPLE)
     ).all()
     profile = demande.mentee.mentee_profile
     return render_template(
@@ -177,6 +205,17 @@ def propose(request_id: int):
 
 
 def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
+    # The people, places and métier the page shows, in one query rather than one per relationship.
+    db.session.execute(
+        select(Pair).where(Pair.id == pair.id).options(
+            joinedload(Pair.mentee).joinedload(User.mentee_profile).joinedload(MenteeProfile.commune),
+            joinedload(Pair.tutor).joinedload(User.tutor_profile).options(
+                joinedload(TutorProfile.commune), joinedload(TutorProfile.metier)
+            ),
+            joinedload(Pair.request),
+            joinedload(Pair.proposed_by),
+        )
+    ).unique().all()
     meetings = db.session.scalars(
         select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc(), Meeting.id.desc())
     ).all()
@@ -184,6 +223,7 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
         select(StatusEvent)
         .where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id)
         .order_by(StatusEvent.at, StatusEvent.id)
+        .options(*_WITH_PEOPLE)
     ).all()
     return render_template(
         "referent/pair.html", pair=pair, meetings=meetings, events=events,

@@ -1,0 +1,388 @@
+"""Operations commands: `flask match` (batch matching), `flask export` and `flask import`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from flask import Flask
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
+
+from tutorat.extensions import db
+
+EXPORT_FORMAT = "tutorat-export"
+EXPORT_VERSION = 1
+REFERENCE_TABLES = (
+    "commune",
+    "rome_grand_domaine",
+    "rome_domaine",
+    "rome_metier",
+    "rome_appellation",
+)
+BATCH = 2_000
+
+
+class StageBar:
+    """`progress(stage, done, total)` shown as one click progress bar per stage."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            self.bar = click.progressbar(
+                length=max(total, 1), label=stage.capitalize().ljust(16), show_pos=True
+            )
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _fr(value: float, digits: int = 2) -> str:
+    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+# ---- Export and import ----
+
+
+def _tables(reference_only: bool) -> list[Table]:
+    tables = [t for t in db.metadata.sorted_tables if t.name != "alembic_version"]
+    if reference_only:
+        tables = [t for t in tables if t.name in REFERENCE_TABLES]
+    return tables
+
+
+def _alembic_revision() -> str | None:
+    try:
+        return db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:
+        db.session.rollback()
+        return None
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _decoder(column) -> Any:
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return None
+    if python_type is datetime:
+
+        def decode_datetime(value):
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+        return decode_datetime
+    if python_type is date:
+        return date.fromisoformat
+    return None
+
+
+def _open(path: Path, mode: str) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
+    return path.open(mode, encoding="utf-8")
+
+
+def export_data(path: Path, *, reference_only: bool = False) -> dict[str, int]:
+    """Write every row of the tables as JSON lines (gzip if the name ends in .gz); counts per table."""
+    tables = _tables(reference_only)
+    counts: dict[str, int] = {}
+    # The file may hold personal data: readable by its owner only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    with _open(path, "w") as out:
+        header = {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "alembic": _alembic_revision(),
+            "created_at": datetime.now(UTC).isoformat(),
+            "reference_only": reference_only,
+            "tables": [t.name for t in tables],
+        }
+        out.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for table in tables:
+            n = 0
+            order = list(table.primary_key.columns) or list(table.columns)[:1]
+            result = db.session.execute(
+                select(table).order_by(*order).execution_options(yield_per=BATCH)
+            )
+            with click.progressbar(
+                result.mappings(), label=table.name.ljust(20), show_pos=True
+            ) as rows:
+                for row in rows:
+                    line = {"t": table.name, "r": {k: _encode(v) for k, v in row.items()}}
+                    out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    n += 1
+            counts[table.name] = n
+    return counts
+
+
+def _lines(path: Path) -> Iterator[dict]:
+    with _open(path, "r") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def import_data(path: Path) -> dict[str, int]:
+    """Load an export into this database: reference rows already there are kept, the rest must be empty."""
+    from tutorat.services import versions
+
+    lines = _lines(path)
+    header = next(lines, None)
+    if not header or header.get("format") != EXPORT_FORMAT:
+        raise click.ClickException("Ce fichier n'est pas un export de Tutorat.")
+    if header.get("version") != EXPORT_VERSION:
+        raise click.ClickException(f"Version d'export inconnue : {header.get('version')}.")
+    here = _alembic_revision()
+    if header.get("alembic") != here:
+        raise click.ClickException(
+            f"Le schéma diffère : export en révision {header.get('alembic')}, base en révision {here}. "
+            "Lancez « flask db upgrade » (ou importez dans une base à la même version)."
+        )
+    by_name = {t.name: t for t in _tables(False)}
+    names = [n for n in header["tables"] if n in by_name]
+    for name in names:
+        if name in REFERENCE_TABLES:
+            continue
+        if db.session.scalar(select(func.count()).select_from(by_name[name])):
+            raise click.ClickException(
+                f"La table {name} n'est pas vide : l'import se fait dans une base neuve "
+                "(après « flask db upgrade », et éventuellement « flask load-reference-data »)."
+            )
+    # Reference rows already loaded are kept (same codes from the same sources).
+    existing = {
+        name: {tuple(r) for r in db.session.execute(select(*by_name[name].primary_key.columns))}
+        for name in names
+        if name in REFERENCE_TABLES
+    }
+    counts = dict.fromkeys(names, 0)
+    pending: dict[str, list[dict]] = {}
+    deferred: dict[str, list[dict]] = {}
+    decoders = {
+        name: {c.name: d for c in by_name[name].columns if (d := _decoder(c)) is not None}
+        for name in names
+    }
+    # Columns pointing to their own table (who created an account) are set after all rows exist.
+    self_refs = {
+        name: [
+            fk.parent.name for fk in by_name[name].foreign_keys if fk.column.table is by_name[name]
+        ]
+        for name in names
+    }
+
+    def flush(name: str) -> None:
+        rows = pending.pop(name, [])
+        if rows:
+            db.session.execute(insert(by_name[name]), rows)
+
+    current = None
+    total = sum(1 for _ in _lines(path)) - 1
+    bar = click.progressbar(length=max(total, 1), label="Import".ljust(20), show_pos=True)
+    with bar:
+        for item in lines:
+            name, row = item["t"], item["r"]
+            if name not in by_name:
+                continue
+            if name != current:
+                if current is not None:
+                    flush(current)
+                current = name
+                bar.label = name.ljust(20)
+            table = by_name[name]
+            for column, decode in decoders[name].items():
+                if row.get(column) is not None:
+                    row[column] = decode(row[column])
+            if name in existing:
+                key = tuple(row[c.name] for c in table.primary_key.columns)
+                if key in existing[name]:
+                    continue
+            if self_refs[name]:
+                refs = {c: row.get(c) for c in self_refs[name] if row.get(c) is not None}
+                if refs:
+                    deferred.setdefault(name, []).append(
+                        {"_pk": row["id"], **{f"_{k}": v for k, v in refs.items()}}
+                    )
+                    for c in refs:
+                        row[c] = None
+            pending.setdefault(name, []).append(row)
+            counts[name] += 1
+            bar.update(1)
+            if len(pending[name]) >= BATCH:
+                flush(name)
+        if current is not None:
+            flush(current)
+    for name, updates in deferred.items():
+        table = by_name[name]
+        for column in self_refs[name]:
+            rows = [u for u in updates if f"_{column}" in u]
+            if rows:
+                stmt = (
+                    update(table)
+                    .where(table.c.id == bindparam("_pk"))
+                    .values({column: bindparam(f"_{column}")})
+                )
+                db.session.connection().execute(
+                    stmt, [{"_pk": u["_pk"], f"_{column}": u[f"_{column}"]} for u in rows]
+                )
+    if db.engine.dialect.name == "postgresql":
+        for name in names:
+            table = by_name[name]
+            if (
+                "id" in table.c
+                and table.c.id.autoincrement in (True, "auto")
+                and table.c.id.primary_key
+            ):
+                db.session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"COALESCE((SELECT MAX(id) FROM {name}), 1), (SELECT MAX(id) FROM {name}) IS NOT NULL)"
+                    )
+                )
+    versions.bump(db.session)
+    db.session.commit()
+    return counts
+
+
+# ---- Commands ----
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("match")
+    @click.option(
+        "--dry-run/--create",
+        "dry_run",
+        default=True,
+        show_default=True,
+        help="Montrer les propositions (par défaut) ou les créer (--create).",
+    )
+    @click.option(
+        "--k", "k", default=10, show_default=True, help="Tuteurs gardés par demande dans le graphe."
+    )
+    @click.option(
+        "--summary-only", is_flag=True, help="N'afficher que le bilan, pas chaque proposition."
+    )
+    @click.option("--yes", is_flag=True, help="Avec --create : ne pas demander de confirmation.")
+    def match_command(dry_run: bool, k: int, summary_only: bool, yes: bool):
+        """Affectation groupée de toutes les demandes ouvertes (simulation par défaut)."""
+        from tutorat.services import batch
+
+        started = time.perf_counter()
+        bar = StageBar()
+        try:
+            result = batch.plan(k=k, progress=bar)
+        finally:
+            bar.close()
+        if not summary_only:
+            for p in result.proposals:
+                click.echo(
+                    f"demande n° {p.request_id} (bénéficiaire n° {p.mentee_id}, commune {p.mentee_commune}, "
+                    f"référent n° {p.referent_id}) → tuteur n° {p.tutor_id} (commune {p.tutor_commune}), "
+                    f"score {_fr(p.score)}"
+                )
+        elapsed = time.perf_counter() - started
+        mean = result.total_score / result.matched if result.matched else 0.0
+        click.echo("")
+        click.echo(
+            "Bilan de l'affectation groupée"
+            + (" (simulation : rien n'est enregistré)" if dry_run else "")
+        )
+        click.echo(
+            f"  demandes ouvertes         {result.open_requests} (profil incomplet : {result.incomplete})"
+        )
+        click.echo(f"  tuteurs disponibles       {result.tutors}, {result.places} places libres")
+        click.echo(
+            f"  bénéficiaires appariés    {result.matched} ; score total {_fr(result.total_score)}"
+            f" (moyenne {_fr(mean)})"
+        )
+        gain_pairs = result.matched - result.greedy_pairs
+        gain_score = result.total_score - result.greedy_score
+        click.echo(
+            f"  référence gloutonne       {result.greedy_pairs} appariés ; score total "
+            f"{_fr(result.greedy_score)} (meilleure paire d'abord)"
+        )
+        click.echo(
+            f"  gain sur la référence     {gain_pairs:+d} appariés ; {'+' if gain_score >= 0 else ''}"
+            f"{_fr(gain_score)} de score"
+        )
+        bound = "—" if result.score_bound is None else _fr(result.score_bound)
+        click.echo(
+            f"  bornes prouvées           au plus {result.max_pairs} appariés ; score au plus {bound}"
+            f" ({'optimum atteint' if result.proven_optimal else 'optimum non prouvé'})"
+        )
+        timings = ", ".join(f"{name} {_fr(s, 1)} s" for name, s in result.seconds.items())
+        click.echo(f"  durée                     {_fr(elapsed, 1)} s ({timings})")
+        if dry_run:
+            click.echo(
+                "Pour créer ces propositions : flask match --create "
+                "(le tuteur et le bénéficiaire répondent, le référent confirme chaque binôme)."
+            )
+            return
+        if not result.proposals:
+            return
+        if not yes:
+            click.confirm(
+                f"Créer {result.matched} propositions, au nom des référents, et prévenir les tuteurs et "
+                "les bénéficiaires ?",
+                abort=True,
+            )
+        with click.progressbar(
+            length=len(result.proposals), label="Propositions".ljust(16), show_pos=True
+        ) as pbar:
+            made, refused = batch.propose_all(result.proposals, on_each=lambda p, e: pbar.update(1))
+        click.echo(
+            f"{made} proposition(s) créée(s), {refused} refusée(s) (tuteur pris ou demande changée entre-temps)."
+        )
+
+    @app.cli.command("export")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--reference-only", is_flag=True, help="Seulement les communes et le ROME.")
+    def export_command(path: Path, reference_only: bool):
+        """Exporter les données (référence et application) en lignes JSON ; « .gz » pour compresser."""
+        counts = export_data(path, reference_only=reference_only)
+        click.echo(
+            f"{sum(counts.values())} lignes exportées dans {path} ("
+            + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            + ")."
+        )
+        if not reference_only:
+            click.echo(
+                "Ce fichier contient des données personnelles : gardez-le chiffré, en lieu sûr, "
+                "et supprimez-le selon la durée de conservation."
+            )
+
+    @app.cli.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def import_command(path: Path):
+        """Importer un export dans une base neuve (même version du schéma)."""
+        counts = import_data(path)
+        click.echo(
+            f"{sum(counts.values())} lignes importées ("
+            + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            + ")."
+        )
+
+
+__all__ = ["export_data", "import_data", "register"]

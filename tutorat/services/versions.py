@@ -1,0 +1,142 @@
+"""Data versions kept in the database, so that every worker on every machine knows when a cache is stale.
+
+Two tokens live in the `setting` table: ``version:tutors`` changes whenever a tutor's profile, places
+or account (active, role) or a commune changes; ``version:activity`` changes whenever a demande,
+binôme, meeting, status event or profile changes. A worker may keep in its own memory something
+computed from those tables (the tutors' matching arrays, the indicators of a period), stored
+under the tokens it read *before* reading the data: as soon as another worker commits a change,
+the token differs and the copy is thrown away. Nothing else is shared between workers.
+
+Writes are noticed by session events (ORM objects flushed, and INSERT/UPDATE/DELETE statements
+run through the session); the new token is written last, just before the commit, in the same
+transaction as the change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from tutorat.models import Setting
+from tutorat.models._types import utcnow
+
+TUTORS = "version:tutors"
+ACTIVITY = "version:activity"
+KEYS = (TUTORS, ACTIVITY)
+
+# Table → versions its changes make stale.
+_TABLE_VERSIONS: dict[str, tuple[str, ...]] = {
+    "tutor_profile": (TUTORS, ACTIVITY),
+    "commune": (TUTORS, ACTIVITY),
+    "tutoring_request": (ACTIVITY,),
+    "pair": (ACTIVITY,),
+    "meeting": (ACTIVITY,),
+    "status_event": (ACTIVITY,),
+    "mentee_profile": (ACTIVITY,),
+}
+# A user account matters only through these columns (a deactivated tutor is no longer proposed).
+_USER_COLUMNS = ("active", "role")
+_PENDING = "tutorat_versions_pending"
+
+
+def _mark(session: Session, keys: Iterable[str]) -> None:
+    session.info.setdefault(_PENDING, set()).update(keys)
+
+
+def _keys_for_object(obj, *, new: bool = False, deleted: bool = False) -> tuple[str, ...]:
+    table = getattr(getattr(obj, "__table__", None), "name", None)
+    if table == "user_account":
+        if new or deleted:
+            return KEYS if getattr(obj, "role", None) in ("tutor", None) else ()
+        from sqlalchemy import inspect
+
+        state = inspect(obj)
+        changed = any(state.attrs[c].history.has_changes() for c in _USER_COLUMNS)
+        return KEYS if changed else ()
+    return _TABLE_VERSIONS.get(table or "", ())
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    for obj in session.new:
+        _mark(session, _keys_for_object(obj, new=True))
+    for obj in session.deleted:
+        _mark(session, _keys_for_object(obj, deleted=True))
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False):
+            _mark(session, _keys_for_object(obj))
+
+
+def _do_orm_execute(state) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name == "user_account":
+        _mark(state.session, KEYS)
+    elif name in _TABLE_VERSIONS:
+        _mark(state.session, _TABLE_VERSIONS[name])
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer commit writes the tokens, last
+    session.flush()
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        bump(session, pending)
+
+
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def bump(session: Session, keys: Iterable[str] = KEYS) -> None:
+    """Give each of `keys` a new token, in the current transaction (an upsert: no race on creation)."""
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"base non prise en charge : {dialect}")
+    for key in sorted(set(keys)):
+        stmt = insert(Setting).values(key=key, value=uuid.uuid4().hex, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Setting.key],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+        session.execute(stmt)
+
+
+def read(session: Session, *extra: str) -> dict[str, object]:
+    """The current tokens (and the `extra` settings asked for) in one query; a missing key is absent."""
+    rows = session.execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_((*KEYS, *extra)))
+    )
+    return dict(rows.all())
+
+
+def pending(session: Session) -> set[str]:
+    """Versions this transaction has made stale but not yet written: its caches must not be used."""
+    return set(session.info.get(_PENDING, ()))
+
+
+def install(session_class: type[Session]) -> None:
+    """Listen to the sessions of `session_class` (idempotent)."""
+    listeners = (
+        ("before_flush", _before_flush),
+        ("do_orm_execute", _do_orm_execute),
+        ("before_commit", _before_commit),
+        ("after_transaction_end", _after_transaction_end),
+    )
+    for name, fn in listeners:
+        if not event.contains(session_class, name, fn):
+            event.listen(session_class, name, fn)
+
+
+__all__ = ["ACTIVITY", "KEYS", "TUTORS", "bump", "install", "pending", "read"]
