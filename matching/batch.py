@@ -18,15 +18,7 @@ from .assignment import (
     _TopPerColumn,
     _tutor_quota,
 )
-from .candidates import (
-    Progress,
-    TutorIndex,
-    _check_k,
-    _check_workers,
-    _merge_top_k,
-    _ScoreStream,
-    _top_k_rows,
-)
+from .candidates import Progress, TutorIndex, _check_k, _merge_top_k, _ScoreStream, _top_k_rows
 from .scoring import _check_weights
 from .types import Mentee, Tutor, Weights
 
@@ -101,7 +93,6 @@ def assign_batch(
     k: int = 10,
     exact: bool = True,
     progress: Progress | None = None,
-    workers: int = 1,
 ) -> BatchResult:
     """Assign mentees to tutors (most mentees first, then highest total score), from the people.
 
@@ -124,8 +115,6 @@ def assign_batch(
         could be gained at most.
     progress : callable, optional
         ``progress(stage, done, total)``, called during each pass over the mentees.
-    workers : int, default 1
-        Threads scoring blocks of pairs at the same time (the result does not depend on it).
 
     Returns
     -------
@@ -142,7 +131,6 @@ def assign_batch(
     none does (then the bounds equal the solution).
     """
     k = max(1, _check_k(k))
-    workers = _check_workers(workers)
     w = _check_weights(weights if weights is not None else Weights())
     index = tutors if isinstance(tutors, TutorIndex) else TutorIndex(tutors)
     mentees = list(mentees)
@@ -158,7 +146,7 @@ def assign_batch(
     empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     parts_r, parts_c, parts_s = [empty_i], [empty_i], [empty_f]
     per_tutor = _TopPerColumn(_tutor_quota(cap))
-    for rows, columns, block in stream.blocks("candidats", progress, workers):
+    for rows, columns, block in stream.blocks("candidats", progress):
         r, c, s = _top_k_rows(block, columns, ts.ids, ts.last_asked, k)
         parts_r.append(rows[r])
         parts_c.append(c)
@@ -190,9 +178,7 @@ def assign_batch(
         raised = a.astype(np.float64)
         new_r, new_c, new_s = [], [], []
         breaking = 0
-        for block_rows, columns, block in stream.blocks(
-            f"vérification {round_number}", progress, workers
-        ):
+        for block_rows, columns, block in stream.blocks(f"vérification {round_number}", progress):
             slack = np.rint(block * SCORE_UNIT) - v_float[columns][None, :]
             best = np.fmax.reduce(slack, axis=1)  # exact: integers below 2**53
             np.fmax.at(raised, block_rows, best)
@@ -257,16 +243,13 @@ def assign_all(
     weights: Weights | None = None,
     k: int = 10,
     progress: Progress | None = None,
-    workers: int = 1,
 ) -> list[tuple[int, int]]:
     """The proven optimal assignment over all feasible pairs: ``assign_batch(...).pairs``.
 
     Equal (up to the 2**-30 rounding of scores) to
     ``assign(score_matrix(mentees, tutors, weights), [t.capacity for t in tutors])``.
     """
-    return assign_batch(
-        mentees, tutors, weights, k=k, exact=True, progress=progress, workers=workers
-    ).pairs
+    return assign_batch(mentees, tutors, weights, k=k, exact=True, progress=progress).pairs
 
 
 def _unique_pairs(

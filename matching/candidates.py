@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -247,74 +244,37 @@ class _ScoreStream:
             block, _ = _kernel(self.side, r0, r1, sub, self.weights, work=work.take(r1 - r0))
             yield self.order[r0:r1], columns, block
 
-    def _tasks(self) -> Iterator[tuple[int, int, bool]]:
-        """``(first row, end row, remote block?)``: local cells, then the remote rows in chunks."""
-        for g0, g1 in itertools.pairwise(self.bounds.tolist()):
-            yield g0, g1, False
-        if self.first_remote < self.n and self.index._remote.size:
-            step = max(1, _GRAPH_BLOCK_CELLS // self.index._remote.size) * 8
-            for g0 in range(self.first_remote, self.n, step):
-                yield g0, min(self.n, g0 + step), True
-
-    def _run(
-        self, task: tuple[int, int, bool]
-    ) -> tuple[list[tuple[IntArray, IntArray, FloatArray]], int]:
-        """The scored blocks of one task, and how many mentee rows it covered."""
-        g0, g1, remote_block = task
-        index = self.index
-        if remote_block:
-            return list(self._score(g0, g1, index._remote, index._remote_view)), g1 - g0
-        if index._tree is None:
-            return [], g1 - g0
-        near = index._tree.query_ball_point(self.points[g0:g1], self.chords[g0:g1])
-        columns = index._active[
-            np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in near]))
-        ]
-        if self.remote[g0]:
-            columns = columns[~index.side.remote[columns]]  # scored in the remote blocks
-        return (list(self._score(g0, g1, columns)) if columns.size else []), g1 - g0
-
     def blocks(
-        self, stage: str = "", progress: Progress | None = None, workers: int = 1
+        self, stage: str = "", progress: Progress | None = None
     ) -> Iterator[tuple[IntArray, IntArray, FloatArray]]:
-        """Yield ``(mentee indices, tutor indices, scores)`` blocks (nan where infeasible).
-
-        With ``workers > 1``, blocks are scored by that many threads (numpy releases the GIL)
-        and still come out in the same order, so results do not depend on ``workers``.
-        """
-        total = self.n + (self.n - self.first_remote if self.index._remote.size else 0)
+        """Yield ``(mentee indices, tutor indices, scores)`` blocks (nan where infeasible)."""
+        index = self.index
+        n_remote = self.n - self.first_remote
+        total = self.n + n_remote
         done = 0
-        if workers > 1:
-            results: Iterator[tuple[list[tuple[IntArray, IntArray, FloatArray]], int]] = (
-                _ordered_map(self._run, self._tasks(), workers)
-            )
-        else:
-            results = map(self._run, self._tasks())
-        for out, count in results:
-            yield from out
-            done += count
+        for g0, g1 in itertools.pairwise(self.bounds.tolist()):
+            if index._tree is not None:
+                near = index._tree.query_ball_point(self.points[g0:g1], self.chords[g0:g1])
+                columns = index._active[
+                    np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in near]))
+                ]
+                if self.remote[g0]:
+                    columns = columns[~index.side.remote[columns]]
+                if columns.size:
+                    yield from self._score(g0, g1, columns)
+            done += g1 - g0
             if progress is not None:
                 progress(stage, done, total)
+        if n_remote and index._remote.size:
+            step = max(1, _GRAPH_BLOCK_CELLS // index._remote.size) * 64
+            for g0 in range(self.first_remote, self.n, step):
+                g1 = min(self.n, g0 + step)
+                yield from self._score(g0, g1, index._remote, index._remote_view)
+                done += g1 - g0
+                if progress is not None:
+                    progress(stage, done, total)
         if progress is not None and done < total:
             progress(stage, total, total)
-
-
-def _ordered_map(fn: Callable[[Any], Any], items: Iterator[Any], workers: int) -> Iterator[Any]:
-    """``map(fn, items)`` on a few threads, in order, with a bounded number of results ahead."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[Any]] = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-def _check_workers(workers: int) -> int:
-    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    return int(workers)
 
 
 def candidate_graph(
@@ -323,7 +283,6 @@ def candidate_graph(
     k: int = 10,
     weights: Weights | None = None,
     progress: Progress | None = None,
-    workers: int = 1,
 ) -> CandidateGraph:
     """The ``k`` best feasible tutors of every mentee, as a sparse graph for :func:`assign_sparse`.
 
@@ -341,15 +300,12 @@ def candidate_graph(
     weights : Weights, optional
     progress : callable, optional
         Called as ``progress(stage, done, total)`` (mentees done) after each block of mentees.
-    workers : int, default 1
-        Threads scoring blocks at the same time (the result does not depend on it).
 
     Returns
     -------
     CandidateGraph
     """
     k = _check_k(k)
-    workers = _check_workers(workers)
     w = _check_weights(weights if weights is not None else Weights())
     index = tutors if isinstance(tutors, TutorIndex) else TutorIndex(tutors)
     ts = index.side
@@ -359,9 +315,7 @@ def candidate_graph(
     if n == 0 or m == 0 or k == 0:
         return CandidateGraph(empty_i, empty_i, empty_f, n, m)
     out_rows, out_cols, out_scores = [], [], []
-    for rows, columns, block in _ScoreStream(mentees, index, w).blocks(
-        "candidats", progress, workers
-    ):
+    for rows, columns, block in _ScoreStream(mentees, index, w).blocks("candidats", progress):
         r, c, s = _top_k_rows(block, columns, ts.ids, ts.last_asked, k)
         out_rows.append(rows[r])
         out_cols.append(c)

@@ -97,39 +97,3 @@ def test_empty():
     assert matching.assign_all([], []) == []
     result = matching.assign_batch([], [])
     assert result.pairs == [] and result.proven_optimal
-
-
-def test_threads_do_not_change_the_result():
-    rng = np.random.default_rng(21)
-    ms = [
-        matching.Mentee(
-            id=i,
-            lat=43.3 + 0.8 * rng.random(),
-            lon=-0.3 + 1.5 * rng.random(),
-            sectors=("K1302",),
-            availability=int(rng.integers(1, 1 << 21)),
-            max_km=15.0,
-            has_car=True,
-            remote_ok=bool(rng.random() < 0.5),
-        )
-        for i in range(400)
-    ]
-    ts = [
-        matching.Tutor(
-            id=j,
-            lat=43.3 + 0.8 * rng.random(),
-            lon=-0.3 + 1.5 * rng.random(),
-            sectors=("K1303",),
-            availability=int(rng.integers(1, 1 << 21)),
-            max_km=20.0,
-            has_car=True,
-            remote_ok=bool(rng.random() < 0.5),
-            capacity=int(rng.integers(0, 3)),
-        )
-        for j in range(120)
-    ]
-    one = matching.candidate_graph(ms, ts, k=3)
-    two = matching.candidate_graph(ms, ts, k=3, workers=2)
-    assert np.array_equal(one.rows, two.rows) and np.array_equal(one.cols, two.cols)
-    assert np.array_equal(one.scores, two.scores)
-    assert matching.assign_batch(ms, ts, workers=3) == matching.assign_batch(ms, ts)
