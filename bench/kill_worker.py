@@ -152,6 +152,7 @@ def prepare(url: str, referents: int, mentees: int, tutors: int) -> list[str]:
                 message="Bonjour",
             )
         db.session.commit()
+        db.session.remove()
         db.engine.dispose()
     return emails
 
@@ -176,6 +177,7 @@ def check(url: str) -> dict[str, int]:
             or 0
         )
         out["courriels de proposition manquants ou en trop"] = abs(emails - 2 * pairs)
+        db.session.remove()
         db.engine.dispose()
     return out
 

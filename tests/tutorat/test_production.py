@@ -1,0 +1,222 @@
+"""Production: required settings, secure cookies behind a proxy, JSON request log, /sante, gunicorn, SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import PG_URL, ROOT, Browser
+from tests.factories import PASSWORD, make_mentee, make_referent
+from tutorat import create_app
+from tutorat.extensions import db
+from tutorat.production import SettingsError
+
+GOOD = {
+    "TUTORAT_ENV": "production",
+    "SECRET_KEY": "k" * 48,
+    "MAIL_SERVER": "smtp.gers.example.fr",
+    "BASE_URL": "https://tutorat.gers.example.fr",
+    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+}
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No production setting comes from the environment of the machine running the tests."""
+    for key in (
+        "TUTORAT_ENV",
+        "SECRET_KEY",
+        "MAIL_SERVER",
+        "BASE_URL",
+        "DATABASE_URL",
+        "TRUSTED_PROXIES",
+        "RATELIMIT_STORAGE_URI",
+        "REQUEST_LOG",
+    ):
+        monkeypatch.delenv(key, raising=False)
+
+
+def test_production_refuses_to_start_without_its_settings(clean_env):
+    with pytest.raises(SettingsError) as caught:
+        create_app({"TUTORAT_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    message = str(caught.value)
+    assert message.startswith("Tutorat ne démarre pas en production")
+    for setting in ("SECRET_KEY", "MAIL_SERVER", "BASE_URL"):
+        assert setting in message
+    assert "https" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"SECRET_KEY": "dev-only-not-secret"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "court"}, "SECRET_KEY est trop courte"),
+        ({"BASE_URL": "http://tutorat.gers.example.fr"}, "BASE_URL"),
+        ({"MAIL_SERVER": ""}, "MAIL_SERVER"),
+    ],
+)
+def test_each_missing_setting_is_named(clean_env, change, named):
+    with pytest.raises(SettingsError, match=named):
+        create_app({**GOOD, **change})
+
+
+def test_production_from_the_environment(clean_env, monkeypatch):
+    monkeypatch.setenv("TUTORAT_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")  # a local relay, set on purpose
+    monkeypatch.setenv("BASE_URL", "https://tutorat.gers.example.fr")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://tutorat@db.example/tutorat")
+    app = create_app()
+    assert (
+        app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://tutorat@db.example/tutorat"
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_secure_cookies_and_one_proxy(clean_env):
+    app = create_app({**GOOD, "TESTING": True})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["TRUSTED_PROXIES"] == 1
+    client = app.test_client()
+    # Behind the proxy that terminates TLS: the request is https, so HSTS is sent.
+    response = client.get(
+        "/sante", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    )
+    assert response.status_code == 200
+    assert "max-age" in response.headers["Strict-Transport-Security"]
+    # Without the proxy's header the request stays http (no HSTS on plain http).
+    assert (
+        "Strict-Transport-Security" not in client.get("/sante", base_url="http://localhost").headers
+    )
+
+
+def test_development_keeps_plain_cookies(clean_env):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["TRUSTED_PROXIES"] is None
+
+
+def test_health_is_json_one_query_no_login(app, client):
+    with app.app_context():
+        engine = db.engine
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get("/sante")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200
+    assert response.is_json and response.get_json()["statut"] == "ok"
+    assert [s for s in statements if s.strip().upper() != "BEGIN"] == ["SELECT 1"]
+    assert client.get("/health").get_json()["base"] == "ok"
+
+
+def test_health_says_503_when_the_database_is_unreachable(clean_env):
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/nothing",
+            "TESTING": True,
+        }
+    )
+    response = app.test_client().get("/sante")
+    assert response.status_code == 503
+    assert response.get_json() == {"statut": "indisponible", "base": "injoignable"}
+
+
+def test_one_json_line_per_request_without_personal_data(app, database_url, capsys):
+    logged = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REQUEST_LOG": True,
+            "LOGIN_RATE_LIMIT": "100000 per minute",
+        }
+    )
+    with logged.app_context():
+        referent = make_referent(first_name="Solène", last_name="Bégué")
+        mentee = make_mentee(
+            referent, first_name="Fabrice", last_name="Lasserre", email="fabrice@example.org"
+        )
+        db.session.commit()
+        email, mentee_id = referent.email, mentee.id
+    browser = Browser(logged.test_client())
+    assert browser.login(email, PASSWORD).status_code == 302
+    capsys.readouterr()
+    response = browser.client.get(f"/referent/beneficiaires/{mentee_id}?q=secret")
+    assert response.status_code == 200
+    assert response.headers["X-Request-Id"]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, lines
+    entry = json.loads(lines[0])
+    assert entry["event"] == "request"
+    assert entry["method"] == "GET"
+    assert entry["endpoint"] == "referent.mentee"
+    assert entry["status"] == 200
+    assert entry["role"] == "referent"
+    assert isinstance(entry["duration_ms"], float)
+    # Nothing else: no path (it holds ids), no query string, no name, no email.
+    assert set(entry) == {
+        "ts", "level", "logger", "event", "method", "endpoint", "status", "duration_ms", "role",
+        "request_id", "pid",
+    }  # fmt: skip
+    for personal in ("Fabrice", "Lasserre", "fabrice@", "Solène", email, "/referent/", "secret"):
+        assert personal not in lines[0], personal
+
+
+def test_rate_limits_shared_in_redis(clean_env, monkeypatch):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Redis injoignable sur 127.0.0.1:6379")
+    from tutorat.extensions import limiter
+
+    # The limiter is one object for every app of the process: give the session's app its
+    # storage back afterwards.
+    monkeypatch.setattr(limiter, "_storage", limiter._storage)
+    monkeypatch.setattr(limiter, "_limiter", limiter._limiter)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/15")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"
+    assert type(limiter.storage).__name__.startswith("Redis")
+    assert limiter.storage.check()
+
+
+def test_gunicorn_settings(monkeypatch):
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["workers"] == 2 * os.cpu_count() + 1
+    assert settings["accesslog"] is None  # the application's JSON line instead
+    assert settings["preload_app"] is True
+    monkeypatch.setenv("GUNICORN_WORKERS", "2")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 2
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_middle_of_writes_leaves_no_partial_data(tmp_path, clean_env):
+    """Issue 5: gunicorn workers killed (SIGKILL) while référents write; invariants hold, /sante is back."""
+    from bench import kill_worker
+
+    url = f"sqlite:///{tmp_path / 'kill.sqlite3'}"
+    if PG_URL:
+        # The session's PostgreSQL database is the tests' own: use a sibling database.
+        url = PG_URL.rsplit("/", 1)[0] + "/" + Path(PG_URL).name + "_kill"
+    lines: list[str] = []
+    report = kill_worker.run(
+        url, kills=4, referents=3, mentees=40, tutors=10, workdir=tmp_path, echo=lines.append
+    )
+    assert not any(report.violations.values()), "\n".join(lines)
+    assert report.kills >= 4
+    assert report.cut_writes >= 1, "aucun worker tué au milieu d'une écriture : " + "\n".join(lines)
+    assert max(report.recovery) < 5, report.recovery
