@@ -54,6 +54,7 @@ DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SKIP_PATH = re.compile(r"^/(deconnexion|static/|api/)|/export")
 MERCREDI_MATIN = 1 << 6
 REPORT_PATH = "/signaler-un-probleme"
+MISSING_PAGE = "/page-qui-n-existe-pas"
 PUBLIC_PAGES = {
     "",
     "a-propos",
@@ -195,8 +196,9 @@ def build_world(app) -> dict[str, str]:
         )
         # Julie: a proposal waiting for both answers.
         pair_julie = pair_service.propose(demande(julie), marc.id, actor=referent)
-        # Paul: a demande waiting for a proposal (ranked candidates on the référent's page).
-        demande(paul)
+        # Paul: a demande waiting for a proposal for 20 days (ranked candidates, and an alert on the dashboard).
+        old_request = demande(paul)
+        old_request.created_at = old_request.updated_at = now - timedelta(days=20)
         # An account invited by the admin, who has not chosen a password yet.
         invited = accounts.create_user(
             role=Role.REFERENT,
@@ -303,8 +305,13 @@ DATA_FORMS_JS = """() => Array.from(document.querySelectorAll('form[method=post]
 
 
 def submit(page, form) -> None:
-    with page.expect_navigation():
+    with page.expect_navigation() as navigation:
         form.locator("button[type=submit]").last.click()
+    response = navigation.value
+    if response is not None and response.status >= 500:
+        pytest.fail(
+            f"erreur {response.status} après l'envoi du formulaire de {page.url}", pytrace=False
+        )
 
 
 def _kind(path: str) -> str:
@@ -370,6 +377,9 @@ class Crawl:
                 raise
             if response is not None and "text/html" not in response.headers.get("content-type", ""):
                 continue  # JSON (the export of one's data) is not a page either
+            # A link of the app that leads to an error is a fault too (the 404 we ask for is the only one).
+            if response is not None and response.status >= 400 and not url.endswith(MISSING_PAGE):
+                pytest.fail(f"{self.role} : erreur {response.status} sur {url}", pytrace=False)
             if page.url != url and page.url in seen:
                 continue  # a redirect to a page already checked (/espace → the role's home)
             seen.add(page.url)
@@ -578,7 +588,7 @@ def crawl_role(
                     "/connexion",
                     "/mot-de-passe-oublie",
                     world["invitation"],
-                    "/page-qui-n-existe-pas",
+                    MISSING_PAGE,
                     f"{REPORT_PATH}?page=/a-propos",
                 )
             ]
