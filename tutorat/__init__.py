@@ -121,7 +121,11 @@ def register_template_helpers(app: Flask) -> None:
 def register_security_headers(app: Flask) -> None:
     from flask import request
 
+    from tutorat.services import audit
     from tutorat.services.db import declare_write_intent
+
+    app.after_request(audit.after_request)
+    app.teardown_request(audit.teardown)
 
     @app.before_request
     def write_intent():

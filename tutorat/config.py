@@ -80,7 +80,7 @@ def from_environment() -> dict[str, Any]:
         elif url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         out["SQLALCHEMY_DATABASE_URI"] = url
-    for key in ("SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+    for key in ("CONTACT_EMAIL", "SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
                 "BASE_URL", "RATELIMIT_STORAGE_URI"):
         if env.get(key):
             out[key] = env[key]

@@ -41,6 +41,12 @@ def number_fr(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
 
+def _rome_labels(text: str) -> str:
+    from tutorat.services.reference import with_rome_labels
+
+    return with_rome_labels(text)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_fr=date_fr,
@@ -48,5 +54,6 @@ def register(app: Flask) -> None:
         days_since=days_since,
         number_fr=number_fr,
         slots=vocab.slots_labels,
+        rome_labels=_rome_labels,
     )
     app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label)

@@ -60,6 +60,14 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "indicators.home": STAFF,
     "indicators.export": STAFF,
     "account.settings": API,
+    "account.my_data": API,
+    "account.my_data_json": API,
+    "main.algorithm": EVERYONE,
+    "admin.access_log": _only("admin"),
+    "admin.erasures": _only("admin"),
+    "referent.explanation": _only("referent"),
+    "mentee.explanation": _only("mentee"),
+    "tutor.explanation": _only("tutor"),
     "account.change_password": API,
     "auth.forgot_password": {"anonymous": OK, "mentee": OK, "tutor": OK, "referent": OK, "admin": OK},
     "admin.home": _only("admin"),
@@ -71,6 +79,9 @@ GET_MATRIX: dict[str, dict[str, int]] = {
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {
     "auth.logout": None,
+    "account.request_erasure": None,
+    "admin.anonymise": "admin",
+    "admin.deactivate": "admin",
     "mentee.cancel_request": "mentee",
     "mentee.confirm_meeting": "mentee",
     "tutor.answer": "tutor",
@@ -87,6 +98,7 @@ SCOPED = {
     "mentee.pair": "mentee", "tutor.pair": "tutor", "tutor.new_meeting": "tutor",
     "referent.request_detail": "referent", "referent.pair": "referent", "referent.mentee": "referent",
     "referent.mentee_profile": "referent", "referent.mentee_request": "referent",
+    "referent.explanation": "referent", "mentee.explanation": "mentee", "tutor.explanation": "tutor",
 }
 
 
@@ -135,6 +147,9 @@ def world(app):
 def _url(app, endpoint: str, objs: dict) -> str:
     args = {
         "mentee.pair": {"pair_id": objs["pair"]}, "tutor.pair": {"pair_id": objs["pair"]},
+        "referent.explanation": {"pair_id": objs["pair"]}, "mentee.explanation": {"pair_id": objs["pair"]},
+        "tutor.explanation": {"pair_id": objs["pair"]},
+        "admin.anonymise": {"user_id": objs["tutor_id"]}, "admin.deactivate": {"user_id": objs["tutor_id"]},
         "tutor.new_meeting": {"pair_id": objs["pair"]}, "referent.pair": {"pair_id": objs["pair"]},
         "referent.request_detail": {"request_id": objs["request"]},
         "referent.mentee": {"user_id": objs["mentee_id"]}, "referent.mentee_profile": {"user_id": objs["mentee_id"]},

@@ -164,3 +164,24 @@ def rome_level_label(code: str) -> str:
         return code
     obj = db.session.get(model, code)
     return obj.label if obj else code
+
+
+_ROME_LABELS: dict[str, str] = {}
+_ROME_IN_TEXT = re.compile(r"\b([A-N](?:\d{2}(?:\d{2})?)?)\b(?=[.,;)]|$)")
+
+
+def with_rome_labels(text: str) -> str:
+    """Name the ROME codes of a sentence: "Même grand domaine : J." → "… : J (Santé)." (reference data, cached)."""
+    if not _ROME_LABELS:
+        for model in (RomeGrandDomaine, RomeDomaine, RomeMetier):
+            _ROME_LABELS.update(dict(db.session.execute(select(model.code, model.label)).all()))
+
+    def name(match: re.Match) -> str:
+        code = match.group(1)
+        label = _ROME_LABELS.get(code)
+        return f"{code} ({label})" if label else code
+
+    if ":" not in text:
+        return text
+    head, _, tail = text.partition(":")
+    return head + ":" + _ROME_IN_TEXT.sub(name, tail)

@@ -43,6 +43,22 @@ def privacy():
     return render_template("main/privacy.html")
 
 
+@bp.get("/algorithme")
+def algorithm():
+    """The published rules of the algorithm and the current weights (CRPA L312-1-3), public."""
+    from markupsafe import Markup
+
+    import matching
+    from tutorat.services import suggestions, transparency
+
+    weights = suggestions.current_weights().to_dict()
+    total = sum(weights.values()) or 1
+    labels = dict(getattr(matching, "PART_LABELS", {}))
+    rows = [(name, labels.get(name, name), value, value / total) for name, value in weights.items()]
+    return render_template("main/algorithm.html", weights=rows,
+                           description=Markup(transparency.public_description_html()))
+
+
 def _reported_page(value: str | None) -> str:
     """The page the person was on: a path of this site only, short, printable (else nothing)."""
     value = (value or "").strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm
@@ -31,7 +31,13 @@ def home():
     waiting = [p for p in pairs if p.status in ("proposed", "mentee_accepted") and p.tutor_answer is None]
     live = [p for p in pairs if p.status in LIVE_PAIR_STATUSES and p not in waiting]
     past = [p for p in pairs if p.status not in LIVE_PAIR_STATUSES]
-    return render_template("tutor/home.html", profile=_profile(), waiting=waiting, live=live, past=past)
+    last_meetings = dict(db.session.execute(
+        select(Meeting.pair_id, func.max(Meeting.date))
+        .where(Meeting.pair_id.in_([p.id for p in live]))
+        .group_by(Meeting.pair_id)
+    ).all()) if live else {}
+    return render_template("tutor/home.html", profile=_profile(), waiting=waiting, live=live, past=past,
+                           last_meetings=last_meetings)
 
 
 @bp.route("/profil", methods=["GET", "POST"])
