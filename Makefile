@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching clean
+.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,11 @@ format: install
 bench-matching: install
 	$(BIN)/python -m bench.bench_matching
 
-bench: bench-matching
+## Pages under gunicorn (2 workers) and wrk, on a Gers-sized database (PostgreSQL, SQLite), beside reference pages.
+bench-web: install
+	$(BIN)/python -m bench.bench_web
+
+bench: bench-matching bench-web
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3* .pytest_cache

@@ -264,14 +264,14 @@ def writer(
 
 
 def _health(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         conn.request("GET", "/sante")
-        ok = conn.getresponse().status == 200
-        conn.close()
-        return ok
+        return conn.getresponse().status == 200
     except (OSError, http.client.HTTPException):
         return False
+    finally:
+        conn.close()
 
 
 def _workers(master: int) -> list[int]:

@@ -150,7 +150,11 @@ def test_one_json_line_per_request_without_personal_data(app, database_url, caps
     browser = Browser(logged.test_client())
     assert browser.login(email, PASSWORD).status_code == 302
     capsys.readouterr()
-    response = browser.client.get(f"/referent/beneficiaires/{mentee_id}?q=secret")
+    try:
+        response = browser.client.get(f"/referent/beneficiaires/{mentee_id}?q=secret")
+    finally:
+        with logged.app_context():  # this second app's connections, closed before it goes
+            db.engine.dispose()
     assert response.status_code == 200
     assert response.headers["X-Request-Id"]
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
