@@ -139,6 +139,8 @@ def test_query_counts_do_not_grow_with_the_data(app, world):
         "binôme": f"/referent/binomes/{world['pair']}",
         "indicateurs": "/indicateurs/",
     }
+    for url in urls.values():  # reference data read once per process (communes, ROME labels)
+        assert browser.client.get(url).status_code == 200
     small = _measure(app, browser, urls)
     with app.app_context():
         referent = db.session.get(User, world["referent_id"])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import defer, joinedload, load_only
 
 from tutorat.extensions import db
 from tutorat.forms import (
@@ -101,8 +101,15 @@ def dashboard():
     now = datetime.now(UTC)
     requests_stmt = _in_territory(visible_requests(current_user), Request.mentee_id, territory)
     pairs_stmt = _in_territory(visible_pairs(current_user), Pair.mentee_id, territory)
-    # Lists show people and dates, not the score details (JSON): those stay unloaded.
-    with_people = (joinedload(Pair.mentee), joinedload(Pair.tutor), defer(Pair.explanation), defer(Pair.weights))
+    # Lists show names, statuses and dates: only those columns are read (the score details, JSON,
+    # and the people's other fields stay in the database).
+    names = (User.id, User.first_name, User.last_name)
+    with_people = (
+        load_only(Pair.id, Pair.mentee_id, Pair.tutor_id, Pair.status, Pair.proposed_at, Pair.confirmed_at,
+                  Pair.tutor_answer, Pair.mentee_answer),
+        joinedload(Pair.mentee).load_only(*names),
+        joinedload(Pair.tutor).load_only(*names),
+    )
 
     def show(name: str) -> bool:
         return section in ("", name)
@@ -111,7 +118,12 @@ def dashboard():
     # lists they belong to (the same rules as followup.old_open_requests_stmt and
     # followup.silent_pairs_stmt), so the page costs the same few queries whatever the caseload.
     open_rows = db.session.scalars(
-        requests_stmt.where(Request.status == "open").options(joinedload(Request.mentee))
+        requests_stmt.where(Request.status == "open")
+        .options(
+            load_only(Request.id, Request.mentee_id, Request.status, Request.topics, Request.created_at,
+                      Request.updated_at),
+            joinedload(Request.mentee).load_only(*names),
+        )
         .order_by(Request.updated_at)
     ).all() if show("alertes") or show("demandes") else []
     last_meeting = (
