@@ -124,8 +124,11 @@ def access_log():
     person = request.args.get("personne", "")
     stmt = select(AccessLog).options(joinedload(AccessLog.actor)).order_by(AccessLog.id.desc())
     status = 200
+    if action and not re.fullmatch(r"[a-z_]{1,30}", action):
+        flash("Action inconnue : choisissez une action de la liste.", "error")
+        action, status = "", 400
     if action:
-        stmt = stmt.where(AccessLog.action == action[:30])
+        stmt = stmt.where(AccessLog.action == action)
     if person:
         if not re.fullmatch(r"[0-9]{1,9}", person):
             flash("Indiquez un numéro de compte (des chiffres seulement).", "error")
