@@ -897,10 +897,10 @@ def seed_scale(
     gen.plan_meetings()
     report = gen.write()
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        # Fresh statistics, or the planner sees empty tables until autovacuum passes.
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    # Fresh statistics for the query planners (PostgreSQL's autovacuum would come later; SQLite
+    # has none until asked).
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
     report["secondes"] = round(time.perf_counter() - started, 1)
     return report
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import defer, joinedload, load_only
 
 from tutorat.extensions import db
@@ -30,7 +30,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
-from tutorat.models.pairs import PENDING_PAIR_STATUSES
+from tutorat.models.pairs import LIVE_PAIR_SQL, PENDING_PAIR_STATUSES
 from tutorat.permissions import (
     get_mentee_or_404,
     get_or_404,
@@ -100,7 +100,11 @@ def dashboard():
         territory, status = "", 400
     now = datetime.now(UTC)
     requests_stmt = _in_territory(visible_requests(current_user), Request.mentee_id, territory)
-    pairs_stmt = _in_territory(visible_pairs(current_user), Pair.mentee_id, territory)
+    # The live-binôme predicate, written as in the partial unique index on pair.mentee_id, lets
+    # SQLite use that index from the référent's mentees (PostgreSQL infers it on its own).
+    live_pairs_stmt = _in_territory(visible_pairs(current_user), Pair.mentee_id, territory).where(
+        text(f"pair.{LIVE_PAIR_SQL}")
+    )
     # Lists show names, statuses and dates: only those columns are read (the score details, JSON,
     # and the people's other fields stay in the database).
     names = (User.id, User.first_name, User.last_name)
@@ -130,7 +134,7 @@ def dashboard():
         select(func.max(Meeting.date)).where(Meeting.pair_id == Pair.id).correlate(Pair).scalar_subquery()
     )
     active_rows = db.session.execute(
-        pairs_stmt.add_columns(last_meeting.label("last"))
+        live_pairs_stmt.add_columns(last_meeting.label("last"))
         .where(Pair.status == "active")
         .options(*with_people)
         .order_by(Pair.confirmed_at)
@@ -147,7 +151,7 @@ def dashboard():
     )
     requests_open = open_rows if show("demandes") else []
     pending = db.session.scalars(
-        pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).options(*with_people).order_by(Pair.proposed_at)
+        live_pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).options(*with_people).order_by(Pair.proposed_at)
     ).all() if show("propositions") else []
     active = active_rows if show("actifs") else []
     return render_template(
