@@ -83,8 +83,10 @@ def _encode(value: Any) -> Any:
 
 
 def _decoder(column) -> Any:
+    # A TypeDecorator (UTCDateTime) says "object": ask the type it decorates.
+    kind = getattr(column.type, "impl_instance", column.type)
     try:
-        python_type = column.type.python_type
+        python_type = kind.python_type
     except NotImplementedError:
         return None
     if python_type is datetime:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import PG_URL, ROOT, Browser
-from tests.factories import PASSWORD, make_mentee, make_referent
+from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tutorat import create_app
 from tutorat.extensions import db
 from tutorat.production import SettingsError
@@ -224,3 +224,107 @@ def test_sigkill_in_the_middle_of_writes_leaves_no_partial_data(tmp_path, clean_
     assert report.kills >= 4
     assert report.cut_writes >= 1, "aucun worker tué au milieu d'une écriture : " + "\n".join(lines)
     assert max(report.recovery) < 5, report.recovery
+
+
+def _two_open_demandes_one_place():
+    from tutorat.services import requests as request_service
+
+    referent = make_referent()
+    tutor = make_tutor(remote_ok=True, capacity=1)
+    mentees = [make_mentee(referent, remote_ok=True) for _ in range(2)]
+    for mentee in mentees:
+        request_service.open_request(
+            mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
+    db.session.commit()
+    return referent, tutor
+
+
+def test_match_dry_run_writes_nothing(app, runner):
+    from sqlalchemy import func, select
+
+    from tutorat.models import Pair
+
+    with app.app_context():
+        _two_open_demandes_one_place()
+    result = runner.invoke(args=["match", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "simulation : rien n'est enregistré" in result.output
+    assert "bénéficiaires appariés    1 ;" in result.output  # one place for two demandes
+    assert "au plus 1 appariés" in result.output
+    assert result.output.count("→ tuteur n°") == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Pair)) == 0
+
+
+def test_match_create_proposes_on_behalf_of_the_referent(app, runner):
+    from sqlalchemy import select
+
+    from tutorat.models import Pair, StatusEvent
+    from tutorat.services.batch import SYSTEM_REASON
+
+    with app.app_context():
+        referent, tutor = _two_open_demandes_one_place()
+        referent_id, tutor_id = referent.id, tutor.id
+    result = runner.invoke(args=["match", "--create", "--yes", "--summary-only"])
+    assert result.exit_code == 0, result.output
+    assert "1 proposition(s) créée(s)" in result.output
+    with app.app_context():
+        pair = db.session.scalars(select(Pair)).one()
+        assert (pair.tutor_id, pair.proposed_by_id, pair.status) == (
+            tutor_id,
+            referent_id,
+            "proposed",
+        )
+        events = db.session.scalars(
+            select(StatusEvent).where(StatusEvent.to_status == "proposed")
+        ).all()
+        assert len(events) == 2  # the binôme's creation and the demande's change
+        for event in events:
+            assert event.actor_id is None and event.on_behalf_of_id == referent_id
+            assert event.reason.startswith(SYSTEM_REASON)
+        from tutorat.scale import invariant_violations
+
+        assert not any(invariant_violations().values())
+
+
+def test_export_then_import_into_a_new_database(app, runner, tmp_path, clean_env):
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from tutorat.models import Commune, Pair, Request, StatusEvent, User
+
+    with app.app_context():
+        _two_open_demandes_one_place()
+    runner.invoke(args=["match", "--create", "--yes", "--summary-only"])
+    path = tmp_path / "tutorat.jsonl.gz"
+    result = runner.invoke(args=["export", str(path)])
+    assert result.exit_code == 0, result.output
+    assert oct(path.stat().st_mode & 0o777) == "0o600"  # personal data: the owner only
+
+    def counts():
+        return {
+            model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Commune, User, Request, Pair, StatusEvent)
+        }
+
+    with app.app_context():
+        before = counts()
+    target = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'new.sqlite3'}",
+        }
+    )
+    with target.app_context():
+        upgrade()
+    result = target.test_cli_runner().invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    with target.app_context():
+        assert counts() == before
+        # Importing twice is refused: the application's tables are no longer empty.
+    again = target.test_cli_runner().invoke(args=["import", str(path)])
+    assert again.exit_code != 0 and "n'est pas vide" in again.output
+    with target.app_context():
+        db.engine.dispose()
