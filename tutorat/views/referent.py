@@ -162,7 +162,12 @@ def dashboard():
     ), status
 
 
-_WITH_PEOPLE = (joinedload(StatusEvent.actor), joinedload(StatusEvent.on_behalf_of))
+# History tables show who acted by name only.
+_NAMES = (User.id, User.first_name, User.last_name)
+_WITH_PEOPLE = (
+    joinedload(StatusEvent.actor).load_only(*_NAMES),
+    joinedload(StatusEvent.on_behalf_of).load_only(*_NAMES),
+)
 
 
 def _request_page(demande: Request, status: int = 200, propose_form=None):
@@ -181,7 +186,7 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
             error = exc.message
     pairs = db.session.scalars(
         select(Pair).where(Pair.request_id == demande.id).order_by(Pair.proposed_at.desc())
-        .options(joinedload(Pair.tutor), defer(Pair.explanation), defer(Pair.weights))
+        .options(joinedload(Pair.tutor).load_only(*_NAMES), defer(Pair.explanation), defer(Pair.weights))
     ).all()
     events = db.session.scalars(
         select(StatusEvent)
