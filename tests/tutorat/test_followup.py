@@ -135,3 +135,21 @@ def test_end_with_outcome_details(app):
             "ended", "emploi", "cdd", True)
         assert db.session.scalar(select(func.count()).where(OutboxEmail.kind == "pair_ended")) == 2
     assert "CDD" in b.get(page).get_data(as_text=True)
+
+
+def test_pair_page_shows_one_timeline(app):
+    with app.app_context():
+        referent, mentee, tutor, pair = _proposal()
+        pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+        pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+        pair_service.confirm(pair, actor=referent)
+        db.session.add(Meeting(pair_id=pair.id, logged_by_id=tutor.id, date=date.today(), duration_minutes=45,
+                               mode="telephone", mentee_confirmation="contested"))
+        db.session.commit()
+        email, pair_id = referent.email, pair.id
+    b = Browser(app.test_client())
+    b.login(email, PASSWORD)
+    html = b.get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
+    timeline = html[html.index("Chronologie"):html.index("Historique du binôme")]
+    assert timeline.index("(création)") < timeline.index("Actif") < timeline.index("rencontre par téléphone, 45 min")
+    assert "contestée par le bénéficiaire" in timeline

@@ -43,6 +43,7 @@ from tutorat.services import pairs as pair_service
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.services.reference import metier_labels
+from tutorat.templating import PARIS
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
 from tutorat.views._profile import mentee_profile_form, open_request_from_form, save_mentee_profile
 
@@ -246,8 +247,14 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
         .order_by(StatusEvent.at, StatusEvent.id)
         .options(*_WITH_PEOPLE)
     ).all()
+    # One timeline: status changes and meetings, oldest first (a meeting has a date, no time).
+    timeline = sorted(
+        [(e.at.astimezone(PARIS).date(), 0, "event", e) for e in events]
+        + [(m.date, 1, "meeting", m) for m in meetings],
+        key=lambda item: (item[0], item[1], item[3].id),
+    )
     return render_template(
-        "referent/pair.html", pair=pair, meetings=meetings, events=events,
+        "referent/pair.html", pair=pair, meetings=meetings, events=events, timeline=timeline,
         answer_form=answer_form or AnswerForm(prefix="answer"), end_form=end_form or EndForm(prefix="end"),
         action_form=ActionForm(),
     ), status
