@@ -128,14 +128,6 @@ def register_security_headers(app: Flask) -> None:
     app.teardown_request(audit.teardown)
 
     @app.before_request
-    def refuse_nul_in_query_string():
-        # No legitimate link carries a NUL byte, and PostgreSQL refuses them in text: a 400, not a 500.
-        if "\x00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
-            from flask import abort
-
-            abort(400)
-
-    @app.before_request
     def write_intent():
         declare_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
 
