@@ -337,9 +337,7 @@ def report(
         f"\n{name} — gunicorn {args.workers} workers ({args.worker_class}), wrk {args.connections} "
         f"connexions, {args.duration:.0f} s par page"
     )
-    _say(
-        "| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 | objectif |"
-    )
+    _say("| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 | objectif |")
     _say("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         is_page = not r.page.startswith(("référence", "santé"))
