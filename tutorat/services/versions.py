@@ -9,7 +9,8 @@ the token differs and the copy is thrown away. Nothing else is shared between wo
 
 Writes are noticed by session events (ORM objects flushed, and INSERT/UPDATE/DELETE statements
 run through the session); the new token is written last, just before the commit, in the same
-transaction as the change.
+transaction as the change. A write in raw SQL (`text(...)`) or outside the session is not seen:
+such code calls `bump()` itself (as the Gers-sized generator and `flask import` do).
 """
 
 from __future__ import annotations
