@@ -27,10 +27,10 @@ setup: install
 run: setup
 	@echo ""
 	@echo "Tutorat est servi sur http://127.0.0.1:8000  (Ctrl+C pour arrêter)"
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 wsgi:app
 
 serve: install
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 wsgi:app
 
 ## The whole test suite: SQLite (with the browser tests), and PostgreSQL at the same time
 ## (if reachable; required under CI=true). Each run writes its log, shown at the end.
