@@ -411,6 +411,24 @@ class NewAccountForm(PersonForm):
             raise ValidationError("L'adresse électronique est obligatoire pour ce type de compte.")
 
 
+class WeightsForm(Form):
+    """The weight of each part of the score (the admin sets them; matching.Weights validates)."""
+
+    distance = NumberField("Distance", invalid="Indiquez un nombre entier entre 0 et 100.",
+                           validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
+    sector = NumberField("Métier", invalid="Indiquez un nombre entier entre 0 et 100.",
+                         validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
+    availability = NumberField("Disponibilités", invalid="Indiquez un nombre entier entre 0 et 100.",
+                               validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
+    experience = NumberField("Expérience vécue", invalid="Indiquez un nombre entier entre 0 et 100.",
+                             validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
+
+    def validate_experience(self, field):
+        values = [self.distance.data, self.sector.data, self.availability.data, field.data]
+        if all(isinstance(v, int) for v in values) and sum(values) == 0:
+            raise ValidationError("Au moins un poids doit être plus grand que 0.")
+
+
 class SocialNoteForm(Form):
     social_note = TextAreaField("Note du référent (jamais visible par le tuteur)",
                                 validators=[Length(max=4000, message=_too_long(4000))])

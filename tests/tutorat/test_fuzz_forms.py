@@ -99,6 +99,8 @@ def _forms(w):
                              ["topics", "meeting_modes", "message", "constraints"], None),
         "new_account": ("admin", "/admin/comptes/nouveau", "/admin/comptes/nouveau",
                         ["role", "first_name", "last_name", "email", "phone", "organisation"], None),
+        "weights": ("admin", "/admin/poids", "/admin/poids", ["distance", "sector", "availability", "experience"],
+                    None),
         "notifications": ("mentee", "/compte/", "/compte/",
                           ["notif-notify_proposals", "notif-notify_reminders", "notif-notify_digest"], "notif"),
         "change_password": ("referent", "/compte/mot-de-passe", "/compte/mot-de-passe",

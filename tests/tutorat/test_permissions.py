@@ -65,6 +65,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "main.algorithm": EVERYONE,
     "admin.access_log": _only("admin"),
     "admin.erasures": _only("admin"),
+    "admin.weights": _only("admin"),
     "referent.explanation": _only("referent"),
     "mentee.explanation": _only("mentee"),
     "tutor.explanation": _only("tutor"),

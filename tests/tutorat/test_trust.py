@@ -245,3 +245,25 @@ def test_explanation_pages(app):
     assert public.status_code == 200
     html = public.get_data(as_text=True)
     assert "Ce qui n'est jamais utilisé" in html and "Poids actuels" in html
+
+
+def test_admin_sets_weights_ranking_and_public_page_follow(app):
+    w = _world(app)
+    admin = _as(app, w["admin"])
+    bad = admin.post("/admin/poids", {"distance": "0", "sector": "0", "availability": "0", "experience": "0"},
+                     page="/admin/poids")
+    assert bad.status_code == 422 and "plus grand que 0" in bad.get_data(as_text=True)
+    bad = admin.post("/admin/poids", {"distance": "-5", "sector": "abc", "availability": "1", "experience": "1"},
+                     page="/admin/poids")
+    assert bad.status_code == 422
+    ok = admin.post("/admin/poids", {"distance": "10", "sector": "70", "availability": "10", "experience": "10"},
+                    page="/admin/poids")
+    assert ok.status_code == 302
+    html = app.test_client().get("/algorithme").get_data(as_text=True)
+    assert "70 %" in html
+    with app.app_context():
+        from tutorat.services import suggestions
+
+        assert suggestions.current_weights().to_dict()["sector"] == 0.7
+        pair = db.session.get(Pair, w["pair"])
+        assert pair.weights["sector"] == 0.35  # a proposal keeps the weights it was made with

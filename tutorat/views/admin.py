@@ -10,11 +10,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+import matching
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, NewAccountForm
-from tutorat.models import AccessLog, OutboxEmail, Pair, Request, Role, TutorProfile, User
+from tutorat.forms import ActionForm, NewAccountForm, WeightsForm
+from tutorat.models import AccessLog, OutboxEmail, Pair, Request, Role, Setting, TutorProfile, User
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts, audit, notifications, privacy
+from tutorat.services import accounts, audit, notifications, privacy, suggestions
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
@@ -177,3 +178,40 @@ def deactivate(user_id: int):
     commit_or_error()
     flash(f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées.", "success")
     return redirect(url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent"))
+
+
+WEIGHT_PARTS = ("distance", "sector", "availability", "experience")
+
+
+@bp.route("/poids", methods=["GET", "POST"])
+def weights():
+    """The weights of the score. Each proposal keeps the weights it was made with (CRPA)."""
+    form = WeightsForm()
+    status = 200
+    current = suggestions.current_weights()
+    if request.method == "GET":
+        total = sum(current.to_dict().values()) or 1
+        for name in WEIGHT_PARTS:
+            getattr(form, name).data = round(100 * getattr(current, name) / total)
+    elif form.validate_on_submit():
+        values = {name: getattr(form, name).data / 100 for name in WEIGHT_PARTS}
+        try:
+            matching.Weights(**values)
+        except ValueError as error:
+            flash(f"Poids refusés : {error}", "error")
+            status = 422
+        else:
+            setting = db.session.get(Setting, "weights")
+            if setting is None:
+                db.session.add(Setting(key="weights", value=values, updated_by_id=current_user.id))
+            else:
+                setting.value, setting.updated_by_id = values, current_user.id
+            audit.note("modifier", target="admin.weights", actor=current_user)
+            ok, status = commit_or_error()
+            if ok:
+                flash("Les nouveaux poids sont appliqués aux prochains classements. Les propositions déjà faites "
+                      "gardent les poids avec lesquels elles ont été calculées.", "success")
+                return redirect(url_for("admin.weights"))
+    else:
+        status = form_errors_status(form)
+    return render_template("admin/weights.html", form=form, labels=matching.PART_LABELS), status
