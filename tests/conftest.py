@@ -14,8 +14,16 @@ from tutorat.extensions import db
 
 # Tables whose content the tests create; reference data stays for the whole session.
 MUTABLE_TABLES = (
-    "access_log", "meeting", "status_event", "pair", "tutoring_request", "mentee_profile", "tutor_profile",
-    "outbox_email", "setting", "user_account",
+    "access_log",
+    "meeting",
+    "status_event",
+    "pair",
+    "tutoring_request",
+    "mentee_profile",
+    "tutor_profile",
+    "outbox_email",
+    "setting",
+    "user_account",
 )
 PG_URL = os.environ.get("TUTORAT_TEST_DATABASE_URL")
 
@@ -97,7 +105,9 @@ def runner(app):
     return app.test_cli_runner()
 
 
-CSRF_RE = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="(?:[\w-]+-)?csrf_token"')
+CSRF_RE = re.compile(
+    r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="(?:[\w-]+-)?csrf_token"'
+)
 
 
 def csrf_from(html: str) -> str:
@@ -120,7 +130,15 @@ class Browser:
             self.token = csrf_from(html)
         return response
 
-    def post(self, url: str, data: dict | None = None, *, prefix: str | None = None, page: str | None = None, **kw):
+    def post(
+        self,
+        url: str,
+        data: dict | None = None,
+        *,
+        prefix: str | None = None,
+        page: str | None = None,
+        **kw,
+    ):
         if page is not None or self.token is None:
             self.get(page or url)
         data = dict(data or {})

@@ -17,15 +17,22 @@ MARDI_SOIR = 1 << 5
 SAMEDI_MATIN = 1 << 15
 
 
-def make_user(role: Role, *, email: str | None = "auto", password: str | None = PASSWORD, **kw) -> User:
+def make_user(
+    role: Role, *, email: str | None = "auto", password: str | None = PASSWORD, **kw
+) -> User:
     n = next(_seq)
     if email == "auto":
         email = f"{role.value}{n}@test.example.org"
     referent = kw.pop("referent", None)
     user = accounts.create_user(
-        role=role, email=email, first_name=kw.pop("first_name", f"Prénom{n}"),
-        last_name=kw.pop("last_name", f"Nom{n}"), phone=kw.pop("phone", "06 12 34 56 78"),
-        password=password, referent=referent, capacity=kw.pop("capacity", 1),
+        role=role,
+        email=email,
+        first_name=kw.pop("first_name", f"Prénom{n}"),
+        last_name=kw.pop("last_name", f"Nom{n}"),
+        phone=kw.pop("phone", "06 12 34 56 78"),
+        password=password,
+        referent=referent,
+        capacity=kw.pop("capacity", 1),
     )
     for key, value in kw.items():
         setattr(user, key, value)
@@ -41,9 +48,18 @@ def make_admin(**kw) -> User:
     return make_user(Role.ADMIN, **kw)
 
 
-def make_mentee(referent: User, *, complete: bool = True, commune: str = "32013", metiers: str = "J1501",
-                availability: int = MARDI_SOIR | SAMEDI_MATIN, has_car: bool = False, max_km: int = 15,
-                remote_ok: bool = False, **kw) -> User:
+def make_mentee(
+    referent: User,
+    *,
+    complete: bool = True,
+    commune: str = "32013",
+    metiers: str = "J1501",
+    availability: int = MARDI_SOIR | SAMEDI_MATIN,
+    has_car: bool = False,
+    max_km: int = 15,
+    remote_ok: bool = False,
+    **kw,
+) -> User:
     user = make_user(Role.MENTEE, referent=referent, **kw)
     profile = db.session.get(MenteeProfile, user.id)
     if complete:
@@ -58,9 +74,18 @@ def make_mentee(referent: User, *, complete: bool = True, commune: str = "32013"
     return user
 
 
-def make_tutor(*, commune: str = "32307", metier: str = "J1501", availability: int = MARDI_SOIR | SAMEDI_MATIN,
-               capacity: int = 1, has_car: bool = True, max_km: int = 30, validated: bool = True,
-               remote_ok: bool = False, **kw) -> User:
+def make_tutor(
+    *,
+    commune: str = "32307",
+    metier: str = "J1501",
+    availability: int = MARDI_SOIR | SAMEDI_MATIN,
+    capacity: int = 1,
+    has_car: bool = True,
+    max_km: int = 30,
+    validated: bool = True,
+    remote_ok: bool = False,
+    **kw,
+) -> User:
     user = make_user(Role.TUTOR, capacity=capacity, **kw)
     profile = db.session.get(TutorProfile, user.id)
     profile.commune_code = commune

@@ -80,18 +80,29 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     messages = {
-        400: ("Demande invalide", "La demande envoyée n'a pas pu être comprise. Vérifiez le formulaire et réessayez."),
+        400: (
+            "Demande invalide",
+            "La demande envoyée n'a pas pu être comprise. Vérifiez le formulaire et réessayez.",
+        ),
         403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
         404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
         405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
         413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
-        429: ("Trop de tentatives", "Vous avez fait trop de tentatives. Patientez une minute puis réessayez."),
-        500: ("Erreur du service", "Une erreur est survenue de notre côté. Réessayez dans quelques instants."),
+        429: (
+            "Trop de tentatives",
+            "Vous avez fait trop de tentatives. Patientez une minute puis réessayez.",
+        ),
+        500: (
+            "Erreur du service",
+            "Une erreur est survenue de notre côté. Réessayez dans quelques instants.",
+        ),
     }
 
     def render(code: int, detail: str | None = None):
         title, text = messages.get(code, messages[500])
-        return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+        return render_template(
+            "errors/error.html", code=code, title=title, text=detail or text
+        ), code
 
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render(code))
@@ -142,7 +153,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         if not request.path.startswith("/static/") and request.endpoint not in {"main.index"}:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

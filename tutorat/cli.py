@@ -68,11 +68,18 @@ def load_reference_data() -> dict[str, tuple[int, int]]:
         for r in _rows("gers_communes.csv")
     ]
     grands = [{"code": r["code"], "label": r["label"]} for r in _rows("rome_grands_domaines.csv")]
-    domaines = [{"code": r["code"], "label": r["label"], "grand_domaine": r["grand_domaine"]}
-                for r in _rows("rome_domaines_professionnels.csv")]
+    domaines = [
+        {"code": r["code"], "label": r["label"], "grand_domaine": r["grand_domaine"]}
+        for r in _rows("rome_domaines_professionnels.csv")
+    ]
     metiers = [
-        {"code": r["code"], "label": r["label"], "label_rome4": r["label_rome4"],
-         "domaine": r["domaine_professionnel"], "grand_domaine": r["grand_domaine"]}
+        {
+            "code": r["code"],
+            "label": r["label"],
+            "label_rome4": r["label_rome4"],
+            "domaine": r["domaine_professionnel"],
+            "grand_domaine": r["grand_domaine"],
+        }
         for r in _rows("rome_metiers.csv")
     ]
     appellations = [
@@ -113,15 +120,24 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--seed", default=32, help="Graine du générateur aléatoire.")
-    @click.option("--scale", type=click.Choice(["demo", "gers"]), default="demo", show_default=True,
-                  help="gers : compléter jusqu'à 10 000 bénéficiaires, 3 000 tuteurs, 60 référents, "
-                       "8 000 binômes et 40 000 rencontres (mesures de performance).")
+    @click.option(
+        "--scale",
+        type=click.Choice(["demo", "gers"]),
+        default="demo",
+        show_default=True,
+        help="gers : compléter jusqu'à 10 000 bénéficiaires, 3 000 tuteurs, 60 référents, "
+        "8 000 binômes et 40 000 rencontres (mesures de performance).",
+    )
     def seed_demo_command(seed: int, scale: str):
         """Créer la population de démonstration (une seule fois) et afficher les comptes."""
         from tutorat.demo import DEMO_PASSWORD, seed_demo
 
         created = seed_demo(seed=seed)
-        click.echo("Population de démonstration créée." if created else "Démonstration déjà présente : rien à faire.")
+        click.echo(
+            "Population de démonstration créée."
+            if created
+            else "Démonstration déjà présente : rien à faire."
+        )
         if scale != "demo":
             from tutorat.scale import SCALES, seed_scale, totals
 
@@ -129,12 +145,19 @@ def register(app: Flask) -> None:
             if report is None:
                 click.echo("Population à l'échelle déjà présente : rien à faire.")
             else:
-                click.echo(f"Population à l'échelle créée en {report.pop('secondes')} s : "
-                           + ", ".join(f"{v} {k}" for k, v in report.items()) + " ajoutés.")
+                click.echo(
+                    f"Population à l'échelle créée en {report.pop('secondes')} s : "
+                    + ", ".join(f"{v} {k}" for k, v in report.items())
+                    + " ajoutés."
+                )
             click.echo("En base : " + ", ".join(f"{v} {k}" for k, v in totals().items()))
         click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
-        for email, role in (("admin@example.org", "administration"), ("referent@example.org", "référent"),
-                            ("tuteur@example.org", "tuteur"), ("beneficiaire@example.org", "bénéficiaire")):
+        for email, role in (
+            ("admin@example.org", "administration"),
+            ("referent@example.org", "référent"),
+            ("tuteur@example.org", "tuteur"),
+            ("beneficiaire@example.org", "bénéficiaire"),
+        ):
             click.echo(f"  {role:<14} {email}")
 
     @app.cli.command("create-user")
@@ -149,8 +172,13 @@ def register(app: Flask) -> None:
         from tutorat.services.errors import DomainError
 
         try:
-            user = accounts.create_user(role=Role(role), email=email, first_name=first_name, last_name=last_name,
-                                        password=password)
+            user = accounts.create_user(
+                role=Role(role),
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                password=password,
+            )
         except DomainError as error:
             db.session.rollback()
             raise click.ClickException(error.message) from error
@@ -158,9 +186,15 @@ def register(app: Flask) -> None:
         click.echo(f"Compte créé : {user.email} ({user.role_label})")
 
     @app.cli.command("send-mail")
-    @click.option("--loop", is_flag=True, help="Tourner en continu (un worker à lancer à côté de gunicorn).")
-    @click.option("--interval", default=10.0, show_default=True, help="Secondes entre deux passages (--loop).")
-    @click.option("--max-passes", default=0, help="Arrêter après N passages (0 = jamais ; pour les tests).")
+    @click.option(
+        "--loop", is_flag=True, help="Tourner en continu (un worker à lancer à côté de gunicorn)."
+    )
+    @click.option(
+        "--interval", default=10.0, show_default=True, help="Secondes entre deux passages (--loop)."
+    )
+    @click.option(
+        "--max-passes", default=0, help="Arrêter après N passages (0 = jamais ; pour les tests)."
+    )
     def send_mail_command(loop: bool, interval: float, max_passes: int):
         """Envoyer les courriels en attente (un passage, ou en continu avec --loop)."""
         import time
@@ -177,7 +211,9 @@ def register(app: Flask) -> None:
                 sent = failed = 0
             passes += 1
             if sent or failed or not loop:
-                click.echo(f"{sent} courriel(s) envoyé(s), {failed} en échec (nouvel essai plus tard).")
+                click.echo(
+                    f"{sent} courriel(s) envoyé(s), {failed} en échec (nouvel essai plus tard)."
+                )
             if not loop or (max_passes and passes >= max_passes):
                 break
             time.sleep(interval)
@@ -189,8 +225,10 @@ def register(app: Flask) -> None:
 
         report = purge()
         days = app.config["RETENTION_DAYS"]
-        click.echo(f"{report['anonymisées']} personne(s) sans contact depuis {days} jours anonymisée(s) ; "
-                   f"{report['journal']} ligne(s) du journal des accès supprimée(s).")
+        click.echo(
+            f"{report['anonymisées']} personne(s) sans contact depuis {days} jours anonymisée(s) ; "
+            f"{report['journal']} ligne(s) du journal des accès supprimée(s)."
+        )
 
     @app.cli.command("run-reminders")
     def run_reminders_command():
@@ -198,7 +236,9 @@ def register(app: Flask) -> None:
         from tutorat.services.followup import run_reminders
 
         report = run_reminders()
-        click.echo(f"{report['rappels']} proposition(s) relancée(s), {report['expirées']} expirée(s).")
+        click.echo(
+            f"{report['rappels']} proposition(s) relancée(s), {report['expirées']} expirée(s)."
+        )
 
     @app.cli.command("send-digest")
     def send_digest_command():

@@ -80,13 +80,27 @@ def from_environment() -> dict[str, Any]:
         elif url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         out["SQLALCHEMY_DATABASE_URI"] = url
-    for key in ("CONTACT_EMAIL", "SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
-                "BASE_URL", "RATELIMIT_STORAGE_URI"):
+    for key in (
+        "CONTACT_EMAIL",
+        "SECRET_KEY",
+        "MAIL_SERVER",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "MAIL_DEFAULT_SENDER",
+        "BASE_URL",
+        "RATELIMIT_STORAGE_URI",
+    ):
         if env.get(key):
             out[key] = env[key]
     if env.get("MAIL_PORT"):
         out["MAIL_PORT"] = int(env["MAIL_PORT"])
-    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "REQUEST_LOG"):
+    for key in (
+        "MAIL_USE_TLS",
+        "MAIL_USE_SSL",
+        "SESSION_COOKIE_SECURE",
+        "REMEMBER_COOKIE_SECURE",
+        "REQUEST_LOG",
+    ):
         if env.get(key) is not None:
             out[key] = _bool(env.get(key))
     if env.get("TUTORAT_ENV"):

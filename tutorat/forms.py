@@ -54,7 +54,10 @@ class Form(FlaskForm):
 
         def bind_field(self, form, unbound_field, options):
             if issubclass(unbound_field.field_class, StringField):
-                options["validators"] = [no_control_chars, *unbound_field.kwargs.get("validators", ())]
+                options["validators"] = [
+                    no_control_chars,
+                    *unbound_field.kwargs.get("validators", ()),
+                ]
             return unbound_field.bind(form=form, **options)
 
 
@@ -151,15 +154,26 @@ class LoginForm(Form):
 
 
 class ForgotPasswordForm(Form):
-    email = EmailField("Adresse électronique", validators=[DataRequired(REQUIRED), Length(max=254),
-                                                           Email("Adresse électronique invalide.")])
+    email = EmailField(
+        "Adresse électronique",
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=254),
+            Email("Adresse électronique invalide."),
+        ],
+    )
 
 
 class ChangePasswordForm(Form):
-    current = PasswordField("Mot de passe actuel", validators=[DataRequired(REQUIRED), Length(max=200)])
-    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
-    confirm = PasswordField("Confirmez le nouveau mot de passe", validators=[DataRequired(REQUIRED),
-                                                                             Length(max=200)])
+    current = PasswordField(
+        "Mot de passe actuel", validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    password = PasswordField(
+        "Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    confirm = PasswordField(
+        "Confirmez le nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
 
     def validate_confirm(self, field):
         if field.data != self.password.data:
@@ -173,12 +187,18 @@ class NotificationsForm(Form):
 
 
 class SetPasswordForm(Form):
-    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
+    password = PasswordField(
+        "Nouveau mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
     consent = BooleanField(
         "J'ai lu la notice sur mes données personnelles et j'accepte que Tutorat les utilise pour m'accompagner",
-        validators=[DataRequired("Pour utiliser Tutorat, cochez cette case après avoir lu la notice.")],
+        validators=[
+            DataRequired("Pour utiliser Tutorat, cochez cette case après avoir lu la notice.")
+        ],
     )
-    confirm = PasswordField("Confirmez le mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)])
+    confirm = PasswordField(
+        "Confirmez le mot de passe", validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
 
     def validate_confirm(self, field):
         if field.data != self.password.data:
@@ -194,37 +214,48 @@ class CommuneMixin:
             if close:
                 names = ", ".join(c.label for c in close[:5])
                 raise ValidationError(f"Précisez la commune parmi : {names}.")
-            raise ValidationError("Commune inconnue dans le Gers. Tapez son nom ou son code postal.")
+            raise ValidationError(
+                "Commune inconnue dans le Gers. Tapez son nom ou son code postal."
+            )
         self.commune_obj = commune
 
 
 def _resolve_metier(field, required: bool):
     if not (field.data or "").strip():
         if required:
-            raise ValidationError("Indiquez un métier : tapez un intitulé, par exemple « boulanger ».")
+            raise ValidationError(
+                "Indiquez un métier : tapez un intitulé, par exemple « boulanger »."
+            )
         return None
     hit, close = reference.resolve_metier(field.data)
     if hit is None:
         if close:
             titles = " ; ".join(h.display for h in close[:5])
             raise ValidationError(f"Précisez le métier, par exemple : {titles}.")
-        raise ValidationError("Métier introuvable dans le répertoire ROME. Essayez un autre intitulé.")
+        raise ValidationError(
+            "Métier introuvable dans le répertoire ROME. Essayez un autre intitulé."
+        )
     return hit
 
 
 class _PlaceForm(CommuneMixin, Form):
     commune = StringField(
-        "Votre commune", validators=[DataRequired(REQUIRED), Length(max=120, message=_too_long(120))]
+        "Votre commune",
+        validators=[DataRequired(REQUIRED), Length(max=120, message=_too_long(120))],
     )
     slots = SlotsField("Vos disponibilités")
     has_car = ChoiceField(
-        "Avez-vous une voiture ?", choices=_pairs([("oui", "Oui"), ("non", "Non")]),
+        "Avez-vous une voiture ?",
+        choices=_pairs([("oui", "Oui"), ("non", "Non")]),
         validators=[InputRequired("Indiquez si vous avez une voiture.")],
     )
     max_km = NumberField(
-        "Distance maximale que vous pouvez parcourir (en km)", invalid="Indiquez une distance en kilomètres.",
-        validators=[InputRequired("Indiquez une distance en kilomètres."),
-                    NumberRange(0, 200, "Indiquez une distance entre 0 et 200 km.")],
+        "Distance maximale que vous pouvez parcourir (en km)",
+        invalid="Indiquez une distance en kilomètres.",
+        validators=[
+            InputRequired("Indiquez une distance en kilomètres."),
+            NumberRange(0, 200, "Indiquez une distance entre 0 et 200 km."),
+        ],
     )
     remote_ok = BooleanField("J'accepte les rencontres à distance (téléphone, visio)")
     obstacles = MultiCheckboxField(choices=_choices(vocab.OBSTACLES))
@@ -236,16 +267,20 @@ class _PlaceForm(CommuneMixin, Form):
 
 class MenteeProfileForm(_PlaceForm):
     metier_1 = StringField("Métier visé", validators=[Length(max=200, message=_too_long(200))])
-    metier_2 = StringField("Autre métier visé (facultatif)", validators=[Length(max=200, message=_too_long(200))])
+    metier_2 = StringField(
+        "Autre métier visé (facultatif)", validators=[Length(max=200, message=_too_long(200))]
+    )
     shares = MultiCheckboxField(
-        choices=_pairs([
-            ("first_name", "Mon prénom"),
-            ("commune", "Ma commune"),
-            ("phone", "Mon numéro de téléphone"),
-            ("email", "Mon adresse électronique"),
-            ("metier", "Le métier que je vise"),
-            ("obstacles", "Mes difficultés"),
-        ])
+        choices=_pairs(
+            [
+                ("first_name", "Mon prénom"),
+                ("commune", "Ma commune"),
+                ("phone", "Mon numéro de téléphone"),
+                ("email", "Mon adresse électronique"),
+                ("metier", "Le métier que je vise"),
+                ("obstacles", "Mes difficultés"),
+            ]
+        )
     )
     metier_hits: list = []
 
@@ -260,10 +295,13 @@ class MenteeProfileForm(_PlaceForm):
 
 
 class TutorProfileForm(_PlaceForm):
-    metier = StringField("Votre métier actuel", validators=[Length(max=200, message=_too_long(200))])
+    metier = StringField(
+        "Votre métier actuel", validators=[Length(max=200, message=_too_long(200))]
+    )
     capacity = ListField(
         "Combien de personnes pouvez-vous suivre en même temps ?",
-        choices=_pairs([(1, "1"), (2, "2"), (3, "3")]), coerce=int,
+        choices=_pairs([(1, "1"), (2, "2"), (3, "3")]),
+        coerce=int,
         validate_choice=True,
     )
     experience_note = TextAreaField(
@@ -278,8 +316,9 @@ class TutorProfileForm(_PlaceForm):
 
 class RequestForm(Form):
     topics = MultiCheckboxField("Sur quoi voulez-vous de l'aide ?", choices=_choices(vocab.TOPICS))
-    meeting_modes = MultiCheckboxField("Comment préférez-vous rencontrer votre tuteur ?",
-                                       choices=_choices(vocab.MEETING_MODES))
+    meeting_modes = MultiCheckboxField(
+        "Comment préférez-vous rencontrer votre tuteur ?", choices=_choices(vocab.MEETING_MODES)
+    )
     message = TextAreaField(
         "En quelques mots, qu'attendez-vous d'un tuteur ?",
         validators=[DataRequired(REQUIRED), Length(max=1000, message=_too_long(1000))],
@@ -312,13 +351,18 @@ class ActionForm(Form):
 
 class AnswerForm(Form):
     decision = ChoiceField(
-        "Votre réponse", choices=_pairs([("accept", "J'accepte"), ("decline", "Je refuse")]),
+        "Votre réponse",
+        choices=_pairs([("accept", "J'accepte"), ("decline", "Je refuse")]),
         validators=[InputRequired("Choisissez d'accepter ou de refuser.")],
     )
-    reason = SelectField("Raison du refus", choices=[SelectChoice("", "—"), *_choices(vocab.DECLINE_REASONS)],
-                         validate_choice=False)
-    detail = TextAreaField("Précisions (facultatif)",
-                           validators=[Length(max=500, message=_too_long(500))])
+    reason = SelectField(
+        "Raison du refus",
+        choices=[SelectChoice("", "—"), *_choices(vocab.DECLINE_REASONS)],
+        validate_choice=False,
+    )
+    detail = TextAreaField(
+        "Précisions (facultatif)", validators=[Length(max=500, message=_too_long(500))]
+    )
 
     def validate_reason(self, field):
         if self.decision.data == "decline":
@@ -330,18 +374,28 @@ class AnswerForm(Form):
 
 
 class EndForm(Form):
-    outcome = SelectField("Résultat", choices=[SelectChoice("", "—"), *_choices(vocab.OUTCOMES)], validate_choice=False)
-    contract = SelectField("Type de contrat (si emploi)", choices=[SelectChoice("", "—"),
-                                                                   *_choices(vocab.CONTRACT_TYPES)],
-                           validate_choice=False)
-    rights = MultiCheckboxField("Droits ouverts (si de nouveaux droits)", choices=_choices(vocab.RIGHTS))
+    outcome = SelectField(
+        "Résultat",
+        choices=[SelectChoice("", "—"), *_choices(vocab.OUTCOMES)],
+        validate_choice=False,
+    )
+    contract = SelectField(
+        "Type de contrat (si emploi)",
+        choices=[SelectChoice("", "—"), *_choices(vocab.CONTRACT_TYPES)],
+        validate_choice=False,
+    )
+    rights = MultiCheckboxField(
+        "Droits ouverts (si de nouveaux droits)", choices=_choices(vocab.RIGHTS)
+    )
     tutor_wants_again = ChoiceField(
         "Le tuteur souhaite-t-il accompagner une autre personne ?",
         choices=_pairs([("oui", "Oui"), ("non", "Non"), ("inconnu", "Ne sait pas")]),
         validators=[InputRequired("Indiquez si le tuteur souhaite recommencer.")],
     )
-    detail = TextAreaField("Précisions (type de contrat, formation, droit ouvert…)",
-                           validators=[Length(max=500, message=_too_long(500))])
+    detail = TextAreaField(
+        "Précisions (type de contrat, formation, droit ouvert…)",
+        validators=[Length(max=500, message=_too_long(500))],
+    )
 
     def validate_outcome(self, field):
         if field.data not in vocab.OUTCOMES:
@@ -359,18 +413,27 @@ class EndForm(Form):
 
 
 class MeetingForm(Form):
-    date = FrenchDateField("Date de la rencontre", validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")])
-    duration = NumberField(
-        "Durée (en minutes)", invalid="Indiquez la durée en minutes (un nombre entier).",
-        validators=[InputRequired("Indiquez la durée en minutes."),
-                    NumberRange(1, 720, "La durée doit être comprise entre 1 et 720 minutes.")],
+    date = FrenchDateField(
+        "Date de la rencontre", validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")]
     )
-    mode = ChoiceField("Comment vous êtes-vous rencontrés ?", choices=_choices(vocab.MEETING_MODES),
-                      validators=[InputRequired("Choisissez comment la rencontre s'est faite.")])
+    duration = NumberField(
+        "Durée (en minutes)",
+        invalid="Indiquez la durée en minutes (un nombre entier).",
+        validators=[
+            InputRequired("Indiquez la durée en minutes."),
+            NumberRange(1, 720, "La durée doit être comprise entre 1 et 720 minutes."),
+        ],
+    )
+    mode = ChoiceField(
+        "Comment vous êtes-vous rencontrés ?",
+        choices=_choices(vocab.MEETING_MODES),
+        validators=[InputRequired("Choisissez comment la rencontre s'est faite.")],
+    )
     place = StringField("Lieu (facultatif)", validators=[Length(max=150, message=_too_long(150))])
     topics = MultiCheckboxField("Sujets abordés", choices=_choices(vocab.TOPICS))
-    note = TextAreaField("Une courte note (facultatif)",
-                         validators=[Length(max=1000, message=_too_long(1000))])
+    note = TextAreaField(
+        "Une courte note (facultatif)", validators=[Length(max=1000, message=_too_long(1000))]
+    )
 
     def validate_date(self, field):
         if field.data and field.data > datetime.now(UTC).date():
@@ -380,16 +443,32 @@ class MeetingForm(Form):
 
 
 class PersonForm(Form):
-    first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80))])
-    last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80))])
-    email = EmailField("Adresse électronique", validators=[Optional(), Length(max=254, message=_too_long(254)),
-                                                           Email("Adresse électronique invalide.")])
-    phone = StringField("Téléphone (facultatif)", validators=[Optional(), Length(max=20, message=_too_long(20))])
+    first_name = StringField(
+        "Prénom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80))]
+    )
+    last_name = StringField(
+        "Nom", validators=[DataRequired(REQUIRED), Length(max=80, message=_too_long(80))]
+    )
+    email = EmailField(
+        "Adresse électronique",
+        validators=[
+            Optional(),
+            Length(max=254, message=_too_long(254)),
+            Email("Adresse électronique invalide."),
+        ],
+    )
+    phone = StringField(
+        "Téléphone (facultatif)", validators=[Optional(), Length(max=20, message=_too_long(20))]
+    )
 
     def validate_phone(self, field):
         digits = "".join(c for c in field.data or "" if c.isdigit())
-        if field.data and (len(digits) < 10 or any(c not in "0123456789 +.-()" for c in field.data)):
-            raise ValidationError("Numéro de téléphone invalide (10 chiffres, par exemple 06 12 34 56 78).")
+        if field.data and (
+            len(digits) < 10 or any(c not in "0123456789 +.-()" for c in field.data)
+        ):
+            raise ValidationError(
+                "Numéro de téléphone invalide (10 chiffres, par exemple 06 12 34 56 78)."
+            )
 
 
 class NewMenteeForm(PersonForm):
@@ -400,11 +479,15 @@ class NewMenteeForm(PersonForm):
 
 
 class NewAccountForm(PersonForm):
-    role = ChoiceField("Type de compte", choices=_pairs([("referent", "Référent ou référente"),
-                                                        ("tutor", "Tuteur ou tutrice")]),
-                      validators=[InputRequired("Choisissez le type de compte.")])
-    organisation = StringField("Structure (pour un référent : Maison des Solidarités, France Travail…)",
-                               validators=[Optional(), Length(max=150, message=_too_long(150))])
+    role = ChoiceField(
+        "Type de compte",
+        choices=_pairs([("referent", "Référent ou référente"), ("tutor", "Tuteur ou tutrice")]),
+        validators=[InputRequired("Choisissez le type de compte.")],
+    )
+    organisation = StringField(
+        "Structure (pour un référent : Maison des Solidarités, France Travail…)",
+        validators=[Optional(), Length(max=150, message=_too_long(150))],
+    )
 
     def validate_email(self, field):
         if not field.data:
@@ -414,14 +497,26 @@ class NewAccountForm(PersonForm):
 class WeightsForm(Form):
     """The weight of each part of the score (the admin sets them; matching.Weights validates)."""
 
-    distance = NumberField("Distance", invalid="Indiquez un nombre entier entre 0 et 100.",
-                           validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
-    sector = NumberField("Métier", invalid="Indiquez un nombre entier entre 0 et 100.",
-                         validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
-    availability = NumberField("Disponibilités", invalid="Indiquez un nombre entier entre 0 et 100.",
-                               validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
-    experience = NumberField("Expérience vécue", invalid="Indiquez un nombre entier entre 0 et 100.",
-                             validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")])
+    distance = NumberField(
+        "Distance",
+        invalid="Indiquez un nombre entier entre 0 et 100.",
+        validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")],
+    )
+    sector = NumberField(
+        "Métier",
+        invalid="Indiquez un nombre entier entre 0 et 100.",
+        validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")],
+    )
+    availability = NumberField(
+        "Disponibilités",
+        invalid="Indiquez un nombre entier entre 0 et 100.",
+        validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")],
+    )
+    experience = NumberField(
+        "Expérience vécue",
+        invalid="Indiquez un nombre entier entre 0 et 100.",
+        validators=[InputRequired(REQUIRED), NumberRange(0, 100, "Entre 0 et 100.")],
+    )
 
     def validate_experience(self, field):
         values = [self.distance.data, self.sector.data, self.availability.data, field.data]
@@ -430,5 +525,7 @@ class WeightsForm(Form):
 
 
 class SocialNoteForm(Form):
-    social_note = TextAreaField("Note du référent (jamais visible par le tuteur)",
-                                validators=[Length(max=4000, message=_too_long(4000))])
+    social_note = TextAreaField(
+        "Note du référent (jamais visible par le tuteur)",
+        validators=[Length(max=4000, message=_too_long(4000))],
+    )

@@ -15,7 +15,13 @@ from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
 LONG = "x" * 20_000
-PROFILE_OK = {"commune": "Auch", "metier_1": "boulanger", "slots": ["5"], "has_car": "non", "max_km": "10"}
+PROFILE_OK = {
+    "commune": "Auch",
+    "metier_1": "boulanger",
+    "slots": ["5"],
+    "has_car": "non",
+    "max_km": "10",
+}
 
 
 @pytest.fixture
@@ -26,16 +32,27 @@ def people(app):
         active_mentee = make_mentee(referent, remote_ok=True)
         tutor = make_tutor(remote_ok=True)
         admin = make_admin()
-        demande = request_service.open_request(active_mentee, actor=active_mentee, topics=["cv"],
-                                               meeting_modes=["video"], message="Bonjour")
+        demande = request_service.open_request(
+            active_mentee,
+            actor=active_mentee,
+            topics=["cv"],
+            meeting_modes=["video"],
+            message="Bonjour",
+        )
         db.session.flush()
         pair = pair_service.propose(demande, tutor.id, actor=referent)
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
         pair_service.answer(pair, side="mentee", accept=True, actor=active_mentee)
         pair_service.confirm(pair, actor=referent)
         db.session.commit()
-        return {"referent": referent.email, "mentee": mentee.email, "mentee_id": mentee.id, "tutor": tutor.email,
-                "admin": admin.email, "pair": pair.id}
+        return {
+            "referent": referent.email,
+            "mentee": mentee.email,
+            "mentee_id": mentee.id,
+            "tutor": tutor.email,
+            "admin": admin.email,
+            "pair": pair.id,
+        }
 
 
 def _as(app, email):
@@ -85,7 +102,10 @@ def test_mentee_profile_bad_input(app, people, change, message):
         ({"topics": ["cv"], "meeting_modes": ["video"], "message": ""}, "obligatoire"),
         ({"topics": ["cv"], "meeting_modes": ["video"], "message": LONG}, "1000 caractères"),
         ({"topics": ["pirate"], "meeting_modes": ["video"], "message": "Bonjour"}, "Choix inconnu"),
-        ({"topics": ["cv"], "meeting_modes": ["video"], "message": "a\x00b"}, "caractères invisibles"),
+        (
+            {"topics": ["cv"], "meeting_modes": ["video"], "message": "a\x00b"},
+            "caractères invisibles",
+        ),
     ],
 )
 def test_request_bad_input(app, people, data, message):
@@ -97,8 +117,14 @@ def test_request_bad_input(app, people, data, message):
     assert 400 <= r.status_code < 500
     assert message in r.get_data(as_text=True)
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Request).where(
-            Request.mentee_id == people["mentee_id"])) == 0
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Request)
+                .where(Request.mentee_id == people["mentee_id"])
+            )
+            == 0
+        )
 
 
 def test_second_open_request_is_refused(app, people):
@@ -140,12 +166,33 @@ def test_meeting_bad_input(app, people, change, message):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"role": "referent", "first_name": "", "last_name": "X", "email": "a@b.fr"}, "obligatoire"),
-        ({"role": "referent", "first_name": "A", "last_name": "X", "email": "pas-un-courriel"}, "invalide"),
+        (
+            {"role": "referent", "first_name": "", "last_name": "X", "email": "a@b.fr"},
+            "obligatoire",
+        ),
+        (
+            {"role": "referent", "first_name": "A", "last_name": "X", "email": "pas-un-courriel"},
+            "invalide",
+        ),
         ({"role": "referent", "first_name": "A", "last_name": "X", "email": ""}, "obligatoire"),
-        ({"role": "pirate", "first_name": "A", "last_name": "X", "email": "a@b.fr"}, "Choisissez une des options"),
-        ({"role": "tutor", "first_name": LONG, "last_name": "X", "email": "a@b.fr"}, "80 caractères"),
-        ({"role": "tutor", "first_name": "A", "last_name": "X", "email": "a@b.fr", "phone": "abc"}, "téléphone"),
+        (
+            {"role": "pirate", "first_name": "A", "last_name": "X", "email": "a@b.fr"},
+            "Choisissez une des options",
+        ),
+        (
+            {"role": "tutor", "first_name": LONG, "last_name": "X", "email": "a@b.fr"},
+            "80 caractères",
+        ),
+        (
+            {
+                "role": "tutor",
+                "first_name": "A",
+                "last_name": "X",
+                "email": "a@b.fr",
+                "phone": "abc",
+            },
+            "téléphone",
+        ),
     ],
 )
 def test_admin_new_account_bad_input(app, people, data, message):
@@ -162,8 +209,11 @@ def test_admin_new_account_bad_input(app, people, data, message):
 
 def test_duplicate_email_is_refused(app, people):
     b = _as(app, people["admin"])
-    r = b.post("/admin/comptes/nouveau", {"role": "tutor", "first_name": "A", "last_name": "B",
-                                         "email": people["referent"]}, page="/admin/comptes/nouveau")
+    r = b.post(
+        "/admin/comptes/nouveau",
+        {"role": "tutor", "first_name": "A", "last_name": "B", "email": people["referent"]},
+        page="/admin/comptes/nouveau",
+    )
     assert r.status_code in (409, 422) and "existe déjà" in r.get_data(as_text=True)
 
 
@@ -172,24 +222,41 @@ def test_decline_needs_a_reason(app, people):
         referent = db.session.scalars(select(User).where(User.email == people["referent"])).one()
         mentee = make_mentee(referent, remote_ok=True)
         tutor = make_tutor(remote_ok=True, email="declineur@test.example.org")
-        demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                               message="Bonjour")
+        demande = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
         db.session.flush()
         pair = pair_service.propose(demande, tutor.id, actor=referent)
         db.session.commit()
         pair_id, mentee_id = pair.id, mentee.id
     b = _as(app, "declineur@test.example.org")
     page = f"/tuteur/binome/{pair_id}"
-    r = b.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "decline"}, prefix="answer", page=page)
+    r = b.post(
+        f"/tuteur/binome/{pair_id}/reponse",
+        {"answer-decision": "decline"},
+        prefix="answer",
+        page=page,
+    )
     assert r.status_code == 422 and "raison du refus" in r.get_data(as_text=True)
-    r = b.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "decline", "answer-reason": "autre"},
-               prefix="answer", page=page)
+    r = b.post(
+        f"/tuteur/binome/{pair_id}/reponse",
+        {"answer-decision": "decline", "answer-reason": "autre"},
+        prefix="answer",
+        page=page,
+    )
     assert r.status_code == 422 and "Précisez" in r.get_data(as_text=True)
-    r = b.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "decline", "answer-reason": "trop_loin"},
-               prefix="answer", page=page)
+    r = b.post(
+        f"/tuteur/binome/{pair_id}/reponse",
+        {"answer-decision": "decline", "answer-reason": "trop_loin"},
+        prefix="answer",
+        page=page,
+    )
     assert r.status_code == 302
     with app.app_context():
-        assert db.session.scalars(select(Request).where(Request.mentee_id == mentee_id)).one().status == "open"
+        assert (
+            db.session.scalars(select(Request).where(Request.mentee_id == mentee_id)).one().status
+            == "open"
+        )
 
 
 @pytest.mark.parametrize("email", ["a\x00b@example.org", "x" * 20_000, "' OR 1=1 --", ""])
@@ -197,12 +264,23 @@ def test_hostile_login(app, email):
     b = Browser(app.test_client())
     r = b.login(email, "\x00" + "y" * 300)
     assert r.status_code in (401, 422)
-    assert "incorrect" in r.get_data(as_text=True) or "invisibles" in r.get_data(as_text=True) \
-        or "obligatoire" in r.get_data(as_text=True) or "254 caractères" in r.get_data(as_text=True)
+    assert (
+        "incorrect" in r.get_data(as_text=True)
+        or "invisibles" in r.get_data(as_text=True)
+        or "obligatoire" in r.get_data(as_text=True)
+        or "254 caractères" in r.get_data(as_text=True)
+    )
 
 
-@pytest.mark.parametrize("path", ["/referent/demandes/99999999999999999999", "/referent/binomes/2147483648",
-                                  "/referent/beneficiaires/-1", "/tuteur/binome/0"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/referent/demandes/99999999999999999999",
+        "/referent/binomes/2147483648",
+        "/referent/beneficiaires/-1",
+        "/tuteur/binome/0",
+    ],
+)
 def test_huge_or_odd_ids_are_404(app, people, path):
     b = _as(app, people["referent"] if path.startswith("/referent") else people["tutor"])
     assert b.client.get(path).status_code == 404

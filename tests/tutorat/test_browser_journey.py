@@ -33,7 +33,9 @@ def _no_horizontal_scroll(page) -> bool:
 
 class Person:
     def __init__(self, chromium, base: str, email: str, width: int, shots: str):
-        self.context = chromium.new_context(viewport={"width": width, "height": 900}, locale="fr-FR")
+        self.context = chromium.new_context(
+            viewport={"width": width, "height": 900}, locale="fr-FR"
+        )
         self.page = self.context.new_page()
         self.base, self.width, self.shots = base, width, shots
         self.page.goto(f"{base}/connexion")
@@ -49,8 +51,12 @@ class Person:
 
     def shot(self, name: str):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.shots}-{self.width}-{name}.png"), full_page=True)
-        assert _no_horizontal_scroll(self.page), f"défilement horizontal sur {self.page.url} à {self.width} px"
+        self.page.screenshot(
+            path=str(ARTIFACTS / f"{self.shots}-{self.width}-{name}.png"), full_page=True
+        )
+        assert _no_horizontal_scroll(self.page), (
+            f"défilement horizontal sur {self.page.url} à {self.width} px"
+        )
 
 
 @pytest.mark.parametrize("width", [360, 1280])
@@ -61,8 +67,14 @@ def test_journey_in_chromium(app, chromium, width):
         make_tutor(first_name="Marc", last_name="Soubiran", capacity=2)
         admin = make_admin()
         db.session.commit()
-        emails = {"referent": referent.email, "mentee": mentee.email, "admin": admin.email,
-                  "tutor": db.session.scalars(select(User.email).where(User.last_name == "Soubiran")).one()}
+        emails = {
+            "referent": referent.email,
+            "mentee": mentee.email,
+            "admin": admin.email,
+            "tutor": db.session.scalars(
+                select(User.email).where(User.last_name == "Soubiran")
+            ).one(),
+        }
 
     with LiveServer(app) as server:
         home = chromium.new_page(viewport={"width": width, "height": 900})
@@ -86,7 +98,9 @@ def test_journey_in_chromium(app, chromium, width):
         page = m.go("/beneficiaire/demande")
         page.get_by_label("Faire ou refaire son CV").check()
         page.get_by_label("En personne").check()
-        page.get_by_label(re.compile("qu'attendez-vous")).fill("Je voudrais devenir aide-soignante.")
+        page.get_by_label(re.compile("qu'attendez-vous")).fill(
+            "Je voudrais devenir aide-soignante."
+        )
         page.get_by_role("button", name="Envoyer la demande").click()
         page.wait_for_load_state()
         assert "Votre demande est envoyée" in page.content()
@@ -118,8 +132,11 @@ def test_journey_in_chromium(app, chromium, width):
         # The mentee accepts; the référent confirms.
         page = m.go("/beneficiaire/")
         with app.app_context():
-            pair_id = db.session.scalars(select(Pair.id).join(User, User.id == Pair.mentee_id)
-                                         .where(User.email == emails["mentee"])).one()
+            pair_id = db.session.scalars(
+                select(Pair.id)
+                .join(User, User.id == Pair.mentee_id)
+                .where(User.email == emails["mentee"])
+            ).one()
         page = m.go(f"/beneficiaire/binome/{pair_id}")
         page.get_by_label("J'accepte").check()
         page.get_by_role("button", name="Envoyer ma réponse").click()
@@ -162,5 +179,8 @@ def test_journey_in_chromium(app, chromium, width):
             person.context.close()
 
     with app.app_context():
-        assert db.session.scalar(select(Meeting.duration_minutes).where(Meeting.pair_id == pair_id)) == 45
+        assert (
+            db.session.scalar(select(Meeting.duration_minutes).where(Meeting.pair_id == pair_id))
+            == 45
+        )
         assert db.session.get(Pair, pair_id).status == "active"

@@ -29,8 +29,11 @@ def test_many_simultaneous_proposals_for_one_tutor(app):
         request_ids = []
         for _ in range(N):
             mentee = make_mentee(referent, remote_ok=True)
-            request_ids.append(request_service.open_request(
-                mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour").id)
+            request_ids.append(
+                request_service.open_request(
+                    mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+                ).id
+            )
             db.session.flush()
         db.session.commit()
         tutor_id, email = tutor.id, referent.email
@@ -48,8 +51,11 @@ def test_many_simultaneous_proposals_for_one_tutor(app):
     assert statuses.count(302) == 3, statuses
     refused = [r for r in responses if r.status_code != 302]
     assert all(r.status_code == 409 for r in refused), {r.status_code for r in refused}
-    assert all("plus de place" in r.get_data(as_text=True) or "n'est pas disponible" in r.get_data(as_text=True)
-               for r in refused)
+    assert all(
+        "plus de place" in r.get_data(as_text=True)
+        or "n'est pas disponible" in r.get_data(as_text=True)
+        for r in refused
+    )
     with app.app_context():
         assert db.session.get(TutorProfile, tutor_id).places_used == 3
         assert db.session.scalar(select(func.count()).select_from(Pair)) == 3
@@ -62,14 +68,17 @@ def test_double_submission_of_one_proposal(app):
         referent = make_referent()
         tutors = [make_tutor(capacity=3, remote_ok=True) for _ in range(4)]
         mentee = make_mentee(referent, remote_ok=True)
-        request_id = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                                  message="Bonjour").id
+        request_id = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        ).id
         db.session.commit()
         tutor_ids, email = [t.id for t in tutors], referent.email
     browsers = [_logged_in(app, email) for _ in range(20)]
 
     def propose(i):
-        return browsers[i].post(f"/referent/demandes/{request_id}/proposer", {"tutor_id": str(tutor_ids[i % 4])})
+        return browsers[i].post(
+            f"/referent/demandes/{request_id}/proposer", {"tutor_id": str(tutor_ids[i % 4])}
+        )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = [r.status_code for r in pool.map(propose, range(20))]
@@ -88,8 +97,9 @@ def test_fifty_simultaneous_confirmations(app):
         referent = make_referent()
         mentee = make_mentee(referent, remote_ok=True)
         tutor = make_tutor(remote_ok=True)
-        demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                               message="Bonjour")
+        demande = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
         db.session.flush()
         pair = pair_service.propose(demande, tutor.id, actor=referent)
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
@@ -107,5 +117,13 @@ def test_fifty_simultaneous_confirmations(app):
     assert set(statuses) <= {302, 409}
     with app.app_context():
         assert db.session.get(Pair, pair_id).status == "active"
-        assert db.session.scalar(select(func.count()).where(
-            StatusEvent.entity == "binome", StatusEvent.entity_id == pair_id, StatusEvent.to_status == "active")) == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).where(
+                    StatusEvent.entity == "binome",
+                    StatusEvent.entity_id == pair_id,
+                    StatusEvent.to_status == "active",
+                )
+            )
+            == 1
+        )

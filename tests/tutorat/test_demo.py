@@ -31,15 +31,21 @@ def test_seed_demo_twice(app, runner):
         assert counts == {Role.MENTEE: 300, Role.TUTOR: 120, Role.REFERENT: 6, Role.ADMIN: 1}
         pair_statuses = set(db.session.scalars(select(Pair.status).distinct()))
         assert pair_statuses == {s.value for s in PairStatus}
-        assert set(db.session.scalars(select(Request.status).distinct())) == {s.value for s in RequestStatus}
+        assert set(db.session.scalars(select(Request.status).distinct())) == {
+            s.value for s in RequestStatus
+        }
         assert _count(select(Meeting)) > 50
         # Varied: rural and urban communes, with and without a car.
         assert _count(select(MenteeProfile.commune_code).distinct()) > 100
         assert {True, False} <= set(db.session.scalars(select(MenteeProfile.has_car).distinct()))
         # Tutors are never over capacity.
-        assert not db.session.scalar(select(func.count()).where(TutorProfile.places_used > TutorProfile.capacity))
+        assert not db.session.scalar(
+            select(func.count()).where(TutorProfile.places_used > TutorProfile.capacity)
+        )
 
-        mentee = db.session.scalars(select(User).where(User.email == "beneficiaire@example.org")).one()
+        mentee = db.session.scalars(
+            select(User).where(User.email == "beneficiaire@example.org")
+        ).one()
         assert mentee.mentee_profile.is_complete
         assert mentee.mentee_profile.referent.email == "referent@example.org"
         assert _count(select(Request).where(Request.mentee_id == mentee.id)) == 0
@@ -61,9 +67,12 @@ def test_demo_mentee_sees_the_demo_tutor(app, runner):
     from tutorat.services import suggestions
 
     with app.app_context():
-        mentee = db.session.scalars(select(User).where(User.email == "beneficiaire@example.org")).one()
-        demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["presentiel"],
-                                               message="Bonjour")
+        mentee = db.session.scalars(
+            select(User).where(User.email == "beneficiaire@example.org")
+        ).one()
+        demande = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["presentiel"], message="Bonjour"
+        )
         db.session.flush()
         candidates, _ = suggestions.candidates_for(demande)
         assert "tuteur@example.org" in [c.tutor.email for c in candidates[:3]]

@@ -19,8 +19,9 @@ def _proposal(referent=None, tutor=None):
     referent = referent or make_referent()
     mentee = make_mentee(referent)
     tutor = tutor or make_tutor(capacity=3)
-    demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                           message="Bonjour")
+    demande = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+    )
     db.session.flush()
     pair = pair_service.propose(demande, tutor.id, actor=referent)
     db.session.commit()
@@ -37,21 +38,36 @@ def test_reminders_then_expiry_and_safe_to_run_twice(ctx):
     db.session.commit()
     start = pair.proposed_at
     assert followup.run_reminders(start + timedelta(days=2)) == {"rappels": 0, "expirées": 0}
-    assert followup.run_reminders(start + timedelta(days=3, hours=1)) == {"rappels": 1, "expirées": 0}
-    assert followup.run_reminders(start + timedelta(days=3, hours=2)) == {"rappels": 0, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=3, hours=1)) == {
+        "rappels": 1,
+        "expirées": 0,
+    }
+    assert followup.run_reminders(start + timedelta(days=3, hours=2)) == {
+        "rappels": 0,
+        "expirées": 0,
+    }
     reminders = _emails("reminder")
     assert [e.recipient for e in reminders] == [tutor.email]  # only who has not answered
-    assert followup.run_reminders(start + timedelta(days=7, hours=1)) == {"rappels": 1, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=7, hours=1)) == {
+        "rappels": 1,
+        "expirées": 0,
+    }
     assert followup.run_reminders(start + timedelta(days=8)) == {"rappels": 0, "expirées": 0}
     assert len(_emails("reminder")) == 2
-    assert followup.run_reminders(start + timedelta(days=10, hours=1)) == {"rappels": 0, "expirées": 1}
+    assert followup.run_reminders(start + timedelta(days=10, hours=1)) == {
+        "rappels": 0,
+        "expirées": 1,
+    }
     assert followup.run_reminders(start + timedelta(days=11)) == {"rappels": 0, "expirées": 0}
     db.session.refresh(pair)
     assert pair.status == "expired" and pair.decline_reason == "sans_reponse"
     assert db.session.get(Request, pair.request_id).status == "open"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
-    event = db.session.scalars(select(StatusEvent).where(StatusEvent.entity == "binome",
-                                                         StatusEvent.to_status == "expired")).one()
+    event = db.session.scalars(
+        select(StatusEvent).where(
+            StatusEvent.entity == "binome", StatusEvent.to_status == "expired"
+        )
+    ).one()
     assert event.actor_id is None  # the system, not a person
     assert {e.recipient for e in _emails("expired")} == {referent.email, tutor.email, mentee.email}
 
@@ -71,24 +87,35 @@ def test_dashboard_alerts_first_and_filters(app):
     with app.app_context():
         referent = make_referent()
         old = make_mentee(referent, first_name="Ancienne", commune="32013")
-        demande = request_service.open_request(old, actor=old, topics=["cv"], meeting_modes=["video"],
-                                               message="Bonjour")
+        demande = request_service.open_request(
+            old, actor=old, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
         db.session.flush()
-        db.session.execute(update(Request).where(Request.id == demande.id)
-                           .values(updated_at=datetime.now(UTC) - timedelta(days=15)))
+        db.session.execute(
+            update(Request)
+            .where(Request.id == demande.id)
+            .values(updated_at=datetime.now(UTC) - timedelta(days=15))
+        )
         _, mentee, tutor, pair = _proposal(referent)
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
         pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
         pair_service.confirm(pair, actor=referent)
         db.session.flush()
-        db.session.add(Meeting(pair_id=pair.id, logged_by_id=tutor.id, date=date.today() - timedelta(days=30),
-                               duration_minutes=30, mode="video"))
+        db.session.add(
+            Meeting(
+                pair_id=pair.id,
+                logged_by_id=tutor.id,
+                date=date.today() - timedelta(days=30),
+                duration_minutes=30,
+                mode="video",
+            )
+        )
         db.session.commit()
         email = referent.email
     b = Browser(app.test_client())
     b.login(email, PASSWORD)
     page = b.get("/referent/").get_data(as_text=True)
-    alerts = page[page.index("Alertes"):page.index("Demandes en attente d")]
+    alerts = page[page.index("Alertes") : page.index("Demandes en attente d")]
     assert "Ancienne" in alerts and "demande sans proposition" in alerts
     assert "pas de rencontre" in alerts and "il y a 30 jours" in alerts
     only = b.get("/referent/?statut=actifs").get_data(as_text=True)
@@ -106,7 +133,10 @@ def test_weekly_digest_once_a_week(ctx):
     assert followup.send_digests(now) == 1
     assert followup.send_digests(now) == 0
     [digest] = _emails("digest")
-    assert digest.recipient == referent.email and "Propositions en attente de réponse : 1" in digest.body_text
+    assert (
+        digest.recipient == referent.email
+        and "Propositions en attente de réponse : 1" in digest.body_text
+    )
     assert followup.send_digests(now + timedelta(days=7)) == 1
 
 
@@ -122,17 +152,34 @@ def test_end_with_outcome_details(app):
     b.login(email, PASSWORD)
     url = f"/referent/binomes/{pair_id}/terminer"
     page = f"/referent/binomes/{pair_id}"
-    r = b.post(url, {"end-outcome": "emploi", "end-tutor_wants_again": "oui"}, prefix="end", page=page)
+    r = b.post(
+        url, {"end-outcome": "emploi", "end-tutor_wants_again": "oui"}, prefix="end", page=page
+    )
     assert r.status_code == 422 and "type de contrat" in r.get_data(as_text=True)
-    r = b.post(url, {"end-outcome": "droits", "end-tutor_wants_again": "oui"}, prefix="end", page=page)
+    r = b.post(
+        url, {"end-outcome": "droits", "end-tutor_wants_again": "oui"}, prefix="end", page=page
+    )
     assert r.status_code == 422 and "droits ont été ouverts" in r.get_data(as_text=True)
-    r = b.post(url, {"end-outcome": "emploi", "end-contract": "cdd", "end-tutor_wants_again": "oui",
-                     "end-detail": "CDD de 6 mois en EHPAD"}, prefix="end", page=page)
+    r = b.post(
+        url,
+        {
+            "end-outcome": "emploi",
+            "end-contract": "cdd",
+            "end-tutor_wants_again": "oui",
+            "end-detail": "CDD de 6 mois en EHPAD",
+        },
+        prefix="end",
+        page=page,
+    )
     assert r.status_code == 302
     with app.app_context():
         pair = db.session.get(Pair, pair_id)
         assert (pair.status, pair.outcome, pair.outcome_contract, pair.tutor_wants_again) == (
-            "ended", "emploi", "cdd", True)
+            "ended",
+            "emploi",
+            "cdd",
+            True,
+        )
         assert db.session.scalar(select(func.count()).where(OutboxEmail.kind == "pair_ended")) == 2
     assert "CDD" in b.get(page).get_data(as_text=True)
 
@@ -143,13 +190,25 @@ def test_pair_page_shows_one_timeline(app):
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
         pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
         pair_service.confirm(pair, actor=referent)
-        db.session.add(Meeting(pair_id=pair.id, logged_by_id=tutor.id, date=date.today(), duration_minutes=45,
-                               mode="telephone", mentee_confirmation="contested"))
+        db.session.add(
+            Meeting(
+                pair_id=pair.id,
+                logged_by_id=tutor.id,
+                date=date.today(),
+                duration_minutes=45,
+                mode="telephone",
+                mentee_confirmation="contested",
+            )
+        )
         db.session.commit()
         email, pair_id = referent.email, pair.id
     b = Browser(app.test_client())
     b.login(email, PASSWORD)
     html = b.get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
-    timeline = html[html.index("Chronologie"):html.index("Historique du binôme")]
-    assert timeline.index("(création)") < timeline.index("Actif") < timeline.index("rencontre par téléphone, 45 min")
+    timeline = html[html.index("Chronologie") : html.index("Historique du binôme")]
+    assert (
+        timeline.index("(création)")
+        < timeline.index("Actif")
+        < timeline.index("rencontre par téléphone, 45 min")
+    )
     assert "contestée par le bénéficiaire" in timeline

@@ -19,22 +19,57 @@ pytestmark = pytest.mark.slow
 
 XSS = "<script>alert('x')</script>"
 PAYLOADS = [
-    XSS, "\"><img src=x onerror=alert(1)>", "' OR '1'='1' --", "'; DROP TABLE user_account; --", "\x00",
-    "a\x00b", "%00", "../../etc/passwd", "${7*7}{{7*7}}", "\u202e\u200b", "é" * 300, "x" * 20_000,
-    "-1", "0", "99999999999999999999", "1e309", "NaN", "", " ", "32000", "Auch", "boulanger", "K1302",
-    "2026-02-30", "1900-01-01", "9999-12-31", "oui", "non", "accept", "decline", "y", "on",
+    XSS,
+    '"><img src=x onerror=alert(1)>',
+    "' OR '1'='1' --",
+    "'; DROP TABLE user_account; --",
+    "\x00",
+    "a\x00b",
+    "%00",
+    "../../etc/passwd",
+    "${7*7}{{7*7}}",
+    "\u202e\u200b",
+    "é" * 300,
+    "x" * 20_000,
+    "-1",
+    "0",
+    "99999999999999999999",
+    "1e309",
+    "NaN",
+    "",
+    " ",
+    "32000",
+    "Auch",
+    "boulanger",
+    "K1302",
+    "2026-02-30",
+    "1900-01-01",
+    "9999-12-31",
+    "oui",
+    "non",
+    "accept",
+    "decline",
+    "y",
+    "on",
 ]
 value = st.one_of(
     st.sampled_from(PAYLOADS),
     st.text(max_size=60),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=20),
-    st.integers(-10**12, 10**12).map(str),
+    st.integers(-(10**12), 10**12).map(str),
 )
 field_value = st.one_of(value, st.lists(value, min_size=0, max_size=4))
 
-FUZZ = settings(max_examples=300, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 @pytest.fixture
@@ -46,26 +81,44 @@ def world(app):
         tutor = make_tutor(remote_ok=True, capacity=3)
         other_tutor = make_tutor(remote_ok=True, capacity=3)
         admin = make_admin()
-        demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                               message="Bonjour")
+        demande = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
         db.session.flush()
         pending = pair_service.propose(demande, tutor.id, actor=referent)
         active_mentee = make_mentee(referent, remote_ok=True)
-        d2 = request_service.open_request(active_mentee, actor=active_mentee, topics=["cv"],
-                                          meeting_modes=["video"], message="Bonjour")
+        d2 = request_service.open_request(
+            active_mentee,
+            actor=active_mentee,
+            topics=["cv"],
+            meeting_modes=["video"],
+            message="Bonjour",
+        )
         db.session.flush()
         active = pair_service.propose(d2, tutor.id, actor=referent)
         pair_service.answer(active, side="tutor", accept=True, actor=tutor)
         pair_service.answer(active, side="mentee", accept=True, actor=active_mentee)
         pair_service.confirm(active, actor=referent)
         open_mentee = make_mentee(referent, remote_ok=True)
-        d3 = request_service.open_request(open_mentee, actor=open_mentee, topics=["cv"], meeting_modes=["video"],
-                                          message="Bonjour")
+        d3 = request_service.open_request(
+            open_mentee,
+            actor=open_mentee,
+            topics=["cv"],
+            meeting_modes=["video"],
+            message="Bonjour",
+        )
         db.session.commit()
         return {
-            "referent": referent.email, "mentee": mentee.email, "tutor": tutor.email, "admin": admin.email,
-            "active_mentee": active_mentee.email, "pending": pending.id, "active": active.id, "blank": blank.id,
-            "open_request": d3.id, "other_tutor": other_tutor.id,
+            "referent": referent.email,
+            "mentee": mentee.email,
+            "tutor": tutor.email,
+            "admin": admin.email,
+            "active_mentee": active_mentee.email,
+            "pending": pending.id,
+            "active": active.id,
+            "blank": blank.id,
+            "open_request": d3.id,
+            "other_tutor": other_tutor.id,
         }
 
 
@@ -74,37 +127,124 @@ def _forms(w):
     return {
         "login": (None, "/connexion", "/connexion", ["email", "password"], None),
         "forgot": (None, "/mot-de-passe-oublie", "/mot-de-passe-oublie", ["email"], None),
-        "mentee_profile": ("mentee", "/beneficiaire/profil", "/beneficiaire/profil",
-                           ["commune", "metier_1", "metier_2", "slots", "has_car", "max_km", "remote_ok",
-                            "obstacles", "shares"], None),
-        "mentee_answer": ("mentee", f"/beneficiaire/binome/{w['pending']}", f"/beneficiaire/binome/{w['pending']}",
-                          ["answer-decision", "answer-reason", "answer-detail"], "answer"),
-        "tutor_profile": ("tutor", "/tuteur/profil", "/tuteur/profil",
-                          ["commune", "metier", "slots", "has_car", "max_km", "remote_ok", "obstacles", "capacity",
-                           "experience_note"], None),
-        "tutor_answer": ("tutor", f"/tuteur/binome/{w['pending']}", f"/tuteur/binome/{w['pending']}/reponse",
-                         ["answer-decision", "answer-reason", "answer-detail"], "answer"),
-        "meeting": ("tutor", f"/tuteur/binome/{w['active']}/rencontre", f"/tuteur/binome/{w['active']}/rencontre",
-                    ["date", "duration", "mode", "place", "topics", "note"], None),
-        "propose": ("referent", f"/referent/demandes/{w['open_request']}",
-                    f"/referent/demandes/{w['open_request']}/proposer", ["tutor_id"], None),
-        "end": ("referent", f"/referent/binomes/{w['active']}", f"/referent/binomes/{w['active']}/terminer",
-                ["end-outcome", "end-contract", "end-rights", "end-detail", "end-tutor_wants_again"], "end"),
-        "new_mentee": ("referent", "/referent/beneficiaires/nouveau", "/referent/beneficiaires/nouveau",
-                       ["first_name", "last_name", "email", "phone", "consent"], None),
-        "social_note": ("referent", f"/referent/beneficiaires/{w['blank']}", f"/referent/beneficiaires/{w['blank']}",
-                        ["note-social_note"], "note"),
-        "referent_request": ("referent", f"/referent/beneficiaires/{w['blank']}/demande",
-                             f"/referent/beneficiaires/{w['blank']}/demande",
-                             ["topics", "meeting_modes", "message", "constraints"], None),
-        "new_account": ("admin", "/admin/comptes/nouveau", "/admin/comptes/nouveau",
-                        ["role", "first_name", "last_name", "email", "phone", "organisation"], None),
-        "weights": ("admin", "/admin/poids", "/admin/poids", ["distance", "sector", "availability", "experience"],
-                    None),
-        "notifications": ("mentee", "/compte/", "/compte/",
-                          ["notif-notify_proposals", "notif-notify_reminders", "notif-notify_digest"], "notif"),
-        "change_password": ("referent", "/compte/mot-de-passe", "/compte/mot-de-passe",
-                            ["current", "password", "confirm"], None),
+        "mentee_profile": (
+            "mentee",
+            "/beneficiaire/profil",
+            "/beneficiaire/profil",
+            [
+                "commune",
+                "metier_1",
+                "metier_2",
+                "slots",
+                "has_car",
+                "max_km",
+                "remote_ok",
+                "obstacles",
+                "shares",
+            ],
+            None,
+        ),
+        "mentee_answer": (
+            "mentee",
+            f"/beneficiaire/binome/{w['pending']}",
+            f"/beneficiaire/binome/{w['pending']}",
+            ["answer-decision", "answer-reason", "answer-detail"],
+            "answer",
+        ),
+        "tutor_profile": (
+            "tutor",
+            "/tuteur/profil",
+            "/tuteur/profil",
+            [
+                "commune",
+                "metier",
+                "slots",
+                "has_car",
+                "max_km",
+                "remote_ok",
+                "obstacles",
+                "capacity",
+                "experience_note",
+            ],
+            None,
+        ),
+        "tutor_answer": (
+            "tutor",
+            f"/tuteur/binome/{w['pending']}",
+            f"/tuteur/binome/{w['pending']}/reponse",
+            ["answer-decision", "answer-reason", "answer-detail"],
+            "answer",
+        ),
+        "meeting": (
+            "tutor",
+            f"/tuteur/binome/{w['active']}/rencontre",
+            f"/tuteur/binome/{w['active']}/rencontre",
+            ["date", "duration", "mode", "place", "topics", "note"],
+            None,
+        ),
+        "propose": (
+            "referent",
+            f"/referent/demandes/{w['open_request']}",
+            f"/referent/demandes/{w['open_request']}/proposer",
+            ["tutor_id"],
+            None,
+        ),
+        "end": (
+            "referent",
+            f"/referent/binomes/{w['active']}",
+            f"/referent/binomes/{w['active']}/terminer",
+            ["end-outcome", "end-contract", "end-rights", "end-detail", "end-tutor_wants_again"],
+            "end",
+        ),
+        "new_mentee": (
+            "referent",
+            "/referent/beneficiaires/nouveau",
+            "/referent/beneficiaires/nouveau",
+            ["first_name", "last_name", "email", "phone", "consent"],
+            None,
+        ),
+        "social_note": (
+            "referent",
+            f"/referent/beneficiaires/{w['blank']}",
+            f"/referent/beneficiaires/{w['blank']}",
+            ["note-social_note"],
+            "note",
+        ),
+        "referent_request": (
+            "referent",
+            f"/referent/beneficiaires/{w['blank']}/demande",
+            f"/referent/beneficiaires/{w['blank']}/demande",
+            ["topics", "meeting_modes", "message", "constraints"],
+            None,
+        ),
+        "new_account": (
+            "admin",
+            "/admin/comptes/nouveau",
+            "/admin/comptes/nouveau",
+            ["role", "first_name", "last_name", "email", "phone", "organisation"],
+            None,
+        ),
+        "weights": (
+            "admin",
+            "/admin/poids",
+            "/admin/poids",
+            ["distance", "sector", "availability", "experience"],
+            None,
+        ),
+        "notifications": (
+            "mentee",
+            "/compte/",
+            "/compte/",
+            ["notif-notify_proposals", "notif-notify_reminders", "notif-notify_digest"],
+            "notif",
+        ),
+        "change_password": (
+            "referent",
+            "/compte/mot-de-passe",
+            "/compte/mot-de-passe",
+            ["current", "password", "confirm"],
+            None,
+        ),
     }
 
 
@@ -138,8 +278,11 @@ def test_fuzz_form(app, world, form):
     run()
 
 
-GET_FILTERS = [("referent", "/referent/", ["statut", "territoire"]), ("admin", "/admin/journal", ["action", "personne"]),
-               ("admin", "/admin/comptes", ["role"])]
+GET_FILTERS = [
+    ("referent", "/referent/", ["statut", "territoire"]),
+    ("admin", "/admin/journal", ["action", "personne"]),
+    ("admin", "/admin/comptes", ["role"]),
+]
 
 
 @pytest.mark.parametrize(("who", "url", "params"), GET_FILTERS)

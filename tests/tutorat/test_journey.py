@@ -29,7 +29,12 @@ def test_whole_journey(app):
         admin = make_admin()
         db.session.commit()
         ids = {"mentee": mentee.id, "tutor": tutor.id, "far": far_tutor.id}
-        emails = {"referent": referent.email, "mentee": mentee.email, "tutor": tutor.email, "admin": admin.email}
+        emails = {
+            "referent": referent.email,
+            "mentee": mentee.email,
+            "tutor": tutor.email,
+            "admin": admin.email,
+        }
 
     # 1. Home page, in French.
     anonymous = app.test_client()
@@ -39,19 +44,42 @@ def test_whole_journey(app):
 
     # 2. The mentee completes their profile, then requests a tutor.
     m = _browser(app, emails["mentee"])
-    r = m.post("/beneficiaire/profil", {
-        "commune": "32000", "metier_1": "aide-soignant", "metier_2": "", "slots": ["5", "15"],
-        "has_car": "non", "max_km": "10", "obstacles": ["mobilite"], "shares": ["first_name", "commune", "metier"],
-    }, page="/beneficiaire/profil")
+    r = m.post(
+        "/beneficiaire/profil",
+        {
+            "commune": "32000",
+            "metier_1": "aide-soignant",
+            "metier_2": "",
+            "slots": ["5", "15"],
+            "has_car": "non",
+            "max_km": "10",
+            "obstacles": ["mobilite"],
+            "shares": ["first_name", "commune", "metier"],
+        },
+        page="/beneficiaire/profil",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
         profile = db.session.get(MenteeProfile, ids["mentee"])
-        assert (profile.commune_code, profile.target_metiers, profile.availability) == ("32013", "J1501", 1 << 5 | 1 << 15)
-    r = m.post("/beneficiaire/demande", {"topics": ["cv", "entretien"], "meeting_modes": ["presentiel"],
-                                         "message": "Je voudrais devenir aide-soignante."}, page="/beneficiaire/demande")
+        assert (profile.commune_code, profile.target_metiers, profile.availability) == (
+            "32013",
+            "J1501",
+            1 << 5 | 1 << 15,
+        )
+    r = m.post(
+        "/beneficiaire/demande",
+        {
+            "topics": ["cv", "entretien"],
+            "meeting_modes": ["presentiel"],
+            "message": "Je voudrais devenir aide-soignante.",
+        },
+        page="/beneficiaire/demande",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
-        demande = db.session.scalars(select(Request).where(Request.mentee_id == ids["mentee"])).one()
+        demande = db.session.scalars(
+            select(Request).where(Request.mentee_id == ids["mentee"])
+        ).one()
         assert demande.status == "open"
         request_id = demande.id
 
@@ -75,13 +103,21 @@ def test_whole_journey(app):
     t = _browser(app, emails["tutor"])
     page = t.get(f"/tuteur/binome/{pair_id}").get_data(as_text=True)
     assert "Julie" in page and "Auch" in page
-    assert "Carrère" not in page and "NOTE-SOCIALE-CONFIDENTIELLE" not in page and emails["mentee"] not in page
+    assert (
+        "Carrère" not in page
+        and "NOTE-SOCIALE-CONFIDENTIELLE" not in page
+        and emails["mentee"] not in page
+    )
     r = t.post(f"/tuteur/binome/{pair_id}/reponse", {"answer-decision": "accept"}, prefix="answer")
     assert r.status_code == 302, r.get_data(as_text=True)
 
     # 5. The mentee accepts; the référent confirms.
-    r = m.post(f"/beneficiaire/binome/{pair_id}", {"answer-decision": "accept"}, prefix="answer",
-               page=f"/beneficiaire/binome/{pair_id}")
+    r = m.post(
+        f"/beneficiaire/binome/{pair_id}",
+        {"answer-decision": "accept"},
+        prefix="answer",
+        page=f"/beneficiaire/binome/{pair_id}",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     r = ref.post(f"/referent/binomes/{pair_id}/confirmer", {}, page=f"/referent/binomes/{pair_id}")
     assert r.status_code == 302, r.get_data(as_text=True)
@@ -91,51 +127,107 @@ def test_whole_journey(app):
 
     # 6. The tutor logs a meeting; the référent sees it with the whole history.
     day = (date.today() - timedelta(days=0)).isoformat()
-    r = t.post(f"/tuteur/binome/{pair_id}/rencontre", {
-        "date": day, "duration": "60", "mode": "presentiel", "place": "Médiathèque d'Auch",
-        "topics": ["cv"], "note": "Premier CV relu ensemble.",
-    }, page=f"/tuteur/binome/{pair_id}/rencontre")
+    r = t.post(
+        f"/tuteur/binome/{pair_id}/rencontre",
+        {
+            "date": day,
+            "duration": "60",
+            "mode": "presentiel",
+            "place": "Médiathèque d'Auch",
+            "topics": ["cv"],
+            "note": "Premier CV relu ensemble.",
+        },
+        page=f"/tuteur/binome/{pair_id}/rencontre",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     page = ref.get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
     assert "Premier CV relu ensemble." in page and "Médiathèque d&#39;Auch" in page
     with app.app_context():
         events = db.session.scalars(
-            select(StatusEvent).where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair_id)
-            .order_by(StatusEvent.id)).all()
+            select(StatusEvent)
+            .where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair_id)
+            .order_by(StatusEvent.id)
+        ).all()
         assert [(e.from_status, e.to_status) for e in events] == [
-            (None, "proposed"), ("proposed", "tutor_accepted"), ("tutor_accepted", "accepted"), ("accepted", "active")]
-        assert db.session.scalar(select(Meeting.duration_minutes).where(Meeting.pair_id == pair_id)) == 60
+            (None, "proposed"),
+            ("proposed", "tutor_accepted"),
+            ("tutor_accepted", "accepted"),
+            ("accepted", "active"),
+        ]
+        assert (
+            db.session.scalar(select(Meeting.duration_minutes).where(Meeting.pair_id == pair_id))
+            == 60
+        )
     assert "Sophie Lamothe" in page  # who changed the status
 
     # 7. The référent creates an account without email and acts for the person.
-    r = ref.post("/referent/beneficiaires/nouveau", {"first_name": "Paul", "last_name": "Sanscourriel",
-                                                    "email": "", "phone": "", "consent": "y"}, page="/referent/beneficiaires/nouveau")
+    r = ref.post(
+        "/referent/beneficiaires/nouveau",
+        {
+            "first_name": "Paul",
+            "last_name": "Sanscourriel",
+            "email": "",
+            "phone": "",
+            "consent": "y",
+        },
+        page="/referent/beneficiaires/nouveau",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
         paul = db.session.scalars(select(User).where(User.last_name == "Sanscourriel")).one()
         assert paul.email is None and paul.mentee_profile.referent_id is not None
         paul_id = paul.id
-    r = ref.post(f"/referent/beneficiaires/{paul_id}/profil", {
-        "commune": "Condom", "metier_1": "boulanger", "slots": ["5"], "has_car": "oui", "max_km": "20",
-        "remote_ok": "y"}, page=f"/referent/beneficiaires/{paul_id}/profil")
+    r = ref.post(
+        f"/referent/beneficiaires/{paul_id}/profil",
+        {
+            "commune": "Condom",
+            "metier_1": "boulanger",
+            "slots": ["5"],
+            "has_car": "oui",
+            "max_km": "20",
+            "remote_ok": "y",
+        },
+        page=f"/referent/beneficiaires/{paul_id}/profil",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
-    r = ref.post(f"/referent/beneficiaires/{paul_id}/demande", {"topics": ["recherche_emploi"],
-                 "meeting_modes": ["telephone"], "message": "Demande faite avec lui au téléphone."},
-                 page=f"/referent/beneficiaires/{paul_id}/demande")
+    r = ref.post(
+        f"/referent/beneficiaires/{paul_id}/demande",
+        {
+            "topics": ["recherche_emploi"],
+            "meeting_modes": ["telephone"],
+            "message": "Demande faite avec lui au téléphone.",
+        },
+        page=f"/referent/beneficiaires/{paul_id}/demande",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
         paul_request = db.session.scalars(select(Request).where(Request.mentee_id == paul_id)).one()
         assert paul_request.created_by.email == emails["referent"]
         assert db.session.get(MenteeProfile, paul_id).target_metiers == "D1102"
-        event = db.session.scalars(select(StatusEvent).where(StatusEvent.entity == "demande",
-                                                             StatusEvent.entity_id == paul_request.id)).one()
+        event = db.session.scalars(
+            select(StatusEvent).where(
+                StatusEvent.entity == "demande", StatusEvent.entity_id == paul_request.id
+            )
+        ).one()
         assert event.on_behalf_of_id == paul_id
 
     # 8. The admin creates a référent and a tutor account.
     a = _browser(app, emails["admin"])
-    for role, email in (("referent", "nouvelle.referente@test.example.org"), ("tutor", "nouveau.tuteur@test.example.org")):
-        r = a.post("/admin/comptes/nouveau", {"role": role, "first_name": "Nouveau", "last_name": role,
-                                             "email": email, "organisation": "MDS"}, page="/admin/comptes/nouveau")
+    for role, email in (
+        ("referent", "nouvelle.referente@test.example.org"),
+        ("tutor", "nouveau.tuteur@test.example.org"),
+    ):
+        r = a.post(
+            "/admin/comptes/nouveau",
+            {
+                "role": role,
+                "first_name": "Nouveau",
+                "last_name": role,
+                "email": email,
+                "organisation": "MDS",
+            },
+            page="/admin/comptes/nouveau",
+        )
         assert r.status_code == 302, r.get_data(as_text=True)
         with app.app_context():
             assert db.session.scalars(select(User).where(User.email == email)).one().role == role

@@ -69,7 +69,13 @@ def smtp(app):
     server.start()
     state = app.extensions["mail"]
     saved = (state.server, state.port, state.suppress, state.use_tls, state.use_ssl)
-    state.server, state.port, state.suppress, state.use_tls, state.use_ssl = "127.0.0.1", server.port, False, False, False
+    state.server, state.port, state.suppress, state.use_tls, state.use_ssl = (
+        "127.0.0.1",
+        server.port,
+        False,
+        False,
+        False,
+    )
     yield server
     server.stop()
     state.server, state.port, state.suppress, state.use_tls, state.use_ssl = saved
@@ -81,8 +87,9 @@ def _active_pair():
     profile = db.session.get(MenteeProfile, mentee.id)
     profile.share_phone, profile.share_email = True, False
     tutor = make_tutor(first_name="Marc")
-    demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                           message="Bonjour")
+    demande = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+    )
     db.session.flush()
     pair = pair_service.propose(demande, tutor.id, actor=referent)
     return referent, mentee, tutor, pair
@@ -105,7 +112,9 @@ def test_journey_emails_arrive_in_french(app, ctx, smtp, runner):
     pair_service.confirm(pair, actor=referent)
     db.session.commit()
     notifications.send_pending()
-    confirmation = [m for m in smtp.inbox.to(tutor.email) if m["Subject"] == "Votre binôme commence"]
+    confirmation = [
+        m for m in smtp.inbox.to(tutor.email) if m["Subject"] == "Votre binôme commence"
+    ]
     assert len(confirmation) == 1
     body = Inbox.text(confirmation[0])
     assert "06 11 22 33 44" in body  # shared by the mentee
@@ -113,21 +122,30 @@ def test_journey_emails_arrive_in_french(app, ctx, smtp, runner):
     assert smtp.inbox.to(referent.email)  # "both accepted: please confirm"
     # Every message has its Message-ID, the one stored in the outbox.
     ids = {m["Message-ID"] for m in smtp.inbox.messages}
-    assert ids == set(db.session.scalars(select(OutboxEmail.message_id).where(OutboxEmail.status == "sent")))
+    assert ids == set(
+        db.session.scalars(select(OutboxEmail.message_id).where(OutboxEmail.status == "sent"))
+    )
 
 
 def test_preferences_are_honoured_except_security(app, ctx, smtp):
     referent = make_referent()
     tutor = make_tutor(notify_proposals=False)
     mentee = make_mentee(referent)
-    demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                           message="Bonjour")
+    demande = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+    )
     db.session.flush()
     pair_service.propose(demande, tutor.id, actor=referent)
     from tutorat.views.auth import password_token
 
-    notifications.queue_email("password_reset", tutor, "Choisir un nouveau mot de passe", "password_reset",
-                              token=password_token(tutor, "reset"), hours=2)
+    notifications.queue_email(
+        "password_reset",
+        tutor,
+        "Choisir un nouveau mot de passe",
+        "password_reset",
+        token=password_token(tutor, "reset"),
+        hours=2,
+    )
     db.session.commit()
     notifications.send_pending()
     assert [m["Subject"] for m in smtp.inbox.to(tutor.email)] == ["Choisir un nouveau mot de passe"]
@@ -137,8 +155,14 @@ def test_smtp_down_then_up_100_delivered_0_lost_0_duplicated(app, ctx, smtp, run
     smtp.stop()
     people = [make_tutor() for _ in range(10)]
     for i in range(100):
-        notifications.queue_email("invitation", people[i % 10], f"Message {i}", "invitation",
-                                  token="jeton", inviter=people[0])
+        notifications.queue_email(
+            "invitation",
+            people[i % 10],
+            f"Message {i}",
+            "invitation",
+            token="jeton",
+            inviter=people[0],
+        )
     db.session.commit()
     result = runner.invoke(args=["send-mail"])
     assert "0 courriel(s) envoyé(s), 100 en échec" in result.output, result.output
@@ -147,7 +171,9 @@ def test_smtp_down_then_up_100_delivered_0_lost_0_duplicated(app, ctx, smtp, run
 
     smtp.start()
     # The retry delay has passed.
-    db.session.execute(update(OutboxEmail).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+    db.session.execute(
+        update(OutboxEmail).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
     db.session.commit()
     result = runner.invoke(args=["send-mail", "--loop", "--interval", "0", "--max-passes", "3"])
     assert result.exit_code == 0, result.output
@@ -167,7 +193,9 @@ def test_failed_after_max_attempts_is_shown_to_admin(app, smtp):
         from tests.factories import make_admin
 
         admin_email = make_admin().email
-        notifications.queue_email("invitation", tutor, "Jamais reçu", "invitation", token="t", inviter=tutor)
+        notifications.queue_email(
+            "invitation", tutor, "Jamais reçu", "invitation", token="t", inviter=tutor
+        )
         db.session.commit()
         now = datetime.now(UTC)
         for attempt in range(app.config["MAIL_MAX_ATTEMPTS"]):
@@ -193,20 +221,36 @@ def test_password_reset_same_answer_and_single_use(app, smtp):
         db.session.commit()
         address = tutor.email
     b = Browser(app.test_client())
-    known = b.post("/mot-de-passe-oublie", {"email": address}, page="/mot-de-passe-oublie", follow_redirects=True)
-    unknown = b.post("/mot-de-passe-oublie", {"email": "personne@example.org"}, page="/mot-de-passe-oublie",
-                     follow_redirects=True)
+    known = b.post(
+        "/mot-de-passe-oublie",
+        {"email": address},
+        page="/mot-de-passe-oublie",
+        follow_redirects=True,
+    )
+    unknown = b.post(
+        "/mot-de-passe-oublie",
+        {"email": "personne@example.org"},
+        page="/mot-de-passe-oublie",
+        follow_redirects=True,
+    )
     assert "Si un compte existe avec cette adresse" in known.get_data(as_text=True)
     assert "Si un compte existe avec cette adresse" in unknown.get_data(as_text=True)
     with app.app_context():
         notifications.send_pending()
         assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == 1
     [message] = smtp.inbox.messages
-    link = next(line for line in Inbox.text(message).splitlines() if "/mot-de-passe/" in line).strip()
+    link = next(
+        line for line in Inbox.text(message).splitlines() if "/mot-de-passe/" in line
+    ).strip()
     path = link.split("localhost", 1)[1]
     new = "Trois-mots-de-passe-solides-42"
-    assert b.post(path, {"password": new, "confirm": new}, page=path).status_code == 422  # no consent
-    assert b.post(path, {"password": new, "confirm": new, "consent": "y"}, page=path).status_code == 302
+    assert (
+        b.post(path, {"password": new, "confirm": new}, page=path).status_code == 422
+    )  # no consent
+    assert (
+        b.post(path, {"password": new, "confirm": new, "consent": "y"}, page=path).status_code
+        == 302
+    )
     assert b.client.get(path).status_code == 404  # single use
     assert Browser(app.test_client()).login(address, new).status_code == 302
 

@@ -25,7 +25,13 @@ def _only(role: str, ok: int = OK) -> dict[str, int]:
 
 
 EVERYONE = dict.fromkeys(ROLES, OK)
-LOGGED_IN_REDIRECT = {"anonymous": LOGIN, "mentee": 302, "tutor": 302, "referent": 302, "admin": 302}
+LOGGED_IN_REDIRECT = {
+    "anonymous": LOGIN,
+    "mentee": 302,
+    "tutor": 302,
+    "referent": 302,
+    "admin": 302,
+}
 API = {"anonymous": LOGIN, "mentee": OK, "tutor": OK, "referent": OK, "admin": OK}
 STAFF = {"anonymous": LOGIN, "mentee": FORBIDDEN, "tutor": FORBIDDEN, "referent": OK, "admin": OK}
 
@@ -70,7 +76,13 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "mentee.explanation": _only("mentee"),
     "tutor.explanation": _only("tutor"),
     "account.change_password": API,
-    "auth.forgot_password": {"anonymous": OK, "mentee": OK, "tutor": OK, "referent": OK, "admin": OK},
+    "auth.forgot_password": {
+        "anonymous": OK,
+        "mentee": OK,
+        "tutor": OK,
+        "referent": OK,
+        "admin": OK,
+    },
     "admin.home": _only("admin"),
     "admin.accounts_list": _only("admin"),
     "admin.new_account": _only("admin"),
@@ -96,10 +108,17 @@ POST_ONLY: dict[str, str | None] = {
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
-    "mentee.pair": "mentee", "tutor.pair": "tutor", "tutor.new_meeting": "tutor",
-    "referent.request_detail": "referent", "referent.pair": "referent", "referent.mentee": "referent",
-    "referent.mentee_profile": "referent", "referent.mentee_request": "referent",
-    "referent.explanation": "referent", "mentee.explanation": "mentee", "tutor.explanation": "tutor",
+    "mentee.pair": "mentee",
+    "tutor.pair": "tutor",
+    "tutor.new_meeting": "tutor",
+    "referent.request_detail": "referent",
+    "referent.pair": "referent",
+    "referent.mentee": "referent",
+    "referent.mentee_profile": "referent",
+    "referent.mentee_request": "referent",
+    "referent.explanation": "referent",
+    "mentee.explanation": "mentee",
+    "tutor.explanation": "tutor",
 }
 
 
@@ -119,49 +138,79 @@ def world(app):
             mentee = make_mentee(referent, remote_ok=True)
             tutor = make_tutor(remote_ok=True)
             db.session.flush()
-            demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                                   message="Bonjour")
+            demande = request_service.open_request(
+                mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+            )
             db.session.flush()
             pair = pair_service.propose(demande, tutor.id, actor=referent)
             pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
             pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
             pair_service.confirm(pair, actor=referent)
             db.session.flush()
-            db.session.add(Meeting(pair_id=pair.id, logged_by_id=tutor.id, date=pair.proposed_at.date(),
-                                   duration_minutes=30, mode="video"))
+            db.session.add(
+                Meeting(
+                    pair_id=pair.id,
+                    logged_by_id=tutor.id,
+                    date=pair.proposed_at.date(),
+                    duration_minutes=30,
+                    mode="video",
+                )
+            )
             # A second, open demande to look at in the référent's queue.
             other = make_mentee(referent)
-            request_service.open_request(other, actor=referent, topics=["cv"], meeting_modes=["video"],
-                                         message="Bonjour")
+            request_service.open_request(
+                other, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+            )
             db.session.flush()
-            out[side] = {"referent": referent.email, "mentee": mentee.email, "tutor": tutor.email,
-                         "pair": pair.id, "mentee_id": mentee.id, "meeting": db.session.scalar(
-                             select(Meeting.id).where(Meeting.pair_id == pair.id)),
-                         "request": db.session.scalar(select(Request.id).where(Request.mentee_id == other.id)),
-                         "tutor_id": tutor.id}
+            out[side] = {
+                "referent": referent.email,
+                "mentee": mentee.email,
+                "tutor": tutor.email,
+                "pair": pair.id,
+                "mentee_id": mentee.id,
+                "meeting": db.session.scalar(select(Meeting.id).where(Meeting.pair_id == pair.id)),
+                "request": db.session.scalar(
+                    select(Request.id).where(Request.mentee_id == other.id)
+                ),
+                "tutor_id": tutor.id,
+            }
         out["admin"] = make_admin().email
         db.session.commit()
-        assert db.session.scalar(select(Pair.status).where(Pair.id == out["ours"]["pair"])) == "active"
+        assert (
+            db.session.scalar(select(Pair.status).where(Pair.id == out["ours"]["pair"])) == "active"
+        )
     return out
 
 
 def _url(app, endpoint: str, objs: dict) -> str:
     args = {
-        "mentee.pair": {"pair_id": objs["pair"]}, "tutor.pair": {"pair_id": objs["pair"]},
-        "referent.explanation": {"pair_id": objs["pair"]}, "mentee.explanation": {"pair_id": objs["pair"]},
+        "mentee.pair": {"pair_id": objs["pair"]},
+        "tutor.pair": {"pair_id": objs["pair"]},
+        "referent.explanation": {"pair_id": objs["pair"]},
+        "mentee.explanation": {"pair_id": objs["pair"]},
         "tutor.explanation": {"pair_id": objs["pair"]},
-        "admin.anonymise": {"user_id": objs["tutor_id"]}, "admin.deactivate": {"user_id": objs["tutor_id"]},
-        "tutor.new_meeting": {"pair_id": objs["pair"]}, "referent.pair": {"pair_id": objs["pair"]},
+        "admin.anonymise": {"user_id": objs["tutor_id"]},
+        "admin.deactivate": {"user_id": objs["tutor_id"]},
+        "tutor.new_meeting": {"pair_id": objs["pair"]},
+        "referent.pair": {"pair_id": objs["pair"]},
         "referent.request_detail": {"request_id": objs["request"]},
-        "referent.mentee": {"user_id": objs["mentee_id"]}, "referent.mentee_profile": {"user_id": objs["mentee_id"]},
+        "referent.mentee": {"user_id": objs["mentee_id"]},
+        "referent.mentee_profile": {"user_id": objs["mentee_id"]},
         "referent.mentee_request": {"user_id": objs["mentee_id"]},
         "auth.set_password": {"token": "jeton-invalide"},
         "indicators.export": {"table": "cantons"},
         "mentee.cancel_request": {"request_id": objs["request"]},
-        "mentee.confirm_meeting": {"pair_id": objs["pair"], "meeting_id": objs["meeting"], "choice": "confirmer"},
-        "tutor.answer": {"pair_id": objs["pair"]}, "referent.propose": {"request_id": objs["request"]},
-        "referent.mentee_answer": {"pair_id": objs["pair"]}, "referent.confirm": {"pair_id": objs["pair"]},
-        "referent.withdraw": {"pair_id": objs["pair"]}, "referent.end": {"pair_id": objs["pair"]},
+        "mentee.confirm_meeting": {
+            "pair_id": objs["pair"],
+            "meeting_id": objs["meeting"],
+            "choice": "confirmer",
+        },
+        "tutor.answer": {"pair_id": objs["pair"]},
+        "referent.propose": {"request_id": objs["request"]},
+        "referent.mentee_answer": {"pair_id": objs["pair"]},
+        "referent.confirm": {"pair_id": objs["pair"]},
+        "referent.withdraw": {"pair_id": objs["pair"]},
+        "referent.end": {"pair_id": objs["pair"]},
         "admin.validate_tutor": {"user_id": objs["tutor_id"]},
         "admin.retry_email": {"email_id": 1},
     }.get(endpoint, {})
@@ -215,8 +264,18 @@ def test_post_only_routes(app, world, role):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("endpoint", ["tutor.answer", "referent.confirm", "referent.withdraw", "referent.end",
-                                      "referent.mentee_answer", "mentee.confirm_meeting", "referent.propose"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "tutor.answer",
+        "referent.confirm",
+        "referent.withdraw",
+        "referent.end",
+        "referent.mentee_answer",
+        "mentee.confirm_meeting",
+        "referent.propose",
+    ],
+)
 def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):
     b = _client(app, world, POST_ONLY[endpoint])
     b.get("/")

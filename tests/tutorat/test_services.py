@@ -16,16 +16,22 @@ from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS, tra
 
 
 def _open(mentee, actor=None):
-    demande = request_service.open_request(mentee, actor=actor or mentee, topics=["cv"], meeting_modes=["video"],
-                                           message="Bonjour")
+    demande = request_service.open_request(
+        mentee, actor=actor or mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+    )
     db.session.flush()
     return demande
 
 
 def _events(entity, obj_id):
-    return [(e.from_status, e.to_status) for e in db.session.scalars(
-        select(StatusEvent).where(StatusEvent.entity == entity, StatusEvent.entity_id == obj_id)
-        .order_by(StatusEvent.id))]
+    return [
+        (e.from_status, e.to_status)
+        for e in db.session.scalars(
+            select(StatusEvent)
+            .where(StatusEvent.entity == entity, StatusEvent.entity_id == obj_id)
+            .order_by(StatusEvent.id)
+        )
+    ]
 
 
 def test_transition_tables_cover_every_status():
@@ -92,14 +98,24 @@ def test_full_cycle_with_events_and_places(ctx):
     pair_service.confirm(pair, actor=referent)
     assert (pair.status, demande.status) == ("active", "matched")
     pair_service.end(pair, actor=referent, outcome="arret")
-    assert pair.status == "ended" and demande.status == "open"  # a failed binôme goes back to the queue
+    assert (
+        pair.status == "ended" and demande.status == "open"
+    )  # a failed binôme goes back to the queue
     profile = db.session.get(TutorProfile, tutor.id)
     assert profile.places_used == 0 and profile.rest_until is not None
-    assert _events("binome", pair.id) == [(None, "proposed"), ("proposed", "mentee_accepted"),
-                                          ("mentee_accepted", "accepted"), ("accepted", "active"),
-                                          ("active", "ended")]
-    assert _events("demande", demande.id) == [(None, "open"), ("open", "proposed"), ("proposed", "matched"),
-                                              ("matched", "open")]
+    assert _events("binome", pair.id) == [
+        (None, "proposed"),
+        ("proposed", "mentee_accepted"),
+        ("mentee_accepted", "accepted"),
+        ("accepted", "active"),
+        ("active", "ended"),
+    ]
+    assert _events("demande", demande.id) == [
+        (None, "open"),
+        ("open", "proposed"),
+        ("proposed", "matched"),
+        ("matched", "open"),
+    ]
 
 
 def test_capacity_is_never_exceeded(ctx):
@@ -120,7 +136,9 @@ def test_decline_frees_the_place_and_reopens(ctx):
     demande = _open(mentee)
     pair = pair_service.propose(demande, tutor.id, actor=referent)
     with pytest.raises(DomainError):
-        pair_service.answer(pair, side="tutor", accept=False, actor=tutor, reason="autre", detail="")
+        pair_service.answer(
+            pair, side="tutor", accept=False, actor=tutor, reason="autre", detail=""
+        )
     pair_service.answer(pair, side="tutor", accept=False, actor=tutor, reason="trop_loin")
     db.session.flush()
     assert (pair.status, pair.decline_reason, demande.status) == ("declined", "trop_loin", "open")

@@ -29,8 +29,9 @@ def _world(app, share_obstacles=False):
         profile.share_obstacles = share_obstacles
         tutor = make_tutor()
         tutor.tutor_profile.obstacles = "sante"
-        demande = request_service.open_request(mentee, actor=mentee, topics=["cv"], meeting_modes=["video"],
-                                               message="Bonjour")
+        demande = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
         db.session.flush()
         pair = pair_service.propose(demande, tutor.id, actor=referent)
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
@@ -38,8 +39,16 @@ def _world(app, share_obstacles=False):
         pair_service.confirm(pair, actor=referent)
         admin = make_admin()
         db.session.commit()
-        return {"referent": referent.email, "mentee": mentee.email, "tutor": tutor.email, "admin": admin.email,
-                "pair": pair.id, "mentee_id": mentee.id, "tutor_id": tutor.id, "request": demande.id}
+        return {
+            "referent": referent.email,
+            "mentee": mentee.email,
+            "tutor": tutor.email,
+            "admin": admin.email,
+            "pair": pair.id,
+            "mentee_id": mentee.id,
+            "tutor_id": tutor.id,
+            "request": demande.id,
+        }
 
 
 def _as(app, email, password=PASSWORD):
@@ -65,23 +74,34 @@ def test_password_change_and_deactivation_end_sessions(app):
     stolen = Browser(app.test_client())
     stolen.client.set_cookie("session", b.client.get_cookie("session").value)
     new = "Une-autre-phrase-secrete-2027"
-    r = b.post("/compte/mot-de-passe", {"current": PASSWORD, "password": new, "confirm": new},
-               page="/compte/mot-de-passe")
+    r = b.post(
+        "/compte/mot-de-passe",
+        {"current": PASSWORD, "password": new, "confirm": new},
+        page="/compte/mot-de-passe",
+    )
     assert r.status_code == 302
     assert b.client.get("/tuteur/").status_code == 200  # this session goes on
     assert stolen.client.get("/tuteur/").status_code == 302  # the other one is over
     admin = _as(app, w["admin"])
-    r = admin.post(f"/admin/comptes/{w['tutor_id']}/desactiver", {}, page="/admin/comptes?role=tutor")
+    r = admin.post(
+        f"/admin/comptes/{w['tutor_id']}/desactiver", {}, page="/admin/comptes?role=tutor"
+    )
     assert r.status_code == 302
     assert b.client.get("/tuteur/").status_code == 302
     assert Browser(app.test_client()).login(w["tutor"], new).status_code == 401
 
 
-@pytest.mark.parametrize(("password", "ok"), [
-    ("court", False), ("azerty123456", False), ("aaaaaaaaaaaaaaaa", False),
-    ("Carrère2026!!", False),  # the person's name
-    ("le chat dort sous la table de la cuisine", True), ("Trois-mots-solides-42", True),
-])
+@pytest.mark.parametrize(
+    ("password", "ok"),
+    [
+        ("court", False),
+        ("azerty123456", False),
+        ("aaaaaaaaaaaaaaaa", False),
+        ("Carrère2026!!", False),  # the person's name
+        ("le chat dort sous la table de la cuisine", True),
+        ("Trois-mots-solides-42", True),
+    ],
+)
 def test_password_policy(ctx, password, ok):
     user = make_mentee(make_referent(), last_name="Carrère")
     if ok:
@@ -98,17 +118,33 @@ def test_account_lock_and_same_message(app):
     for _ in range(5):
         r = Browser(app.test_client()).login(w["tutor"], "mauvais mot de passe")
         assert r.status_code == 401
-        messages.add(r.get_data(as_text=True).split('role="alert"')[1][:300] if 'role="alert"' in r.get_data(as_text=True) else "")
+        messages.add(
+            r.get_data(as_text=True).split('role="alert"')[1][:300]
+            if 'role="alert"' in r.get_data(as_text=True)
+            else ""
+        )
     unknown = Browser(app.test_client()).login("personne@nulle-part.fr", "mauvais mot de passe")
-    assert unknown.status_code == 401 and "Adresse électronique ou mot de passe incorrect" in unknown.get_data(as_text=True)
+    assert (
+        unknown.status_code == 401
+        and "Adresse électronique ou mot de passe incorrect" in unknown.get_data(as_text=True)
+    )
     # Locked: even the right password is refused, with the same message.
     locked = Browser(app.test_client()).login(w["tutor"], PASSWORD)
-    assert locked.status_code == 401 and "Adresse électronique ou mot de passe incorrect" in locked.get_data(as_text=True)
+    assert (
+        locked.status_code == 401
+        and "Adresse électronique ou mot de passe incorrect" in locked.get_data(as_text=True)
+    )
     with app.app_context():
-        db.session.execute(update(User).where(User.email == w["tutor"])
-                           .values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        db.session.execute(
+            update(User)
+            .where(User.email == w["tutor"])
+            .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
         db.session.commit()
-        assert db.session.scalar(select(func.count()).where(AccessLog.action == "echec_connexion")) == 7
+        assert (
+            db.session.scalar(select(func.count()).where(AccessLog.action == "echec_connexion"))
+            == 7
+        )
     assert Browser(app.test_client()).login(w["tutor"], PASSWORD).status_code == 302
 
 
@@ -133,7 +169,11 @@ def test_security_headers(app):
     for path in ("/", "/referent/", f"/referent/binomes/{w['pair']}", "/page-qui-n-existe-pas"):
         r = b.client.get(path)
         csp = r.headers["Content-Security-Policy"]
-        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp and "script-src 'self'" in csp
+        assert (
+            "frame-ancestors 'none'" in csp
+            and "unsafe-inline" not in csp
+            and "script-src 'self'" in csp
+        )
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["Referrer-Policy"]
         assert "Strict-Transport-Security" not in r.headers  # only over HTTPS
@@ -154,10 +194,22 @@ def test_error_page_is_french_without_stack_trace(app):
 def test_tutor_and_mentee_pages_never_show_referent_fields(app):
     w = _world(app)
     pages = {
-        "tutor": ["/tuteur/", f"/tuteur/binome/{w['pair']}", f"/tuteur/binome/{w['pair']}/explication",
-                  f"/tuteur/binome/{w['pair']}/rencontre", "/compte/mes-donnees", "/compte/mes-donnees.json"],
-        "mentee": ["/beneficiaire/", f"/beneficiaire/binome/{w['pair']}", "/beneficiaire/profil",
-                   f"/beneficiaire/binome/{w['pair']}/explication", "/compte/mes-donnees", "/compte/mes-donnees.json"],
+        "tutor": [
+            "/tuteur/",
+            f"/tuteur/binome/{w['pair']}",
+            f"/tuteur/binome/{w['pair']}/explication",
+            f"/tuteur/binome/{w['pair']}/rencontre",
+            "/compte/mes-donnees",
+            "/compte/mes-donnees.json",
+        ],
+        "mentee": [
+            "/beneficiaire/",
+            f"/beneficiaire/binome/{w['pair']}",
+            "/beneficiaire/profil",
+            f"/beneficiaire/binome/{w['pair']}/explication",
+            "/compte/mes-donnees",
+            "/compte/mes-donnees.json",
+        ],
     }
     for role, paths in pages.items():
         b = _as(app, w[role])
@@ -171,8 +223,9 @@ def test_tutor_and_mentee_pages_never_show_referent_fields(app):
         html = b.client.get(path).get_data(as_text=True)
         assert "Carrère" not in html and "santé" not in html.lower(), path
     # The référent does see the note.
-    assert SECRET_NOTE in _as(app, w["referent"]).client.get(f"/referent/beneficiaires/{w['mentee_id']}") \
-        .get_data(as_text=True)
+    assert SECRET_NOTE in _as(app, w["referent"]).client.get(
+        f"/referent/beneficiaires/{w['mentee_id']}"
+    ).get_data(as_text=True)
 
 
 def test_access_log_records_views_denials_and_logins(app):
@@ -188,7 +241,11 @@ def test_access_log_records_views_denials_and_logins(app):
         assert any(r.action == "connexion" for r in rows)
         # No social content in the log.
         assert not any(SECRET_NOTE in (r.target or "") for r in rows)
-    page = _as(app, w["admin"]).client.get(f"/admin/journal?personne={w['mentee_id']}").get_data(as_text=True)
+    page = (
+        _as(app, w["admin"])
+        .client.get(f"/admin/journal?personne={w['mentee_id']}")
+        .get_data(as_text=True)
+    )
     assert "referent.mentee" in page
 
 
@@ -203,13 +260,25 @@ def test_my_data_export_erasure_and_anonymisation(app):
     assert "Julie" in admin.client.get("/admin/effacements").get_data(as_text=True)
     with app.app_context():
         pairs_before = db.session.scalar(select(func.count()).select_from(Pair))
-    assert admin.post(f"/admin/comptes/{w['mentee_id']}/anonymiser", {}, page="/admin/effacements").status_code == 302
+    assert (
+        admin.post(
+            f"/admin/comptes/{w['mentee_id']}/anonymiser", {}, page="/admin/effacements"
+        ).status_code
+        == 302
+    )
     with app.app_context():
         user = db.session.get(User, w["mentee_id"])
-        assert (user.first_name, user.email, user.phone, user.active) == ("Personne", None, None, False)
+        assert (user.first_name, user.email, user.phone, user.active) == (
+            "Personne",
+            None,
+            None,
+            False,
+        )
         assert user.mentee_profile.social_note == ""
         assert db.session.get(Request, w["request"]).message == ""
-        assert db.session.scalar(select(func.count()).select_from(Pair)) == pairs_before  # statistics stay
+        assert (
+            db.session.scalar(select(func.count()).select_from(Pair)) == pairs_before
+        )  # statistics stay
     assert b.client.get("/beneficiaire/").status_code == 302  # session over
 
 
@@ -219,7 +288,9 @@ def test_purge_after_two_years_safe_twice(app, runner):
         old = make_mentee(referent, first_name="Ancienne")
         recent = make_mentee(referent, first_name="Recente")
         long_ago = datetime.now(UTC) - timedelta(days=800)
-        db.session.execute(update(User).where(User.id == old.id).values(created_at=long_ago, last_login_at=None))
+        db.session.execute(
+            update(User).where(User.id == old.id).values(created_at=long_ago, last_login_at=None)
+        )
         db.session.commit()
         old_id, recent_id = old.id, recent.id
     first = runner.invoke(args=["purge"])
@@ -233,13 +304,29 @@ def test_purge_after_two_years_safe_twice(app, runner):
 
 def test_explanation_pages(app):
     w = _world(app, share_obstacles=False)
-    page = _as(app, w["referent"]).client.get(f"/referent/binomes/{w['pair']}/explication").get_data(as_text=True)
-    for text in ("Un algorithme a aidé", "qui a choisi", "Expérience vécue", "Poids", "Les opérations effectuées",
-                 "ROME"):
+    page = (
+        _as(app, w["referent"])
+        .client.get(f"/referent/binomes/{w['pair']}/explication")
+        .get_data(as_text=True)
+    )
+    for text in (
+        "Un algorithme a aidé",
+        "qui a choisi",
+        "Expérience vécue",
+        "Poids",
+        "Les opérations effectuées",
+        "ROME",
+    ):
         assert text in page, text
-    tutor_page = _as(app, w["tutor"]).client.get(f"/tuteur/binome/{w['pair']}/explication").get_data(as_text=True)
+    tutor_page = (
+        _as(app, w["tutor"])
+        .client.get(f"/tuteur/binome/{w['pair']}/explication")
+        .get_data(as_text=True)
+    )
     assert "non communiquée" in tutor_page and "santé" not in tutor_page.lower()
-    mentee_page = _as(app, w["mentee"]).client.get(f"/beneficiaire/binome/{w['pair']}").get_data(as_text=True)
+    mentee_page = (
+        _as(app, w["mentee"]).client.get(f"/beneficiaire/binome/{w['pair']}").get_data(as_text=True)
+    )
     assert f"/beneficiaire/binome/{w['pair']}/explication" in mentee_page
     public = app.test_client().get("/algorithme")
     assert public.status_code == 200
@@ -250,14 +337,23 @@ def test_explanation_pages(app):
 def test_admin_sets_weights_ranking_and_public_page_follow(app):
     w = _world(app)
     admin = _as(app, w["admin"])
-    bad = admin.post("/admin/poids", {"distance": "0", "sector": "0", "availability": "0", "experience": "0"},
-                     page="/admin/poids")
+    bad = admin.post(
+        "/admin/poids",
+        {"distance": "0", "sector": "0", "availability": "0", "experience": "0"},
+        page="/admin/poids",
+    )
     assert bad.status_code == 422 and "plus grand que 0" in bad.get_data(as_text=True)
-    bad = admin.post("/admin/poids", {"distance": "-5", "sector": "abc", "availability": "1", "experience": "1"},
-                     page="/admin/poids")
+    bad = admin.post(
+        "/admin/poids",
+        {"distance": "-5", "sector": "abc", "availability": "1", "experience": "1"},
+        page="/admin/poids",
+    )
     assert bad.status_code == 422
-    ok = admin.post("/admin/poids", {"distance": "10", "sector": "70", "availability": "10", "experience": "10"},
-                    page="/admin/poids")
+    ok = admin.post(
+        "/admin/poids",
+        {"distance": "10", "sector": "70", "availability": "10", "experience": "10"},
+        page="/admin/poids",
+    )
     assert ok.status_code == 302
     html = app.test_client().get("/algorithme").get_data(as_text=True)
     assert "70 %" in html

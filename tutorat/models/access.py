@@ -26,7 +26,9 @@ class AccessLog(db.Model):
     # The page or object, without content: an endpoint name and ids.
     target: Mapped[str] = mapped_column(String(120), default="")
     # The beneficiary whose record was concerned, if any.
-    subject_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     ip: Mapped[str] = mapped_column(String(45), default="")
     status: Mapped[int | None] = mapped_column()
 

@@ -13,7 +13,9 @@ from tutorat.models._types import UTCDateTime, utcnow
 
 class OutboxEmail(db.Model):
     __tablename__ = "outbox_email"
-    __table_args__ = (CheckConstraint("status IN ('pending', 'sent', 'failed')", name="statut_connu"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="statut_connu"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

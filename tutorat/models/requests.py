@@ -36,7 +36,9 @@ LIVE_REQUEST_SQL = "status IN ('open', 'proposed')"
 class Request(db.Model):
     __tablename__ = "tutoring_request"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'proposed', 'matched', 'cancelled')", name="statut_connu"),
+        CheckConstraint(
+            "status IN ('open', 'proposed', 'matched', 'cancelled')", name="statut_connu"
+        ),
         # PRODUCT.md: one open demande per mentee.
         Index(
             "uq_demande_ouverte_par_beneficiaire",

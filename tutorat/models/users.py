@@ -51,7 +51,9 @@ class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint("role IN ('mentee', 'tutor', 'referent', 'admin')", name="role_connu"),
-        CheckConstraint("role = 'mentee' OR email IS NOT NULL", name="email_obligatoire_hors_beneficiaire"),
+        CheckConstraint(
+            "role = 'mentee' OR email IS NOT NULL", name="email_obligatoire_hors_beneficiaire"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,11 +142,15 @@ class _PlaceMixin:
 class MenteeProfile(_PlaceMixin, db.Model):
     __tablename__ = "mentee_profile"
     __table_args__ = (
-        CheckConstraint(f"availability >= 0 AND availability <= {AVAILABILITY_MAX}", name="creneaux_valides"),
+        CheckConstraint(
+            f"availability >= 0 AND availability <= {AVAILABILITY_MAX}", name="creneaux_valides"
+        ),
         CheckConstraint("max_km >= 0 AND max_km <= 200", name="distance_max_valide"),
     )
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
     referent_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
     # Up to three target métiers (ROME v3 codes), comma-separated.
@@ -176,14 +182,20 @@ class MenteeProfile(_PlaceMixin, db.Model):
 class TutorProfile(_PlaceMixin, db.Model):
     __tablename__ = "tutor_profile"
     __table_args__ = (
-        CheckConstraint(f"availability >= 0 AND availability <= {AVAILABILITY_MAX}", name="creneaux_valides"),
+        CheckConstraint(
+            f"availability >= 0 AND availability <= {AVAILABILITY_MAX}", name="creneaux_valides"
+        ),
         CheckConstraint("max_km >= 0 AND max_km <= 200", name="distance_max_valide"),
         CheckConstraint("capacity >= 1 AND capacity <= 3", name="capacite_1_a_3"),
         # The last guard against overbooking: a place is taken by each live binôme.
-        CheckConstraint("places_used >= 0 AND places_used <= capacity", name="places_dans_capacite"),
+        CheckConstraint(
+            "places_used >= 0 AND places_used <= capacity", name="places_dans_capacite"
+        ),
     )
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
     metier_code: Mapped[str | None] = mapped_column(ForeignKey("rome_metier.code"))
     capacity: Mapped[int] = mapped_column(Integer, default=1)

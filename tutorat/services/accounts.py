@@ -17,9 +17,21 @@ from tutorat.services.errors import DomainError
 
 MIN_PASSWORD_LENGTH = 12
 COMMON_PASSWORDS = {
-    "motdepasse123", "motdepasse1234", "azertyuiop12", "azertyuiop123", "123456789012",
-    "password1234", "password12345", "qwertyuiop12", "tutoratgers2026", "soleil123456",
-    "bonjour12345", "aaaaaaaaaaaa", "000000000000", "111111111111", "azerty123456",
+    "motdepasse123",
+    "motdepasse1234",
+    "azertyuiop12",
+    "azertyuiop123",
+    "123456789012",
+    "password1234",
+    "password12345",
+    "qwertyuiop12",
+    "tutoratgers2026",
+    "soleil123456",
+    "bonjour12345",
+    "aaaaaaaaaaaa",
+    "000000000000",
+    "111111111111",
+    "azerty123456",
 }
 
 
@@ -44,7 +56,9 @@ def check_password_strength(password: str, *context: str | None) -> None:
         raise DomainError("Le mot de passe ne doit pas dépasser 200 caractères.", field="password")
     low = password.lower()
     if low in COMMON_PASSWORDS or len(set(low)) < 4:
-        raise DomainError("Ce mot de passe est trop courant. Choisissez-en un autre.", field="password")
+        raise DomainError(
+            "Ce mot de passe est trop courant. Choisissez-en un autre.", field="password"
+        )
     for word in context:
         for part in (word or "").lower().replace("@", " ").replace(".", " ").split():
             if len(part) >= 4 and part in low and len(low) - len(part) < 8:
@@ -53,7 +67,9 @@ def check_password_strength(password: str, *context: str | None) -> None:
                     field="password",
                 )
     if "tutorat" in low and len(low) < 16:
-        raise DomainError("Le mot de passe ne doit pas reprendre le nom du service.", field="password")
+        raise DomainError(
+            "Le mot de passe ne doit pas reprendre le nom du service.", field="password"
+        )
 
 
 def hash_password(password: str) -> str:
@@ -84,7 +100,11 @@ def authenticate(email: str, password: str) -> tuple[User | None, User | None]:
     The caller commits (the failure counter must be kept).
     """
     email = (email or "").strip().lower()
-    user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first() if email else None
+    user = (
+        db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
+        if email
+        else None
+    )
     if user is None or not user.password_hash:
         if "h" not in _DUMMY_HASH:
             _DUMMY_HASH["h"] = hash_password(secrets.token_hex(8))
@@ -121,7 +141,9 @@ def load_user(user_id: str) -> User | None:
 
 
 def email_taken(email: str) -> bool:
-    return db.session.scalar(select(func.count()).where(func.lower(User.email) == email.lower())) > 0
+    return (
+        db.session.scalar(select(func.count()).where(func.lower(User.email) == email.lower())) > 0
+    )
 
 
 def create_user(
@@ -140,7 +162,9 @@ def create_user(
     """Create an account of `role` (with its profile); the caller commits."""
     email = (email or "").strip().lower() or None
     if role != Role.MENTEE and not email:
-        raise DomainError("L'adresse électronique est obligatoire pour ce type de compte.", field="email")
+        raise DomainError(
+            "L'adresse électronique est obligatoire pour ce type de compte.", field="email"
+        )
     if email and email_taken(email):
         raise DomainError("Un compte existe déjà avec cette adresse électronique.", field="email")
     user = User(

@@ -18,8 +18,14 @@ def _client_ip() -> str:
     return (request.remote_addr or "")[:45] if has_request_context() else ""
 
 
-def note(action: str, *, target: str = "", subject_id: int | None = None, actor: User | None = None,
-         status: int | None = None) -> None:
+def note(
+    action: str,
+    *,
+    target: str = "",
+    subject_id: int | None = None,
+    actor: User | None = None,
+    status: int | None = None,
+) -> None:
     """Queue an access-log line for the current request (written at the end of the request)."""
     entry = {
         "action": action[:30],
@@ -48,11 +54,21 @@ def after_request(response):
     user = current_user if current_user and current_user.is_authenticated else None
     endpoint = request.endpoint or request.path[:100]
     subject = g.pop("access_subject", None)
-    if subject is not None and user is not None and user.role in STAFF_ROLES and response.status_code < 400:
+    if (
+        subject is not None
+        and user is not None
+        and user.role in STAFF_ROLES
+        and response.status_code < 400
+    ):
         action = "voir" if request.method in ("GET", "HEAD") else "modifier"
         note(action, target=endpoint, subject_id=subject, actor=user, status=response.status_code)
     if response.status_code in (400, 403, 404, 405, 429) and request.endpoint != "static":
-        note("refus", target=f"{request.method} {request.path}"[:120], actor=user, status=response.status_code)
+        note(
+            "refus",
+            target=f"{request.method} {request.path}"[:120],
+            actor=user,
+            status=response.status_code,
+        )
     return response
 
 
@@ -72,5 +88,7 @@ def teardown(_exc=None) -> None:
 
 def purge_old(now: datetime | None = None) -> int:
     days = current_app.config["ACCESS_LOG_RETENTION_DAYS"]
-    result = db.session.execute(delete(AccessLog).where(AccessLog.at < (now or datetime.now(UTC)) - timedelta(days=days)))
+    result = db.session.execute(
+        delete(AccessLog).where(AccessLog.at < (now or datetime.now(UTC)) - timedelta(days=days))
+    )
     return result.rowcount or 0

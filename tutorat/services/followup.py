@@ -33,7 +33,9 @@ def _waiting_for(pair: Pair) -> list[tuple[str, User]]:
 def _bump_reminders(pair: Pair, to: int) -> bool:
     """Record that reminder number `to` went out; False if another run already did (safe to run twice)."""
     result = db.session.execute(
-        update(Pair).where(Pair.id == pair.id, Pair.reminders_sent < to).values(reminders_sent=to)
+        update(Pair)
+        .where(Pair.id == pair.id, Pair.reminders_sent < to)
+        .values(reminders_sent=to)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1:
@@ -52,8 +54,15 @@ def expire(pair: Pair) -> None:
     transition(pair.request, "open", actor=None, reason=f"Binôme n° {pair.id} expiré sans réponse")
     referent = pair.mentee.mentee_profile.referent
     for side, person in (("referent", referent), ("tutor", pair.tutor), ("mentee", pair.mentee)):
-        queue_email("expired", person, "Une proposition de binôme est annulée faute de réponse", "expired",
-                    pair=pair, side=side, expiry_days=expiry_days)
+        queue_email(
+            "expired",
+            person,
+            "Une proposition de binôme est annulée faute de réponse",
+            "expired",
+            pair=pair,
+            side=side,
+            expiry_days=expiry_days,
+        )
 
 
 def run_reminders(now: datetime | None = None) -> dict[str, int]:
@@ -63,7 +72,8 @@ def run_reminders(now: datetime | None = None) -> dict[str, int]:
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
     report = {"rappels": 0, "expirées": 0}
     pair_ids = db.session.scalars(
-        select(Pair.id).where(Pair.status.in_(UNANSWERED), Pair.proposed_at <= now - timedelta(days=first))
+        select(Pair.id)
+        .where(Pair.status.in_(UNANSWERED), Pair.proposed_at <= now - timedelta(days=first))
         .order_by(Pair.id)
     ).all()
     for pair_id in pair_ids:
@@ -79,8 +89,16 @@ def run_reminders(now: datetime | None = None) -> dict[str, int]:
                 number = 2 if age >= timedelta(days=second) else 1
                 if _bump_reminders(pair, number):
                     for side, person in _waiting_for(pair):
-                        queue_email("reminder", person, "Rappel : une proposition de binôme attend votre réponse",
-                                    "reminder", pair=pair, side=side, days=age.days, expiry_days=expiry_days)
+                        queue_email(
+                            "reminder",
+                            person,
+                            "Rappel : une proposition de binôme attend votre réponse",
+                            "reminder",
+                            pair=pair,
+                            side=side,
+                            days=age.days,
+                            expiry_days=expiry_days,
+                        )
                     report["rappels"] += 1
             db.session.commit()
         except Conflict:
@@ -99,7 +117,11 @@ class Alerts:
 
 
 def _last_meeting_subquery():
-    return select(Meeting.pair_id, func.max(Meeting.date).label("last")).group_by(Meeting.pair_id).subquery()
+    return (
+        select(Meeting.pair_id, func.max(Meeting.date).label("last"))
+        .group_by(Meeting.pair_id)
+        .subquery()
+    )
 
 
 def old_open_requests_stmt(scoped: Select, now: datetime) -> Select:
@@ -153,7 +175,9 @@ def send_digests(now: datetime | None = None) -> int:
     stamp = f"{year}-W{week:02d}"
     sent = 0
     referents = db.session.scalars(
-        select(User).where(User.role == Role.REFERENT.value, User.active.is_(True)).order_by(User.id)
+        select(User)
+        .where(User.role == Role.REFERENT.value, User.active.is_(True))
+        .order_by(User.id)
     ).all()
     for referent in referents:
         key = f"digest:{referent.id}"
@@ -161,10 +185,18 @@ def send_digests(now: datetime | None = None) -> int:
         if setting is not None and setting.value == stamp:
             continue
         has_people = db.session.scalar(
-            select(func.count()).select_from(MenteeProfile).where(MenteeProfile.referent_id == referent.id))
+            select(func.count())
+            .select_from(MenteeProfile)
+            .where(MenteeProfile.referent_id == referent.id)
+        )
         if has_people:
-            queue_email("digest", referent, f"Tutorat : votre résumé de la semaine {week}", "digest",
-                        digest=weekly_digest(referent, now))
+            queue_email(
+                "digest",
+                referent,
+                f"Tutorat : votre résumé de la semaine {week}",
+                "digest",
+                digest=weekly_digest(referent, now),
+            )
             sent += 1
         if setting is None:
             db.session.add(Setting(key=key, value=stamp))

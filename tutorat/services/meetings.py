@@ -29,9 +29,13 @@ def log_meeting(
     if day > today:
         raise DomainError("La date de la rencontre ne peut pas être dans le futur.", field="date")
     if day < pair.proposed_at.date():
-        raise DomainError("La date de la rencontre est antérieure à la formation du binôme.", field="date")
+        raise DomainError(
+            "La date de la rencontre est antérieure à la formation du binôme.", field="date"
+        )
     if not 0 < duration_minutes <= 720:
-        raise DomainError("La durée doit être comprise entre 1 minute et 12 heures.", field="duration")
+        raise DomainError(
+            "La durée doit être comprise entre 1 minute et 12 heures.", field="duration"
+        )
     if mode not in vocab.MEETING_MODES:
         raise DomainError("Choisissez comment la rencontre s'est faite.", field="mode")
     topics = topics or []

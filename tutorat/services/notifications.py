@@ -48,13 +48,17 @@ def _html(text: str, subject: str) -> str:
     """A simple HTML version of the text: paragraphs, line breaks and clickable links."""
     paragraphs = []
     for block in re.split(r"\n\s*\n", text.strip()):
-        lines = [_URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', str(escape(line)))
-                 for line in block.splitlines()]
+        lines = [
+            _URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', str(escape(line)))
+            for line in block.splitlines()
+        ]
         paragraphs.append("<p>" + "<br>\n".join(lines) + "</p>")
     return render_template("email/layout.html", subject=subject, body=Markup("\n".join(paragraphs)))
 
 
-def queue_email(kind: str, recipient: User, subject: str, template: str, **context) -> OutboxEmail | None:
+def queue_email(
+    kind: str, recipient: User, subject: str, template: str, **context
+) -> OutboxEmail | None:
     """Write an email to the outbox; nothing leaves before the transaction commits."""
     if not recipient.email or not recipient.active or not wants(recipient, kind):
         return None
@@ -91,7 +95,11 @@ def _claim(email_id: int, now: datetime) -> bool:
     """Take a short lease on a due email, so that two workers never send it at the same time."""
     result = db.session.execute(
         update(OutboxEmail)
-        .where(OutboxEmail.id == email_id, OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
+        .where(
+            OutboxEmail.id == email_id,
+            OutboxEmail.status == "pending",
+            OutboxEmail.next_attempt_at <= now,
+        )
         .values(next_attempt_at=now + LEASE)
         .execution_options(synchronize_session=False)
     )

@@ -36,7 +36,9 @@ def _take_place(tutor_id: int) -> None:
 def _free_place(tutor_id: int, *, rest: bool = False) -> None:
     values: dict = {"places_used": TutorProfile.places_used - 1}
     if rest:
-        values["rest_until"] = datetime.now(UTC) + timedelta(days=current_app.config["TUTOR_REST_DAYS"])
+        values["rest_until"] = datetime.now(UTC) + timedelta(
+            days=current_app.config["TUTOR_REST_DAYS"]
+        )
     db.session.execute(
         update(TutorProfile)
         .where(TutorProfile.user_id == tutor_id, TutorProfile.places_used > 0)
@@ -85,12 +87,25 @@ def propose(request: Request, tutor_id: int, *, actor: User) -> Pair:
             db.session.flush()
     except IntegrityError as exc:
         raise Conflict(integrity_message(exc)) from exc
-    record_creation(pair, actor=actor, reason=f"Score {explanation.score:.2f}, rang {rank} sur {feasible}")
+    record_creation(
+        pair, actor=actor, reason=f"Score {explanation.score:.2f}, rang {rank} sur {feasible}"
+    )
     transition(request, "proposed", actor=actor, reason=f"Binôme n° {pair.id} proposé")
     tutor = db.session.get(User, tutor_id)
-    queue_email("proposal_tutor", tutor, "Une personne pourrait avoir besoin de vous", "proposal_tutor",
-                pair=pair)
-    queue_email("proposal_mentee", request.mentee, "Un tuteur vous est proposé", "proposal_mentee", pair=pair)
+    queue_email(
+        "proposal_tutor",
+        tutor,
+        "Une personne pourrait avoir besoin de vous",
+        "proposal_tutor",
+        pair=pair,
+    )
+    queue_email(
+        "proposal_mentee",
+        request.mentee,
+        "Un tuteur vous est proposé",
+        "proposal_mentee",
+        pair=pair,
+    )
     return pair
 
 
@@ -113,48 +128,90 @@ def answer(
         _check_referent(pair, actor)
         on_behalf = pair.mentee
     if getattr(pair, f"{side}_answer") is not None or pair.status not in (
-        "proposed", "tutor_accepted", "mentee_accepted"
+        "proposed",
+        "tutor_accepted",
+        "mentee_accepted",
     ):
         raise Conflict("Une réponse a déjà été donnée à cette proposition.")
     if accept:
         other_accepted = pair.status == ("mentee_accepted" if side == "tutor" else "tutor_accepted")
         to = "accepted" if other_accepted else f"{side}_accepted"
-        transition(pair, to, actor=actor, on_behalf_of=on_behalf,
-                   reason="Accepté par le tuteur" if side == "tutor" else "Accepté par le bénéficiaire")
+        transition(
+            pair,
+            to,
+            actor=actor,
+            on_behalf_of=on_behalf,
+            reason="Accepté par le tuteur" if side == "tutor" else "Accepté par le bénéficiaire",
+        )
         setattr(pair, f"{side}_answer", "accepted")
         referent = pair.mentee.mentee_profile.referent
         if to == "accepted":
-            queue_email("pair_accepted", referent, "Un binôme attend votre confirmation", "pair_accepted",
-                        pair=pair)
+            queue_email(
+                "pair_accepted",
+                referent,
+                "Un binôme attend votre confirmation",
+                "pair_accepted",
+                pair=pair,
+            )
         elif referent.id != actor.id:
-            queue_email("pair_answer", referent, "Une réponse à votre proposition de binôme", "pair_answer",
-                        pair=pair, side=side)
+            queue_email(
+                "pair_answer",
+                referent,
+                "Une réponse à votre proposition de binôme",
+                "pair_answer",
+                pair=pair,
+                side=side,
+            )
         return
     if reason not in vocab.DECLINE_REASONS:
         raise DomainError("Choisissez la raison du refus dans la liste.", field="reason")
     if reason == "autre" and not detail.strip():
         raise DomainError("Précisez la raison du refus.", field="detail")
-    transition(pair, "declined", actor=actor, on_behalf_of=on_behalf,
-               reason=f"{vocab.DECLINE_REASONS[reason]} {detail}".strip())
+    transition(
+        pair,
+        "declined",
+        actor=actor,
+        on_behalf_of=on_behalf,
+        reason=f"{vocab.DECLINE_REASONS[reason]} {detail}".strip(),
+    )
     setattr(pair, f"{side}_answer", "declined")
     pair.decline_reason = reason
     pair.decline_detail = detail.strip()
     _free_place(pair.tutor_id)
     transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} refusé")
-    queue_email("pair_declined", pair.mentee.mentee_profile.referent,
-                "Une proposition de binôme a été refusée", "pair_declined", pair=pair)
+    queue_email(
+        "pair_declined",
+        pair.mentee.mentee_profile.referent,
+        "Une proposition de binôme a été refusée",
+        "pair_declined",
+        pair=pair,
+    )
 
 
 def confirm(pair: Pair, *, actor: User) -> None:
     """The référent confirms a binôme both people accepted: it becomes active."""
     _check_referent(pair, actor)
     if pair.status != "accepted":
-        raise Conflict("Le binôme ne peut être confirmé qu'une fois accepté par les deux personnes.")
+        raise Conflict(
+            "Le binôme ne peut être confirmé qu'une fois accepté par les deux personnes."
+        )
     transition(pair, "active", actor=actor, reason="Binôme confirmé par le référent")
     transition(pair.request, "matched", actor=actor, reason=f"Binôme n° {pair.id} actif")
     pair.confirmed_at = datetime.now(UTC)
-    queue_email("pair_confirmed_tutor", pair.tutor, "Votre binôme commence", "pair_confirmed_tutor", pair=pair)
-    queue_email("pair_confirmed_mentee", pair.mentee, "Votre binôme commence", "pair_confirmed_mentee", pair=pair)
+    queue_email(
+        "pair_confirmed_tutor",
+        pair.tutor,
+        "Votre binôme commence",
+        "pair_confirmed_tutor",
+        pair=pair,
+    )
+    queue_email(
+        "pair_confirmed_mentee",
+        pair.mentee,
+        "Votre binôme commence",
+        "pair_confirmed_mentee",
+        pair=pair,
+    )
 
 
 def withdraw(pair: Pair, *, actor: User, reason: str = "") -> None:
@@ -198,6 +255,11 @@ def end(
     pair.ended_at = datetime.now(UTC)
     _free_place(pair.tutor_id, rest=True)
     if outcome in vocab.FAILED_OUTCOMES:
-        transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition")
+        transition(
+            pair.request,
+            "open",
+            actor=actor,
+            reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
+        )
     for person in (pair.tutor, pair.mentee):
         queue_email("pair_ended", person, "Votre binôme est terminé", "pair_ended", pair=pair)

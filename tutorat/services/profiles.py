@@ -17,7 +17,9 @@ def _check_common(availability: int, max_km: int, obstacles: list[str]) -> None:
     if availability == 0:
         raise DomainError("Cochez au moins un moment où vous êtes disponible.", field="slots")
     if not 0 <= max_km <= 200:
-        raise DomainError("La distance maximale doit être comprise entre 0 et 200 km.", field="max_km")
+        raise DomainError(
+            "La distance maximale doit être comprise entre 0 et 200 km.", field="max_km"
+        )
     if any(o not in vocab.OBSTACLES for o in obstacles):
         raise DomainError("Difficulté inconnue : choisissez dans la liste.", field="obstacles")
 

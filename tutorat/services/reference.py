@@ -33,15 +33,25 @@ def search_communes(query: str, limit: int = 10) -> list[Commune]:
         return []
     if q.isdigit():
         stmt = select(Commune).where(
-            or_(Commune.codes_postaux.like(f"{q}%"), Commune.codes_postaux.like(f"%;{q}%"),
-                Commune.code_insee == q)
+            or_(
+                Commune.codes_postaux.like(f"{q}%"),
+                Commune.codes_postaux.like(f"%;{q}%"),
+                Commune.code_insee == q,
+            )
         )
         return list(db.session.scalars(stmt.order_by(Commune.population.desc()).limit(limit)))
     pattern = _like_escape(q)
-    starts = select(Commune).where(
-        or_(Commune.nom_normalise.like(f"{pattern}%", escape="\\"),
-            Commune.anciens_noms.like(f"%{pattern}%", escape="\\"))
-    ).order_by(Commune.population.desc()).limit(limit)
+    starts = (
+        select(Commune)
+        .where(
+            or_(
+                Commune.nom_normalise.like(f"{pattern}%", escape="\\"),
+                Commune.anciens_noms.like(f"%{pattern}%", escape="\\"),
+            )
+        )
+        .order_by(Commune.population.desc())
+        .limit(limit)
+    )
     found = list(db.session.scalars(starts))
     if len(found) < limit:
         contains = select(Commune).where(Commune.nom_normalise.like(f"%{pattern}%", escape="\\"))
@@ -61,7 +71,9 @@ def resolve_commune(text: str) -> tuple[Commune | None, list[Commune]]:
             return commune, []
     match = re.fullmatch(r"(.+?)\s*\((\d{5})(?:,\s*\d{5})*\)", raw)
     name = match.group(1) if match else raw
-    exact = list(db.session.scalars(select(Commune).where(Commune.nom_normalise == normalize(name))))
+    exact = list(
+        db.session.scalars(select(Commune).where(Commune.nom_normalise == normalize(name)))
+    )
     if len(exact) == 1:
         return exact[0], []
     candidates = search_communes(name if not raw.isdigit() else raw)
@@ -94,7 +106,9 @@ def search_metiers(query: str, limit: int = 12) -> list[MetierHit]:
         RomeMetier, RomeMetier.code == RomeAppellation.metier_code
     )
     for word in words[:6]:
-        stmt = stmt.where(RomeAppellation.label_normalise.like(f"%{_like_escape(word)}%", escape="\\"))
+        stmt = stmt.where(
+            RomeAppellation.label_normalise.like(f"%{_like_escape(word)}%", escape="\\")
+        )
     rows = db.session.execute(stmt.limit(400)).all()
 
     def rank(row):
@@ -131,9 +145,9 @@ def resolve_metier(text: str) -> tuple[MetierHit | None, list[MetierHit]]:
         return None, []
     q = normalize(raw)
     exact = db.session.scalars(
-        select(RomeAppellation).where(RomeAppellation.label_normalise == q).order_by(
-            RomeAppellation.principale.desc()
-        )
+        select(RomeAppellation)
+        .where(RomeAppellation.label_normalise == q)
+        .order_by(RomeAppellation.principale.desc())
     ).first()
     hits = search_metiers(raw)
     if exact is not None:
@@ -153,7 +167,9 @@ def resolve_metier(text: str) -> tuple[MetierHit | None, list[MetierHit]]:
 def metier_labels(codes: list[str]) -> dict[str, str]:
     if not codes:
         return {}
-    rows = db.session.execute(select(RomeMetier.code, RomeMetier.label).where(RomeMetier.code.in_(codes)))
+    rows = db.session.execute(
+        select(RomeMetier.code, RomeMetier.label).where(RomeMetier.code.in_(codes))
+    )
     return dict(rows.all())
 
 

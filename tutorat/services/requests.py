@@ -16,19 +16,25 @@ from tutorat.services.workflow import record_creation, transition
 
 def live_request(mentee: User) -> Request | None:
     return db.session.scalars(
-        select(Request).where(Request.mentee_id == mentee.id, Request.status.in_(("open", "proposed")))
+        select(Request).where(
+            Request.mentee_id == mentee.id, Request.status.in_(("open", "proposed"))
+        )
     ).first()
 
 
 def why_no_new_request(mentee: User) -> str | None:
     """The French reason why `mentee` cannot open a demande now, or None if they can."""
     if live_request(mentee) is not None:
-        return "Une demande de tutorat est déjà en cours : vous ne pouvez en avoir qu'une à la fois."
+        return (
+            "Une demande de tutorat est déjà en cours : vous ne pouvez en avoir qu'une à la fois."
+        )
     has_live_pair = db.session.scalar(
         select(Pair.id).where(Pair.mentee_id == mentee.id, Pair.status.in_(LIVE_PAIR_STATUSES))
     )
     if has_live_pair:
-        return "Un binôme est déjà en cours : une nouvelle demande n'est pas possible pour l'instant."
+        return (
+            "Un binôme est déjà en cours : une nouvelle demande n'est pas possible pour l'instant."
+        )
     return None
 
 
@@ -50,8 +56,12 @@ def open_request(
             "Complétez d'abord le profil (commune, métier visé, disponibilités) avant de demander un tuteur."
         )
     if not topics:
-        raise DomainError("Choisissez au moins un sujet sur lequel vous voulez de l'aide.", field="topics")
-    if any(t not in vocab.TOPICS for t in topics) or any(m not in vocab.MEETING_MODES for m in meeting_modes):
+        raise DomainError(
+            "Choisissez au moins un sujet sur lequel vous voulez de l'aide.", field="topics"
+        )
+    if any(t not in vocab.TOPICS for t in topics) or any(
+        m not in vocab.MEETING_MODES for m in meeting_modes
+    ):
         raise DomainError("Choix inconnu : choisissez dans la liste proposée.")
     reason = why_no_new_request(mentee)
     if reason:
@@ -77,6 +87,8 @@ def open_request(
 
 def cancel_request(request: Request, *, actor: User, reason: str = "") -> None:
     if request.status != RequestStatus.OPEN:
-        raise Conflict("Seule une demande en attente (sans proposition en cours) peut être annulée.")
+        raise Conflict(
+            "Seule une demande en attente (sans proposition en cours) peut être annulée."
+        )
     on_behalf = request.mentee if actor.id != request.mentee_id else None
     transition(request, "cancelled", actor=actor, reason=reason, on_behalf_of=on_behalf)

@@ -153,10 +153,19 @@ _POOLS_LOCK = threading.Lock()
 def _build_pool(now: datetime) -> TutorPool:
     stmt = (
         select(
-            TutorProfile.user_id, TutorProfile.metier_code, TutorProfile.availability, TutorProfile.max_km,
-            TutorProfile.has_car, TutorProfile.remote_ok, TutorProfile.obstacles, TutorProfile.capacity,
-            TutorProfile.places_used, TutorProfile.last_asked_at, TutorProfile.rest_until,
-            Commune.latitude, Commune.longitude,
+            TutorProfile.user_id,
+            TutorProfile.metier_code,
+            TutorProfile.availability,
+            TutorProfile.max_km,
+            TutorProfile.has_car,
+            TutorProfile.remote_ok,
+            TutorProfile.obstacles,
+            TutorProfile.capacity,
+            TutorProfile.places_used,
+            TutorProfile.last_asked_at,
+            TutorProfile.rest_until,
+            Commune.latitude,
+            Commune.longitude,
         )
         .join(User, User.id == TutorProfile.user_id)
         .join(Commune, Commune.code_insee == TutorProfile.commune_code)
@@ -172,21 +181,42 @@ def _build_pool(now: datetime) -> TutorPool:
     ids: list[int] = []
     values: list[matching.Tutor] = []
     valid_until: datetime | None = None
-    for (uid, metier, availability, max_km, has_car, remote_ok, obstacles, capacity, used, last_asked,
-         rest_until, lat, lon) in db.session.execute(stmt):
+    for (
+        uid,
+        metier,
+        availability,
+        max_km,
+        has_car,
+        remote_ok,
+        obstacles,
+        capacity,
+        used,
+        last_asked,
+        rest_until,
+        lat,
+        lon,
+    ) in db.session.execute(stmt):
         if rest_until is not None and rest_until > now:
             valid_until = rest_until if valid_until is None else min(valid_until, rest_until)
             continue
         ids.append(uid)
-        values.append(matching.Tutor(
-            id=uid, lat=lat, lon=lon, sectors=(metier,) if metier else (), availability=availability,
-            max_km=float(max_km), has_car=has_car, remote_ok=remote_ok,
-            obstacles=frozenset(c for c in (obstacles or "").split(",") if c),
-            capacity=max(capacity - used, 0), last_asked=_timestamp(last_asked),
-        ))
+        values.append(
+            matching.Tutor(
+                id=uid,
+                lat=lat,
+                lon=lon,
+                sectors=(metier,) if metier else (),
+                availability=availability,
+                max_km=float(max_km),
+                has_car=has_car,
+                remote_ok=remote_ok,
+                obstacles=frozenset(c for c in (obstacles or "").split(",") if c),
+                capacity=max(capacity - used, 0),
+                last_asked=_timestamp(last_asked),
+            )
+        )
     index = matching.TutorIndex(values) if values else None
-    return TutorPool(ids, values, index, {uid: i for i, uid in enumerate(ids)},
-                      valid_until)
+    return TutorPool(ids, values, index, {uid: i for i, uid in enumerate(ids)}, valid_until)
 
 
 def _tutor_pool(version: object, now: datetime) -> TutorPool:
@@ -252,7 +282,9 @@ def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candida
     return out, feasible
 
 
-def _rank(pool: TutorPool, mentee: matching.Mentee, weights: matching.Weights, k: int, mentee_id: int):
+def _rank(
+    pool: TutorPool, mentee: matching.Mentee, weights: matching.Weights, k: int, mentee_id: int
+):
     """The k best tutors of the pool for `mentee`, how many are feasible, and each one's explanation."""
     assert pool.index is not None
     excluded = pool.position.get(mentee_id)
@@ -270,12 +302,18 @@ def explain_pair(request: Request, tutor_id: int) -> tuple[Any, TutorProfile, Co
     """The explanation for proposing tutor `tutor_id` on `request`; DomainError if not available."""
     profile, commune = _mentee_for(request)
     row = db.session.execute(
-        available_tutors_stmt(exclude_user_id=request.mentee_id).where(TutorProfile.user_id == tutor_id)
+        available_tutors_stmt(exclude_user_id=request.mentee_id).where(
+            TutorProfile.user_id == tutor_id
+        )
     ).first()
     if row is None:
-        raise Conflict("Ce tuteur n'est pas disponible : plus de place, pas encore validé ou en repos.")
+        raise Conflict(
+            "Ce tuteur n'est pas disponible : plus de place, pas encore validé ou en repos."
+        )
     tp, c = row
-    explanation = matching.explain(mentee_values(profile, commune), tutor_values(tp, c), current_weights())
+    explanation = matching.explain(
+        mentee_values(profile, commune), tutor_values(tp, c), current_weights()
+    )
     if not explanation.feasible:
         raise DomainError(
             "Ce tuteur ne peut pas être proposé : " + " ".join(explanation.infeasible_reasons)
@@ -300,8 +338,9 @@ def _commune_arrays() -> _CommuneArrays:
     arrays = _COMMUNES.get(key)
     if arrays is None:
         rows = db.session.execute(
-            select(Commune.nom, Commune.latitude, Commune.longitude, Commune.population)
-            .order_by(Commune.code_insee)
+            select(Commune.nom, Commune.latitude, Commune.longitude, Commune.population).order_by(
+                Commune.code_insee
+            )
         ).all()
         arrays = _CommuneArrays(
             [r[0] for r in rows],

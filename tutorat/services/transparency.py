@@ -12,13 +12,24 @@ from tutorat.models import Pair, User
 README = Path(matching.__file__).resolve().parent / "README.md"
 
 DATA_SOURCES = [
-    ("Commune de résidence (son centre géographique, jamais l'adresse)",
-     "Déclarée par la personne ; liste et centres des communes : INSEE (Code officiel géographique 2026), IGN "
-     "(ADMIN EXPRESS)."),
-    ("Métiers visés et métier exercé", "Choisis dans le ROME, le répertoire des métiers de France Travail."),
-    ("Moments libres dans la semaine", "Déclarés par chaque personne (7 jours × matin, après-midi, soir)."),
+    (
+        "Commune de résidence (son centre géographique, jamais l'adresse)",
+        "Déclarée par la personne ; liste et centres des communes : INSEE (Code officiel géographique 2026), IGN "
+        "(ADMIN EXPRESS).",
+    ),
+    (
+        "Métiers visés et métier exercé",
+        "Choisis dans le ROME, le répertoire des métiers de France Travail.",
+    ),
+    (
+        "Moments libres dans la semaine",
+        "Déclarés par chaque personne (7 jours × matin, après-midi, soir).",
+    ),
     ("Voiture, distance maximale, rencontres à distance", "Déclarées par chaque personne."),
-    ("Difficultés rencontrées ou surmontées", "Cochées librement dans une liste fixe ; ne rien cocher est possible."),
+    (
+        "Difficultés rencontrées ou surmontées",
+        "Cochées librement dans une liste fixe ; ne rien cocher est possible.",
+    ),
     ("Places libres du tuteur, date de sa dernière sollicitation", "Tenues par l'application."),
 ]
 
@@ -52,8 +63,11 @@ def explanation_context(pair: Pair, viewer: User) -> dict[str, Any]:
         keep = []
         for reason in reasons:
             low = reason.lower()
-            if ("distance" in hidden and " km" in low) or ("sector" in hidden and ("métier" in low or "domaine" in low)) \
-                    or ("experience" in hidden and "difficult" in low):
+            if (
+                ("distance" in hidden and " km" in low)
+                or ("sector" in hidden and ("métier" in low or "domaine" in low))
+                or ("experience" in hidden and "difficult" in low)
+            ):
                 continue
             keep.append(reason)
         reasons = keep

@@ -19,7 +19,9 @@ REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 PAIR_TRANSITIONS: dict[str, frozenset[str]] = {
-    "proposed": frozenset({"tutor_accepted", "mentee_accepted", "declined", "expired", "withdrawn"}),
+    "proposed": frozenset(
+        {"tutor_accepted", "mentee_accepted", "declined", "expired", "withdrawn"}
+    ),
     "tutor_accepted": frozenset({"accepted", "declined", "expired", "withdrawn"}),
     "mentee_accepted": frozenset({"accepted", "declined", "expired", "withdrawn"}),
     "accepted": frozenset({"active", "withdrawn"}),
@@ -85,8 +87,9 @@ def transition(
     return event
 
 
-def record_creation(obj: Request | Pair, *, actor: User | None, on_behalf_of: User | None = None,
-                    reason: str = "") -> StatusEvent:
+def record_creation(
+    obj: Request | Pair, *, actor: User | None, on_behalf_of: User | None = None, reason: str = ""
+) -> StatusEvent:
     """The first event of a new demande or binôme (from nothing to its first status)."""
     _, entity = _TABLES[type(obj)]
     event = StatusEvent(

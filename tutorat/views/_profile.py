@@ -51,7 +51,9 @@ def save_mentee_profile(profile: MenteeProfile, form: MenteeProfileForm) -> tupl
     return commit_or_error()
 
 
-def open_request_from_form(mentee: User, actor: User, form: RequestForm) -> tuple[object | None, int]:
+def open_request_from_form(
+    mentee: User, actor: User, form: RequestForm
+) -> tuple[object | None, int]:
     if not form.validate_on_submit():
         return None, form_errors_status(form) if request.method == "POST" else 200
     try:

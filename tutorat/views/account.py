@@ -55,7 +55,10 @@ def change_password():
                 if ok:
                     # Every other session of the account ends; this one goes on with the new version.
                     login_user(current_user._get_current_object())
-                    flash("Votre mot de passe est changé. Vos autres sessions sont fermées.", "success")
+                    flash(
+                        "Votre mot de passe est changé. Vos autres sessions sont fermées.",
+                        "success",
+                    )
                     return redirect(url_for("account.settings"))
     elif request.method == "POST":
         status = form_errors_status(form)
@@ -65,12 +68,16 @@ def change_password():
 @bp.get("/mes-donnees")
 def my_data():
     audit.note("export", target="account.my_data", subject_id=current_user.id, actor=current_user)
-    return render_template("account/my_data.html", data=privacy.my_data(current_user), action_form=ActionForm())
+    return render_template(
+        "account/my_data.html", data=privacy.my_data(current_user), action_form=ActionForm()
+    )
 
 
 @bp.get("/mes-donnees.json")
 def my_data_json():
-    audit.note("export", target="account.my_data_json", subject_id=current_user.id, actor=current_user)
+    audit.note(
+        "export", target="account.my_data_json", subject_id=current_user.id, actor=current_user
+    )
     response = jsonify(privacy.my_data(current_user))
     response.headers["Content-Disposition"] = "attachment; filename=mes-donnees-tutorat.json"
     return response
@@ -81,9 +88,16 @@ def request_erasure():
     if not ActionForm().validate_on_submit():
         abort(400)
     privacy.request_erasure(current_user)
-    audit.note("demande_effacement", target="account.request_erasure", subject_id=current_user.id,
-               actor=current_user)
+    audit.note(
+        "demande_effacement",
+        target="account.request_erasure",
+        subject_id=current_user.id,
+        actor=current_user,
+    )
     commit_or_error()
-    flash("Votre demande d'effacement est enregistrée. Le service du Département la traite dans un délai d'un "
-          "mois et vous en informe.", "success")
+    flash(
+        "Votre demande d'effacement est enregistrée. Le service du Département la traite dans un délai d'un "
+        "mois et vous en informe.",
+        "success",
+    )
     return redirect(url_for("account.my_data"))

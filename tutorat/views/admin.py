@@ -27,10 +27,18 @@ guard_blueprint(bp, Role.ADMIN)
 @bp.get("/")
 def home():
     counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    requests_by_status = dict(db.session.execute(select(Request.status, func.count()).group_by(Request.status)).all())
-    pairs_by_status = dict(db.session.execute(select(Pair.status, func.count()).group_by(Pair.status)).all())
-    return render_template("admin/home.html", counts=counts, requests_by_status=requests_by_status,
-                           pairs_by_status=pairs_by_status)
+    requests_by_status = dict(
+        db.session.execute(select(Request.status, func.count()).group_by(Request.status)).all()
+    )
+    pairs_by_status = dict(
+        db.session.execute(select(Pair.status, func.count()).group_by(Pair.status)).all()
+    )
+    return render_template(
+        "admin/home.html",
+        counts=counts,
+        requests_by_status=requests_by_status,
+        pairs_by_status=pairs_by_status,
+    )
 
 
 @bp.get("/comptes")
@@ -38,15 +46,24 @@ def accounts_list():
     role = request.args.get("role", "referent")
     if role not in ("referent", "tutor", "admin"):
         abort(400)
-    users = db.session.scalars(select(User).where(User.role == role).order_by(User.last_name).limit(500)).all()
+    users = db.session.scalars(
+        select(User).where(User.role == role).order_by(User.last_name).limit(500)
+    ).all()
     tutor_profiles = {}
     if role == "tutor":
         tutor_profiles = {
-            p.user_id: p for p in db.session.scalars(
-                select(TutorProfile).where(TutorProfile.user_id.in_([u.id for u in users])))
+            p.user_id: p
+            for p in db.session.scalars(
+                select(TutorProfile).where(TutorProfile.user_id.in_([u.id for u in users]))
+            )
         }
-    return render_template("admin/accounts.html", users=users, role=role, tutor_profiles=tutor_profiles,
-                           action_form=ActionForm())
+    return render_template(
+        "admin/accounts.html",
+        users=users,
+        role=role,
+        tutor_profiles=tutor_profiles,
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/comptes/nouveau", methods=["GET", "POST"])
@@ -56,8 +73,12 @@ def new_account():
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                role=Role(form.role.data), email=form.email.data, first_name=form.first_name.data,
-                last_name=form.last_name.data, phone=form.phone.data, organisation=form.organisation.data,
+                role=Role(form.role.data),
+                email=form.email.data,
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                phone=form.phone.data,
+                organisation=form.organisation.data,
                 created_by=current_user,
             )
             if user.role == Role.TUTOR:
@@ -65,15 +86,23 @@ def new_account():
                 user.tutor_profile.validated_at = datetime.now(UTC)
             from tutorat.views.auth import password_token
 
-            queue_email("invitation", user, "Votre compte Tutorat", "invitation",
-                        token=password_token(user), inviter=current_user)
+            queue_email(
+                "invitation",
+                user,
+                "Votre compte Tutorat",
+                "invitation",
+                token=password_token(user),
+                inviter=current_user,
+            )
         except DomainError as error:
             status = show_error(error, form)
         else:
             ok, status = commit_or_error()
             if ok:
-                flash(f"Le compte de {user.full_name} est créé ; un courriel l'invite à choisir son mot de passe.",
-                      "success")
+                flash(
+                    f"Le compte de {user.full_name} est créé ; un courriel l'invite à choisir son mot de passe.",
+                    "success",
+                )
                 return redirect(url_for("admin.accounts_list", role=user.role))
     elif request.method == "POST":
         status = form_errors_status(form)
@@ -94,15 +123,22 @@ def validate_tutor(user_id: int):
     return redirect(url_for("admin.accounts_list", role="tutor"))
 
 
-
-
 @bp.get("/courriels")
 def emails():
-    counts = dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
+    counts = dict(
+        db.session.execute(
+            select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)
+        ).all()
+    )
     failed = db.session.scalars(
-        select(OutboxEmail).where(OutboxEmail.status == "failed").order_by(OutboxEmail.id.desc()).limit(200)
+        select(OutboxEmail)
+        .where(OutboxEmail.status == "failed")
+        .order_by(OutboxEmail.id.desc())
+        .limit(200)
     ).all()
-    return render_template("admin/emails.html", counts=counts, failed=failed, action_form=ActionForm())
+    return render_template(
+        "admin/emails.html", counts=counts, failed=failed, action_form=ActionForm()
+    )
 
 
 @bp.post("/courriels/<int:email_id>/renvoyer")
@@ -135,21 +171,36 @@ def access_log():
             flash("Indiquez un numéro de compte (des chiffres seulement).", "error")
             status = 400
         else:
-            stmt = stmt.where((AccessLog.actor_id == int(person)) | (AccessLog.subject_id == int(person)))
+            stmt = stmt.where(
+                (AccessLog.actor_id == int(person)) | (AccessLog.subject_id == int(person))
+            )
     entries = db.session.scalars(stmt.limit(300)).all()
-    actions = db.session.scalars(select(AccessLog.action).distinct().order_by(AccessLog.action)).all()
-    return render_template("admin/access_log.html", entries=entries, actions=actions, action=action,
-                           person=person, retention=current_app.config["ACCESS_LOG_RETENTION_DAYS"]), status
+    actions = db.session.scalars(
+        select(AccessLog.action).distinct().order_by(AccessLog.action)
+    ).all()
+    return render_template(
+        "admin/access_log.html",
+        entries=entries,
+        actions=actions,
+        action=action,
+        person=person,
+        retention=current_app.config["ACCESS_LOG_RETENTION_DAYS"],
+    ), status
 
 
 @bp.get("/effacements")
 def erasures():
     users = db.session.scalars(
-        select(User).where(User.erasure_requested_at.is_not(None), User.anonymised_at.is_(None))
+        select(User)
+        .where(User.erasure_requested_at.is_not(None), User.anonymised_at.is_(None))
         .order_by(User.erasure_requested_at)
     ).all()
-    return render_template("admin/erasures.html", users=users, action_form=ActionForm(),
-                           retention_days=current_app.config["RETENTION_DAYS"])
+    return render_template(
+        "admin/erasures.html",
+        users=users,
+        action_form=ActionForm(),
+        retention_days=current_app.config["RETENTION_DAYS"],
+    )
 
 
 @bp.post("/comptes/<int:user_id>/anonymiser")
@@ -161,7 +212,10 @@ def anonymise(user_id: int):
         abort(400)
     privacy.anonymise(user, actor=current_user)
     commit_or_error()
-    flash(f"Le compte n° {user_id} est anonymisé : plus rien ne permet d'identifier la personne.", "success")
+    flash(
+        f"Le compte n° {user_id} est anonymisé : plus rien ne permet d'identifier la personne.",
+        "success",
+    )
     return redirect(url_for("admin.erasures"))
 
 
@@ -174,10 +228,17 @@ def deactivate(user_id: int):
         abort(400)
     user.active = False
     accounts.end_all_sessions(user)
-    audit.note("desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=current_user)
+    audit.note(
+        "desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=current_user
+    )
     commit_or_error()
-    flash(f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées.", "success")
-    return redirect(url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent"))
+    flash(
+        f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées.",
+        "success",
+    )
+    return redirect(
+        url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent")
+    )
 
 
 WEIGHT_PARTS = ("distance", "sector", "availability", "experience")
@@ -209,8 +270,11 @@ def weights():
             audit.note("modifier", target="admin.weights", actor=current_user)
             ok, status = commit_or_error()
             if ok:
-                flash("Les nouveaux poids sont appliqués aux prochains classements. Les propositions déjà faites "
-                      "gardent les poids avec lesquels elles ont été calculées.", "success")
+                flash(
+                    "Les nouveaux poids sont appliqués aux prochains classements. Les propositions déjà faites "
+                    "gardent les poids avec lesquels elles ont été calculées.",
+                    "success",
+                )
                 return redirect(url_for("admin.weights"))
     else:
         status = form_errors_status(form)

@@ -24,4 +24,9 @@ def communes():
 @limiter.limit("120 per minute")
 def metiers():
     q = request.args.get("q", "")[:80]
-    return jsonify([{"value": h.display, "code": h.code, "label": h.label} for h in reference.search_metiers(q)])
+    return jsonify(
+        [
+            {"value": h.display, "code": h.code, "label": h.label}
+            for h in reference.search_metiers(q)
+        ]
+    )

@@ -22,8 +22,10 @@ bp = Blueprint("auth", __name__)
 
 # How long a link sent by email stays valid, by kind.
 TOKEN_MAX_AGE = {"invitation": 14 * 24 * 3600, "reset": 2 * 3600}
-RESET_SENT = ("Si un compte existe avec cette adresse, un courriel vient de lui être envoyé avec un lien "
-              "pour choisir un nouveau mot de passe. Pensez à regarder dans les indésirables.")
+RESET_SENT = (
+    "Si un compte existe avec cette adresse, un courriel vient de lui être envoyé avec un lien "
+    "pour choisir un nouveau mot de passe. Pensez à regarder dans les indésirables."
+)
 
 
 def _login_limit() -> str:
@@ -31,7 +33,12 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("main.my_space")
 
@@ -50,11 +57,17 @@ def login():
             db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        audit.note("echec_connexion", target=f"compte n° {account.id}" if account else "adresse inconnue",
-                   status=401)
+        audit.note(
+            "echec_connexion",
+            target=f"compte n° {account.id}" if account else "adresse inconnue",
+            status=401,
+        )
         db.session.commit()  # the failure counter
-        flash("Adresse électronique ou mot de passe incorrect. Après plusieurs erreurs, le compte est "
-              "bloqué pendant quelques minutes.", "error")
+        flash(
+            "Adresse électronique ou mot de passe incorrect. Après plusieurs erreurs, le compte est "
+            "bloqué pendant quelques minutes.",
+            "error",
+        )
         status = 401
     elif request.method == "POST":
         status = 422
@@ -83,7 +96,9 @@ def password_token(user: User, kind: str = "invitation") -> str:
 
 def _user_from_token(token: str) -> User:
     try:
-        data, signed_at = _serializer().loads(token, max_age=max(TOKEN_MAX_AGE.values()), return_timestamp=True)
+        data, signed_at = _serializer().loads(
+            token, max_age=max(TOKEN_MAX_AGE.values()), return_timestamp=True
+        )
         max_age = TOKEN_MAX_AGE[data.get("k", "invitation")]
         user = db.session.get(User, int(data["u"]))
     except (SignatureExpired, BadSignature, KeyError, TypeError, ValueError, OverflowError):
@@ -104,8 +119,14 @@ def forgot_password():
         email = form.email.data.strip().lower()
         user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
         if user is not None and user.active:
-            queue_email("password_reset", user, "Choisir un nouveau mot de passe", "password_reset",
-                        token=password_token(user, "reset"), hours=TOKEN_MAX_AGE["reset"] // 3600)
+            queue_email(
+                "password_reset",
+                user,
+                "Choisir un nouveau mot de passe",
+                "password_reset",
+                token=password_token(user, "reset"),
+                hours=TOKEN_MAX_AGE["reset"] // 3600,
+            )
             db.session.commit()
         # The same answer whether the account exists or not.
         flash(RESET_SENT, "info")

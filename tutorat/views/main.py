@@ -55,15 +55,22 @@ def algorithm():
     total = sum(weights.values()) or 1
     labels = dict(getattr(matching, "PART_LABELS", {}))
     rows = [(name, labels.get(name, name), value, value / total) for name, value in weights.items()]
-    return render_template("main/algorithm.html", weights=rows,
-                           description=Markup(transparency.public_description_html()))
+    return render_template(
+        "main/algorithm.html",
+        weights=rows,
+        description=Markup(transparency.public_description_html()),
+    )
 
 
 def _reported_page(value: str | None) -> str:
     """The page the person was on: a path of this site only, short, printable (else nothing)."""
     value = (value or "").strip()
-    if (not value.startswith("/") or value.startswith("//") or len(value) > 200
-            or any(not c.isprintable() for c in value)):
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or len(value) > 200
+        or any(not c.isprintable() for c in value)
+    ):
         return ""
     return value
 
@@ -75,9 +82,11 @@ def report_problem():
     mailto = None
     if email:
         subject = "Tutorat : signaler un problème"
-        body = (f"Page concernée : {page or '(à préciser)'}\n\n"
-                "Ce que je voulais faire :\n\n"
-                "Ce qui s'est passé :\n\n"
-                "Mon appareil et mon navigateur (si vous le savez) :\n")
+        body = (
+            f"Page concernée : {page or '(à préciser)'}\n\n"
+            "Ce que je voulais faire :\n\n"
+            "Ce qui s'est passé :\n\n"
+            "Mon appareil et mon navigateur (si vous le savez) :\n"
+        )
         mailto = f"mailto:{email}?subject={quote(subject)}&body={quote(body)}"
     return render_template("main/report.html", page=page, email=email, mailto=mailto)

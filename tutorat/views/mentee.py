@@ -38,8 +38,14 @@ def _render_home(status: int = 200):
         visible_requests(current_user).order_by(Request.created_at.desc())
     ).first()
     pair = db.session.scalars(visible_pairs(current_user).order_by(Pair.proposed_at.desc())).first()
-    return render_template("mentee/home.html", profile=profile, demande=demande, pair=pair,
-                           action_form=ActionForm(), metiers=metier_labels(profile.metier_codes)), status
+    return render_template(
+        "mentee/home.html",
+        profile=profile,
+        demande=demande,
+        pair=pair,
+        action_form=ActionForm(),
+        metiers=metier_labels(profile.metier_codes),
+    ), status
 
 
 @bp.route("/profil", methods=["GET", "POST"])
@@ -50,8 +56,9 @@ def profile():
     if saved:
         flash("Votre profil est enregistré.", "success")
         return redirect(url_for("mentee.home"))
-    return render_template("mentee/profile.html", form=form, profile=profile,
-                           action=url_for("mentee.profile")), status
+    return render_template(
+        "mentee/profile.html", form=form, profile=profile, action=url_for("mentee.profile")
+    ), status
 
 
 @bp.route("/demande", methods=["GET", "POST"])
@@ -69,7 +76,9 @@ def new_request():
     if demande is not None:
         flash("Votre demande est envoyée à votre référent. Il vous proposera un tuteur.", "success")
         return redirect(url_for("mentee.home"))
-    return render_template("mentee/request.html", form=form, action=url_for("mentee.new_request")), status
+    return render_template(
+        "mentee/request.html", form=form, action=url_for("mentee.new_request")
+    ), status
 
 
 @bp.post("/demande/<int:request_id>/annuler")
@@ -98,8 +107,14 @@ def pair(pair_id: int):
             status = form_errors_status(form)
         else:
             try:
-                pair_service.answer(pair, side="mentee", accept=form.decision.data == "accept",
-                                    actor=current_user, reason=form.reason.data, detail=form.detail.data or "")
+                pair_service.answer(
+                    pair,
+                    side="mentee",
+                    accept=form.decision.data == "accept",
+                    actor=current_user,
+                    reason=form.reason.data,
+                    detail=form.detail.data or "",
+                )
             except DomainError as error:
                 status = show_error(error, form)
             else:
@@ -111,8 +126,14 @@ def pair(pair_id: int):
         select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
     ).all()
     tutor_profile = pair.tutor.tutor_profile
-    return render_template("mentee/pair.html", pair=pair, form=form, meetings=meetings,
-                           tutor_profile=tutor_profile, action_form=ActionForm()), status
+    return render_template(
+        "mentee/pair.html",
+        pair=pair,
+        form=form,
+        meetings=meetings,
+        tutor_profile=tutor_profile,
+        action_form=ActionForm(),
+    ), status
 
 
 @bp.post("/binome/<int:pair_id>/rencontres/<int:meeting_id>/<any(confirmer, contester):choice>")
@@ -125,7 +146,9 @@ def confirm_meeting(pair_id: int, meeting_id: int, choice: str):
         abort(404)
     if ActionForm().validate_on_submit():
         try:
-            meeting_service.confirm_meeting(meeting, pair, actor=current_user, confirmed=choice == "confirmer")
+            meeting_service.confirm_meeting(
+                meeting, pair, actor=current_user, confirmed=choice == "confirmer"
+            )
         except DomainError as error:
             show_error(error)
         else:
@@ -134,10 +157,10 @@ def confirm_meeting(pair_id: int, meeting_id: int, choice: str):
     return redirect(url_for("mentee.pair", pair_id=pair.id))
 
 
-
 @bp.get("/binome/<int:pair_id>/explication")
 def explanation(pair_id: int):
     """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
     pair = get_or_404(visible_pairs, Pair, pair_id)
-    return render_template("transparency/explanation.html",
-                           **transparency.explanation_context(pair, current_user))
+    return render_template(
+        "transparency/explanation.html", **transparency.explanation_context(pair, current_user)
+    )

@@ -69,7 +69,9 @@ def _territories() -> list[tuple[str, str]]:
         .distinct()
     ).all()
     cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
-    epcis = sorted({(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1])
+    epcis = sorted(
+        {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
+    )
     return cantons + epcis
 
 
@@ -97,7 +99,10 @@ def dashboard():
         flash("Filtre inconnu : choisissez un des statuts proposés.", "error")
         section, status = "", 400
     if territory and territory not in {code for code, _ in territories}:
-        flash("Territoire inconnu : choisissez un canton ou une intercommunalité de la liste.", "error")
+        flash(
+            "Territoire inconnu : choisissez un canton ou une intercommunalité de la liste.",
+            "error",
+        )
         territory, status = "", 400
     now = datetime.now(UTC)
     requests_stmt = _in_territory(visible_requests(current_user), Request.mentee_id, territory)
@@ -110,8 +115,16 @@ def dashboard():
     # and the people's other fields stay in the database).
     names = (User.id, User.first_name, User.last_name)
     with_people = (
-        load_only(Pair.id, Pair.mentee_id, Pair.tutor_id, Pair.status, Pair.proposed_at, Pair.confirmed_at,
-                  Pair.tutor_answer, Pair.mentee_answer),
+        load_only(
+            Pair.id,
+            Pair.mentee_id,
+            Pair.tutor_id,
+            Pair.status,
+            Pair.proposed_at,
+            Pair.confirmed_at,
+            Pair.tutor_answer,
+            Pair.mentee_answer,
+        ),
         joinedload(Pair.mentee).load_only(*names),
         joinedload(Pair.tutor).load_only(*names),
     )
@@ -122,42 +135,79 @@ def dashboard():
     # The alerts are the oldest open demandes and the silent active binômes: read once, with the
     # lists they belong to (the same rules as followup.old_open_requests_stmt and
     # followup.silent_pairs_stmt), so the page costs the same few queries whatever the caseload.
-    open_rows = db.session.scalars(
-        requests_stmt.where(Request.status == "open")
-        .options(
-            load_only(Request.id, Request.mentee_id, Request.status, Request.topics, Request.created_at,
-                      Request.updated_at),
-            joinedload(Request.mentee).load_only(*names),
-        )
-        .order_by(Request.updated_at)
-    ).all() if show("alertes") or show("demandes") else []
-    last_meeting = (
-        select(func.max(Meeting.date)).where(Meeting.pair_id == Pair.id).correlate(Pair).scalar_subquery()
+    open_rows = (
+        db.session.scalars(
+            requests_stmt.where(Request.status == "open")
+            .options(
+                load_only(
+                    Request.id,
+                    Request.mentee_id,
+                    Request.status,
+                    Request.topics,
+                    Request.created_at,
+                    Request.updated_at,
+                ),
+                joinedload(Request.mentee).load_only(*names),
+            )
+            .order_by(Request.updated_at)
+        ).all()
+        if show("alertes") or show("demandes")
+        else []
     )
-    active_rows = db.session.execute(
-        live_pairs_stmt.add_columns(last_meeting.label("last"))
-        .where(Pair.status == "active")
-        .options(*with_people)
-        .order_by(Pair.confirmed_at)
-    ).all() if show("alertes") or show("actifs") else []
+    last_meeting = (
+        select(func.max(Meeting.date))
+        .where(Meeting.pair_id == Pair.id)
+        .correlate(Pair)
+        .scalar_subquery()
+    )
+    active_rows = (
+        db.session.execute(
+            live_pairs_stmt.add_columns(last_meeting.label("last"))
+            .where(Pair.status == "active")
+            .options(*with_people)
+            .order_by(Pair.confirmed_at)
+        ).all()
+        if show("alertes") or show("actifs")
+        else []
+    )
     old_limit = now - timedelta(days=current_app.config["ALERT_OPEN_REQUEST_DAYS"])
     silent_limit = now - timedelta(days=current_app.config["ALERT_NO_MEETING_DAYS"])
     alerts = followup.Alerts(
         old_requests=[r for r in open_rows if r.updated_at <= old_limit] if show("alertes") else [],
         silent_pairs=[
-            row for row in active_rows
-            if (row.last is None and row[0].confirmed_at is not None and row[0].confirmed_at <= silent_limit)
+            row
+            for row in active_rows
+            if (
+                row.last is None
+                and row[0].confirmed_at is not None
+                and row[0].confirmed_at <= silent_limit
+            )
             or (row.last is not None and row.last <= silent_limit.date())
-        ] if show("alertes") else [],
+        ]
+        if show("alertes")
+        else [],
     )
     requests_open = open_rows if show("demandes") else []
-    pending = db.session.scalars(
-        live_pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).options(*with_people).order_by(Pair.proposed_at)
-    ).all() if show("propositions") else []
+    pending = (
+        db.session.scalars(
+            live_pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES))
+            .options(*with_people)
+            .order_by(Pair.proposed_at)
+        ).all()
+        if show("propositions")
+        else []
+    )
     active = active_rows if show("actifs") else []
     return render_template(
-        "referent/dashboard.html", requests_open=requests_open, pending=pending, active=active, alerts=alerts,
-        sections=DASHBOARD_SECTIONS, section=section, territories=territories, territory=territory,
+        "referent/dashboard.html",
+        requests_open=requests_open,
+        pending=pending,
+        active=active,
+        alerts=alerts,
+        sections=DASHBOARD_SECTIONS,
+        section=section,
+        territories=territories,
+        territory=territory,
         open_days=current_app.config["ALERT_OPEN_REQUEST_DAYS"],
         no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
     ), status
@@ -174,8 +224,12 @@ _WITH_PEOPLE = (
 def _request_page(demande: Request, status: int = 200, propose_form=None):
     # What the page shows of the mentee, in one query rather than one per relationship.
     db.session.execute(
-        select(Request).where(Request.id == demande.id).options(
-            joinedload(Request.mentee).joinedload(User.mentee_profile).joinedload(MenteeProfile.commune),
+        select(Request)
+        .where(Request.id == demande.id)
+        .options(
+            joinedload(Request.mentee)
+            .joinedload(User.mentee_profile)
+            .joinedload(MenteeProfile.commune),
             joinedload(Request.created_by),
         )
     ).unique().all()
@@ -186,8 +240,12 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
         except DomainError as exc:
             error = exc.message
     pairs = db.session.scalars(
-        select(Pair).where(Pair.request_id == demande.id).order_by(Pair.proposed_at.desc())
-        .options(joinedload(Pair.tutor).load_only(*_NAMES), defer(Pair.explanation), defer(Pair.weights))
+        select(Pair)
+        .where(Pair.request_id == demande.id)
+        .order_by(Pair.proposed_at.desc())
+        .options(
+            joinedload(Pair.tutor).load_only(*_NAMES), defer(Pair.explanation), defer(Pair.weights)
+        )
     ).all()
     events = db.session.scalars(
         select(StatusEvent)
@@ -197,8 +255,15 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
     ).all()
     profile = demande.mentee.mentee_profile
     return render_template(
-        "referent/request.html", demande=demande, profile=profile, candidates=candidates, feasible=feasible,
-        error=error, pairs=pairs, events=events, form=propose_form or ProposeForm(),
+        "referent/request.html",
+        demande=demande,
+        profile=profile,
+        candidates=candidates,
+        feasible=feasible,
+        error=error,
+        pairs=pairs,
+        events=events,
+        form=propose_form or ProposeForm(),
         metiers=metier_labels(profile.metier_codes),
     ), status
 
@@ -229,17 +294,23 @@ def propose(request_id: int):
 def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
     # The people, places and métier the page shows, in one query rather than one per relationship.
     db.session.execute(
-        select(Pair).where(Pair.id == pair.id).options(
-            joinedload(Pair.mentee).joinedload(User.mentee_profile).joinedload(MenteeProfile.commune),
-            joinedload(Pair.tutor).joinedload(User.tutor_profile).options(
-                joinedload(TutorProfile.commune), joinedload(TutorProfile.metier)
-            ),
+        select(Pair)
+        .where(Pair.id == pair.id)
+        .options(
+            joinedload(Pair.mentee)
+            .joinedload(User.mentee_profile)
+            .joinedload(MenteeProfile.commune),
+            joinedload(Pair.tutor)
+            .joinedload(User.tutor_profile)
+            .options(joinedload(TutorProfile.commune), joinedload(TutorProfile.metier)),
             joinedload(Pair.request),
             joinedload(Pair.proposed_by),
         )
     ).unique().all()
     meetings = db.session.scalars(
-        select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc(), Meeting.id.desc())
+        select(Meeting)
+        .where(Meeting.pair_id == pair.id)
+        .order_by(Meeting.date.desc(), Meeting.id.desc())
     ).all()
     events = db.session.scalars(
         select(StatusEvent)
@@ -254,8 +325,13 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
         key=lambda item: (item[0], item[1], item[3].id),
     )
     return render_template(
-        "referent/pair.html", pair=pair, meetings=meetings, events=events, timeline=timeline,
-        answer_form=answer_form or AnswerForm(prefix="answer"), end_form=end_form or EndForm(prefix="end"),
+        "referent/pair.html",
+        pair=pair,
+        meetings=meetings,
+        events=events,
+        timeline=timeline,
+        answer_form=answer_form or AnswerForm(prefix="answer"),
+        end_form=end_form or EndForm(prefix="end"),
         action_form=ActionForm(),
     ), status
 
@@ -287,18 +363,24 @@ def mentee_answer(pair_id: int):
     return _pair_action(
         pair_id,
         lambda pair, form: pair_service.answer(
-            pair, side="mentee", accept=form.decision.data == "accept", actor=current_user,
-            reason=form.reason.data, detail=form.detail.data or "",
+            pair,
+            side="mentee",
+            accept=form.decision.data == "accept",
+            actor=current_user,
+            reason=form.reason.data,
+            detail=form.detail.data or "",
         ),
         "La réponse du bénéficiaire est enregistrée (saisie par vous, en son nom).",
-        AnswerForm(prefix="answer"), "answer_form",
+        AnswerForm(prefix="answer"),
+        "answer_form",
     )
 
 
 @bp.post("/binomes/<int:pair_id>/confirmer")
 def confirm(pair_id: int):
     return _pair_action(
-        pair_id, lambda pair, form: pair_service.confirm(pair, actor=current_user),
+        pair_id,
+        lambda pair, form: pair_service.confirm(pair, actor=current_user),
         "Le binôme est confirmé. Le tuteur et le bénéficiaire reçoivent leurs coordonnées.",
     )
 
@@ -306,7 +388,8 @@ def confirm(pair_id: int):
 @bp.post("/binomes/<int:pair_id>/retirer")
 def withdraw(pair_id: int):
     return _pair_action(
-        pair_id, lambda pair, form: pair_service.withdraw(pair, actor=current_user),
+        pair_id,
+        lambda pair, form: pair_service.withdraw(pair, actor=current_user),
         "La proposition est retirée ; la demande revient dans votre file.",
     )
 
@@ -316,12 +399,17 @@ def end(pair_id: int):
     return _pair_action(
         pair_id,
         lambda pair, form: pair_service.end(
-            pair, actor=current_user, outcome=form.outcome.data, detail=form.detail.data or "",
-            contract=form.contract.data or None, rights=list(form.rights.data or []),
+            pair,
+            actor=current_user,
+            outcome=form.outcome.data,
+            detail=form.detail.data or "",
+            contract=form.contract.data or None,
+            rights=list(form.rights.data or []),
             tutor_wants_again={"oui": True, "non": False}.get(form.tutor_wants_again.data),
         ),
         "Le binôme est terminé et son résultat enregistré.",
-        EndForm(prefix="end"), "end_form",
+        EndForm(prefix="end"),
+        "end_form",
     )
 
 
@@ -343,8 +431,12 @@ def new_mentee():
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                role=Role.MENTEE, email=form.email.data, first_name=form.first_name.data,
-                last_name=form.last_name.data, phone=form.phone.data, created_by=current_user,
+                role=Role.MENTEE,
+                email=form.email.data,
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                phone=form.phone.data,
+                created_by=current_user,
                 referent=current_user,
             )
             # Informed by their référent, who records it (the person may have no email).
@@ -352,8 +444,14 @@ def new_mentee():
             if user.email:
                 from tutorat.views.auth import password_token
 
-                queue_email("invitation", user, "Votre compte Tutorat", "invitation",
-                            token=password_token(user), inviter=current_user)
+                queue_email(
+                    "invitation",
+                    user,
+                    "Votre compte Tutorat",
+                    "invitation",
+                    token=password_token(user),
+                    inviter=current_user,
+                )
         except DomainError as error:
             status = show_error(error, form)
         else:
@@ -361,8 +459,11 @@ def new_mentee():
             if ok:
                 flash(
                     "Le compte est créé. "
-                    + ("Un courriel l'invite à choisir son mot de passe." if user.email else
-                       "Sans adresse électronique, c'est vous qui agirez pour cette personne."),
+                    + (
+                        "Un courriel l'invite à choisir son mot de passe."
+                        if user.email
+                        else "Sans adresse électronique, c'est vous qui agirez pour cette personne."
+                    ),
                     "success",
                 )
                 return redirect(url_for("referent.mentee", user_id=user.id))
@@ -393,9 +494,15 @@ def mentee(user_id: int):
     pairs = db.session.scalars(
         select(Pair).where(Pair.mentee_id == user.id).order_by(Pair.proposed_at.desc())
     ).all()
-    return render_template("referent/mentee.html", mentee=user, profile=profile, form=form,
-                           requests=requests_, pairs=pairs,
-                           metiers=metier_labels(profile.metier_codes)), status
+    return render_template(
+        "referent/mentee.html",
+        mentee=user,
+        profile=profile,
+        form=form,
+        requests=requests_,
+        pairs=pairs,
+        metiers=metier_labels(profile.metier_codes),
+    ), status
 
 
 @bp.route("/beneficiaires/<int:user_id>/profil", methods=["GET", "POST"])
@@ -407,8 +514,13 @@ def mentee_profile(user_id: int):
     if saved:
         flash(f"Le profil de {user.full_name} est enregistré.", "success")
         return redirect(url_for("referent.mentee", user_id=user.id))
-    return render_template("referent/mentee_profile.html", form=form, mentee=user, profile=profile,
-                           action=url_for("referent.mentee_profile", user_id=user.id)), status
+    return render_template(
+        "referent/mentee_profile.html",
+        form=form,
+        mentee=user,
+        profile=profile,
+        action=url_for("referent.mentee_profile", user_id=user.id),
+    ), status
 
 
 @bp.route("/beneficiaires/<int:user_id>/demande", methods=["GET", "POST"])
@@ -417,17 +529,23 @@ def mentee_request(user_id: int):
     form = RequestForm()
     demande, status = open_request_from_form(user, current_user, form)
     if demande is not None:
-        flash(f"La demande de {user.full_name} est enregistrée (faite par vous, en son nom).", "success")
+        flash(
+            f"La demande de {user.full_name} est enregistrée (faite par vous, en son nom).",
+            "success",
+        )
         return redirect(url_for("referent.request_detail", request_id=demande.id))
-    return render_template("referent/mentee_request.html", form=form, mentee=user,
-                           action=url_for("referent.mentee_request", user_id=user.id)), status
-
-
+    return render_template(
+        "referent/mentee_request.html",
+        form=form,
+        mentee=user,
+        action=url_for("referent.mentee_request", user_id=user.id),
+    ), status
 
 
 @bp.get("/binomes/<int:pair_id>/explication")
 def explanation(pair_id: int):
     """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
     pair = get_or_404(visible_pairs, Pair, pair_id)
-    return render_template("transparency/explanation.html",
-                           **transparency.explanation_context(pair, current_user))
+    return render_template(
+        "transparency/explanation.html", **transparency.explanation_context(pair, current_user)
+    )

@@ -28,16 +28,30 @@ def _profile() -> TutorProfile:
 @bp.get("/")
 def home():
     pairs = db.session.scalars(visible_pairs(current_user).order_by(Pair.proposed_at.desc())).all()
-    waiting = [p for p in pairs if p.status in ("proposed", "mentee_accepted") and p.tutor_answer is None]
+    waiting = [
+        p for p in pairs if p.status in ("proposed", "mentee_accepted") and p.tutor_answer is None
+    ]
     live = [p for p in pairs if p.status in LIVE_PAIR_STATUSES and p not in waiting]
     past = [p for p in pairs if p.status not in LIVE_PAIR_STATUSES]
-    last_meetings = dict(db.session.execute(
-        select(Meeting.pair_id, func.max(Meeting.date))
-        .where(Meeting.pair_id.in_([p.id for p in live]))
-        .group_by(Meeting.pair_id)
-    ).all()) if live else {}
-    return render_template("tutor/home.html", profile=_profile(), waiting=waiting, live=live, past=past,
-                           last_meetings=last_meetings)
+    last_meetings = (
+        dict(
+            db.session.execute(
+                select(Meeting.pair_id, func.max(Meeting.date))
+                .where(Meeting.pair_id.in_([p.id for p in live]))
+                .group_by(Meeting.pair_id)
+            ).all()
+        )
+        if live
+        else {}
+    )
+    return render_template(
+        "tutor/home.html",
+        profile=_profile(),
+        waiting=waiting,
+        live=live,
+        past=past,
+        last_meetings=last_meetings,
+    )
 
 
 @bp.route("/profil", methods=["GET", "POST"])
@@ -88,8 +102,9 @@ def _pair_page(pair: Pair, answer_form: AnswerForm, status: int = 200):
     meetings = db.session.scalars(
         select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
     ).all()
-    return render_template("tutor/pair.html", pair=pair, shared=shared, form=answer_form,
-                           meetings=meetings), status
+    return render_template(
+        "tutor/pair.html", pair=pair, shared=shared, form=answer_form, meetings=meetings
+    ), status
 
 
 @bp.get("/binome/<int:pair_id>")
@@ -105,8 +120,14 @@ def answer(pair_id: int):
     if not form.validate_on_submit():
         return _pair_page(pair, form, form_errors_status(form))
     try:
-        pair_service.answer(pair, side="tutor", accept=form.decision.data == "accept", actor=current_user,
-                            reason=form.reason.data, detail=form.detail.data or "")
+        pair_service.answer(
+            pair,
+            side="tutor",
+            accept=form.decision.data == "accept",
+            actor=current_user,
+            reason=form.reason.data,
+            detail=form.detail.data or "",
+        )
     except DomainError as error:
         return _pair_page(pair, form, show_error(error, form))
     ok, status = commit_or_error()
@@ -129,8 +150,13 @@ def new_meeting(pair_id: int):
     elif form.validate_on_submit():
         try:
             meeting_service.log_meeting(
-                pair, actor=current_user, day=form.date.data, duration_minutes=form.duration.data,
-                mode=form.mode.data, place=form.place.data or "", topics=list(form.topics.data or []),
+                pair,
+                actor=current_user,
+                day=form.date.data,
+                duration_minutes=form.duration.data,
+                mode=form.mode.data,
+                place=form.place.data or "",
+                topics=list(form.topics.data or []),
                 note=form.note.data or "",
             )
         except DomainError as error:
@@ -149,5 +175,6 @@ def new_meeting(pair_id: int):
 def explanation(pair_id: int):
     """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
     pair = get_or_404(visible_pairs, Pair, pair_id)
-    return render_template("transparency/explanation.html",
-                           **transparency.explanation_context(pair, current_user))
+    return render_template(
+        "transparency/explanation.html", **transparency.explanation_context(pair, current_user)
+    )
