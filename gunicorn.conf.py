@@ -48,3 +48,6 @@ def post_fork(server, worker):
     with app.app_context():
         for engine in extension.engines.values():
             engine.dispose(close=False)
+        from tutorat.services import audit
+
+        audit.dispose_engine(app, close=False)

@@ -7,6 +7,11 @@ a binôme page and the indicators page. Two reference pages are measured in the 
 same gunicorn settings and the same database: a bare Flask "hello" and a Flask-SQLAlchemy page
 reading 20 rows into a template (bench/reference_app.py). Printed: requests/s, p50/p99 latency,
 each page's ratio to the references, and the memory of each worker.
+
+The four pages are measured as deployed (each worker keeps the pages it rendered under the data
+version: tutorat/pagecache.py), then twice more for what that copy hides: while another process
+changes the data version every second (as any write by anyone does: every copy of every worker
+is thrown away), and with the copies switched off (PAGE_CACHE=false: every view rendered).
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +46,8 @@ PASSWORD = "Demo-Armagnac-2026"
 TARGET_RPS = 500
 TARGET_P99_MS = 100
 TARGET_RSS_MB = 250
+CHANGING = " — données changées chaque seconde"
+UNCACHED = " — sans copie des pages"
 
 
 @dataclass
@@ -127,8 +136,45 @@ def _get(url: str, timeout: float = 2.0) -> int:
 
 
 @contextmanager
+def invalidating(url: str, every: float):
+    """Change the data versions every `every` seconds, as a write by anyone would (committed)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    stop = threading.Event()
+    count = [0]
+
+    value = "CAST(:v AS JSON)" if url.startswith("postgresql") else ":v"
+    statement = text(
+        f"UPDATE setting SET value = {value} WHERE key IN ('version:data', 'version:activity')"
+    )
+
+    def run() -> None:
+        while not stop.wait(every):
+            with engine.begin() as conn:
+                conn.execute(statement, {"v": f'"{uuid.uuid4().hex}"'})
+            count[0] += 1
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield count
+    finally:
+        stop.set()
+        thread.join()
+        engine.dispose()
+
+
+@contextmanager
 def gunicorn(
-    app: str, url: str, port: int, workers: int, worker_class: str, log: Path, health: str
+    app: str,
+    url: str,
+    port: int,
+    workers: int,
+    worker_class: str,
+    log: Path,
+    health: str,
+    **extra_env: str,
 ):
     env = _env(
         url,
@@ -136,6 +182,7 @@ def gunicorn(
         GUNICORN_WORKERS=str(workers),
         GUNICORN_WORKER_CLASS=worker_class,
         GUNICORN_LOGLEVEL="warning",
+        **extra_env,
     )
     if worker_class == "gthread":
         env["GUNICORN_THREADS"] = "4"
@@ -284,11 +331,17 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
     results: list[Result] = []
     port = args.port
 
-    def measure(base: str, page: str, paths: list[str], cookie: str = "") -> None:
+    def measure(base: str, page: str, paths: list[str], cookie: str = "", every: float = 0) -> None:
         wrk(
             base, paths, cookie, args.warmup, args.connections, args.threads, page
         )  # warm the caches
-        result = wrk(base, paths, cookie, args.duration, args.connections, args.threads, page)
+        if every:
+            with invalidating(url, every):
+                result = wrk(
+                    base, paths, cookie, args.duration, args.connections, args.threads, page
+                )
+        else:
+            result = wrk(base, paths, cookie, args.duration, args.connections, args.threads, page)
         results.append(result)
         _say(
             f"  {page:<28} {result.rps:8.0f} req/s   p50 {result.p50_ms:6.1f} ms   p99 {result.p99_ms:6.1f} ms"
@@ -318,12 +371,27 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
         base = f"http://127.0.0.1:{port}"
         measure(base, "santé (/sante)", ["/sante"])
         cookie = login(base)
-        for page, paths in pick_paths(url).items():
-            if not paths:
-                _say(f"  {page} : rien à mesurer")
-                continue
+        pages = {page: paths for page, paths in pick_paths(url).items() if paths}
+        for page, paths in pages.items():
             measure(base, page, paths, cookie)
         memory = worker_memory(proc.pid)
+        if args.invalidate:
+            for page, paths in pages.items():
+                measure(base, f"{page}{CHANGING}", paths, cookie, every=args.invalidate)
+    if args.uncached:
+        with gunicorn(
+            "wsgi:app",
+            url,
+            port,
+            args.workers,
+            args.worker_class,
+            logs / f"tutorat-{name}-uncached.log",
+            "/sante",
+            PAGE_CACHE="false",
+        ):
+            cookie = login(base)
+            for page, paths in pages.items():
+                measure(base, f"{page}{UNCACHED}", paths, cookie)
     return results, memory
 
 
@@ -340,7 +408,7 @@ def report(
     _say("| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 | objectif |")
     _say("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
-        is_page = not r.page.startswith(("référence", "santé"))
+        is_page = not r.page.startswith(("référence", "santé")) and " — " not in r.page
         ok = r.rps >= TARGET_RPS and r.p99_ms < TARGET_P99_MS and r.non200 == 0 and r.errors == 0
         if is_page and not ok:
             missed.append(f"{name} {r.page}")
@@ -370,6 +438,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="workers gunicorn")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--port", type=int, default=8031)
+    parser.add_argument(
+        "--invalidate",
+        type=float,
+        default=1.0,
+        help="secondes entre deux changements de version pendant la mesure « données changées » (0 : pas de mesure)",
+    )
+    parser.add_argument(
+        "--no-uncached",
+        dest="uncached",
+        action="store_false",
+        help="ne pas mesurer les pages sans leur copie",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         _say("wrk est introuvable : apt-get install -y wrk")

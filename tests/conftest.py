@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tutorat import create_app
+from tutorat import create_app, pagecache
 from tutorat.extensions import db
+from tutorat.services import audit
 
 # Tables whose content the tests create; reference data stays for the whole session.
 MUTABLE_TABLES = (
@@ -72,6 +73,7 @@ def app(database_url, tmp_path_factory):
     yield app
     with app.app_context():
         db.engine.dispose()
+    audit.dispose_engine(app)
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +88,7 @@ def _clean_tables(request):
             for table in MUTABLE_TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
         db.session.remove()
+    pagecache.store.clear()  # ids are reused once the tables are empty
 
 
 @pytest.fixture

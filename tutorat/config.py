@@ -65,6 +65,10 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": None,
         # One JSON line per request on stderr; None: on, except under tests.
         "REQUEST_LOG": None,
+        # Rendered pages kept by each worker under the data version (tutorat/pagecache.py).
+        "PAGE_CACHE": True,
+        "PAGE_CACHE_SECONDS": 60,
+        "PAGE_CACHE_MAX_BYTES": 32 * 1024 * 1024,
     }
 
 
@@ -100,6 +104,7 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE",
         "REMEMBER_COOKIE_SECURE",
         "REQUEST_LOG",
+        "PAGE_CACHE",
     ):
         if env.get(key) is not None:
             out[key] = _bool(env.get(key))

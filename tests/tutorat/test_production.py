@@ -15,6 +15,7 @@ from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tutorat import create_app
 from tutorat.extensions import db
 from tutorat.production import SettingsError
+from tutorat.services import audit
 
 GOOD = {
     "TUTORAT_ENV": "production",
@@ -155,6 +156,7 @@ def test_one_json_line_per_request_without_personal_data(app, database_url, caps
     finally:
         with logged.app_context():  # this second app's connections, closed before it goes
             db.engine.dispose()
+        audit.dispose_engine(logged)
     assert response.status_code == 200
     assert response.headers["X-Request-Id"]
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]

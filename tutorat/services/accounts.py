@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, Role, TutorProfile, User
+from tutorat.services import versions
 from tutorat.services.errors import DomainError
 
 MIN_PASSWORD_LENGTH = 12
@@ -134,9 +135,17 @@ def load_user(user_id: str) -> User | None:
         uid, version = int(raw_id), int(raw_version)
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, uid)
-    if user is None or user.session_version != version or not user.active:
+    # The data version comes with the account, for the page cache (tutorat.pagecache): it is read
+    # before anything the page shows, in the same round trip.
+    row = db.session.execute(
+        select(User, versions.token_column(versions.DATA)).where(User.id == uid)
+    ).first()
+    if row is None:
         return None
+    user, token = row
+    if user.session_version != version or not user.active:
+        return None
+    versions.remember(versions.DATA, token)
     return user
 
 

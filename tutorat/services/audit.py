@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import delete
+from sqlalchemy import Engine, create_engine, delete, event
 
 from tutorat.extensions import db
 from tutorat.models import AccessLog, User
@@ -72,17 +73,76 @@ def after_request(response):
     return response
 
 
-def teardown(_exc=None) -> None:
-    """Write the collected lines in their own short transaction, after the request's own work."""
+_ENGINE_KEY = "tutorat_access_log_engine"
+_ENGINE_LOCK = threading.Lock()
+
+
+def log_engine() -> Engine:
+    """The access log's own connections: each line is committed on its own, whatever the request did.
+
+    On PostgreSQL they do not wait for the disk at commit (``synchronous_commit=off``, for these
+    connections only): a line is in the server as soon as the insert returns, so a worker killed
+    next loses nothing, and a crash of the database server itself may lose the last fraction of
+    a second of lines, never anything else. The page's own transaction is not touched.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    engine = app.extensions.get(_ENGINE_KEY)
+    if engine is not None:
+        return engine
+    with _ENGINE_LOCK:
+        engine = app.extensions.get(_ENGINE_KEY)
+        if engine is None:
+            url = db.engine.url
+            if url.get_backend_name() == "postgresql":
+                engine = create_engine(
+                    url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_size=2,
+                    pool_pre_ping=True,
+                    connect_args={"options": "-c synchronous_commit=off -c lock_timeout=5s"},
+                )
+            else:
+                engine = create_engine(url, isolation_level="AUTOCOMMIT")
+
+                @event.listens_for(engine, "connect")
+                def _pragmas(dbapi_connection, _record):
+                    cursor = dbapi_connection.cursor()
+                    cursor.execute("PRAGMA busy_timeout=10000")
+                    cursor.execute("PRAGMA synchronous=NORMAL")
+                    cursor.close()
+
+            app.extensions[_ENGINE_KEY] = engine
+    return engine
+
+
+def dispose_engine(app, *, close: bool = True) -> None:
+    """Close the access log's connections (``close=False`` after a fork: the parent keeps them)."""
+    engine = app.extensions.get(_ENGINE_KEY)
+    if engine is not None:
+        engine.dispose(close=close)
+
+
+def teardown(exc=None) -> None:
+    """Write the collected lines after the request's own work, even if it was rolled back."""
     entries = g.pop("access_log", None)
     if not entries:
         return
+    session = db.session
+    # The request's own transaction ends first, so that none of its locks can hold the line back;
+    # a page that only read keeps its transaction until the end of the request (nothing to undo).
+    read_only = (
+        exc is None
+        and has_request_context()
+        and request.method in ("GET", "HEAD")
+        and session.get_bind().dialect.name == "postgresql"
+        and not (session.new or session.dirty or session.deleted)
+    )
     try:
-        db.session.rollback()
-        db.session.add_all(AccessLog(**entry) for entry in entries)
-        db.session.commit()
+        if not read_only:
+            session.rollback()
+        with log_engine().connect() as conn:
+            conn.execute(AccessLog.__table__.insert(), entries)
     except Exception:
-        db.session.rollback()
         current_app.logger.exception("journal des accès : écriture impossible")
 
 

@@ -1,11 +1,15 @@
 """Data versions kept in the database, so that every worker on every machine knows when a cache is stale.
 
-Two tokens live in the `setting` table: ``version:tutors`` changes whenever a tutor's profile, places
-or account (active, role) or a commune changes; ``version:activity`` changes whenever a demande,
-binôme, meeting, status event or profile changes. A worker may keep in its own memory something
-computed from those tables (the tutors' matching arrays, the indicators of a period), stored
-under the tokens it read *before* reading the data: as soon as another worker commits a change,
-the token differs and the copy is thrown away. Nothing else is shared between workers.
+Three tokens live in the `setting` table: ``version:tutors`` changes whenever a tutor's profile,
+places or account (active, role) or a commune changes; ``version:activity`` changes whenever a
+demande, binôme, meeting, status event or profile changes; ``version:data`` changes with any of
+those and with anything else a page can show (a name, a setting such as the weights, the
+reference data), that is every write but the access log, the outbox and the login bookkeeping
+(failed attempts, lock, password hash, session number). A worker may keep in its own memory
+something computed from those tables (the tutors' matching arrays, the indicators of a period,
+rendered pages: `tutorat.pagecache`), stored under the tokens it read *before* reading the data:
+as soon as another worker commits a change, the token differs and the copy is thrown away.
+Nothing else is shared between workers.
 
 Writes are noticed by session events (ORM objects flushed, and INSERT/UPDATE/DELETE statements
 run through the session); the new token is written last, just before the commit, in the same
@@ -18,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from flask import has_request_context, request
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -26,20 +31,28 @@ from tutorat.models._types import utcnow
 
 TUTORS = "version:tutors"
 ACTIVITY = "version:activity"
+DATA = "version:data"
 KEYS = (TUTORS, ACTIVITY)
+ALL = (TUTORS, ACTIVITY, DATA)
 
 # Table → versions its changes make stale.
 _TABLE_VERSIONS: dict[str, tuple[str, ...]] = {
-    "tutor_profile": (TUTORS, ACTIVITY),
-    "commune": (TUTORS, ACTIVITY),
-    "tutoring_request": (ACTIVITY,),
-    "pair": (ACTIVITY,),
-    "meeting": (ACTIVITY,),
-    "status_event": (ACTIVITY,),
-    "mentee_profile": (ACTIVITY,),
+    "tutor_profile": ALL,
+    "commune": ALL,
+    "tutoring_request": (ACTIVITY, DATA),
+    "pair": (ACTIVITY, DATA),
+    "meeting": (ACTIVITY, DATA),
+    "status_event": (ACTIVITY, DATA),
+    "mentee_profile": (ACTIVITY, DATA),
+    "rome_grand_domaine": (DATA,),
+    "rome_domaine": (DATA,),
+    "rome_metier": (DATA,),
+    "rome_appellation": (DATA,),
 }
-# A user account matters only through these columns (a deactivated tutor is no longer proposed).
+# A user account matters to matching only through these columns (a deactivated tutor is no
+# longer proposed); to pages, through every column but the login bookkeeping.
 _USER_COLUMNS = ("active", "role")
+_USER_BOOKKEEPING = frozenset({"failed_logins", "locked_until", "password_hash", "session_version"})
 _PENDING = "tutorat_versions_pending"
 
 
@@ -51,12 +64,21 @@ def _keys_for_object(obj, *, new: bool = False, deleted: bool = False) -> tuple[
     table = getattr(getattr(obj, "__table__", None), "name", None)
     if table == "user_account":
         if new or deleted:
-            return KEYS if getattr(obj, "role", None) in ("tutor", None) else ()
+            return ALL if getattr(obj, "role", None) in ("tutor", None) else (DATA,)
         from sqlalchemy import inspect
 
         state = inspect(obj)
-        changed = any(state.attrs[c].history.has_changes() for c in _USER_COLUMNS)
-        return KEYS if changed else ()
+        changed = {
+            attr.key
+            for attr in state.mapper.column_attrs
+            if state.attrs[attr.key].history.has_changes()
+        }
+        if changed & set(_USER_COLUMNS):
+            return ALL
+        return (DATA,) if changed - _USER_BOOKKEEPING else ()
+    if table == "setting":
+        # The tokens themselves are written by bump(); any other setting (the weights) is shown.
+        return () if str(getattr(obj, "key", "")).startswith("version:") else (DATA,)
     return _TABLE_VERSIONS.get(table or "", ())
 
 
@@ -76,7 +98,7 @@ def _do_orm_execute(state) -> None:
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
     if name == "user_account":
-        _mark(state.session, KEYS)
+        _mark(state.session, ALL)
     elif name in _TABLE_VERSIONS:
         _mark(state.session, _TABLE_VERSIONS[name])
 
@@ -95,7 +117,7 @@ def _after_transaction_end(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def bump(session: Session, keys: Iterable[str] = KEYS) -> None:
+def bump(session: Session, keys: Iterable[str] = ALL) -> None:
     """Give each of `keys` a new token, in the current transaction (an upsert: no race on creation)."""
     now = utcnow()
     dialect = session.get_bind().dialect.name
@@ -117,9 +139,29 @@ def bump(session: Session, keys: Iterable[str] = KEYS) -> None:
 def read(session: Session, *extra: str) -> dict[str, object]:
     """The current tokens (and the `extra` settings asked for) in one query; a missing key is absent."""
     rows = session.execute(
-        select(Setting.key, Setting.value).where(Setting.key.in_((*KEYS, *extra)))
+        select(Setting.key, Setting.value).where(Setting.key.in_((*ALL, *extra)))
     )
     return dict(rows.all())
+
+
+def token_column(key: str):
+    """`key`'s token as a column, to read it with another query (one round trip less)."""
+    return select(Setting.value).where(Setting.key == key).scalar_subquery()
+
+
+def remember(key: str, token: object) -> None:
+    """Keep `key`'s token, read at the start of this request, for `current()`."""
+    if has_request_context():  # on the request, not `g`: a test may keep one `g` for many requests
+        request.environ.setdefault("tutorat.versions", {})[key] = token
+
+
+def current(session: Session, key: str) -> object:
+    """`key`'s token as read at the start of this request, or now; None if it does not exist."""
+    if has_request_context():
+        known = request.environ.get("tutorat.versions", {})
+        if key in known:
+            return known[key]
+    return read(session).get(key)
 
 
 def pending(session: Session) -> set[str]:
@@ -140,4 +182,17 @@ def install(session_class: type[Session]) -> None:
             event.listen(session_class, name, fn)
 
 
-__all__ = ["ACTIVITY", "KEYS", "TUTORS", "bump", "install", "pending", "read"]
+__all__ = [
+    "ACTIVITY",
+    "ALL",
+    "DATA",
+    "KEYS",
+    "TUTORS",
+    "bump",
+    "current",
+    "install",
+    "pending",
+    "read",
+    "remember",
+    "token_column",
+]

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from tutorat import charts
 from tutorat.models import Role
+from tutorat.pagecache import cached_page
 from tutorat.permissions import guard_blueprint
 from tutorat.services import indicators
 from tutorat.services.indicators import (
@@ -171,6 +172,7 @@ def _charts(report: Report) -> dict[str, Markup]:
 
 
 @bp.get("/")
+@cached_page
 def home():
     try:
         period = _period()

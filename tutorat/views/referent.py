@@ -31,6 +31,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import LIVE_PAIR_SQL, PENDING_PAIR_STATUSES
+from tutorat.pagecache import cached_page
 from tutorat.permissions import (
     get_mentee_or_404,
     get_or_404,
@@ -90,6 +91,7 @@ def _in_territory(stmt, mentee_column, territory: str):
 
 
 @bp.get("/")
+@cached_page
 def dashboard():
     section = request.args.get("statut", "")
     territory = request.args.get("territoire", "")
@@ -269,6 +271,7 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
 
 
 @bp.get("/demandes/<int:request_id>")
+@cached_page
 def request_detail(request_id: int):
     demande = get_or_404(visible_requests, Request, request_id)
     return _request_page(demande)
@@ -337,6 +340,7 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
 
 
 @bp.get("/binomes/<int:pair_id>")
+@cached_page
 def pair(pair_id: int):
     return _pair_page(get_or_404(visible_pairs, Pair, pair_id))
 
