@@ -38,11 +38,13 @@ from flask import (
     has_request_context,
     make_response,
     message_flashed,
+    render_template,
     request,
     session,
 )
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from tutorat.extensions import db
 from tutorat.services import versions
@@ -140,6 +142,25 @@ def _with_token(body: bytes) -> bytes:
     return body.replace(_MARKER_BYTES, generate_csrf().encode())
 
 
+def render_fragment(template: str, **context) -> str:
+    """A piece of page to keep across users and sessions: its CSRF tokens are the marker."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    previous = g.get(field)
+    setattr(g, field, _MARKER)
+    try:
+        return render_template(template, **context)
+    finally:
+        if previous is None:
+            g.pop(field)
+        else:
+            setattr(g, field, previous)
+
+
+def with_csrf(fragment: str) -> Markup:
+    """A kept fragment with this request's CSRF token (or the page's marker, if it is being kept)."""
+    return Markup(fragment.replace(_MARKER, generate_csrf()))
+
+
 def cached_page(view):
     """Serve `view` (a GET page of personal data for a logged-in user) from this worker's copy."""
 
@@ -200,4 +221,4 @@ def cached_page(view):
     return wrapper
 
 
-__all__ = ["cached_page", "store"]
+__all__ = ["cached_page", "render_fragment", "store", "with_csrf"]

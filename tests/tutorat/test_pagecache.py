@@ -284,3 +284,51 @@ def test_versions_ignore_the_login_bookkeeping(app, world):
         )
     assert failures == 1
     assert after == before
+
+
+def test_the_candidate_list_is_kept_until_the_tutors_change(app, world, monkeypatch):
+    """The ranked list (HTML) survives writes elsewhere, follows the tutors, carries each token."""
+    rendered = []
+    real = pagecache.render_fragment
+
+    def counting(template, **context):
+        rendered.append(template)
+        return real(template, **context)
+
+    monkeypatch.setattr(pagecache, "render_fragment", counting)
+    url = f"/referent/demandes/{world['request']}"
+    app.config["PAGE_CACHE"] = False  # every view renders the page: only the list is kept
+    try:
+        first = _logged(app, world["referent"])
+        second = _logged(app, world["referent"])
+        page_one = _get(first, url)[0].get_data(as_text=True)
+        assert len(rendered) == 1 and "Bruno Dupouy" in page_one
+        with app.app_context():  # a meeting logged elsewhere: not the tutors' business
+            pair = db.session.get(Pair, world["pair"])
+            db.session.add(
+                Meeting(
+                    pair_id=pair.id,
+                    logged_by_id=pair.tutor_id,
+                    date=date.today(),
+                    duration_minutes=30,
+                    mode="video",
+                )
+            )
+            db.session.commit()
+        page_two = _get(second, url)[0].get_data(as_text=True)
+        assert len(rendered) == 1
+        token_one, token_two = csrf_from(page_one), csrf_from(page_two)
+        assert token_one != token_two and "csrf-" not in page_two
+        with app.app_context():  # the tutor's name is in the list: a new version of the tutors
+            db.session.get(User, world["tutor_id"]).first_name = "Bernard"
+            db.session.commit()
+        page_three = _get(first, url)[0].get_data(as_text=True)
+        assert len(rendered) == 2
+        assert "Bernard Dupouy" in page_three and "Bruno Dupouy" not in page_three
+        response = second.client.post(
+            f"/referent/demandes/{world['request']}/proposer",
+            data={"csrf_token": token_two, "tutor_id": world["tutor_id"]},
+        )
+        assert response.status_code == 302
+    finally:
+        app.config["PAGE_CACHE"] = True

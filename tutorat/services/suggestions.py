@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -140,9 +141,12 @@ class TutorPool:
     # Ranked lists already computed from this pool: (mentee values, weights, k) → (top, feasible).
     # Pure functions of their key and of the pool, so they live and die with it.
     ranked: dict = field(default_factory=dict, compare=False, repr=False)
+    # Candidate lists already rendered (HTML) from this pool: see candidate_list().
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 _RANKED_MAX = 2048
+_RENDERED_MAX = 256
 
 
 # Per worker: database URL → (tutors' data version, pool). Never used without a version.
@@ -243,8 +247,8 @@ def tutor_pool(now: datetime | None = None) -> TutorPool:
     return _tutor_pool(settings.get(versions.TUTORS), now or datetime.now(UTC))
 
 
-def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candidate], int]:
-    """The k best feasible tutors for `request`, best first, and how many were feasible in all."""
+def _ranking(request: Request, k: int | None):
+    """The pool, the mentee's values and the key of `request`'s ranked list (computed if new)."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
     profile, commune = _mentee_for(request)
     now = datetime.now(UTC)
@@ -253,7 +257,7 @@ def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candida
     weights = _weights_from(settings.get("weights"))
     pool = _tutor_pool(settings.get(versions.TUTORS), now)
     if pool.index is None:
-        return [], 0
+        return pool, commune, None, None
     mentee = mentee_values(profile, commune)
     key = (mentee, weights, k)
     ranked = pool.ranked.get(key)
@@ -261,6 +265,10 @@ def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candida
         ranked = pool.ranked[key] = _rank(pool, mentee, weights, k, request.mentee_id)
         if len(pool.ranked) > _RANKED_MAX:
             pool.ranked.clear()
+    return pool, commune, key, ranked
+
+
+def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candidate], int]:
     top, feasible, explanations = ranked
     if not top:
         return [], feasible
@@ -280,6 +288,38 @@ def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candida
         tp, user, c = found
         out.append(Candidate(len(out) + 1, user, tp, c, explanation, meeting_place(commune, c)))
     return out, feasible
+
+
+def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candidate], int]:
+    """The k best feasible tutors for `request`, best first, and how many were feasible in all."""
+    pool, commune, _key, ranked = _ranking(request, k)
+    if ranked is None:
+        return [], 0
+    return _candidates(pool, commune, ranked)
+
+
+def candidate_list(
+    request: Request, render: Callable[[list[Candidate], int], str], k: int | None = None
+) -> tuple[str, int, int]:
+    """`render(candidates, feasible)` for `request`, kept with the pool; (html, shown, feasible).
+
+    What `render` shows must depend only on the candidates (tutors' profiles, accounts and
+    communes: the tutors' version, under which the pool is kept), their reasons, and the demande's
+    id: a list rendered once is then reused until the tutors change, whatever else is written.
+    """
+    pool, commune, key, ranked = _ranking(request, k)
+    if ranked is None:
+        return render([], 0), 0, 0
+    fragment_key = (*key, request.id)
+    kept = pool.rendered.get(fragment_key)
+    if kept is None:
+        candidates, feasible = _candidates(pool, commune, ranked)
+        kept = (render(candidates, feasible), len(candidates), feasible)
+        with _POOLS_LOCK:
+            if len(pool.rendered) >= _RENDERED_MAX:
+                pool.rendered.clear()
+            pool.rendered[fragment_key] = kept
+    return kept
 
 
 def _rank(

@@ -1,7 +1,7 @@
 """Data versions kept in the database, so that every worker on every machine knows when a cache is stale.
 
 Three tokens live in the `setting` table: ``version:tutors`` changes whenever a tutor's profile,
-places or account (active, role) or a commune changes; ``version:activity`` changes whenever a
+places or account, a commune or the ROME changes; ``version:activity`` changes whenever a
 demande, binôme, meeting, status event or profile changes; ``version:data`` changes with any of
 those and with anything else a page can show (a name, a setting such as the weights, the
 reference data), that is every write but the access log, the outbox and the login bookkeeping
@@ -44,10 +44,11 @@ _TABLE_VERSIONS: dict[str, tuple[str, ...]] = {
     "meeting": (ACTIVITY, DATA),
     "status_event": (ACTIVITY, DATA),
     "mentee_profile": (ACTIVITY, DATA),
-    "rome_grand_domaine": (DATA,),
-    "rome_domaine": (DATA,),
-    "rome_metier": (DATA,),
-    "rome_appellation": (DATA,),
+    # Reference data is shown with the tutors (métier labels in their rendered candidate lists).
+    "rome_grand_domaine": ALL,
+    "rome_domaine": ALL,
+    "rome_metier": ALL,
+    "rome_appellation": ALL,
 }
 # A user account matters to matching only through these columns (a deactivated tutor is no
 # longer proposed); to pages, through every column but the login bookkeeping.
@@ -75,7 +76,10 @@ def _keys_for_object(obj, *, new: bool = False, deleted: bool = False) -> tuple[
         }
         if changed & set(_USER_COLUMNS):
             return ALL
-        return (DATA,) if changed - _USER_BOOKKEEPING else ()
+        if not changed - _USER_BOOKKEEPING:
+            return ()
+        # A tutor's name is shown in the candidate lists kept with the tutors' version.
+        return ALL if getattr(obj, "role", None) == "tutor" else (DATA,)
     if table == "setting":
         # The tokens themselves are written by bump(); any other setting (the weights) is shown.
         return () if str(getattr(obj, "key", "")).startswith("version:") else (DATA,)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import defer, joinedload, load_only
 
+from tutorat import pagecache
 from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
@@ -235,10 +236,19 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
             joinedload(Request.created_by),
         )
     ).unique().all()
-    candidates, feasible, error = [], 0, None
+    candidate_list, shown, error = "", 0, None
     if demande.status == "open":
         try:
-            candidates, feasible = suggestions.candidates_for(demande)
+            html, shown, _ = suggestions.candidate_list(
+                demande,
+                lambda candidates, feasible: pagecache.render_fragment(
+                    "referent/_candidates.html",
+                    candidates=candidates,
+                    feasible=feasible,
+                    demande_id=demande.id,
+                ),
+            )
+            candidate_list = pagecache.with_csrf(html)
         except DomainError as exc:
             error = exc.message
     pairs = db.session.scalars(
@@ -260,8 +270,8 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
         "referent/request.html",
         demande=demande,
         profile=profile,
-        candidates=candidates,
-        feasible=feasible,
+        candidate_list=candidate_list,
+        shown=shown,
         error=error,
         pairs=pairs,
         events=events,
