@@ -45,6 +45,10 @@ REFERENT = "referent@example.org"
 PASSWORD = "Demo-Armagnac-2026"
 TARGET_RPS = 500
 TARGET_P99_MS = 100
+# The issue sets 500 req/s where the "20 rows" reference page serves about 2,000: a quarter of it.
+# The machine is shared and its speed varies from one minute to the next; this ratio, measured in
+# the same run, does not.
+TARGET_RATIO = 500 / 2000
 TARGET_RSS_MB = 250
 CHANGING = " — données changées chaque seconde"
 UNCACHED = " — sans copie des pages"
@@ -405,17 +409,26 @@ def report(
         f"\n{name} — gunicorn {args.workers} workers ({args.worker_class}), wrk {args.connections} "
         f"connexions, {args.duration:.0f} s par page"
     )
-    _say("| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 | objectif |")
-    _say("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    _say(
+        "| page | req/s | p50 (ms) | p99 (ms) | / hello | / 20 lignes | ko | non-200 "
+        f"| {TARGET_RPS} req/s, p99 < {TARGET_P99_MS} ms | ≥ {TARGET_RATIO:.2f} × « 20 lignes », p99 < {TARGET_P99_MS} ms |"
+    )
+    _say("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in results:
         is_page = not r.page.startswith(("référence", "santé")) and " — " not in r.page
-        ok = r.rps >= TARGET_RPS and r.p99_ms < TARGET_P99_MS and r.non200 == 0 and r.errors == 0
+        clean = r.p99_ms < TARGET_P99_MS and r.non200 == 0 and r.errors == 0
+        ok = clean and r.rps >= TARGET_RPS
+        ok_ratio = clean and r.rps >= TARGET_RATIO * rows.rps
         if is_page and not ok:
             missed.append(f"{name} {r.page}")
+        if is_page and not ok_ratio:
+            missed.append(f"{name} {r.page} (rapport)")
         verdict = ("atteint" if ok else "MANQUÉ") if is_page else ""
+        verdict_ratio = ("atteint" if ok_ratio else "MANQUÉ") if is_page else ""
         _say(
             f"| {r.page} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-            f"{r.rps / hello.rps:.2f} | {r.rps / rows.rps:.2f} | {r.kb:.0f} | {r.non200 + r.errors} | {verdict} |"
+            f"{r.rps / hello.rps:.2f} | {r.rps / rows.rps:.2f} | {r.kb:.0f} | {r.non200 + r.errors} "
+            f"| {verdict} | {verdict_ratio} |"
         )
     for pid, rss, pss in memory:
         ok = rss < TARGET_RSS_MB

@@ -142,6 +142,10 @@ def register_security_headers(app: Flask) -> None:
     def write_intent():
         declare_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
 
+    from tutorat import pagecache
+
+    app.before_request(pagecache.read_only_connection)
+
     @app.after_request
     def headers(response):
         response.headers.setdefault(
