@@ -327,16 +327,20 @@ def test_the_page_for_the_admin_and_for_a_referent(world, app):
     html = admin.client.get("/indicateurs/").get_data(as_text=True)
     assert "tout le département du Gers" in html
     assert "Indicateurs" in html and 'href="/indicateurs/"' in html  # the menu link
-    assert "Taille selon le nombre" in html
+    assert "Taille selon le nombre" in admin.client.get("/indicateurs/communes").get_data(
+        as_text=True
+    )
     referent = _login(app, world["a_email"])
     response = referent.client.get("/indicateurs/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "les bénéficiaires dont vous êtes le référent" in html
     assert "Les places libres sont celles de tous les tuteurs du département" in html
-    # No one's name on the page: only the logged-in référent's own, in the header.
+    communes = referent.client.get("/indicateurs/communes").get_data(as_text=True)
+    assert "Les places libres sont celles de tous les tuteurs du département" in communes
+    # No one's name on the pages: only the logged-in référent's own, in the header.
     for name in world["names"]:
-        assert name not in html
+        assert name not in html and name not in communes
 
 
 def test_the_page_has_no_inline_style_or_script(world, app):
@@ -346,9 +350,18 @@ def test_the_page_has_no_inline_style_or_script(world, app):
 
 
 def test_every_chart_is_well_formed_svg_with_a_text_alternative(world, app):
-    html = _login(app, world["admin_email"]).client.get("/indicateurs/").get_data(as_text=True)
-    svgs = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
+    admin = _login(app, world["admin_email"])
+    html = admin.client.get("/indicateurs/").get_data(as_text=True)
+    assert 'href="/indicateurs/communes"' in html
+    # The map and the 458 communes are on their own page: the main page stays light for phones.
+    communes = admin.client.get("/indicateurs/communes")
+    assert communes.status_code == 200
+    communes_html = communes.get_data(as_text=True)
+    assert len(html.encode()) < 100_000
+    svgs = re.findall(r"<svg\b.*?</svg>", html + communes_html, flags=re.S)
     assert len(svgs) == 9
+    assert " style=" not in communes_html and "<style" not in communes_html
+    assert 'id="tableau-communes"' in communes_html
     for text in svgs:
         root = ET.fromstring(text)
         assert root.tag == f"{SVG}svg"

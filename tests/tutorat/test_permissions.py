@@ -64,6 +64,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "referent.mentee_profile": _only("referent"),
     "referent.mentee_request": _only("referent"),
     "indicators.home": STAFF,
+    "indicators.communes": STAFF,
     "indicators.export": STAFF,
     "account.settings": API,
     "account.my_data": API,

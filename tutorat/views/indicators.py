@@ -160,15 +160,32 @@ def _charts(report: Report) -> dict[str, Markup]:
                 charts.Series(supply, [t.places for t in report.epcis], charts.BLUE),
             ],
         ),
-        "carte": charts.dot_map(
-            "carte-gers",
-            "Carte du Gers : demandes ouvertes et places libres de tuteurs par commune",
-            [
-                charts.MapPoint(c.name, c.lat, c.lon, c.population, c.open_requests, c.places)
-                for c in report.communes
-            ],
-        ),
     }
+
+
+def _map(report: Report) -> Markup:
+    return charts.dot_map(
+        "carte-gers",
+        "Carte du Gers : demandes ouvertes et places libres de tuteurs par commune",
+        [
+            charts.MapPoint(c.name, c.lat, c.lon, c.population, c.open_requests, c.places)
+            for c in report.communes
+        ],
+    )
+
+
+@bp.get("/communes")
+@cached_page
+def communes():
+    """The map and the 458 communes: today's figures (no period), on their own heavier page."""
+    period = indicators.default_period(datetime.now(UTC).date())
+    report = indicators.build_report(period, referent_id=_referent_id())
+    return render_template(
+        "indicators/communes.html",
+        report=report,
+        table=report.tables()["communes"],
+        carte=_map(report),
+    )
 
 
 @bp.get("/")
