@@ -363,15 +363,13 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
         base = f"http://127.0.0.1:{port + 1}"
         measure(base, "référence : hello", ["/hello"])
         measure(base, "référence : 20 lignes", ["/rows"])
-    with gunicorn(
-        "wsgi:app",
-        url,
-        port,
-        args.workers,
-        args.worker_class,
-        logs / f"tutorat-{name}.log",
-        "/sante",
-    ) as proc:
+
+    def tutorat(log: str, **env: str):
+        return gunicorn(
+            "wsgi:app", url, port, args.workers, args.worker_class, logs / log, "/sante", **env
+        )
+
+    with tutorat(f"tutorat-{name}.log") as proc:
         base = f"http://127.0.0.1:{port}"
         measure(base, "santé (/sante)", ["/sante"])
         cookie = login(base)
@@ -383,16 +381,7 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
             for page, paths in pages.items():
                 measure(base, f"{page}{CHANGING}", paths, cookie, every=args.invalidate)
     if args.uncached:
-        with gunicorn(
-            "wsgi:app",
-            url,
-            port,
-            args.workers,
-            args.worker_class,
-            logs / f"tutorat-{name}-uncached.log",
-            "/sante",
-            PAGE_CACHE="false",
-        ):
+        with tutorat(f"tutorat-{name}-uncached.log", PAGE_CACHE="false"):
             cookie = login(base)
             for page, paths in pages.items():
                 measure(base, f"{page}{UNCACHED}", paths, cookie)

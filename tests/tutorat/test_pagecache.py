@@ -61,6 +61,20 @@ def _logged(app, email: str) -> Browser:
     return browser
 
 
+def _log_meeting(pair_id: int, place: str = "") -> None:
+    pair = db.session.get(Pair, pair_id)
+    db.session.add(
+        Meeting(
+            pair_id=pair.id,
+            logged_by_id=pair.tutor_id,
+            date=date.today(),
+            duration_minutes=40,
+            mode="video",
+            place=place,
+        )
+    )
+
+
 def _get(browser: Browser, url: str):
     response = browser.get(url)
     assert response.status_code == 200, url
@@ -142,17 +156,7 @@ def test_a_change_committed_elsewhere_is_seen_by_the_next_view(app, world, chang
     assert _get(browser, url)[1] == "hit"
     with app.app_context():  # another "worker": its own session, committed
         if change == "meeting":
-            pair = db.session.get(Pair, world["pair"])
-            db.session.add(
-                Meeting(
-                    pair_id=pair.id,
-                    logged_by_id=pair.tutor_id,
-                    date=date.today(),
-                    duration_minutes=40,
-                    mode="video",
-                    place="Rencontre notée pour un test",
-                )
-            )
+            _log_meeting(world["pair"], place="Rencontre notée pour un test")
         elif change == "rename_mentee":
             db.session.get(User, world["mentee_id"]).last_name = "Nouveau-Nom"
         elif change == "tutor_full":
@@ -304,16 +308,7 @@ def test_the_candidate_list_is_kept_until_the_tutors_change(app, world, monkeypa
         page_one = _get(first, url)[0].get_data(as_text=True)
         assert len(rendered) == 1 and "Bruno Dupouy" in page_one
         with app.app_context():  # a meeting logged elsewhere: not the tutors' business
-            pair = db.session.get(Pair, world["pair"])
-            db.session.add(
-                Meeting(
-                    pair_id=pair.id,
-                    logged_by_id=pair.tutor_id,
-                    date=date.today(),
-                    duration_minutes=30,
-                    mode="video",
-                )
-            )
+            _log_meeting(world["pair"])
             db.session.commit()
         page_two = _get(second, url)[0].get_data(as_text=True)
         assert len(rendered) == 1
