@@ -140,9 +140,16 @@ def teardown(exc=None) -> None:
     try:
         if not read_only:
             session.rollback()
+        url = db.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            # An in-memory database exists only on its own connection: write there.
+            session.execute(AccessLog.__table__.insert(), entries)
+            session.commit()
+            return
         with log_engine().connect() as conn:
             conn.execute(AccessLog.__table__.insert(), entries)
     except Exception:
+        session.rollback()
         current_app.logger.exception("journal des accès : écriture impossible")
 
 
