@@ -20,6 +20,7 @@ from tutorat.extensions import db
 from tutorat.models import AccessLog, Meeting, Pair, User
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
+from tutorat.services.db import declare_write_intent
 
 
 @pytest.fixture
@@ -327,3 +328,60 @@ def test_the_candidate_list_is_kept_until_the_tutors_change(app, world, monkeypa
         assert response.status_code == 302
     finally:
         app.config["PAGE_CACHE"] = True
+
+
+def test_concurrent_readers_never_go_back_to_older_data(app, world):
+    """Readers in threads while meetings are committed: never an older page than one already seen.
+
+    The version is read before the data, so a copy can only be newer than its label; once a reader
+    has seen meeting k, no copy can show it less. After the last write, everyone sees it all.
+    """
+    import re
+    import threading
+    import time
+
+    url = f"/referent/binomes/{world['pair']}"
+    readers = [_logged(app, world["referent"]) for _ in range(4)]
+    for browser in readers:
+        _get(browser, url)
+    writes, done = 12, threading.Event()
+    seen: list[list[int]] = [[] for _ in readers]
+    failures: list[str] = []
+
+    def read(i: int) -> None:
+        while not done.is_set():
+            response = readers[i].client.get(url)
+            if response.status_code != 200:
+                failures.append(f"{response.status_code}")
+                return
+            places = re.findall(r"Lieu-(\d+)", response.get_data(as_text=True))
+            seen[i].append(max(map(int, places), default=0))
+
+    def write() -> None:
+        # As a POST does: on SQLite, take the write lock up front (BEGIN IMMEDIATE).
+        declare_write_intent(True)
+        try:
+            for k in range(1, writes + 1):
+                with app.app_context():
+                    _log_meeting(world["pair"], place=f"Lieu-{k:02d}")
+                    db.session.commit()
+                    db.session.remove()
+                time.sleep(0.02)
+        except Exception as error:  # pragma: no cover - shown by the assertion below
+            failures.append(f"écriture : {error!r}")
+        finally:
+            done.set()
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(readers))]
+    threads.append(threading.Thread(target=write))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures
+    for history in seen:
+        assert history, "a reader saw nothing"
+        assert history == sorted(history), history  # never back to an older copy
+    for browser in readers:
+        final = browser.client.get(url).get_data(as_text=True)
+        assert f"Lieu-{writes:02d}" in final
