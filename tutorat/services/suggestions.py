@@ -78,6 +78,16 @@ def tutor_values(profile: TutorProfile, commune: Commune) -> matching.Tutor:
     )
 
 
+# Who may be proposed, rest period apart: active, validated, complete, with a free place.
+_CAN_TUTOR = (
+    User.active.is_(True),
+    TutorProfile.validated_at.is_not(None),
+    TutorProfile.metier_code.is_not(None),
+    TutorProfile.availability > 0,
+    TutorProfile.places_used < TutorProfile.capacity,
+)
+
+
 def available_tutors_stmt(exclude_user_id: int | None = None):
     """Tutors who may be proposed now: active, validated, complete, with a place, not resting."""
     now = datetime.now(UTC)
@@ -86,11 +96,7 @@ def available_tutors_stmt(exclude_user_id: int | None = None):
         .join(User, User.id == TutorProfile.user_id)
         .join(Commune, Commune.code_insee == TutorProfile.commune_code)
         .where(
-            User.active.is_(True),
-            TutorProfile.validated_at.is_not(None),
-            TutorProfile.metier_code.is_not(None),
-            TutorProfile.availability > 0,
-            TutorProfile.places_used < TutorProfile.capacity,
+            *_CAN_TUTOR,
             or_(TutorProfile.rest_until.is_(None), TutorProfile.rest_until <= now),
         )
         .order_by(TutorProfile.user_id)
@@ -173,13 +179,7 @@ def _build_pool(now: datetime) -> TutorPool:
         )
         .join(User, User.id == TutorProfile.user_id)
         .join(Commune, Commune.code_insee == TutorProfile.commune_code)
-        .where(
-            User.active.is_(True),
-            TutorProfile.validated_at.is_not(None),
-            TutorProfile.metier_code.is_not(None),
-            TutorProfile.availability > 0,
-            TutorProfile.places_used < TutorProfile.capacity,
-        )
+        .where(*_CAN_TUTOR)  # resting tutors are set aside below, to know when the pool expires
         .order_by(TutorProfile.user_id)
     )
     ids: list[int] = []
