@@ -63,6 +63,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_SECURE": False,
         # Reverse proxies in front of gunicorn (ProxyFix); None: 1 in production, 0 otherwise.
         "TRUSTED_PROXIES": None,
+        # Host names a request may carry (production, or when set); None: the host of BASE_URL.
+        "ALLOWED_HOSTS": None,
         # One JSON line per request on stderr; None: on, except under tests.
         "REQUEST_LOG": None,
         # Rendered pages kept by each worker under the data version (tutorat/pagecache.py).
@@ -110,6 +112,8 @@ def from_environment() -> dict[str, Any]:
             out[key] = _bool(env.get(key))
     if env.get("TUTORAT_ENV"):
         out["TUTORAT_ENV"] = env["TUTORAT_ENV"]
+    if env.get("ALLOWED_HOSTS"):
+        out["ALLOWED_HOSTS"] = [h.strip() for h in env["ALLOWED_HOSTS"].split(",") if h.strip()]
     if env.get("TRUSTED_PROXIES"):
         out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     return out

@@ -19,6 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.sansio.utils import host_is_trusted
+
+from tutorat.links import allowed_hosts
 
 DEV_SECRET_KEY = "dev-only-not-secret"
 DEFAULT_MAIL_SERVER = "127.0.0.1"
@@ -99,20 +102,76 @@ def apply(app: Flask) -> None:
             config["TRUSTED_PROXIES"] = 1
         for text in warnings(config):
             app.logger.warning("configuration : %s", text)
-    proxies = int(config.get("TRUSTED_PROXIES") or 0)
-    if proxies > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    if is_production(config) or config.get("ALLOWED_HOSTS"):
+        # Inside ProxyFix: the Host header as the proxy passed it (ProxyFix leaves it alone).
+        app.wsgi_app = HostCheck(app.wsgi_app, allowed_hosts(config))  # type: ignore[method-assign]
+    trust_proxies(app, int(config.get("TRUSTED_PROXIES") or 0))
 
-        # Behind `proxies` reverse proxies (nginx, a load balancer): the client's address for the
-        # rate limits and the access log, https for secure cookies and HSTS.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app,
-            x_for=proxies,
-            x_proto=proxies,
-            x_host=proxies,
-            x_port=proxies,
-            x_prefix=proxies,
+
+def trust_proxies(app: Flask, proxies: int) -> None:
+    """Behind `proxies` reverse proxies (nginx, a load balancer): believe only what they set.
+
+    The client's address (rate limits, access log) and the scheme (secure cookies, HSTS). Never
+    X-Forwarded-Host, -Port or -Prefix: a client can send them, and they would change the host and
+    path that `url_for` builds (see tutorat/links.py and the nginx configuration in the README).
+    """
+    if proxies <= 0:
+        return
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0
+    )
+
+
+HOST_REFUSED = (
+    "Requête refusée : l'adresse demandée (en-tête Host) n'est pas celle de ce service.\n"
+).encode()
+# The load balancer's health check calls from localhost, with any Host.
+HOST_EXEMPT_PATHS = frozenset({"/sante", "/health"})
+
+
+def well_formed_host(host: str) -> bool:
+    """A Host header Flask can build a URL adapter from: valid characters, port, label lengths."""
+    if not host_is_trusted(host, None):
+        return False
+    if host.startswith("["):  # an IPv6 address, checked above
+        return True
+    try:
+        host.partition(":")[0].encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
+class HostCheck:
+    """WSGI middleware: a request whose Host is not one of ours gets a plain 400, before Flask.
+
+    Plain text, without the application: a Host that Flask cannot parse must not reach the error
+    pages (they need a URL adapter built from that Host).
+    """
+
+    def __init__(self, wsgi_app, allowed: list[str]) -> None:
+        self.wsgi_app = wsgi_app
+        # Empty (BASE_URL without a host): nothing but the health check is served.
+        self.allowed = allowed
+
+    def __call__(self, environ, start_response):
+        host = str(environ.get("HTTP_HOST") or "").lower()
+        if well_formed_host(host) and (
+            environ.get("PATH_INFO") in HOST_EXEMPT_PATHS
+            or (bool(self.allowed) and host_is_trusted(host, self.allowed))
+        ):
+            return self.wsgi_app(environ, start_response)
+        start_response(
+            "400 Bad Request",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(HOST_REFUSED))),
+                ("Cache-Control", "no-store"),
+            ],
         )
+        return [HOST_REFUSED]
 
 
 # ---- Structured logs ----
@@ -241,4 +300,13 @@ def init_app(app: Flask) -> None:
     versions.install(db.session.session_factory.class_)
 
 
-__all__ = ["JsonFormatter", "SettingsError", "apply", "configure_logging", "init_app", "problems"]
+__all__ = [
+    "HostCheck",
+    "JsonFormatter",
+    "SettingsError",
+    "apply",
+    "configure_logging",
+    "init_app",
+    "problems",
+    "trust_proxies",
+]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from tutorat import vocab
+from tutorat import links, vocab
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTHS = (
@@ -69,3 +69,5 @@ def register(app: Flask) -> None:
         rome_labels=_rome_labels,
     )
     app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label)
+    # Absolute links for emails, from BASE_URL only (tutorat/links.py).
+    links.init_app(app)

@@ -36,6 +36,7 @@ def clean_env(monkeypatch):
         "BASE_URL",
         "DATABASE_URL",
         "TRUSTED_PROXIES",
+        "ALLOWED_HOSTS",
         "RATELIMIT_STORAGE_URI",
         "REQUEST_LOG",
     ):

@@ -7,16 +7,19 @@ with a stable Message-ID, and retries failures with growing delays.
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, has_request_context, render_template
+from flask import current_app
 from flask_mail import Message
 from markupsafe import Markup, escape
 from sqlalchemy import select, update
 
+from tutorat import links
 from tutorat.extensions import db, mail
+from tutorat.links import absolute_url, is_ours
 from tutorat.models import OutboxEmail, User
 
 # Which preference each kind of email depends on; None = about the account's security, always sent.
@@ -44,16 +47,42 @@ def wants(user: User, kind: str) -> bool:
     return preference is None or bool(getattr(user, preference, True))
 
 
+def _url_for_refused(*_args, **_kwargs):
+    raise RuntimeError(
+        "Un courriel ne doit pas appeler url_for(), qui dépend des en-têtes de la requête : "
+        "utilisez link('endpoint', ...), construit depuis BASE_URL seulement."
+    )
+
+
+def _render(name: str, **context) -> str:
+    """An email template, rendered the same way in a request and in a CLI command.
+
+    Flask's context processors are skipped (an email has no request, session or user), `link`
+    builds absolute URLs from BASE_URL alone, and `url_for` raises, so a template that would take
+    its host or prefix from the request fails in the tests instead of sending a poisoned link.
+    """
+    template = current_app.jinja_env.get_template(name)
+    return template.render(
+        **context, link=absolute_url, url_for=_url_for_refused, request=None, session=None
+    )
+
+
+def _link_or_text(match: re.Match[str]) -> str:
+    # `match` comes from the escaped text: unescape to compare, the href stays escaped.
+    url = html.unescape(match.group(1))
+    if is_ours(url):
+        return f'<a href="{match.group(1)}">{match.group(1)}</a>'
+    # Someone else's address (a tutor's free text…): plain text, never a link we vouch for.
+    return match.group(1)
+
+
 def _html(text: str, subject: str) -> str:
-    """A simple HTML version of the text: paragraphs, line breaks and clickable links."""
+    """A simple HTML version of the text: paragraphs, line breaks, and links to our own pages only."""
     paragraphs = []
     for block in re.split(r"\n\s*\n", text.strip()):
-        lines = [
-            _URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', str(escape(line)))
-            for line in block.splitlines()
-        ]
+        lines = [_URL.sub(_link_or_text, str(escape(line))) for line in block.splitlines()]
         paragraphs.append("<p>" + "<br>\n".join(lines) + "</p>")
-    return render_template("email/layout.html", subject=subject, body=Markup("\n".join(paragraphs)))
+    return _render("email/layout.html", subject=subject, body=Markup("\n".join(paragraphs)))
 
 
 def queue_email(
@@ -62,26 +91,17 @@ def queue_email(
     """Write an email to the outbox; nothing leaves before the transaction commits."""
     if not recipient.email or not recipient.active or not wants(recipient, kind):
         return None
-    base_url = current_app.config["BASE_URL"].rstrip("/")
-    context.setdefault("base_url", base_url)
-
-    def render() -> tuple[str, str]:
-        text = render_template(f"email/{template}.txt", recipient=recipient, **context)
-        return text, _html(text, subject)
-
-    if has_request_context():
-        text, html = render()
-    else:
-        # From a CLI command: a request context lets the templates call url_for().
-        with current_app.test_request_context(base_url=base_url):
-            text, html = render()
+    base_url = links.base_url()
+    # Links come from BASE_URL only, never from the request (its Host and X-Forwarded-* headers).
+    text = _render(f"email/{template}.txt", recipient=recipient, **context)
+    body_html = _html(text, subject)
     domain = base_url.split("//")[-1].split("/")[0].split(":")[0] or "tutorat.local"
     email = OutboxEmail(
         kind=kind,
         recipient=recipient.email,
         subject=subject,
         body_text=text,
-        body_html=html,
+        body_html=body_html,
         message_id=f"<{kind}.{secrets.token_hex(12)}@{domain}>",
         status="pending",
         attempts=0,

@@ -1,0 +1,426 @@
+"""Links in emails come from BASE_URL alone, whatever the request's Host and X-Forwarded-* say.
+
+Every kind of email the application sends is caused here through real HTTP requests (or, for the
+cron jobs, inside a request carrying the same headers), with the production proxy settings, then
+delivered to the in-process SMTP server; every URL in each message must start with BASE_URL.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import ROOT, Browser
+from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
+from tests.tutorat.test_mail import smtp  # noqa: F401  (the in-process SMTP server fixture)
+from tutorat import create_app, production
+from tutorat.extensions import db
+from tutorat.models import OutboxEmail, Pair
+from tutorat.services import followup, notifications
+from tutorat.services import requests as request_service
+
+BASE = "https://tutorat.gers.example.fr"
+EVIL = "evil.example"
+# What an anonymous client can put in its request; the proxy forwards what it does not clear.
+HOSTILE = {
+    "Host": EVIL,
+    "X-Forwarded-Host": EVIL,
+    "X-Forwarded-Proto": "http",
+    "X-Forwarded-Prefix": f"@{EVIL}",
+    "X-Forwarded-Port": "8443",
+    "X-Forwarded-For": "203.0.113.66",
+}
+URL = re.compile(r"""https?://[^\s<>"']+""")
+HREF = re.compile(r"""href=["']([^"']*)["']""")
+EMAIL_TEMPLATES = ROOT / "templates" / "email"
+
+
+class HostileClient:
+    """A test client whose every request carries the hostile headers."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def get(self, url: str, **kw):
+        return self.client.get(url, headers=HOSTILE, **kw)
+
+    def post(self, url: str, **kw):
+        return self.client.post(url, headers=HOSTILE, **kw)
+
+
+@pytest.fixture
+def behind_proxy(app, monkeypatch):
+    """The shared test app with BASE_URL set and the proxy trust that production installs."""
+    monkeypatch.setitem(app.config, "BASE_URL", BASE)
+    monkeypatch.setitem(app.config, "TRUSTED_PROXIES", 1)
+    saved = app.wsgi_app
+    production.apply(app)
+    yield app
+    app.wsgi_app = saved
+
+
+def _browser(app, email: str | None = None) -> Browser:
+    b = Browser(HostileClient(app.test_client()))
+    if email is not None:
+        r = b.login(email, PASSWORD)
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    return b
+
+
+def _ok(response) -> None:
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+
+
+def _email_kinds() -> set[str]:
+    return {p.stem for p in EMAIL_TEMPLATES.glob("*.txt") if not p.name.startswith("_")}
+
+
+def _urls(message) -> list[str]:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    return URL.findall(text) + URL.findall(html) + HREF.findall(html)
+
+
+def _assert_only_our_links(message) -> int:
+    urls = _urls(message)
+    for url in urls:
+        assert url.startswith(BASE + "/"), (message["Subject"], url)
+        assert urlsplit(url).netloc == urlsplit(BASE).netloc, (message["Subject"], url)
+    whole = message.as_string()
+    assert EVIL not in whole and "8443" not in whole, message["Subject"]
+    return len(urls)
+
+
+def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy, smtp):  # noqa: F811
+    app = behind_proxy
+    now = datetime.now(UTC)
+    with app.app_context():
+        admin = make_admin()
+        referent = make_referent()
+        mentees = [make_mentee(referent) for _ in range(4)]
+        tutors = [make_tutor() for _ in range(4)]
+        demandes = [
+            request_service.open_request(
+                m, actor=m, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+            )
+            for m in mentees
+        ]
+        db.session.commit()
+        emails = {
+            "admin": admin.email,
+            "referent": referent.email,
+            "mentees": [m.email for m in mentees],
+            "tutors": [t.email for t in tutors],
+        }
+        tutor_ids = [t.id for t in tutors]
+        request_ids = [d.id for d in demandes]
+
+    # Invitations: an account created by the admin, a mentee created by their référent.
+    a = _browser(app, emails["admin"])
+    _ok(
+        a.post(
+            "/admin/comptes/nouveau",
+            {
+                "role": "tutor",
+                "first_name": "Nouveau",
+                "last_name": "Tuteur",
+                "email": "nouveau.tuteur@test.example.org",
+                "organisation": "MDS",
+            },
+            page="/admin/comptes/nouveau",
+        )
+    )
+    ref = _browser(app, emails["referent"])
+    _ok(
+        ref.post(
+            "/referent/beneficiaires/nouveau",
+            {
+                "first_name": "Paul",
+                "last_name": "Invité",
+                "email": "paul.invite@test.example.org",
+                "phone": "",
+                "consent": "y",
+            },
+            page="/referent/beneficiaires/nouveau",
+        )
+    )
+    # Password reset, asked anonymously.
+    _ok(
+        _browser(app).post(
+            "/mot-de-passe-oublie", {"email": emails["tutors"][0]}, page="/mot-de-passe-oublie"
+        )
+    )
+
+    # Proposals; the tutor then the mentee accept; the référent confirms, then ends the binôme.
+    pair_ids = []
+    for request_id, tutor_id in zip(request_ids, tutor_ids, strict=True):
+        _ok(
+            ref.post(
+                f"/referent/demandes/{request_id}/proposer",
+                {"tutor_id": str(tutor_id)},
+                page=f"/referent/demandes/{request_id}",
+            )
+        )
+        with app.app_context():
+            pair_ids.append(
+                db.session.scalars(select(Pair.id).where(Pair.request_id == request_id)).one()
+            )
+    first, declined, reminded, expired = pair_ids
+    t0 = _browser(app, emails["tutors"][0])
+    _ok(
+        t0.post(
+            f"/tuteur/binome/{first}/reponse",
+            {"answer-decision": "accept"},
+            prefix="answer",
+            page=f"/tuteur/binome/{first}",
+        )
+    )
+    m0 = _browser(app, emails["mentees"][0])
+    _ok(
+        m0.post(
+            f"/beneficiaire/binome/{first}",
+            {"answer-decision": "accept"},
+            prefix="answer",
+            page=f"/beneficiaire/binome/{first}",
+        )
+    )
+    _ok(ref.post(f"/referent/binomes/{first}/confirmer", {}, page=f"/referent/binomes/{first}"))
+    _ok(
+        ref.post(
+            f"/referent/binomes/{first}/terminer",
+            {"end-outcome": "formation", "end-tutor_wants_again": "oui"},
+            prefix="end",
+            page=f"/referent/binomes/{first}",
+        )
+    )
+    # A refusal.
+    _ok(
+        _browser(app, emails["tutors"][1]).post(
+            f"/tuteur/binome/{declined}/reponse",
+            {"answer-decision": "decline", "answer-reason": "autre", "answer-detail": "Absent"},
+            prefix="answer",
+            page=f"/tuteur/binome/{declined}",
+        )
+    )
+
+    # Reminders, expiry and the digest are cron jobs; run them inside a request that carries the
+    # same headers (as an admin button would), so nothing of the request may reach the links.
+    with app.app_context():
+        db.session.get(Pair, reminded).proposed_at = now - timedelta(days=4)
+        db.session.get(Pair, expired).proposed_at = now - timedelta(days=11)
+        db.session.commit()
+    with app.test_request_context(
+        "/admin/",
+        base_url=f"http://{EVIL}:8443",
+        headers=HOSTILE,
+        environ_overrides={"SCRIPT_NAME": f"@{EVIL}"},
+    ):
+        report = followup.run_reminders(now=now)
+        assert report == {"rappels": 1, "expirées": 1}
+        assert followup.send_digests(now=now) == 1
+        db.session.commit()
+
+    with app.app_context():
+        kinds = set(db.session.scalars(select(OutboxEmail.kind)))
+        notifications.send_pending()
+        db.session.remove()
+    # Every kind of email there is was sent in this test (a new one must be added here).
+    assert kinds == _email_kinds() == set(notifications.KIND_PREFERENCE)
+
+    messages = smtp.inbox.messages
+    assert len(messages) >= len(kinds)
+    for message in messages:
+        links = _assert_only_our_links(message)
+        kind = message["Message-ID"].strip("<").split(".", 1)[0]
+        # Only these tell of something over, with nothing to open.
+        linkless = kind == "pair_ended" or (
+            kind == "expired" and emails["referent"] not in message["To"]
+        )
+        assert links == 0 if linkless else links >= 3, kind  # text, HTML text, href
+    # The reset link works at BASE_URL's path.
+    [reset] = [m for m in smtp.inbox.to(emails["tutors"][0]) if "mot de passe" in m["Subject"]]
+    text = reset.get_body(preferencelist=("plain",)).get_content()
+    link = next(u for u in URL.findall(text) if "/mot-de-passe/" in u)
+    assert _browser(app).get(link[len(BASE) :]).status_code == 200
+
+
+def test_email_templates_use_link_not_url_for():
+    """Email templates build their links with link(), from BASE_URL; never url_for or base_url."""
+    for path in EMAIL_TEMPLATES.iterdir():
+        source = path.read_text(encoding="utf-8")
+        assert "url_for" not in source, path.name
+        assert "base_url" not in source, path.name
+        assert "request." not in source, path.name
+
+
+def test_url_for_fails_loudly_in_an_email(app):
+    template = app.jinja_env.from_string("Lien : {{ url_for('auth.login') }}")
+    with app.test_request_context("/", headers=HOSTILE), pytest.raises(RuntimeError, match="link"):
+        notifications._render(template)
+
+
+def test_link_ignores_the_request(app, monkeypatch):
+    from tutorat.links import absolute_url
+
+    monkeypatch.setitem(app.config, "BASE_URL", BASE + "/tutorat/")
+    with app.test_request_context(
+        "/", headers=HOSTILE, environ_overrides={"SCRIPT_NAME": f"@{EVIL}"}
+    ):
+        assert absolute_url("auth.set_password", token="a b") == (
+            f"{BASE}/tutorat/mot-de-passe/a%20b"
+        )
+    with app.app_context():
+        assert absolute_url("referent.pair", pair_id=3) == f"{BASE}/tutorat/referent/binomes/3"
+
+
+# ---- 7b: what people type is never a link in the HTML email ----
+
+
+def test_free_text_urls_are_not_links_in_the_html_email(behind_proxy, smtp):  # noqa: F811
+    app = behind_proxy
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent)
+        tutor = make_tutor()
+        demande = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
+        db.session.commit()
+        referent_email, tutor_email, tutor_id, request_id = (
+            referent.email,
+            tutor.email,
+            tutor.id,
+            demande.id,
+        )
+    ref = _browser(app, referent_email)
+    _ok(ref.post(f"/referent/demandes/{request_id}/proposer", {"tutor_id": str(tutor_id)}))
+    with app.app_context():
+        pair_id = db.session.scalars(select(Pair.id).where(Pair.request_id == request_id)).one()
+    detail = (
+        f"Voir https://{EVIL}/connexion?x=1&y=2 ou {BASE}.{EVIL}/piege "
+        f"ou {BASE}@{EVIL}/piege ou <b>gras</b>"
+    )
+    _ok(
+        _browser(app, tutor_email).post(
+            f"/tuteur/binome/{pair_id}/reponse",
+            {"answer-decision": "decline", "answer-reason": "autre", "answer-detail": detail},
+            prefix="answer",
+            page=f"/tuteur/binome/{pair_id}",
+        )
+    )
+    with app.app_context():
+        notifications.send_pending()
+    [message] = [m for m in smtp.inbox.to(referent_email) if "refusée" in m["Subject"]]
+    html = message.get_body(preferencelist=("html",)).get_content()
+    hrefs = HREF.findall(html)
+    # Our own link (the demande) is a link; nothing the tutor typed is.
+    assert hrefs == [f"{BASE}/referent/demandes/{request_id}"], hrefs
+    assert html.count("<a ") == 1
+    assert f"https://{EVIL}/connexion?x=1&amp;y=2" in html  # still there, as escaped text
+    assert "&lt;b&gt;gras&lt;/b&gt;" in html and "<b>" not in html
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"{BASE}@{EVIL}/piege" in text
+
+
+def test_is_ours_refuses_lookalikes(app, monkeypatch):
+    from tutorat.links import is_ours
+
+    monkeypatch.setitem(app.config, "BASE_URL", BASE + "/")
+    with app.app_context():
+        assert is_ours(f"{BASE}/tuteur/binome/1") and is_ours(BASE) and is_ours(f"{BASE}?a=1")
+        for url in (
+            f"{BASE}.{EVIL}/x",
+            f"{BASE}@{EVIL}/x",
+            f"{BASE}:8443/x",
+            f"{BASE}evil/x",
+            f"http://{BASE[len('https://') :]}/x",
+            f"https://{EVIL}/",
+        ):
+            assert not is_ours(url), url
+
+
+# ---- The proxy and the Host header in production ----
+
+PRODUCTION = {
+    "TUTORAT_ENV": "production",
+    "TESTING": True,
+    "SECRET_KEY": "k" * 48,
+    "MAIL_SERVER": "smtp.gers.example.fr",
+    "BASE_URL": BASE,
+    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+}
+
+
+@pytest.fixture
+def prod_app(monkeypatch):
+    for key in ("TUTORAT_ENV", "BASE_URL", "ALLOWED_HOSTS", "TRUSTED_PROXIES", "DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    app = create_app(dict(PRODUCTION))
+
+    @app.get("/_vu-par-flask")
+    def seen():
+        from flask import request
+
+        return {
+            "host": request.host,
+            "script_root": request.script_root,
+            "scheme": request.scheme,
+            "remote_addr": request.remote_addr,
+        }
+
+    return app
+
+
+def test_proxy_trusts_only_the_client_address_and_scheme(prod_app):
+    client = prod_app.test_client()
+    seen = client.get(
+        "/_vu-par-flask",
+        headers={**HOSTILE, "Host": "tutorat.gers.example.fr", "X-Forwarded-Proto": "https"},
+    ).get_json()
+    assert seen == {
+        "host": "tutorat.gers.example.fr",
+        "script_root": "",
+        "scheme": "https",
+        "remote_addr": "203.0.113.66",
+    }
+
+
+@pytest.mark.parametrize(
+    "host",
+    [EVIL, "tutorat.gers.example.fr.evil.example", "localhost", "bad host", "", "a" * 300],
+)
+def test_production_refuses_another_host_with_a_plain_french_400(prod_app, host):
+    client = prod_app.test_client()
+    for path in ("/", "/connexion", "/mot-de-passe-oublie", "/_vu-par-flask"):
+        response = client.get(path, headers={"Host": host})
+        assert response.status_code == 400, (path, host)
+        assert response.mimetype == "text/plain"
+        assert "Requête refusée" in response.get_data(as_text=True)
+    # The load balancer's health check, from localhost, answers for any well-formed host.
+    well_formed = host in (EVIL, "tutorat.gers.example.fr.evil.example", "localhost")
+    assert client.get("/sante", headers={"Host": host}).status_code == (200 if well_formed else 400)
+
+
+def test_production_serves_its_own_host(prod_app):
+    client = prod_app.test_client()
+    for host in (
+        "tutorat.gers.example.fr",
+        "TUTORAT.gers.example.fr",
+        "tutorat.gers.example.fr:443",
+    ):
+        assert client.get("/connexion", headers={"Host": host}).status_code == 200, host
+
+
+def test_allowed_hosts_setting(monkeypatch):
+    for key in ("TUTORAT_ENV", "BASE_URL", "TRUSTED_PROXIES", "DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ALLOWED_HOSTS", "tutorat.gers.fr, www.tutorat.gers.fr")
+    app = create_app(dict(PRODUCTION))
+    assert app.config["ALLOWED_HOSTS"] == ["tutorat.gers.fr", "www.tutorat.gers.fr"]
+    client = app.test_client()
+    assert client.get("/connexion", headers={"Host": "www.tutorat.gers.fr"}).status_code == 200
+    assert client.get("/connexion", headers={"Host": "tutorat.gers.example.fr"}).status_code == 400
