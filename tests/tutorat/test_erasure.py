@@ -187,9 +187,7 @@ def test_purge_deletes_old_outbox_rows_and_keeps_recent_ones(app, runner):
             db.session.execute(
                 update(OutboxEmail)
                 .where(OutboxEmail.id == email.id)
-                .values(
-                    status=status, created_at=at, sent_at=at if status == "sent" else None
-                )
+                .values(status=status, created_at=at, sent_at=at if status == "sent" else None)
             )
             rows[name] = email.id
         db.session.commit()
@@ -203,9 +201,7 @@ def test_purge_deletes_old_outbox_rows_and_keeps_recent_ones(app, runner):
     assert "0 courriel(s)" in runner.invoke(args=["purge"]).output
 
 
-def test_a_claimed_email_cancelled_by_a_concurrent_erasure_is_not_sent(
-    app, ctx, smtp, monkeypatch
-):
+def test_a_claimed_email_cancelled_by_a_concurrent_erasure_is_not_sent(app, ctx, smtp, monkeypatch):
     referent = make_referent()
     mentee = make_mentee(referent, first_name="Roselyne", last_name="Larrieu-Dubarry")
     notifications.queue_email(

@@ -93,7 +93,10 @@ def queue_email(
     db.session.flush()
     db.session.execute(
         insert(outbox_email_person),
-        [{"email_id": email.id, "user_id": uid} for uid in sorted(people_named(recipient, context))],
+        [
+            {"email_id": email.id, "user_id": uid}
+            for uid in sorted(people_named(recipient, context))
+        ],
     )
     return email
 

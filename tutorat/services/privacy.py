@@ -29,7 +29,9 @@ ANONYMOUS_FIRST = "Personne"
 # rule of thumb for publishing municipal figures); the canton is kept instead.
 COARSE_MIN_POPULATION = 2000
 REDACTED_SUBJECT = "[message effacé]"
-REDACTED_BODY = "Ce message a été effacé : il concernait une personne dont les données ont été anonymisées."
+REDACTED_BODY = (
+    "Ce message a été effacé : il concernait une personne dont les données ont été anonymisées."
+)
 REDACTED_RECIPIENT = "efface@anonyme.invalid"
 # Each outbox of messages to people and the table linking its rows to the people they name.
 # Emails only today; an SMS or a letter outbox is added here (same status, recipient, subject,
