@@ -169,13 +169,14 @@ def test_anonymisation_coarsens_a_small_commune_to_its_canton(app):
 
 def test_purge_deletes_old_outbox_rows_and_keeps_recent_ones(app, runner):
     now = datetime.now(UTC)
-    old = now - timedelta(days=app.config["OUTBOX_RETENTION_DAYS"] + 5)
-    recent = now - timedelta(days=app.config["OUTBOX_RETENTION_DAYS"] - 5)
+    days = app.config.get("OUTBOX_RETENTION_DAYS", 90)
+    old, recent = now - timedelta(days=days + 5), now - timedelta(days=days - 5)
     with app.app_context():
         tutor = make_tutor()
         rows = {}
         for name, status, at in (
             ("old_sent", "sent", old),
+            ("old_failed", "failed", old),
             ("old_cancelled", "cancelled", old),
             ("old_pending", "pending", old),
             ("recent_sent", "sent", recent),
@@ -193,7 +194,7 @@ def test_purge_deletes_old_outbox_rows_and_keeps_recent_ones(app, runner):
         db.session.commit()
     result = runner.invoke(args=["purge"])
     assert result.exit_code == 0, result.output
-    assert "2 courriel(s)" in result.output, result.output
+    assert "3 courriel(s)" in result.output, result.output
     with app.app_context():
         left = set(db.session.scalars(select(OutboxEmail.subject)))
         assert left == {"old_pending", "recent_sent"}
