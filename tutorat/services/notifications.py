@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, has_request_context, render_template
 from flask_mail import Message
 from markupsafe import Markup, escape
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from tutorat.extensions import db, mail
 from tutorat.models import MessageStatus, OutboxEmail, Pair, User, outbox_email_person
+from tutorat.models.outbox import UNSENT_STATUSES
 
 # Which preference each kind of email depends on; None = about the account's security, always sent.
 KIND_PREFERENCE: dict[str, str | None] = {
@@ -120,10 +121,8 @@ def people_named(recipient: User, context: dict) -> set[int]:
 
 def _due(now: datetime):
     """Rows a sender may take: pending and due, or claimed by a sender whose lease ran out."""
-    return or_(
-        (OutboxEmail.status == MessageStatus.PENDING.value) & (OutboxEmail.next_attempt_at <= now),
-        (OutboxEmail.status == MessageStatus.SENDING.value) & (OutboxEmail.next_attempt_at <= now),
-    )
+    # A claim moves next_attempt_at to the end of its lease, so one condition covers both.
+    return OutboxEmail.status.in_(UNSENT_STATUSES) & (OutboxEmail.next_attempt_at <= now)
 
 
 def _claim(email_id: int, now: datetime) -> bool:
@@ -192,30 +191,23 @@ def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, in
 
 def _finish(email_id: int, now: datetime, *, error: str | None, max_attempts: int) -> None:
     """Record the result of one attempt, only on a row still claimed (a cancelled row stays so)."""
-    claimed = (OutboxEmail.id == email_id) & (OutboxEmail.status == MessageStatus.SENDING.value)
+    claimed = update(OutboxEmail).where(
+        OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING.value
+    )
     if error is None:
-        values = {
-            "status": MessageStatus.SENT.value,
-            "sent_at": datetime.now(UTC),
-            "last_error": "",
-        }
-        statement = update(OutboxEmail).where(claimed).values(**values)
+        statement = claimed.values(
+            status=MessageStatus.SENT.value, sent_at=datetime.now(UTC), last_error=""
+        )
     else:
-        # 1, 2, 4, 8… minutes: a server that is down has time to come back.
+        # `_still_ours` counted this attempt.
         attempts = db.session.scalar(select(OutboxEmail.attempts).where(OutboxEmail.id == email_id))
         attempts = attempts or max_attempts
-        statement = (
-            update(OutboxEmail)
-            .where(claimed)
-            .values(
-                status=(
-                    MessageStatus.FAILED.value
-                    if attempts >= max_attempts
-                    else MessageStatus.PENDING.value
-                ),
-                next_attempt_at=now + timedelta(minutes=2 ** (attempts - 1)),
-                last_error=error,
-            )
+        given_up = attempts >= max_attempts
+        statement = claimed.values(
+            status=MessageStatus.FAILED.value if given_up else MessageStatus.PENDING.value,
+            # 1, 2, 4, 8… minutes: a server that is down has time to come back.
+            next_attempt_at=now + timedelta(minutes=2 ** (attempts - 1)),
+            last_error=error,
         )
     db.session.execute(statement.execution_options(synchronize_session=False))
 
