@@ -14,7 +14,14 @@ from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tests.tutorat.test_mail import SMTPServer
 from tutorat.extensions import db
-from tutorat.models import MenteeProfile, OutboxEmail, Pair, TutorProfile, User
+from tutorat.models import (
+    MenteeProfile,
+    OutboxEmail,
+    Pair,
+    TutorProfile,
+    User,
+    outbox_email_person,
+)
 from tutorat.services import notifications, privacy
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -111,6 +118,20 @@ def test_after_anonymisation_no_outbox_row_names_the_person(app, smtp):
     with app.app_context():
         assert any(link in text for text in _rows_text())
         assert any("Larrieu-Dubarry" in text for text in _rows_text())
+        # Each email naming her is linked to her, whoever it is addressed to.
+        linked = set(
+            db.session.scalars(
+                select(outbox_email_person.c.email_id).where(
+                    outbox_email_person.c.user_id == w["mentee_id"]
+                )
+            )
+        )
+        naming = {
+            e.id
+            for e in db.session.scalars(select(OutboxEmail))
+            if "Larrieu-Dubarry" in e.body_text or w["email"] == e.recipient
+        }
+        assert naming and naming <= linked
     _anonymise_through_admin_page(app, w)
     with app.app_context():
         texts = _rows_text()
@@ -121,6 +142,27 @@ def test_after_anonymisation_no_outbox_row_names_the_person(app, smtp):
             select(OutboxEmail).where(OutboxEmail.redacted_at.is_not(None))
         ).all()
         assert len(redacted) >= 4 and all(e.redacted_at for e in redacted)
+
+
+def test_an_email_without_links_naming_the_person_is_redacted(app, ctx):
+    """Written before the links existed (migration 0004 links only the recipient)."""
+    referent = make_referent()
+    mentee = make_mentee(referent, first_name="Roselyne", last_name="Larrieu-Dubarry")
+    db.session.add(
+        OutboxEmail(
+            kind="pair_accepted",
+            recipient=referent.email,
+            subject="Un binôme attend votre confirmation",
+            body_text="Roselyne Larrieu-Dubarry et son tuteur ont accepté.",
+            body_html="<p>Roselyne Larrieu-Dubarry et son tuteur ont accepté.</p>",
+            message_id="<ancien@tutorat.local>",
+            status="sent",
+        )
+    )
+    db.session.commit()
+    privacy.anonymise(mentee, actor=None)
+    db.session.commit()
+    assert not [t for t in _rows_text() if "Larrieu-Dubarry" in t]
 
 
 def test_pending_email_is_not_sent_after_anonymisation(app, smtp):

@@ -149,8 +149,8 @@ def erase_messages(user: User, now: datetime | None = None) -> dict[str, int]:
     """Every message naming `user` (addressed to them or about them): those not yet sent are
     cancelled, never to leave; all are redacted (recipient, subject and bodies replaced).
 
-    Run before the person's address is overwritten: messages written before their links were
-    recorded are still found by that address."""
+    Run before the person's name and address are overwritten: messages without links are
+    still found by them."""
     now = now or datetime.now(UTC)
     report = {"annulés": 0, "effacés": 0}
     for model, links, key in MESSAGE_OUTBOXES:
@@ -158,6 +158,11 @@ def erase_messages(user: User, now: datetime | None = None) -> dict[str, int]:
         about = model.id.in_(named)
         if user.email:
             about = about | (func.lower(model.recipient) == user.email.lower())
+        full_name = user.full_name
+        if len(full_name) >= 5:
+            # Belt and braces for rows without links (written before them, or by a template
+            # printing someone its context did not pass): any text naming the person in full.
+            about = about | model.body_text.contains(full_name, autoescape=True)
         # A sender that claimed one of them re-checks its status just before sending.
         cancelled = db.session.execute(
             update(model)
