@@ -15,6 +15,7 @@ from tutorat.services import audit
 
 # Tables whose content the tests create; reference data stays for the whole session.
 MUTABLE_TABLES = (
+    "outbox_email_person",
     "access_log",
     "meeting",
     "status_event",

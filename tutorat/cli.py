@@ -220,14 +220,17 @@ def register(app: Flask) -> None:
 
     @app.cli.command("purge")
     def purge_command():
-        """Anonymiser les personnes sans contact depuis 2 ans (réglable) ; pour cron, relançable."""
+        """Anonymiser les personnes sans contact depuis 2 ans (réglable), supprimer les vieux courriels
+        et le vieux journal ; pour cron, relançable."""
         from tutorat.services.privacy import purge
 
         report = purge()
         days = app.config["RETENTION_DAYS"]
         click.echo(
             f"{report['anonymisées']} personne(s) sans contact depuis {days} jours anonymisée(s) ; "
-            f"{report['journal']} ligne(s) du journal des accès supprimée(s)."
+            f"{report['journal']} ligne(s) du journal des accès supprimée(s) ; "
+            f"{report['messages']} courriel(s) de plus de {app.config['OUTBOX_RETENTION_DAYS']} "
+            "jours supprimé(s)."
         )
 
     @app.cli.command("run-reminders")

@@ -44,6 +44,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Personal data: anonymise after this long without contact (CNIL social-sector référentiel).
         "RETENTION_DAYS": 730,
         "ACCESS_LOG_RETENTION_DAYS": 365,
+        # Sent, cancelled and given-up emails name people and carry links: `flask purge` deletes them.
+        "OUTBOX_RETENTION_DAYS": 90,
         # Brute force: lock an account for a while after this many failed logins in a row.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
@@ -114,6 +116,8 @@ def from_environment() -> dict[str, Any]:
         out["TUTORAT_ENV"] = env["TUTORAT_ENV"]
     if env.get("ALLOWED_HOSTS"):
         out["ALLOWED_HOSTS"] = [h.strip() for h in env["ALLOWED_HOSTS"].split(",") if h.strip()]
+    if env.get("OUTBOX_RETENTION_DAYS"):
+        out["OUTBOX_RETENTION_DAYS"] = int(env["OUTBOX_RETENTION_DAYS"])
     if env.get("TRUSTED_PROXIES"):
         out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     return out

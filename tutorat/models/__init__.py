@@ -3,7 +3,7 @@
 from tutorat.models.access import AccessLog
 from tutorat.models.audit import StatusEvent
 from tutorat.models.meetings import Meeting
-from tutorat.models.outbox import OutboxEmail
+from tutorat.models.outbox import MessageStatus, OutboxEmail, outbox_email_person
 from tutorat.models.pairs import Pair, PairStatus
 from tutorat.models.reference import (
     Commune,
@@ -21,6 +21,7 @@ __all__ = [
     "Commune",
     "Meeting",
     "MenteeProfile",
+    "MessageStatus",
     "OutboxEmail",
     "Pair",
     "PairStatus",
@@ -35,4 +36,5 @@ __all__ = [
     "StatusEvent",
     "TutorProfile",
     "User",
+    "outbox_email_person",
 ]

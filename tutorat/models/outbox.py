@@ -2,19 +2,61 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tutorat.extensions import db
 from tutorat.models._types import UTCDateTime, utcnow
 
 
+class MessageStatus(enum.StrEnum):
+    """Where a message of an outbox stands (emails today; SMS and letters would share it)."""
+
+    PENDING = "pending"  # waiting for the sender
+    SENDING = "sending"  # claimed by one sender (a short lease), about to leave
+    SENT = "sent"
+    FAILED = "failed"  # given up after MAIL_MAX_ATTEMPTS; the admin may send it again
+    CANCELLED = "cancelled"  # a person it names was erased: never sent
+
+
+# Messages that may still leave, hence that an erasure cancels.
+UNSENT_STATUSES = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
+# Messages that will not leave any more, hence that `flask purge` deletes once old.
+FINISHED_STATUSES = (
+    MessageStatus.SENT.value,
+    MessageStatus.CANCELLED.value,
+    MessageStatus.FAILED.value,
+)
+
+# Every person an email is addressed to or names (the mentee in the référent's email about
+# them), so that erasing a person finds every message about them, not only those to them.
+outbox_email_person = Table(
+    "outbox_email_person",
+    db.metadata,
+    Column(
+        "email_id",
+        ForeignKey("outbox_email.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "user_id",
+        ForeignKey("user_account.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index("ix_outbox_email_person_user", "user_id"),
+)
+
+
 class OutboxEmail(db.Model):
     __tablename__ = "outbox_email"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="statut_connu"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')",
+            name="statut_connu",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,9 +67,20 @@ class OutboxEmail(db.Model):
     body_html: Mapped[str] = mapped_column(Text, default="")
     # Stable across retries, so a resent message is recognised as the same one.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=MessageStatus.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a person it named was erased: recipient, subject and bodies were replaced.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "UNSENT_STATUSES",
+    "MessageStatus",
+    "OutboxEmail",
+    "outbox_email_person",
+]

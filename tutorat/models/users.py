@@ -133,6 +133,8 @@ class _PlaceMixin:
     max_km: Mapped[int] = mapped_column(Integer, default=15)
     remote_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     obstacles: Mapped[str] = mapped_column(String(200), default="")
+    # Set only by anonymisation, when the commune was too small to keep (privacy.coarse_place).
+    canton_code: Mapped[str | None] = mapped_column(String(4))
 
     @property
     def obstacle_codes(self) -> list[str]:

@@ -1,8 +1,10 @@
 """Emails: written to the outbox in the same transaction as the change that causes them, sent after commit.
 
 `queue_email` never sends: it adds a row that the caller's commit makes durable (or its rollback
-removes). `send_pending` (the `flask send-mail` worker) claims due rows with a short lease, sends them
-with a stable Message-ID, and retries failures with growing delays.
+removes), linked to every person it names. `send_pending` (the `flask send-mail` worker) claims due
+rows (pending → sending, with a short lease), checks again just before sending that the row was not
+cancelled meanwhile by an erasure, sends it with a stable Message-ID, and retries failures with
+growing delays.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_mail import Message
 from markupsafe import Markup, escape
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from tutorat import links
 from tutorat.extensions import db, mail
 from tutorat.links import absolute_url, is_ours
-from tutorat.models import OutboxEmail, User
+from tutorat.models import MessageStatus, OutboxEmail, Pair, User, outbox_email_person
+from tutorat.models.outbox import UNSENT_STATUSES
 
 # Which preference each kind of email depends on; None = about the account's security, always sent.
 KIND_PREFERENCE: dict[str, str | None] = {
@@ -108,19 +111,60 @@ def queue_email(
         next_attempt_at=datetime.now(UTC),
     )
     db.session.add(email)
+    db.session.flush()
+    db.session.execute(
+        insert(outbox_email_person),
+        [
+            {"email_id": email.id, "user_id": uid}
+            for uid in sorted(people_named(recipient, context))
+        ],
+    )
     return email
 
 
+def people_named(recipient: User, context: dict) -> set[int]:
+    """Everyone an email may name: its recipient, every person and both sides of every binôme passed
+    to its template (and the binôme's référent). Deny by default: whatever the template could print
+    about a person links the email to them, so erasing that person finds it."""
+    ids = {recipient.id}
+    for value in context.values():
+        if isinstance(value, User):
+            ids.add(value.id)
+        elif isinstance(value, Pair):
+            ids.update((value.mentee_id, value.tutor_id, value.proposed_by_id))
+            profile = value.mentee.mentee_profile if value.mentee is not None else None
+            if profile is not None:
+                ids.add(profile.referent_id)
+    ids.discard(None)
+    return ids
+
+
+def _due(now: datetime):
+    """Rows a sender may take: pending and due, or claimed by a sender whose lease ran out."""
+    # A claim moves next_attempt_at to the end of its lease, so one condition covers both.
+    return OutboxEmail.status.in_(UNSENT_STATUSES) & (OutboxEmail.next_attempt_at <= now)
+
+
 def _claim(email_id: int, now: datetime) -> bool:
-    """Take a short lease on a due email, so that two workers never send it at the same time."""
+    """Take a short lease on a due email (pending → sending), so that two workers never send it
+    at the same time; a worker that dies leaves it to be taken again once the lease has run out."""
     result = db.session.execute(
         update(OutboxEmail)
-        .where(
-            OutboxEmail.id == email_id,
-            OutboxEmail.status == "pending",
-            OutboxEmail.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=now + LEASE)
+        .where(OutboxEmail.id == email_id, _due(now))
+        .values(status=MessageStatus.SENDING.value, next_attempt_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _still_ours(email_id: int) -> bool:
+    """Just before sending: is the row still claimed (an erasure may have cancelled it since)?
+    A conditional UPDATE, committed, so it is decided by the database and not by what we read."""
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING.value)
+        .values(attempts=OutboxEmail.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -132,17 +176,16 @@ def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, in
     now = now or datetime.now(UTC)
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
     due_ids = db.session.scalars(
-        select(OutboxEmail.id)
-        .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
-        .order_by(OutboxEmail.id)
-        .limit(limit)
+        select(OutboxEmail.id).where(_due(now)).order_by(OutboxEmail.id).limit(limit)
     ).all()
     db.session.commit()
     sent = failed = 0
     for email_id in due_ids:
         if not _claim(email_id, now):
             continue
-        email = db.session.get(OutboxEmail, email_id)
+        # Read after the claim, then checked again: a row cancelled (and redacted) by an erasure
+        # between the claim and this point is never sent.
+        email = db.session.get(OutboxEmail, email_id, populate_existing=True)
         message = Message(
             subject=email.subject,
             recipients=[email.recipient],
@@ -151,29 +194,48 @@ def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, in
         )
         # Stable across retries: a resent message is recognised as the same one.
         message.msgId = email.message_id
+        if not _still_ours(email_id):
+            continue
         try:
             mail.send(message)
         except Exception as exc:
-            email.attempts += 1
-            email.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            if email.attempts >= max_attempts:
-                email.status = "failed"
-            else:
-                # 1, 2, 4, 8… minutes: a server that is down has time to come back.
-                email.next_attempt_at = now + timedelta(minutes=2 ** (email.attempts - 1))
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            _finish(email_id, now, error=error, max_attempts=max_attempts)
             failed += 1
         else:
-            email.status = "sent"
-            email.attempts += 1
-            email.sent_at = datetime.now(UTC)
-            email.last_error = ""
+            _finish(email_id, now, error=None, max_attempts=max_attempts)
             sent += 1
         db.session.commit()
     return sent, failed
 
 
+def _finish(email_id: int, now: datetime, *, error: str | None, max_attempts: int) -> None:
+    """Record the result of one attempt, only on a row still claimed (a cancelled row stays so)."""
+    claimed = update(OutboxEmail).where(
+        OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING.value
+    )
+    if error is None:
+        statement = claimed.values(
+            status=MessageStatus.SENT.value, sent_at=datetime.now(UTC), last_error=""
+        )
+    else:
+        # `_still_ours` counted this attempt.
+        attempts = db.session.scalar(select(OutboxEmail.attempts).where(OutboxEmail.id == email_id))
+        attempts = attempts or max_attempts
+        given_up = attempts >= max_attempts
+        statement = claimed.values(
+            status=MessageStatus.FAILED.value if given_up else MessageStatus.PENDING.value,
+            # 1, 2, 4, 8… minutes: a server that is down has time to come back.
+            next_attempt_at=now + timedelta(minutes=2 ** (attempts - 1)),
+            last_error=error,
+        )
+    db.session.execute(statement.execution_options(synchronize_session=False))
+
+
 def retry_failed(email: OutboxEmail) -> None:
     """The admin sends a failed email again (same Message-ID)."""
-    email.status = "pending"
+    if email.redacted_at is not None or email.status != MessageStatus.FAILED.value:
+        return
+    email.status = MessageStatus.PENDING.value
     email.attempts = 0
     email.next_attempt_at = datetime.now(UTC)

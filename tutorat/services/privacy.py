@@ -6,14 +6,37 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from tutorat import vocab
 from tutorat.extensions import db
-from tutorat.models import Meeting, Pair, Request, Role, StatusEvent, User
+from tutorat.models import (
+    Commune,
+    Meeting,
+    OutboxEmail,
+    Pair,
+    Request,
+    Role,
+    StatusEvent,
+    User,
+    outbox_email_person,
+)
+from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
 from tutorat.services import audit
 
 ANONYMOUS_FIRST = "Personne"
+# A commune smaller than this would single a person out once the rest is anonymous (INSEE's
+# rule of thumb for publishing municipal figures); the canton is kept instead.
+COARSE_MIN_POPULATION = 2000
+REDACTED_SUBJECT = "[message effacé]"
+REDACTED_BODY = (
+    "Ce message a été effacé : il concernait une personne dont les données ont été anonymisées."
+)
+REDACTED_RECIPIENT = "efface@anonyme.invalid"
+# Each outbox of messages to people and the table linking its rows to the people they name.
+# Emails only today; an SMS or a letter outbox is added here (same status, recipient, subject,
+# body and redacted_at columns) and an erasure cancels and redacts it too.
+MESSAGE_OUTBOXES = ((OutboxEmail, outbox_email_person, "email_id"),)
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -122,10 +145,71 @@ def request_erasure(user: User) -> None:
         user.erasure_requested_at = datetime.now(UTC)
 
 
+def erase_messages(user: User, now: datetime | None = None) -> dict[str, int]:
+    """Every message naming `user` (addressed to them or about them): those not yet sent are
+    cancelled, never to leave; all are redacted (recipient, subject and bodies replaced).
+
+    Run before the person's name and address are overwritten: messages without links are
+    still found by them."""
+    now = now or datetime.now(UTC)
+    report = {"annulés": 0, "effacés": 0}
+    for model, links, key in MESSAGE_OUTBOXES:
+        named = select(links.c[key]).where(links.c.user_id == user.id)
+        about = model.id.in_(named)
+        if user.email:
+            about = about | (func.lower(model.recipient) == user.email.lower())
+        full_name = user.full_name
+        if len(full_name) >= 5:
+            # Belt and braces for rows without links (written before them, or by a template
+            # printing someone its context did not pass): any text naming the person in full.
+            about = about | model.body_text.contains(full_name, autoescape=True)
+        # A sender that claimed one of them re-checks its status just before sending.
+        cancelled = db.session.execute(
+            update(model)
+            .where(about, model.status.in_(UNSENT_STATUSES))
+            .values(status=MessageStatus.CANCELLED.value)
+            .execution_options(synchronize_session=False)
+        )
+        redacted = db.session.execute(
+            update(model)
+            .where(about, model.redacted_at.is_(None))
+            .values(
+                recipient=REDACTED_RECIPIENT,
+                subject=REDACTED_SUBJECT,
+                body_text=REDACTED_BODY,
+                body_html="",
+                last_error="",
+                redacted_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        report["annulés"] += cancelled.rowcount
+        report["effacés"] += redacted.rowcount
+        # Rows already loaded in this session must show (and never write back) their old text.
+        for obj in list(db.session.identity_map.values()):
+            if isinstance(obj, model):
+                db.session.expire(obj)
+    return report
+
+
+def coarse_place(profile) -> None:
+    """Keep the commune only if it is large enough not to single the person out; otherwise keep its
+    canton (statistics by canton stay true), or nothing."""
+    if profile.commune_code is None:
+        return
+    commune = db.session.get(Commune, profile.commune_code)
+    if commune is not None and commune.population >= COARSE_MIN_POPULATION:
+        return
+    profile.canton_code = commune.canton_code if commune is not None else None
+    profile.commune_code = None
+
+
 def anonymise(user: User, *, actor: User | None) -> None:
-    """Remove everything that identifies `user`; counts, statuses, dates and codes stay (statistics stay true)."""
+    """Remove everything that identifies `user`, so what remains is anonymous, not pseudonymous:
+    counts, statuses, dates and coarse codes stay (statistics stay true)."""
     if user.anonymised_at is not None:
         return
+    erase_messages(user)
     user.first_name = ANONYMOUS_FIRST
     user.last_name = f"anonymisée n° {user.id}"
     user.email = None if user.role == Role.MENTEE else f"anonyme-{user.id}@anonyme.invalid"
@@ -135,7 +219,12 @@ def anonymise(user: User, *, actor: User | None) -> None:
     user.active = False
     user.session_version = (user.session_version or 1) + 1
     user.anonymised_at = datetime.now(UTC)
-    # Free texts may name the person: emptied. Codes (commune, métier, statuses, outcomes) stay.
+    # Free texts may name the person: emptied. Sensitive codes (difficulties) are dropped, the
+    # commune is coarsened; métier, statuses and outcomes stay.
+    for profile in (user.mentee_profile, user.tutor_profile):
+        if profile is not None:
+            profile.obstacles = ""
+            coarse_place(profile)
     if user.mentee_profile is not None:
         user.mentee_profile.social_note = ""
         db.session.execute(
@@ -144,8 +233,12 @@ def anonymise(user: User, *, actor: User | None) -> None:
     if user.tutor_profile is not None:
         user.tutor_profile.experience_note = ""
     pair_ids = select(Pair.id).where(or_(Pair.mentee_id == user.id, Pair.tutor_id == user.id))
+    # The explanation kept with a binôme lists the difficulties in common and the distance; the
+    # meeting place is often the commune: both go, the score stays.
     db.session.execute(
-        update(Pair).where(Pair.id.in_(pair_ids)).values(decline_detail="", outcome_detail="")
+        update(Pair)
+        .where(Pair.id.in_(pair_ids))
+        .values(decline_detail="", outcome_detail="", explanation={}, meeting_place="")
     )
     db.session.execute(
         update(Meeting).where(Meeting.pair_id.in_(pair_ids)).values(note="", place="")
@@ -230,7 +323,29 @@ def purge(now: datetime | None = None) -> dict[str, int]:
         db.session.commit()
     logs = audit.purge_old(now)
     db.session.commit()
-    return {"anonymisées": anonymised, "journal": logs}
+    messages = purge_messages(now)
+    db.session.commit()
+    return {"anonymisées": anonymised, "journal": logs, "messages": messages}
+
+
+def purge_messages(now: datetime | None = None) -> int:
+    """Delete messages that will not leave any more (sent, cancelled, given up) once older than
+    OUTBOX_RETENTION_DAYS: their bodies name people and carry links. Pending ones stay."""
+    now = now or datetime.now(UTC)
+    limit = now - timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
+    deleted = 0
+    for model, _links, _key in MESSAGE_OUTBOXES:
+        # Links go with their row (ON DELETE CASCADE).
+        result = db.session.execute(
+            delete(model)
+            .where(
+                model.status.in_(FINISHED_STATUSES),
+                func.coalesce(model.sent_at, model.created_at) < limit,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        deleted += result.rowcount
+    return deleted
 
 
 def _has_live_pair(user_id: int) -> bool:
@@ -248,4 +363,12 @@ def _has_live_pair(user_id: int) -> bool:
     )
 
 
-__all__ = ["anonymise", "my_data", "purge", "request_erasure"]
+__all__ = [
+    "anonymise",
+    "coarse_place",
+    "erase_messages",
+    "my_data",
+    "purge",
+    "purge_messages",
+    "request_erasure",
+]

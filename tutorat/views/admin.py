@@ -132,7 +132,7 @@ def emails():
     )
     failed = db.session.scalars(
         select(OutboxEmail)
-        .where(OutboxEmail.status == "failed")
+        .where(OutboxEmail.status == "failed", OutboxEmail.redacted_at.is_(None))
         .order_by(OutboxEmail.id.desc())
         .limit(200)
     ).all()
@@ -144,7 +144,8 @@ def emails():
 @bp.post("/courriels/<int:email_id>/renvoyer")
 def retry_email(email_id: int):
     email = db.session.get(OutboxEmail, email_id)
-    if email is None or email.status != "failed":
+    # A redacted email (a person it named was erased) is never sent again.
+    if email is None or email.status != "failed" or email.redacted_at is not None:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
