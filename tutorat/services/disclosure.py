@@ -17,6 +17,7 @@ from tutorat import vocab
 from tutorat.models import Pair, User
 
 PLACE_TO_AGREE = "Lieu à convenir avec le référent"
+MOTIVE_HIDDEN = "(motif non communiqué)"
 
 # The mentee's sharing choice each part of the score depends on (the part reveals that field).
 PART_NEEDS = {"distance": "commune", "sector": "metier", "experience": "obstacles"}
@@ -81,6 +82,16 @@ class PairView:
         if self.show_total:
             return value
         return _FIGURE.sub("(non communiqué)", value)
+
+    def event_reason(self, reason: str, actor_id: int | None) -> str:
+        """Why a status changed, as this viewer may read it.
+
+        A tutor reads the reasons of their own answers only: the others are written by the mentee
+        (her refusal, in her words) or by the référent (an outcome that tells her situation).
+        """
+        if self.restricted and not (self.audience == "tutor" and actor_id == self.tutor_id):
+            return MOTIVE_HIDDEN if reason else ""
+        return self.text(reason)
 
 
 def _audience(pair: Pair, viewer: User | None) -> str:
@@ -188,4 +199,4 @@ def pair_view(pair: Pair, viewer: User | None) -> PairView:
     )
 
 
-__all__ = ["PLACE_TO_AGREE", "PairView", "PartView", "pair_view"]
+__all__ = ["MOTIVE_HIDDEN", "PLACE_TO_AGREE", "PairView", "PartView", "pair_view"]

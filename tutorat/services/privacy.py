@@ -111,7 +111,7 @@ def _history(events: list[StatusEvent], entity: str, name, text) -> list[dict[st
             **({"pour": name(e.on_behalf_of)} if e.on_behalf_of_id else {}),
             "de": _status_label(entity, e.from_status),
             "vers": _status_label(entity, e.to_status),
-            "motif": text(e.reason or ""),
+            "motif": text(e.reason or "", e.actor_id),
         }
         for e in events
     ]
@@ -152,7 +152,9 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
             "raison": vocab.END_REASONS.get(pair.decline_reason, pair.decline_reason),
             "precision": pair.decline_detail or None,
         }
-    if pair.end_reason and pair.end_reason != pair.decline_reason:
+    if pair.end_reason and pair.end_reason != pair.decline_reason and (
+        view.details_shown or pair.end_reason == vocab.EXPIRY_REASON[0]
+    ):
         data["fin"] = vocab.END_REASONS.get(pair.end_reason, pair.end_reason)
     data["resultat"] = vocab.OUTCOMES.get(pair.outcome or "", None)
     if view.details_shown and pair.outcome:
@@ -163,7 +165,7 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
             ),
             "precision": pair.outcome_detail or None,
         }
-    data["historique"] = _history(events, "binome", name, view.text)
+    data["historique"] = _history(events, "binome", name, view.event_reason)
     data["rencontres"] = [
         {
             "date": _iso(m.date),
@@ -235,7 +237,10 @@ def my_data(user: User) -> dict[str, Any]:
                 "message": r.message,
                 "contraintes": r.constraints,
                 "historique": _history(
-                    request_events[r.id], "demande", lambda a: _person(a, user), str
+                    request_events[r.id],
+                    "demande",
+                    lambda a: _person(a, user),
+                    lambda reason, _actor: reason,
                 ),
             }
             for r in requests
