@@ -152,8 +152,10 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
             "raison": vocab.END_REASONS.get(pair.decline_reason, pair.decline_reason),
             "precision": pair.decline_detail or None,
         }
-    if pair.end_reason and pair.end_reason != pair.decline_reason and (
-        view.details_shown or pair.end_reason == vocab.EXPIRY_REASON[0]
+    if (
+        pair.end_reason
+        and pair.end_reason != pair.decline_reason
+        and (view.details_shown or pair.end_reason == vocab.EXPIRY_REASON[0])
     ):
         data["fin"] = vocab.END_REASONS.get(pair.end_reason, pair.end_reason)
     data["resultat"] = vocab.OUTCOMES.get(pair.outcome or "", None)
