@@ -23,7 +23,10 @@ def _story(app):
         profile = db.session.get(MenteeProfile, mentee.id)
         profile.social_note = NOTE
         profile.share_first_name = False
-        first, second = make_tutor(first_name="Paul"), make_tutor(first_name="Anne")
+        first, second = (
+            make_tutor(first_name="Paul"),
+            make_tutor(first_name="Anne", last_name="Dupérier"),
+        )
         demande = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
@@ -55,6 +58,7 @@ def _story(app):
             "mentee": mentee.email,
             "mentee_id": mentee.id,
             "declined_tutor": first.email,
+            "tutor": second.email,
             "declined": declined.id,
             "pair": pair.id,
         }
@@ -123,6 +127,8 @@ def test_export_holds_history_refusal_outcome_messages_consultations_and_consent
         v["par"] == "Odile Lafforgue (référent ou référente)" and v["action"] == "consultation"
         for v in views
     ), views
+    # The tutor, as on her pages, by first name only.
+    assert "Dupérier" not in str(data)
     assert "note_du_referent" in data["non_inclus_et_pourquoi"]
     assert NOTE not in str(data)
 

@@ -72,6 +72,10 @@ def _person(user: User | None, me: User) -> str:
         return "Tutorat (opération automatique)"
     if user.id == me.id:
         return "vous-même"
+    if user.role == Role.TUTOR and me.role == Role.MENTEE:
+        return (
+            f"{user.first_name} (tuteur)"  # as on the mentee's pages: the tutor's first name only
+        )
     return f"{user.full_name} ({user.role_label.lower()})"
 
 
