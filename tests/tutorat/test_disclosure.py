@@ -254,3 +254,33 @@ def test_the_mentee_and_the_referent_still_see_everything(app):
         assert browser.login(email, PASSWORD).status_code == 302
         html = browser.client.get(path).get_data(as_text=True)
         assert expected in html, path
+
+
+def test_pair_view_denies_by_default(app):
+    worlds = _world(app)
+    with app.app_context():
+        from tutorat.services.disclosure import pair_view
+
+        pair = db.session.get(Pair, worlds[0]["pair_id"])
+        other_tutor = db.session.get(Pair, worlds[1]["pair_id"]).tutor
+        # Stored before the sentences were tagged, with a sentence no rule knows.
+        ex = dict(pair.explanation)
+        ex.pop("reason_parts")
+        ex["reasons"] = [*ex["reasons"], "Une phrase ajoutée à la main : Arblade-le-Haut."]
+        pair.explanation = ex
+        tutor_view = pair_view(pair, pair.tutor)
+        assert tutor_view.reasons and all("Créneaux" in r for r in tutor_view.reasons)
+        assert tutor_view.score is None and not tutor_view.show_total
+        assert set(tutor_view.hidden_parts) == {"distance", "sector", "experience"}
+        stranger = pair_view(pair, other_tutor)
+        assert stranger.audience == "none" and stranger.mentee_fields == {}
+        assert stranger.reasons == () and stranger.score is None
+        assert stranger.meeting_place == PLACE_TO_AGREE
+        assert pair_view(pair, None).audience == "none"
+        # Once the mentee shares everything, her tutor sees it all, total included.
+        for name in SHARES:
+            setattr(pair.mentee.mentee_profile, f"share_{name}", True)
+        full = pair_view(pair, pair.tutor)
+        assert full.show_total and full.score == pair.score and not full.hidden_parts
+        assert full.meeting_place == M_NAME and "Une phrase ajoutée" in full.reasons[-1]
+        db.session.rollback()
