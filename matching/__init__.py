@@ -13,6 +13,7 @@ from .scoring import (
     Explanation,
     PartDetail,
     explain,
+    reason_part,
     rome_level,
     score_matrix,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "candidate_graph",
     "explain",
     "haversine_km",
+    "reason_part",
     "rome_level",
     "score_matrix",
     "slot_label",

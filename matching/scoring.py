@@ -28,6 +28,7 @@ __all__ = [
     "Explanation",
     "PartDetail",
     "explain",
+    "reason_part",
     "rome_level",
     "score_matrix",
 ]
@@ -517,6 +518,10 @@ class Explanation:
         Short French sentences a référent can read aloud.
     infeasible_reasons : tuple of str
         Why the pair cannot be proposed (empty when feasible).
+    reason_parts : tuple of str
+        For each sentence of ``reasons``, the part it speaks of (``"distance"``, ``"sector"``,
+        ``"availability"`` or ``"experience"``), so that a viewer who may not see a part is
+        not shown its sentence either.
     """
 
     score: float
@@ -535,6 +540,7 @@ class Explanation:
     weights: Weights
     mentee_id: int
     tutor_id: int
+    reason_parts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serializable dict (``nan`` becomes ``None``) to store with a proposal."""
@@ -555,6 +561,7 @@ class Explanation:
             "common_obstacles": list(self.common_obstacles),
             "remote": self.remote,
             "reasons": list(self.reasons),
+            "reason_parts": list(self.reason_parts),
             "infeasible_reasons": list(self.infeasible_reasons),
         }
 
@@ -651,6 +658,7 @@ def explain(mentee: Mentee, tutor: Tutor, weights: Weights | None = None) -> Exp
 
     # Sentences, one per part, then what makes the pair impossible.
     reasons: list[str] = []
+    kinds: list[str] = []
     holder = _limit_holder(mentee, tutor)
     if dist == 0.0:
         where = "Les deux personnes habitent la même commune"
@@ -658,31 +666,40 @@ def explain(mentee: Mentee, tutor: Tutor, weights: Weights | None = None) -> Exp
         where = f"Les deux personnes habitent à {_km(dist, limit)} l'une de l'autre"
     if near:
         reasons.append(f"{where} ; {holder} jusqu'à {_km(limit)}.")
+        kinds.append("distance")
     elif both_remote:
         reasons.append(
             f"{where}, au-delà de ce que {holder.removesuffix(' accepte')} accepte ({_km(limit)}) ; "
             "les deux acceptent les échanges à distance."
         )
+        kinds.append("distance")
     if level is not None:
         reasons.append(f"{ROME_LEVEL_LABELS[level]} : {shared}.")
+        kinds.append("sector")
     elif not mentee.sectors:
         reasons.append("Aucun métier visé n'est indiqué.")
+        kinds.append("sector")
     else:
         reasons.append("Aucun métier ni domaine professionnel en commun.")
+        kinds.append("sector")
     if labels:
         reasons.append(f"Créneaux communs : {_join(labels)}.")
+        kinds.append("availability")
     elif both_remote:
         reasons.append(
             "Aucun créneau commun : les échanges se feront à distance, à des moments choisis par chacune."
         )
+        kinds.append("availability")
     if common_obstacles:
         what = "une difficulté" if len(common_obstacles) == 1 else "des difficultés"
         reasons.append(
             f"La personne tutrice a surmonté {what} que la personne accompagnée rencontre "
             f"aujourd'hui : {_join([_obstacle_label(c) for c in common_obstacles])}."
         )
+        kinds.append("experience")
     elif mentee.obstacles:
         reasons.append("Pas de difficulté vécue en commun parmi celles déclarées.")
+        kinds.append("experience")
 
     infeasible: list[str] = []
     if tutor.capacity <= 0:
@@ -717,4 +734,35 @@ def explain(mentee: Mentee, tutor: Tutor, weights: Weights | None = None) -> Exp
         weights=w,
         mentee_id=mentee.id,
         tutor_id=tutor.id,
+        reason_parts=tuple(kinds),
     )
+
+
+# The opening words of each kind of sentence written by ``explain`` (for explanations stored
+# before ``reason_parts`` existed).
+_REASON_OPENINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("distance", ("Les deux personnes habitent",)),
+    ("sector", ("Aucun métier", *(f"{label} :" for label in ROME_LEVEL_LABELS.values()))),
+    ("availability", ("Créneaux communs", "Aucun créneau commun")),
+    ("experience", ("La personne tutrice a surmonté", "Pas de difficulté vécue")),
+)
+
+
+def reason_part(sentence: str) -> str | None:
+    """The part of the score a sentence of ``Explanation.reasons`` speaks of.
+
+    Parameters
+    ----------
+    sentence : str
+        One sentence written by ``explain``.
+
+    Returns
+    -------
+    str or None
+        ``"distance"``, ``"sector"``, ``"availability"`` or ``"experience"``; None for a
+        sentence ``explain`` does not write (a caller hiding parts should then hide it too).
+    """
+    for part, openings in _REASON_OPENINGS:
+        if sentence.startswith(openings):
+            return part
+    return None

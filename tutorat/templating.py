@@ -68,6 +68,9 @@ def register(app: Flask) -> None:
         slots=vocab.slots_labels,
         rome_labels=_rome_labels,
     )
-    app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label)
+    from tutorat.services.disclosure import pair_view
+
+    # `disclose(pair, viewer)`: what `viewer` may see of `pair` (every page and email about a pair).
+    app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label, disclose=pair_view)
     # Absolute links for emails, from BASE_URL only (tutorat/links.py).
     links.init_app(app)

@@ -263,3 +263,16 @@ def test_score_matrix_blocks_match_single_rows():
 def test_matching_inputs_keep_their_types():
     assert isinstance(matching.explain(mentee(), tutor()), matching.Explanation)
     assert isinstance(Mentee, type) and isinstance(Tutor, type)
+
+
+@given(mentees(ident=1), tutors(ident=2))
+def test_each_reason_names_the_part_it_speaks_of(m, t):
+    # A viewer from whom a part is hidden is shown none of its sentences: each one must be tagged,
+    # and sentences stored without their tags must be told apart by their words alone.
+    ex = matching.explain(m, t)
+    assert len(ex.reason_parts) == len(ex.reasons)
+    assert set(ex.reason_parts) <= set(matching.Weights.PARTS)
+    for sentence, part in zip(ex.reasons, ex.reason_parts, strict=True):
+        assert matching.reason_part(sentence) == part, sentence
+    assert ex.to_dict()["reason_parts"] == list(ex.reason_parts)
+    assert matching.reason_part("Une phrase que explain n'écrit jamais.") is None

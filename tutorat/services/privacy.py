@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, or_, select, update
 from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
+    AccessLog,
     Commune,
     Meeting,
     OutboxEmail,
@@ -22,7 +23,9 @@ from tutorat.models import (
     outbox_email_person,
 )
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
-from tutorat.services import audit
+from tutorat.models.pairs import PairStatus
+from tutorat.models.requests import REQUEST_STATUS_LABELS, RequestStatus
+from tutorat.services import audit, disclosure
 
 ANONYMOUS_FIRST = "Personne"
 # A commune smaller than this would single a person out once the rest is anonymous (INSEE's
@@ -43,8 +46,166 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# Left out of the export on purpose, and why (also on the privacy page).
+LEFT_OUT = {
+    "note_du_referent": (
+        "La note de suivi de votre référent n'est pas dans cet export : c'est un document de travail du "
+        "service. Vous pouvez en demander la communication au service insertion du Département, qui vous la "
+        "transmettra après avoir retiré ce qui concerne d'autres personnes."
+    ),
+    "adresses_ip_des_agents": (
+        "Pour chaque consultation de votre dossier, nous indiquons qui l'a consulté et quand, mais pas "
+        "l'adresse IP de son ordinateur (une donnée sur cet agent, pas sur vous)."
+    ),
+}
+LEFT_OUT_TUTOR = (
+    "Ce que la personne accompagnée n'a pas choisi de partager avec vous (par exemple sa commune ou ses "
+    "difficultés) n'est pas dans cet export, ni le score total d'une proposition quand une de ses parties "
+    "vous est cachée (le total moins les parties visibles donnerait la partie cachée), ni le lieu de "
+    "rencontre suggéré quand il découle de sa commune. Ses raisons de refus et les résultats de son "
+    "parcours n'y sont pas non plus."
+)
+EMAIL_STATUS_LABELS = {
+    "pending": "en attente d'envoi",
+    "sent": "envoyé",
+    "failed": "envoi impossible",
+}
+ACCESS_ACTION_LABELS = {
+    "voir": "consultation",
+    "modifier": "modification",
+    "export": "export de vos données",
+    "connexion": "connexion",
+    "echec_connexion": "connexion refusée",
+    "refus": "accès refusé",
+    "anonymisation": "anonymisation",
+    "demande_effacement": "demande d'effacement",
+}
+
+
+def _person(user: User | None, me: User) -> str:
+    if user is None:
+        return "Tutorat (opération automatique)"
+    if user.id == me.id:
+        return "vous-même"
+    if user.role == Role.TUTOR and me.role == Role.MENTEE:
+        return (
+            f"{user.first_name} (tuteur)"  # as on the mentee's pages: the tutor's first name only
+        )
+    return f"{user.full_name} ({user.role_label.lower()})"
+
+
+def _status_label(entity: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return (
+            PairStatus(value).label
+            if entity == "binome"
+            else REQUEST_STATUS_LABELS[RequestStatus(value)]
+        )
+    except (ValueError, KeyError):
+        return value
+
+
+def _events(entity: str, ids: list[int]) -> dict[int, list[StatusEvent]]:
+    out: dict[int, list[StatusEvent]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = db.session.scalars(
+        select(StatusEvent)
+        .where(StatusEvent.entity == entity, StatusEvent.entity_id.in_(ids))
+        .order_by(StatusEvent.at, StatusEvent.id)
+    )
+    for event in rows:
+        out[event.entity_id].append(event)
+    return out
+
+
+def _history(events: list[StatusEvent], entity: str, name, text) -> list[dict[str, Any]]:
+    """Who acted, when, from which status to which, and why (through `name` and `text` filters)."""
+    return [
+        {
+            "le": _iso(e.at),
+            "par": name(e.actor),
+            **({"pour": name(e.on_behalf_of)} if e.on_behalf_of_id else {}),
+            "de": _status_label(entity, e.from_status),
+            "vers": _status_label(entity, e.to_status),
+            "motif": text(e.reason or "", e.actor_id),
+        }
+        for e in events
+    ]
+
+
+def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> dict[str, Any]:
+    """One binôme as `user` may see it: everything goes through `disclosure.pair_view`."""
+    view = disclosure.pair_view(pair, user)
+
+    def name(actor: User | None) -> str:
+        return "vous-même" if actor is not None and actor.id == user.id else view.person(actor)
+
+    data: dict[str, Any] = {
+        "numero": pair.id,
+        "statut": pair.status_label,
+        "propose_le": _iso(pair.proposed_at),
+        "confirme_le": _iso(pair.confirmed_at),
+        "termine_le": _iso(pair.ended_at),
+        "score": view.score if view.show_total else "non communiqué",
+        "parts_du_score": {
+            p.label: (
+                {"note": p.value, "poids": p.weight, "part": p.contribution}
+                if not p.hidden
+                else {"note": "non communiquée", "poids": p.weight, "part": "non communiquée"}
+            )
+            for p in view.parts
+        },
+        "raisons": list(view.reasons),
+        "poids": pair.weights,
+        "lieu_de_rencontre_suggere": view.meeting_place,
+    }
+    if view.audience == "tutor":
+        data["ce_que_la_personne_a_partage"] = view.mentee_fields
+    tutor_declined = pair.tutor_answer == "declined"
+    if pair.decline_reason and (view.details_shown or tutor_declined):
+        data["refus"] = {
+            "par": "le tuteur" if tutor_declined else "la personne accompagnée",
+            "raison": vocab.END_REASONS.get(pair.decline_reason, pair.decline_reason),
+            "precision": pair.decline_detail or None,
+        }
+    if (
+        pair.end_reason
+        and pair.end_reason != pair.decline_reason
+        and (view.details_shown or pair.end_reason == vocab.EXPIRY_REASON[0])
+    ):
+        data["fin"] = vocab.END_REASONS.get(pair.end_reason, pair.end_reason)
+    data["resultat"] = vocab.OUTCOMES.get(pair.outcome or "", None)
+    if view.details_shown and pair.outcome:
+        data["resultat_details"] = {
+            "contrat": vocab.CONTRACT_TYPES.get(pair.outcome_contract or "", None),
+            "droits_ouverts": vocab.labels(
+                [r for r in (pair.outcome_rights or "").split(",") if r], vocab.RIGHTS
+            ),
+            "precision": pair.outcome_detail or None,
+        }
+    data["historique"] = _history(events, "binome", name, view.event_reason)
+    data["rencontres"] = [
+        {
+            "date": _iso(m.date),
+            "duree_minutes": m.duration_minutes,
+            "mode": m.mode_label,
+            "lieu": m.place,
+            "note": m.note,
+        }
+        for m in meetings
+    ]
+    return data
+
+
 def my_data(user: User) -> dict[str, Any]:
-    """Everything Tutorat holds about `user` that their own pages may show (not the référent's notes)."""
+    """Everything Tutorat holds about `user` (RGPD art. 15), and what is left out on purpose, and why.
+
+    What a person sees of a binôme goes through `disclosure.pair_view`: a tutor's export holds no
+    more of the mentee than the tutor's pages do.
+    """
     data: dict[str, Any] = {
         "compte": {
             "prenom": user.first_name,
@@ -56,6 +217,11 @@ def my_data(user: User) -> dict[str, Any]:
             "cree_le": _iso(user.created_at),
             "derniere_connexion": _iso(user.last_login_at),
             "consentement_le": _iso(user.consent_at),
+            "consentement_enregistre_par": (
+                _person(db.session.get(User, user.consent_by_id), user)
+                if user.consent_by_id
+                else None
+            ),
             "courriels": {
                 "propositions": user.notify_proposals,
                 "rappels": user.notify_reminders,
@@ -79,6 +245,10 @@ def my_data(user: User) -> dict[str, Any]:
             },
             "referent": p.referent.full_name if p.referent else None,
         }
+        requests = db.session.scalars(
+            select(Request).where(Request.mentee_id == user.id).order_by(Request.id)
+        ).all()
+        request_events = _events("demande", [r.id for r in requests])
         data["demandes"] = [
             {
                 "numero": r.id,
@@ -87,10 +257,14 @@ def my_data(user: User) -> dict[str, Any]:
                 "sujets": vocab.labels(r.topic_codes, vocab.TOPICS),
                 "message": r.message,
                 "contraintes": r.constraints,
+                "historique": _history(
+                    request_events[r.id],
+                    "demande",
+                    lambda a: _person(a, user),
+                    lambda reason, _actor: reason,
+                ),
             }
-            for r in db.session.scalars(
-                select(Request).where(Request.mentee_id == user.id).order_by(Request.id)
-            )
+            for r in requests
         ]
     if user.role == Role.TUTOR and user.tutor_profile is not None:
         p = user.tutor_profile
@@ -114,29 +288,45 @@ def my_data(user: User) -> dict[str, Any]:
         meetings = db.session.scalars(
             select(Meeting).where(Meeting.pair_id.in_([p.id for p in pairs])).order_by(Meeting.date)
         ).all()
+        pair_events = _events("binome", [p.id for p in pairs])
         data["binomes"] = [
-            {
-                "numero": p.id,
-                "statut": p.status_label,
-                "propose_le": _iso(p.proposed_at),
-                "score": p.score,
-                "raisons": (p.explanation or {}).get("reasons", []),
-                "poids": p.weights,
-                "resultat": vocab.OUTCOMES.get(p.outcome or "", None),
-                "rencontres": [
-                    {
-                        "date": _iso(m.date),
-                        "duree_minutes": m.duration_minutes,
-                        "mode": m.mode_label,
-                        "lieu": m.place,
-                        "note": m.note,
-                    }
-                    for m in meetings
-                    if m.pair_id == p.id
-                ],
-            }
+            _pair_data(p, user, pair_events[p.id], [m for m in meetings if m.pair_id == p.id])
             for p in pairs
         ]
+    data["messages_recus"] = (
+        [
+            {
+                "cree_le": _iso(m.created_at),
+                "envoye_le": _iso(m.sent_at),
+                "objet": m.subject,
+                "statut": EMAIL_STATUS_LABELS.get(m.status, m.status),
+            }
+            for m in db.session.scalars(
+                select(OutboxEmail)
+                .where(func.lower(OutboxEmail.recipient) == user.email.lower())
+                .order_by(OutboxEmail.created_at, OutboxEmail.id)
+            )
+        ]
+        if user.email
+        else []
+    )
+    data["consultations_de_votre_dossier"] = [
+        {
+            "le": _iso(row.at),
+            "par": _person(row.actor, user) if row.actor_id else "personne non connectée",
+            "action": ACCESS_ACTION_LABELS.get(row.action, row.action),
+            "page": row.target,
+        }
+        for row in db.session.scalars(
+            select(AccessLog)
+            .where(AccessLog.subject_id == user.id)
+            .order_by(AccessLog.at, AccessLog.id)
+        )
+    ]
+    left_out = dict(LEFT_OUT)
+    if user.role == Role.TUTOR:
+        left_out["ce_qui_ne_vous_est_pas_partage"] = LEFT_OUT_TUTOR
+    data["non_inclus_et_pourquoi"] = left_out
     return data
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import matching
 from tutorat.models import Pair, User
+from tutorat.services import disclosure
 
 README = Path(matching.__file__).resolve().parent / "README.md"
 
@@ -44,40 +45,14 @@ OPERATIONS = [
     "Montrer ce classement au référent, avec les raisons. Le référent choisit ; il peut ne pas suivre l'ordre.",
 ]
 
-# Which shared field each part reveals about the mentee (hidden from the tutor if not shared).
-PART_NEEDS = {"distance": "commune", "sector": "metier", "experience": "obstacles"}
-
 
 def explanation_context(pair: Pair, viewer: User) -> dict[str, Any]:
-    """What the explanation page shows to `viewer` (référent, mentee or tutor of this pair)."""
-    ex = dict(pair.explanation or {})
-    parts = dict(ex.get("parts") or {})
-    reasons = list(ex.get("reasons") or [])
-    hidden: list[str] = []
-    if viewer.id == pair.tutor_id:
-        # The tutor sees only what the mentee agreed to share.
-        profile = pair.mentee.mentee_profile
-        for part, share in PART_NEEDS.items():
-            if not getattr(profile, f"share_{share}", False):
-                hidden.append(part)
-        keep = []
-        for reason in reasons:
-            low = reason.lower()
-            if (
-                ("distance" in hidden and " km" in low)
-                or ("sector" in hidden and ("métier" in low or "domaine" in low))
-                or ("experience" in hidden and "difficult" in low)
-            ):
-                continue
-            keep.append(reason)
-        reasons = keep
+    """What the explanation page shows to `viewer`: only what `disclosure.pair_view` allows."""
+    view = disclosure.pair_view(pair, viewer)
     others = max((pair.candidates_count or 0) - 1, 0)
     return {
         "pair": pair,
-        "score": pair.score,
-        "parts": parts,
-        "hidden": hidden,
-        "reasons": reasons,
+        "view": view,
         "weights": pair.weights or {},
         "rank": pair.rank,
         "candidates": pair.candidates_count,

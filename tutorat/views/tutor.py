@@ -11,9 +11,9 @@ from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
+from tutorat.services import disclosure, profiles, transparency
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.services import profiles, transparency
 from tutorat.services.errors import DomainError
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
 
@@ -98,12 +98,11 @@ def profile():
 
 
 def _pair_page(pair: Pair, answer_form: AnswerForm, status: int = 200):
-    shared = profiles.shared_with_tutor(pair.mentee.mentee_profile, contact=pair.status == "active")
     meetings = db.session.scalars(
         select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
     ).all()
     return render_template(
-        "tutor/pair.html", pair=pair, shared=shared, form=answer_form, meetings=meetings
+        "tutor/pair.html", pair=pair, form=answer_form, meetings=meetings
     ), status
 
 
@@ -146,7 +145,8 @@ def new_meeting(pair_id: int):
     form = MeetingForm()
     status = 200
     if request.method == "GET":
-        form.place.data = pair.meeting_place
+        view = disclosure.pair_view(pair, current_user)
+        form.place.data = view.meeting_place if view.meeting_place_shown else ""
     elif form.validate_on_submit():
         try:
             meeting_service.log_meeting(
