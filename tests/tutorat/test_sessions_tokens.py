@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 
@@ -126,10 +127,8 @@ def _decoded_parts(token: str) -> list[str]:
     parts = [token]
     for segment in token.split("."):
         padded = segment + "=" * (-len(segment) % 4)
-        try:
+        with contextlib.suppress(ValueError):
             parts.append(base64.urlsafe_b64decode(padded).decode("latin-1"))
-        except ValueError:
-            pass
     _ok, payload = URLSafeTimedSerializer("-").loads_unsafe(token)
     parts.append(json.dumps(payload))
     return parts
