@@ -50,5 +50,6 @@ def test_anonymous_home_page_may_be_cached_but_varies_with_the_cookie(app):
     # Other pages stay no-store, static files do not need it.
     assert app.test_client().get("/connexion").headers["Cache-Control"] == "no-store"
     static = app.test_client().get("/static/favicon.svg")
+    static.close()  # a file response: close it
     assert static.status_code == 200
     assert "no-store" not in static.headers.get("Cache-Control", "")
