@@ -181,7 +181,13 @@ class Browser:
         return self.client.post(url, data=data, **kw)
 
     def login(self, email: str, password: str):
-        return self.post("/connexion", {"email": email, "password": password}, page="/connexion")
+        response = self.post(
+            "/connexion", {"email": email, "password": password}, page="/connexion"
+        )
+        if response.status_code == 302:
+            # A login starts a new session with a new CSRF token: the next post reads it again.
+            self.token = None
+        return response
 
 
 @pytest.fixture
