@@ -37,7 +37,7 @@ serve: install
 test: install
 	@mkdir -p test-artifacts
 	@pg=0; if [ "$$CI" = "true" ] || $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=2)" 2>/dev/null; then \
-		pg=1; TUTORAT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests/tutorat -m "not browser" > test-artifacts/postgres.log 2>&1 & pgpid=$$!; \
+		pg=1; TUTORAT_TEST_DATABASE_URL=$(PG_TEST_URL) REDIS_TEST_URL=redis://127.0.0.1:6379/13 $(BIN)/python -m pytest -q -p no:cacheprovider tests/tutorat -m "not browser" > test-artifacts/postgres.log 2>&1 & pgpid=$$!; \
 	fi; \
 	$(BIN)/python -m pytest -q -p no:cacheprovider; sqlite=$$?; \
 	if [ $$pg = 1 ]; then wait $$pgpid; postgres=$$?; echo ""; echo "=== Les mêmes tests sur PostgreSQL (hors navigateur) ==="; tail -n 40 test-artifacts/postgres.log; \

@@ -28,6 +28,23 @@ MUTABLE_TABLES = (
     "user_account",
 )
 PG_URL = os.environ.get("TUTORAT_TEST_DATABASE_URL")
+# The attempt counters (Flask-Limiter, tutorat/services/throttle.py) live in a real Redis database,
+# as in production; only this logical database is ever emptied. Two suites run at the same time
+# need two numbers (`make test`: 14 for SQLite, 13 for PostgreSQL).
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/14")
+
+
+def _redis_or_memory() -> str:
+    """The test Redis database, emptied; memory:// only off CI when no Redis answers."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).flushdb()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            raise
+        return "memory://"
+    return REDIS_TEST_URL
 
 
 def _reset_postgres(url: str) -> None:
@@ -58,7 +75,11 @@ def app(database_url, tmp_path_factory):
             # Rate limits stay on (as in production) but far above what the tests do;
             # the rate-limit test lowers the login limit for itself.
             "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": _redis_or_memory(),
             "LOGIN_RATE_LIMIT": "100000 per minute",
+            "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
+            "RESET_RATE_LIMIT": "100000 per minute",
+            "RESET_ACCOUNT_RATE_LIMIT": "100000 per minute",
             "SERVER_NAME": None,
             "BASE_URL": "http://localhost",
         }
@@ -90,6 +111,17 @@ def _clean_tables(request):
                 conn.execute(text(f"DELETE FROM {table}"))
         db.session.remove()
     pagecache.store.clear()  # ids are reused once the tables are empty
+
+
+@pytest.fixture(autouse=True)
+def _limiter_storage():
+    """Give the session's app its limiter storage back: the limiter is one object per process,
+    and any app a test builds (production settings, another database) replaces its storage."""
+    from tutorat.extensions import limiter
+
+    saved = (limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized)
+    yield
+    limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized = saved
 
 
 @pytest.fixture
@@ -150,7 +182,13 @@ class Browser:
         return self.client.post(url, data=data, **kw)
 
     def login(self, email: str, password: str):
-        return self.post("/connexion", {"email": email, "password": password}, page="/connexion")
+        response = self.post(
+            "/connexion", {"email": email, "password": password}, page="/connexion"
+        )
+        if response.status_code == 302:
+            # A login starts a new session with a new CSRF token: the next post reads it again.
+            self.token = None
+        return response
 
 
 @pytest.fixture
@@ -159,7 +197,8 @@ def browser(client):
 
 
 def pytest_report_header(config):
-    return f"base de test : {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (fichier temporaire)'}"
+    base = "PostgreSQL " + PG_URL if PG_URL else "SQLite (fichier temporaire)"
+    return f"base de test : {base} ; compteurs de tentatives : {REDIS_TEST_URL}"
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, make_response, render_template
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
@@ -46,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     register_security_headers(app)
+    register_sessions(app)
     register_operations(app)
     return app
 
@@ -107,6 +110,15 @@ def register_errorhandlers(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render(code))
 
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(e):
+        # Our limits carry a French message (error_message=…); Flask-Limiter's own is English.
+        response = make_response(render(429, e.description if e.limit.error_message else None))
+        current = limiter.current_limit
+        if current is not None:
+            response.headers["Retry-After"] = str(max(1, int(current.reset_at - time.time())))
+        return response
+
     @app.errorhandler(CSRFError)
     def csrf_error(e):
         db.session.rollback()
@@ -130,7 +142,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    from flask import request
+    from flask import request, session
 
     from tutorat.services import audit
     from tutorat.services.db import declare_write_intent
@@ -160,9 +172,23 @@ def register_security_headers(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if not request.path.startswith("/static/") and request.endpoint not in {"main.index"}:
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Nothing personal may be kept by a browser or a proxy: every response to a logged-in user
+        # (the home page shows their name) and every page but the anonymous home page is no-store;
+        # static files carry nothing personal.
+        if not request.path.startswith("/static/") and (
+            "_user_id" in session or request.endpoint != "main.index"
+        ):
+            response.headers["Cache-Control"] = "no-store"
+        if request.endpoint == "main.index":
+            response.vary.add("Cookie")
         return response
+
+
+def register_sessions(app: Flask) -> None:
+    """A fresh session at login, logout after the idle timeout (tutorat/sessions.py)."""
+    from tutorat import sessions
+
+    sessions.init_app(app)
 
 
 def register_operations(app: Flask) -> None:

@@ -49,10 +49,18 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Brute force: lock an account for a while after this many failed logins in a row.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # Attempt limits (tutorat/services/throttle.py): per client address and per account typed.
+        # Shared storage (redis://…) is required in production: memory:// counts per worker.
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT": "20 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",
+        "RESET_RATE_LIMIT": "20 per hour",
+        "RESET_ACCOUNT_RATE_LIMIT": "5 per hour",
+        # Logged out after this long without activity (shared computers), by role.
+        "IDLE_TIMEOUT_STAFF_MINUTES": 30,
+        "IDLE_TIMEOUT_PARTICIPANT_MINUTES": 60,
         # Matching: how many candidates the référent sees, rest after a binôme ends.
         "CANDIDATES_SHOWN": 20,
         "TUTOR_REST_DAYS": 14,
@@ -97,9 +105,16 @@ def from_environment() -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER",
         "BASE_URL",
         "RATELIMIT_STORAGE_URI",
+        "LOGIN_RATE_LIMIT",
+        "LOGIN_ACCOUNT_RATE_LIMIT",
+        "RESET_RATE_LIMIT",
+        "RESET_ACCOUNT_RATE_LIMIT",
     ):
         if env.get(key):
             out[key] = env[key]
+    for key in ("IDLE_TIMEOUT_STAFF_MINUTES", "IDLE_TIMEOUT_PARTICIPANT_MINUTES"):
+        if env.get(key):
+            out[key] = int(env[key])
     if env.get("MAIL_PORT"):
         out["MAIL_PORT"] = int(env["MAIL_PORT"])
     for key in (

@@ -45,8 +45,34 @@ def no_control_chars(form, field):
         raise StopValidation("Ce texte contient des caractères invisibles non autorisés.")
 
 
+# Characters that break a line (or hide in one): CR, LF, tab and the other C0 controls, DEL, the
+# C1 controls (NEL…), and Unicode's line and paragraph separators.
+_NOT_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(form, field):
+    """Refuse line breaks and control characters in a one-line field (a name, a place…).
+
+    They have no place there, and once stored they can split an email header, a CSV export
+    line or a log line, or hide part of a value on screen.
+    """
+    value = field.data
+    if isinstance(value, str) and _NOT_ON_ONE_LINE.search(value):
+        field.errors = []
+        raise StopValidation(
+            "Ce champ tient sur une seule ligne : retirez les retours à la ligne, tabulations "
+            "et caractères invisibles."
+        )
+
+
+def is_one_line(field_class: type) -> bool:
+    """A text field typed on one line: every StringField (email, password, hidden…) but a textarea."""
+    return issubclass(field_class, StringField) and not issubclass(field_class, TextAreaField)
+
+
 class Form(FlaskForm):
-    """Base form: French messages, and every text field checked for control characters first."""
+    """Base form: French messages; every text field checked for control characters first, and
+    every one-line field for line breaks."""
 
     class Meta:
         # WTForms' own messages in French (WTF_I18N_ENABLED is off: no Flask-Babel).
@@ -54,10 +80,8 @@ class Form(FlaskForm):
 
         def bind_field(self, form, unbound_field, options):
             if issubclass(unbound_field.field_class, StringField):
-                options["validators"] = [
-                    no_control_chars,
-                    *unbound_field.kwargs.get("validators", ()),
-                ]
+                first = one_line if is_one_line(unbound_field.field_class) else no_control_chars
+                options["validators"] = [first, *unbound_field.kwargs.get("validators", ())]
             return unbound_field.bind(form=form, **options)
 
 

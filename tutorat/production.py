@@ -1,8 +1,8 @@
 """Running in production: required settings checked at start-up, secure cookies, one proxy, JSON logs.
 
 With ``TUTORAT_ENV=production`` the application refuses to start (in gunicorn and in every
-``flask`` command) until the secret key, the mail server and an https base URL are set, and says
-so in French. Each request then writes one JSON line (method, endpoint, status, duration, role):
+``flask`` command) until the secret key, the mail server, an https base URL and a shared storage
+for the attempt limits (Redis) are set, and says so in French. Each request then writes one JSON line (method, endpoint, status, duration, role):
 never a path, an id, a name or an email, so the log holds no personal data.
 """
 
@@ -66,6 +66,13 @@ def problems(config: dict[str, Any], environ: dict[str, str] | None = None) -> l
             "BASE_URL doit être l'adresse publique du service en https "
             f"(par exemple https://tutorat.gers.fr) ; valeur actuelle : « {base_url or 'vide'} »."
         )
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://").strip().lower()
+    if storage.startswith("memory"):
+        out.append(
+            "RATELIMIT_STORAGE_URI vaut memory:// : les tentatives de connexion seraient comptées "
+            "dans chaque worker séparément (un attaquant multiplierait ses essais). Indiquez un "
+            "stockage partagé, par exemple RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0."
+        )
     return out
 
 
@@ -76,11 +83,6 @@ def warnings(config: dict[str, Any]) -> list[str]:
         out.append(
             "la base est un fichier SQLite : un seul serveur possible ; en production, "
             "DATABASE_URL=postgresql+psycopg://…"
-        )
-    if str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory"):
-        out.append(
-            "les limites de tentatives de connexion sont comptées dans chaque worker : "
-            "RATELIMIT_STORAGE_URI=redis://… les partage entre workers et serveurs."
         )
     return out
 

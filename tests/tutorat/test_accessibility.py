@@ -208,7 +208,7 @@ def build_world(app) -> dict[str, str]:
             created_by=admin,
         )
         db.session.commit()
-        from tutorat.views.auth import password_token
+        from tutorat.services.accounts import password_token
 
         return {
             "mentee": julie.email,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import ROOT, Browser
+from tests.conftest import REDIS_TEST_URL, ROOT, Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tests.tutorat.test_mail import smtp  # noqa: F401  (the in-process SMTP server fixture)
 from tutorat import create_app, production
@@ -149,12 +149,6 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
             page="/referent/beneficiaires/nouveau",
         )
     )
-    # Password reset, asked anonymously.
-    _ok(
-        _browser(app).post(
-            "/mot-de-passe-oublie", {"email": emails["tutors"][0]}, page="/mot-de-passe-oublie"
-        )
-    )
 
     # Proposals; the tutor then the mentee accept; the référent confirms, then ends the binôme.
     pair_ids = []
@@ -205,6 +199,13 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
             {"answer-decision": "decline", "answer-reason": "autre", "answer-detail": "Absent"},
             prefix="answer",
             page=f"/tuteur/binome/{declined}",
+        )
+    )
+
+    # Password reset, asked anonymously (after the tutor's logins: a login ends earlier links).
+    _ok(
+        _browser(app).post(
+            "/mot-de-passe-oublie", {"email": emails["tutors"][0]}, page="/mot-de-passe-oublie"
         )
     )
 
@@ -353,6 +354,7 @@ PRODUCTION = {
     "MAIL_SERVER": "smtp.gers.example.fr",
     "BASE_URL": BASE,
     "SQLALCHEMY_DATABASE_URI": "sqlite://",
+    "RATELIMIT_STORAGE_URI": REDIS_TEST_URL,
 }
 
 

@@ -136,7 +136,7 @@ def test_preferences_are_honoured_except_security(app, ctx, smtp):
     )
     db.session.flush()
     pair_service.propose(demande, tutor.id, actor=referent)
-    from tutorat.views.auth import password_token
+    from tutorat.services.accounts import password_token
 
     notifications.queue_email(
         "password_reset",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import PG_URL, ROOT, Browser
+from tests.conftest import PG_URL, REDIS_TEST_URL, ROOT, Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tutorat import create_app
 from tutorat.extensions import db
@@ -23,6 +23,7 @@ GOOD = {
     "MAIL_SERVER": "smtp.gers.example.fr",
     "BASE_URL": "https://tutorat.gers.example.fr",
     "SQLALCHEMY_DATABASE_URI": "sqlite://",
+    "RATELIMIT_STORAGE_URI": REDIS_TEST_URL,
 }
 
 
@@ -48,7 +49,7 @@ def test_production_refuses_to_start_without_its_settings(clean_env):
         create_app({"TUTORAT_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     message = str(caught.value)
     assert message.startswith("Tutorat ne démarre pas en production")
-    for setting in ("SECRET_KEY", "MAIL_SERVER", "BASE_URL"):
+    for setting in ("SECRET_KEY", "MAIL_SERVER", "BASE_URL", "RATELIMIT_STORAGE_URI"):
         assert setting in message
     assert "https" in message
 
@@ -60,6 +61,8 @@ def test_production_refuses_to_start_without_its_settings(clean_env):
         ({"SECRET_KEY": "court"}, "SECRET_KEY est trop courte"),
         ({"BASE_URL": "http://tutorat.gers.example.fr"}, "BASE_URL"),
         ({"MAIL_SERVER": ""}, "MAIL_SERVER"),
+        # Counters per worker: an attacker's tries would be multiplied by the number of workers.
+        ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI vaut memory://"),
     ],
 )
 def test_each_missing_setting_is_named(clean_env, change, named):
@@ -73,6 +76,7 @@ def test_production_from_the_environment(clean_env, monkeypatch):
     monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")  # a local relay, set on purpose
     monkeypatch.setenv("BASE_URL", "https://tutorat.gers.example.fr")
     monkeypatch.setenv("DATABASE_URL", "postgresql://tutorat@db.example/tutorat")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", REDIS_TEST_URL)
     app = create_app()
     assert (
         app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://tutorat@db.example/tutorat"

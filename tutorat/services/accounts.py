@@ -1,20 +1,24 @@
-"""Accounts: password hashing (argon2id), authentication, creation by staff."""
+"""Accounts: password hashing (argon2id), authentication, creation by staff, emailed links."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, Role, TutorProfile, User
-from tutorat.services import versions
+from tutorat.services import throttle, versions
 from tutorat.services.errors import DomainError
+from tutorat.services.notifications import queue_email
 
 MIN_PASSWORD_LENGTH = 12
 COMMON_PASSWORDS = {
@@ -210,5 +214,92 @@ def set_password(user: User, password: str) -> None:
     user.session_version = (user.session_version or 1) + 1
 
 
+def set_password_from_link(user: User, password: str) -> None:
+    """The person chose a password through an emailed link (invitation or reset); the caller commits.
+
+    The link proves they hold the mailbox: the account lock (failed logins typed by anyone) is
+    lifted, and their consent is recorded as theirs.
+    """
+    set_password(user, password)
+    user.failed_logins = 0
+    user.locked_until = None
+    throttle.clear("login-account", user.email)
+    if user.consent_at is None or user.consent_by_id != user.id:
+        user.consent_at, user.consent_by_id = datetime.now(UTC), user.id
+
+
 def end_all_sessions(user: User) -> None:
     user.session_version = (user.session_version or 1) + 1
+
+
+# ---- Links sent by email (invitation, password reset) ----
+
+# How long a link stays valid, by kind (seconds).
+TOKEN_MAX_AGE = {"invitation": 14 * 24 * 3600, "reset": 2 * 3600}
+
+
+def _token_serializer(user: User, kind: str) -> URLSafeTimedSerializer:
+    """A serializer whose key is bound to the account's current state.
+
+    The key is an HMAC (under SECRET_KEY) of a fingerprint of what using the link changes: the
+    password hash, the last login and the email. The link itself carries only the account id and
+    the kind, signed: nothing of the hash can be read from it, and once the password is set (or
+    the person logs in) the key changes and every earlier link is refused.
+    """
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    last_login = int(user.last_login_at.timestamp()) if user.last_login_at else 0
+    state = "\0".join(
+        (str(user.id), user.password_hash or "", str(last_login), (user.email or "").lower())
+    )
+    fingerprint = hmac.new(secret, b"tutorat.password-link\0" + state.encode(), hashlib.sha256)
+    return URLSafeTimedSerializer(fingerprint.hexdigest(), salt=f"mot-de-passe-{kind}")
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link to the active account with this email, if any; the caller commits.
+
+    Nothing tells the caller whether an account exists: the page says the same either way.
+    """
+    email = (email or "").strip().lower()
+    if not email:
+        return
+    user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
+    if user is None or not user.active:
+        return
+    queue_email(
+        "password_reset",
+        user,
+        "Choisir un nouveau mot de passe",
+        "password_reset",
+        token=password_token(user, "reset"),
+        hours=TOKEN_MAX_AGE["reset"] // 3600,
+    )
+
+
+def password_token(user: User, kind: str = "invitation") -> str:
+    """A link token to choose a password: `kind` is "invitation" or "reset"."""
+    if kind not in TOKEN_MAX_AGE:
+        raise ValueError(f"unknown link kind: {kind}")
+    return _token_serializer(user, kind).dumps({"u": user.id, "k": kind})
+
+
+def user_from_token(token: str) -> User | None:
+    """The active account a link token was made for, or None (forged, expired or already used)."""
+    # The id and kind are read unverified only to find the key, which the signature then checks.
+    _ok, data = URLSafeTimedSerializer("-").loads_unsafe(token)
+    if not isinstance(data, dict):
+        return None
+    kind, raw_id = data.get("k"), data.get("u")
+    if kind not in TOKEN_MAX_AGE or not isinstance(raw_id, int) or not 0 < raw_id < 2**31:
+        return None
+    user = db.session.get(User, raw_id)
+    if user is None or not user.active:
+        return None
+    try:
+        checked = _token_serializer(user, kind).loads(token, max_age=TOKEN_MAX_AGE[kind])
+    except (SignatureExpired, BadSignature):
+        return None
+    if checked != {"u": user.id, "k": kind}:
+        return None
+    return user

@@ -84,14 +84,12 @@ def new_account():
             if user.role == Role.TUTOR:
                 # Created by the département itself: validated at once.
                 user.tutor_profile.validated_at = datetime.now(UTC)
-            from tutorat.views.auth import password_token
-
             queue_email(
                 "invitation",
                 user,
                 "Votre compte Tutorat",
                 "invitation",
-                token=password_token(user),
+                token=accounts.password_token(user),
                 inviter=current_user,
             )
         except DomainError as error:

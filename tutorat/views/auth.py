@@ -1,35 +1,69 @@
-"""Log in, log out, set a password from an invitation link."""
+"""Log in, log out, ask for a password reset, set a password from an emailed link."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 
+from tutorat import sessions
 from tutorat.extensions import db, limiter
 from tutorat.forms import ForgotPasswordForm, LoginForm, SetPasswordForm
-from tutorat.models import User
-from tutorat.services import accounts, audit
+from tutorat.services import accounts, audit, throttle
 from tutorat.services.errors import DomainError
-from tutorat.services.notifications import queue_email
 from tutorat.views._helpers import show_error
 
 bp = Blueprint("auth", __name__)
 
-# How long a link sent by email stays valid, by kind.
-TOKEN_MAX_AGE = {"invitation": 14 * 24 * 3600, "reset": 2 * 3600}
 RESET_SENT = (
     "Si un compte existe avec cette adresse, un courriel vient de lui être envoyé avec un lien "
     "pour choisir un nouveau mot de passe. Pensez à regarder dans les indésirables."
+)
+# 429 messages: what happened, how long to wait, what else to do.
+LOGIN_TOO_MANY_FROM_ADDRESS = (
+    "Trop de tentatives de connexion depuis votre réseau. Patientez une minute puis réessayez."
+)
+LOGIN_TOO_MANY_FOR_ACCOUNT = (
+    "Trop de tentatives de connexion avec cette adresse électronique : par sécurité, la connexion "
+    "est suspendue pendant {minutes} minute{s}. Si vous avez oublié votre mot de passe, "
+    "choisissez-en un nouveau avec « Mot de passe oublié ? » : ce lien reste ouvert."
+)
+RESET_TOO_MANY_FROM_ADDRESS = (
+    "Trop de demandes de nouveau mot de passe depuis votre réseau. Patientez un moment "
+    "puis réessayez."
+)
+RESET_TOO_MANY_FOR_ACCOUNT = (
+    "Trop de demandes de nouveau mot de passe pour cette adresse électronique. Regardez vos "
+    "courriels (et les indésirables) : chaque lien envoyé reste valable 2 heures. Sinon, "
+    "réessayez dans {minutes} minute{s}."
 )
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _reset_limit() -> str:
+    return current_app.config["RESET_RATE_LIMIT"]
+
+
+def _too_many(text: str, blocked: throttle.Blocked, template: str, form):
+    """The form again, with a French message saying how long to wait, as a 429."""
+    flash(text.format(minutes=blocked.minutes, s="s" if blocked.minutes > 1 else ""), "error")
+    response = make_response(render_template(template, form=form), 429)
+    response.headers["Retry-After"] = str(blocked.retry_after)
+    return response
 
 
 def _safe_next(target: str | None) -> str:
@@ -44,19 +78,24 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], error_message=LOGIN_TOO_MANY_FROM_ADDRESS)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.my_space"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        blocked = throttle.check("login-account", form.email.data)
+        if blocked is not None:
+            return _too_many(LOGIN_TOO_MANY_FOR_ACCOUNT, blocked, "auth/login.html", form)
         user, account = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             audit.note("connexion", target="auth.login", actor=user, status=302)
             db.session.commit()
-            login_user(user)
+            throttle.clear("login-account", form.email.data)
+            sessions.begin(user)
             return redirect(_safe_next(request.args.get("next")))
+        throttle.hit("login-account", form.email.data)
         audit.note(
             "echec_connexion",
             target=f"compte n° {account.id}" if account else "adresse inconnue",
@@ -80,54 +119,23 @@ def logout():
         # Ends every session of the account, not only this browser's cookie.
         accounts.end_all_sessions(current_user)
         db.session.commit()
-        logout_user()
+        sessions.end()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("main.index"))
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="definir-mot-de-passe")
-
-
-def password_token(user: User, kind: str = "invitation") -> str:
-    # Bound to the current hash: once the password is set, the link no longer works.
-    return _serializer().dumps({"u": user.id, "h": (user.password_hash or "")[-12:], "k": kind})
-
-
-def _user_from_token(token: str) -> User:
-    try:
-        data, signed_at = _serializer().loads(
-            token, max_age=max(TOKEN_MAX_AGE.values()), return_timestamp=True
-        )
-        max_age = TOKEN_MAX_AGE[data.get("k", "invitation")]
-        user = db.session.get(User, int(data["u"]))
-    except (SignatureExpired, BadSignature, KeyError, TypeError, ValueError, OverflowError):
-        abort(404)
-    if (datetime.now(UTC) - signed_at).total_seconds() > max_age:
-        abort(404)
-    if user is None or not user.active or (user.password_hash or "")[-12:] != data.get("h"):
-        abort(404)
-    return user
-
-
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_reset_limit, methods=["POST"], error_message=RESET_TOO_MANY_FROM_ADDRESS)
 def forgot_password():
     form = ForgotPasswordForm()
     status = 200
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
-        if user is not None and user.active:
-            queue_email(
-                "password_reset",
-                user,
-                "Choisir un nouveau mot de passe",
-                "password_reset",
-                token=password_token(user, "reset"),
-                hours=TOKEN_MAX_AGE["reset"] // 3600,
-            )
-            db.session.commit()
+        # Counted per address typed, whether an account has it or not: the answer must not tell.
+        blocked = throttle.attempt("reset-account", form.email.data)
+        if blocked is not None:
+            return _too_many(RESET_TOO_MANY_FOR_ACCOUNT, blocked, "auth/forgot_password.html", form)
+        accounts.request_password_reset(form.email.data)
+        db.session.commit()
         # The same answer whether the account exists or not.
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.login"))
@@ -138,17 +146,17 @@ def forgot_password():
 
 @bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
 def set_password(token: str):
-    user = _user_from_token(token)
+    user = accounts.user_from_token(token)
+    if user is None:
+        abort(404)
     form = SetPasswordForm()
     status = 200
     if form.validate_on_submit():
         try:
-            accounts.set_password(user, form.password.data)
+            accounts.set_password_from_link(user, form.password.data)
         except DomainError as error:
             status = show_error(error, form)
         else:
-            if user.consent_at is None or user.consent_by_id != user.id:
-                user.consent_at, user.consent_by_id = datetime.now(UTC), user.id
             db.session.commit()
             flash("Votre mot de passe est enregistré. Vous pouvez vous connecter.", "success")
             return redirect(url_for("auth.login"))

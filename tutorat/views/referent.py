@@ -456,14 +456,12 @@ def new_mentee():
             # Informed by their référent, who records it (the person may have no email).
             user.consent_at, user.consent_by_id = datetime.now(UTC), current_user.id
             if user.email:
-                from tutorat.views.auth import password_token
-
                 queue_email(
                     "invitation",
                     user,
                     "Votre compte Tutorat",
                     "invitation",
-                    token=password_token(user),
+                    token=accounts.password_token(user),
                     inviter=current_user,
                 )
         except DomainError as error:
