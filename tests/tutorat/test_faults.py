@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from tests.conftest import PG_URL, Browser
 from tests.factories import PASSWORD, make_mentee, make_referent
@@ -235,9 +235,116 @@ def test_locked_sqlite_gives_a_french_503_within_the_busy_timeout(site, capsys):
     assert site.browser.get(site.page).status_code == 200  # back as soon as the lock goes
 
 
-@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
-def test_postgresql_statement_timeout(app):
-    with app.app_context():
-        assert db.engine.dialect.name == "postgresql"
+# ---- 9: timeouts, and /sante checks a write within a second ----
+
+
+def test_postgresql_connections_carry_the_timeouts():
+    from tutorat.services.db import engine_options
+
+    options = engine_options(
+        {
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/db?options=-c%20search_path%3Dx",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"application_name": "tutorat"}},
+            "DB_CONNECT_TIMEOUT": 3,
+            "DB_STATEMENT_TIMEOUT_MS": 2500,
+        }
+    )
+    args = options["connect_args"]
+    assert args["connect_timeout"] == 3
+    assert args["application_name"] == "tutorat"
+    # Ours first, so that an operator's own `-c statement_timeout=` (later) wins.
+    assert args["options"] == "-c statement_timeout=2500 -c search_path=x"
+    assert options["pool_timeout"] == 3
+    sqlite = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SQLALCHEMY_ENGINE_OPTIONS": {}}
+    assert engine_options({**sqlite, "DB_CONNECT_TIMEOUT": 3, "DB_STATEMENT_TIMEOUT_MS": 1}) == {}
+
+
+def test_sqlite_busy_timeout_is_the_setting(site):
+    with site.app.app_context():
         with db.engine.connect() as conn:
-            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "10s"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
+
+
+def health_of(app: Flask):
+    start = time.monotonic()
+    response = app.test_client().get("/sante")
+    return response, time.monotonic() - start
+
+
+def test_health_says_503_when_sqlite_is_read_only(site):
+    site.stop_connections()
+    read_only = make_app(f"sqlite:///file:{site.path}?mode=ro&uri=true")
+    site.others.append(read_only)
+    response, _ = health_of(read_only)
+    assert response.status_code == 503
+    assert response.get_json() == {"statut": "indisponible", "base": "lecture seule"}
+    # The same database, writable: all is well.
+    assert health_of(site.app)[0].get_json() == {"statut": "ok", "base": "ok"}
+
+
+def test_health_says_503_when_sqlite_is_full(site):
+    site.stop_connections()
+    with sqlite3.connect(site.path) as conn:
+        conn.execute("VACUUM")
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    full = make_app(f"sqlite:///{site.path}")
+    site.others.append(full)
+    with full.app_context():
+
+        @event.listens_for(db.engine, "connect")
+        def _no_growth(dbapi_connection, _record):
+            dbapi_connection.execute(f"PRAGMA max_page_count={pages}")
+
+    response, _ = health_of(full)
+    assert response.status_code == 503
+    assert response.get_json()["base"] == "pleine"
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
+def test_health_answers_503_fast_when_postgresql_is_frozen(app):
+    probe = make_app(PG_URL)
+    try:
+        assert health_of(probe)[0].status_code == 200
+        with app.app_context():
+            holder = db.engine.connect()
+        try:
+            holder.exec_driver_sql("LOCK TABLE health_check IN ACCESS EXCLUSIVE MODE")
+            response, elapsed = health_of(probe)
+        finally:
+            holder.rollback()
+            holder.close()
+        assert response.status_code == 503
+        assert response.get_json() == {"statut": "indisponible", "base": "bloquée"}
+        assert elapsed < 2
+        assert health_of(probe)[0].status_code == 200  # the lock gone, the worker is back
+    finally:
+        close(probe)
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
+def test_frozen_postgresql_gives_a_503_within_the_statement_timeout(app, capsys):
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent)
+        db.session.commit()
+        email, page = referent.email, f"/referent/beneficiaires/{mentee.id}"
+        assert db.session.execute(text("SHOW statement_timeout")).scalar() == "10s"
+        holder = db.engine.connect()
+    frozen = make_app(PG_URL, DB_STATEMENT_TIMEOUT_MS=500)
+    try:
+        browser = Browser(frozen.test_client())
+        assert browser.login(email, PASSWORD).status_code == 302
+        assert browser.get(page).status_code == 200
+        try:
+            holder.exec_driver_sql("LOCK TABLE user_account IN ACCESS EXCLUSIVE MODE")
+            capsys.readouterr()
+            start = time.monotonic()
+            response = browser.client.get(page)
+            elapsed = time.monotonic() - start
+        finally:
+            holder.rollback()
+            holder.close()
+        assert_french_503(response, logged(capsys), "QueryCanceled")
+        assert elapsed < 3
+    finally:
+        close(frozen)
