@@ -121,7 +121,7 @@ def _viewer(database_down: bool):
         if not user.is_authenticated:
             return user
         return _Viewer(role=user.role, first_name=user.first_name)
-    except Exception:  # noqa: BLE001 — the error page must render whatever the user loading did
+    except Exception:  # the error page must render whatever the user loading did
         _rollback()
         g._login_user = _anonymous()
         return g._login_user
@@ -130,7 +130,7 @@ def _viewer(database_down: bool):
 def _rollback() -> None:
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 — the connection may be the thing that failed
+    except Exception:  # the connection may be the thing that failed
         current_app.logger.debug("rollback impossible", exc_info=True)
 
 
@@ -139,7 +139,7 @@ def _csrf_token() -> str:
 
     try:
         return generate_csrf()
-    except Exception:  # noqa: BLE001 — no session, no secret: the logout button then fails, not the page
+    except Exception:  # no session, no secret: the logout button then fails, not the page
         return ""
 
 

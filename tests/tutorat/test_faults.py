@@ -117,7 +117,9 @@ def post_note(browser: Browser, page: str):
 
 
 def logged(capsys) -> list[dict]:
-    return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    return [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
 
 
 def assert_french_503(response, lines: list[dict], cause: str) -> None:
@@ -260,9 +262,8 @@ def test_postgresql_connections_carry_the_timeouts():
 
 
 def test_sqlite_busy_timeout_is_the_setting(site):
-    with site.app.app_context():
-        with db.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
+    with site.app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
 
 
 def health_of(app: Flask):

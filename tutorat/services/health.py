@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,17 +37,13 @@ def probe(timeout_s: float, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
         stmt = pg_insert(HealthCheck).values(id=1, checked_at=now)
-        session.execute(
-            stmt.on_conflict_do_update(index_elements=["id"], set_={"checked_at": now})
-        )
+        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"checked_at": now}))
         session.commit()
         return
     conn.exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
     try:
         stmt = sqlite_insert(HealthCheck).values(id=1, checked_at=now)
-        session.execute(
-            stmt.on_conflict_do_update(index_elements=["id"], set_={"checked_at": now})
-        )
+        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"checked_at": now}))
         _check_room(conn)
     finally:
         conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -64,9 +60,9 @@ def _check_room(conn: Connection) -> None:
     database = conn.engine.url.database or ""
     if database.startswith("file:"):
         database = database[len("file:") :].split("?", 1)[0]
-    if database and database != ":memory:":
-        if shutil.disk_usage(Path(database).resolve().parent).free < MIN_FREE_BYTES:
-            raise DatabaseFull("database or disk is full (free space)")
+    on_disk = bool(database) and database != ":memory:"
+    if on_disk and shutil.disk_usage(Path(database).resolve().parent).free < MIN_FREE_BYTES:
+        raise DatabaseFull("database or disk is full (free space)")
 
 
 def state(error: BaseException) -> str:

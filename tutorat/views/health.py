@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from flask import Blueprint, current_app, jsonify
@@ -25,10 +26,9 @@ def health():
     try:
         health_service.probe(config["HEALTH_TIMEOUT"], config["SQLITE_BUSY_TIMEOUT"])
     except (SQLAlchemyError, sqlite3.Error, health_service.DatabaseFull) as exc:
-        try:
+        # The connection may be the thing that failed; the pool replaces it.
+        with contextlib.suppress(SQLAlchemyError):
             db.session.rollback()
-        except SQLAlchemyError:
-            pass  # the connection is the thing that failed; the pool replaces it
         state = health_service.state(exc)
         current_app.logger.warning("santé : base %s (%s)", state, type(exc).__name__)
         return jsonify(statut="indisponible", base=state), 503
