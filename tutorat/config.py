@@ -74,7 +74,7 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # SQLite's wait for a lock (ms), and the health probe's own, shorter limit (seconds).
         "DB_CONNECT_TIMEOUT": 5,
         "DB_STATEMENT_TIMEOUT_MS": 10000,
-        "SQLITE_BUSY_TIMEOUT": 5000,
+        "SQLITE_BUSY_TIMEOUT": 10000,
         "HEALTH_TIMEOUT": 0.5,
     }
 

@@ -57,7 +57,7 @@ def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def configure_engine_events(engine: Engine, busy_timeout_ms: int = 5000) -> None:
+def configure_engine_events(engine: Engine, busy_timeout_ms: int = 10000) -> None:
     if engine.dialect.name != "sqlite":
         return
 
