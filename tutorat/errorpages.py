@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_wtf.csrf import CSRFError
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import exc as sa_exc
 from werkzeug.routing import BuildError
 
@@ -115,8 +116,6 @@ def _viewer(database_down: bool):
         g._login_user = _anonymous()
         return g._login_user
     try:
-        from flask_login import current_user
-
         user = current_user._get_current_object()
         if not user.is_authenticated:
             return user
@@ -135,8 +134,6 @@ def _rollback() -> None:
 
 
 def _csrf_token() -> str:
-    from flask_wtf.csrf import generate_csrf
-
     try:
         return generate_csrf()
     except Exception:  # no session, no secret: the logout button then fails, not the page
