@@ -354,3 +354,90 @@ def test_frozen_postgresql_gives_a_503_within_the_statement_timeout(app, capsys)
         assert elapsed < 3
     finally:
         close(frozen)
+
+
+# ---- The same through a real gunicorn ----
+
+GUNICORN_PORT = 9211
+
+
+def _http(method: str, path: str, *, host: str, body: str = "", cookie: str = ""):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", GUNICORN_PORT, timeout=20)
+    try:
+        conn.putrequest(method, path, skip_host=True)
+        conn.putheader("Host", host)
+        if cookie:
+            conn.putheader("Cookie", cookie)
+        if body:
+            conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+            conn.putheader("Content-Length", str(len(body.encode())))
+        conn.endheaders(body.encode() if body else None)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode()
+    finally:
+        conn.close()
+
+
+def test_gunicorn_bad_host_and_database_down_give_french_pages(tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+    from urllib.parse import urlencode
+
+    from tests.conftest import ROOT, csrf_from
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTORAT_", "GUNICORN_"))}
+    env.update(
+        DATABASE_URL=DOWN_URL,
+        SECRET_KEY="s" * 48,
+        REQUEST_LOG="1",
+        TUTORAT_INSTANCE_PATH=str(tmp_path),
+        GUNICORN_BIND=f"127.0.0.1:{GUNICORN_PORT}",
+        GUNICORN_WORKERS="1",
+        GUNICORN_PRELOAD="0",
+    )
+    log = tmp_path / "gunicorn.log"
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                status, _, _ = _http("GET", "/a-propos", host="localhost")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        assert status == 200  # a page that needs no database
+
+        status, _, html = _http("GET", "/a-propos", host="x" * 300)
+        assert status == 400, html[:300]
+        assert "Demande invalide" in html and '<html lang="fr">' in html
+
+        status, headers, html = _http("GET", "/connexion", host="localhost")
+        assert status == 200
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        form = urlencode({"email": "a@example.org", "password": "x", "csrf_token": csrf_from(html)})
+        status, headers, html = _http(
+            "POST", "/connexion", host="localhost", body=form, cookie=cookie
+        )
+        assert status == 503, html[:300]
+        assert headers["Retry-After"].isdigit()
+        assert "Service momentanément indisponible" in html
+        assert "Internal Server Error" not in html
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    lines = [json.loads(x) for x in re.findall(r"^\{.*\}$", log.read_text(), re.M)]
+    failed = [x for x in lines if x.get("event") == "request" and x.get("status") == 503]
+    assert failed and "OperationalError" in failed[-1]["error"], lines
