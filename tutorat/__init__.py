@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, make_response, render_template
-from flask_limiter.errors import RateLimitExceeded
-from flask_wtf.csrf import CSRFError
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from tutorat.config import default_config, from_environment
@@ -55,11 +52,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from tutorat import models  # noqa: F401  (registers the tables)
-    from tutorat.services.db import configure_engine_events
+    from tutorat.services.db import configure_engine_events, engine_options
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     with app.app_context():
-        configure_engine_events(db.engine)
+        configure_engine_events(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -82,51 +80,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    messages = {
-        400: (
-            "Demande invalide",
-            "La demande envoyée n'a pas pu être comprise. Vérifiez le formulaire et réessayez.",
-        ),
-        403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
-        404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
-        405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
-        413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
-        429: (
-            "Trop de tentatives",
-            "Vous avez fait trop de tentatives. Patientez une minute puis réessayez.",
-        ),
-        500: (
-            "Erreur du service",
-            "Une erreur est survenue de notre côté. Réessayez dans quelques instants.",
-        ),
-    }
+    from tutorat import errorpages
 
-    def render(code: int, detail: str | None = None):
-        title, text = messages.get(code, messages[500])
-        return render_template(
-            "errors/error.html", code=code, title=title, text=detail or text
-        ), code
-
-    for code in messages:
-        app.register_error_handler(code, lambda e, code=code: render(code))
-
-    @app.errorhandler(RateLimitExceeded)
-    def too_many(e):
-        # Our limits carry a French message (error_message=…); Flask-Limiter's own is English.
-        response = make_response(render(429, e.description if e.limit.error_message else None))
-        current = limiter.current_limit
-        if current is not None:
-            response.headers["Retry-After"] = str(max(1, int(current.reset_at - time.time())))
-        return response
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(e):
-        db.session.rollback()
-        return render(
-            400,
-            "Le formulaire a expiré ou n'est pas valide (jeton de sécurité). "
-            "Revenez à la page précédente, rechargez-la et envoyez-le à nouveau.",
-        )
+    errorpages.register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -81,6 +81,13 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "PAGE_CACHE": True,
         "PAGE_CACHE_SECONDS": 60,
         "PAGE_CACHE_MAX_BYTES": 32 * 1024 * 1024,
+        # A database that is down or frozen must fail a request fast (a French 503), well before
+        # gunicorn's worker timeout: PostgreSQL connection (seconds) and statement (ms) limits,
+        # SQLite's wait for a lock (ms), and the health probe's own, shorter limit (seconds).
+        "DB_CONNECT_TIMEOUT": 5,
+        "DB_STATEMENT_TIMEOUT_MS": 10000,
+        "SQLITE_BUSY_TIMEOUT": 10000,
+        "HEALTH_TIMEOUT": 0.5,
     }
 
 
@@ -133,6 +140,11 @@ def from_environment() -> dict[str, Any]:
         out["ALLOWED_HOSTS"] = [h.strip() for h in env["ALLOWED_HOSTS"].split(",") if h.strip()]
     if env.get("OUTBOX_RETENTION_DAYS"):
         out["OUTBOX_RETENTION_DAYS"] = int(env["OUTBOX_RETENTION_DAYS"])
+    for key in ("DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT_MS", "SQLITE_BUSY_TIMEOUT"):
+        if env.get(key):
+            out[key] = int(env[key])
+    if env.get("HEALTH_TIMEOUT"):
+        out["HEALTH_TIMEOUT"] = float(env["HEALTH_TIMEOUT"])
     if env.get("TRUSTED_PROXIES"):
         out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     return out

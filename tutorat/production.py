@@ -243,21 +243,21 @@ class RequestTimer:
             return self.wsgi_app(environ, recording_start_response)
         finally:
             code = int(status_holder[0].split(" ", 1)[0]) if status_holder else 500
-            self.logger.info(
-                "request",
-                extra={
-                    "fields": {
-                        "event": "request",
-                        "method": environ.get("REQUEST_METHOD", ""),
-                        "endpoint": environ.get("tutorat.endpoint") or "-",
-                        "status": code,
-                        "duration_ms": round((time.perf_counter() - start) * 1000, 2),
-                        "role": environ.get("tutorat.role") or "anonyme",
-                        "request_id": environ.get("tutorat.request_id", ""),
-                        "pid": os.getpid(),
-                    }
-                },
-            )
+            fields = {
+                "event": "request",
+                "method": environ.get("REQUEST_METHOD", ""),
+                "endpoint": environ.get("tutorat.endpoint") or "-",
+                "status": code,
+                "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                "role": environ.get("tutorat.role") or "anonyme",
+                "request_id": environ.get("tutorat.request_id", ""),
+                "pid": os.getpid(),
+            }
+            # Why the request failed, when the error page knows (tutorat.errorpages): the
+            # database driver's exception and the first line of its message, no statement.
+            if environ.get("tutorat.error"):
+                fields["error"] = environ["tutorat.error"]
+            self.logger.info("request", extra={"fields": fields})
 
 
 def configure_logging(app: Flask) -> None:

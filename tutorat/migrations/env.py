@@ -33,9 +33,22 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        postgresql = connection.dialect.name == "postgresql"
+        if postgresql:
+            # DB_STATEMENT_TIMEOUT_MS bounds the requests' statements; a migration may rewrite a
+            # large table. SET lasts for the session, past this commit.
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if postgresql:
+                # The connection goes back to the pool: the requests' limit again.
+                connection.rollback()
+                connection.exec_driver_sql("RESET statement_timeout")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -2,6 +2,7 @@
 
 from tutorat.models.access import AccessLog
 from tutorat.models.audit import StatusEvent
+from tutorat.models.health import HealthCheck
 from tutorat.models.meetings import Meeting
 from tutorat.models.outbox import MessageStatus, OutboxEmail, outbox_email_person
 from tutorat.models.pairs import Pair, PairStatus
@@ -19,6 +20,7 @@ from tutorat.models.users import MenteeProfile, Role, TutorProfile, User
 __all__ = [
     "AccessLog",
     "Commune",
+    "HealthCheck",
     "Meeting",
     "MenteeProfile",
     "MessageStatus",

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, delete, event
 
 from tutorat.extensions import db
 from tutorat.models import AccessLog, User
+from tutorat.services.db import postgres_connect_args
 
 STAFF_ROLES = ("referent", "admin")
 
@@ -99,15 +100,18 @@ def log_engine() -> Engine:
                     isolation_level="AUTOCOMMIT",
                     pool_size=2,
                     pool_pre_ping=True,
-                    connect_args={"options": "-c synchronous_commit=off -c lock_timeout=5s"},
+                    connect_args=postgres_connect_args(
+                        app.config, "-c synchronous_commit=off -c lock_timeout=5s"
+                    ),
                 )
             else:
                 engine = create_engine(url, isolation_level="AUTOCOMMIT")
+                busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT"])
 
                 @event.listens_for(engine, "connect")
                 def _pragmas(dbapi_connection, _record):
                     cursor = dbapi_connection.cursor()
-                    cursor.execute("PRAGMA busy_timeout=10000")
+                    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
                     cursor.execute("PRAGMA synchronous=NORMAL")
                     cursor.close()
 

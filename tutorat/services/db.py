@@ -1,11 +1,13 @@
-"""Database plumbing: SQLite pragmas and turning named constraint violations into French messages."""
+"""Database plumbing: timeouts, SQLite pragmas and turning named constraint violations into French messages."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 # Named constraints → what the user reads when one refuses a write.
@@ -27,7 +29,35 @@ def declare_write_intent(value: bool = True) -> None:
     _write_intent.set(value)
 
 
-def configure_engine_events(engine: Engine) -> None:
+def postgres_connect_args(config: Mapping[str, Any], options: str = "") -> dict[str, Any]:
+    """libpq settings that make a down or frozen PostgreSQL fail fast instead of hanging a worker.
+
+    ``connect_timeout`` bounds the connection (libpq waits at least 2 s), ``statement_timeout``
+    every statement, including one waiting for a lock that a stuck session holds.
+    """
+    statement = f"-c statement_timeout={int(config['DB_STATEMENT_TIMEOUT_MS'])}"
+    return {
+        "connect_timeout": int(config["DB_CONNECT_TIMEOUT"]),
+        # Ours first: a `-c` given later (URL or SQLALCHEMY_ENGINE_OPTIONS) wins.
+        "options": " ".join(part for part in (statement, options) if part),
+    }
+
+
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """SQLALCHEMY_ENGINE_OPTIONS with the timeouts of DB_CONNECT_TIMEOUT and DB_STATEMENT_TIMEOUT_MS."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = make_url(str(config["SQLALCHEMY_DATABASE_URI"]))
+    if url.get_backend_name() != "postgresql":
+        return options
+    given = dict(options.get("connect_args") or {})
+    extra = " ".join(str(v) for v in (url.query.get("options"), given.pop("options", None)) if v)
+    options["connect_args"] = {**postgres_connect_args(config, extra), **given}
+    # Waiting for a pooled connection is bounded too (threads or gevent workers).
+    options.setdefault("pool_timeout", int(config["DB_CONNECT_TIMEOUT"]))
+    return options
+
+
+def configure_engine_events(engine: Engine, busy_timeout_ms: int = 10000) -> None:
     if engine.dialect.name != "sqlite":
         return
 
@@ -36,8 +66,9 @@ def configure_engine_events(engine: Engine) -> None:
         # We emit BEGIN ourselves (below): pysqlite's implicit one cannot be IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First, so that the pragmas below wait (a bounded time) for a lock another process holds.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -1,12 +1,15 @@
-"""Health endpoint for the load balancer: /sante (or /health), one cheap query, JSON, no login."""
+"""Health endpoint for the load balancer: /sante (or /health), a bounded write probe, JSON, no login."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tutorat.extensions import db
+from tutorat.services import health as health_service
 
 bp = Blueprint("health", __name__)
 
@@ -14,11 +17,19 @@ bp = Blueprint("health", __name__)
 @bp.get("/sante")
 @bp.get("/health")
 def health():
-    """200 if this worker can reach the database, 503 otherwise (the balancer then skips it)."""
+    """200 if this worker can write to the database within HEALTH_TIMEOUT, 503 otherwise.
+
+    The balancer then skips the worker; the body says why: injoignable, bloquée (a lock held
+    too long, a frozen server), lecture seule, pleine.
+    """
+    config = current_app.config
     try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        current_app.logger.warning("santé : base injoignable (%s)", type(exc).__name__)
-        return jsonify(statut="indisponible", base="injoignable"), 503
+        health_service.probe(config["HEALTH_TIMEOUT"], config["SQLITE_BUSY_TIMEOUT"])
+    except (SQLAlchemyError, sqlite3.Error, health_service.DatabaseFull) as exc:
+        # The connection may be the thing that failed; the pool replaces it.
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        state = health_service.state(exc)
+        current_app.logger.warning("santé : base %s (%s)", state, type(exc).__name__)
+        return jsonify(statut="indisponible", base=state), 503
     return jsonify(statut="ok", base="ok")
