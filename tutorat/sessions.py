@@ -56,6 +56,9 @@ def check_idle():
     """Before each request: log out a session idle for too long, else note the activity."""
     if request.endpoint in _SKIPPED_ENDPOINTS or "_user_id" not in session:
         return None
+    if request.endpoint is None:
+        # No such page: the 404 page needs no account (and renders without the database).
+        return None
     if not current_user.is_authenticated:
         return None  # an ended session (logout elsewhere, deactivated): Flask-Login handles it
     now = int(time.time())

@@ -405,7 +405,12 @@ def test_production_refuses_another_host_with_a_plain_french_400(prod_app, host)
         assert "Requête refusée" in response.get_data(as_text=True)
     # The load balancer's health check, from localhost, answers for any well-formed host.
     well_formed = host in (EVIL, "tutorat.gers.example.fr.evil.example", "localhost")
-    assert client.get("/sante", headers={"Host": host}).status_code == (200 if well_formed else 400)
+    # (Its in-memory database has no tables: /sante answers 503 there, but it answers.)
+    health = client.get("/sante", headers={"Host": host})
+    if well_formed:
+        assert health.status_code in (200, 503) and health.is_json
+    else:
+        assert health.status_code == 400
 
 
 def test_production_serves_its_own_host(prod_app):

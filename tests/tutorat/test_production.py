@@ -93,14 +93,16 @@ def test_secure_cookies_and_one_proxy(clean_env):
     # Behind the proxy that terminates TLS: the request is https, so HSTS is sent.
     # (A page that needs no database: this one is in memory, without tables.)
     response = client.get(
-        "/a-propos", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        "/a-propos",
+        base_url="http://tutorat.gers.example.fr",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"},
     )
     assert response.status_code == 200
     assert "max-age" in response.headers["Strict-Transport-Security"]
     # Without the proxy's header the request stays http (no HSTS on plain http).
     assert (
         "Strict-Transport-Security"
-        not in client.get("/a-propos", base_url="http://localhost").headers
+        not in client.get("/a-propos", base_url="http://tutorat.gers.example.fr").headers
     )
 
 
