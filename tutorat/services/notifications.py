@@ -29,6 +29,8 @@ KIND_PREFERENCE: dict[str, str | None] = {
     "pair_confirmed_mentee": "notify_proposals",
     "pair_answer": "notify_proposals",
     "pair_ended": "notify_proposals",
+    "pair_withdrawn": "notify_proposals",
+    "pair_person_deactivated": "notify_proposals",
     "reminder": "notify_reminders",
     "expired": "notify_reminders",
     "digest": "notify_digest",

@@ -161,6 +161,10 @@ def anonymise(user: User, *, actor: User | None) -> None:
         )
         .values(reason="")
     )
+    # After the names are gone (the emails it queues name nobody): nothing stays pending on them.
+    from tutorat.services.deactivation import deactivate_account
+
+    deactivate_account(user, actor, "Compte anonymisé")
     audit.note("anonymisation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
 
 
