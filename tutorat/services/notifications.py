@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, has_request_context, render_template
 from flask_mail import Message
 from markupsafe import Markup, escape
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from tutorat.extensions import db, mail
 from tutorat.models import OutboxEmail, User
@@ -159,3 +159,24 @@ def retry_failed(email: OutboxEmail) -> None:
     email.status = "pending"
     email.attempts = 0
     email.next_attempt_at = datetime.now(UTC)
+
+
+def insert_in_bulk(emails: list[OutboxEmail | None]) -> None:
+    """Write emails made by `queue_email` in one INSERT instead of one per row (batch commands).
+
+    The ORM inserts rows one by one when it must read back their ids; a batch does not need
+    them. Same rows, same transaction: nothing leaves before the commit either.
+    """
+    rows: dict[tuple[str, ...], list[dict]] = {}
+    for email in emails:
+        if email is None:
+            continue
+        db.session.expunge(email)
+        values = {
+            column.key: getattr(email, column.key)
+            for column in OutboxEmail.__table__.columns
+            if column.key != "id" and getattr(email, column.key) is not None
+        }
+        rows.setdefault(tuple(sorted(values)), []).append(values)
+    for batch in rows.values():
+        db.session.execute(insert(OutboxEmail), batch)
