@@ -2,7 +2,7 @@
 
 On the Gers-sized database of the web benchmark (`flask seed-demo --scale gers`, made on the first
 run: 10,000 bénéficiaires, 8,000 binômes, about 900 of them waiting for an answer), with the clock
-moved 1.5 days ahead (so that about 600 proposals are due for a reminder and about 50 expire, as in
+moved 1.25 days ahead (so that about 600 proposals are due for a reminder and about 50 expire, as in
 the report of issue 11: 577 and 52), on SQLite and on PostgreSQL (`BENCH_PG_URL`):
 
 1. the reference, measured in the same run: the per-pair loop as it was before the batch (one
@@ -35,14 +35,14 @@ PG_URL = os.environ.get(
 )
 WORK_SQLITE = SQLITE_PATH.parent / "reminders-work.sqlite3"
 TARGET_SECONDS = 30.0
-SHIFT = timedelta(days=1.5)
+SHIFT = timedelta(days=1.25)
 
 
 def _say(text: str) -> None:
     print(text, flush=True)
 
 
-# --- The reference: the per-pair loop of `run_reminders` before the batch (commit 6b486e7). ---
+# --- The reference: the per-pair loop of `run_reminders` as it was before the batch (issue 11). ---
 
 
 def _reference_bump(pair, to: int) -> bool:
