@@ -72,13 +72,10 @@ def _load_pairs(ids: Iterable[int]) -> list[Pair]:
     )
 
 
-def expire(pair: Pair) -> None:
-    """A proposal without all answers in time: expired, the place freed, the demande back to the queue."""
-    _expire_many([pair.id])
-
-
 def _expire_many(ids: Sequence[int]) -> int:
-    """Expire the still-unanswered pairs among `ids`, set-based; returns how many this call expired.
+    """Proposals without all answers in time: expired, places freed, demandes back to the queue.
+
+    Expire the still-unanswered pairs among `ids`, set-based; returns how many this call expired.
 
     `workflow.transition_many` changes only the rows still unanswered (another run, or an answer,
     may have come first) and returns them: only those get their place freed and their emails.
@@ -86,7 +83,12 @@ def _expire_many(ids: Sequence[int]) -> int:
     code, label = vocab.EXPIRY_REASON
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
     moved = transition_many(
-        Pair, ids, "expired", actor=None, reason=f"{label} ({expiry_days} jours)"
+        Pair,
+        ids,
+        "expired",
+        actor=None,
+        reason=f"{label} ({expiry_days} jours)",
+        from_statuses=UNANSWERED,
     )
     if not moved:
         return 0
@@ -116,6 +118,7 @@ def _expire_many(ids: Sequence[int]) -> int:
         [pair.request_id for pair in pairs],
         "open",
         actor=None,
+        from_statuses=("proposed",),
         reason={pair.request_id: f"Binôme n° {pair.id} expiré sans réponse" for pair in pairs},
     )
     emails = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tutorat.extensions import db
@@ -138,16 +138,22 @@ def transition_many(
     *,
     actor: User | None,
     reason: str | dict[int, str] = "",
+    from_statuses: Sequence[str] | None = None,
 ) -> dict[int, str]:
     """Move every row of `ids` that may go to `to` from its current status, in a few statements.
 
     Set-based `transition`: one conditional UPDATE per current status (… WHERE id IN (…) AND
     status = from), each returning the ids it changed, then the events in one bulk INSERT. A row
     changed meanwhile by someone else (or by another run) is left alone. Returns {id: from_status}
-    for the rows moved; the caller acts on those only. `reason` may be given per id.
+    for the rows moved; the caller acts on those only. `reason` may be given per id;
+    `from_statuses` narrows the statuses a row may leave (the table's, by default).
     """
     table, entity = _TABLES[model]
-    sources = sorted(status for status, targets in table.items() if to in targets)
+    sources = sorted(
+        status
+        for status, targets in table.items()
+        if to in targets and (from_statuses is None or status in from_statuses)
+    )
     ids = list(ids)
     if not ids or not sources:
         return {}
@@ -160,14 +166,8 @@ def transition_many(
             .values(status=to, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if db.engine.dialect.update_returning:
-            changed = db.session.scalars(stmt.returning(model.id)).all()
-        else:  # pragma: no cover - SQLite before 3.35
-            candidates = db.session.scalars(
-                select(model.id).where(model.id.in_(ids), model.status == current)
-            ).all()
-            db.session.execute(stmt.where(model.id.in_(candidates)))
-            changed = candidates
+        # RETURNING: PostgreSQL, and SQLite from 3.35 (2021).
+        changed = db.session.scalars(stmt.returning(model.id)).all()
         moved.update(dict.fromkeys(changed, current))
     if moved:
         db.session.execute(
