@@ -223,3 +223,20 @@ def test_concurrent_acceptance_and_deactivation(app, first):
             assert outcome["accept"] == "ok"  # accepted, then withdrawn by the deactivation
         else:
             assert "désactivé" in outcome["accept"]
+
+
+def test_anonymisation_also_withdraws_pending_proposals(ctx):
+    """Anonymising deactivates too: the same withdrawal, and the emails name nobody."""
+    from tutorat.services import privacy
+
+    referent = make_referent()
+    tutor = make_tutor(first_name="Gontran", last_name="Pesquidoux")
+    pair = _proposal(referent, tutor)
+    db.session.commit()
+    privacy.anonymise(tutor, actor=referent)
+    db.session.commit()
+    assert db.session.get(Pair, pair.id).status == "withdrawn"
+    assert db.session.get(Request, pair.request_id).status == "open"
+    withdrawn = _emails("pair_withdrawn")
+    assert {e.recipient for e in withdrawn} == {referent.email, pair.mentee.email}
+    assert not any("Pesquidoux" in e.body_text for e in withdrawn)
