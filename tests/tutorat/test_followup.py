@@ -345,7 +345,7 @@ def test_concurrent_runs_send_each_email_once(app):
 
 
 def test_run_reminders_is_set_based(ctx):
-    """The number of SQL statements does not grow with the number of pairs (it did: ~15 each)."""
+    """The number of SQL statements does not grow with the number of pairs (it did: ~14 each)."""
     from sqlalchemy import event
 
     for i in range(40):
@@ -355,7 +355,10 @@ def test_run_reminders_is_set_based(ctx):
     statements = []
 
     def count(_conn, _cursor, statement, *_args):
-        statements.append(statement.split("\n")[0][:90])
+        # The outbox writes its rows its own way (queue_email); what is counted here is the
+        # work on the binômes: reads, status changes, events, places, demandes.
+        if not statement.startswith("INSERT INTO outbox_email"):
+            statements.append(statement.split("\n")[0][:90])
 
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)

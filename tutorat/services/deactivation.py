@@ -27,10 +27,13 @@ from tutorat.services.workflow import transition
 DEFAULT_REASON = "Compte désactivé"
 
 
-def deactivate_account(user: User, actor: User | None, reason: str = "") -> dict[str, int]:
+def deactivate_account(
+    user: User, actor: User | None, reason: str = "", *, notify: bool = True
+) -> dict[str, int]:
     """Deactivate `user` and close what was pending on them; the caller commits once.
 
     Returns how many proposals were withdrawn, demandes closed and active binômes reported.
+    `notify=False` (anonymisation): the same changes and events, but no email about the person.
     """
     reason = (reason or "").strip() or DEFAULT_REASON
     # Taken first, held until the commit: a concurrent acceptance or confirmation waits for it.
@@ -48,9 +51,11 @@ def deactivate_account(user: User, actor: User | None, reason: str = "") -> dict
         .execution_options(populate_existing=True)
     )
     for pair in db.session.scalars(person_pairs.where(Pair.status.in_(PENDING_PAIR_STATUSES))):
-        _withdraw(pair, user, actor, reason)
+        _withdraw(pair, user, actor, reason, notify=notify)
         report["propositions retirées"] += 1
     for pair in db.session.scalars(person_pairs.where(Pair.status == "active")):
+        if not notify:
+            continue
         referent = pair.mentee.mentee_profile.referent
         queue_email(
             "pair_person_deactivated",
@@ -74,7 +79,7 @@ def deactivate_account(user: User, actor: User | None, reason: str = "") -> dict
     return report
 
 
-def _withdraw(pair: Pair, user: User, actor: User | None, reason: str) -> None:
+def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify: bool) -> None:
     """One pending proposal of the deactivated person: withdrawn, the place freed, others told."""
     # No name in the reason: the other person may read this history.
     who = "du bénéficiaire" if user.id == pair.mentee_id else "du tuteur"
@@ -89,6 +94,8 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str) -> None:
             actor=actor,
             reason=f"Binôme n° {pair.id} retiré : le tuteur n'est plus inscrit",
         )
+    if not notify:
+        return
     referent = pair.mentee.mentee_profile.referent
     others = [("referent", referent)]
     others.append(("mentee", pair.mentee) if user.id == pair.tutor_id else ("tutor", pair.tutor))

@@ -122,24 +122,26 @@ def _expire_many(ids: Sequence[int]) -> int:
         reason={pair.request_id: f"Binôme n° {pair.id} expiré sans réponse" for pair in pairs},
     )
     emails = []
-    for pair in pairs:
-        referent = pair.mentee.mentee_profile.referent
-        for side, person in (
-            ("referent", referent),
-            ("tutor", pair.tutor),
-            ("mentee", pair.mentee),
-        ):
-            emails.append(
-                queue_email(
-                    "expired",
-                    person,
-                    "Une proposition de binôme est annulée faute de réponse",
-                    "expired",
-                    pair=pair,
-                    side=side,
-                    expiry_days=expiry_days,
+    # No flush while the emails are made: they go in one INSERT below.
+    with db.session.no_autoflush:
+        for pair in pairs:
+            referent = pair.mentee.mentee_profile.referent
+            for side, person in (
+                ("referent", referent),
+                ("tutor", pair.tutor),
+                ("mentee", pair.mentee),
+            ):
+                emails.append(
+                    queue_email(
+                        "expired",
+                        person,
+                        "Une proposition de binôme est annulée faute de réponse",
+                        "expired",
+                        pair=pair,
+                        side=side,
+                        expiry_days=expiry_days,
+                    )
                 )
-            )
     insert_in_bulk(emails)
     # Other objects of this session (a tutor's profile, a demande) must be read again.
     for obj in list(db.session.identity_map.values()):
@@ -163,21 +165,22 @@ def _remind_many(ids: Sequence[int], number: int, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     ).all()
     emails = []
-    for pair in _load_pairs(claimed):
-        days = (now - pair.proposed_at).days
-        for side, person in _waiting_for(pair):
-            emails.append(
-                queue_email(
-                    "reminder",
-                    person,
-                    "Rappel : une proposition de binôme attend votre réponse",
-                    "reminder",
-                    pair=pair,
-                    side=side,
-                    days=days,
-                    expiry_days=expiry_days,
+    with db.session.no_autoflush:
+        for pair in _load_pairs(claimed):
+            days = (now - pair.proposed_at).days
+            for side, person in _waiting_for(pair):
+                emails.append(
+                    queue_email(
+                        "reminder",
+                        person,
+                        "Rappel : une proposition de binôme attend votre réponse",
+                        "reminder",
+                        pair=pair,
+                        side=side,
+                        days=days,
+                        expiry_days=expiry_days,
+                    )
                 )
-            )
     insert_in_bulk(emails)
     return len(claimed)
 

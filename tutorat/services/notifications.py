@@ -15,6 +15,7 @@ from flask import current_app, has_request_context, render_template
 from flask_mail import Message
 from markupsafe import Markup, escape
 from sqlalchemy import insert, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from tutorat.extensions import db, mail
 from tutorat.models import OutboxEmail, User
@@ -169,7 +170,8 @@ def insert_in_bulk(emails: list[OutboxEmail | None]) -> None:
     """
     rows: dict[tuple[str, ...], list[dict]] = {}
     for email in emails:
-        if email is None:
+        # Only rows not written yet (a query in between may have flushed some: they stay as they are).
+        if email is None or not sa_inspect(email).pending:
             continue
         db.session.expunge(email)
         values = {
