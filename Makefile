@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web clean
+.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web bench-reminders clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-matching: install
 ## Pages under gunicorn (2 workers) and wrk, on a Gers-sized database (PostgreSQL, SQLite), beside reference pages.
 bench-web: install
 	$(BIN)/python -m bench.bench_web
+
+## run-reminders on a Gers-sized database (PostgreSQL via BENCH_PG_URL, then SQLite), beside the old per-pair loop.
+bench-reminders: install
+	$(BIN)/python -m bench.bench_reminders
 
 bench: bench-matching bench-web
 

@@ -19,11 +19,10 @@ from tutorat.models import (
     Request,
     Role,
     RomeMetier,
-    StatusEvent,
     TutorProfile,
     User,
 )
-from tutorat.services import accounts, suggestions
+from tutorat.services import accounts, suggestions, workflow
 
 DEMO_PASSWORD = "Demo-Armagnac-2026"
 DEMO_EMAILS = (
@@ -141,6 +140,23 @@ MESSAGES = [
     "J'ai besoin de reprendre confiance après plusieurs années sans emploi.",
     "Je voudrais savoir comment concilier un emploi et la garde de mes enfants.",
 ]
+
+
+# The longest a scenario's story can last after its demande is created, in days: the proposal
+# (up to 10 days later), then two answers and the confirmation (a day each), then an answer or a
+# withdrawal (up to 10 days) or, for an ended binôme, at least 30 days of meetings, plus one day.
+STORY_DAYS = {
+    "cancelled": 4,
+    "proposed": 11,
+    "tutor_accepted": 12,
+    "mentee_accepted": 12,
+    "accepted": 13,
+    "active": 14,
+    "ended": 44,
+    "declined": 21,
+    "expired": 21,
+    "withdrawn": 21,
+}
 
 
 def _slots(rng: random.Random, n: int) -> int:
@@ -338,16 +354,9 @@ def seed_demo(seed: int = 32) -> bool:
     }
 
     def event(entity, obj_id, actor, at, frm, to, reason=""):
-        db.session.add(
-            StatusEvent(
-                entity=entity,
-                entity_id=obj_id,
-                actor_id=actor.id if actor else None,
-                at=at,
-                from_status=frm,
-                to_status=to,
-                reason=reason,
-            )
+        # Through the workflow's check: an event dated in the future is refused.
+        workflow.record_event(
+            entity, obj_id, actor=actor, at=at, from_status=frm, to_status=to, reason=reason
         )
 
     demo_tutor_user, demo_tutor_profile = tutors[0]
@@ -364,6 +373,8 @@ def seed_demo(seed: int = 32) -> bool:
                 continue
             referent = profile.referent
             created = now - timedelta(days=rng.randint(2, 150), hours=rng.randint(0, 23))
+            # The story must be over by now: early enough for every step that follows it.
+            created = min(created, now - timedelta(days=STORY_DAYS.get(scenario, 0)))
             req = Request(
                 mentee_id=user.id,
                 created_by_id=user.id if user.email else referent.id,

@@ -77,3 +77,67 @@ def test_demo_mentee_sees_the_demo_tutor(app, runner):
         candidates, _ = suggestions.candidates_for(demande)
         assert "tuteur@example.org" in [c.tutor.email for c in candidates[:3]]
         db.session.rollback()
+
+
+# Columns that name a moment to come, not something that happened.
+FUTURE_BY_DESIGN = {
+    ("outbox_email", "next_attempt_at"),
+    ("user_account", "locked_until"),
+    ("tutor_profile", "rest_until"),
+}
+
+
+def test_demo_has_nothing_dated_in_the_future(app, runner):
+    """No status event, meeting, binôme or account of the demo is dated later than now."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import Date
+
+    from tutorat.models._types import UTCDateTime
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    now, today = datetime.now(UTC), date.today()
+    future = {}
+    checked = set()
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            for column in table.columns:
+                if (table.name, column.name) in FUTURE_BY_DESIGN:
+                    continue
+                if isinstance(column.type, UTCDateTime):
+                    limit = now
+                elif isinstance(column.type, Date):
+                    limit = today
+                else:
+                    continue
+                checked.add(f"{table.name}.{column.name}")
+                n = db.session.scalar(select(func.count()).select_from(table).where(column > limit))
+                if n:
+                    future[f"{table.name}.{column.name}"] = n
+    assert {"status_event.at", "meeting.date", "pair.ended_at", "pair.confirmed_at"} <= checked
+    assert future == {}
+
+
+def test_workflow_refuses_an_event_in_the_future(ctx):
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+
+    from tutorat.models import StatusEvent
+    from tutorat.services import workflow
+    from tutorat.services.errors import DomainError
+
+    with pytest.raises(DomainError, match="dans le futur"):
+        workflow.record_event(
+            "demande",
+            1,
+            actor=None,
+            at=datetime.now(UTC) + timedelta(days=34),
+            from_status="open",
+            to_status="proposed",
+        )
+    with pytest.raises(DomainError, match="fuseau"):
+        workflow.check_event_time(datetime(2026, 1, 1))
+    # A second of clock difference between two servers is not an error.
+    workflow.check_event_time(datetime.now(UTC) + timedelta(seconds=1))
+    assert not db.session.new or not any(isinstance(o, StatusEvent) for o in db.session.new)

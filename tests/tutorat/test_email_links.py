@@ -19,8 +19,9 @@ from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, ma
 from tests.tutorat.test_mail import smtp  # noqa: F401  (the in-process SMTP server fixture)
 from tutorat import create_app, production
 from tutorat.extensions import db
-from tutorat.models import OutboxEmail, Pair
+from tutorat.models import OutboxEmail, Pair, User
 from tutorat.services import followup, notifications
+from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
 BASE = "https://tutorat.gers.example.fr"
@@ -118,6 +119,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
             "tutors": [t.email for t in tutors],
         }
         tutor_ids = [t.id for t in tutors]
+        referent_id = referent.id
         request_ids = [d.id for d in demandes]
 
     # Invitations: an account created by the admin, a mentee created by their référent.
@@ -209,6 +211,28 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         )
     )
 
+    # A tutor deactivated with one active binôme and one pending proposal (issue 11 item 10).
+    with app.app_context():
+        tutor = make_tutor(capacity=2)
+        active, pending = (make_mentee(db.session.get(User, referent_id)) for _ in range(2))
+        for mentee in (active, pending):
+            demande = request_service.open_request(
+                mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+            )
+            db.session.flush()
+            pair = pair_service.propose(demande, tutor.id, actor=db.session.get(User, referent_id))
+            if mentee is active:
+                pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+                pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+                pair_service.confirm(pair, actor=db.session.get(User, referent_id))
+        db.session.commit()
+        deactivated_id = tutor.id
+    _ok(
+        _browser(app, emails["admin"]).post(
+            f"/admin/comptes/{deactivated_id}/desactiver", {}, page="/admin/comptes?role=tutor"
+        )
+    )
+
     # Reminders, expiry and the digest are cron jobs; run them inside a request that carries the
     # same headers (as an admin button would), so nothing of the request may reach the links.
     with app.app_context():
@@ -240,7 +264,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         kind = message["Message-ID"].strip("<").split(".", 1)[0]
         # Only these tell of something over, with nothing to open.
         linkless = kind == "pair_ended" or (
-            kind == "expired" and emails["referent"] not in message["To"]
+            kind in ("expired", "pair_withdrawn") and emails["referent"] not in message["To"]
         )
         assert links == 0 if linkless else links >= 3, kind  # text, HTML text, href
     # The reset link works at BASE_URL's path.

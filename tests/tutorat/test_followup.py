@@ -212,3 +212,158 @@ def test_pair_page_shows_one_timeline(app):
         < timeline.index("rencontre par téléphone, 45 min")
     )
     assert "contestée par le bénéficiaire" in timeline
+
+
+def _aged(pair: Pair, days: float, reminders_sent: int = 0) -> None:
+    db.session.execute(
+        update(Pair)
+        .where(Pair.id == pair.id)
+        .values(proposed_at=datetime.now(UTC) - timedelta(days=days), reminders_sent=reminders_sent)
+    )
+
+
+def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
+    monkeypatch.setattr(followup, "CHUNK", 2)  # several transactions in one run
+    pairs = {}
+    for name, days, sent in (
+        ("young", 2, 0),
+        ("first", 4, 0),
+        ("second", 8, 0),
+        ("second_after_first", 8, 1),
+        ("both_sent", 9, 2),
+        ("expire", 11, 2),
+        ("expire_half", 12, 1),
+        ("accepted_old", 12, 0),
+        ("declined_old", 12, 0),
+    ):
+        _, mentee, tutor, pair = _proposal()
+        if name in ("first", "expire_half"):
+            pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+        if name == "accepted_old":
+            pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+            pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+        if name == "declined_old":
+            pair_service.answer(
+                pair, side="tutor", accept=False, actor=tutor, reason="indisponible"
+            )
+        _aged(pair, days, sent)
+        pairs[name] = pair
+    db.session.commit()
+    ids = {name: pair.id for name, pair in pairs.items()}
+    people = {name: (pair.tutor.email, pair.mentee.email) for name, pair in pairs.items()}
+
+    assert followup.run_reminders() == {"rappels": 3, "expirées": 2}
+
+    sent = {name: db.session.get(Pair, pair_id).reminders_sent for name, pair_id in ids.items()}
+    assert sent == {
+        "young": 0,
+        "first": 1,
+        "second": 2,
+        "second_after_first": 2,
+        "both_sent": 2,
+        "expire": 2,
+        "expire_half": 1,
+        "accepted_old": 0,
+        "declined_old": 0,
+    }
+    reminded = sorted(e.recipient for e in _emails("reminder"))
+    assert reminded == sorted(
+        [people["first"][0], *people["second"], *people["second_after_first"]]
+    )
+    statuses = {name: db.session.get(Pair, pair_id).status for name, pair_id in ids.items()}
+    assert statuses["expire"] == statuses["expire_half"] == "expired"
+    assert statuses["accepted_old"] == "accepted" and statuses["declined_old"] == "declined"
+    for name in ("expire", "expire_half"):
+        pair = db.session.get(Pair, ids[name])
+        assert pair.decline_reason == "sans_reponse"
+        assert db.session.get(Request, pair.request_id).status == "open"
+        assert db.session.get(TutorProfile, pair.tutor_id).places_used == 0
+        events = db.session.scalars(
+            select(StatusEvent).where(
+                StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id
+            )
+        ).all()
+        assert [(e.to_status, e.actor_id) for e in events][-1] == ("expired", None)
+        request_events = db.session.scalars(
+            select(StatusEvent.reason).where(
+                StatusEvent.entity == "demande",
+                StatusEvent.entity_id == pair.request_id,
+                StatusEvent.from_status == "proposed",
+                StatusEvent.to_status == "open",
+            )
+        ).all()
+        assert request_events == [f"Binôme n° {pair.id} expiré sans réponse"]
+    assert len(_emails("expired")) == 6
+    assert {e.recipient for e in _emails("expired")} >= {*people["expire"], *people["expire_half"]}
+
+    # Twice: nothing more, not one email.
+    outbox = db.session.scalar(select(func.count()).select_from(OutboxEmail))
+    assert followup.run_reminders() == {"rappels": 0, "expirées": 0}
+    assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == outbox
+
+
+def test_concurrent_runs_send_each_email_once(app):
+    """Two `flask run-reminders` at the same moment (two cron hosts): each email once."""
+    import threading
+
+    with app.app_context():
+        for i in range(12):
+            _, _, _, pair = _proposal()
+            _aged(pair, 11 if i % 2 else 4)
+        db.session.commit()
+    barrier = threading.Barrier(2)
+    reports, errors = [], []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait(10)
+                reports.append(followup.run_reminders())
+            except Exception as exc:  # reported below, with the other thread's result
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sum(r["rappels"] for r in reports) == 6
+    assert sum(r["expirées"] for r in reports) == 6
+    with app.app_context():
+        assert len(_emails("reminder")) == 12  # tutor and mentee of 6 pairs
+        assert len(_emails("expired")) == 18
+        expired_events = db.session.scalar(
+            select(func.count()).where(
+                StatusEvent.entity == "binome", StatusEvent.to_status == "expired"
+            )
+        )
+        assert expired_events == 6
+        assert sum(db.session.scalars(select(TutorProfile.places_used))) == 6
+
+
+def test_run_reminders_is_set_based(ctx):
+    """The number of SQL statements does not grow with the number of pairs (it did: ~14 each)."""
+    from sqlalchemy import event
+
+    for i in range(40):
+        _, _, _, pair = _proposal()
+        _aged(pair, 11 if i % 2 else 4)
+    db.session.commit()
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        # The outbox writes its rows its own way (queue_email); what is counted here is the
+        # work on the binômes: reads, status changes, events, places, demandes.
+        if not statement.startswith("INSERT INTO outbox_email"):
+            statements.append(statement.split("\n")[0][:90])
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert followup.run_reminders() == {"rappels": 20, "expirées": 20}
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) < 40, "\n".join(statements)

@@ -4,7 +4,12 @@ from tutorat.models.access import AccessLog
 from tutorat.models.audit import StatusEvent
 from tutorat.models.health import HealthCheck
 from tutorat.models.meetings import Meeting
-from tutorat.models.outbox import MessageStatus, OutboxEmail, outbox_email_person
+from tutorat.models.outbox import (
+    MessageStatus,
+    OutboxEmail,
+    OutboxEmailPerson,
+    outbox_email_person,
+)
 from tutorat.models.pairs import Pair, PairStatus
 from tutorat.models.reference import (
     Commune,
@@ -25,6 +30,7 @@ __all__ = [
     "MenteeProfile",
     "MessageStatus",
     "OutboxEmail",
+    "OutboxEmailPerson",
     "Pair",
     "PairStatus",
     "Request",

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import db
 from tutorat.models._types import UTCDateTime, utcnow
@@ -75,6 +75,17 @@ class OutboxEmail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when a person it named was erased: recipient, subject and bodies were replaced.
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written by the same flush as the email, so the ORM batches many emails and their links into
+    # a few INSERTs (a batch command queues hundreds) instead of a flush per email.
+    people: Mapped[list[OutboxEmailPerson]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class OutboxEmailPerson(db.Model):
+    """One person an email names (mapped on `outbox_email_person`)."""
+
+    __table__ = outbox_email_person
 
 
 __all__ = [
@@ -82,5 +93,6 @@ __all__ = [
     "UNSENT_STATUSES",
     "MessageStatus",
     "OutboxEmail",
+    "OutboxEmailPerson",
     "outbox_email_person",
 ]

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from tutorat import vocab
 from tutorat.extensions import db
-from tutorat.models import Meeting, MenteeProfile, Pair, Request, Role, Setting, User
+from tutorat.models import (
+    Meeting,
+    MenteeProfile,
+    Pair,
+    Request,
+    Role,
+    Setting,
+    TutorProfile,
+    User,
+)
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
-from tutorat.services import pairs as pair_service
-from tutorat.services.errors import Conflict
+from tutorat.services.db import declare_write_intent
 from tutorat.services.notifications import queue_email
-from tutorat.services.workflow import transition
+from tutorat.services.workflow import transition_many
 
 UNANSWERED = ("proposed", "tutor_accepted", "mentee_accepted")
 
@@ -30,80 +41,184 @@ def _waiting_for(pair: Pair) -> list[tuple[str, User]]:
     return out
 
 
-def _bump_reminders(pair: Pair, to: int) -> bool:
-    """Record that reminder number `to` went out; False if another run already did (safe to run twice)."""
-    result = db.session.execute(
-        update(Pair)
-        .where(Pair.id == pair.id, Pair.reminders_sent < to)
-        .values(reminders_sent=to)
-        .execution_options(synchronize_session=False)
+# Pairs handled per transaction: a run interrupted midway keeps what it committed, and each
+# commit stays short (other writers wait for SQLite's lock, or for PostgreSQL's row locks).
+CHUNK = 500
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
+    for i in range(0, len(ids), size):
+        yield list(ids[i : i + size])
+
+
+def _load_pairs(ids: Iterable[int]) -> list[Pair]:
+    """The pairs with the people their emails need, in three queries whatever their number."""
+    ids = sorted(ids)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Pair)
+            .where(Pair.id.in_(ids))
+            .order_by(Pair.id)
+            .options(
+                selectinload(Pair.tutor),
+                selectinload(Pair.mentee)
+                .selectinload(User.mentee_profile)
+                .selectinload(MenteeProfile.referent),
+            )
+            .execution_options(populate_existing=True)
+        )
     )
-    if result.rowcount == 1:
-        pair.reminders_sent = to
-        return True
-    return False
 
 
-def expire(pair: Pair) -> None:
-    """A proposal without all answers in time: expired, the place freed, the demande back to the queue."""
+def _expire_many(ids: Sequence[int]) -> int:
+    """Proposals without all answers in time: expired, places freed, demandes back to the queue.
+
+    Expire the still-unanswered pairs among `ids`, set-based; returns how many this call expired.
+
+    `workflow.transition_many` changes only the rows still unanswered (another run, or an answer,
+    may have come first) and returns them: only those get their place freed and their emails.
+    """
     code, label = vocab.EXPIRY_REASON
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
-    transition(pair, "expired", actor=None, reason=f"{label} ({expiry_days} jours)")
-    pair.decline_reason = code
-    pair_service._free_place(pair.tutor_id)
-    transition(pair.request, "open", actor=None, reason=f"Binôme n° {pair.id} expiré sans réponse")
-    referent = pair.mentee.mentee_profile.referent
-    for side, person in (("referent", referent), ("tutor", pair.tutor), ("mentee", pair.mentee)):
-        queue_email(
-            "expired",
-            person,
-            "Une proposition de binôme est annulée faute de réponse",
-            "expired",
-            pair=pair,
-            side=side,
-            expiry_days=expiry_days,
+    moved = transition_many(
+        Pair,
+        ids,
+        "expired",
+        actor=None,
+        reason=f"{label} ({expiry_days} jours)",
+        from_statuses=UNANSWERED,
+    )
+    if not moved:
+        return 0
+    expired = list(moved)
+    db.session.execute(
+        update(Pair)
+        .where(Pair.id.in_(expired))
+        .values(decline_reason=code)
+        .execution_options(synchronize_session=False)
+    )
+    pairs = _load_pairs(expired)
+    freed = Counter(pair.tutor_id for pair in pairs)
+    for n in sorted(set(freed.values())):
+        tutors = [tutor_id for tutor_id, count in freed.items() if count == n]
+        db.session.execute(
+            update(TutorProfile)
+            .where(TutorProfile.user_id.in_(tutors))
+            .values(
+                places_used=case(
+                    (TutorProfile.places_used >= n, TutorProfile.places_used - n), else_=0
+                )
+            )
+            .execution_options(synchronize_session=False)
         )
+    transition_many(
+        Request,
+        [pair.request_id for pair in pairs],
+        "open",
+        actor=None,
+        from_statuses=("proposed",),
+        reason={pair.request_id: f"Binôme n° {pair.id} expiré sans réponse" for pair in pairs},
+    )
+    # No flush while the emails are made: the next flush writes them (and their links) in batches.
+    with db.session.no_autoflush:
+        for pair in pairs:
+            referent = pair.mentee.mentee_profile.referent
+            for side, person in (
+                ("referent", referent),
+                ("tutor", pair.tutor),
+                ("mentee", pair.mentee),
+            ):
+                queue_email(
+                    "expired",
+                    person,
+                    "Une proposition de binôme est annulée faute de réponse",
+                    "expired",
+                    pair=pair,
+                    side=side,
+                    expiry_days=expiry_days,
+                )
+    db.session.flush()
+    # Other objects of this session (a tutor's profile, a demande) must be read again.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, (TutorProfile, Request)):
+            db.session.expire(obj)
+    return len(expired)
+
+
+def _remind_many(ids: Sequence[int], number: int, now: datetime) -> int:
+    """Send reminder `number` for the pairs of `ids` that have not had it; returns how many.
+
+    The conditional UPDATE … WHERE reminders_sent < number RETURNING id is the claim: a second
+    run, even at the same moment, gets no row back for a reminder already recorded.
+    """
+    expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
+    claimed = db.session.scalars(
+        update(Pair)
+        .where(Pair.id.in_(ids), Pair.status.in_(UNANSWERED), Pair.reminders_sent < number)
+        .values(reminders_sent=number)
+        .returning(Pair.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    with db.session.no_autoflush:
+        for pair in _load_pairs(claimed):
+            days = (now - pair.proposed_at).days
+            for side, person in _waiting_for(pair):
+                queue_email(
+                    "reminder",
+                    person,
+                    "Rappel : une proposition de binôme attend votre réponse",
+                    "reminder",
+                    pair=pair,
+                    side=side,
+                    days=days,
+                    expiry_days=expiry_days,
+                )
+    db.session.flush()
+    return len(claimed)
 
 
 def run_reminders(now: datetime | None = None) -> dict[str, int]:
-    """One pass: remind at 3 and 7 days, expire at 10 days. Safe to run twice; meant for cron."""
+    """One pass: remind at 3 and 7 days, expire at 10 days. Meant for cron.
+
+    Set-based, a chunk of pairs per transaction. Safe to run twice, and two runs at once send
+    each email once: every change is a conditional UPDATE that only one run can win.
+    """
     now = now or datetime.now(UTC)
+    # Every transaction of the run writes: on SQLite, take the write lock at BEGIN (a second run
+    # waits for it instead of failing on a stale read).
+    declare_write_intent(True)
+    try:
+        return _run_reminders(now)
+    finally:
+        declare_write_intent(False)
+
+
+def _run_reminders(now: datetime) -> dict[str, int]:
     first, second = current_app.config["REMINDER_DAYS"]
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
+    expiry_limit = now - timedelta(days=expiry_days)
     report = {"rappels": 0, "expirées": 0}
-    pair_ids = db.session.scalars(
-        select(Pair.id)
-        .where(Pair.status.in_(UNANSWERED), Pair.proposed_at <= now - timedelta(days=first))
-        .order_by(Pair.id)
-    ).all()
-    for pair_id in pair_ids:
-        pair = db.session.get(Pair, pair_id)
-        if pair is None or pair.status not in UNANSWERED:
-            continue
-        age = now - pair.proposed_at
-        try:
-            if age >= timedelta(days=expiry_days):
-                expire(pair)
-                report["expirées"] += 1
-            else:
-                number = 2 if age >= timedelta(days=second) else 1
-                if _bump_reminders(pair, number):
-                    for side, person in _waiting_for(pair):
-                        queue_email(
-                            "reminder",
-                            person,
-                            "Rappel : une proposition de binôme attend votre réponse",
-                            "reminder",
-                            pair=pair,
-                            side=side,
-                            days=age.days,
-                            expiry_days=expiry_days,
-                        )
-                    report["rappels"] += 1
+    unanswered = select(Pair.id).where(Pair.status.in_(UNANSWERED)).order_by(Pair.id)
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    # One request context for every email of the run (their links come from BASE_URL).
+    with current_app.test_request_context(base_url=base_url):
+        to_expire = db.session.scalars(unanswered.where(Pair.proposed_at <= expiry_limit)).all()
+        for chunk in _chunks(to_expire):
+            report["expirées"] += _expire_many(chunk)
             db.session.commit()
-        except Conflict:
-            # Someone answered while we were looking: nothing to do for this one.
-            db.session.rollback()
+        for number, days in ((2, second), (1, first)):
+            due = db.session.scalars(
+                unanswered.where(
+                    Pair.proposed_at <= now - timedelta(days=days),
+                    Pair.proposed_at > expiry_limit,
+                    Pair.reminders_sent < number,
+                )
+            ).all()
+            for chunk in _chunks(due):
+                report["rappels"] += _remind_many(chunk, number, now)
+                db.session.commit()
     return report
 
 

@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_mail import Message
 from markupsafe import Markup, escape
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from tutorat import links
 from tutorat.extensions import db, mail
 from tutorat.links import absolute_url, is_ours
-from tutorat.models import MessageStatus, OutboxEmail, Pair, User, outbox_email_person
+from tutorat.models import MessageStatus, OutboxEmail, OutboxEmailPerson, Pair, User
 from tutorat.models.outbox import UNSENT_STATUSES
 
 # Which preference each kind of email depends on; None = about the account's security, always sent.
@@ -35,6 +35,8 @@ KIND_PREFERENCE: dict[str, str | None] = {
     "pair_confirmed_mentee": "notify_proposals",
     "pair_answer": "notify_proposals",
     "pair_ended": "notify_proposals",
+    "pair_withdrawn": "notify_proposals",
+    "pair_person_deactivated": "notify_proposals",
     "reminder": "notify_reminders",
     "expired": "notify_reminders",
     "digest": "notify_digest",
@@ -110,15 +112,10 @@ def queue_email(
         attempts=0,
         next_attempt_at=datetime.now(UTC),
     )
+    email.people = [
+        OutboxEmailPerson(user_id=uid) for uid in sorted(people_named(recipient, context))
+    ]
     db.session.add(email)
-    db.session.flush()
-    db.session.execute(
-        insert(outbox_email_person),
-        [
-            {"email_id": email.id, "user_id": uid}
-            for uid in sorted(people_named(recipient, context))
-        ],
-    )
     return email
 
 

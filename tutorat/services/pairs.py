@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tutorat import vocab
@@ -48,6 +48,32 @@ def _free_place(tutor_id: int, *, rest: bool = False) -> None:
     profile = db.session.get(TutorProfile, tutor_id)
     if profile is not None:
         db.session.expire(profile)
+
+
+def _check_people_active(pair: Pair) -> None:
+    """Both people of `pair` still have an active account, read under a shared row lock.
+
+    FOR SHARE (PostgreSQL) is held until the commit: a deactivation (which locks the account FOR
+    UPDATE, `services.deactivation`) either committed before this read, and is seen, or waits
+    until this transaction ends, and then withdraws what it finds.
+    """
+    rows = db.session.execute(
+        select(User.id, User.active)
+        .where(User.id.in_((pair.tutor_id, pair.mentee_id)))
+        .order_by(User.id)
+        .with_for_update(read=True)
+    ).all()
+    active = {user_id for user_id, is_active in rows if is_active}
+    if pair.tutor_id not in active:
+        raise Conflict(
+            "Le compte du tuteur a été désactivé : ce binôme ne peut plus être accepté ni "
+            "confirmé. Proposez un autre tuteur."
+        )
+    if pair.mentee_id not in active:
+        raise Conflict(
+            "Le compte du bénéficiaire a été désactivé : ce binôme ne peut plus être accepté ni "
+            "confirmé."
+        )
 
 
 def _check_referent(pair_or_request: Pair | Request, actor: User) -> None:
@@ -134,6 +160,7 @@ def answer(
     ):
         raise Conflict("Une réponse a déjà été donnée à cette proposition.")
     if accept:
+        _check_people_active(pair)
         other_accepted = pair.status == ("mentee_accepted" if side == "tutor" else "tutor_accepted")
         to = "accepted" if other_accepted else f"{side}_accepted"
         transition(
@@ -195,6 +222,7 @@ def confirm(pair: Pair, *, actor: User) -> None:
         raise Conflict(
             "Le binôme ne peut être confirmé qu'une fois accepté par les deux personnes."
         )
+    _check_people_active(pair)
     transition(pair, "active", actor=actor, reason="Binôme confirmé par le référent")
     transition(pair.request, "matched", actor=actor, reason=f"Binôme n° {pair.id} actif")
     pair.confirmed_at = datetime.now(UTC)

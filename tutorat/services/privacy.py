@@ -444,6 +444,11 @@ def anonymise(user: User, *, actor: User | None) -> None:
         )
         .values(reason="")
     )
+    # Nothing stays pending on them (proposals withdrawn, demande closed, with their events); no
+    # email about a person who asked to be forgotten.
+    from tutorat.services.deactivation import deactivate_account
+
+    deactivate_account(user, actor, "Compte anonymisé", notify=False)
     audit.note("anonymisation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
 
 

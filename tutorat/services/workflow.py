@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tutorat.extensions import db
 from tutorat.models import Pair, Request, StatusEvent, User
 from tutorat.models._types import utcnow
-from tutorat.services.errors import Conflict
+from tutorat.services.errors import Conflict, DomainError
+
+# An event says what happened: it is never dated later than now. Two servers' clocks may differ
+# by a little; more than this is a bug (a demo or an import writing the future), refused.
+CLOCK_SKEW = timedelta(seconds=5)
 
 REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
     "open": frozenset({"proposed", "cancelled"}),
@@ -38,6 +45,45 @@ _TABLES = {Request: (REQUEST_TRANSITIONS, "demande"), Pair: (PAIR_TRANSITIONS, "
 def can_transition(obj: Request | Pair, to: str) -> bool:
     table, _ = _TABLES[type(obj)]
     return to in table.get(obj.status, frozenset())
+
+
+def check_event_time(at: datetime, *, now: datetime | None = None) -> datetime:
+    """Refuse a status event dated in the future (beyond `CLOCK_SKEW`) or without a time zone."""
+    if at.tzinfo is None:
+        raise DomainError("La date d'un changement de statut doit indiquer son fuseau horaire.")
+    now = now or utcnow()
+    if at > now + CLOCK_SKEW:
+        raise DomainError(
+            f"Un changement de statut ne peut pas être daté dans le futur "
+            f"({at:%d/%m/%Y à %H:%M} UTC, alors qu'il est {now:%d/%m/%Y à %H:%M} UTC)."
+        )
+    return at
+
+
+def record_event(
+    entity: str,
+    entity_id: int,
+    *,
+    actor: User | None,
+    at: datetime,
+    from_status: str | None,
+    to_status: str,
+    reason: str = "",
+    on_behalf_of: User | None = None,
+) -> StatusEvent:
+    """Add one status event, after checking that it is not dated in the future."""
+    event = StatusEvent(
+        entity=entity,
+        entity_id=entity_id,
+        actor_id=actor.id if actor else None,
+        on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+        at=check_event_time(at),
+        from_status=from_status,
+        to_status=to_status,
+        reason=(reason or "")[:2000],
+    )
+    db.session.add(event)
+    return event
 
 
 def transition(
@@ -73,18 +119,81 @@ def transition(
         )
     set_committed_value(obj, "status", to)
     set_committed_value(obj, "updated_at", now)
-    event = StatusEvent(
-        entity=entity,
-        entity_id=obj.id,
-        actor_id=actor.id if actor else None,
-        on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+    return record_event(
+        entity,
+        obj.id,
+        actor=actor,
+        on_behalf_of=on_behalf_of,
         at=now,
         from_status=current,
         to_status=to,
-        reason=(reason or "")[:2000],
+        reason=reason,
     )
-    db.session.add(event)
-    return event
+
+
+def transition_many(
+    model: type[Request] | type[Pair],
+    ids: Sequence[int],
+    to: str,
+    *,
+    actor: User | None,
+    reason: str | dict[int, str] = "",
+    from_statuses: Sequence[str] | None = None,
+) -> dict[int, str]:
+    """Move every row of `ids` that may go to `to` from its current status, in a few statements.
+
+    Set-based `transition`: one conditional UPDATE per current status (… WHERE id IN (…) AND
+    status = from), each returning the ids it changed, then the events in one bulk INSERT. A row
+    changed meanwhile by someone else (or by another run) is left alone. Returns {id: from_status}
+    for the rows moved; the caller acts on those only. `reason` may be given per id;
+    `from_statuses` narrows the statuses a row may leave (the table's, by default).
+    """
+    table, entity = _TABLES[model]
+    sources = sorted(
+        status
+        for status, targets in table.items()
+        if to in targets and (from_statuses is None or status in from_statuses)
+    )
+    ids = list(ids)
+    if not ids or not sources:
+        return {}
+    now = check_event_time(utcnow())
+    moved: dict[int, str] = {}
+    for current in sources:
+        stmt = (
+            update(model)
+            .where(model.id.in_(ids), model.status == current)
+            .values(status=to, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        # RETURNING: PostgreSQL, and SQLite from 3.35 (2021).
+        changed = db.session.scalars(stmt.returning(model.id)).all()
+        moved.update(dict.fromkeys(changed, current))
+    if moved:
+        db.session.execute(
+            insert(StatusEvent),
+            [
+                {
+                    "entity": entity,
+                    "entity_id": obj_id,
+                    "actor_id": actor.id if actor else None,
+                    "on_behalf_of_id": None,
+                    "at": now,
+                    "from_status": current,
+                    "to_status": to,
+                    "reason": (reason.get(obj_id, "") if isinstance(reason, dict) else reason)[
+                        :2000
+                    ],
+                }
+                for obj_id, current in sorted(moved.items())
+            ],
+        )
+        # Objects already loaded in the session must not keep their old status.
+        for obj_id in moved:
+            loaded = db.session.identity_map.get(db.session.identity_key(model, obj_id))
+            if loaded is not None:
+                db.session.expire(loaded, ["status", "updated_at"])
+    return moved
 
 
 def record_creation(
@@ -92,15 +201,13 @@ def record_creation(
 ) -> StatusEvent:
     """The first event of a new demande or binôme (from nothing to its first status)."""
     _, entity = _TABLES[type(obj)]
-    event = StatusEvent(
-        entity=entity,
-        entity_id=obj.id,
-        actor_id=actor.id if actor else None,
-        on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+    return record_event(
+        entity,
+        obj.id,
+        actor=actor,
+        on_behalf_of=on_behalf_of,
         at=utcnow(),
         from_status=None,
         to_status=obj.status,
         reason=reason,
     )
-    db.session.add(event)
-    return event

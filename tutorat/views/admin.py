@@ -15,7 +15,7 @@ from tutorat.extensions import db
 from tutorat.forms import ActionForm, NewAccountForm, WeightsForm
 from tutorat.models import AccessLog, OutboxEmail, Pair, Request, Role, Setting, TutorProfile, User
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts, audit, notifications, privacy, suggestions
+from tutorat.services import accounts, audit, deactivation, notifications, privacy, suggestions
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
@@ -225,19 +225,22 @@ def deactivate(user_id: int):
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    user.active = False
-    accounts.end_all_sessions(user)
-    audit.note(
-        "desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=current_user
-    )
+    back = url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent")
+    try:
+        report = deactivation.deactivate_account(
+            user, actor=current_user, reason="Compte désactivé par l'administration"
+        )
+    except DomainError as error:
+        show_error(error)
+        return redirect(back)
     commit_or_error()
+    withdrawn = report["propositions retirées"]
     flash(
-        f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées.",
+        f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées."
+        + (f" {withdrawn} proposition(s) de binôme en attente retirée(s)." if withdrawn else ""),
         "success",
     )
-    return redirect(
-        url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent")
-    )
+    return redirect(back)
 
 
 WEIGHT_PARTS = ("distance", "sector", "availability", "experience")

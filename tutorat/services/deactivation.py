@@ -1,0 +1,111 @@
+"""Deactivating an account: in the same transaction, nothing stays pending on a person who has left.
+
+A deactivated person can no longer log in, and must not be left in a proposal that others still
+answer or confirm: their pending proposals are withdrawn (through the workflow, with an event
+each), the other people concerned are told by email (queued in the outbox), a mentee's open
+demande is closed, and the référent of an active binôme is told (the binôme itself is not ended:
+its outcome is the référent's to record).
+
+The account row is locked (SELECT … FOR UPDATE on PostgreSQL) before anything is read, and
+`pairs.answer` / `pairs.confirm` read both people's accounts under a shared lock (FOR SHARE):
+either the acceptance commits first and its binôme is then withdrawn here, or the deactivation
+commits first and the acceptance is refused. Both cannot succeed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from tutorat.extensions import db
+from tutorat.models import Pair, Request, User
+from tutorat.models.pairs import PENDING_PAIR_STATUSES
+from tutorat.services import accounts, audit
+from tutorat.services import pairs as pair_service
+from tutorat.services.notifications import queue_email
+from tutorat.services.workflow import transition
+
+DEFAULT_REASON = "Compte désactivé"
+
+
+def deactivate_account(
+    user: User, actor: User | None, reason: str = "", *, notify: bool = True
+) -> dict[str, int]:
+    """Deactivate `user` and close what was pending on them; the caller commits once.
+
+    Returns how many proposals were withdrawn, demandes closed and active binômes reported.
+    `notify=False` (anonymisation): the same changes and events, but no email about the person.
+    """
+    reason = (reason or "").strip() or DEFAULT_REASON
+    # Taken first, held until the commit: a concurrent acceptance or confirmation waits for it.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    user.active = False
+    accounts.end_all_sessions(user)
+    db.session.flush()
+    report = {"propositions retirées": 0, "demandes closes": 0, "binômes actifs signalés": 0}
+
+    person_pairs = (
+        select(Pair)
+        .where(or_(Pair.tutor_id == user.id, Pair.mentee_id == user.id))
+        .order_by(Pair.id)
+        # Statuses as committed now, not as an earlier read of this request left them.
+        .execution_options(populate_existing=True)
+    )
+    for pair in db.session.scalars(person_pairs.where(Pair.status.in_(PENDING_PAIR_STATUSES))):
+        _withdraw(pair, user, actor, reason, notify=notify)
+        report["propositions retirées"] += 1
+    for pair in db.session.scalars(person_pairs.where(Pair.status == "active")):
+        if not notify:
+            continue
+        referent = pair.mentee.mentee_profile.referent
+        queue_email(
+            "pair_person_deactivated",
+            referent,
+            "Une personne d'un binôme actif n'est plus inscrite",
+            "pair_person_deactivated",
+            pair=pair,
+            deactivated=user,
+        )
+        report["binômes actifs signalés"] += 1
+    if user.is_mentee:
+        demandes = db.session.scalars(
+            select(Request)
+            .where(Request.mentee_id == user.id, Request.status == "open")
+            .execution_options(populate_existing=True)
+        )
+        for demande in demandes:
+            transition(demande, "cancelled", actor=actor, reason=reason)
+            report["demandes closes"] += 1
+    audit.note("desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
+    return report
+
+
+def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify: bool) -> None:
+    """One pending proposal of the deactivated person: withdrawn, the place freed, others told."""
+    # No name in the reason: the other person may read this history.
+    who = "du bénéficiaire" if user.id == pair.mentee_id else "du tuteur"
+    transition(pair, "withdrawn", actor=actor, reason=f"Retiré : le compte {who} est désactivé")
+    pair_service._free_place(pair.tutor_id)
+    if user.id == pair.mentee_id:
+        transition(pair.request, "cancelled", actor=actor, reason=f"{reason} (bénéficiaire)")
+    else:
+        transition(
+            pair.request,
+            "open",
+            actor=actor,
+            reason=f"Binôme n° {pair.id} retiré : le tuteur n'est plus inscrit",
+        )
+    if not notify:
+        return
+    referent = pair.mentee.mentee_profile.referent
+    others = [("referent", referent)]
+    others.append(("mentee", pair.mentee) if user.id == pair.tutor_id else ("tutor", pair.tutor))
+    for side, person in others:
+        queue_email(
+            "pair_withdrawn",
+            person,
+            "Une proposition de binôme est retirée",
+            "pair_withdrawn",
+            pair=pair,
+            side=side,
+            deactivated=user,
+        )
