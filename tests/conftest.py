@@ -92,6 +92,7 @@ def app(database_url, tmp_path_factory):
     with app.app_context():
         upgrade()
         load_reference_data()
+    _SESSION_LIMITER.extend(_limiter_state())
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -113,15 +114,29 @@ def _clean_tables(request):
     pagecache.store.clear()  # ids are reused once the tables are empty
 
 
+# The session app's limiter state, taken once it is built.
+_SESSION_LIMITER: list = []
+
+
+def _limiter_state() -> tuple:
+    from tutorat.extensions import limiter
+
+    return (limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized)
+
+
 @pytest.fixture(autouse=True)
 def _limiter_storage():
     """Give the session's app its limiter storage back: the limiter is one object per process,
-    and any app a test builds (production settings, another database) replaces its storage."""
+    and any app a test (or a module's fixture) builds replaces its storage. Restored to the state
+    taken when the session app was built, not to what the test found (a module fixture may
+    already have replaced it)."""
     from tutorat.extensions import limiter
 
-    saved = (limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized)
+    if _SESSION_LIMITER:
+        limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized = _SESSION_LIMITER
     yield
-    limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized = saved
+    if _SESSION_LIMITER:
+        limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized = _SESSION_LIMITER
 
 
 @pytest.fixture

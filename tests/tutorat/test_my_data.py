@@ -117,7 +117,9 @@ def test_export_holds_history_refusal_outcome_messages_consultations_and_consent
         from tutorat.models import OutboxEmail
 
         subjects = db.session.scalars(
-            select(OutboxEmail.subject).where(OutboxEmail.recipient == s["mentee"])
+            select(OutboxEmail.subject)
+            .where(OutboxEmail.recipient == s["mentee"])
+            .order_by(OutboxEmail.created_at, OutboxEmail.id)
         ).all()
     assert subjects and [m["objet"] for m in data["messages_recus"]] == list(subjects)
     assert all(m["statut"] == "en attente d'envoi" and m["cree_le"] for m in data["messages_recus"])
