@@ -67,7 +67,7 @@ def check_idle():
     if not isinstance(seen, int) or now - seen > limit * 60 or seen > now + 60:
         end()
         flash(
-            f"Votre session a expiré après {limit} minutes sans activité. "
+            f"Votre session a expiré après {limit} minute{'s' if limit > 1 else ''} sans activité. "
             "Reconnectez-vous pour continuer. Sur un ordinateur partagé, pensez à vous "
             "déconnecter en partant.",
             "info",

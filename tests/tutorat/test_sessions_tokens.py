@@ -106,6 +106,13 @@ def test_idle_timeouts_are_settings(app):
         b = _logged_in(app, people["referent"])
         _idle_for(b, 6)
         assert b.client.get("/referent/").status_code == 302
+        # One minute is singular in the message.
+        app.config["IDLE_TIMEOUT_STAFF_MINUTES"] = 1
+        b = _logged_in(app, people["referent"])
+        _idle_for(b, 2)
+        r = b.client.get("/referent/")
+        page = b.client.get(r.headers["Location"]).get_data(as_text=True)
+        assert "après 1 minute sans activité" in page
     finally:
         app.config["IDLE_TIMEOUT_STAFF_MINUTES"] = saved
 
