@@ -98,3 +98,26 @@ def make_tutor(
     profile.validated_at = datetime.now(UTC) if validated else None
     db.session.flush()
     return user
+
+
+def make_proposal(referent: User, mentee: User, tutor: User):
+    """A demande opened by `mentee` and the proposal of `tutor` by `referent` (the services' way)."""
+    from tutorat.services import pairs as pair_service
+    from tutorat.services import requests as request_service
+
+    demande = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+    )
+    db.session.flush()
+    return pair_service.propose(demande, tutor.id, actor=referent)
+
+
+def make_active_pair(referent: User, mentee: User, tutor: User):
+    """A binôme proposed, accepted by both sides and confirmed by `referent`."""
+    from tutorat.services import pairs as pair_service
+
+    pair = make_proposal(referent, mentee, tutor)
+    pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+    pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+    pair_service.confirm(pair, actor=referent)
+    return pair

@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import PG_URL, Browser
-from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
+from tests.factories import (
+    PASSWORD,
+    make_admin,
+    make_mentee,
+    make_proposal,
+    make_referent,
+    make_tutor,
+)
 from tutorat.extensions import db
 from tutorat.models import OutboxEmail, Pair, Request, StatusEvent, TutorProfile, User
 from tutorat.services import deactivation
@@ -20,11 +27,7 @@ from tutorat.services.errors import Conflict
 
 def _proposal(referent, tutor, mentee=None):
     mentee = mentee or make_mentee(referent)
-    demande = request_service.open_request(
-        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
-    )
-    db.session.flush()
-    return pair_service.propose(demande, tutor.id, actor=referent)
+    return make_proposal(referent, mentee, tutor)
 
 
 def _emails(kind: str) -> list[OutboxEmail]:

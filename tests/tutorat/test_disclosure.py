@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
-from tests.tutorat.test_mail import smtp  # noqa: F401  (the in-process SMTP server fixture)
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, OutboxEmail, Pair
 from tutorat.services import followup, notifications
@@ -212,7 +211,7 @@ def _check(app, worlds, stage):
     return seen
 
 
-def test_a_tutor_sees_nothing_the_mentee_did_not_share_by_any_route_or_email(app, smtp):  # noqa: F811
+def test_a_tutor_sees_nothing_the_mentee_did_not_share_by_any_route_or_email(app, smtp):
     worlds = _world(app)
     stages = {}
     for stage in ("proposed", "reminded", "active", "ended"):

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from tests.conftest import REDIS_TEST_URL, ROOT, Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
-from tests.tutorat.test_mail import smtp  # noqa: F401  (the in-process SMTP server fixture)
 from tutorat import create_app, production
 from tutorat.extensions import db
 from tutorat.models import OutboxEmail, Pair, User
@@ -97,7 +96,7 @@ def _assert_only_our_links(message) -> int:
     return len(urls)
 
 
-def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy, smtp):  # noqa: F811
+def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy, smtp):
     app = behind_proxy
     now = datetime.now(UTC)
     with app.app_context():
@@ -306,7 +305,7 @@ def test_link_ignores_the_request(app, monkeypatch):
 # ---- 7b: what people type is never a link in the HTML email ----
 
 
-def test_free_text_urls_are_not_links_in_the_html_email(behind_proxy, smtp):  # noqa: F811
+def test_free_text_urls_are_not_links_in_the_html_email(behind_proxy, smtp):
     app = behind_proxy
     with app.app_context():
         referent = make_referent()

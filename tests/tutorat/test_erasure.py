@@ -7,12 +7,17 @@ import re
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import Browser
-from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
-from tests.tutorat.test_mail import SMTPServer
+from tests.factories import (
+    PASSWORD,
+    make_active_pair,
+    make_admin,
+    make_mentee,
+    make_referent,
+    make_tutor,
+)
 from tutorat.extensions import db
 from tutorat.models import (
     MenteeProfile,
@@ -23,26 +28,11 @@ from tutorat.models import (
     outbox_email_person,
 )
 from tutorat.services import notifications, privacy
-from tutorat.services import pairs as pair_service
-from tutorat.services import requests as request_service
 
 SMALL_COMMUNE = "32130"  # Faget-Abbatial, 212 inhabitants, canton 3203 (Astarac-Gimone)
 SMALL_CANTON = "3203"
 LARGE_COMMUNE = "32307"  # Pavie, 2,566 inhabitants
 RESET_LINK = re.compile(r"https?://\S+/mot-de-passe/\S+")
-
-
-@pytest.fixture
-def smtp(app):
-    server = SMTPServer()
-    server.start()
-    state = app.extensions["mail"]
-    saved = (state.server, state.port, state.suppress, state.use_tls, state.use_ssl)
-    state.server, state.port, state.suppress = "127.0.0.1", server.port, False
-    state.use_tls = state.use_ssl = False
-    yield server
-    server.stop()
-    state.server, state.port, state.suppress, state.use_tls, state.use_ssl = saved
 
 
 def _world(app) -> dict:
@@ -61,14 +51,7 @@ def _world(app) -> dict:
         profile.share_first_name = True
         tutor = make_tutor(commune=LARGE_COMMUNE, remote_ok=True, max_km=60)
         tutor.tutor_profile.obstacles = "sante"
-        demande = request_service.open_request(
-            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
-        )
-        db.session.flush()
-        pair = pair_service.propose(demande, tutor.id, actor=referent)
-        pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
-        pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
-        pair_service.confirm(pair, actor=referent)
+        pair = make_active_pair(referent, mentee, tutor)
         admin = make_admin()
         db.session.commit()
         return {

@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from tests.conftest import Browser
-from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
+from tests.factories import (
+    PASSWORD,
+    make_mentee,
+    make_proposal,
+    make_referent,
+    make_tutor,
+)
 from tutorat.extensions import db
 from tutorat.models import Meeting, OutboxEmail, Pair, Request, StatusEvent, TutorProfile
 from tutorat.services import followup
@@ -19,11 +25,7 @@ def _proposal(referent=None, tutor=None):
     referent = referent or make_referent()
     mentee = make_mentee(referent)
     tutor = tutor or make_tutor(capacity=3)
-    demande = request_service.open_request(
-        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
-    )
-    db.session.flush()
-    pair = pair_service.propose(demande, tutor.id, actor=referent)
+    pair = make_proposal(referent, mentee, tutor)
     db.session.commit()
     return referent, mentee, tutor, pair
 

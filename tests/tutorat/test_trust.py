@@ -8,12 +8,17 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import Browser
-from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
+from tests.factories import (
+    PASSWORD,
+    make_active_pair,
+    make_admin,
+    make_mentee,
+    make_referent,
+    make_tutor,
+)
 from tutorat.extensions import db
 from tutorat.models import AccessLog, MenteeProfile, Pair, Request, User
 from tutorat.services import accounts
-from tutorat.services import pairs as pair_service
-from tutorat.services import requests as request_service
 from tutorat.services.errors import DomainError
 
 SECRET_NOTE = "NOTE-SOCIALE-SECRETE-RSA-SOCLE-580"
@@ -29,14 +34,7 @@ def _world(app, share_obstacles=False):
         profile.share_obstacles = share_obstacles
         tutor = make_tutor()
         tutor.tutor_profile.obstacles = "sante"
-        demande = request_service.open_request(
-            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
-        )
-        db.session.flush()
-        pair = pair_service.propose(demande, tutor.id, actor=referent)
-        pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
-        pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
-        pair_service.confirm(pair, actor=referent)
+        pair = make_active_pair(referent, mentee, tutor)
         admin = make_admin()
         db.session.commit()
         return {
@@ -47,7 +45,7 @@ def _world(app, share_obstacles=False):
             "pair": pair.id,
             "mentee_id": mentee.id,
             "tutor_id": tutor.id,
-            "request": demande.id,
+            "request": pair.request_id,
         }
 
 
