@@ -60,8 +60,6 @@ def deactivate_account(
         queue_email(
             "pair_person_deactivated",
             referent,
-            "Une personne d'un binôme actif n'est plus inscrite",
-            "pair_person_deactivated",
             pair=pair,
             deactivated=user,
         )
@@ -103,8 +101,6 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify
         queue_email(
             "pair_withdrawn",
             person,
-            "Une proposition de binôme est retirée",
-            "pair_withdrawn",
             pair=pair,
             side=side,
             deactivated=user,

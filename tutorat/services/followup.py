@@ -133,8 +133,6 @@ def _expire_many(ids: Sequence[int]) -> int:
                 queue_email(
                     "expired",
                     person,
-                    "Une proposition de binôme est annulée faute de réponse",
-                    "expired",
                     pair=pair,
                     side=side,
                     expiry_days=expiry_days,
@@ -168,8 +166,6 @@ def _remind_many(ids: Sequence[int], number: int, now: datetime) -> int:
                 queue_email(
                     "reminder",
                     person,
-                    "Rappel : une proposition de binôme attend votre réponse",
-                    "reminder",
                     pair=pair,
                     side=side,
                     days=days,
@@ -305,13 +301,7 @@ def send_digests(now: datetime | None = None) -> int:
             .where(MenteeProfile.referent_id == referent.id)
         )
         if has_people:
-            queue_email(
-                "digest",
-                referent,
-                f"Tutorat : votre résumé de la semaine {week}",
-                "digest",
-                digest=weekly_digest(referent, now),
-            )
+            queue_email("digest", referent, week=week, digest=weekly_digest(referent, now))
             sent += 1
         if setting is None:
             db.session.add(Setting(key=key, value=stamp))

@@ -121,15 +121,11 @@ def propose(request: Request, tutor_id: int, *, actor: User) -> Pair:
     queue_email(
         "proposal_tutor",
         tutor,
-        "Une personne pourrait avoir besoin de vous",
-        "proposal_tutor",
         pair=pair,
     )
     queue_email(
         "proposal_mentee",
         request.mentee,
-        "Un tuteur vous est proposé",
-        "proposal_mentee",
         pair=pair,
     )
     return pair
@@ -176,16 +172,12 @@ def answer(
             queue_email(
                 "pair_accepted",
                 referent,
-                "Un binôme attend votre confirmation",
-                "pair_accepted",
                 pair=pair,
             )
         elif referent.id != actor.id:
             queue_email(
                 "pair_answer",
                 referent,
-                "Une réponse à votre proposition de binôme",
-                "pair_answer",
                 pair=pair,
                 side=side,
             )
@@ -209,8 +201,6 @@ def answer(
     queue_email(
         "pair_declined",
         pair.mentee.mentee_profile.referent,
-        "Une proposition de binôme a été refusée",
-        "pair_declined",
         pair=pair,
     )
 
@@ -229,15 +219,11 @@ def confirm(pair: Pair, *, actor: User) -> None:
     queue_email(
         "pair_confirmed_tutor",
         pair.tutor,
-        "Votre binôme commence",
-        "pair_confirmed_tutor",
         pair=pair,
     )
     queue_email(
         "pair_confirmed_mentee",
         pair.mentee,
-        "Votre binôme commence",
-        "pair_confirmed_mentee",
         pair=pair,
     )
 
@@ -290,4 +276,4 @@ def end(
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
         )
     for person in (pair.tutor, pair.mentee):
-        queue_email("pair_ended", person, "Votre binôme est terminé", "pair_ended", pair=pair)
+        queue_email("pair_ended", person, pair=pair)
