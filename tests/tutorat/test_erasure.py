@@ -297,4 +297,4 @@ def test_a_worker_that_died_after_its_claim_is_taken_over_once(app, ctx, smtp):
     assert notifications.send_pending(now=now + timedelta(minutes=1)) == (0, 0)  # still leased
     assert notifications.send_pending(now=now + notifications.LEASE * 2) == (1, 0)
     assert notifications.send_pending(now=now + notifications.LEASE * 4) == (0, 0)
-    assert [m["Subject"] for m in smtp.inbox.messages] == ["Une seule fois"]
+    assert [m["Subject"] for m in smtp.inbox.messages] == ["Votre compte Tutorat"]
