@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.conftest import ROOT, Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
+from tests.tutorat.test_mail import smtp  # noqa: F401  (the in-process SMTP server fixture)
 from tutorat.extensions import db
 from tutorat.models import OutboxEmail, User
 from tutorat.services import followup, notifications
@@ -54,12 +55,15 @@ def _all_off() -> User:
 
 
 @pytest.mark.parametrize("name", SECURITY)
-def test_security_kinds_ignore_preferences(app, ctx, name):
+def test_security_kinds_ignore_preferences(app, ctx, smtp, name):  # noqa: F811
     person = _all_off()
     email = notifications.queue_email(name, person, token="jeton", hours=2, inviter=person)
-    assert email is not None
-    assert email.subject == KINDS[name].subject
-    assert email.kind == name and "jeton" in email.body_text
+    assert email is not None and email.kind == name
+    db.session.commit()
+    assert notifications.send_pending() == (1, 0)
+    [message] = smtp.inbox.to(person.email)
+    assert message["Subject"] == KINDS[name].subject
+    assert "jeton" in smtp.inbox.text(message)
 
 
 @pytest.mark.parametrize("name", GOVERNED)

@@ -3,14 +3,14 @@
 Each kind names its subject (a French `str.format` template over the email's context), its text
 template (`templates/email/<name>.txt`), the preference that lets a person turn it off, or none when
 it concerns the security of the account (invitation, new password), which is always sent.
-`docs/architecture.md` and the README say how to add one.
+The README (« Ajouter un type de courriel ») says how to add one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tutorat.models import Role
+from tutorat.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,10 @@ class EmailKind:
     def template(self) -> str:
         return f"email/{self.name}.txt"
 
-    def subject_for(self, context: dict) -> str:
+    def subject_for(self, context: dict[str, object]) -> str:
         return self.subject.format_map(context)
 
-    def wanted_by(self, user) -> bool:
+    def wanted_by(self, user: User) -> bool:
         return self.preference is None or bool(getattr(user, self.preference.field))
 
 
