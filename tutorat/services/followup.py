@@ -130,13 +130,7 @@ def _expire_many(ids: Sequence[int]) -> int:
                 ("tutor", pair.tutor),
                 ("mentee", pair.mentee),
             ):
-                queue_email(
-                    "expired",
-                    person,
-                    pair=pair,
-                    side=side,
-                    expiry_days=expiry_days,
-                )
+                queue_email("expired", person, pair=pair, side=side, expiry_days=expiry_days)
     db.session.flush()
     # Other objects of this session (a tutor's profile, a demande) must be read again.
     for obj in list(db.session.identity_map.values()):
@@ -164,12 +158,7 @@ def _remind_many(ids: Sequence[int], number: int, now: datetime) -> int:
             days = (now - pair.proposed_at).days
             for side, person in _waiting_for(pair):
                 queue_email(
-                    "reminder",
-                    person,
-                    pair=pair,
-                    side=side,
-                    days=days,
-                    expiry_days=expiry_days,
+                    "reminder", person, pair=pair, side=side, days=days, expiry_days=expiry_days
                 )
     db.session.flush()
     return len(claimed)
