@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from tests.conftest import ROOT, Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
-from tests.tutorat.test_mail import smtp  # noqa: F401  (the in-process SMTP server fixture)
 from tutorat.extensions import db
 from tutorat.models import OutboxEmail, User
 from tutorat.services import followup, notifications
@@ -55,7 +54,7 @@ def _all_off() -> User:
 
 
 @pytest.mark.parametrize("name", SECURITY)
-def test_security_kinds_ignore_preferences(app, ctx, smtp, name):  # noqa: F811
+def test_security_kinds_ignore_preferences(app, ctx, smtp, name):
     person = _all_off()
     email = notifications.queue_email(name, person, token="jeton", hours=2, inviter=person)
     assert email is not None and email.kind == name
