@@ -82,8 +82,6 @@ def _reference_expire(pair) -> None:
         queue_email(
             "expired",
             person,
-            "Une proposition de binôme est annulée faute de réponse",
-            "expired",
             pair=pair,
             side=side,
             expiry_days=expiry_days,
@@ -125,8 +123,6 @@ def reference_run_reminders(now: datetime) -> dict[str, int]:
                         queue_email(
                             "reminder",
                             person,
-                            "Rappel : une proposition de binôme attend votre réponse",
-                            "reminder",
                             pair=pair,
                             side=side,
                             days=age.days,

@@ -32,7 +32,7 @@ from wtforms.validators import (
 )
 
 from tutorat import vocab
-from tutorat.services import reference
+from tutorat.services import emails, reference
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -205,9 +205,11 @@ class ChangePasswordForm(Form):
 
 
 class NotificationsForm(Form):
-    notify_proposals = BooleanField("Les propositions de binôme, les réponses et les confirmations")
-    notify_reminders = BooleanField("Les rappels quand une réponse est attendue")
-    notify_digest = BooleanField("Le résumé de la semaine (référents)")
+    """One checkbox per preference of the email registry (`services/emails.py`)."""
+
+
+for _preference in emails.PREFERENCES:
+    setattr(NotificationsForm, _preference.field, BooleanField(_preference.label))
 
 
 class SetPasswordForm(Form):

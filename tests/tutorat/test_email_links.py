@@ -22,6 +22,7 @@ from tutorat.models import OutboxEmail, Pair, User
 from tutorat.services import followup, notifications
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
+from tutorat.services.emails import KINDS
 
 BASE = "https://tutorat.gers.example.fr"
 EVIL = "evil.example"
@@ -254,7 +255,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         notifications.send_pending()
         db.session.remove()
     # Every kind of email there is was sent in this test (a new one must be added here).
-    assert kinds == _email_kinds() == set(notifications.KIND_PREFERENCE)
+    assert kinds == _email_kinds() == set(KINDS)
 
     messages = smtp.inbox.messages
     assert len(messages) >= len(kinds)

@@ -206,9 +206,8 @@ def test_purge_deletes_old_outbox_rows_and_keeps_recent_ones(app, runner):
             ("old_pending", "pending", old),
             ("recent_sent", "sent", recent),
         ):
-            email = notifications.queue_email(
-                "invitation", tutor, name, "invitation", token="t", inviter=tutor
-            )
+            email = notifications.queue_email("invitation", tutor, token="t", inviter=tutor)
+            email.subject = name
             db.session.flush()
             db.session.execute(
                 update(OutboxEmail)
@@ -233,8 +232,6 @@ def test_a_claimed_email_cancelled_by_a_concurrent_erasure_is_not_sent(app, ctx,
     notifications.queue_email(
         "password_reset",
         mentee,
-        "Choisir un nouveau mot de passe",
-        "password_reset",
         token="jeton-secret",
         hours=2,
     )
@@ -275,9 +272,7 @@ def test_a_claimed_email_cancelled_by_a_concurrent_erasure_is_not_sent(app, ctx,
 def test_a_worker_that_died_after_its_claim_is_taken_over_once(app, ctx, smtp):
     """Regression guard for the claim (pending → sending): an abandoned claim is not stranded."""
     tutor = make_tutor()
-    notifications.queue_email(
-        "invitation", tutor, "Une seule fois", "invitation", token="t", inviter=tutor
-    )
+    notifications.queue_email("invitation", tutor, token="t", inviter=tutor)
     db.session.commit()
     now = datetime.now(UTC)
     email_id = db.session.scalars(select(OutboxEmail.id)).one()
@@ -285,4 +280,4 @@ def test_a_worker_that_died_after_its_claim_is_taken_over_once(app, ctx, smtp):
     assert notifications.send_pending(now=now + timedelta(minutes=1)) == (0, 0)  # still leased
     assert notifications.send_pending(now=now + notifications.LEASE * 2) == (1, 0)
     assert notifications.send_pending(now=now + notifications.LEASE * 4) == (0, 0)
-    assert [m["Subject"] for m in smtp.inbox.messages] == ["Une seule fois"]
+    assert [m["Subject"] for m in smtp.inbox.messages] == ["Votre compte Tutorat"]

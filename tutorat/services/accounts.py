@@ -270,8 +270,6 @@ def request_password_reset(email: str) -> None:
     queue_email(
         "password_reset",
         user,
-        "Choisir un nouveau mot de passe",
-        "password_reset",
         token=password_token(user, "reset"),
         hours=TOKEN_MAX_AGE["reset"] // 3600,
     )

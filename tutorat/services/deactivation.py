@@ -57,14 +57,7 @@ def deactivate_account(
         if not notify:
             continue
         referent = pair.mentee.mentee_profile.referent
-        queue_email(
-            "pair_person_deactivated",
-            referent,
-            "Une personne d'un binôme actif n'est plus inscrite",
-            "pair_person_deactivated",
-            pair=pair,
-            deactivated=user,
-        )
+        queue_email("pair_person_deactivated", referent, pair=pair, deactivated=user)
         report["binômes actifs signalés"] += 1
     if user.is_mentee:
         demandes = db.session.scalars(
@@ -100,12 +93,4 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify
     others = [("referent", referent)]
     others.append(("mentee", pair.mentee) if user.id == pair.tutor_id else ("tutor", pair.tutor))
     for side, person in others:
-        queue_email(
-            "pair_withdrawn",
-            person,
-            "Une proposition de binôme est retirée",
-            "pair_withdrawn",
-            pair=pair,
-            side=side,
-            deactivated=user,
-        )
+        queue_email("pair_withdrawn", person, pair=pair, side=side, deactivated=user)

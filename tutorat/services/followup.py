@@ -130,15 +130,7 @@ def _expire_many(ids: Sequence[int]) -> int:
                 ("tutor", pair.tutor),
                 ("mentee", pair.mentee),
             ):
-                queue_email(
-                    "expired",
-                    person,
-                    "Une proposition de binôme est annulée faute de réponse",
-                    "expired",
-                    pair=pair,
-                    side=side,
-                    expiry_days=expiry_days,
-                )
+                queue_email("expired", person, pair=pair, side=side, expiry_days=expiry_days)
     db.session.flush()
     # Other objects of this session (a tutor's profile, a demande) must be read again.
     for obj in list(db.session.identity_map.values()):
@@ -166,14 +158,7 @@ def _remind_many(ids: Sequence[int], number: int, now: datetime) -> int:
             days = (now - pair.proposed_at).days
             for side, person in _waiting_for(pair):
                 queue_email(
-                    "reminder",
-                    person,
-                    "Rappel : une proposition de binôme attend votre réponse",
-                    "reminder",
-                    pair=pair,
-                    side=side,
-                    days=days,
-                    expiry_days=expiry_days,
+                    "reminder", person, pair=pair, side=side, days=days, expiry_days=expiry_days
                 )
     db.session.flush()
     return len(claimed)
@@ -305,13 +290,7 @@ def send_digests(now: datetime | None = None) -> int:
             .where(MenteeProfile.referent_id == referent.id)
         )
         if has_people:
-            queue_email(
-                "digest",
-                referent,
-                f"Tutorat : votre résumé de la semaine {week}",
-                "digest",
-                digest=weekly_digest(referent, now),
-            )
+            queue_email("digest", referent, week=week, digest=weekly_digest(referent, now))
             sent += 1
         if setting is None:
             db.session.add(Setting(key=key, value=stamp))

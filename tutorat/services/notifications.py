@@ -24,32 +24,15 @@ from tutorat.extensions import db, mail
 from tutorat.links import absolute_url, is_ours
 from tutorat.models import MessageStatus, OutboxEmail, OutboxEmailPerson, Pair, User
 from tutorat.models.outbox import UNSENT_STATUSES
+from tutorat.services import emails
 
-# Which preference each kind of email depends on; None = about the account's security, always sent.
-KIND_PREFERENCE: dict[str, str | None] = {
-    "proposal_tutor": "notify_proposals",
-    "proposal_mentee": "notify_proposals",
-    "pair_accepted": "notify_proposals",
-    "pair_declined": "notify_proposals",
-    "pair_confirmed_tutor": "notify_proposals",
-    "pair_confirmed_mentee": "notify_proposals",
-    "pair_answer": "notify_proposals",
-    "pair_ended": "notify_proposals",
-    "pair_withdrawn": "notify_proposals",
-    "pair_person_deactivated": "notify_proposals",
-    "reminder": "notify_reminders",
-    "expired": "notify_reminders",
-    "digest": "notify_digest",
-    "invitation": None,
-    "password_reset": None,
-}
 LEASE = timedelta(minutes=5)
 _URL = re.compile(r"(https?://[^\s<>\"']+)")
 
 
 def wants(user: User, kind: str) -> bool:
-    preference = KIND_PREFERENCE.get(kind, "notify_proposals")
-    return preference is None or bool(getattr(user, preference, True))
+    """Whether `user` receives this kind of email (a security email always)."""
+    return emails.kind(kind).wanted_by(user)
 
 
 def _url_for_refused(*_args, **_kwargs):
@@ -90,15 +73,16 @@ def _html(text: str, subject: str) -> str:
     return _render("email/layout.html", subject=subject, body=Markup("\n".join(paragraphs)))
 
 
-def queue_email(
-    kind: str, recipient: User, subject: str, template: str, **context
-) -> OutboxEmail | None:
-    """Write an email to the outbox; nothing leaves before the transaction commits."""
-    if not recipient.email or not recipient.active or not wants(recipient, kind):
+def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
+    """Write an email of a registered kind (`emails.KINDS`) to the outbox; its subject and template
+    come from the registry. Nothing leaves before the transaction commits."""
+    declared = emails.kind(kind)
+    if not recipient.email or not recipient.active or not declared.wanted_by(recipient):
         return None
     base_url = links.base_url()
+    subject = declared.subject_for(context)
     # Links come from BASE_URL only, never from the request (its Host and X-Forwarded-* headers).
-    text = _render(f"email/{template}.txt", recipient=recipient, **context)
+    text = _render(declared.template, recipient=recipient, **context)
     body_html = _html(text, subject)
     domain = base_url.split("//")[-1].split("/")[0].split(":")[0] or "tutorat.local"
     email = OutboxEmail(

@@ -118,20 +118,8 @@ def propose(request: Request, tutor_id: int, *, actor: User) -> Pair:
     )
     transition(request, "proposed", actor=actor, reason=f"Binôme n° {pair.id} proposé")
     tutor = db.session.get(User, tutor_id)
-    queue_email(
-        "proposal_tutor",
-        tutor,
-        "Une personne pourrait avoir besoin de vous",
-        "proposal_tutor",
-        pair=pair,
-    )
-    queue_email(
-        "proposal_mentee",
-        request.mentee,
-        "Un tuteur vous est proposé",
-        "proposal_mentee",
-        pair=pair,
-    )
+    queue_email("proposal_tutor", tutor, pair=pair)
+    queue_email("proposal_mentee", request.mentee, pair=pair)
     return pair
 
 
@@ -173,22 +161,9 @@ def answer(
         setattr(pair, f"{side}_answer", "accepted")
         referent = pair.mentee.mentee_profile.referent
         if to == "accepted":
-            queue_email(
-                "pair_accepted",
-                referent,
-                "Un binôme attend votre confirmation",
-                "pair_accepted",
-                pair=pair,
-            )
+            queue_email("pair_accepted", referent, pair=pair)
         elif referent.id != actor.id:
-            queue_email(
-                "pair_answer",
-                referent,
-                "Une réponse à votre proposition de binôme",
-                "pair_answer",
-                pair=pair,
-                side=side,
-            )
+            queue_email("pair_answer", referent, pair=pair, side=side)
         return
     if reason not in vocab.DECLINE_REASONS:
         raise DomainError("Choisissez la raison du refus dans la liste.", field="reason")
@@ -206,13 +181,7 @@ def answer(
     pair.decline_detail = detail.strip()
     _free_place(pair.tutor_id)
     transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} refusé")
-    queue_email(
-        "pair_declined",
-        pair.mentee.mentee_profile.referent,
-        "Une proposition de binôme a été refusée",
-        "pair_declined",
-        pair=pair,
-    )
+    queue_email("pair_declined", pair.mentee.mentee_profile.referent, pair=pair)
 
 
 def confirm(pair: Pair, *, actor: User) -> None:
@@ -226,20 +195,8 @@ def confirm(pair: Pair, *, actor: User) -> None:
     transition(pair, "active", actor=actor, reason="Binôme confirmé par le référent")
     transition(pair.request, "matched", actor=actor, reason=f"Binôme n° {pair.id} actif")
     pair.confirmed_at = datetime.now(UTC)
-    queue_email(
-        "pair_confirmed_tutor",
-        pair.tutor,
-        "Votre binôme commence",
-        "pair_confirmed_tutor",
-        pair=pair,
-    )
-    queue_email(
-        "pair_confirmed_mentee",
-        pair.mentee,
-        "Votre binôme commence",
-        "pair_confirmed_mentee",
-        pair=pair,
-    )
+    queue_email("pair_confirmed_tutor", pair.tutor, pair=pair)
+    queue_email("pair_confirmed_mentee", pair.mentee, pair=pair)
 
 
 def withdraw(pair: Pair, *, actor: User, reason: str = "") -> None:
@@ -290,4 +247,4 @@ def end(
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
         )
     for person in (pair.tutor, pair.mentee):
-        queue_email("pair_ended", person, "Votre binôme est terminé", "pair_ended", pair=pair)
+        queue_email("pair_ended", person, pair=pair)

@@ -25,7 +25,7 @@ from tutorat.models import (
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
 from tutorat.models.pairs import PairStatus
 from tutorat.models.requests import REQUEST_STATUS_LABELS, RequestStatus
-from tutorat.services import audit, disclosure
+from tutorat.services import audit, disclosure, emails
 
 ANONYMOUS_FIRST = "Personne"
 # A commune smaller than this would single a person out once the rest is anonymous (INSEE's
@@ -222,11 +222,7 @@ def my_data(user: User) -> dict[str, Any]:
                 if user.consent_by_id
                 else None
             ),
-            "courriels": {
-                "propositions": user.notify_proposals,
-                "rappels": user.notify_reminders,
-                "resume_hebdomadaire": user.notify_digest,
-            },
+            "courriels": {p.export_key: getattr(user, p.field) for p in emails.PREFERENCES},
         }
     }
     if user.role == Role.MENTEE and user.mentee_profile is not None:

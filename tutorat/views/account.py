@@ -8,33 +8,38 @@ from flask_login import current_user, login_user
 from tutorat.forms import ActionForm, ChangePasswordForm, NotificationsForm
 from tutorat.models import Role
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts, audit, privacy
+from tutorat.services import accounts, audit, emails, privacy
 from tutorat.services.errors import DomainError
 from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 guard_blueprint(bp, Role.MENTEE, Role.TUTOR, Role.REFERENT, Role.ADMIN)
 
-PREFERENCES = ("notify_proposals", "notify_reminders", "notify_digest")
-
 
 @bp.route("/", methods=["GET", "POST"])
 def settings():
     form = NotificationsForm(prefix="notif")
+    # The choices offered to this person, from the email registry.
+    preferences = emails.preferences_for(current_user.role)
     status = 200
     if request.method == "GET":
-        for name in PREFERENCES:
-            getattr(form, name).data = getattr(current_user, name)
+        for preference in preferences:
+            form[preference.field].data = getattr(current_user, preference.field)
     elif form.validate_on_submit():
-        for name in PREFERENCES:
-            setattr(current_user, name, bool(getattr(form, name).data))
+        for preference in preferences:
+            setattr(current_user, preference.field, bool(form[preference.field].data))
         ok, status = commit_or_error()
         if ok:
             flash("Vos choix de courriels sont enregistrés.", "success")
             return redirect(url_for("account.settings"))
     else:
         status = form_errors_status(form)
-    return render_template("account/settings.html", form=form), status
+    return render_template(
+        "account/settings.html",
+        form=form,
+        preferences=preferences,
+        always_sent=emails.security_labels(),
+    ), status
 
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])

@@ -87,8 +87,6 @@ def new_account():
             queue_email(
                 "invitation",
                 user,
-                "Votre compte Tutorat",
-                "invitation",
                 token=accounts.password_token(user),
                 inviter=current_user,
             )

@@ -459,8 +459,6 @@ def new_mentee():
                 queue_email(
                     "invitation",
                     user,
-                    "Votre compte Tutorat",
-                    "invitation",
                     token=accounts.password_token(user),
                     inviter=current_user,
                 )

@@ -1,0 +1,131 @@
+"""The registry of every kind of email: declared once here, sent by `notifications.queue_email`.
+
+Each kind names its subject (a French `str.format` template over the email's context), its text
+template (`templates/email/<name>.txt`), the preference that lets a person turn it off, or none when
+it concerns the security of the account (invitation, new password), which is always sent.
+The README (« Ajouter un type de courriel ») says how to add one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tutorat.models import Role, User
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A choice on the account page ("Les courriels que vous recevez"), stored as a User column."""
+
+    field: str  # the boolean column of User, also the form field's name
+    label: str  # the checkbox's label
+    export_key: str  # its key in the person's data export (privacy.my_data)
+    roles: tuple[Role, ...] = ()  # who is offered it; () = everyone
+
+    def offered_to(self, role: str) -> bool:
+        return not self.roles or role in self.roles
+
+
+PROPOSALS = Preference(
+    "notify_proposals",
+    "Les propositions de binôme, les réponses et les confirmations",
+    "propositions",
+)
+REMINDERS = Preference("notify_reminders", "Les rappels quand une réponse est attendue", "rappels")
+DIGEST = Preference(
+    "notify_digest",
+    "Le résumé de la semaine (référents)",
+    "resume_hebdomadaire",
+    roles=(Role.REFERENT,),
+)
+PREFERENCES: tuple[Preference, ...] = (PROPOSALS, REMINDERS, DIGEST)
+
+
+@dataclass(frozen=True)
+class EmailKind:
+    """One kind of email. `preference` is None exactly when it concerns the account's security."""
+
+    name: str
+    subject: str  # French; `{field}` placeholders are filled from the context passed to queue_email
+    preference: Preference | None
+    account_security: bool = False
+    label: str = ""  # how the account page names a kind that is always sent
+
+    def __post_init__(self) -> None:
+        # A security email cannot be turned off, and every other one can.
+        if self.account_security != (self.preference is None):
+            raise ValueError(f"{self.name}: account_security iff no preference")
+        if self.account_security and not self.label:
+            raise ValueError(f"{self.name}: a security email needs a label for the account page")
+
+    @property
+    def template(self) -> str:
+        return f"email/{self.name}.txt"
+
+    def subject_for(self, context: dict[str, object]) -> str:
+        return self.subject.format_map(context)
+
+    def wanted_by(self, user: User) -> bool:
+        return self.preference is None or bool(getattr(user, self.preference.field))
+
+
+def _kinds(*kinds: EmailKind) -> dict[str, EmailKind]:
+    return {kind.name: kind for kind in kinds}
+
+
+KINDS: dict[str, EmailKind] = _kinds(
+    # A référent proposes a binôme.
+    EmailKind("proposal_tutor", "Une personne pourrait avoir besoin de vous", PROPOSALS),
+    EmailKind("proposal_mentee", "Un tuteur vous est proposé", PROPOSALS),
+    # Answers, to the référent.
+    EmailKind("pair_accepted", "Un binôme attend votre confirmation", PROPOSALS),
+    EmailKind("pair_answer", "Une réponse à votre proposition de binôme", PROPOSALS),
+    EmailKind("pair_declined", "Une proposition de binôme a été refusée", PROPOSALS),
+    # The référent confirms, then the binôme ends.
+    EmailKind("pair_confirmed_tutor", "Votre binôme commence", PROPOSALS),
+    EmailKind("pair_confirmed_mentee", "Votre binôme commence", PROPOSALS),
+    EmailKind("pair_ended", "Votre binôme est terminé", PROPOSALS),
+    # An account is deactivated.
+    EmailKind(
+        "pair_person_deactivated",
+        "Une personne d'un binôme actif n'est plus inscrite",
+        PROPOSALS,
+    ),
+    EmailKind("pair_withdrawn", "Une proposition de binôme est retirée", PROPOSALS),
+    # Cron jobs (flask run-reminders, flask send-digests).
+    EmailKind("reminder", "Rappel : une proposition de binôme attend votre réponse", REMINDERS),
+    EmailKind("expired", "Une proposition de binôme est annulée faute de réponse", REMINDERS),
+    EmailKind("digest", "Tutorat : votre résumé de la semaine {week}", DIGEST),
+    # The account's security: always sent.
+    EmailKind(
+        "invitation",
+        "Votre compte Tutorat",
+        None,
+        account_security=True,
+        label="invitation",
+    ),
+    EmailKind(
+        "password_reset",
+        "Choisir un nouveau mot de passe",
+        None,
+        account_security=True,
+        label="nouveau mot de passe",
+    ),
+)
+
+
+def kind(name: str) -> EmailKind:
+    """The registered kind, or a loud error: an email nobody declared is never sent."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise LookupError(f"Type de courriel inconnu : {name!r} (à déclarer dans KINDS)") from None
+
+
+def preferences_for(role: str) -> tuple[Preference, ...]:
+    return tuple(p for p in PREFERENCES if p.offered_to(role))
+
+
+def security_labels() -> list[str]:
+    """What the account page lists as always sent."""
+    return [k.label for k in KINDS.values() if k.account_security]
