@@ -18,8 +18,12 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Pages are mostly CPU (Python, templates) with short database waits: 2 x cores + 1 sync workers
 # keeps the cores busy while some wait. WEB_CONCURRENCY is the name most platforms set.
 workers = _int("GUNICORN_WORKERS", _int("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-threads = _int("GUNICORN_THREADS", 1)
+# Threads: when the database freezes, the requests waiting on it hold their thread until the
+# statement timeout, while another thread of the same worker still answers /sante (in well under a
+# second) and the pages that need no database. With one thread per worker, a frozen database
+# would leave the balancer's probe queued behind them.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = _int("GUNICORN_THREADS", 4)
 # A request taking longer than this is killed (and logged): no page should take more than a second.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)

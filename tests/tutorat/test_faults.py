@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -300,6 +301,61 @@ def test_health_says_503_when_sqlite_is_full(site):
     response, _ = health_of(full)
     assert response.status_code == 503
     assert response.get_json()["base"] == "pleine"
+
+
+class _Blackhole:
+    """A TCP server that accepts connections and never answers (a frozen database host)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+
+def test_health_answers_within_its_timeout_when_the_host_never_answers():
+    hole = _Blackhole()
+    frozen = make_app(
+        f"postgresql+psycopg://postgres@127.0.0.1:{hole.port}/tutorat",
+        HEALTH_TIMEOUT=0.5,
+        DB_CONNECT_TIMEOUT=5,
+    )
+    try:
+        response, elapsed = health_of(frozen)
+        assert response.status_code == 503
+        assert response.get_json() == {"statut": "indisponible", "base": "bloquée"}
+        # Not the 5 s of the connection timeout: the balancer has its answer in time.
+        assert elapsed < 1.5
+        # While that probe still waits, the next one answers at once (no pile of threads).
+        response, elapsed = health_of(frozen)
+        assert response.status_code == 503 and elapsed < 1.5
+    finally:
+        hole.close()
+        close(frozen)
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
+def test_health_says_503_when_the_accounts_table_is_locked(app):
+    """Every page reads user_account: a lock on it stops them all, so /sante says so too."""
+    probe = make_app(PG_URL)
+    try:
+        assert health_of(probe)[0].status_code == 200
+        with app.app_context():
+            holder = db.engine.connect()
+        try:
+            holder.exec_driver_sql("LOCK TABLE user_account IN ACCESS EXCLUSIVE MODE")
+            response, elapsed = health_of(probe)
+        finally:
+            holder.rollback()
+            holder.close()
+        assert response.status_code == 503
+        assert response.get_json() == {"statut": "indisponible", "base": "bloquée"}
+        assert elapsed < 2
+    finally:
+        close(probe)
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")

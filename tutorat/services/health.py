@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tutorat.extensions import db
-from tutorat.models import HealthCheck
+from tutorat.models import HealthCheck, User
 from tutorat.models._types import utcnow
 
 # Below this much free space next to the SQLite file, the next writes may fail: say so now.
@@ -36,6 +36,9 @@ def probe(timeout_s: float, busy_timeout_ms: int) -> None:
         # For this transaction only: a lock held elsewhere, or a frozen server, answers in `ms`.
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+        # Every page reads the accounts table (the logged-in user): a lock held on it stops them
+        # all while the probe's own table is free, so the probe reads it too.
+        session.execute(select(User.id).limit(1))
         stmt = pg_insert(HealthCheck).values(id=1, checked_at=now)
         session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"checked_at": now}))
         session.commit()

@@ -4,32 +4,81 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from tutorat import errorpages
 from tutorat.extensions import db
 from tutorat.services import health as health_service
 
 bp = Blueprint("health", __name__)
 
 
+class ProbeTimeout(Exception):
+    """The probe did not finish in time: a frozen server, or a connection that never opens."""
+
+
+# One probe at a time per worker: while one is still waiting on a frozen database, the next
+# check answers at once instead of piling up threads.
+_running = threading.Lock()
+
+
+def _probe_within(timeout_s: float, busy_timeout_ms: int) -> None:
+    """Run the probe in a thread of its own and wait `timeout_s` at most (plus a little).
+
+    The probe's own timeouts bound its statements, but not a connection to a host that never
+    answers (libpq waits at least 2 s): the thread keeps waiting, the balancer has its answer.
+    """
+    if not _running.acquire(blocking=False):
+        raise ProbeTimeout("a previous probe is still waiting")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                try:
+                    health_service.probe(timeout_s, busy_timeout_ms)
+                    outcome.append(None)
+                except BaseException as exc:
+                    with contextlib.suppress(SQLAlchemyError):
+                        db.session.rollback()
+                    outcome.append(exc)
+        finally:
+            _running.release()
+
+    thread = threading.Thread(target=run, name="tutorat-sante", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 0.3)
+    if not outcome:
+        raise ProbeTimeout(f"no answer within {timeout_s} s")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
 @bp.get("/sante")
 @bp.get("/health")
 def health():
-    """200 if this worker can write to the database within HEALTH_TIMEOUT, 503 otherwise.
+    """200 if the database takes a write within HEALTH_TIMEOUT, 503 otherwise — answered within
+    that time whatever the database does (a frozen server, a host that never answers).
 
     The balancer then skips the worker; the body says why: injoignable, bloquée (a lock held
     too long, a frozen server), lecture seule, pleine.
     """
     config = current_app.config
     try:
-        health_service.probe(config["HEALTH_TIMEOUT"], config["SQLITE_BUSY_TIMEOUT"])
+        _probe_within(config["HEALTH_TIMEOUT"], config["SQLITE_BUSY_TIMEOUT"])
+    except ProbeTimeout as exc:
+        return _unavailable("bloquée", exc)
     except (SQLAlchemyError, sqlite3.Error, health_service.DatabaseFull) as exc:
-        # The connection may be the thing that failed; the pool replaces it.
-        with contextlib.suppress(SQLAlchemyError):
-            db.session.rollback()
-        state = health_service.state(exc)
-        current_app.logger.warning("santé : base %s (%s)", state, type(exc).__name__)
-        return jsonify(statut="indisponible", base=state), 503
+        return _unavailable(health_service.state(exc), exc)
     return jsonify(statut="ok", base="ok")
+
+
+def _unavailable(state: str, exc: BaseException):
+    # The request log's `error` field (tutorat/production.py), as for the other 503 pages.
+    request.environ["tutorat.error"] = errorpages.failure_reason(exc)
+    current_app.logger.warning("santé : base %s (%s)", state, type(exc).__name__)
+    return jsonify(statut="indisponible", base=state), 503
