@@ -333,8 +333,15 @@ class History:
             db.session.scalar(select(OutboxEmail.id).order_by(OutboxEmail.id.desc())) or 0
         ) + 1
         base_url = current_app.config["BASE_URL"].rstrip("/")
-        with current_app.test_request_context(base_url=base_url):
-            self.clock.run()
+        # The cron commits as it goes; the stories' objects need not be read again after each
+        # commit (every service re-reads or expires what its UPDATE statements change).
+        session = db.session()
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            with current_app.test_request_context(base_url=base_url):
+                self.clock.run()
+        finally:
+            session.expire_on_commit = expire_on_commit
         old = select(OutboxEmail.id).where(OutboxEmail.id >= first_email)
         db.session.execute(delete(OutboxEmailPerson).where(OutboxEmailPerson.email_id.in_(old)))
         db.session.execute(delete(OutboxEmail).where(OutboxEmail.id >= first_email))

@@ -89,8 +89,7 @@ def propose(request: Request, tutor_id: int, *, actor: User, now: datetime | Non
     if request.status != "open":
         raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
     explanation, _profile, _commune = suggestions.explain_pair(request, tutor_id)
-    candidates, feasible = suggestions.candidates_for(request, k=10_000)
-    rank = next((c.rank for c in candidates if c.tutor.id == tutor_id), None)
+    rank, feasible = suggestions.rank_of(request, tutor_id)
     mentee_commune = request.mentee.mentee_profile.commune
     place = suggestions.meeting_place(mentee_commune, _commune)
     _take_place(tutor_id, now)
