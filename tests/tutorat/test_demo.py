@@ -62,6 +62,7 @@ def test_seed_demo_twice(app, runner):
         assert _count(select(Request).where(Request.mentee_id == mentee.id)) == 0
         tutor = db.session.scalars(select(User).where(User.email == "tuteur@example.org")).one()
         assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "active")) == 1
+        assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "proposed")) == 1
         assert tutor.tutor_profile.places_left >= 1
         total = _count(select(User))
 

@@ -246,7 +246,8 @@ def seed_demo(seed: int = 32) -> bool:
                 obstacles="mobilite,garde_enfants"
                 if demo
                 else ",".join(rng.sample(list(vocab.OBSTACLES), rng.randint(0, 2))),
-                capacity=2 if demo else rng.choice([1, 1, 2, 2, 3]),
+                # An active binôme, a proposal to answer, and a free place.
+                capacity=3 if demo else rng.choice([1, 1, 2, 2, 3]),
                 places_used=0,
                 experience_note="J'ai été au RSA pendant deux ans ; une formation d'aide-soignant m'a remis en selle."
                 if demo
@@ -335,8 +336,9 @@ def seed_demo(seed: int = 32) -> bool:
     for i, (user, profile) in enumerate(mentees[1:], start=1):
         target = targets[(i - 1) % len(targets)]
         tutor = None
-        if i == 1:
-            target, tutor = "active", demo_tutor  # the demo tutor's active binôme
+        if i in (1, 2):
+            # The demo tutor's active binôme, and a proposal waiting for their answer.
+            target, tutor = ("active" if i == 1 else "proposed"), demo_tutor
             profile.remote_ok, profile.availability = True, profile.availability | (1 << 5)
             profile.target_metiers = "J1501"
         if target == "none":
