@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -234,3 +235,28 @@ def test_workflow_refuses_an_event_in_the_future(ctx):
     # A second of clock difference between two servers is not an error.
     workflow.check_event_time(datetime.now(UTC) + timedelta(seconds=1))
     assert not db.session.new or not any(isinstance(o, StatusEvent) for o in db.session.new)
+
+
+def test_demo_paths_come_from_the_transition_table():
+    """The demo draws each binôme's way to its status from the workflow's table, not its own."""
+    from tutorat.demo.story import pair_paths
+
+    for status in PairStatus:
+        paths = pair_paths(status.value)
+        assert paths, f"aucun chemin vers {status.value}"
+        for path in paths:
+            assert path[0] == "proposed" and path[-1] == status.value
+            assert all(b in PAIR_TRANSITIONS[a] for a, b in itertools.pairwise(path))
+    # Both orders of the answers lead to a binôme accepted by both.
+    assert {p[1] for p in pair_paths("accepted")} == {"tutor_accepted", "mentee_accepted"}
+
+
+def test_make_setup_runs_the_reminders_after_the_demo():
+    """`make run` (through `make setup`) runs the reminders once before serving."""
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
+    setup = makefile.split("\nsetup:", 1)[1].split("\n\n", 1)[0].splitlines()
+    commands = [line.split()[-1] for line in setup if line.startswith("\t$(FLASK)")]
+    assert commands.index("run-reminders") > commands.index("seed-demo")
+    assert "\nrun: setup" in makefile
