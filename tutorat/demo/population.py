@@ -343,13 +343,17 @@ def seed_demo(seed: int = 32) -> bool:
             profile.target_metiers = "J1501"
         if target == "none":
             continue
-        person = story.Person(
-            user,
-            profile,
-            profile.referent,
-            suggestions.mentee_values(profile, by_code[profile.commune_code]),
+        assert profile.commune_code is not None
+        history.add(
+            story.Person(
+                user,
+                profile,
+                profile.referent,
+                suggestions.mentee_values(profile, by_code[profile.commune_code]),
+            ),
+            target,
+            tutor=tutor,
         )
-        history.add(person, target, tutor=tutor)
     db.session.flush()
     history.run()
     db.session.commit()

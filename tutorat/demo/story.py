@@ -139,10 +139,11 @@ class History:
         self.clock = Clock(start, end)
         self.demo_tutor = demo_tutor
         self.weights = suggestions.current_weights()
-        self.tutor_values = {
-            user.id: suggestions.tutor_values(profile, communes[profile.commune_code])
-            for user, profile in tutors
-        }
+        self.tutor_values: dict[int, matching.Tutor] = {}
+        for user, profile in tutors:
+            assert profile.commune_code is not None
+            commune = communes[profile.commune_code]
+            self.tutor_values[user.id] = suggestions.tutor_values(profile, commune)
         self.expiry = timedelta(days=current_app.config["PROPOSAL_EXPIRY_DAYS"])
 
     @property
@@ -251,7 +252,7 @@ class History:
                 return  # the cron expires it
             if after == "ended":
                 yield from self.meetings(pair, until=self.now + wait)
-                self.end_pair(pair)
+                self.end_pair(pair, referent)
                 return
             yield wait
             self.take_step(pair, person, before, after)
@@ -310,12 +311,12 @@ class History:
             if pair.mentee.email and rng.random() < 0.7:
                 meetings.confirm_meeting(meeting, pair, actor=pair.mentee, confirmed=True)
 
-    def end_pair(self, pair: Pair) -> None:
+    def end_pair(self, pair: Pair, referent: User) -> None:
         rng = self.rng
         outcome = rng.choice(list(vocab.OUTCOMES))
         pairs.end(
             pair,
-            actor=pair.mentee.mentee_profile.referent,
+            actor=referent,
             outcome=outcome,
             contract=rng.choice(list(vocab.CONTRACT_TYPES)) if outcome == "emploi" else None,
             rights=rng.sample(list(vocab.RIGHTS), rng.randint(1, 2)) if outcome == "droits" else [],
