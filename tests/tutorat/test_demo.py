@@ -260,3 +260,73 @@ def test_make_setup_runs_the_reminders_after_the_demo():
     commands = [line.split()[-1] for line in setup if line.startswith("\t$(FLASK)")]
     assert commands.index("run-reminders") > commands.index("seed-demo")
     assert "\nrun: setup" in makefile
+
+
+def test_services_follow_a_simulated_clock(ctx):
+    """Each service takes the moment it acts at (the demo's clock); never a moment to come."""
+    import pytest
+
+    from tests.factories import make_mentee, make_referent, make_tutor
+    from tutorat.services import followup, meetings
+    from tutorat.services import pairs as pair_service
+    from tutorat.services.errors import DomainError
+
+    then = datetime.now(UTC) - timedelta(days=60)
+    referent = make_referent()
+    mentee = make_mentee(referent)
+    tutor = make_tutor(capacity=2)
+    demande = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour", now=then
+    )
+    db.session.flush()
+    pair = pair_service.propose(demande, tutor.id, actor=referent, now=then + timedelta(hours=1))
+    pair_service.answer(pair, side="tutor", accept=True, actor=tutor, now=then + timedelta(days=1))
+    pair_service.answer(
+        pair, side="mentee", accept=True, actor=mentee, now=then + timedelta(days=2)
+    )
+    pair_service.confirm(pair, actor=referent, now=then + timedelta(days=3))
+    meeting = meetings.log_meeting(
+        pair,
+        actor=tutor,
+        day=(then + timedelta(days=10)).date(),
+        duration_minutes=60,
+        mode="video",
+        now=then + timedelta(days=10),
+    )
+    db.session.flush()
+    assert (demande.created_at, pair.proposed_at) == (then, then + timedelta(hours=1))
+    assert pair.confirmed_at == then + timedelta(days=3)
+    assert meeting.created_at == then + timedelta(days=10)
+    assert db.session.get(TutorProfile, tutor.id).last_asked_at == then + timedelta(hours=1)
+    events = db.session.scalars(select(StatusEvent).order_by(StatusEvent.id)).all()
+    assert [e.at - then for e in events] == [
+        timedelta(0),  # demande opened
+        timedelta(hours=1),  # binôme proposed
+        timedelta(hours=1),  # demande: proposal
+        timedelta(days=1),
+        timedelta(days=2),
+        timedelta(days=3),  # binôme active
+        timedelta(days=3),  # demande matched
+    ]
+    # Nothing is dated in the future, even when asked to.
+    with pytest.raises(DomainError, match="dans le futur"):
+        pair_service.end(
+            pair, actor=referent, outcome="formation", now=datetime.now(UTC) + timedelta(days=1)
+        )
+    # The cron replays a past day: a proposal of then expires at then + 10 days, dated so.
+    other = make_mentee(referent)
+    second = request_service.open_request(
+        other, actor=other, topics=["cv"], meeting_modes=["video"], message="Bonjour", now=then
+    )
+    db.session.flush()
+    late = pair_service.propose(second, tutor.id, actor=referent, now=then)
+    db.session.commit()
+    assert followup.run_reminders(now=then + timedelta(days=10, hours=1))["expirées"] == 1
+    expired = db.session.scalars(
+        select(StatusEvent).where(
+            StatusEvent.entity == "binome",
+            StatusEvent.entity_id == late.id,
+            StatusEvent.to_status == "expired",
+        )
+    ).one()
+    assert expired.at == then + timedelta(days=10, hours=1)
