@@ -17,13 +17,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## Set up the database (migrations), load reference data, seed the demo once.
+## Set up the database (migrations), load reference data, seed the demo once, then run the
+## reminders' cron once (what came due since the demo was made: reminders, expiries).
 setup: install
 	$(FLASK) db upgrade
 	$(FLASK) load-reference-data
 	$(FLASK) seed-demo
+	$(FLASK) run-reminders
 
-## Install, migrate, load data, seed the demo, then serve on http://127.0.0.1:8000
+## Install, migrate, load data, seed the demo, run the reminders, then serve on http://127.0.0.1:8000
 run: setup
 	@echo ""
 	@echo "Tutorat est servi sur http://127.0.0.1:8000  (Ctrl+C pour arrêter)"

@@ -29,7 +29,7 @@ T = TypeVar("T")
 # A demo population on the real Gers geography
 # --------------------------------------------------------------------------------------------
 
-# Same vocabulary and proportions as the web application's demo population (tutorat/demo.py).
+# Same vocabulary and proportions as the web application's demo population (tutorat/demo/).
 COMMON_METIERS = [
     "A1203",
     "A1405",

@@ -160,9 +160,9 @@ def prepare(url: str, referents: int, mentees: int, tutors: int) -> list[str]:
 def check(url: str) -> dict[str, int]:
     from sqlalchemy import func, select
 
+    from tutorat.demo.scale import invariant_violations
     from tutorat.extensions import db
     from tutorat.models import OutboxEmail, Pair
-    from tutorat.scale import invariant_violations
 
     app = _app(url)
     with app.app_context():

@@ -139,7 +139,7 @@ def register(app: Flask) -> None:
             else "Démonstration déjà présente : rien à faire."
         )
         if scale != "demo":
-            from tutorat.scale import SCALES, seed_scale, totals
+            from tutorat.demo.scale import SCALES, seed_scale, totals
 
             report = seed_scale(SCALES[scale], seed=seed)
             if report is None:

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import itertools
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, or_, select
 
 from tutorat.extensions import db
 from tutorat.models import (
     Meeting,
     MenteeProfile,
+    OutboxEmail,
     Pair,
     PairStatus,
     Request,
     RequestStatus,
     Role,
+    StatusEvent,
     TutorProfile,
     User,
 )
+from tutorat.models.pairs import LIVE_PAIR_STATUSES
+from tutorat.services import requests as request_service
+from tutorat.services import suggestions
+from tutorat.services.followup import UNANSWERED
+from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS
+from tutorat.vocab import DECLINE_REASONS, OUTCOMES
 
 
 def _count(stmt) -> int:
@@ -51,25 +63,11 @@ def test_seed_demo_twice(app, runner):
         assert _count(select(Request).where(Request.mentee_id == mentee.id)) == 0
         tutor = db.session.scalars(select(User).where(User.email == "tuteur@example.org")).one()
         assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "active")) == 1
+        assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "proposed")) == 1
         assert tutor.tutor_profile.places_left >= 1
         total = _count(select(User))
 
-    again = runner.invoke(args=["seed-demo"])
-    assert again.exit_code == 0 and "rien à faire" in again.output
-    with app.app_context():
-        assert _count(select(User)) == total
-
-
-def test_demo_mentee_sees_the_demo_tutor(app, runner):
-    """The documented journey can be tried: the demo tutor is a candidate for the demo mentee."""
-    runner.invoke(args=["seed-demo"])
-    from tutorat.services import requests as request_service
-    from tutorat.services import suggestions
-
-    with app.app_context():
-        mentee = db.session.scalars(
-            select(User).where(User.email == "beneficiaire@example.org")
-        ).one()
+        # The documented journey can be tried: the demo tutor is a candidate for the demo mentee.
         demande = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["presentiel"], message="Bonjour"
         )
@@ -77,6 +75,11 @@ def test_demo_mentee_sees_the_demo_tutor(app, runner):
         candidates, _ = suggestions.candidates_for(demande)
         assert "tuteur@example.org" in [c.tutor.email for c in candidates[:3]]
         db.session.rollback()
+
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "rien à faire" in again.output
+    with app.app_context():
+        assert _count(select(User)) == total
 
 
 # Columns that name a moment to come, not something that happened.
@@ -86,36 +89,127 @@ FUTURE_BY_DESIGN = {
     ("tutor_profile", "rest_until"),
 }
 
+# Every reason the demo's events may carry: the services' own, in French.
+FRENCH_REASONS = [
+    re.compile(p)
+    for p in (
+        r"",
+        r"Score \d\.\d\d(, rang \d+ sur \d+)?",
+        r"Binôme n° \d+ (proposé|actif|refusé|retiré|expiré sans réponse"
+        r"|arrêté : nouvelle proposition)",
+        r"Accepté par le (tuteur|bénéficiaire)",
+        r"Binôme confirmé par le référent",
+        r"Retiré par le référent",
+        r"Pas de réponse dans les délais \(\d+ jours\)",
+        r"La personne .+\.",
+        r"La situation de la personne a changé\.",
+        r"Un autre tuteur paraît plus adapté\.",
+    )
+] + [re.compile(re.escape(label)) for label in (*DECLINE_REASONS.values(), *OUTCOMES.values())]
+ENGLISH = re.compile(
+    r"\b(expired|declined|accepted|withdrawn|proposed|active|ended|cancelled|matched|open"
+    r"|tutor|mentee|pair|request|none|null)\b",
+    re.IGNORECASE,
+)
 
-def test_demo_has_nothing_dated_in_the_future(app, runner):
-    """No status event, meeting, binôme or account of the demo is dated later than now."""
-    from datetime import UTC, date, datetime
 
+def _dated_in_the_future() -> dict[str, int]:
+    """Rows of any table holding a past moment (a date or time) later than now."""
     from sqlalchemy import Date
 
     from tutorat.models._types import UTCDateTime
 
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
     now, today = datetime.now(UTC), date.today()
     future = {}
     checked = set()
-    with app.app_context():
-        for table in db.metadata.sorted_tables:
-            for column in table.columns:
-                if (table.name, column.name) in FUTURE_BY_DESIGN:
-                    continue
-                if isinstance(column.type, UTCDateTime):
-                    limit = now
-                elif isinstance(column.type, Date):
-                    limit = today
-                else:
-                    continue
-                checked.add(f"{table.name}.{column.name}")
-                n = db.session.scalar(select(func.count()).select_from(table).where(column > limit))
-                if n:
-                    future[f"{table.name}.{column.name}"] = n
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if (table.name, column.name) in FUTURE_BY_DESIGN:
+                continue
+            if isinstance(column.type, UTCDateTime):
+                limit = now
+            elif isinstance(column.type, Date):
+                limit = today
+            else:
+                continue
+            checked.add(f"{table.name}.{column.name}")
+            n = db.session.scalar(select(func.count()).select_from(table).where(column > limit))
+            if n:
+                future[f"{table.name}.{column.name}"] = n
     assert {"status_event.at", "meeting.date", "pair.ended_at", "pair.confirmed_at"} <= checked
-    assert future == {}
+    return future
+
+
+def test_demo_obeys_the_rules(app, runner):
+    """Issue 12: the demo holds only what the product itself could have produced.
+
+    No proposal still waiting beyond the expiry delay, every status reached by events that chain
+    (from nothing, each from the previous one's to, the last one's to = the status), every reason
+    in French, no tutor over capacity, nothing dated in the future.
+    """
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    now = datetime.now(UTC)
+    with app.app_context():
+        expiry = timedelta(days=app.config["PROPOSAL_EXPIRY_DAYS"])
+        waiting = db.session.scalars(
+            select(Pair).where(Pair.status.in_(UNANSWERED), Pair.proposed_at <= now - expiry)
+        ).all()
+        assert [(p.id, p.status, p.proposed_at) for p in waiting] == []
+        # The reminders and expiries are the cron's own.
+        assert db.session.scalar(select(func.count()).where(Pair.reminders_sent > 0))
+        expired = db.session.scalars(select(Pair).where(Pair.status == "expired")).all()
+        assert expired and all(p.decline_reason == "sans_reponse" for p in expired)
+        # Both accepted: the référent confirms within days, not months.
+        accepted = db.session.scalars(select(Pair).where(Pair.status == "accepted")).all()
+        assert accepted and all(now - p.updated_at < expiry for p in accepted)
+
+        events: dict[tuple[str, int], list[StatusEvent]] = {}
+        for event in db.session.scalars(
+            select(StatusEvent).order_by(StatusEvent.at, StatusEvent.id)
+        ):
+            events.setdefault((event.entity, event.entity_id), []).append(event)
+        broken = []
+        for entity, model in (("demande", Request), ("binome", Pair)):
+            for obj in db.session.scalars(select(model)):
+                chain = events.get((entity, obj.id), [])
+                steps = [(e.from_status, e.to_status) for e in chain]
+                froms = [None] + [to for _, to in steps[:-1]]
+                if not chain or [f for f, _ in steps] != froms or steps[-1][1] != obj.status:
+                    broken.append((entity, obj.id, obj.status, steps))
+                table = REQUEST_TRANSITIONS if entity == "demande" else PAIR_TRANSITIONS
+                if any(f is not None and t not in table[f] for f, t in steps):
+                    broken.append((entity, obj.id, "transition hors table", steps))
+        assert broken == []
+
+        reasons = set(db.session.scalars(select(StatusEvent.reason).distinct()))
+        assert [r for r in reasons if ENGLISH.search(r)] == []
+        assert [r for r in reasons if not any(p.fullmatch(r) for p in FRENCH_REASONS)] == []
+
+        live = dict(
+            db.session.execute(
+                select(Pair.tutor_id, func.count())
+                .where(Pair.status.in_(LIVE_PAIR_STATUSES))
+                .group_by(Pair.tutor_id)
+            ).all()
+        )
+        places = [
+            (p.user_id, p.places_used, live.get(p.user_id, 0), p.capacity)
+            for p in db.session.scalars(select(TutorProfile))
+        ]
+        assert [p for p in places if p[1] != p[2] or p[1] > p[3]] == []
+
+        # Meetings only while a binôme is active, never before it was confirmed.
+        early = db.session.scalar(
+            select(func.count())
+            .select_from(Meeting)
+            .join(Pair, Pair.id == Meeting.pair_id)
+            .where(or_(Pair.confirmed_at.is_(None), Meeting.date < func.date(Pair.confirmed_at)))
+        )
+        assert not early
+        assert _dated_in_the_future() == {}
+        # The demo's past emails are not waiting to leave.
+        assert not db.session.scalar(select(func.count()).select_from(OutboxEmail))
 
 
 def test_workflow_refuses_an_event_in_the_future(ctx):
@@ -141,3 +235,98 @@ def test_workflow_refuses_an_event_in_the_future(ctx):
     # A second of clock difference between two servers is not an error.
     workflow.check_event_time(datetime.now(UTC) + timedelta(seconds=1))
     assert not db.session.new or not any(isinstance(o, StatusEvent) for o in db.session.new)
+
+
+def test_demo_paths_come_from_the_transition_table():
+    """The demo draws each binôme's way to its status from the workflow's table, not its own."""
+    from tutorat.demo.story import pair_paths
+
+    for status in PairStatus:
+        paths = pair_paths(status.value)
+        assert paths, f"aucun chemin vers {status.value}"
+        for path in paths:
+            assert path[0] == "proposed" and path[-1] == status.value
+            assert all(b in PAIR_TRANSITIONS[a] for a, b in itertools.pairwise(path))
+    # Both orders of the answers lead to a binôme accepted by both.
+    assert {p[1] for p in pair_paths("accepted")} == {"tutor_accepted", "mentee_accepted"}
+
+
+def test_make_setup_runs_the_reminders_after_the_demo():
+    """`make run` (through `make setup`) runs the reminders once before serving."""
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
+    setup = makefile.split("\nsetup:", 1)[1].split("\n\n", 1)[0].splitlines()
+    commands = [line.split()[-1] for line in setup if line.startswith("\t$(FLASK)")]
+    assert commands.index("run-reminders") > commands.index("seed-demo")
+    assert "\nrun: setup" in makefile
+
+
+def test_services_follow_a_simulated_clock(ctx):
+    """Each service takes the moment it acts at (the demo's clock); never a moment to come."""
+    import pytest
+
+    from tests.factories import make_mentee, make_referent, make_tutor
+    from tutorat.services import followup, meetings
+    from tutorat.services import pairs as pair_service
+    from tutorat.services.errors import DomainError
+
+    then = datetime.now(UTC) - timedelta(days=60)
+    referent = make_referent()
+    mentee = make_mentee(referent)
+    tutor = make_tutor(capacity=2)
+    demande = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour", now=then
+    )
+    db.session.flush()
+    pair = pair_service.propose(demande, tutor.id, actor=referent, now=then + timedelta(hours=1))
+    pair_service.answer(pair, side="tutor", accept=True, actor=tutor, now=then + timedelta(days=1))
+    pair_service.answer(
+        pair, side="mentee", accept=True, actor=mentee, now=then + timedelta(days=2)
+    )
+    pair_service.confirm(pair, actor=referent, now=then + timedelta(days=3))
+    meeting = meetings.log_meeting(
+        pair,
+        actor=tutor,
+        day=(then + timedelta(days=10)).date(),
+        duration_minutes=60,
+        mode="video",
+        now=then + timedelta(days=10),
+    )
+    db.session.flush()
+    assert (demande.created_at, pair.proposed_at) == (then, then + timedelta(hours=1))
+    assert pair.confirmed_at == then + timedelta(days=3)
+    assert meeting.created_at == then + timedelta(days=10)
+    assert db.session.get(TutorProfile, tutor.id).last_asked_at == then + timedelta(hours=1)
+    events = db.session.scalars(select(StatusEvent).order_by(StatusEvent.id)).all()
+    assert [e.at - then for e in events] == [
+        timedelta(0),  # demande opened
+        timedelta(hours=1),  # binôme proposed
+        timedelta(hours=1),  # demande: proposal
+        timedelta(days=1),
+        timedelta(days=2),
+        timedelta(days=3),  # binôme active
+        timedelta(days=3),  # demande matched
+    ]
+    # Nothing is dated in the future, even when asked to.
+    with pytest.raises(DomainError, match="dans le futur"):
+        pair_service.end(
+            pair, actor=referent, outcome="formation", now=datetime.now(UTC) + timedelta(days=1)
+        )
+    # The cron replays a past day: a proposal of then expires at then + 10 days, dated so.
+    other = make_mentee(referent)
+    second = request_service.open_request(
+        other, actor=other, topics=["cv"], meeting_modes=["video"], message="Bonjour", now=then
+    )
+    db.session.flush()
+    late = pair_service.propose(second, tutor.id, actor=referent, now=then)
+    db.session.commit()
+    assert followup.run_reminders(now=then + timedelta(days=10, hours=1))["expirées"] == 1
+    expired = db.session.scalars(
+        select(StatusEvent).where(
+            StatusEvent.entity == "binome",
+            StatusEvent.entity_id == late.id,
+            StatusEvent.to_status == "expired",
+        )
+    ).one()
+    assert expired.at == then + timedelta(days=10, hours=1)

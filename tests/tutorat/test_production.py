@@ -296,7 +296,7 @@ def test_match_create_proposes_on_behalf_of_the_referent(app, runner):
         for event in events:
             assert event.actor_id is None and event.on_behalf_of_id == referent_id
             assert event.reason.startswith(SYSTEM_REASON)
-        from tutorat.scale import invariant_violations
+        from tutorat.demo.scale import invariant_violations
 
         assert not any(invariant_violations().values())
 

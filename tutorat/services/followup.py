@@ -72,7 +72,7 @@ def _load_pairs(ids: Iterable[int]) -> list[Pair]:
     )
 
 
-def _expire_many(ids: Sequence[int]) -> int:
+def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
     """Proposals without all answers in time: expired, places freed, demandes back to the queue.
 
     Expire the still-unanswered pairs among `ids`, set-based; returns how many this call expired.
@@ -89,6 +89,7 @@ def _expire_many(ids: Sequence[int]) -> int:
         actor=None,
         reason=f"{label} ({expiry_days} jours)",
         from_statuses=UNANSWERED,
+        now=now,
     )
     if not moved:
         return 0
@@ -120,6 +121,7 @@ def _expire_many(ids: Sequence[int]) -> int:
         actor=None,
         from_statuses=("proposed",),
         reason={pair.request_id: f"Binôme n° {pair.id} expiré sans réponse" for pair in pairs},
+        now=now,
     )
     # No flush while the emails are made: the next flush writes them (and their links) in batches.
     with db.session.no_autoflush:
@@ -185,13 +187,16 @@ def _run_reminders(now: datetime) -> dict[str, int]:
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
     expiry_limit = now - timedelta(days=expiry_days)
     report = {"rappels": 0, "expirées": 0}
+    # `now` decides what is due; the events are dated `now` too, but never later than the real
+    # clock (a test asks what would be due in 10 days; the demo replays the past at its dates).
+    at = min(now, datetime.now(UTC))
     unanswered = select(Pair.id).where(Pair.status.in_(UNANSWERED)).order_by(Pair.id)
     base_url = current_app.config["BASE_URL"].rstrip("/")
     # One request context for every email of the run (their links come from BASE_URL).
     with current_app.test_request_context(base_url=base_url):
         to_expire = db.session.scalars(unanswered.where(Pair.proposed_at <= expiry_limit)).all()
         for chunk in _chunks(to_expire):
-            report["expirées"] += _expire_many(chunk)
+            report["expirées"] += _expire_many(chunk, at)
             db.session.commit()
         for number, days in ((2, second), (1, first)):
             due = db.session.scalars(

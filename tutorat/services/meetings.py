@@ -20,12 +20,14 @@ def log_meeting(
     place: str = "",
     topics: list[str] | None = None,
     note: str = "",
+    now: datetime | None = None,
 ) -> Meeting:
     if actor.id != pair.tutor_id:
         raise DomainError("Seul le tuteur du binôme peut noter une rencontre.")
     if pair.status != "active":
         raise DomainError("On ne peut noter une rencontre que pour un binôme actif.")
-    today = datetime.now(UTC).date()
+    now = now or datetime.now(UTC)
+    today = now.date()
     if day > today:
         raise DomainError("La date de la rencontre ne peut pas être dans le futur.", field="date")
     if day < pair.proposed_at.date():
@@ -50,6 +52,7 @@ def log_meeting(
         place=place.strip(),
         topics=",".join(topics),
         note=note.strip(),
+        created_at=now,
     )
     db.session.add(meeting)
     db.session.flush()

@@ -18,12 +18,12 @@ from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import record_creation, transition
 
 
-def _take_place(tutor_id: int) -> None:
+def _take_place(tutor_id: int, now: datetime) -> None:
     """Take one of the tutor's places, atomically: works the same on SQLite and PostgreSQL."""
     result = db.session.execute(
         update(TutorProfile)
         .where(TutorProfile.user_id == tutor_id, TutorProfile.places_used < TutorProfile.capacity)
-        .values(places_used=TutorProfile.places_used + 1, last_asked_at=datetime.now(UTC))
+        .values(places_used=TutorProfile.places_used + 1, last_asked_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -33,10 +33,10 @@ def _take_place(tutor_id: int) -> None:
         db.session.expire(profile, ["places_used", "last_asked_at"])
 
 
-def _free_place(tutor_id: int, *, rest: bool = False) -> None:
+def _free_place(tutor_id: int, now: datetime | None = None, *, rest: bool = False) -> None:
     values: dict = {"places_used": TutorProfile.places_used - 1}
     if rest:
-        values["rest_until"] = datetime.now(UTC) + timedelta(
+        values["rest_until"] = (now or datetime.now(UTC)) + timedelta(
             days=current_app.config["TUTOR_REST_DAYS"]
         )
     db.session.execute(
@@ -82,17 +82,17 @@ def _check_referent(pair_or_request: Pair | Request, actor: User) -> None:
         raise DomainError("Seul le référent de cette personne peut faire cette action.")
 
 
-def propose(request: Request, tutor_id: int, *, actor: User) -> Pair:
+def propose(request: Request, tutor_id: int, *, actor: User, now: datetime | None = None) -> Pair:
     """The référent proposes tutor `tutor_id` for `request`; the score and its reasons are kept."""
+    now = now or datetime.now(UTC)
     _check_referent(request, actor)
     if request.status != "open":
         raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
     explanation, _profile, _commune = suggestions.explain_pair(request, tutor_id)
-    candidates, feasible = suggestions.candidates_for(request, k=10_000)
-    rank = next((c.rank for c in candidates if c.tutor.id == tutor_id), None)
+    rank, feasible = suggestions.rank_of(request, tutor_id)
     mentee_commune = request.mentee.mentee_profile.commune
     place = suggestions.meeting_place(mentee_commune, _commune)
-    _take_place(tutor_id)
+    _take_place(tutor_id, now)
     pair = Pair(
         request_id=request.id,
         mentee_id=request.mentee_id,
@@ -106,6 +106,8 @@ def propose(request: Request, tutor_id: int, *, actor: User) -> Pair:
         weights=suggestions.current_weights().to_dict(),
         algorithm_version=suggestions.ALGORITHM_VERSION,
         meeting_place=place,
+        proposed_at=now,
+        updated_at=now,
     )
     db.session.add(pair)
     try:
@@ -114,9 +116,14 @@ def propose(request: Request, tutor_id: int, *, actor: User) -> Pair:
     except IntegrityError as exc:
         raise Conflict(integrity_message(exc)) from exc
     record_creation(
-        pair, actor=actor, reason=f"Score {explanation.score:.2f}, rang {rank} sur {feasible}"
+        pair,
+        actor=actor,
+        now=now,
+        reason=f"Score {explanation.score:.2f}, rang {rank} sur {feasible}"
+        if rank is not None
+        else f"Score {explanation.score:.2f}",
     )
-    transition(request, "proposed", actor=actor, reason=f"Binôme n° {pair.id} proposé")
+    transition(request, "proposed", actor=actor, reason=f"Binôme n° {pair.id} proposé", now=now)
     tutor = db.session.get(User, tutor_id)
     queue_email("proposal_tutor", tutor, pair=pair)
     queue_email("proposal_mentee", request.mentee, pair=pair)
@@ -131,8 +138,10 @@ def answer(
     actor: User,
     reason: str | None = None,
     detail: str = "",
+    now: datetime | None = None,
 ) -> None:
     """The tutor or the mentee (or the référent for the mentee) accepts or declines a proposal."""
+    now = now or datetime.now(UTC)
     if side not in ("tutor", "mentee"):
         raise DomainError("Réponse inconnue.")
     if side == "tutor" and actor.id != pair.tutor_id:
@@ -157,8 +166,10 @@ def answer(
             actor=actor,
             on_behalf_of=on_behalf,
             reason="Accepté par le tuteur" if side == "tutor" else "Accepté par le bénéficiaire",
+            now=now,
         )
         setattr(pair, f"{side}_answer", "accepted")
+        pair.updated_at = now
         referent = pair.mentee.mentee_profile.referent
         if to == "accepted":
             queue_email("pair_accepted", referent, pair=pair)
@@ -175,37 +186,41 @@ def answer(
         actor=actor,
         on_behalf_of=on_behalf,
         reason=f"{vocab.DECLINE_REASONS[reason]} {detail}".strip(),
+        now=now,
     )
     setattr(pair, f"{side}_answer", "declined")
     pair.decline_reason = reason
     pair.decline_detail = detail.strip()
-    _free_place(pair.tutor_id)
-    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} refusé")
+    pair.updated_at = now
+    _free_place(pair.tutor_id, now)
+    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} refusé", now=now)
     queue_email("pair_declined", pair.mentee.mentee_profile.referent, pair=pair)
 
 
-def confirm(pair: Pair, *, actor: User) -> None:
+def confirm(pair: Pair, *, actor: User, now: datetime | None = None) -> None:
     """The référent confirms a binôme both people accepted: it becomes active."""
+    now = now or datetime.now(UTC)
     _check_referent(pair, actor)
     if pair.status != "accepted":
         raise Conflict(
             "Le binôme ne peut être confirmé qu'une fois accepté par les deux personnes."
         )
     _check_people_active(pair)
-    transition(pair, "active", actor=actor, reason="Binôme confirmé par le référent")
-    transition(pair.request, "matched", actor=actor, reason=f"Binôme n° {pair.id} actif")
-    pair.confirmed_at = datetime.now(UTC)
+    transition(pair, "active", actor=actor, reason="Binôme confirmé par le référent", now=now)
+    transition(pair.request, "matched", actor=actor, reason=f"Binôme n° {pair.id} actif", now=now)
+    pair.confirmed_at = pair.updated_at = now
     queue_email("pair_confirmed_tutor", pair.tutor, pair=pair)
     queue_email("pair_confirmed_mentee", pair.mentee, pair=pair)
 
 
-def withdraw(pair: Pair, *, actor: User, reason: str = "") -> None:
+def withdraw(pair: Pair, *, actor: User, reason: str = "", now: datetime | None = None) -> None:
     _check_referent(pair, actor)
     if not pair.is_pending:
         raise Conflict("Seule une proposition en attente peut être retirée.")
-    transition(pair, "withdrawn", actor=actor, reason=reason or "Retiré par le référent")
-    _free_place(pair.tutor_id)
-    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} retiré")
+    now = now or datetime.now(UTC)
+    transition(pair, "withdrawn", actor=actor, reason=reason or "Retiré par le référent", now=now)
+    _free_place(pair.tutor_id, now)
+    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} retiré", now=now)
 
 
 def end(
@@ -217,8 +232,10 @@ def end(
     contract: str | None = None,
     rights: list[str] | None = None,
     tutor_wants_again: bool | None = None,
+    now: datetime | None = None,
 ) -> None:
     """End an active binôme with its outcome; a failed one sends the demande back to the queue."""
+    now = now or datetime.now(UTC)
     _check_referent(pair, actor)
     if pair.status != "active":
         raise Conflict("Seul un binôme actif peut être terminé.")
@@ -231,20 +248,27 @@ def end(
         raise DomainError("Indiquez quels droits ont été ouverts.", field="rights")
     if any(r not in vocab.RIGHTS for r in rights):
         raise DomainError("Droit inconnu : choisissez dans la liste.", field="rights")
-    transition(pair, "ended", actor=actor, reason=f"{vocab.OUTCOMES[outcome]} {detail}".strip())
+    transition(
+        pair,
+        "ended",
+        actor=actor,
+        reason=f"{vocab.OUTCOMES[outcome]} {detail}".strip(),
+        now=now,
+    )
     pair.outcome = outcome
     pair.outcome_detail = detail.strip()
     pair.outcome_contract = contract if outcome == "emploi" else None
     pair.outcome_rights = ",".join(rights)
     pair.tutor_wants_again = tutor_wants_again
-    pair.ended_at = datetime.now(UTC)
-    _free_place(pair.tutor_id, rest=True)
+    pair.ended_at = pair.updated_at = now
+    _free_place(pair.tutor_id, now, rest=True)
     if outcome in vocab.FAILED_OUTCOMES:
         transition(
             pair.request,
             "open",
             actor=actor,
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
+            now=now,
         )
     for person in (pair.tutor, pair.mentee):
         queue_email("pair_ended", person, pair=pair)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -46,8 +48,10 @@ def open_request(
     meeting_modes: list[str],
     message: str,
     constraints: str = "",
+    now: datetime | None = None,
 ) -> Request:
-    """Open a demande for `mentee` (by themself or their référent acting for them)."""
+    """Open a demande for `mentee` (by themself or their référent acting for them), at `now`."""
+    now = now or datetime.now(UTC)
     profile = db.session.get(MenteeProfile, mentee.id)
     if profile is None:
         raise DomainError("Seul un bénéficiaire peut demander un tuteur.")
@@ -74,6 +78,8 @@ def open_request(
         meeting_modes=",".join(meeting_modes),
         message=message.strip(),
         constraints=constraints.strip(),
+        created_at=now,
+        updated_at=now,
     )
     db.session.add(request)
     try:
@@ -81,14 +87,18 @@ def open_request(
             db.session.flush()
     except IntegrityError as exc:
         raise Conflict(integrity_message(exc)) from exc
-    record_creation(request, actor=actor, on_behalf_of=mentee if actor.id != mentee.id else None)
+    record_creation(
+        request, actor=actor, on_behalf_of=mentee if actor.id != mentee.id else None, now=now
+    )
     return request
 
 
-def cancel_request(request: Request, *, actor: User, reason: str = "") -> None:
+def cancel_request(
+    request: Request, *, actor: User, reason: str = "", now: datetime | None = None
+) -> None:
     if request.status != RequestStatus.OPEN:
         raise Conflict(
             "Seule une demande en attente (sans proposition en cours) peut être annulée."
         )
     on_behalf = request.mentee if actor.id != request.mentee_id else None
-    transition(request, "cancelled", actor=actor, reason=reason, on_behalf_of=on_behalf)
+    transition(request, "cancelled", actor=actor, reason=reason, on_behalf_of=on_behalf, now=now)

@@ -431,3 +431,18 @@ def explanation_dict(explanation) -> dict[str, Any]:
     if isinstance(data.get("score"), float) and math.isnan(data["score"]):
         data["score"] = None
     return data
+
+
+def rank_of(request: Request, tutor_id: int) -> tuple[int | None, int]:
+    """Where tutor `tutor_id` stands among the feasible tutors for `request` (1 = best), and how
+    many are feasible: what a proposal records, without explaining the whole list."""
+    profile, commune = _mentee_for(request)
+    pool = tutor_pool()
+    if pool.index is None:
+        return None, 0
+    excluded = pool.position.get(request.mentee_id)
+    ranked = pool.index.top_candidates(
+        mentee_values(profile, commune), k=len(pool.ids), weights=current_weights()
+    )
+    order = [pool.ids[i] for i, _ in ranked if i != excluded]
+    return (order.index(tutor_id) + 1 if tutor_id in order else None), len(order)

@@ -93,11 +93,13 @@ def transition(
     actor: User | None,
     reason: str = "",
     on_behalf_of: User | None = None,
+    now: datetime | None = None,
 ) -> StatusEvent:
     """Move `obj` to status `to` if the table allows it, and record who, when, from, to, why.
 
     The UPDATE is conditional on the status read: if someone else changed it meanwhile,
-    nothing is written and a French `Conflict` is raised.
+    nothing is written and a French `Conflict` is raised. `now` is the moment of the change
+    (the real clock by default; the demo passes its simulated one).
     """
     table, entity = _TABLES[type(obj)]
     current = obj.status
@@ -106,7 +108,7 @@ def transition(
             "Cette action n'est plus possible : le statut a changé entre-temps. Rechargez la page."
         )
     model = type(obj)
-    now = utcnow()
+    now = check_event_time(now or utcnow())
     result = db.session.execute(
         update(model)
         .where(model.id == obj.id, model.status == current)
@@ -139,6 +141,7 @@ def transition_many(
     actor: User | None,
     reason: str | dict[int, str] = "",
     from_statuses: Sequence[str] | None = None,
+    now: datetime | None = None,
 ) -> dict[int, str]:
     """Move every row of `ids` that may go to `to` from its current status, in a few statements.
 
@@ -157,7 +160,7 @@ def transition_many(
     ids = list(ids)
     if not ids or not sources:
         return {}
-    now = check_event_time(utcnow())
+    now = check_event_time(now or utcnow())
     moved: dict[int, str] = {}
     for current in sources:
         stmt = (
@@ -197,7 +200,12 @@ def transition_many(
 
 
 def record_creation(
-    obj: Request | Pair, *, actor: User | None, on_behalf_of: User | None = None, reason: str = ""
+    obj: Request | Pair,
+    *,
+    actor: User | None,
+    on_behalf_of: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
 ) -> StatusEvent:
     """The first event of a new demande or binôme (from nothing to its first status)."""
     _, entity = _TABLES[type(obj)]
@@ -206,7 +214,7 @@ def record_creation(
         obj.id,
         actor=actor,
         on_behalf_of=on_behalf_of,
-        at=utcnow(),
+        at=now or utcnow(),
         from_status=None,
         to_status=obj.status,
         reason=reason,

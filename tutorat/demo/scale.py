@@ -13,6 +13,7 @@ the status events that lead to its status (a creation event, then each change).
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from sqlalchemy import func, insert, select, text
 import matching
 from tutorat import vocab
 from tutorat.demo import COMMON_METIERS, DEMO_PASSWORD, FIRST_NAMES, LAST_NAMES, MESSAGES, seed_demo
+from tutorat.demo.story import pair_paths
 from tutorat.extensions import db
 from tutorat.models import (
     Commune,
@@ -489,16 +491,30 @@ class _Generator:
             status = to
 
         mentee_actor = "mentee" if self.mentees[story.mentee].email else "referent_for_mentee"
+        # The way to the final status, drawn from the workflow's transition table.
+        path = rng.choice(pair_paths("ended" if kind == "ended_failed" else kind))
+        steps = list(itertools.pairwise(path))
+
+        def answer(before: str, after: str, when: datetime) -> None:
+            tutor_side = after == "tutor_accepted" or before == "mentee_accepted"
+            v["tutor_answer" if tutor_side else "mentee_answer"] = "accepted"
+            step(
+                after,
+                "tutor" if tutor_side else mentee_actor,
+                when,
+                "Accepté par le tuteur" if tutor_side else "Accepté par le bénéficiaire",
+            )
+
         if kind in ("declined", "expired", "withdrawn"):
             end = closed or now
+            # Any answers come before the end, in order; expiry is the system's, at the delay.
+            for n, (before, after) in enumerate(steps[:-1], start=1):
+                answer(before, after, t + (end - t) * n / len(steps))
             if kind == "declined":
-                if rng.random() < 0.7:
+                if v["tutor_answer"] is None:
                     v["tutor_answer"] = "declined"
                     actor = "tutor"
                 else:
-                    if rng.random() < 0.5:
-                        step("tutor_accepted", "tutor", t + (end - t) / 2, "Accepté par le tuteur")
-                        v["tutor_answer"] = "accepted"
                     v["mentee_answer"] = "declined"
                     actor = mentee_actor
                 reason = rng.choice(list(vocab.DECLINE_REASONS)[:4])
@@ -517,33 +533,19 @@ class _Generator:
             pair.values["updated_at"] = end
             return
 
-        # Answers, in some order, a day or so apart (before now for pending proposals).
+        # Answers a day or so apart (before now for pending proposals), then the confirmation.
         horizon = (closed or now) if kind in ("ended_failed", "ended", "active") else now
         gap = min(timedelta(days=2), (horizon - t) / 4)
-        both = kind in ("accepted", "active", "ended", "ended_failed")
-        sides = ["tutor", "mentee"] if rng.random() < 0.6 else ["mentee", "tutor"]
-        if kind == "tutor_accepted":
-            sides = ["tutor"]
-        elif kind == "mentee_accepted":
-            sides = ["mentee"]
-        elif not both:
-            sides = []
-        for side in sides:
-            t = t + gap * rng.uniform(0.3, 1.0)
-            v[f"{side}_answer"] = "accepted"
-            to = f"{side}_accepted" if status == "proposed" else "accepted"
-            step(
-                to,
-                "tutor" if side == "tutor" else mentee_actor,
-                t,
-                "Accepté par le tuteur" if side == "tutor" else "Accepté par le bénéficiaire",
-            )
-        if kind in ("active", "ended", "ended_failed"):
-            t = t + gap * rng.uniform(0.3, 1.0)
-            step("active", "referent", t, "Binôme confirmé par le référent")
-            rev.append((t, "referent", "proposed", "matched", "Binôme n° {pair} actif"))
-            v["confirmed_at"] = t
-            if kind in ("ended", "ended_failed"):
+        for before, after in steps:
+            if after in ("tutor_accepted", "mentee_accepted", "accepted"):
+                t = t + gap * rng.uniform(0.3, 1.0)
+                answer(before, after, t)
+            elif after == "active":
+                t = t + gap * rng.uniform(0.3, 1.0)
+                step("active", "referent", t, "Binôme confirmé par le référent")
+                rev.append((t, "referent", "proposed", "matched", "Binôme n° {pair} actif"))
+                v["confirmed_at"] = t
+            elif after == "ended":
                 end = (
                     closed
                     if closed is not None
@@ -570,6 +572,8 @@ class _Generator:
                         )
                     )
                 t = end
+            else:  # pragma: no cover - a status added to the table without a way here
+                raise ValueError(f"no generated step leads to {after!r}")
         pair.values["updated_at"] = max(e[0] for e in ev)
 
     # ---- meetings ----

@@ -1,0 +1,352 @@
+"""The demo's history, lived through the product's own services on a simulated clock.
+
+Each demande is a story: a generator that calls a service (open, propose, answer, confirm, log a
+meeting, end…) at the simulated time, then says how long to wait before its next step. A clock runs
+every story in time order, and the reminders' cron (`followup.run_reminders`) once a day, so every
+reminder and expiry is the product's own. A story's steps after the present are never played. The
+way a binôme reaches its final status is drawn from the workflow's transition table.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, or_, select
+
+import matching
+from tutorat import vocab
+from tutorat.extensions import db
+from tutorat.models import (
+    Commune,
+    MenteeProfile,
+    OutboxEmail,
+    OutboxEmailPerson,
+    Pair,
+    TutorProfile,
+    User,
+)
+from tutorat.services import followup, meetings, pairs, requests, suggestions
+from tutorat.services.workflow import PAIR_TRANSITIONS
+
+MESSAGES = [
+    "J'aimerais parler avec quelqu'un qui connaît le métier pour savoir par où commencer.",
+    "Je voudrais de l'aide pour refaire mon CV et préparer mes entretiens.",
+    "Je cherche du travail près de chez moi mais je n'ai pas de voiture.",
+    "J'ai besoin de reprendre confiance après plusieurs années sans emploi.",
+    "Je voudrais savoir comment concilier un emploi et la garde de mes enfants.",
+]
+
+# What a story yields: how long to wait before its next step.
+Story = Generator[timedelta, None, None]
+
+# The hour of the daily `flask run-reminders` (cron), UTC.
+CRON_HOUR = 7
+
+CANCEL_REASONS = (
+    "La personne a trouvé un emploi seule.",
+    "La personne a déménagé hors du département.",
+    "La personne ne souhaite plus être accompagnée pour l'instant.",
+)
+WITHDRAW_REASONS = (
+    "",  # the service's own: « Retiré par le référent »
+    "La situation de la personne a changé.",
+    "Un autre tuteur paraît plus adapté.",
+)
+MEETING_NOTES = (
+    "Bon échange.",
+    "Travail sur le CV.",
+    "Préparation d'un entretien.",
+    "Visite d'une entreprise du secteur.",
+    "",
+)
+
+
+def pair_paths(target: str, start: str = "proposed") -> list[tuple[str, ...]]:
+    """Every way the workflow's transition table lets a binôme go from `start` to `target`."""
+    if start == target:
+        return [(start,)]
+    return [
+        (start, *rest)
+        for step in sorted(PAIR_TRANSITIONS.get(start, frozenset()))
+        for rest in pair_paths(target, step)
+    ]
+
+
+@dataclass
+class Person:
+    """A mentee of the demo, with what their stories need."""
+
+    user: User
+    profile: MenteeProfile
+    referent: User
+    values: matching.Mentee
+
+
+class Clock:
+    """Runs the stories in time order, with the reminders' cron once a day, up to `end`."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.now = start
+        self.end = end
+        self._queue: list[tuple[datetime, int, Story]] = []
+        self._order = itertools.count()
+
+    def start(self, at: datetime, story: Story) -> None:
+        if at <= self.end:
+            heapq.heappush(self._queue, (at, next(self._order), story))
+
+    def run(self) -> int:
+        """Play everything up to `end`; returns how many cron runs were made."""
+        tick = datetime.combine(self.now.date(), time(CRON_HOUR), tzinfo=self.now.tzinfo)
+        if tick < self.now:
+            tick += timedelta(days=1)
+        runs = 0
+        while self._queue or tick <= self.end:
+            if tick <= self.end and (not self._queue or tick <= self._queue[0][0]):
+                self.now = tick
+                followup.run_reminders(now=tick)
+                tick += timedelta(days=1)
+                runs += 1
+                continue
+            at, _, story = heapq.heappop(self._queue)
+            self.now = at
+            wait = next(story, None)
+            if wait is not None:
+                self.start(at + wait, story)
+        return runs
+
+
+class History:
+    """The demandes, binômes and meetings of the demo, produced by the services."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        start: datetime,
+        end: datetime,
+        tutors: list[tuple[User, TutorProfile]],
+        communes: dict[str, Commune],
+        demo_tutor: User,
+    ) -> None:
+        self.rng = rng
+        self.start_at = start
+        self.clock = Clock(start, end)
+        self.demo_tutor = demo_tutor
+        self.weights = suggestions.current_weights()
+        self.tutor_values: dict[int, matching.Tutor] = {}
+        for user, profile in tutors:
+            assert profile.commune_code is not None
+            commune = communes[profile.commune_code]
+            self.tutor_values[user.id] = suggestions.tutor_values(profile, commune)
+        self.expiry = timedelta(days=current_app.config["PROPOSAL_EXPIRY_DAYS"])
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now
+
+    def days(self, lo: float, hi: float) -> timedelta:
+        return timedelta(days=self.rng.uniform(lo, hi))
+
+    # -- choosing a tutor, as a référent would: among the best ranked with a free place now --
+
+    def choose_tutor(self, person: Person) -> int | None:
+        now = self.now
+        free = db.session.scalars(
+            select(TutorProfile.user_id)
+            .join(User, User.id == TutorProfile.user_id)
+            .where(
+                User.active.is_(True),
+                TutorProfile.validated_at.is_not(None),
+                TutorProfile.validated_at <= now,
+                TutorProfile.places_used < TutorProfile.capacity,
+                or_(TutorProfile.rest_until.is_(None), TutorProfile.rest_until <= now),
+                TutorProfile.user_id != self.demo_tutor.id,
+            )
+            .order_by(TutorProfile.user_id)
+        ).all()
+        if not free:
+            return None
+        top = matching.top_candidates(
+            person.values, [self.tutor_values[i] for i in free], k=5, weights=self.weights
+        )
+        return free[self.rng.choice(top)[0]] if top else None
+
+    # -- one demande's story --
+
+    def add(self, person: Person, target: str, *, tutor: User | None = None) -> None:
+        """Plan a demande of `person` that ends in `target` (a demande or a binôme status)."""
+        rng, end = self.rng, self.clock.end
+        earliest = self.start_at + timedelta(days=2)
+        if target == "open":
+            opened = end - self.days(0.1, 40)
+        elif target == "cancelled":
+            opened = earliest + self.days(0, 100)
+        else:
+            path = rng.choice(pair_paths(target))
+            steps = [(a, b, self.step_wait(a, b)) for a, b in itertools.pairwise(path)]
+            busy = sum((w for *_, w in steps), timedelta())
+            if target in ("proposed", "tutor_accepted", "mentee_accepted", "accepted"):
+                # Still waiting now: proposed less than the expiry delay ago.
+                proposed = end - self.days(busy.total_seconds() / 86400 + 0.1, 9)
+            elif target == "active":
+                proposed = earliest + self.days(10, 120)
+            elif target == "ended":
+                proposed = earliest + self.days(5, 40)
+            else:  # declined, expired, withdrawn: over some time ago
+                proposed = earliest + self.days(5, 120)
+            opened = proposed - self.days(0.1, 8)
+            self.clock.start(opened, self.demande(person, steps, proposed - opened, tutor))
+            return
+        self.clock.start(opened, self.demande(person, [], None, None, cancel=target == "cancelled"))
+
+    def step_wait(self, before: str, after: str) -> timedelta:
+        """How long after reaching `before` the step to `after` comes."""
+        if after == "expired":
+            return self.expiry + timedelta(days=1)  # the cron's run after the delay
+        if after == "active":
+            return self.days(0.1, 2)  # the référent confirms
+        if after == "ended":
+            return self.days(30, 90)  # meetings meanwhile
+        return self.days(0.1, 3)  # an answer, a refusal, a withdrawal
+
+    def demande(
+        self,
+        person: Person,
+        steps: list[tuple[str, str, timedelta]],
+        until_proposal: timedelta | None,
+        tutor: User | None,
+        *,
+        cancel: bool = False,
+    ) -> Story:
+        rng = self.rng
+        user, referent = person.user, person.referent
+        demande = requests.open_request(
+            user,
+            actor=user if user.email else referent,
+            topics=rng.sample(list(vocab.TOPICS), rng.randint(1, 3)),
+            meeting_modes=rng.sample(list(vocab.MEETING_MODES), rng.randint(1, 3)),
+            message=rng.choice(MESSAGES),
+            now=self.now,
+        )
+        if cancel:
+            yield self.days(1, 20)
+            requests.cancel_request(
+                demande, actor=referent, reason=rng.choice(CANCEL_REASONS), now=self.now
+            )
+            return
+        if until_proposal is None:
+            return
+        yield until_proposal
+        tutor_id = tutor.id if tutor is not None else self.choose_tutor(person)
+        if tutor_id is None:
+            return  # no free tutor fits: the demande waits in the queue
+        pair = pairs.propose(demande, tutor_id, actor=referent, now=self.now)
+        for before, after, wait in steps:
+            if after == "expired":
+                return  # the cron expires it
+            if after == "ended":
+                yield from self.meetings(pair, until=self.now + wait)
+                self.end_pair(pair, referent)
+                return
+            yield wait
+            self.take_step(pair, person, before, after)
+        if pair.status == "active":
+            yield from self.meetings(pair, until=None)
+
+    def take_step(self, pair: Pair, person: Person, before: str, after: str) -> None:
+        rng, now, referent = self.rng, self.now, person.referent
+        mentee = person.user if person.user.email else referent
+        if after in ("tutor_accepted", "mentee_accepted", "accepted"):
+            tutor_side = after == "tutor_accepted" or before == "mentee_accepted"
+            pairs.answer(
+                pair,
+                side="tutor" if tutor_side else "mentee",
+                accept=True,
+                actor=pair.tutor if tutor_side else mentee,
+                now=now,
+            )
+        elif after == "declined":
+            tutor_side = pair.tutor_answer is None
+            pairs.answer(
+                pair,
+                side="tutor" if tutor_side else "mentee",
+                accept=False,
+                actor=pair.tutor if tutor_side else mentee,
+                reason=rng.choice([r for r in vocab.DECLINE_REASONS if r != "autre"]),
+                now=now,
+            )
+        elif after == "withdrawn":
+            pairs.withdraw(pair, actor=referent, reason=rng.choice(WITHDRAW_REASONS), now=now)
+        elif after == "active":
+            pairs.confirm(pair, actor=referent, now=now)
+        else:  # pragma: no cover - a status added to the table without a way to reach it here
+            raise ValueError(f"no demo step leads to {after!r}")
+
+    def meetings(self, pair: Pair, until: datetime | None) -> Story:
+        """The tutor logs a meeting every one to three weeks; the mentee confirms most."""
+        rng = self.rng
+        while True:
+            wait = self.days(5, 20)
+            if until is not None and self.now + wait >= until:
+                yield until - self.now
+                return
+            yield wait
+            meeting = meetings.log_meeting(
+                pair,
+                actor=pair.tutor,
+                day=self.now.date(),
+                duration_minutes=rng.choice([30, 45, 60, 90]),
+                mode=rng.choice(list(vocab.MEETING_MODES)),
+                place=pair.meeting_place or "",
+                topics=[rng.choice(list(vocab.TOPICS))],
+                note=rng.choice(MEETING_NOTES),
+                now=self.now,
+            )
+            if pair.mentee.email and rng.random() < 0.7:
+                meetings.confirm_meeting(meeting, pair, actor=pair.mentee, confirmed=True)
+
+    def end_pair(self, pair: Pair, referent: User) -> None:
+        rng = self.rng
+        outcome = rng.choice(list(vocab.OUTCOMES))
+        pairs.end(
+            pair,
+            actor=referent,
+            outcome=outcome,
+            contract=rng.choice(list(vocab.CONTRACT_TYPES)) if outcome == "emploi" else None,
+            rights=rng.sample(list(vocab.RIGHTS), rng.randint(1, 2)) if outcome == "droits" else [],
+            tutor_wants_again=rng.choice([True, False, None]),
+            now=self.now,
+        )
+
+    def run(self) -> None:
+        """Play the stories through the services, then drop the emails of the simulated past.
+
+        Those emails would have left at the time; kept, they would all leave at the first
+        `flask send-mail`, to addresses of the demo.
+        """
+        first_email = (
+            db.session.scalar(select(OutboxEmail.id).order_by(OutboxEmail.id.desc())) or 0
+        ) + 1
+        base_url = current_app.config["BASE_URL"].rstrip("/")
+        # The cron commits as it goes; the stories' objects need not be read again after each
+        # commit (every service re-reads or expires what its UPDATE statements change).
+        session = db.session()
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            with current_app.test_request_context(base_url=base_url):
+                self.clock.run()
+        finally:
+            session.expire_on_commit = expire_on_commit
+        old = select(OutboxEmail.id).where(OutboxEmail.id >= first_email)
+        db.session.execute(delete(OutboxEmailPerson).where(OutboxEmailPerson.email_id.in_(old)))
+        db.session.execute(delete(OutboxEmail).where(OutboxEmail.id >= first_email))
+        db.session.flush()
+
+
+__all__ = ["MESSAGES", "Clock", "History", "Person", "pair_paths"]
