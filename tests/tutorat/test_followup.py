@@ -284,6 +284,8 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
             select(StatusEvent).where(
                 StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id
             )
+            # In the order they were written (PostgreSQL gives no order without one).
+            .order_by(StatusEvent.id)
         ).all()
         assert [(e.to_status, e.actor_id) for e in events][-1] == ("expired", None)
         request_events = db.session.scalars(
