@@ -281,9 +281,8 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
         assert db.session.get(Request, pair.request_id).status == "open"
         assert db.session.get(TutorProfile, pair.tutor_id).places_used == 0
         events = db.session.scalars(
-            select(StatusEvent).where(
-                StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id
-            )
+            select(StatusEvent)
+            .where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id)
             # In the order they were written (PostgreSQL gives no order without one).
             .order_by(StatusEvent.id)
         ).all()
