@@ -77,10 +77,6 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "ALLOWED_HOSTS": None,
         # One JSON line per request on stderr; None: on, except under tests.
         "REQUEST_LOG": None,
-        # Rendered pages kept by each worker under the data version (tutorat/pagecache.py).
-        "PAGE_CACHE": True,
-        "PAGE_CACHE_SECONDS": 60,
-        "PAGE_CACHE_MAX_BYTES": 32 * 1024 * 1024,
         # A database that is down or frozen must fail a request fast (a French 503), well before
         # gunicorn's worker timeout: PostgreSQL connection (seconds) and statement (ms) limits,
         # SQLite's wait for a lock (ms), and the health probe's own, shorter limit (seconds).
@@ -130,7 +126,6 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE",
         "REMEMBER_COOKIE_SECURE",
         "REQUEST_LOG",
-        "PAGE_CACHE",
     ):
         if env.get(key) is not None:
             out[key] = _bool(env.get(key))

@@ -10,7 +10,6 @@ from markupsafe import Markup
 
 from tutorat import charts
 from tutorat.models import Role
-from tutorat.pagecache import cached_page
 from tutorat.permissions import guard_blueprint
 from tutorat.services import indicators
 from tutorat.services.indicators import (
@@ -175,7 +174,6 @@ def _map(report: Report) -> Markup:
 
 
 @bp.get("/communes")
-@cached_page
 def communes():
     """The map and the 458 communes: today's figures (no period), on their own heavier page."""
     period = indicators.default_period(datetime.now(UTC).date())
@@ -189,7 +187,6 @@ def communes():
 
 
 @bp.get("/")
-@cached_page
 def home():
     try:
         period = _period()

@@ -9,7 +9,6 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import defer, joinedload, load_only
 
-from tutorat import pagecache
 from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
@@ -32,7 +31,6 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import LIVE_PAIR_SQL, PENDING_PAIR_STATUSES
-from tutorat.pagecache import cached_page
 from tutorat.permissions import (
     get_mentee_or_404,
     get_or_404,
@@ -92,7 +90,6 @@ def _in_territory(stmt, mentee_column, territory: str):
 
 
 @bp.get("/")
-@cached_page
 def dashboard():
     section = request.args.get("statut", "")
     territory = request.args.get("territoire", "")
@@ -236,19 +233,10 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
             joinedload(Request.created_by),
         )
     ).unique().all()
-    candidate_list, shown, error = "", 0, None
+    candidates, feasible, error = [], 0, None
     if demande.status == "open":
         try:
-            html, shown, _ = suggestions.candidate_list(
-                demande,
-                lambda candidates, feasible: pagecache.render_fragment(
-                    "referent/_candidates.html",
-                    candidates=candidates,
-                    feasible=feasible,
-                    demande_id=demande.id,
-                ),
-            )
-            candidate_list = pagecache.with_csrf(html)
+            candidates, feasible = suggestions.candidates_for(demande)
         except DomainError as exc:
             error = exc.message
     pairs = db.session.scalars(
@@ -270,8 +258,9 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
         "referent/request.html",
         demande=demande,
         profile=profile,
-        candidate_list=candidate_list,
-        shown=shown,
+        candidates=candidates,
+        feasible=feasible,
+        shown=len(candidates),
         error=error,
         pairs=pairs,
         events=events,
@@ -281,7 +270,6 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
 
 
 @bp.get("/demandes/<int:request_id>")
-@cached_page
 def request_detail(request_id: int):
     demande = get_or_404(visible_requests, Request, request_id)
     return _request_page(demande)
@@ -350,7 +338,6 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
 
 
 @bp.get("/binomes/<int:pair_id>")
-@cached_page
 def pair(pair_id: int):
     return _pair_page(get_or_404(visible_pairs, Pair, pair_id))
 
