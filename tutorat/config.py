@@ -62,7 +62,7 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "IDLE_TIMEOUT_STAFF_MINUTES": 30,
         "IDLE_TIMEOUT_PARTICIPANT_MINUTES": 60,
         # Matching: how many candidates the référent sees, rest after a binôme ends.
-        "CANDIDATES_SHOWN": 20,
+        "CANDIDATES_SHOWN": 10,
         "TUTOR_REST_DAYS": 14,
         # Argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
         "ARGON2_TIME_COST": 2,

@@ -281,6 +281,11 @@ _WITH_PEOPLE = (
 )
 
 
+# How many ranked tutors a demande page may show (?nombre=): the first CANDIDATES_SHOWN by default,
+# more on request, so the usual page stays light (bench/README.md, "Pages web").
+CANDIDATES_MAX = 100
+
+
 def _request_page(demande: Request, status: int = 200, propose_form=None):
     # What the page shows of the mentee, in one query rather than one per relationship.
     db.session.execute(
@@ -293,10 +298,21 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
             joinedload(Request.created_by),
         )
     ).unique().all()
+    shown_max = current_app.config["CANDIDATES_SHOWN"]
+    raw = request.args.get("nombre", "")
+    if raw:
+        if raw.isdigit() and 0 < int(raw) <= CANDIDATES_MAX:
+            shown_max = int(raw)
+        else:
+            flash(
+                f"Nombre de tuteurs inconnu : choisissez un nombre de 1 à {CANDIDATES_MAX}.",
+                "error",
+            )
+            status = 400
     candidates, feasible, error = [], 0, None
     if demande.status == "open":
         try:
-            candidates, feasible = suggestions.candidates_for(demande)
+            candidates, feasible = suggestions.candidates_for(demande, k=shown_max)
         except DomainError as exc:
             error = exc.message
     pairs = db.session.scalars(
