@@ -371,7 +371,7 @@ def test_run_reminders_is_set_based(ctx):
 
 def test_dashboard_pages_its_lists_and_counts_them_all(app):
     """The dashboard reads at most DASHBOARD_ROWS rows per list, whatever the caseload."""
-    from tutorat.views.referent import DASHBOARD_ROWS
+    from tutorat.views.referent import DASHBOARD_PREVIEW, DASHBOARD_ROWS
 
     total = DASHBOARD_ROWS + 5
     with app.app_context():
@@ -388,7 +388,7 @@ def test_dashboard_pages_its_lists_and_counts_them_all(app):
     b.login(email, PASSWORD)
     page = b.get("/referent/").get_data(as_text=True)
     assert f"Demandes en attente d'une proposition ({total})" in page
-    assert page.count("Demande du ") == DASHBOARD_ROWS
+    assert page.count("Demande du ") == DASHBOARD_PREVIEW
     assert f"Voir toutes les demandes en attente ({total})" in page
     first = b.get("/referent/?statut=demandes").get_data(as_text=True)
     second = b.get("/referent/?statut=demandes&page=2").get_data(as_text=True)

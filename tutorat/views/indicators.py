@@ -186,6 +186,19 @@ def communes():
     )
 
 
+class _LazyTables:
+    """`tables.cantons` in a template: each table built when the page asks for it, not before
+    (the communes' table is for /indicateurs/communes and the CSV exports only)."""
+
+    def __init__(self, report) -> None:
+        self._report = report
+
+    def __getattr__(self, key: str):
+        return self._report.table(key)
+
+    __getitem__ = __getattr__
+
+
 @bp.get("/")
 def home():
     try:
@@ -205,7 +218,7 @@ def home():
         du=period.start.isoformat(),
         au=period.end.isoformat(),
         report=report,
-        tables=report.tables(),
+        tables=_LazyTables(report),
         charts=_charts(report),
     )
 

@@ -89,9 +89,11 @@ def _in_territory(stmt, mentee_column, territory: str):
     )
 
 
-# Rows per list: the "Tout" view shows the first ones of each list, a section view pages through
-# its list. The page then costs the same whatever the caseload (bench/README.md, "Pages web").
+# Rows per list: the "Tout" view shows the first DASHBOARD_PREVIEW of each list (a summary with a
+# link to each list), a section view pages through its list DASHBOARD_ROWS at a time. The page then
+# costs the same whatever the caseload (bench/README.md, "Pages web").
 DASHBOARD_ROWS = 20
+DASHBOARD_PREVIEW = 5
 
 
 def _page_number() -> int | None:
@@ -197,7 +199,9 @@ def dashboard():
     ).one()
 
     def rows(stmt, name: str):
-        return stmt.limit(DASHBOARD_ROWS).offset(offset if section == name else 0)
+        if not section:
+            return stmt.limit(DASHBOARD_PREVIEW)
+        return stmt.limit(DASHBOARD_ROWS).offset(offset)
 
     alerts = followup.Alerts(old_requests=[], silent_pairs=[])
     if show("alertes"):
@@ -263,7 +267,7 @@ def dashboard():
         totals=totals,
         page=page,
         pages=max(1, -(-section_total // DASHBOARD_ROWS)),
-        rows_per_page=DASHBOARD_ROWS,
+        rows_shown=DASHBOARD_ROWS if section else DASHBOARD_PREVIEW,
         sections=DASHBOARD_SECTIONS,
         section=section,
         territories=territories,
