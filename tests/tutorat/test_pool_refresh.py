@@ -57,6 +57,22 @@ def test_the_triggers_cover_every_table_the_pool_reads(app, world):
             event.remove(db.session, "do_orm_execute", collect)
         assert read, "la construction du vivier n'a lu aucune table"
         assert read <= set(POOL_TABLES), f"tables lues sans déclencheur : {read - set(POOL_TABLES)}"
+        # And each of POOL_TABLES has its triggers in this database.
+        if db.engine.dialect.name == "postgresql":
+            rows = db.session.execute(
+                text(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE t.tgname LIKE 'pool_version_%'"
+                )
+            ).scalars()
+        else:
+            rows = db.session.execute(
+                text(
+                    "SELECT tbl_name FROM sqlite_master "
+                    "WHERE type = 'trigger' AND name LIKE 'pool_version_%'"
+                )
+            ).scalars()
+        assert set(POOL_TABLES) <= set(rows)
 
 
 RAW_WRITES = {
