@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tutorat import create_app, pagecache
+from tutorat import create_app
 from tutorat.extensions import db
 from tutorat.services import audit
 
@@ -111,7 +111,6 @@ def _clean_tables(request):
             for table in MUTABLE_TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
         db.session.remove()
-    pagecache.store.clear()  # ids are reused once the tables are empty
 
 
 # The session app's limiter state, taken once it is built.

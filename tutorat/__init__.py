@@ -110,10 +110,6 @@ def register_security_headers(app: Flask) -> None:
     def write_intent():
         declare_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
 
-    from tutorat import pagecache
-
-    app.before_request(pagecache.read_only_connection)
-
     @app.after_request
     def headers(response):
         response.headers.setdefault(
@@ -148,7 +144,7 @@ def register_sessions(app: Flask) -> None:
 
 
 def register_operations(app: Flask) -> None:
-    """Production settings check, proxy, JSON request log, health endpoint, ops commands, cache versions."""
+    """Production settings check, proxy, JSON request log, health endpoint, ops commands."""
     from tutorat import production
 
     production.init_app(app)

@@ -62,7 +62,7 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "IDLE_TIMEOUT_STAFF_MINUTES": 30,
         "IDLE_TIMEOUT_PARTICIPANT_MINUTES": 60,
         # Matching: how many candidates the référent sees, rest after a binôme ends.
-        "CANDIDATES_SHOWN": 20,
+        "CANDIDATES_SHOWN": 10,
         "TUTOR_REST_DAYS": 14,
         # Argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
         "ARGON2_TIME_COST": 2,
@@ -77,10 +77,6 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "ALLOWED_HOSTS": None,
         # One JSON line per request on stderr; None: on, except under tests.
         "REQUEST_LOG": None,
-        # Rendered pages kept by each worker under the data version (tutorat/pagecache.py).
-        "PAGE_CACHE": True,
-        "PAGE_CACHE_SECONDS": 60,
-        "PAGE_CACHE_MAX_BYTES": 32 * 1024 * 1024,
         # A database that is down or frozen must fail a request fast (a French 503), well before
         # gunicorn's worker timeout: PostgreSQL connection (seconds) and statement (ms) limits,
         # SQLite's wait for a lock (ms), and the health probe's own, shorter limit (seconds).
@@ -130,7 +126,6 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE",
         "REMEMBER_COOKIE_SECURE",
         "REQUEST_LOG",
-        "PAGE_CACHE",
     ):
         if env.get(key) is not None:
             out[key] = _bool(env.get(key))

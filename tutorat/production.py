@@ -291,15 +291,12 @@ def configure_logging(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     """Everything this module adds to the application (called last by `create_app`)."""
     from tutorat import cli_ops
-    from tutorat.extensions import db
-    from tutorat.services import versions
     from tutorat.views import health
 
     apply(app)
     configure_logging(app)
     app.register_blueprint(health.bp)
     cli_ops.register(app)
-    versions.install(db.session.session_factory.class_)
 
 
 __all__ = [

@@ -370,3 +370,35 @@ def test_run_reminders_is_set_based(ctx):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) < 40, "\n".join(statements)
+
+
+def test_dashboard_pages_its_lists_and_counts_them_all(app):
+    """The dashboard reads at most DASHBOARD_ROWS rows per list, whatever the caseload."""
+    from tutorat.views.referent import DASHBOARD_PREVIEW, DASHBOARD_ROWS
+
+    total = DASHBOARD_ROWS + 5
+    with app.app_context():
+        referent = make_referent()
+        for i in range(total):
+            mentee = make_mentee(referent, first_name=f"Personne{i:02d}")
+            request_service.open_request(
+                mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+            )
+            db.session.flush()
+        db.session.commit()
+        email = referent.email
+    b = Browser(app.test_client())
+    b.login(email, PASSWORD)
+    page = b.get("/referent/").get_data(as_text=True)
+    assert f"Demandes en attente d'une proposition ({total})" in page
+    assert page.count("Demande du ") == DASHBOARD_PREVIEW
+    assert f"Voir toutes les demandes en attente ({total})" in page
+    first = b.get("/referent/?statut=demandes").get_data(as_text=True)
+    second = b.get("/referent/?statut=demandes&page=2").get_data(as_text=True)
+    assert first.count("Demande du ") == DASHBOARD_ROWS
+    assert second.count("Demande du ") == total - DASHBOARD_ROWS
+    assert "Page 2 sur 2" in second and "page précédente" in second
+    shown = {f"Personne{i:02d}" for i in range(total) if f"Personne{i:02d}" in first + second}
+    assert len(shown) == total  # every demande on one page or the other
+    bad = b.get("/referent/?statut=demandes&page=zero")
+    assert bad.status_code == 400 and "Numéro de page inconnu" in bad.get_data(as_text=True)

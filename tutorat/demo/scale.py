@@ -41,7 +41,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
-from tutorat.services import accounts, suggestions, versions
+from tutorat.services import accounts, suggestions
 
 
 @dataclass(frozen=True)
@@ -874,7 +874,6 @@ class _Generator:
         for batch in self.progress.over(_batches(meeting_rows, 5_000), "Rencontres"):
             s.execute(insert(Meeting), batch)
 
-        versions.bump(s)
         return {
             "référents": len(self.referents),
             "tuteurs": len(self.tutors),

@@ -11,6 +11,7 @@ from tutorat.models.outbox import (
     outbox_email_person,
 )
 from tutorat.models.pairs import Pair, PairStatus
+from tutorat.models.pool import POOL_TABLES, PoolVersion
 from tutorat.models.reference import (
     Commune,
     RomeAppellation,
@@ -23,6 +24,7 @@ from tutorat.models.settings import Setting
 from tutorat.models.users import MenteeProfile, Role, TutorProfile, User
 
 __all__ = [
+    "POOL_TABLES",
     "AccessLog",
     "Commune",
     "HealthCheck",
@@ -33,6 +35,7 @@ __all__ = [
     "OutboxEmailPerson",
     "Pair",
     "PairStatus",
+    "PoolVersion",
     "Request",
     "RequestStatus",
     "Role",

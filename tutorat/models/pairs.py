@@ -63,6 +63,8 @@ class Pair(db.Model):
             postgresql_where=text(LIVE_PAIR_SQL),
         ),
         Index("ix_pair_tutor_status", "tutor_id", "status"),
+        # A référent's pages and indicators start from their caseload's mentees (migration 0007).
+        Index("ix_pair_mentee_status", "mentee_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

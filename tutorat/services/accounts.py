@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, Role, TutorProfile, User
-from tutorat.services import throttle, versions
+from tutorat.services import throttle
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 
@@ -139,17 +139,9 @@ def load_user(user_id: str) -> User | None:
         uid, version = int(raw_id), int(raw_version)
     except (ValueError, AttributeError):
         return None
-    # The data version comes with the account, for the page cache (tutorat.pagecache): it is read
-    # before anything the page shows, in the same round trip.
-    row = db.session.execute(
-        select(User, versions.token_column(versions.DATA)).where(User.id == uid)
-    ).first()
-    if row is None:
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version or not user.active:
         return None
-    user, token = row
-    if user.session_version != version or not user.active:
-        return None
-    versions.remember(versions.DATA, token)
     return user
 
 

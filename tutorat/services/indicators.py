@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -35,7 +34,6 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
-from tutorat.services import versions
 from tutorat.services.errors import DomainError
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -900,41 +898,8 @@ def _territories(referent_id: int | None):
     return communes, ranked(cantons), ranked(epcis), unknown_row
 
 
-# Per worker: reports already computed, under the data versions read from the database before
-# computing them (services.versions). Any write to the tables they count changes a version, so
-# a copy is never served after a change, whichever worker or machine made it.
-_REPORTS: OrderedDict[tuple, Report] = OrderedDict()
-_REPORTS_MAX = 128
-_REPORTS_LOCK = threading.Lock()
-
-
 def build_report(period: Period, *, referent_id: int | None) -> Report:
     """Every figure of the indicators page, for the whole département or one référent's caseload."""
-    tokens = versions.read(db.session)
-    key = None
-    if all(k in tokens for k in versions.KEYS) and not versions.pending(db.session):
-        key = (
-            str(db.engine.url),
-            referent_id,
-            period.start,
-            period.end,
-            *(tokens[k] for k in versions.KEYS),
-        )
-        with _REPORTS_LOCK:
-            cached = _REPORTS.get(key)
-            if cached is not None:
-                _REPORTS.move_to_end(key)
-                return cached
-    report = _build_report(period, referent_id=referent_id)
-    if key is not None:
-        with _REPORTS_LOCK:
-            _REPORTS[key] = report
-            while len(_REPORTS) > _REPORTS_MAX:
-                _REPORTS.popitem(last=False)
-    return report
-
-
-def _build_report(period: Period, *, referent_id: int | None) -> Report:
     answers, reasons = _answers_and_reasons(period, referent_id)
     to_proposal, to_active = _delays(period, referent_id)
     tutors_live, tutors_with_pair, tutors_repeat = _tutors(referent_id)

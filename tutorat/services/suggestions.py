@@ -1,17 +1,16 @@
 """Suggestions: turn profiles into plain values, ask `matching` for ranked tutors and their reasons.
 
 The available tutors' matching arrays (a `matching.TutorIndex`) are built once per worker and
-kept under the tutors' data version read from the database (`services.versions`): any change of
-a tutor's profile, places or account, made by any worker, gives a new version and the next
-request rebuilds them. So a candidate list costs a handful of queries whatever the number of
-tutors, and every worker ranks from the same committed data.
+kept under the `pool_version` token that database triggers change on every write to the tables
+they come from (see `_POOLS` below: the application's one in-process cache). So a candidate list
+costs a handful of queries whatever the number of tutors, and every worker ranks from the same
+committed data.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +22,15 @@ from sqlalchemy.orm import joinedload
 
 import matching
 from tutorat.extensions import db
-from tutorat.models import Commune, MenteeProfile, Request, Setting, TutorProfile, User
-from tutorat.services import versions
+from tutorat.models import (
+    Commune,
+    MenteeProfile,
+    PoolVersion,
+    Request,
+    Setting,
+    TutorProfile,
+    User,
+)
 from tutorat.services.errors import Conflict, DomainError
 
 ALGORITHM_VERSION = "1"
@@ -134,6 +140,14 @@ def _mentee_for(request: Request) -> tuple[MenteeProfile, Commune]:
     return profile, profile.commune
 
 
+@dataclass
+class _CommuneArrays:
+    names: list[str]
+    lat: np.ndarray
+    lon: np.ndarray
+    population: np.ndarray
+
+
 @dataclass(frozen=True)
 class TutorPool:
     """The available tutors as `matching` values, in index order, with their index."""
@@ -147,16 +161,27 @@ class TutorPool:
     # Ranked lists already computed from this pool: (mentee values, weights, k) → (top, feasible).
     # Pure functions of their key and of the pool, so they live and die with it.
     ranked: dict = field(default_factory=dict, compare=False, repr=False)
-    # Candidate lists already rendered (HTML) from this pool: see candidate_list().
-    rendered: dict = field(default_factory=dict, compare=False, repr=False)
+    # The communes' arrays (for meeting places), read the first time one is needed, and the
+    # places already found: they too live and die with the pool (commune is one of POOL_TABLES).
+    communes: list[_CommuneArrays] = field(default_factory=list, compare=False, repr=False)
+    places: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
 
 _RANKED_MAX = 2048
-_RENDERED_MAX = 256
+_PLACES_MAX = 50_000
 
-
-# Per worker: database URL → (tutors' data version, pool). Never used without a version.
-_POOLS: dict[str, tuple[object, TutorPool]] = {}
+# THE ONE IN-PROCESS CACHE OF THE APPLICATION (STYLE.md, "No copies of rendered pages").
+# Where: here, per worker and per database URL → (pool_version token, pool).
+# Why: building the tutors' matching arrays and their index reads every available tutor and
+# costs tens of milliseconds at Gers scale, on every demande page; with the pool kept, the
+# ranking costs one small query for the token (bench/README.md, "Pages web").
+# Refresh rule, deny by default: the token lives in the `pool_version` row, which triggers in the
+# database (migration 0006) change on every INSERT/UPDATE/DELETE of each table the pool reads
+# (tutorat.models.pool.POOL_TABLES: tutors' profiles, accounts, communes), whoever writes —
+# ORM, raw SQL, a script, another worker. The token is read once per ranking, before the tutors,
+# so a kept pool is never labelled newer than its data; a table added to the pool's query without
+# its triggers fails tests/tutorat/test_pool_refresh.py.
+_POOLS: dict[str, tuple[str, TutorPool]] = {}
 _POOLS_LOCK = threading.Lock()
 
 
@@ -223,49 +248,57 @@ def _build_pool(now: datetime) -> TutorPool:
     return TutorPool(ids, values, index, {uid: i for i, uid in enumerate(ids)}, valid_until)
 
 
-def _tutor_pool(version: object, now: datetime) -> TutorPool:
-    """The available tutors now: from this worker's copy if it is of the database's current version."""
+def _pool_token_and_weights() -> tuple[str | None, Any]:
+    """The pool's version token and the scoring weights, in one query."""
+    token = select(PoolVersion.token).where(PoolVersion.id == 1).scalar_subquery()
+    weights = select(Setting.value).where(Setting.key == "weights").scalar_subquery()
+    row = db.session.execute(select(token.label("token"), weights.label("weights"))).one()
+    return row.token, row.weights
+
+
+def _tutor_pool(token: str | None, now: datetime) -> TutorPool:
+    """The available tutors now: this worker's pool if it carries the database's current token."""
     key = str(db.engine.url)
-    # Without a version, or with uncommitted tutor changes in this transaction: no copy.
-    shared = version is not None and versions.TUTORS not in versions.pending(db.session)
-    if shared:
+    if token is not None:  # no token row: nothing to check a kept pool against, so none is kept
         cached = _POOLS.get(key)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == token:
             pool = cached[1]
             if pool.valid_until is None or now < pool.valid_until:
                 return pool
     pool = _build_pool(now)
-    if shared:
+    if token is not None:
         with _POOLS_LOCK:
-            _POOLS[key] = (version, pool)
+            _POOLS[key] = (token, pool)
     return pool
 
 
 def tutor_pool(now: datetime | None = None) -> TutorPool:
     """The tutors who may be proposed now, as `matching` values with their index (for batch mode)."""
-    settings = versions.read(db.session)
-    return _tutor_pool(settings.get(versions.TUTORS), now or datetime.now(UTC))
+    token, _weights = _pool_token_and_weights()
+    return _tutor_pool(token, now or datetime.now(UTC))
 
 
 def _ranking(request: Request, k: int | None):
-    """The pool, the mentee's values and the key of `request`'s ranked list (computed if new)."""
+    """The pool, the mentee's values and `request`'s ranked list (computed if new)."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
     profile, commune = _mentee_for(request)
     now = datetime.now(UTC)
-    # The version is read before the tutors, so a copy is never newer-labelled than its data.
-    settings = versions.read(db.session, "weights")
-    weights = _weights_from(settings.get("weights"))
-    pool = _tutor_pool(settings.get(versions.TUTORS), now)
+    # The token is read before the tutors, so a kept pool is never labelled newer than its data.
+    token, weights_value = _pool_token_and_weights()
+    weights = _weights_from(weights_value)
+    pool = _tutor_pool(token, now)
     if pool.index is None:
-        return pool, commune, None, None
+        return pool, commune, None
     mentee = mentee_values(profile, commune)
     key = (mentee, weights, k)
     ranked = pool.ranked.get(key)
     if ranked is None:
-        ranked = pool.ranked[key] = _rank(pool, mentee, weights, k, request.mentee_id)
-        if len(pool.ranked) > _RANKED_MAX:
-            pool.ranked.clear()
-    return pool, commune, key, ranked
+        ranked = _rank(pool, mentee, weights, k, request.mentee_id)
+        with _POOLS_LOCK:
+            if len(pool.ranked) >= _RANKED_MAX:
+                pool.ranked.clear()
+            pool.ranked[key] = ranked
+    return pool, commune, ranked
 
 
 def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candidate], int]:
@@ -283,43 +316,21 @@ def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candida
     out: list[Candidate] = []
     for (index, _score), explanation in zip(top, explanations, strict=True):
         found = by_id.get(pool.ids[index])
-        if found is None:  # removed since the version was read
+        if found is None:  # removed since the token was read
             continue
         tp, user, c = found
-        out.append(Candidate(len(out) + 1, user, tp, c, explanation, meeting_place(commune, c)))
+        out.append(
+            Candidate(len(out) + 1, user, tp, c, explanation, _meeting_place(pool, commune, c))
+        )
     return out, feasible
 
 
 def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candidate], int]:
     """The k best feasible tutors for `request`, best first, and how many were feasible in all."""
-    pool, commune, _key, ranked = _ranking(request, k)
+    pool, commune, ranked = _ranking(request, k)
     if ranked is None:
         return [], 0
     return _candidates(pool, commune, ranked)
-
-
-def candidate_list(
-    request: Request, render: Callable[[list[Candidate], int], str], k: int | None = None
-) -> tuple[str, int, int]:
-    """`render(candidates, feasible)` for `request`, kept with the pool; (html, shown, feasible).
-
-    What `render` shows must depend only on the candidates (tutors' profiles, accounts and
-    communes: the tutors' version, under which the pool is kept), their reasons, and the demande's
-    id: a list rendered once is then reused until the tutors change, whatever else is written.
-    """
-    pool, commune, key, ranked = _ranking(request, k)
-    if ranked is None:
-        return render([], 0), 0, 0
-    fragment_key = (*key, request.id)
-    kept = pool.rendered.get(fragment_key)
-    if kept is None:
-        candidates, feasible = _candidates(pool, commune, ranked)
-        kept = (render(candidates, feasible), len(candidates), feasible)
-        with _POOLS_LOCK:
-            if len(pool.rendered) >= _RENDERED_MAX:
-                pool.rendered.clear()
-            pool.rendered[fragment_key] = kept
-    return kept
 
 
 def _rank(
@@ -361,22 +372,8 @@ def explain_pair(request: Request, tutor_id: int) -> tuple[Any, TutorProfile, Co
     return explanation, tp, c
 
 
-@dataclass(frozen=True)
-class _CommuneArrays:
-    names: list[str]
-    lat: np.ndarray
-    lon: np.ndarray
-    population: np.ndarray
-
-
-# Reference data (the communes), per database and per worker: it changes only with a new COG.
-_COMMUNES: dict[str, _CommuneArrays] = {}
-
-
-def _commune_arrays() -> _CommuneArrays:
-    key = str(db.engine.url)
-    arrays = _COMMUNES.get(key)
-    if arrays is None:
+def _commune_arrays(pool: TutorPool) -> _CommuneArrays:
+    if not pool.communes:
         rows = db.session.execute(
             select(Commune.nom, Commune.latitude, Commune.longitude, Commune.population).order_by(
                 Commune.code_insee
@@ -388,30 +385,34 @@ def _commune_arrays() -> _CommuneArrays:
             np.array([r[2] for r in rows], dtype=np.float64),
             np.array([r[3] for r in rows], dtype=np.int64),
         )
-        _COMMUNES[key] = arrays
-    return arrays
-
-
-_PLACES: dict[tuple[str, str, str], str] = {}
-_PLACES_MAX = 50_000
+        with _POOLS_LOCK:
+            if not pool.communes:
+                pool.communes.append(arrays)
+    return pool.communes[0]
 
 
 def meeting_place(a: Commune, b: Commune) -> str:
     """A place both can reach: the most populated commune lying between the two."""
     if a.code_insee == b.code_insee:
         return a.nom
-    key = (str(db.engine.url), a.code_insee, b.code_insee)
-    place = _PLACES.get(key)
+    return _meeting_place(tutor_pool(), a, b)
+
+
+def _meeting_place(pool: TutorPool, a: Commune, b: Commune) -> str:
+    if a.code_insee == b.code_insee:
+        return a.nom
+    key = (a.code_insee, b.code_insee)
+    place = pool.places.get(key)
     if place is None:
-        place = _meeting_place(a, b)
-        if len(_PLACES) >= _PLACES_MAX:
-            _PLACES.clear()
-        _PLACES[key] = place
+        place = _place_between(_commune_arrays(pool), a, b)
+        with _POOLS_LOCK:
+            if len(pool.places) >= _PLACES_MAX:
+                pool.places.clear()
+            pool.places[key] = place
     return place
 
 
-def _meeting_place(a: Commune, b: Commune) -> str:
-    communes = _commune_arrays()
+def _place_between(communes: _CommuneArrays, a: Commune, b: Commune) -> str:
     d_ab = matching.haversine_km(a.latitude, a.longitude, b.latitude, b.longitude)
     best = max((a, b), key=lambda c: c.population)
     # Communes closer to each of the two than they are to each other, more populated than both.

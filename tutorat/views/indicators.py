@@ -10,7 +10,6 @@ from markupsafe import Markup
 
 from tutorat import charts
 from tutorat.models import Role
-from tutorat.pagecache import cached_page
 from tutorat.permissions import guard_blueprint
 from tutorat.services import indicators
 from tutorat.services.indicators import (
@@ -175,7 +174,6 @@ def _map(report: Report) -> Markup:
 
 
 @bp.get("/communes")
-@cached_page
 def communes():
     """The map and the 458 communes: today's figures (no period), on their own heavier page."""
     period = indicators.default_period(datetime.now(UTC).date())
@@ -188,8 +186,20 @@ def communes():
     )
 
 
+class _LazyTables:
+    """`tables.cantons` in a template: each table built when the page asks for it, not before
+    (the communes' table is for /indicateurs/communes and the CSV exports only)."""
+
+    def __init__(self, report) -> None:
+        self._report = report
+
+    def __getattr__(self, key: str):
+        return self._report.table(key)
+
+    __getitem__ = __getattr__
+
+
 @bp.get("/")
-@cached_page
 def home():
     try:
         period = _period()
@@ -208,7 +218,7 @@ def home():
         du=period.start.isoformat(),
         au=period.end.isoformat(),
         report=report,
-        tables=report.tables(),
+        tables=_LazyTables(report),
         charts=_charts(report),
     )
 

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import defer, joinedload, load_only
 
-from tutorat import pagecache
 from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
@@ -32,7 +31,6 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import LIVE_PAIR_SQL, PENDING_PAIR_STATUSES
-from tutorat.pagecache import cached_page
 from tutorat.permissions import (
     get_mentee_or_404,
     get_or_404,
@@ -91,8 +89,19 @@ def _in_territory(stmt, mentee_column, territory: str):
     )
 
 
+# Rows per list: the "Tout" view shows the first DASHBOARD_PREVIEW of each list (a summary with a
+# link to each list), a section view pages through its list DASHBOARD_ROWS at a time. The page then
+# costs the same whatever the caseload (bench/README.md, "Pages web").
+DASHBOARD_ROWS = 20
+DASHBOARD_PREVIEW = 5
+
+
+def _page_number() -> int | None:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else None
+
+
 @bp.get("/")
-@cached_page
 def dashboard():
     section = request.args.get("statut", "")
     territory = request.args.get("territoire", "")
@@ -107,6 +116,11 @@ def dashboard():
             "error",
         )
         territory, status = "", 400
+    page = _page_number()
+    if page is None:
+        flash("Numéro de page inconnu : la première page est affichée.", "error")
+        page, status = 1, 400
+    offset = (page - 1) * DASHBOARD_ROWS if section else 0
     now = datetime.now(UTC)
     requests_stmt = _in_territory(visible_requests(current_user), Request.mentee_id, territory)
     # The live-binôme predicate, written as in the partial unique index on pair.mentee_id, lets
@@ -131,31 +145,16 @@ def dashboard():
         joinedload(Pair.mentee).load_only(*names),
         joinedload(Pair.tutor).load_only(*names),
     )
-
-    def show(name: str) -> bool:
-        return section in ("", name)
-
-    # The alerts are the oldest open demandes and the silent active binômes: read once, with the
-    # lists they belong to (the same rules as followup.old_open_requests_stmt and
-    # followup.silent_pairs_stmt), so the page costs the same few queries whatever the caseload.
-    open_rows = (
-        db.session.scalars(
-            requests_stmt.where(Request.status == "open")
-            .options(
-                load_only(
-                    Request.id,
-                    Request.mentee_id,
-                    Request.status,
-                    Request.topics,
-                    Request.created_at,
-                    Request.updated_at,
-                ),
-                joinedload(Request.mentee).load_only(*names),
-            )
-            .order_by(Request.updated_at)
-        ).all()
-        if show("alertes") or show("demandes")
-        else []
+    with_mentee = (
+        load_only(
+            Request.id,
+            Request.mentee_id,
+            Request.status,
+            Request.topics,
+            Request.created_at,
+            Request.updated_at,
+        ),
+        joinedload(Request.mentee).load_only(*names),
     )
     last_meeting = (
         select(func.max(Meeting.date))
@@ -163,50 +162,112 @@ def dashboard():
         .correlate(Pair)
         .scalar_subquery()
     )
-    active_rows = (
-        db.session.execute(
-            live_pairs_stmt.add_columns(last_meeting.label("last"))
-            .where(Pair.status == "active")
-            .options(*with_people)
-            .order_by(Pair.confirmed_at)
-        ).all()
-        if show("alertes") or show("actifs")
-        else []
-    )
     old_limit = now - timedelta(days=current_app.config["ALERT_OPEN_REQUEST_DAYS"])
     silent_limit = now - timedelta(days=current_app.config["ALERT_NO_MEETING_DAYS"])
-    alerts = followup.Alerts(
-        old_requests=[r for r in open_rows if r.updated_at <= old_limit] if show("alertes") else [],
-        silent_pairs=[
-            row
-            for row in active_rows
-            if (
-                row.last is None
-                and row[0].confirmed_at is not None
-                and row[0].confirmed_at <= silent_limit
-            )
-            or (row.last is not None and row.last <= silent_limit.date())
-        ]
-        if show("alertes")
-        else [],
+    open_stmt = requests_stmt.where(Request.status == "open")
+    old_stmt = open_stmt.where(Request.updated_at <= old_limit)
+    pending_stmt = live_pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES))
+    active_stmt = live_pairs_stmt.where(Pair.status == "active")
+    # The same rule as followup.silent_pairs_stmt: no meeting since the alert delay (or none at
+    # all since a confirmation older than the delay).
+    silent_stmt = active_stmt.where(
+        or_(
+            and_(last_meeting.is_(None), Pair.confirmed_at <= silent_limit),
+            last_meeting <= silent_limit.date(),
+        )
     )
-    requests_open = open_rows if show("demandes") else []
+
+    def count(stmt, key):
+        return (
+            select(func.count())
+            .select_from(stmt.with_only_columns(key).subquery())
+            .scalar_subquery()
+        )
+
+    def show(name: str) -> bool:
+        return section in ("", name)
+
+    # Every total in one query; then each list shown reads only its rows.
+    totals = db.session.execute(
+        select(
+            count(open_stmt, Request.id).label("requests"),
+            count(old_stmt, Request.id).label("old"),
+            count(pending_stmt, Pair.id).label("pending"),
+            count(active_stmt, Pair.id).label("active"),
+            count(silent_stmt, Pair.id).label("silent"),
+        )
+    ).one()
+
+    def rows(stmt, name: str):
+        if not section:
+            return stmt.limit(DASHBOARD_PREVIEW)
+        return stmt.limit(DASHBOARD_ROWS).offset(offset)
+
+    alerts = followup.Alerts(old_requests=[], silent_pairs=[])
+    if show("alertes"):
+        alerts = followup.Alerts(
+            old_requests=db.session.scalars(
+                rows(
+                    old_stmt.options(*with_mentee).order_by(Request.updated_at, Request.id),
+                    "alertes",
+                )
+            ).all(),
+            silent_pairs=db.session.execute(
+                rows(
+                    silent_stmt.add_columns(last_meeting.label("last"))
+                    .options(*with_people)
+                    .order_by(Pair.confirmed_at, Pair.id),
+                    "alertes",
+                )
+            ).all(),
+        )
+    requests_open = (
+        db.session.scalars(
+            rows(
+                open_stmt.options(*with_mentee).order_by(Request.updated_at, Request.id), "demandes"
+            )
+        ).all()
+        if show("demandes")
+        else []
+    )
     pending = (
         db.session.scalars(
-            live_pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES))
-            .options(*with_people)
-            .order_by(Pair.proposed_at)
+            rows(
+                pending_stmt.options(*with_people).order_by(Pair.proposed_at, Pair.id),
+                "propositions",
+            )
         ).all()
         if show("propositions")
         else []
     )
-    active = active_rows if show("actifs") else []
+    active = (
+        db.session.execute(
+            rows(
+                active_stmt.add_columns(last_meeting.label("last"))
+                .options(*with_people)
+                .order_by(Pair.confirmed_at, Pair.id),
+                "actifs",
+            )
+        ).all()
+        if show("actifs")
+        else []
+    )
+    section_total = {
+        "alertes": max(totals.old, totals.silent),
+        "demandes": totals.requests,
+        "propositions": totals.pending,
+        "actifs": totals.active,
+    }.get(section, 0)
     return render_template(
         "referent/dashboard.html",
         requests_open=requests_open,
         pending=pending,
         active=active,
         alerts=alerts,
+        totals=totals,
+        page=page,
+        pages=max(1, -(-section_total // DASHBOARD_ROWS)),
+        rows_shown=DASHBOARD_ROWS if section else DASHBOARD_PREVIEW,
         sections=DASHBOARD_SECTIONS,
         section=section,
         territories=territories,
@@ -224,6 +285,11 @@ _WITH_PEOPLE = (
 )
 
 
+# How many ranked tutors a demande page may show (?nombre=): the first CANDIDATES_SHOWN by default,
+# more on request, so the usual page stays light (bench/README.md, "Pages web").
+CANDIDATES_MAX = 100
+
+
 def _request_page(demande: Request, status: int = 200, propose_form=None):
     # What the page shows of the mentee, in one query rather than one per relationship.
     db.session.execute(
@@ -236,19 +302,21 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
             joinedload(Request.created_by),
         )
     ).unique().all()
-    candidate_list, shown, error = "", 0, None
+    shown_max = current_app.config["CANDIDATES_SHOWN"]
+    raw = request.args.get("nombre", "")
+    if raw:
+        if raw.isdigit() and 0 < int(raw) <= CANDIDATES_MAX:
+            shown_max = int(raw)
+        else:
+            flash(
+                f"Nombre de tuteurs inconnu : choisissez un nombre de 1 à {CANDIDATES_MAX}.",
+                "error",
+            )
+            status = 400
+    candidates, feasible, error = [], 0, None
     if demande.status == "open":
         try:
-            html, shown, _ = suggestions.candidate_list(
-                demande,
-                lambda candidates, feasible: pagecache.render_fragment(
-                    "referent/_candidates.html",
-                    candidates=candidates,
-                    feasible=feasible,
-                    demande_id=demande.id,
-                ),
-            )
-            candidate_list = pagecache.with_csrf(html)
+            candidates, feasible = suggestions.candidates_for(demande, k=shown_max)
         except DomainError as exc:
             error = exc.message
     pairs = db.session.scalars(
@@ -270,8 +338,9 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
         "referent/request.html",
         demande=demande,
         profile=profile,
-        candidate_list=candidate_list,
-        shown=shown,
+        candidates=candidates,
+        feasible=feasible,
+        shown=len(candidates),
         error=error,
         pairs=pairs,
         events=events,
@@ -281,7 +350,6 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
 
 
 @bp.get("/demandes/<int:request_id>")
-@cached_page
 def request_detail(request_id: int):
     demande = get_or_404(visible_requests, Request, request_id)
     return _request_page(demande)
@@ -350,7 +418,6 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
 
 
 @bp.get("/binomes/<int:pair_id>")
-@cached_page
 def pair(pair_id: int):
     return _pair_page(get_or_404(visible_pairs, Pair, pair_id))
 
