@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from tests.conftest import Browser
+from tests.conftest import PG_URL, Browser
 from tests.factories import PASSWORD, make_mentee, make_referent
 from tests.tutorat.test_faults import (
     DOWN_URL,
@@ -178,3 +178,41 @@ def _no_page_cache_between_apps():
     pagecache.store.clear()
     yield
     pagecache.store.clear()
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
+def test_backend_terminated_before_teardown_still_answers(app, caplog):
+    """The audit's case: PostgreSQL ends the backend after the page is made, before its rollback."""
+    from flask import request_finished
+    from sqlalchemy import text
+
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent)
+        db.session.commit()
+        email, page, name = (
+            referent.email,
+            f"/referent/beneficiaires/{mentee.id}",
+            mentee.last_name,
+        )
+        killer = db.engine.connect()
+    browser = Browser(app.test_client())
+    assert browser.login(email, PASSWORD).status_code == 302
+    terminated: list[int] = []
+
+    def terminate(_sender, **_extra):
+        pid = db.session.connection().connection.dbapi_connection.info.backend_pid
+        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        killer.commit()
+        terminated.append(pid)
+
+    request_finished.connect(terminate, app)
+    try:
+        response = browser.client.get(page)
+    finally:
+        request_finished.disconnect(terminate, app)
+        killer.close()
+    assert terminated
+    assert response.status_code == 200 and name in response.get_data(as_text=True)
+    assert "fin de requête : connexion abandonnée" in caplog.text
+    assert browser.client.get(page).status_code == 200  # the dead connection was not reused
