@@ -216,3 +216,32 @@ def test_backend_terminated_before_teardown_still_answers(app, caplog):
     assert response.status_code == 200 and name in response.get_data(as_text=True)
     assert "fin de requête : connexion abandonnée" in caplog.text
     assert browser.client.get(page).status_code == 200  # the dead connection was not reused
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
+def test_logout_with_a_read_only_postgresql_ends_this_browser_session(app):
+    from tests.tutorat.test_faults import close
+
+    with app.app_context():
+        referent = make_referent()
+        db.session.commit()
+        email = referent.email
+    read_only = make_app(
+        PG_URL,
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "connect_args": {"options": "-c default_transaction_read_only=on"}
+        },
+    )
+    try:
+        browser = Browser(app.test_client())
+        assert browser.login(email, PASSWORD).status_code == 302
+        other = Browser(read_only.test_client())
+        other.client.set_cookie("session", browser.client.get_cookie("session").value)
+        assert other.get("/referent/").status_code == 200
+        response = other.post("/deconnexion", {})
+        assert response.status_code == 503
+        assert "Vous êtes bien déconnecté sur cet appareil" in response.get_data(as_text=True)
+        after = other.client.get("/referent/")
+        assert after.status_code == 302 and "/connexion" in after.headers["Location"]
+    finally:
+        close(read_only)
