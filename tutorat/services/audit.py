@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Engine, create_engine, delete, event
+from sqlalchemy import exc as sa_exc
 
 from tutorat.extensions import db
 from tutorat.models import AccessLog, User
@@ -184,7 +185,10 @@ def teardown(exc=None) -> None:
 
 
 def _write(entries: list[dict], *, request_failed: bool) -> Exception | None:
-    """Write `entries` on the log's own connection; the error if that failed (logged in one line)."""
+    """Write `entries` on the log's own connection; the error if that failed (logged in one line).
+
+    A log connection the server ended since its last use is replaced once (one retry).
+    """
     if not entries:
         return None
     session = db.session
@@ -199,15 +203,21 @@ def _write(entries: list[dict], *, request_failed: bool) -> Exception | None:
             and not (session.new or session.dirty or session.deleted)
         )
         if not read_only:
-            session.rollback()
+            rollback_quietly(session)  # a failure drops that connection, not the log line
         url = db.engine.url
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             # An in-memory database exists only on its own connection: write there.
             session.execute(AccessLog.__table__.insert(), entries)
             session.commit()
             return None
-        with log_engine().connect() as conn:
-            conn.execute(AccessLog.__table__.insert(), entries)
+        for attempt in (1, 2):
+            try:
+                with log_engine().connect() as conn:
+                    conn.execute(AccessLog.__table__.insert(), entries)
+                break
+            except sa_exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
     except Exception as error:
         from tutorat.errorpages import failure_reason
 
