@@ -103,7 +103,6 @@ def register_security_headers(app: Flask) -> None:
     from tutorat.services import audit
     from tutorat.services.db import declare_write_intent
 
-    app.after_request(audit.after_request)
     app.teardown_request(audit.teardown)
 
     @app.before_request
@@ -134,6 +133,10 @@ def register_security_headers(app: Flask) -> None:
         if request.endpoint == "main.index":
             response.vary.add("Cookie")
         return response
+
+    # Registered after `headers`, so it runs before it (Flask runs them in reverse): the 503 page
+    # that replaces a record whose access could not be logged gets the same headers.
+    app.after_request(audit.after_request)
 
 
 def register_sessions(app: Flask) -> None:

@@ -115,8 +115,7 @@ def _viewer(database_down: bool):
         return _anonymous()
     if database_down:
         # Later hooks (access log, request log) read `current_user` too: none may query again.
-        g._login_user = _anonymous()
-        return g._login_user
+        return unknown_user()
     try:
         user = current_user._get_current_object()
         if not user.is_authenticated:
@@ -124,15 +123,24 @@ def _viewer(database_down: bool):
         return _Viewer(role=user.role, first_name=user.first_name)
     except Exception:  # the error page must render whatever the user loading did
         _rollback()
-        g._login_user = _anonymous()
-        return g._login_user
+        return unknown_user()
+
+
+def unknown_user():
+    """The database cannot say who this is: anonymous from now on, and noted as unknown.
+
+    Later hooks (access log, request log) read `current_user` too: none may query again. The
+    request log then gives the role kept in the session, or "inconnu" (tutorat.production).
+    """
+    g._login_user = _anonymous()
+    g.tutorat_user_unknown = True
+    return g._login_user
 
 
 def _rollback() -> None:
-    try:
-        db.session.rollback()
-    except Exception:  # the connection may be the thing that failed
-        current_app.logger.debug("rollback impossible", exc_info=True)
+    from tutorat.services.db import rollback_quietly
+
+    rollback_quietly(db.session)  # the connection may be the thing that failed
 
 
 def _csrf_token() -> str:

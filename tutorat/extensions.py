@@ -27,7 +27,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy whose end-of-request cleanup never raises a database error."""
+
+    def _teardown_session(self, exc: BaseException | None) -> None:
+        from tutorat.services.db import remove_quietly
+
+        remove_quietly(self.session)
+
+
+db = Database(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 mail = Mail()

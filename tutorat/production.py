@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from werkzeug.sansio.utils import host_is_trusted
 
 from tutorat.links import allowed_hosts
@@ -275,17 +275,32 @@ def configure_logging(app: Flask) -> None:
 
     @app.after_request
     def _note_request(response):
-        # The role only if the user was loaded anyway (no extra query for static files or /sante).
-        user = g.get("_login_user")
-        role = getattr(user, "role", None) if user is not None and user.is_authenticated else None
         environ = request.environ
         environ["tutorat.endpoint"] = request.endpoint or "-"
-        environ["tutorat.role"] = role or "anonyme"
+        environ["tutorat.role"] = _role()
         incoming = request.headers.get("X-Request-Id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
         environ["tutorat.request_id"] = request_id
         response.headers.setdefault("X-Request-Id", request_id)
         return response
+
+
+def _role() -> str:
+    """The role for the request log, never from a query.
+
+    The user if loaded anyway (no extra query for static files or /sante); if the database could
+    not load them (tutorat.errorpages), the role kept in the session at login, else "inconnu".
+    """
+    from tutorat.sessions import ROLE
+
+    user = g.get("_login_user")
+    if g.get("tutorat_user_unknown"):
+        if "_user_id" not in session:
+            return "anonyme"
+        return str(session.get(ROLE) or "inconnu")
+    if user is not None and user.is_authenticated:
+        return str(getattr(user, "role", None) or "inconnu")
+    return "anonyme"
 
 
 def init_app(app: Flask) -> None:

@@ -22,11 +22,13 @@ from tutorat.models import Role, User
 
 SEEN = "_seen"  # last activity, seconds since the epoch
 SID = "_sid"  # a random id per login, new each time
+ROLE = "_role"  # for the request log when the database cannot load the user (tutorat.production)
 # The stamp is rewritten at most this often (each rewrite sends a new cookie).
 REFRESH_SECONDS = 30
 STAFF_ROLES = {Role.REFERENT.value, Role.ADMIN.value}
 # Requests that neither need a user nor count as activity.
-_SKIPPED_ENDPOINTS = {"static", "health.health"}
+# Logout is never refused for idleness (and must work when the database cannot load the user).
+_SKIPPED_ENDPOINTS = {"static", "health.health", "auth.logout"}
 
 
 def idle_minutes(role: str) -> int:
@@ -43,6 +45,7 @@ def begin(user: User) -> None:
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     login_user(user)
     session[SID] = secrets.token_urlsafe(16)
+    session[ROLE] = str(user.role)
     session[SEEN] = int(time.time())
 
 

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Engine, create_engine, delete, event
+from sqlalchemy import exc as sa_exc
 
 from tutorat.extensions import db
 from tutorat.models import AccessLog, User
-from tutorat.services.db import postgres_connect_args
+from tutorat.services.db import postgres_connect_args, rollback_quietly
 
 STAFF_ROLES = ("referent", "admin")
 
@@ -51,11 +52,35 @@ def record_subject(subject_id: int) -> None:
         g.access_subject = subject_id
 
 
+def _viewer() -> User | None:
+    """The logged-in user, or None; never a database error (the user is then unknown)."""
+    from tutorat.errorpages import unknown_user
+
+    if g.get("tutorat_user_unknown"):
+        return None
+    try:
+        user = current_user._get_current_object()
+    except Exception:  # the database failed loading them: this request's page says so already
+        rollback_quietly(db.session)
+        unknown_user()
+        return None
+    return user if user is not None and user.is_authenticated else None
+
+
 def after_request(response):
-    """Staff views and changes of a beneficiary's record, and every denial."""
-    user = current_user if current_user and current_user.is_authenticated else None
-    endpoint = request.endpoint or request.path[:100]
+    """Staff views and changes of a beneficiary's record, and every denial.
+
+    A record is shown (or a change acknowledged) only once its access-log line is written: if the
+    line cannot be written, the answer becomes the French 503 page, without the record.
+    """
+    if request.endpoint == "static":
+        return response  # never the database for a style sheet (the 503 page needs it)
     subject = g.pop("access_subject", None)
+    refused = response.status_code in (400, 403, 404, 405, 429)
+    if subject is None and not refused:
+        return response
+    user = _viewer()
+    endpoint = request.endpoint or request.path[:100]
     if (
         subject is not None
         and user is not None
@@ -64,7 +89,10 @@ def after_request(response):
     ):
         action = "voir" if request.method in ("GET", "HEAD") else "modifier"
         note(action, target=endpoint, subject_id=subject, actor=user, status=response.status_code)
-    if response.status_code in (400, 403, 404, 405, 429) and request.endpoint != "static":
+        error = _write(g.pop("access_log", None) or [], request_failed=False)
+        if error is not None:
+            return _unlogged(response, error)
+    if refused:
         note(
             "refus",
             target=f"{request.method} {request.path}"[:120],
@@ -72,6 +100,31 @@ def after_request(response):
             status=response.status_code,
         )
     return response
+
+
+UNLOGGED_VIEW = (
+    "Le service ne peut pas inscrire cette consultation au journal des accès pour le moment : "
+    "le dossier n'est donc pas affiché. Réessayez dans quelques minutes."
+)
+UNLOGGED_CHANGE = (
+    "Le service ne peut pas inscrire cette modification au journal des accès pour le moment. "
+    "Dans quelques minutes, rouvrez le dossier pour vérifier qu'elle a bien été enregistrée."
+)
+
+
+def _unlogged(response, error: Exception):
+    """The French 503 instead of `response` (which shows a record whose access was not logged)."""
+    from tutorat.errorpages import failure_reason, render_error
+
+    reading = request.method in ("GET", "HEAD")
+    page = render_error(
+        503,
+        UNLOGGED_VIEW if reading else UNLOGGED_CHANGE,
+        reason=f"journal des accès : {failure_reason(error)}",
+    )
+    if "X-Request-Id" in response.headers:
+        page.headers["X-Request-Id"] = response.headers["X-Request-Id"]
+    return page
 
 
 _ENGINE_KEY = "tutorat_access_log_engine"
@@ -128,33 +181,52 @@ def dispose_engine(app, *, close: bool = True) -> None:
 
 def teardown(exc=None) -> None:
     """Write the collected lines after the request's own work, even if it was rolled back."""
-    entries = g.pop("access_log", None)
+    _write(g.pop("access_log", None) or [], request_failed=exc is not None)
+
+
+def _write(entries: list[dict], *, request_failed: bool) -> Exception | None:
+    """Write `entries` on the log's own connection; the error if that failed (logged in one line).
+
+    A log connection the server ended since its last use is replaced once (one retry).
+    """
     if not entries:
-        return
+        return None
     session = db.session
-    # The request's own transaction ends first, so that none of its locks can hold the line back;
-    # a page that only read keeps its transaction until the end of the request (nothing to undo).
-    read_only = (
-        exc is None
-        and has_request_context()
-        and request.method in ("GET", "HEAD")
-        and session.get_bind().dialect.name == "postgresql"
-        and not (session.new or session.dirty or session.deleted)
-    )
     try:
+        # The request's own transaction ends first, so that none of its locks can hold the line
+        # back; a page that only read keeps its transaction (nothing to undo).
+        read_only = (
+            not request_failed
+            and has_request_context()
+            and request.method in ("GET", "HEAD")
+            and session.get_bind().dialect.name == "postgresql"
+            and not (session.new or session.dirty or session.deleted)
+        )
         if not read_only:
-            session.rollback()
+            rollback_quietly(session)  # a failure drops that connection, not the log line
         url = db.engine.url
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             # An in-memory database exists only on its own connection: write there.
             session.execute(AccessLog.__table__.insert(), entries)
             session.commit()
-            return
-        with log_engine().connect() as conn:
-            conn.execute(AccessLog.__table__.insert(), entries)
-    except Exception:
-        session.rollback()
-        current_app.logger.exception("journal des accès : écriture impossible")
+            return None
+        for attempt in (1, 2):
+            try:
+                with log_engine().connect() as conn:
+                    conn.execute(AccessLog.__table__.insert(), entries)
+                break
+            except sa_exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+    except Exception as error:
+        from tutorat.errorpages import failure_reason
+
+        rollback_quietly(session)
+        current_app.logger.error(
+            "journal des accès : écriture impossible : %s", failure_reason(error)
+        )
+        return error
+    return None
 
 
 def purge_old(now: datetime | None = None) -> int:

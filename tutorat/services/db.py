@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, scoped_session
 
 # Named constraints → what the user reads when one refuses a write.
 CONSTRAINT_MESSAGES = {
@@ -94,3 +96,56 @@ def integrity_message(error: IntegrityError) -> str:
     if "pair.mentee_id" in text:
         return CONSTRAINT_MESSAGES["uq_binome_vivant_par_beneficiaire"]
     return "Cette modification est en conflit avec les données existantes. Rechargez la page et réessayez."
+
+
+# ---- The end of a request must not fail because the database did ----
+
+_log = logging.getLogger("tutorat")
+
+
+def _reason(error: BaseException) -> str:
+    from tutorat.errorpages import failure_reason
+
+    return failure_reason(error)
+
+
+def _invalidate(session: Session) -> None:
+    """Drop the session's connections (a terminated backend must not go back to the pool)."""
+    try:
+        session.invalidate()
+    except Exception:  # nothing more can be done with these connections
+        _log.debug("invalidation impossible", exc_info=True)
+
+
+def rollback_quietly(session: Session | scoped_session) -> bool:
+    """Roll back; if the database refuses (terminated, down), log one line and drop the connection.
+
+    For the end of a request and the error pages, which must answer whatever the database does.
+    """
+    try:
+        session.rollback()
+        return True
+    except Exception as error:
+        _log.warning("annulation impossible, connexion abandonnée : %s", _reason(error))
+        target = session.registry() if isinstance(session, scoped_session) else session
+        _invalidate(target)
+        return False
+
+
+def remove_quietly(scoped: scoped_session) -> None:
+    """End the request's session (Flask-SQLAlchemy's teardown) without ever raising.
+
+    Its rollback may fail (the server ended the backend mid-request, or went down): the error
+    would escape the request after the response was made, and gunicorn would answer its own
+    English "Internal Server Error". The connection is then invalidated, never reused.
+    """
+    if not scoped.registry.has():
+        return
+    session = scoped.registry()
+    try:
+        session.close()
+    except Exception as error:
+        _log.warning("fin de requête : connexion abandonnée : %s", _reason(error))
+        _invalidate(session)
+    finally:
+        scoped.registry.clear()

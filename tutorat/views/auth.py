@@ -17,10 +17,11 @@ from flask import (
 )
 from flask_login import current_user
 
-from tutorat import sessions
+from tutorat import errorpages, sessions
 from tutorat.extensions import db, limiter
 from tutorat.forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from tutorat.services import accounts, audit, throttle
+from tutorat.services.db import rollback_quietly
 from tutorat.services.errors import DomainError
 from tutorat.views._helpers import show_error
 
@@ -113,13 +114,35 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+LOGGED_OUT_HERE_ONLY = (
+    "Vous êtes bien déconnecté sur cet appareil. Le service ne peut pas enregistrer la "
+    "déconnexion de vos autres appareils pour le moment : si vous êtes aussi connecté ailleurs, "
+    "déconnectez-vous depuis cet appareil-là."
+)
+
+
 @bp.post("/deconnexion")
 def logout():
-    if current_user.is_authenticated:
-        # Ends every session of the account, not only this browser's cookie.
-        accounts.end_all_sessions(current_user)
-        db.session.commit()
+    try:
+        if current_user.is_authenticated:
+            # Ends every session of the account, not only this browser's cookie.
+            accounts.end_all_sessions(current_user)
+            db.session.commit()
+            sessions.end()
+    except Exception as error:
+        # This browser's session ends whatever the database does: on a shared computer, the
+        # next person must not find the account open.
+        rollback_quietly(db.session)
+        errorpages.unknown_user()
         sessions.end()
+        if not errorpages.database_unavailable(error):
+            raise
+        return errorpages.render_error(
+            503,
+            LOGGED_OUT_HERE_ONLY,
+            database_down=True,
+            reason=errorpages.failure_reason(error),
+        )
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("main.index"))
 
