@@ -171,15 +171,6 @@ def test_record_view_refused_when_the_access_log_database_refuses(app, monkeypat
     assert len(viewed) == 1  # the first view only
 
 
-@pytest.fixture(autouse=True)
-def _no_page_cache_between_apps():
-    from tutorat import pagecache
-
-    pagecache.store.clear()
-    yield
-    pagecache.store.clear()
-
-
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
 def test_backend_terminated_before_teardown_still_answers(app, caplog):
     """The audit's case: PostgreSQL ends the backend after the page is made, before its rollback."""
