@@ -22,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 import matching
 import matching.candidates
 from matching import Mentee, Tutor
+from tutorat.demo.population import COMMON_METIERS
 
 T = TypeVar("T")
 
@@ -30,32 +31,6 @@ T = TypeVar("T")
 # --------------------------------------------------------------------------------------------
 
 # Same vocabulary and proportions as the web application's demo population (tutorat/demo/).
-COMMON_METIERS = [
-    "A1203",
-    "A1405",
-    "A1414",
-    "A1416",
-    "D1102",
-    "D1106",
-    "D1214",
-    "D1507",
-    "F1602",
-    "F1703",
-    "G1602",
-    "G1603",
-    "G1803",
-    "H2102",
-    "I1604",
-    "J1501",
-    "K1302",
-    "K1303",
-    "K1304",
-    "K2204",
-    "M1607",
-    "N1103",
-    "N4101",
-    "N4105",
-]
 
 
 def _communes() -> list[tuple[float, float, int]]:
