@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.conftest import PG_URL, Browser
 from tests.factories import (
     PASSWORD,
+    make_active_pair,
     make_admin,
     make_mentee,
     make_proposal,
@@ -244,3 +245,26 @@ def test_anonymisation_also_withdraws_pending_proposals(ctx):
     assert db.session.get(Request, pair.request_id).status == "open"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
     assert _emails("pair_withdrawn") == []
+
+
+@pytest.mark.parametrize("erased", ["tutor", "mentee"])
+def test_anonymisation_ends_an_active_binome(ctx, erased):
+    """The person is gone: their active binôme ends without result, and a mentee left without
+    her tutor goes back to the queue."""
+    from tutorat.services import privacy
+
+    referent = make_referent()
+    mentee = make_mentee(referent, remote_ok=True)
+    tutor = make_tutor(remote_ok=True, max_km=60)
+    pair = make_active_pair(referent, mentee, tutor)
+    db.session.commit()
+    db.session.execute(db.delete(OutboxEmail))
+    privacy.anonymise(tutor if erased == "tutor" else mentee, actor=referent)
+    db.session.commit()
+    ended = db.session.get(Pair, pair.id)
+    assert ended.status == "ended" and ended.outcome == "arret" and ended.ended_at is not None
+    assert _events(pair.id)[-1].to_status == "ended"
+    assert db.session.get(TutorProfile, tutor.id).places_used == 0
+    demande = db.session.get(Request, pair.request_id).status
+    assert demande == ("open" if erased == "tutor" else "matched")
+    assert _emails("pair_ended") == [] and _emails("pair_person_deactivated") == []

@@ -14,6 +14,8 @@ commits first and the acceptance is refused. Both cannot succeed.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import or_, select
 
 from tutorat.extensions import db
@@ -41,7 +43,12 @@ def deactivate_account(
     user.active = False
     accounts.end_all_sessions(user)
     db.session.flush()
-    report = {"propositions retirées": 0, "demandes closes": 0, "binômes actifs signalés": 0}
+    report = {
+        "propositions retirées": 0,
+        "demandes closes": 0,
+        "binômes actifs signalés": 0,
+        "binômes arrêtés": 0,
+    }
 
     person_pairs = (
         select(Pair)
@@ -55,6 +62,9 @@ def deactivate_account(
         report["propositions retirées"] += 1
     for pair in db.session.scalars(person_pairs.where(Pair.status == "active")):
         if not notify:
+            # Anonymisation: the person is gone, the binôme cannot go on.
+            _end_for_erasure(pair, user, actor)
+            report["binômes arrêtés"] += 1
             continue
         referent = pair.mentee.mentee_profile.referent
         queue_email("pair_person_deactivated", referent, pair=pair, deactivated=user)
@@ -70,6 +80,32 @@ def deactivate_account(
             report["demandes closes"] += 1
     audit.note("desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
     return report
+
+
+def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
+    """An active binôme of a person being anonymised: ended without result (no email names them).
+
+    When the tutor is the one erased, the mentee's demande goes back to the queue for a new
+    proposal, as after any binôme stopped without result."""
+    now = datetime.now(UTC)
+    transition(
+        pair,
+        "ended",
+        actor=actor,
+        reason="Arrêté : les données d'une personne du binôme ont été effacées",
+        now=now,
+    )
+    pair.outcome = "arret"
+    pair.ended_at = pair.updated_at = now
+    pair_service._free_place(pair.tutor_id, now)
+    if user.id == pair.tutor_id:
+        transition(
+            pair.request,
+            "open",
+            actor=actor,
+            reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
+            now=now,
+        )
 
 
 def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify: bool) -> None:
