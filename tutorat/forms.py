@@ -46,8 +46,12 @@ def no_control_chars(form, field):
 
 
 # Characters that break a line (or hide in one): CR, LF, tab and the other C0 controls, DEL, the
-# C1 controls (NEL…), and Unicode's line and paragraph separators.
-_NOT_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C1 controls (NEL…), Unicode's line and paragraph separators, and the invisible ones (zero-width
+# spaces and joiners, word joiner, bidirectional marks and overrides, byte-order mark) that make
+# two names look alike or reorder what is shown.
+_NOT_ON_ONE_LINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def one_line(form, field):

@@ -15,7 +15,18 @@ from tutorat.extensions import db
 from tutorat.models import User
 
 ONE_LINE = "Ce champ tient sur une seule ligne"
-BAD_VALUES = ["a\r\nb", "a\nb", "a\rb", "a\tb", "a\x0bb", "a\x85b", "a\u2028b"]
+BAD_VALUES = [
+    "a\r\nb",
+    "a\nb",
+    "a\rb",
+    "a\tb",
+    "a\x0bb",
+    "a\x85b",
+    "a\u2028b",
+    "a\u200bb",
+    "a\u202eb",
+    "a\ufeffb",
+]
 
 
 def _all_form_classes() -> list[type]:
