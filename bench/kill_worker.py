@@ -87,11 +87,11 @@ def prepare(url: str, referents: int, mentees: int, tutors: int) -> list[str]:
 
     from flask_migrate import upgrade
 
-    from tutorat.cli import load_reference_data
     from tutorat.extensions import db
     from tutorat.models import MenteeProfile, Role, TutorProfile
     from tutorat.services import accounts
     from tutorat.services import requests as request_service
+    from tutorat.services.reference import load_reference_data
 
     fresh_database(url)
     app = _app(url)

@@ -87,7 +87,7 @@ def app(database_url, tmp_path_factory):
     app.instance_path = str(tmp_path_factory.mktemp("instance"))
     from flask_migrate import upgrade
 
-    from tutorat.cli import load_reference_data
+    from tutorat.services.reference import load_reference_data
 
     with app.app_context():
         upgrade()

@@ -2,113 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
 from tutorat.extensions import db
-from tutorat.models import Commune, Role, RomeAppellation, RomeDomaine, RomeGrandDomaine, RomeMetier
-from tutorat.services.reference import normalize
-
-DATA_DIR = Path(__file__).resolve().parent / "data"
+from tutorat.models import Commune, Role, RomeAppellation, RomeMetier
+from tutorat.services.reference import load_reference_data
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    with (DATA_DIR / name).open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _upsert(model, key: str, rows: list[dict], label: str, batch: int = 1000) -> tuple[int, int]:
-    """Insert missing rows and update changed ones; safe to run again (returns inserted, updated)."""
-    existing = {getattr(obj, key): obj for obj in db.session.scalars(select(model))}
-    inserted = updated = 0
-    with click.progressbar(rows, label=label.ljust(28), show_pos=True) as bar:
-        for i, row in enumerate(bar, start=1):
-            obj = existing.get(row[key])
-            if obj is None:
-                db.session.add(model(**row))
-                inserted += 1
-            else:
-                changed = False
-                for field, value in row.items():
-                    if getattr(obj, field) != value:
-                        setattr(obj, field, value)
-                        changed = True
-                updated += changed
-            if i % batch == 0:
-                db.session.flush()
-    db.session.flush()
-    return inserted, updated
-
-
-def load_reference_data() -> dict[str, tuple[int, int]]:
-    """Load the 458 Gers communes and the ROME repertory shipped in tutorat/data."""
-    old_names: dict[str, list[str]] = {}
-    for row in _rows("gers_communes_deleguees_associees.csv"):
-        if row["nom"] != row["nom_commune_parente"]:
-            old_names.setdefault(row["code_commune_parente"], []).append(normalize(row["nom"]))
-    communes = [
-        {
-            "code_insee": r["code_insee"],
-            "nom": r["nom"],
-            "nom_normalise": normalize(r["nom"]),
-            "codes_postaux": r["codes_postaux"],
-            "population": int(r["population"]),
-            "latitude": float(r["latitude"]),
-            "longitude": float(r["longitude"]),
-            "canton_code": r["canton_code"],
-            "canton_nom": r["canton_nom"],
-            "epci_siren": r["epci_siren"],
-            "epci_nom": r["epci_nom"],
-            "anciens_noms": " | ".join(old_names.get(r["code_insee"], [])),
-        }
-        for r in _rows("gers_communes.csv")
-    ]
-    grands = [{"code": r["code"], "label": r["label"]} for r in _rows("rome_grands_domaines.csv")]
-    domaines = [
-        {"code": r["code"], "label": r["label"], "grand_domaine": r["grand_domaine"]}
-        for r in _rows("rome_domaines_professionnels.csv")
-    ]
-    metiers = [
-        {
-            "code": r["code"],
-            "label": r["label"],
-            "label_rome4": r["label_rome4"],
-            "domaine": r["domaine_professionnel"],
-            "grand_domaine": r["grand_domaine"],
-        }
-        for r in _rows("rome_metiers.csv")
-    ]
-    appellations = [
-        {
-            "code_ogr": int(r["code_ogr"]),
-            "label": r["label"],
-            "label_normalise": normalize(r["label"]),
-            "metier_code": r["code_rome_v3_parent"],
-            "principale": r["classification"] == "PRINCIPALE",
-            "peu_usite": r["peu_usite"] == "O",
-        }
-        for r in _rows("rome4_appellations.csv")
-    ]
-    report = {
-        "communes": _upsert(Commune, "code_insee", communes, "Communes du Gers"),
-        "grands domaines": _upsert(RomeGrandDomaine, "code", grands, "ROME grands domaines"),
-        "domaines": _upsert(RomeDomaine, "code", domaines, "ROME domaines professionnels"),
-        "métiers": _upsert(RomeMetier, "code", metiers, "ROME métiers"),
-        "appellations": _upsert(RomeAppellation, "code_ogr", appellations, "ROME appellations"),
-    }
-    db.session.commit()
-    return report
+def _progressbar(rows: list, label: str):
+    return click.progressbar(rows, label=label.ljust(28), show_pos=True)
 
 
 def register(app: Flask) -> None:
     @app.cli.command("load-reference-data")
     def load_reference_data_command():
         """Charger les communes du Gers et le répertoire ROME (sans doublon si relancé)."""
-        report = load_reference_data()
+        report = load_reference_data(progress=_progressbar)
         for name, (inserted, updated) in report.items():
             click.echo(f"{name} : {inserted} ajouté(s), {updated} mis à jour")
         counts = {
@@ -251,4 +162,4 @@ def register(app: Flask) -> None:
         click.echo(f"{send_digests()} résumé(s) préparé(s) ; « flask send-mail » les envoie.")
 
 
-__all__ = ["load_reference_data", "register"]
+__all__ = ["register"]

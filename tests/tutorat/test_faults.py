@@ -59,7 +59,7 @@ def close(app: Flask) -> None:
 @pytest.fixture(scope="module")
 def sqlite_template(tmp_path_factory) -> Path:
     """A migrated SQLite database with the reference data, copied for each test."""
-    from tutorat.cli import load_reference_data
+    from tutorat.services.reference import load_reference_data
 
     path = tmp_path_factory.mktemp("faults") / "template.sqlite3"
     app = make_app(f"sqlite:///{path}")

@@ -6,10 +6,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from tutorat.cli import load_reference_data
 from tutorat.extensions import db
 from tutorat.models import Commune, RomeAppellation, RomeDomaine, RomeGrandDomaine, RomeMetier
 from tutorat.services import reference
+from tutorat.services.reference import load_reference_data
 
 
 def _count(model) -> int:

@@ -24,6 +24,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.services import accounts, suggestions
+from tutorat.services.reference import load_reference_data
 
 DEMO_PASSWORD = "Demo-Armagnac-2026"
 # How far back the demo's history starts.
@@ -151,8 +152,6 @@ def seed_demo(seed: int = 32) -> bool:
     if db.session.scalar(select(func.count()).where(User.email == "admin@example.org")):
         return False
     if not db.session.scalar(select(func.count()).select_from(Commune)):
-        from tutorat.cli import load_reference_data
-
         load_reference_data()
     rng = random.Random(seed)
     # The simulated clock runs from `start` to the present: every story happens in between.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
+from collections.abc import Callable
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import or_, select
 
@@ -201,3 +205,114 @@ def with_rome_labels(text: str) -> str:
         return text
     head, _, tail = text.partition(":")
     return head + ":" + _ROME_IN_TEXT.sub(name, tail)
+
+
+# ---- Loading the shipped reference data (flask load-reference-data) ----
+
+Progress = Callable[[list, str], AbstractContextManager]
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (DATA_DIR / name).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@contextmanager
+def _quietly(rows: list, _label: str):
+    yield rows
+
+
+def _upsert(
+    model, key: str, rows: list[dict], label: str, progress: Progress, batch: int = 1000
+) -> tuple[int, int]:
+    """Insert missing rows and update changed ones; safe to run again (returns inserted, updated)."""
+    existing = {getattr(obj, key): obj for obj in db.session.scalars(select(model))}
+    inserted = updated = 0
+    with progress(rows, label) as bar:
+        for i, row in enumerate(bar, start=1):
+            obj = existing.get(row[key])
+            if obj is None:
+                db.session.add(model(**row))
+                inserted += 1
+            else:
+                changed = False
+                for field, value in row.items():
+                    if getattr(obj, field) != value:
+                        setattr(obj, field, value)
+                        changed = True
+                updated += changed
+            if i % batch == 0:
+                db.session.flush()
+    db.session.flush()
+    return inserted, updated
+
+
+def load_reference_data(progress: Progress | None = None) -> dict[str, tuple[int, int]]:
+    """Load the 458 Gers communes and the ROME repertory shipped in tutorat/data; safe to run again.
+
+    `progress(rows, label)`: a context manager over the rows (the CLI's progress bar); none by default.
+    """
+    progress = progress or _quietly
+    old_names: dict[str, list[str]] = {}
+    for row in _rows("gers_communes_deleguees_associees.csv"):
+        if row["nom"] != row["nom_commune_parente"]:
+            old_names.setdefault(row["code_commune_parente"], []).append(normalize(row["nom"]))
+    communes = [
+        {
+            "code_insee": r["code_insee"],
+            "nom": r["nom"],
+            "nom_normalise": normalize(r["nom"]),
+            "codes_postaux": r["codes_postaux"],
+            "population": int(r["population"]),
+            "latitude": float(r["latitude"]),
+            "longitude": float(r["longitude"]),
+            "canton_code": r["canton_code"],
+            "canton_nom": r["canton_nom"],
+            "epci_siren": r["epci_siren"],
+            "epci_nom": r["epci_nom"],
+            "anciens_noms": " | ".join(old_names.get(r["code_insee"], [])),
+        }
+        for r in _rows("gers_communes.csv")
+    ]
+    grands = [{"code": r["code"], "label": r["label"]} for r in _rows("rome_grands_domaines.csv")]
+    domaines = [
+        {"code": r["code"], "label": r["label"], "grand_domaine": r["grand_domaine"]}
+        for r in _rows("rome_domaines_professionnels.csv")
+    ]
+    metiers = [
+        {
+            "code": r["code"],
+            "label": r["label"],
+            "label_rome4": r["label_rome4"],
+            "domaine": r["domaine_professionnel"],
+            "grand_domaine": r["grand_domaine"],
+        }
+        for r in _rows("rome_metiers.csv")
+    ]
+    appellations = [
+        {
+            "code_ogr": int(r["code_ogr"]),
+            "label": r["label"],
+            "label_normalise": normalize(r["label"]),
+            "metier_code": r["code_rome_v3_parent"],
+            "principale": r["classification"] == "PRINCIPALE",
+            "peu_usite": r["peu_usite"] == "O",
+        }
+        for r in _rows("rome4_appellations.csv")
+    ]
+    report = {
+        "communes": _upsert(Commune, "code_insee", communes, "Communes du Gers", progress),
+        "grands domaines": _upsert(
+            RomeGrandDomaine, "code", grands, "ROME grands domaines", progress
+        ),
+        "domaines": _upsert(
+            RomeDomaine, "code", domaines, "ROME domaines professionnels", progress
+        ),
+        "métiers": _upsert(RomeMetier, "code", metiers, "ROME métiers", progress),
+        "appellations": _upsert(
+            RomeAppellation, "code_ogr", appellations, "ROME appellations", progress
+        ),
+    }
+    db.session.commit()
+    return report
