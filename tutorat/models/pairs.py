@@ -109,6 +109,14 @@ class Pair(db.Model):
         return PAIR_STATUS_LABELS[PairStatus(self.status)]
 
     @property
+    def referent(self) -> User:
+        """The mentee's référent unique, who follows the binôme (every mentee has a profile)."""
+        profile = self.mentee.mentee_profile
+        if profile is None:
+            raise LookupError(f"binôme n° {self.id} : bénéficiaire sans profil")
+        return profile.referent
+
+    @property
     def is_live(self) -> bool:
         return self.status in LIVE_PAIR_STATUSES
 

@@ -12,7 +12,7 @@ from sqlalchemy import exc as sa_exc
 
 from tutorat.extensions import db
 from tutorat.models import AccessLog, User
-from tutorat.services.db import postgres_connect_args, rollback_quietly
+from tutorat.services.db import changed_rows, postgres_connect_args, rollback_quietly
 
 STAFF_ROLES = ("referent", "admin")
 
@@ -234,4 +234,4 @@ def purge_old(now: datetime | None = None) -> int:
     result = db.session.execute(
         delete(AccessLog).where(AccessLog.at < (now or datetime.now(UTC)) - timedelta(days=days))
     )
-    return result.rowcount or 0
+    return changed_rows(result)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -149,3 +149,8 @@ def remove_quietly(scoped: scoped_session) -> None:
         _invalidate(session)
     finally:
         scoped.registry.clear()
+
+
+def changed_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (a conditional UPDATE is a claim: 1 or 0)."""
+    return cast(CursorResult[Any], result).rowcount or 0

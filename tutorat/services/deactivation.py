@@ -66,7 +66,7 @@ def deactivate_account(
             _end_for_erasure(pair, user, actor)
             report["binômes arrêtés"] += 1
             continue
-        referent = pair.mentee.mentee_profile.referent
+        referent = pair.referent
         queue_email("pair_person_deactivated", referent, pair=pair, deactivated=user)
         report["binômes actifs signalés"] += 1
     if user.is_mentee:
@@ -125,7 +125,7 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify
         )
     if not notify:
         return
-    referent = pair.mentee.mentee_profile.referent
+    referent = pair.referent
     others = [("referent", referent)]
     others.append(("mentee", pair.mentee) if user.id == pair.tutor_id else ("tutor", pair.tutor))
     for side, person in others:

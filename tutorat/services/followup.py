@@ -126,7 +126,7 @@ def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
     # No flush while the emails are made: the next flush writes them (and their links) in batches.
     with db.session.no_autoflush:
         for pair in pairs:
-            referent = pair.mentee.mentee_profile.referent
+            referent = pair.referent
             for side, person in (
                 ("referent", referent),
                 ("tutor", pair.tutor),

@@ -45,8 +45,8 @@ def probe(timeout_s: float, busy_timeout_ms: int) -> None:
         return
     conn.exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
     try:
-        stmt = sqlite_insert(HealthCheck).values(id=1, checked_at=now)
-        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"checked_at": now}))
+        lite = sqlite_insert(HealthCheck).values(id=1, checked_at=now)
+        session.execute(lite.on_conflict_do_update(index_elements=["id"], set_={"checked_at": now}))
         _check_room(conn)
     finally:
         conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")

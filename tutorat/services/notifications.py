@@ -25,6 +25,7 @@ from tutorat.links import absolute_url, is_ours
 from tutorat.models import MessageStatus, OutboxEmail, OutboxEmailPerson, Pair, User
 from tutorat.models.outbox import UNSENT_STATUSES
 from tutorat.services import emails
+from tutorat.services.db import changed_rows
 
 LEASE = timedelta(minutes=5)
 _URL = re.compile(r"(https?://[^\s<>\"']+)")
@@ -136,7 +137,7 @@ def _claim(email_id: int, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount == 1
+    return changed_rows(result) == 1
 
 
 def _still_ours(email_id: int) -> bool:
@@ -149,7 +150,7 @@ def _still_ours(email_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount == 1
+    return changed_rows(result) == 1
 
 
 def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import Pair, Request, TutorProfile, User
 from tutorat.services import suggestions
-from tutorat.services.db import integrity_message
+from tutorat.services.db import changed_rows, integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import record_creation, transition
@@ -26,7 +26,7 @@ def _take_place(tutor_id: int, now: datetime) -> None:
         .values(places_used=TutorProfile.places_used + 1, last_asked_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed_rows(result) != 1:
         raise Conflict("Ce tuteur n'a plus de place disponible. Choisissez un autre tuteur.")
     profile = db.session.get(TutorProfile, tutor_id)
     if profile is not None:
@@ -170,7 +170,7 @@ def answer(
         )
         setattr(pair, f"{side}_answer", "accepted")
         pair.updated_at = now
-        referent = pair.mentee.mentee_profile.referent
+        referent = pair.referent
         if to == "accepted":
             queue_email("pair_accepted", referent, pair=pair)
         elif referent.id != actor.id:
@@ -194,7 +194,7 @@ def answer(
     pair.updated_at = now
     _free_place(pair.tutor_id, now)
     transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} refusé", now=now)
-    queue_email("pair_declined", pair.mentee.mentee_profile.referent, pair=pair)
+    queue_email("pair_declined", pair.referent, pair=pair)
 
 
 def confirm(pair: Pair, *, actor: User, now: datetime | None = None) -> None:

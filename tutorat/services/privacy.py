@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -26,6 +26,7 @@ from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageSta
 from tutorat.models.pairs import PairStatus
 from tutorat.models.requests import REQUEST_STATUS_LABELS, RequestStatus
 from tutorat.services import audit, disclosure, emails
+from tutorat.services.db import changed_rows
 
 ANONYMOUS_FIRST = "Personne"
 # A commune smaller than this would single a person out once the rest is anonymous (INSEE's
@@ -341,7 +342,7 @@ def erase_messages(user: User, now: datetime | None = None) -> dict[str, int]:
     report = {"annulés": 0, "effacés": 0}
     for model, links, key in MESSAGE_OUTBOXES:
         named = select(links.c[key]).where(links.c.user_id == user.id)
-        about = model.id.in_(named)
+        about: ColumnElement[bool] = model.id.in_(named)
         if user.email:
             about = about | (func.lower(model.recipient) == user.email.lower())
         full_name = user.full_name
@@ -369,8 +370,8 @@ def erase_messages(user: User, now: datetime | None = None) -> dict[str, int]:
             )
             .execution_options(synchronize_session=False)
         )
-        report["annulés"] += cancelled.rowcount
-        report["effacés"] += redacted.rowcount
+        report["annulés"] += changed_rows(cancelled)
+        report["effacés"] += changed_rows(redacted)
         # Rows already loaded in this session must show (and never write back) their old text.
         for obj in list(db.session.identity_map.values()):
             if isinstance(obj, model):
@@ -535,7 +536,7 @@ def purge_messages(now: datetime | None = None) -> int:
             )
             .execution_options(synchronize_session=False)
         )
-        deleted += result.rowcount
+        deleted += changed_rows(result)
     return deleted
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from tutorat.extensions import db
 from tutorat.models import Pair, Request, StatusEvent, User
 from tutorat.models._types import utcnow
+from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
 
 # An event says what happened: it is never dated later than now. Two servers' clocks may differ
@@ -115,7 +116,7 @@ def transition(
         .values(status=to, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed_rows(result) != 1:
         raise Conflict(
             "Cette action n'est plus possible : quelqu'un d'autre vient de la modifier. Rechargez la page."
         )

@@ -313,7 +313,8 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
                 "error",
             )
             status = 400
-    candidates, feasible, error = [], 0, None
+    candidates: list = []
+    feasible, error = 0, None
     if demande.status == "open":
         try:
             candidates, feasible = suggestions.candidates_for(demande, k=shown_max)
