@@ -9,7 +9,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, inspect
 from sqlalchemy.orm import DeclarativeBase
 
 # Every constraint gets a stable, predictable name: migrations can drop it and
@@ -24,7 +24,20 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """The typed base every model subclasses (not `db.Model`, which mypy cannot check).
+
+    Flask-SQLAlchemy builds `db.Model` as a copy of this class plus its mixins, sharing this
+    `metadata` and `registry`: `db.create_all()`, Flask-Migrate and `db.session` see every model
+    declared here. What the mixins add and the models therefore lack is `Model.query` (the code
+    uses `select()`) and the automatic `__tablename__` (each model names its table).
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    def __repr__(self) -> str:
+        identity = inspect(self).identity
+        key = ", ".join(map(str, identity)) if identity else "(unsaved)"
+        return f"<{type(self).__name__} {key}>"
 
 
 class Database(SQLAlchemy):

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.users import User
 
 
-class AccessLog(db.Model):
+class AccessLog(Base):
     __tablename__ = "access_log"
     __table_args__ = (Index("ix_access_log_at", "at"), Index("ix_access_log_subject", "subject_id"))
 

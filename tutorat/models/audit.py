@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.users import User
 
 
-class StatusEvent(db.Model):
+class StatusEvent(Base):
     __tablename__ = "status_event"
     __table_args__ = (
         CheckConstraint("entity IN ('demande', 'binome')", name="entite_connue"),

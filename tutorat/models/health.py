@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 
 
-class HealthCheck(db.Model):
+class HealthCheck(Base):
     """One row (id 1), rewritten by each probe; nothing else reads it."""
 
     __tablename__ = "health_check"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.users import User
 
@@ -18,7 +18,7 @@ MEETING_MODES = {
 }
 
 
-class Meeting(db.Model):
+class Meeting(Base):
     __tablename__ = "meeting"
     __table_args__ = (
         CheckConstraint("duration_minutes > 0 AND duration_minutes <= 720", name="duree_positive"),

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 
 
@@ -35,7 +35,7 @@ FINISHED_STATUSES = (
 # them), so that erasing a person finds every message about them, not only those to them.
 outbox_email_person = Table(
     "outbox_email_person",
-    db.metadata,
+    Base.metadata,
     Column(
         "email_id",
         ForeignKey("outbox_email.id", ondelete="CASCADE"),
@@ -50,7 +50,7 @@ outbox_email_person = Table(
 )
 
 
-class OutboxEmail(db.Model):
+class OutboxEmail(Base):
     __tablename__ = "outbox_email"
     __table_args__ = (
         CheckConstraint(
@@ -82,7 +82,7 @@ class OutboxEmail(db.Model):
     )
 
 
-class OutboxEmailPerson(db.Model):
+class OutboxEmailPerson(Base):
     """One person an email names (mapped on `outbox_email_person`)."""
 
     __table__ = outbox_email_person

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.requests import Request
 from tutorat.models.users import User
@@ -48,7 +48,7 @@ LIVE_PAIR_SQL = "status IN ('proposed', 'tutor_accepted', 'mentee_accepted', 'ac
 _ALL = "', '".join(s.value for s in PairStatus)
 
 
-class Pair(db.Model):
+class Pair(Base):
     __tablename__ = "pair"
     __table_args__ = (
         CheckConstraint(f"status IN ('{_ALL}')", name="statut_connu"),

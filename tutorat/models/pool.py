@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 
 # The tables `services.suggestions` reads to build its per-worker tutors' pool. Migration 0006
 # puts an INSERT/UPDATE/DELETE trigger on each (tests/tutorat/test_pool_refresh.py checks the
@@ -13,7 +13,7 @@ from tutorat.extensions import db
 POOL_TABLES = ("commune", "tutor_profile", "user_account")
 
 
-class PoolVersion(db.Model):
+class PoolVersion(Base):
     """One row (id 1): a new random token after every write to `POOL_TABLES`, in that write's transaction.
 
     A random token rather than a counter: a transaction rolled back after building a pool from its

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 
 
-class Commune(db.Model):
+class Commune(Base):
     __tablename__ = "commune"
 
     code_insee: Mapped[str] = mapped_column(String(5), primary_key=True)
@@ -30,14 +30,14 @@ class Commune(db.Model):
         return f"{self.nom} ({self.codes_postaux.replace(';', ', ')})"
 
 
-class RomeGrandDomaine(db.Model):
+class RomeGrandDomaine(Base):
     __tablename__ = "rome_grand_domaine"
 
     code: Mapped[str] = mapped_column(String(1), primary_key=True)
     label: Mapped[str] = mapped_column(String(200))
 
 
-class RomeDomaine(db.Model):
+class RomeDomaine(Base):
     __tablename__ = "rome_domaine"
 
     code: Mapped[str] = mapped_column(String(3), primary_key=True)
@@ -45,7 +45,7 @@ class RomeDomaine(db.Model):
     grand_domaine: Mapped[str] = mapped_column(ForeignKey("rome_grand_domaine.code"))
 
 
-class RomeMetier(db.Model):
+class RomeMetier(Base):
     """A ROME v3 fiche métier (532 codes, still the parent fiches of ROME 4.0)."""
 
     __tablename__ = "rome_metier"
@@ -57,7 +57,7 @@ class RomeMetier(db.Model):
     grand_domaine: Mapped[str] = mapped_column(ForeignKey("rome_grand_domaine.code"))
 
 
-class RomeAppellation(db.Model):
+class RomeAppellation(Base):
     """A job title (ROME 4.0 appellation) that a person may type, pointing to its métier."""
 
     __tablename__ = "rome_appellation"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.users import User
 
@@ -33,7 +33,7 @@ REQUEST_STATUS_LABELS = {
 LIVE_REQUEST_SQL = "status IN ('open', 'proposed')"
 
 
-class Request(db.Model):
+class Request(Base):
     __tablename__ = "tutoring_request"
     __table_args__ = (
         CheckConstraint(

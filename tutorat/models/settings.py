@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 
 
-class Setting(db.Model):
+class Setting(Base):
     __tablename__ = "setting"
 
     key: Mapped[str] = mapped_column(String(50), primary_key=True)

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tutorat.extensions import db
+from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.reference import Commune, RomeMetier
 
@@ -47,7 +47,7 @@ def _codes(value: str | None) -> list[str]:
     return [c for c in (value or "").split(",") if c]
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint("role IN ('mentee', 'tutor', 'referent', 'admin')", name="role_connu"),
@@ -141,7 +141,7 @@ class _PlaceMixin:
         return _codes(self.obstacles)
 
 
-class MenteeProfile(_PlaceMixin, db.Model):
+class MenteeProfile(_PlaceMixin, Base):
     __tablename__ = "mentee_profile"
     __table_args__ = (
         CheckConstraint(
@@ -181,7 +181,7 @@ class MenteeProfile(_PlaceMixin, db.Model):
         return bool(self.commune_code and self.metier_codes and self.availability)
 
 
-class TutorProfile(_PlaceMixin, db.Model):
+class TutorProfile(_PlaceMixin, Base):
     __tablename__ = "tutor_profile"
     __table_args__ = (
         CheckConstraint(
