@@ -184,7 +184,7 @@ def bar_chart(
     value_room = _text_width(number(max(values, default=0)), 13) + 10
     plot_w = width - 2 * pad - value_room
     parts: list[str] = []
-    top = 4
+    top: float = 4
     if len(series) > 1:
         legend, h = _legend(series, pad, top, width - pad)
         parts += legend
@@ -259,7 +259,7 @@ def column_chart(
 ) -> Markup:
     """Vertical columns (a histogram when the categories are ranges); labels may hold a line break."""
     parts: list[str] = []
-    top = 6
+    top: float = 6
     if len(series) > 1:
         legend, h = _legend(series, 8, top, width - 8)
         parts += legend
@@ -317,7 +317,7 @@ def line_chart(
 ) -> Markup:
     """Lines over time; each series has its own colour, dash pattern and marker shape."""
     parts: list[str] = []
-    top = 6
+    top: float = 6
     legend, h = _legend(series, 8, top, width - 8, lines=True)
     parts += legend
     top += h + 8

@@ -110,6 +110,8 @@ class ListField(SelectField):
 class NumberField(IntegerField):
     """An integer with a French message when what was typed is not a whole number."""
 
+    data: int | None
+
     def __init__(self, *args, invalid: str = "Indiquez un nombre entier.", **kwargs):
         super().__init__(*args, **kwargs)
         self.invalid = invalid

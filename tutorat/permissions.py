@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from tutorat.extensions import db, login_manager
 from tutorat.models import MenteeProfile, Pair, Request, Role, User
@@ -32,7 +32,7 @@ def visible_mentees(user: User) -> Select:
         return stmt.where(MenteeProfile.referent_id == user.id)
     if user.role == Role.MENTEE:
         return stmt.where(User.id == user.id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def visible_requests(user: User) -> Select:
@@ -43,7 +43,7 @@ def visible_requests(user: User) -> Select:
         )
     if user.role == Role.MENTEE:
         return stmt.where(Request.mentee_id == user.id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def visible_pairs(user: User) -> Select:
@@ -56,7 +56,7 @@ def visible_pairs(user: User) -> Select:
         return stmt.where(Pair.tutor_id == user.id)
     if user.role == Role.MENTEE:
         return stmt.where(Pair.mentee_id == user.id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def get_or_404(scoped: Callable[[User], Select], model, obj_id: int, *, for_update: bool = False):

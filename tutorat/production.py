@@ -15,6 +15,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +39,7 @@ def is_production(config: dict[str, Any]) -> bool:
     return str(config.get("TUTORAT_ENV", "")).strip().lower() in {"production", "prod"}
 
 
-def problems(config: dict[str, Any], environ: dict[str, str] | None = None) -> list[str]:
+def problems(config: dict[str, Any], environ: Mapping[str, str] | None = None) -> list[str]:
     """What prevents running in production, one French sentence per setting (empty: all is well)."""
     environ = os.environ if environ is None else environ
     out = []
@@ -201,7 +202,7 @@ class JsonFormatter(logging.Formatter):
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever `sys.stderr` is at the time (gunicorn's, or a test's capture)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):
         return sys.stderr
 

@@ -146,8 +146,8 @@ def load_user(user_id: str) -> User | None:
 
 
 def email_taken(email: str) -> bool:
-    return (
-        db.session.scalar(select(func.count()).where(func.lower(User.email) == email.lower())) > 0
+    return bool(
+        db.session.scalar(select(func.count()).where(func.lower(User.email) == email.lower()))
     )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Engine, create_engine, delete, event
+from sqlalchemy import Engine, create_engine, delete, event, insert
 from sqlalchemy import exc as sa_exc
 
 from tutorat.extensions import db
@@ -207,13 +207,13 @@ def _write(entries: list[dict], *, request_failed: bool) -> Exception | None:
         url = db.engine.url
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             # An in-memory database exists only on its own connection: write there.
-            session.execute(AccessLog.__table__.insert(), entries)
+            session.execute(insert(AccessLog), entries)
             session.commit()
             return None
         for attempt in (1, 2):
             try:
                 with log_engine().connect() as conn:
-                    conn.execute(AccessLog.__table__.insert(), entries)
+                    conn.execute(insert(AccessLog), entries)
                 break
             except sa_exc.DBAPIError as error:
                 if attempt == 2 or not error.connection_invalidated:

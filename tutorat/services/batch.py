@@ -176,7 +176,8 @@ def plan(*, k: int = 10, progress: Callable[[str, int, int], None] | None = None
 def _tutor_communes(ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(db.session.execute(select(TutorProfile.user_id, TutorProfile.commune_code)).all())
+    rows = db.session.execute(select(TutorProfile.user_id, TutorProfile.commune_code))
+    return {user_id: code for user_id, code in rows if code is not None}
 
 
 def propose_all(

@@ -168,6 +168,8 @@ def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, in
         # Read after the claim, then checked again: a row cancelled (and redacted) by an erasure
         # between the claim and this point is never sent.
         email = db.session.get(OutboxEmail, email_id, populate_existing=True)
+        if email is None:  # deleted (a purge) since the claim
+            continue
         message = Message(
             subject=email.subject,
             recipients=[email.recipient],

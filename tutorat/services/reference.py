@@ -179,10 +179,15 @@ def metier_labels(codes: list[str]) -> dict[str, str]:
 
 def rome_level_label(code: str) -> str:
     """The label of a ROME code at any level (K, K13, K1302)."""
-    model = {1: RomeGrandDomaine, 3: RomeDomaine, 5: RomeMetier}.get(len(code))
-    if model is None:
+    obj: RomeGrandDomaine | RomeDomaine | RomeMetier | None
+    if len(code) == 1:
+        obj = db.session.get(RomeGrandDomaine, code)
+    elif len(code) == 3:
+        obj = db.session.get(RomeDomaine, code)
+    elif len(code) == 5:
+        obj = db.session.get(RomeMetier, code)
+    else:
         return code
-    obj = db.session.get(model, code)
     return obj.label if obj else code
 
 
