@@ -194,14 +194,16 @@ def fingerprint(since_event: int, since_email: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from tutorat.extensions import db
-    from tutorat.models import OutboxEmail, Pair, Request, StatusEvent, TutorProfile
+    from tutorat.models import OutboxEmail, Pair, StatusEvent, TutoringRequest, TutorProfile
 
     s = db.session
     return {
         "binômes": s.execute(
             select(Pair.id, Pair.status, Pair.reminders_sent, Pair.decline_reason).order_by(Pair.id)
         ).all(),
-        "demandes": s.execute(select(Request.id, Request.status).order_by(Request.id)).all(),
+        "demandes": s.execute(
+            select(TutoringRequest.id, TutoringRequest.status).order_by(TutoringRequest.id)
+        ).all(),
         "places": s.execute(
             select(TutorProfile.user_id, TutorProfile.places_used).order_by(TutorProfile.user_id)
         ).all(),

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import Select, false, select
 
 from tutorat.extensions import db, login_manager
-from tutorat.models import MenteeProfile, Pair, Request, Role, User
+from tutorat.models import MenteeProfile, Pair, Role, TutoringRequest, User
 from tutorat.services import audit
 
 
@@ -36,13 +36,13 @@ def visible_mentees(user: User) -> Select:
 
 
 def visible_requests(user: User) -> Select:
-    stmt = select(Request)
+    stmt = select(TutoringRequest)
     if user.role == Role.REFERENT:
-        return stmt.join(MenteeProfile, MenteeProfile.user_id == Request.mentee_id).where(
+        return stmt.join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id).where(
             MenteeProfile.referent_id == user.id
         )
     if user.role == Role.MENTEE:
-        return stmt.where(Request.mentee_id == user.id)
+        return stmt.where(TutoringRequest.mentee_id == user.id)
     return stmt.where(false())
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Meeting, MenteeProfile, Request, User
+from tutorat.models import Meeting, MenteeProfile, TutoringRequest, User
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
@@ -120,8 +120,8 @@ def test_request_bad_input(app, people, data, message):
         assert (
             db.session.scalar(
                 select(func.count())
-                .select_from(Request)
-                .where(Request.mentee_id == people["mentee_id"])
+                .select_from(TutoringRequest)
+                .where(TutoringRequest.mentee_id == people["mentee_id"])
             )
             == 0
         )
@@ -254,7 +254,11 @@ def test_decline_needs_a_reason(app, people):
     assert r.status_code == 302
     with app.app_context():
         assert (
-            db.session.scalars(select(Request).where(Request.mentee_id == mentee_id)).one().status
+            db.session.scalars(
+                select(TutoringRequest).where(TutoringRequest.mentee_id == mentee_id)
+            )
+            .one()
+            .status
             == "open"
         )
 

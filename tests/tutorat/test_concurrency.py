@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Pair, Request, TutorProfile
+from tutorat.models import Pair, TutoringRequest, TutorProfile
 from tutorat.services import requests as request_service
 
 N = 50
@@ -59,7 +59,9 @@ def test_many_simultaneous_proposals_for_one_tutor(app):
     with app.app_context():
         assert db.session.get(TutorProfile, tutor_id).places_used == 3
         assert db.session.scalar(select(func.count()).select_from(Pair)) == 3
-        assert db.session.scalar(select(func.count()).where(Request.status == "proposed")) == 3
+        assert (
+            db.session.scalar(select(func.count()).where(TutoringRequest.status == "proposed")) == 3
+        )
 
 
 def test_double_submission_of_one_proposal(app):

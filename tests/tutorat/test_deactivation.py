@@ -19,7 +19,7 @@ from tests.factories import (
     make_tutor,
 )
 from tutorat.extensions import db
-from tutorat.models import OutboxEmail, Pair, Request, StatusEvent, TutorProfile, User
+from tutorat.models import OutboxEmail, Pair, StatusEvent, TutoringRequest, TutorProfile, User
 from tutorat.services import deactivation
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -77,7 +77,7 @@ def test_admin_deactivation_withdraws_pending_proposals_with_events_and_emails(a
         for key in ("waiting", "half"):
             pair = db.session.get(Pair, ids[key])
             assert pair.status == "withdrawn"
-            assert db.session.get(Request, pair.request_id).status == "open"
+            assert db.session.get(TutoringRequest, pair.request_id).status == "open"
             last = _events(pair.id)[-1]
             assert (last.to_status, last.actor_id) == ("withdrawn", admin_id)
             assert "tuteur" in last.reason
@@ -111,8 +111,8 @@ def test_deactivating_a_mentee_closes_the_demande_and_tells_the_tutor(ctx):
     db.session.commit()
     assert report["propositions retirées"] == 1 and report_alone["demandes closes"] == 1
     assert db.session.get(Pair, pair.id).status == "withdrawn"
-    assert db.session.get(Request, pair.request_id).status == "cancelled"
-    assert db.session.get(Request, open_one.id).status == "cancelled"
+    assert db.session.get(TutoringRequest, pair.request_id).status == "cancelled"
+    assert db.session.get(TutoringRequest, open_one.id).status == "cancelled"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
     assert tutor.email in {e.recipient for e in _emails("pair_withdrawn")}
 
@@ -242,7 +242,7 @@ def test_anonymisation_also_withdraws_pending_proposals(ctx):
     db.session.commit()
     assert db.session.get(Pair, pair.id).status == "withdrawn"
     assert _events(pair.id)[-1].to_status == "withdrawn"
-    assert db.session.get(Request, pair.request_id).status == "open"
+    assert db.session.get(TutoringRequest, pair.request_id).status == "open"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
     assert _emails("pair_withdrawn") == []
 
@@ -265,6 +265,6 @@ def test_anonymisation_ends_an_active_binome(ctx, erased):
     assert ended.status == "ended" and ended.outcome == "arret" and ended.ended_at is not None
     assert _events(pair.id)[-1].to_status == "ended"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
-    demande = db.session.get(Request, pair.request_id).status
+    demande = db.session.get(TutoringRequest, pair.request_id).status
     assert demande == ("open" if erased == "tutor" else "matched")
     assert _emails("pair_ended") == [] and _emails("pair_person_deactivated") == []

@@ -15,10 +15,10 @@ from tutorat.models import (
     OutboxEmail,
     Pair,
     PairStatus,
-    Request,
-    RequestStatus,
     Role,
     StatusEvent,
+    TutoringRequest,
+    TutoringRequestStatus,
     TutorProfile,
     User,
 )
@@ -43,8 +43,8 @@ def test_seed_demo_twice(app, runner):
         assert counts == {Role.MENTEE: 300, Role.TUTOR: 120, Role.REFERENT: 6, Role.ADMIN: 1}
         pair_statuses = set(db.session.scalars(select(Pair.status).distinct()))
         assert pair_statuses == {s.value for s in PairStatus}
-        assert set(db.session.scalars(select(Request.status).distinct())) == {
-            s.value for s in RequestStatus
+        assert set(db.session.scalars(select(TutoringRequest.status).distinct())) == {
+            s.value for s in TutoringRequestStatus
         }
         assert _count(select(Meeting)) > 50
         # Varied: rural and urban communes, with and without a car.
@@ -60,7 +60,7 @@ def test_seed_demo_twice(app, runner):
         ).one()
         assert mentee.mentee_profile.is_complete
         assert mentee.mentee_profile.referent.email == "referent@example.org"
-        assert _count(select(Request).where(Request.mentee_id == mentee.id)) == 0
+        assert _count(select(TutoringRequest).where(TutoringRequest.mentee_id == mentee.id)) == 0
         tutor = db.session.scalars(select(User).where(User.email == "tuteur@example.org")).one()
         assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "active")) == 1
         assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "proposed")) == 1
@@ -170,7 +170,7 @@ def test_demo_obeys_the_rules(app, runner):
         ):
             events.setdefault((event.entity, event.entity_id), []).append(event)
         broken = []
-        for entity, model in (("demande", Request), ("binome", Pair)):
+        for entity, model in (("demande", TutoringRequest), ("binome", Pair)):
             for obj in db.session.scalars(select(model)):
                 chain = events.get((entity, obj.id), [])
                 steps = [(e.from_status, e.to_status) for e in chain]

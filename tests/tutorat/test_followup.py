@@ -15,7 +15,7 @@ from tests.factories import (
     make_tutor,
 )
 from tutorat.extensions import db
-from tutorat.models import Meeting, OutboxEmail, Pair, Request, StatusEvent, TutorProfile
+from tutorat.models import Meeting, OutboxEmail, Pair, StatusEvent, TutoringRequest, TutorProfile
 from tutorat.services import followup
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -63,7 +63,7 @@ def test_reminders_then_expiry_and_safe_to_run_twice(ctx):
     assert followup.run_reminders(start + timedelta(days=11)) == {"rappels": 0, "expirées": 0}
     db.session.refresh(pair)
     assert pair.status == "expired" and pair.decline_reason == "sans_reponse"
-    assert db.session.get(Request, pair.request_id).status == "open"
+    assert db.session.get(TutoringRequest, pair.request_id).status == "open"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
     event = db.session.scalars(
         select(StatusEvent).where(
@@ -94,8 +94,8 @@ def test_dashboard_alerts_first_and_filters(app):
         )
         db.session.flush()
         db.session.execute(
-            update(Request)
-            .where(Request.id == demande.id)
+            update(TutoringRequest)
+            .where(TutoringRequest.id == demande.id)
             .values(updated_at=datetime.now(UTC) - timedelta(days=15))
         )
         _, mentee, tutor, pair = _proposal(referent)
@@ -278,7 +278,7 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
     for name in ("expire", "expire_half"):
         pair = db.session.get(Pair, ids[name])
         assert pair.decline_reason == "sans_reponse"
-        assert db.session.get(Request, pair.request_id).status == "open"
+        assert db.session.get(TutoringRequest, pair.request_id).status == "open"
         assert db.session.get(TutorProfile, pair.tutor_id).places_used == 0
         events = db.session.scalars(
             select(StatusEvent)

@@ -15,7 +15,7 @@ from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat import charts
 from tutorat.extensions import db
-from tutorat.models import Commune, Meeting, Pair, Request, StatusEvent
+from tutorat.models import Commune, Meeting, Pair, StatusEvent, TutoringRequest
 from tutorat.services import indicators
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -45,8 +45,8 @@ def _accept_both(pair, tutor, referent):
 def _set_dates(demande, *, created, proposed=None, matched=None):
     """Move a demande's creation and first status events back in time (whole days, for exact delays)."""
     db.session.execute(
-        update(Request)
-        .where(Request.id == demande.id)
+        update(TutoringRequest)
+        .where(TutoringRequest.id == demande.id)
         .values(created_at=created, updated_at=created)
     )
     for to_status, at in (("open", created), ("proposed", proposed), ("matched", matched)):

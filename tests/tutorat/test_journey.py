@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Meeting, MenteeProfile, Pair, Request, StatusEvent, User
+from tutorat.models import Meeting, MenteeProfile, Pair, StatusEvent, TutoringRequest, User
 
 
 def _browser(app, email):
@@ -78,7 +78,7 @@ def test_whole_journey(app):
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
         demande = db.session.scalars(
-            select(Request).where(Request.mentee_id == ids["mentee"])
+            select(TutoringRequest).where(TutoringRequest.mentee_id == ids["mentee"])
         ).one()
         assert demande.status == "open"
         request_id = demande.id
@@ -123,7 +123,7 @@ def test_whole_journey(app):
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Pair, pair_id).status == "active"
-        assert db.session.get(Request, request_id).status == "matched"
+        assert db.session.get(TutoringRequest, request_id).status == "matched"
 
     # 6. The tutor logs a meeting; the référent sees it with the whole history.
     day = (date.today() - timedelta(days=0)).isoformat()
@@ -201,7 +201,9 @@ def test_whole_journey(app):
     )
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
-        paul_request = db.session.scalars(select(Request).where(Request.mentee_id == paul_id)).one()
+        paul_request = db.session.scalars(
+            select(TutoringRequest).where(TutoringRequest.mentee_id == paul_id)
+        ).one()
         assert paul_request.created_by.email == emails["referent"]
         assert db.session.get(MenteeProfile, paul_id).target_metiers == "D1102"
         event = db.session.scalars(

@@ -23,7 +23,7 @@ from tests.factories import (
 from tests.tutorat.browser_support import ARTIFACTS, CHROMIUM_ARGS, LiveServer, require_chromium
 from tests.tutorat.test_accessibility import check_page, load_axe_script
 from tutorat.extensions import db
-from tutorat.models import Pair, Request, User
+from tutorat.models import Pair, TutoringRequest, User
 from tutorat.services import pairs as pair_service
 
 pytestmark = pytest.mark.browser
@@ -257,7 +257,9 @@ def test_mentee_journey_with_the_keyboard_only(app, chromium, axe_script):
         # The référent proposes Marc (their part is not this test's).
         with app.app_context():
             demande = db.session.scalars(
-                select(Request).join(User, User.id == Request.mentee_id).where(User.email == email)
+                select(TutoringRequest)
+                .join(User, User.id == TutoringRequest.mentee_id)
+                .where(User.email == email)
             ).one()
             pair_service.propose(demande, tutor_id, actor=db.session.get(User, referent_id))
             db.session.commit()

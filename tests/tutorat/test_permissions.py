@@ -8,7 +8,7 @@ from sqlalchemy import select
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Meeting, Pair, Request
+from tutorat.models import Meeting, Pair, TutoringRequest
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
@@ -171,7 +171,7 @@ def world(app):
                 "mentee_id": mentee.id,
                 "meeting": db.session.scalar(select(Meeting.id).where(Meeting.pair_id == pair.id)),
                 "request": db.session.scalar(
-                    select(Request.id).where(Request.mentee_id == other.id)
+                    select(TutoringRequest.id).where(TutoringRequest.mentee_id == other.id)
                 ),
                 "tutor_id": tutor.id,
             }

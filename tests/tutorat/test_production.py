@@ -309,7 +309,7 @@ def test_export_then_import_into_a_new_database(app, runner, tmp_path, clean_env
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from tutorat.models import Commune, Pair, Request, StatusEvent, User
+    from tutorat.models import Commune, Pair, StatusEvent, TutoringRequest, User
 
     with app.app_context():
         _two_open_demandes_one_place()
@@ -322,7 +322,7 @@ def test_export_then_import_into_a_new_database(app, runner, tmp_path, clean_env
     def counts():
         return {
             model.__name__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (Commune, User, Request, Pair, StatusEvent)
+            for model in (Commune, User, TutoringRequest, Pair, StatusEvent)
         }
 
     with app.app_context():

@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Meeting, Pair, Request, TutorProfile, User
+from tutorat.models import Meeting, Pair, TutoringRequest, TutorProfile, User
 from tutorat.services import audit, indicators, suggestions
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -26,7 +26,7 @@ COMMUNES = ("32013", "32307", "32107", "32160", "32208", "32256")
 METIERS = ("J1501", "K1302", "A1414", "N4105")
 
 
-def _open(mentee, actor) -> Request:
+def _open(mentee, actor) -> TutoringRequest:
     demande = request_service.open_request(
         mentee, actor=actor, topics=["cv"], meeting_modes=["video"], message="Bonjour"
     )

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.factories import make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Pair, Request, StatusEvent, TutorProfile
+from tutorat.models import Pair, StatusEvent, TutoringRequest, TutorProfile
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
@@ -35,10 +35,10 @@ def _events(entity, obj_id):
 
 
 def test_transition_tables_cover_every_status():
-    from tutorat.models import PairStatus, RequestStatus
+    from tutorat.models import PairStatus, TutoringRequestStatus
 
     assert set(PAIR_TRANSITIONS) == {s.value for s in PairStatus}
-    assert set(REQUEST_TRANSITIONS) == {s.value for s in RequestStatus}
+    assert set(REQUEST_TRANSITIONS) == {s.value for s in TutoringRequestStatus}
     for table in (PAIR_TRANSITIONS, REQUEST_TRANSITIONS):
         for targets in table.values():
             assert targets <= set(table)
@@ -65,7 +65,7 @@ def test_unique_index_is_the_last_guard(ctx):
     referent = make_referent()
     mentee = make_mentee(referent)
     _open(mentee)
-    db.session.add(Request(mentee_id=mentee.id, created_by_id=mentee.id, status="open"))
+    db.session.add(TutoringRequest(mentee_id=mentee.id, created_by_id=mentee.id, status="open"))
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()

@@ -17,7 +17,7 @@ from tests.factories import (
     make_tutor,
 )
 from tutorat.extensions import db
-from tutorat.models import AccessLog, MenteeProfile, Pair, Request, User
+from tutorat.models import AccessLog, MenteeProfile, Pair, TutoringRequest, User
 from tutorat.services import accounts
 from tutorat.services.errors import DomainError
 
@@ -273,7 +273,7 @@ def test_my_data_export_erasure_and_anonymisation(app):
             False,
         )
         assert user.mentee_profile.social_note == ""
-        assert db.session.get(Request, w["request"]).message == ""
+        assert db.session.get(TutoringRequest, w["request"]).message == ""
         assert (
             db.session.scalar(select(func.count()).select_from(Pair)) == pairs_before
         )  # statistics stay

@@ -16,10 +16,10 @@ from tutorat.models import (
     MenteeProfile,
     Pair,
     PairStatus,
-    Request,
-    RequestStatus,
     Role,
     RomeMetier,
+    TutoringRequest,
+    TutoringRequestStatus,
     TutorProfile,
     User,
 )
@@ -356,11 +356,11 @@ def seed_demo(seed: int = 32) -> bool:
     db.session.flush()
     history.run()
     db.session.commit()
-    for model, label in ((Request, "Demandes"), (Pair, "Binômes")):
+    for model, label in ((TutoringRequest, "Demandes"), (Pair, "Binômes")):
         counts = db.session.execute(
             select(model.status, func.count()).group_by(model.status).order_by(model.status)
         ).all()
-        statuses = RequestStatus if model is Request else PairStatus
+        statuses = TutoringRequestStatus if model is TutoringRequest else PairStatus
         click.echo(f"{label} : " + ", ".join(f"{statuses(k).label.lower()} {n}" for k, n in counts))
     return True
 

@@ -35,9 +35,9 @@ from tutorat.models import (
     Meeting,
     MenteeProfile,
     Pair,
-    Request,
     RomeMetier,
     StatusEvent,
+    TutoringRequest,
     TutorProfile,
     User,
 )
@@ -753,7 +753,7 @@ class _Generator:
                     "updated_at": st.request_events[-1][0],
                 }
             )
-        stmt = insert(Request).returning(Request.id, sort_by_parameter_order=True)
+        stmt = insert(TutoringRequest).returning(TutoringRequest.id, sort_by_parameter_order=True)
         ids: list[int] = []
         for batch in self.progress.over(_batches(request_rows), "Demandes"):
             ids.extend(s.scalars(stmt, batch).all())
@@ -917,7 +917,7 @@ def totals() -> dict[str, int]:
         "bénéficiaires": roles.get("mentee", 0),
         "tuteurs": roles.get("tutor", 0),
         "référents": roles.get("referent", 0),
-        "demandes": s.scalar(select(func.count()).select_from(Request)) or 0,
+        "demandes": s.scalar(select(func.count()).select_from(TutoringRequest)) or 0,
         "binômes": sum(pairs.values()),
         **{f"binômes {k}": v for k, v in sorted(pairs.items())},
         "rencontres": s.scalar(select(func.count()).select_from(Meeting)) or 0,
@@ -986,18 +986,18 @@ def invariant_violations() -> dict[str, int]:
             .having(func.count() > 1)
         ),
         "bénéficiaires avec plusieurs demandes ouvertes": count(
-            select(Request.mentee_id)
-            .where(Request.status.in_(("open", "proposed")))
-            .group_by(Request.mentee_id)
+            select(TutoringRequest.mentee_id)
+            .where(TutoringRequest.status.in_(("open", "proposed")))
+            .group_by(TutoringRequest.mentee_id)
             .having(func.count() > 1)
         ),
         "binômes sans événement de création": without_creation(Pair, "binome"),
-        "demandes sans événement de création": without_creation(Request, "demande"),
+        "demandes sans événement de création": without_creation(TutoringRequest, "demande"),
         "binômes dont le statut n'est pas celui du dernier événement": status_mismatch(
             Pair, "binome"
         ),
         "demandes dont le statut n'est pas celui du dernier événement": status_mismatch(
-            Request, "demande"
+            TutoringRequest, "demande"
         ),
     }
 

@@ -19,7 +19,7 @@ from tutorat.models.reference import (
     RomeGrandDomaine,
     RomeMetier,
 )
-from tutorat.models.requests import Request, RequestStatus
+from tutorat.models.requests import TutoringRequest, TutoringRequestStatus
 from tutorat.models.settings import Setting
 from tutorat.models.users import MenteeProfile, Role, TutorProfile, User
 
@@ -36,8 +36,6 @@ __all__ = [
     "Pair",
     "PairStatus",
     "PoolVersion",
-    "Request",
-    "RequestStatus",
     "Role",
     "RomeAppellation",
     "RomeDomaine",
@@ -46,6 +44,8 @@ __all__ = [
     "Setting",
     "StatusEvent",
     "TutorProfile",
+    "TutoringRequest",
+    "TutoringRequestStatus",
     "User",
     "outbox_email_person",
 ]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
-from tutorat.models.requests import Request
+from tutorat.models.requests import TutoringRequest
 from tutorat.models.users import User
 
 
@@ -99,7 +99,7 @@ class Pair(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    request: Mapped[Request] = relationship()
+    request: Mapped[TutoringRequest] = relationship()
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
     tutor: Mapped[User] = relationship(foreign_keys=[tutor_id])
     proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])

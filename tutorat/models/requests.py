@@ -13,7 +13,7 @@ from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.users import User
 
 
-class RequestStatus(enum.StrEnum):
+class TutoringRequestStatus(enum.StrEnum):
     OPEN = "open"
     PROPOSED = "proposed"
     MATCHED = "matched"
@@ -21,19 +21,19 @@ class RequestStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return REQUEST_STATUS_LABELS[self]
+        return TUTORING_REQUEST_STATUS_LABELS[self]
 
 
-REQUEST_STATUS_LABELS = {
-    RequestStatus.OPEN: "En attente d'une proposition",
-    RequestStatus.PROPOSED: "Proposition en cours",
-    RequestStatus.MATCHED: "Binôme formé",
-    RequestStatus.CANCELLED: "Annulée",
+TUTORING_REQUEST_STATUS_LABELS = {
+    TutoringRequestStatus.OPEN: "En attente d'une proposition",
+    TutoringRequestStatus.PROPOSED: "Proposition en cours",
+    TutoringRequestStatus.MATCHED: "Binôme formé",
+    TutoringRequestStatus.CANCELLED: "Annulée",
 }
 LIVE_REQUEST_SQL = "status IN ('open', 'proposed')"
 
 
-class Request(Base):
+class TutoringRequest(Base):
     __tablename__ = "tutoring_request"
     __table_args__ = (
         CheckConstraint(
@@ -52,7 +52,9 @@ class Request(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mentee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.OPEN.value, index=True)
+    status: Mapped[str] = mapped_column(
+        String(10), default=TutoringRequestStatus.OPEN.value, index=True
+    )
     topics: Mapped[str] = mapped_column(String(200), default="")
     meeting_modes: Mapped[str] = mapped_column(String(60), default="")
     message: Mapped[str] = mapped_column(Text, default="")
@@ -65,7 +67,7 @@ class Request(Base):
 
     @property
     def status_label(self) -> str:
-        return REQUEST_STATUS_LABELS[RequestStatus(self.status)]
+        return TUTORING_REQUEST_STATUS_LABELS[TutoringRequestStatus(self.status)]
 
     @property
     def topic_codes(self) -> list[str]:

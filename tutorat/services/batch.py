@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 
 import matching
 from tutorat.extensions import db
-from tutorat.models import Commune, MenteeProfile, Request, StatusEvent, TutorProfile, User
+from tutorat.models import Commune, MenteeProfile, StatusEvent, TutoringRequest, TutorProfile, User
 from tutorat.services import suggestions
 from tutorat.services.errors import DomainError
 
@@ -62,8 +62,8 @@ class Plan:
 def _mentees() -> tuple[list[tuple[int, int, int, str]], list[matching.Mentee], int, int]:
     rows = db.session.execute(
         select(
-            Request.id,
-            Request.mentee_id,
+            TutoringRequest.id,
+            TutoringRequest.mentee_id,
             MenteeProfile.referent_id,
             MenteeProfile.target_metiers,
             MenteeProfile.availability,
@@ -75,12 +75,12 @@ def _mentees() -> tuple[list[tuple[int, int, int, str]], list[matching.Mentee], 
             Commune.latitude,
             Commune.longitude,
         )
-        .join(MenteeProfile, MenteeProfile.user_id == Request.mentee_id)
-        .join(User, User.id == Request.mentee_id)
+        .join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id)
+        .join(User, User.id == TutoringRequest.mentee_id)
         .outerjoin(Commune, Commune.code_insee == MenteeProfile.commune_code)
-        .where(Request.status == "open", User.active.is_(True))
+        .where(TutoringRequest.status == "open", User.active.is_(True))
         # The oldest demandes first: the order of the output, and of the greedy baseline's ties.
-        .order_by(Request.created_at, Request.id)
+        .order_by(TutoringRequest.created_at, TutoringRequest.id)
     ).all()
     keys, mentees = [], []
     incomplete = 0
@@ -194,7 +194,7 @@ def propose_all(
     for proposal in proposals:
         error = None
         try:
-            request = db.session.get(Request, proposal.request_id)
+            request = db.session.get(TutoringRequest, proposal.request_id)
             referent = db.session.get(User, proposal.referent_id)
             if request is None or referent is None:
                 raise DomainError("Demande ou référent introuvable.")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 
 from tutorat.extensions import db
-from tutorat.models import Pair, Request, User
+from tutorat.models import Pair, TutoringRequest, User
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.services import accounts, audit
 from tutorat.services import pairs as pair_service
@@ -71,8 +71,8 @@ def deactivate_account(
         report["binômes actifs signalés"] += 1
     if user.is_mentee:
         demandes = db.session.scalars(
-            select(Request)
-            .where(Request.mentee_id == user.id, Request.status == "open")
+            select(TutoringRequest)
+            .where(TutoringRequest.mentee_id == user.id, TutoringRequest.status == "open")
             .execution_options(populate_existing=True)
         )
         for demande in demandes:

@@ -17,9 +17,9 @@ from tutorat.models import (
     Meeting,
     MenteeProfile,
     Pair,
-    Request,
     Role,
     Setting,
+    TutoringRequest,
     TutorProfile,
     User,
 )
@@ -115,7 +115,7 @@ def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
             .execution_options(synchronize_session=False)
         )
     transition_many(
-        Request,
+        TutoringRequest,
         [pair.request_id for pair in pairs],
         "open",
         actor=None,
@@ -136,7 +136,7 @@ def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
     db.session.flush()
     # Other objects of this session (a tutor's profile, a demande) must be read again.
     for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, (TutorProfile, Request)):
+        if isinstance(obj, (TutorProfile, TutoringRequest)):
             db.session.expire(obj)
     return len(expired)
 
@@ -214,7 +214,7 @@ def _run_reminders(now: datetime) -> dict[str, int]:
 
 @dataclass
 class Alerts:
-    old_requests: list[tuple[Request, datetime]]
+    old_requests: list[tuple[TutoringRequest, datetime]]
     silent_pairs: list[tuple[Pair, datetime]]
 
     def __len__(self) -> int:
@@ -231,7 +231,9 @@ def _last_meeting_subquery():
 
 def old_open_requests_stmt(scoped: Select, now: datetime) -> Select:
     days = current_app.config["ALERT_OPEN_REQUEST_DAYS"]
-    return scoped.where(Request.status == "open", Request.updated_at <= now - timedelta(days=days))
+    return scoped.where(
+        TutoringRequest.status == "open", TutoringRequest.updated_at <= now - timedelta(days=days)
+    )
 
 
 def silent_pairs_stmt(scoped: Select, now: datetime) -> Select:
@@ -261,8 +263,10 @@ def weekly_digest(referent: User, now: datetime) -> dict[str, int]:
     requests_ = visible_requests(referent)
     pairs = visible_pairs(referent)
     return {
-        "new_requests": count(requests_.where(Request.created_at >= now - timedelta(days=7))),
-        "open_requests": count(requests_.where(Request.status == "open")),
+        "new_requests": count(
+            requests_.where(TutoringRequest.created_at >= now - timedelta(days=7))
+        ),
+        "open_requests": count(requests_.where(TutoringRequest.status == "open")),
         "old_open_requests": count(old_open_requests_stmt(requests_, now)),
         "pending_pairs": count(pairs.where(Pair.status.in_(PENDING_PAIR_STATUSES))),
         "to_confirm": count(pairs.where(Pair.status == "accepted")),

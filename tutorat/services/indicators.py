@@ -28,8 +28,8 @@ from tutorat.models import (
     Meeting,
     MenteeProfile,
     Pair,
-    Request,
     StatusEvent,
+    TutoringRequest,
     TutorProfile,
     User,
 )
@@ -695,7 +695,10 @@ def _in(column, period: Period):
 def _by_month(period: Period, referent_id: int | None) -> dict[str, tuple[int, int]]:
     out: dict[str, list[int]] = {}
     for i, (column, mentee_col) in enumerate(
-        ((Request.created_at, Request.mentee_id), (Pair.proposed_at, Pair.mentee_id))
+        (
+            (TutoringRequest.created_at, TutoringRequest.mentee_id),
+            (Pair.proposed_at, Pair.mentee_id),
+        )
     ):
         month = year_month(column)
         stmt = _scoped(
@@ -735,10 +738,10 @@ def _first_event(to_status: str):
         select(func.min(StatusEvent.at))
         .where(
             StatusEvent.entity == "demande",
-            StatusEvent.entity_id == Request.id,
+            StatusEvent.entity_id == TutoringRequest.id,
             StatusEvent.to_status == to_status,
         )
-        .correlate(Request)
+        .correlate(TutoringRequest)
         .scalar_subquery()
     )
 
@@ -746,10 +749,10 @@ def _first_event(to_status: str):
 def _delays(period: Period, referent_id: int | None) -> tuple[Delay, Delay]:
     per_request = _scoped(
         select(
-            whole_days(Request.created_at, _first_event("proposed")).label("to_proposal"),
-            whole_days(Request.created_at, _first_event("matched")).label("to_active"),
-        ).where(_in(Request.created_at, period)),
-        Request.mentee_id,
+            whole_days(TutoringRequest.created_at, _first_event("proposed")).label("to_proposal"),
+            whole_days(TutoringRequest.created_at, _first_event("matched")).label("to_active"),
+        ).where(_in(TutoringRequest.created_at, period)),
+        TutoringRequest.mentee_id,
         referent_id,
     ).subquery()
     stmt = select(per_request.c.to_proposal, per_request.c.to_active, func.count()).group_by(
@@ -824,9 +827,9 @@ def _tutors(referent_id: int | None) -> tuple[int, int, int]:
 def _open_requests_by_commune(referent_id: int | None) -> dict[str | None, int]:
     stmt = (
         select(MenteeProfile.commune_code, func.count())
-        .select_from(Request)
-        .join(MenteeProfile, MenteeProfile.user_id == Request.mentee_id)
-        .where(Request.status == "open")
+        .select_from(TutoringRequest)
+        .join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id)
+        .where(TutoringRequest.status == "open")
         .group_by(MenteeProfile.commune_code)
     )
     if referent_id is not None:

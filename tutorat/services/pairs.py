@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tutorat import vocab
 from tutorat.extensions import db
-from tutorat.models import Pair, Request, TutorProfile, User
+from tutorat.models import Pair, TutoringRequest, TutorProfile, User
 from tutorat.services import suggestions
 from tutorat.services.db import changed_rows, integrity_message
 from tutorat.services.errors import Conflict, DomainError
@@ -76,13 +76,15 @@ def _check_people_active(pair: Pair) -> None:
         )
 
 
-def _check_referent(pair_or_request: Pair | Request, actor: User) -> None:
+def _check_referent(pair_or_request: Pair | TutoringRequest, actor: User) -> None:
     profile = pair_or_request.mentee.mentee_profile
     if not actor.is_referent or profile is None or profile.referent_id != actor.id:
         raise DomainError("Seul le référent de cette personne peut faire cette action.")
 
 
-def propose(request: Request, tutor_id: int, *, actor: User, now: datetime | None = None) -> Pair:
+def propose(
+    request: TutoringRequest, tutor_id: int, *, actor: User, now: datetime | None = None
+) -> Pair:
     """The référent proposes tutor `tutor_id` for `request`; the score and its reasons are kept."""
     now = now or datetime.now(UTC)
     _check_referent(request, actor)

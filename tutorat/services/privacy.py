@@ -16,15 +16,15 @@ from tutorat.models import (
     Meeting,
     OutboxEmail,
     Pair,
-    Request,
     Role,
     StatusEvent,
+    TutoringRequest,
     User,
     outbox_email_person,
 )
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
 from tutorat.models.pairs import PairStatus
-from tutorat.models.requests import REQUEST_STATUS_LABELS, RequestStatus
+from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS, TutoringRequestStatus
 from tutorat.services import audit, disclosure, emails
 from tutorat.services.db import changed_rows
 
@@ -102,7 +102,7 @@ def _status_label(entity: str, value: str | None) -> str | None:
         return (
             PairStatus(value).label
             if entity == "binome"
-            else REQUEST_STATUS_LABELS[RequestStatus(value)]
+            else TUTORING_REQUEST_STATUS_LABELS[TutoringRequestStatus(value)]
         )
     except (ValueError, KeyError):
         return value
@@ -243,7 +243,9 @@ def my_data(user: User) -> dict[str, Any]:
             "referent": p.referent.full_name if p.referent else None,
         }
         requests = db.session.scalars(
-            select(Request).where(Request.mentee_id == user.id).order_by(Request.id)
+            select(TutoringRequest)
+            .where(TutoringRequest.mentee_id == user.id)
+            .order_by(TutoringRequest.id)
         ).all()
         request_events = _events("demande", [r.id for r in requests])
         data["demandes"] = [
@@ -415,7 +417,9 @@ def anonymise(user: User, *, actor: User | None) -> None:
     if user.mentee_profile is not None:
         user.mentee_profile.social_note = ""
         db.session.execute(
-            update(Request).where(Request.mentee_id == user.id).values(message="", constraints="")
+            update(TutoringRequest)
+            .where(TutoringRequest.mentee_id == user.id)
+            .values(message="", constraints="")
         )
     if user.tutor_profile is not None:
         user.tutor_profile.experience_note = ""
@@ -430,7 +434,7 @@ def anonymise(user: User, *, actor: User | None) -> None:
     db.session.execute(
         update(Meeting).where(Meeting.pair_id.in_(pair_ids)).values(note="", place="")
     )
-    request_ids = select(Request.id).where(Request.mentee_id == user.id)
+    request_ids = select(TutoringRequest.id).where(TutoringRequest.mentee_id == user.id)
     db.session.execute(
         update(StatusEvent)
         .where(
@@ -484,9 +488,9 @@ def last_contact(user_ids: list[int]) -> dict[int, datetime]:
         )
     keep(
         db.session.execute(
-            select(Request.mentee_id, func.max(Request.updated_at))
-            .where(Request.mentee_id.in_(user_ids))
-            .group_by(Request.mentee_id)
+            select(TutoringRequest.mentee_id, func.max(TutoringRequest.updated_at))
+            .where(TutoringRequest.mentee_id.in_(user_ids))
+            .group_by(TutoringRequest.mentee_id)
         ).all()
     )
     return out

@@ -9,17 +9,17 @@ from sqlalchemy.exc import IntegrityError
 
 from tutorat import vocab
 from tutorat.extensions import db
-from tutorat.models import MenteeProfile, Pair, Request, RequestStatus, User
+from tutorat.models import MenteeProfile, Pair, TutoringRequest, TutoringRequestStatus, User
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.services.db import integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.workflow import record_creation, transition
 
 
-def live_request(mentee: User) -> Request | None:
+def live_request(mentee: User) -> TutoringRequest | None:
     return db.session.scalars(
-        select(Request).where(
-            Request.mentee_id == mentee.id, Request.status.in_(("open", "proposed"))
+        select(TutoringRequest).where(
+            TutoringRequest.mentee_id == mentee.id, TutoringRequest.status.in_(("open", "proposed"))
         )
     ).first()
 
@@ -49,7 +49,7 @@ def open_request(
     message: str,
     constraints: str = "",
     now: datetime | None = None,
-) -> Request:
+) -> TutoringRequest:
     """Open a demande for `mentee` (by themself or their référent acting for them), at `now`."""
     now = now or datetime.now(UTC)
     profile = db.session.get(MenteeProfile, mentee.id)
@@ -70,10 +70,10 @@ def open_request(
     reason = why_no_new_request(mentee)
     if reason:
         raise Conflict(reason)
-    request = Request(
+    request = TutoringRequest(
         mentee_id=mentee.id,
         created_by_id=actor.id,
-        status=RequestStatus.OPEN.value,
+        status=TutoringRequestStatus.OPEN.value,
         topics=",".join(topics),
         meeting_modes=",".join(meeting_modes),
         message=message.strip(),
@@ -94,9 +94,9 @@ def open_request(
 
 
 def cancel_request(
-    request: Request, *, actor: User, reason: str = "", now: datetime | None = None
+    request: TutoringRequest, *, actor: User, reason: str = "", now: datetime | None = None
 ) -> None:
-    if request.status != RequestStatus.OPEN:
+    if request.status != TutoringRequestStatus.OPEN:
         raise Conflict(
             "Seule une demande en attente (sans proposition en cours) peut être annulée."
         )

@@ -26,8 +26,8 @@ from tutorat.models import (
     Commune,
     MenteeProfile,
     PoolVersion,
-    Request,
     Setting,
+    TutoringRequest,
     TutorProfile,
     User,
 )
@@ -130,7 +130,7 @@ class Candidate:
         return round(self.score * 100)
 
 
-def _mentee_for(request: Request) -> tuple[MenteeProfile, Commune]:
+def _mentee_for(request: TutoringRequest) -> tuple[MenteeProfile, Commune]:
     profile = db.session.get(MenteeProfile, request.mentee_id)
     if profile is None or not profile.is_complete or profile.commune is None:
         raise DomainError(
@@ -278,7 +278,7 @@ def tutor_pool(now: datetime | None = None) -> TutorPool:
     return _tutor_pool(token, now or datetime.now(UTC))
 
 
-def _ranking(request: Request, k: int | None):
+def _ranking(request: TutoringRequest, k: int | None):
     """The pool, the mentee's values and `request`'s ranked list (computed if new)."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
     profile, commune = _mentee_for(request)
@@ -325,7 +325,7 @@ def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candida
     return out, feasible
 
 
-def candidates_for(request: Request, k: int | None = None) -> tuple[list[Candidate], int]:
+def candidates_for(request: TutoringRequest, k: int | None = None) -> tuple[list[Candidate], int]:
     """The k best feasible tutors for `request`, best first, and how many were feasible in all."""
     pool, commune, ranked = _ranking(request, k)
     if ranked is None:
@@ -349,7 +349,7 @@ def _rank(
     return top, int(feasible_mask.sum()), explanations
 
 
-def explain_pair(request: Request, tutor_id: int) -> tuple[Any, TutorProfile, Commune]:
+def explain_pair(request: TutoringRequest, tutor_id: int) -> tuple[Any, TutorProfile, Commune]:
     """The explanation for proposing tutor `tutor_id` on `request`; DomainError if not available."""
     profile, commune = _mentee_for(request)
     row = db.session.execute(
@@ -434,7 +434,7 @@ def explanation_dict(explanation) -> dict[str, Any]:
     return data
 
 
-def rank_of(request: Request, tutor_id: int) -> tuple[int | None, int]:
+def rank_of(request: TutoringRequest, tutor_id: int) -> tuple[int | None, int]:
     """Where tutor `tutor_id` stands among the feasible tutors for `request` (1 = best), and how
     many are feasible: what a proposal records, without explaining the whole list."""
     profile, commune = _mentee_for(request)

@@ -9,7 +9,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tutorat.extensions import db
-from tutorat.models import Pair, Request, StatusEvent, User
+from tutorat.models import Pair, StatusEvent, TutoringRequest, User
 from tutorat.models._types import utcnow
 from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
@@ -40,10 +40,10 @@ PAIR_TRANSITIONS: dict[str, frozenset[str]] = {
     "withdrawn": frozenset(),
 }
 
-_TABLES = {Request: (REQUEST_TRANSITIONS, "demande"), Pair: (PAIR_TRANSITIONS, "binome")}
+_TABLES = {TutoringRequest: (REQUEST_TRANSITIONS, "demande"), Pair: (PAIR_TRANSITIONS, "binome")}
 
 
-def can_transition(obj: Request | Pair, to: str) -> bool:
+def can_transition(obj: TutoringRequest | Pair, to: str) -> bool:
     table, _ = _TABLES[type(obj)]
     return to in table.get(obj.status, frozenset())
 
@@ -88,7 +88,7 @@ def record_event(
 
 
 def transition(
-    obj: Request | Pair,
+    obj: TutoringRequest | Pair,
     to: str,
     *,
     actor: User | None,
@@ -135,7 +135,7 @@ def transition(
 
 
 def transition_many(
-    model: type[Request] | type[Pair],
+    model: type[TutoringRequest] | type[Pair],
     ids: Sequence[int],
     to: str,
     *,
@@ -201,7 +201,7 @@ def transition_many(
 
 
 def record_creation(
-    obj: Request | Pair,
+    obj: TutoringRequest | Pair,
     *,
     actor: User | None,
     on_behalf_of: User | None = None,

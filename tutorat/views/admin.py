@@ -13,7 +13,16 @@ from sqlalchemy.orm import joinedload
 import matching
 from tutorat.extensions import db
 from tutorat.forms import ActionForm, NewAccountForm, WeightsForm
-from tutorat.models import AccessLog, OutboxEmail, Pair, Request, Role, Setting, TutorProfile, User
+from tutorat.models import (
+    AccessLog,
+    OutboxEmail,
+    Pair,
+    Role,
+    Setting,
+    TutoringRequest,
+    TutorProfile,
+    User,
+)
 from tutorat.permissions import guard_blueprint
 from tutorat.services import accounts, audit, deactivation, notifications, privacy, suggestions
 from tutorat.services.errors import DomainError
@@ -28,7 +37,9 @@ guard_blueprint(bp, Role.ADMIN)
 def home():
     counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
     requests_by_status = dict(
-        db.session.execute(select(Request.status, func.count()).group_by(Request.status)).all()
+        db.session.execute(
+            select(TutoringRequest.status, func.count()).group_by(TutoringRequest.status)
+        ).all()
     )
     pairs_by_status = dict(
         db.session.execute(select(Pair.status, func.count()).group_by(Pair.status)).all()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tutorat.extensions import db
 from tutorat.forms import ActionForm, AnswerForm, RequestForm
-from tutorat.models import Meeting, MenteeProfile, Pair, Request, Role
+from tutorat.models import Meeting, MenteeProfile, Pair, Role, TutoringRequest
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs, visible_requests
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
@@ -35,7 +35,7 @@ def home():
 def _render_home(status: int = 200):
     profile = _profile()
     demande = db.session.scalars(
-        visible_requests(current_user).order_by(Request.created_at.desc())
+        visible_requests(current_user).order_by(TutoringRequest.created_at.desc())
     ).first()
     pair = db.session.scalars(visible_pairs(current_user).order_by(Pair.proposed_at.desc())).first()
     return render_template(
@@ -83,7 +83,7 @@ def new_request():
 
 @bp.post("/demande/<int:request_id>/annuler")
 def cancel_request(request_id: int):
-    demande = get_or_404(visible_requests, Request, request_id)
+    demande = get_or_404(visible_requests, TutoringRequest, request_id)
     if not ActionForm().validate_on_submit():
         return _render_home(400)
     try:

@@ -24,9 +24,9 @@ from tutorat.models import (
     Meeting,
     MenteeProfile,
     Pair,
-    Request,
     Role,
     StatusEvent,
+    TutoringRequest,
     TutorProfile,
     User,
 )
@@ -122,7 +122,9 @@ def dashboard():
         page, status = 1, 400
     offset = (page - 1) * DASHBOARD_ROWS if section else 0
     now = datetime.now(UTC)
-    requests_stmt = _in_territory(visible_requests(current_user), Request.mentee_id, territory)
+    requests_stmt = _in_territory(
+        visible_requests(current_user), TutoringRequest.mentee_id, territory
+    )
     # The live-binôme predicate, written as in the partial unique index on pair.mentee_id, lets
     # SQLite use that index from the référent's mentees (PostgreSQL infers it on its own).
     live_pairs_stmt = _in_territory(visible_pairs(current_user), Pair.mentee_id, territory).where(
@@ -147,14 +149,14 @@ def dashboard():
     )
     with_mentee = (
         load_only(
-            Request.id,
-            Request.mentee_id,
-            Request.status,
-            Request.topics,
-            Request.created_at,
-            Request.updated_at,
+            TutoringRequest.id,
+            TutoringRequest.mentee_id,
+            TutoringRequest.status,
+            TutoringRequest.topics,
+            TutoringRequest.created_at,
+            TutoringRequest.updated_at,
         ),
-        joinedload(Request.mentee).load_only(*names),
+        joinedload(TutoringRequest.mentee).load_only(*names),
     )
     last_meeting = (
         select(func.max(Meeting.date))
@@ -164,8 +166,8 @@ def dashboard():
     )
     old_limit = now - timedelta(days=current_app.config["ALERT_OPEN_REQUEST_DAYS"])
     silent_limit = now - timedelta(days=current_app.config["ALERT_NO_MEETING_DAYS"])
-    open_stmt = requests_stmt.where(Request.status == "open")
-    old_stmt = open_stmt.where(Request.updated_at <= old_limit)
+    open_stmt = requests_stmt.where(TutoringRequest.status == "open")
+    old_stmt = open_stmt.where(TutoringRequest.updated_at <= old_limit)
     pending_stmt = live_pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES))
     active_stmt = live_pairs_stmt.where(Pair.status == "active")
     # The same rule as followup.silent_pairs_stmt: no meeting since the alert delay (or none at
@@ -190,8 +192,8 @@ def dashboard():
     # Every total in one query; then each list shown reads only its rows.
     totals = db.session.execute(
         select(
-            count(open_stmt, Request.id).label("requests"),
-            count(old_stmt, Request.id).label("old"),
+            count(open_stmt, TutoringRequest.id).label("requests"),
+            count(old_stmt, TutoringRequest.id).label("old"),
             count(pending_stmt, Pair.id).label("pending"),
             count(active_stmt, Pair.id).label("active"),
             count(silent_stmt, Pair.id).label("silent"),
@@ -208,7 +210,9 @@ def dashboard():
         alerts = followup.Alerts(
             old_requests=db.session.scalars(
                 rows(
-                    old_stmt.options(*with_mentee).order_by(Request.updated_at, Request.id),
+                    old_stmt.options(*with_mentee).order_by(
+                        TutoringRequest.updated_at, TutoringRequest.id
+                    ),
                     "alertes",
                 )
             ).all(),
@@ -224,7 +228,10 @@ def dashboard():
     requests_open = (
         db.session.scalars(
             rows(
-                open_stmt.options(*with_mentee).order_by(Request.updated_at, Request.id), "demandes"
+                open_stmt.options(*with_mentee).order_by(
+                    TutoringRequest.updated_at, TutoringRequest.id
+                ),
+                "demandes",
             )
         ).all()
         if show("demandes")
@@ -290,16 +297,16 @@ _WITH_PEOPLE = (
 CANDIDATES_MAX = 100
 
 
-def _request_page(demande: Request, status: int = 200, propose_form=None):
+def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None):
     # What the page shows of the mentee, in one query rather than one per relationship.
     db.session.execute(
-        select(Request)
-        .where(Request.id == demande.id)
+        select(TutoringRequest)
+        .where(TutoringRequest.id == demande.id)
         .options(
-            joinedload(Request.mentee)
+            joinedload(TutoringRequest.mentee)
             .joinedload(User.mentee_profile)
             .joinedload(MenteeProfile.commune),
-            joinedload(Request.created_by),
+            joinedload(TutoringRequest.created_by),
         )
     ).unique().all()
     shown_max = current_app.config["CANDIDATES_SHOWN"]
@@ -352,13 +359,13 @@ def _request_page(demande: Request, status: int = 200, propose_form=None):
 
 @bp.get("/demandes/<int:request_id>")
 def request_detail(request_id: int):
-    demande = get_or_404(visible_requests, Request, request_id)
+    demande = get_or_404(visible_requests, TutoringRequest, request_id)
     return _request_page(demande)
 
 
 @bp.post("/demandes/<int:request_id>/proposer")
 def propose(request_id: int):
-    demande = get_or_404(visible_requests, Request, request_id)
+    demande = get_or_404(visible_requests, TutoringRequest, request_id)
     form = ProposeForm()
     if not form.validate_on_submit():
         return _request_page(demande, form_errors_status(form), form)
@@ -567,7 +574,9 @@ def mentee(user_id: int):
     else:
         status = form_errors_status(form)
     requests_ = db.session.scalars(
-        select(Request).where(Request.mentee_id == user.id).order_by(Request.created_at.desc())
+        select(TutoringRequest)
+        .where(TutoringRequest.mentee_id == user.id)
+        .order_by(TutoringRequest.created_at.desc())
     ).all()
     pairs = db.session.scalars(
         select(Pair).where(Pair.mentee_id == user.id).order_by(Pair.proposed_at.desc())
