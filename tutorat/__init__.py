@@ -6,11 +6,23 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request, session
 from werkzeug.routing import IntegerConverter
 
+from tutorat import (
+    cli,
+    errorpages,
+    models,  # noqa: F401  (registers the tables)
+    production,
+    sessions,
+    templating,
+)
 from tutorat.config import default_config, from_environment
 from tutorat.extensions import csrf, db, limiter, login_manager, mail, migrate
+from tutorat.services import audit
+from tutorat.services.accounts import load_user
+from tutorat.services.db import configure_engine_events, declare_write_intent, engine_options
+from tutorat.views import account, admin, api, auth, indicators, main, mentee, referent, tutor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -51,9 +63,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from tutorat import models  # noqa: F401  (registers the tables)
-    from tutorat.services.db import configure_engine_events, engine_options
-
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     with app.app_context():
@@ -67,42 +76,27 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from tutorat.services.accounts import load_user
-
     login_manager.user_loader(load_user)
 
 
 def register_blueprints(app: Flask) -> None:
-    from tutorat.views import account, admin, api, auth, indicators, main, mentee, referent, tutor
-
     for module in (main, auth, api, account, mentee, tutor, referent, admin, indicators):
         app.register_blueprint(module.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from tutorat import errorpages
-
     errorpages.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from tutorat import cli
-
     cli.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from tutorat import templating
-
     templating.register(app)
 
 
 def register_security_headers(app: Flask) -> None:
-    from flask import request, session
-
-    from tutorat.services import audit
-    from tutorat.services.db import declare_write_intent
-
     app.teardown_request(audit.teardown)
 
     @app.before_request
@@ -141,13 +135,9 @@ def register_security_headers(app: Flask) -> None:
 
 def register_sessions(app: Flask) -> None:
     """A fresh session at login, logout after the idle timeout (tutorat/sessions.py)."""
-    from tutorat import sessions
-
     sessions.init_app(app)
 
 
 def register_operations(app: Flask) -> None:
-    """Production settings check, proxy, JSON request log, health endpoint, ops commands."""
-    from tutorat import production
-
+    """Production settings check, proxy, JSON request log, health endpoint."""
     production.init_app(app)

@@ -22,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.routing import BuildError
 
 from tutorat.extensions import db, limiter
+from tutorat.services.db import database_unavailable, failure_reason, rollback_quietly
 
 # How long a client (or a proxy) should wait before trying again when the database is unavailable.
 RETRY_AFTER_SECONDS = 30
@@ -50,13 +51,10 @@ MESSAGES = {
     ),
 }
 
+
 # PostgreSQL conditions that mean "the database cannot serve now", whatever class psycopg gives
 # them: read-only transaction (a standby, or default_transaction_read_only), disk full, out of
 # memory, too many connections, shutting down, cannot connect.
-_UNAVAILABLE_SQLSTATES = {"25006", "53100", "53200", "53300", "57P01", "57P02", "57P03"}
-_UNAVAILABLE_PREFIXES = ("08",)  # connection exceptions
-
-
 @dataclass(frozen=True)
 class _Viewer:
     """What the page layout reads of the user, read once (no lazy load during rendering)."""
@@ -65,30 +63,6 @@ class _Viewer:
     first_name: str
     is_authenticated: bool = True
     is_anonymous: bool = False
-
-
-def database_unavailable(error: BaseException) -> bool:
-    """True if `error` says the database is down, frozen, full or read-only (not a bug of ours)."""
-    if isinstance(error, sa_exc.TimeoutError | sqlite3.OperationalError):
-        return True  # the pool gave no connection in time; SQLite locked, full, read-only
-    if not isinstance(error, sa_exc.DBAPIError):
-        return False
-    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
-        return True
-    if error.connection_invalidated:
-        return True
-    state = getattr(error.orig, "sqlstate", None) or ""
-    return state in _UNAVAILABLE_SQLSTATES or state.startswith(_UNAVAILABLE_PREFIXES)
-
-
-def failure_reason(error: BaseException) -> str:
-    """One line for the request log: the driver's exception class and the first line of its message.
-
-    The driver's own message, not SQLAlchemy's, which appends the statement and its parameters.
-    """
-    orig = getattr(error, "orig", None) or error
-    first_line = (str(orig).strip().splitlines() or [""])[0]
-    return f"{type(orig).__module__}.{type(orig).__name__}: {first_line}"[:300]
 
 
 def _url_builder():
@@ -138,8 +112,6 @@ def unknown_user():
 
 
 def _rollback() -> None:
-    from tutorat.services.db import rollback_quietly
-
     rollback_quietly(db.session)  # the connection may be the thing that failed
 
 

@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, inspect
 from sqlalchemy.orm import DeclarativeBase
 
+from tutorat.services.db import remove_quietly
+
 # Every constraint gets a stable, predictable name: migrations can drop it and
 # services can recognise it to turn a violation into a French message.
 NAMING_CONVENTION = {
@@ -44,8 +46,6 @@ class Database(SQLAlchemy):
     """Flask-SQLAlchemy whose end-of-request cleanup never raises a database error."""
 
     def _teardown_session(self, exc: BaseException | None) -> None:
-        from tutorat.services.db import remove_quietly
-
         remove_quietly(self.session)
 
 

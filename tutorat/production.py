@@ -20,9 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
 from tutorat.links import allowed_hosts
+from tutorat.sessions import ROLE
+from tutorat.views import health
 
 DEV_SECRET_KEY = "dev-only-not-secret"
 DEFAULT_MAIL_SERVER = "127.0.0.1"
@@ -120,8 +123,6 @@ def trust_proxies(app: Flask, proxies: int) -> None:
     """
     if proxies <= 0:
         return
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
         app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0
     )
@@ -292,8 +293,6 @@ def _role() -> str:
     The user if loaded anyway (no extra query for static files or /sante); if the database could
     not load them (tutorat.errorpages), the role kept in the session at login, else "inconnu".
     """
-    from tutorat.sessions import ROLE
-
     user = g.get("_login_user")
     if g.get("tutorat_user_unknown"):
         if "_user_id" not in session:
@@ -306,13 +305,9 @@ def _role() -> str:
 
 def init_app(app: Flask) -> None:
     """Everything this module adds to the application (called last by `create_app`)."""
-    from tutorat import cli_ops
-    from tutorat.views import health
-
     apply(app)
     configure_logging(app)
     app.register_blueprint(health.bp)
-    cli_ops.register(app)
 
 
 __all__ = [

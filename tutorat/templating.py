@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from tutorat import links, vocab
+from tutorat.services.disclosure import pair_view
+from tutorat.services.reference import with_rome_labels
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTHS = (
@@ -54,8 +56,6 @@ def number_fr(value: float, digits: int = 1) -> str:
 
 
 def _rome_labels(text: str) -> str:
-    from tutorat.services.reference import with_rome_labels
-
     return with_rome_labels(text)
 
 
@@ -68,8 +68,6 @@ def register(app: Flask) -> None:
         slots=vocab.slots_labels,
         rome_labels=_rome_labels,
     )
-    from tutorat.services.disclosure import pair_view
-
     # `disclose(pair, viewer)`: what `viewer` may see of `pair` (every page and email about a pair).
     app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label, disclose=pair_view)
     # Absolute links for emails, from BASE_URL only (tutorat/links.py).

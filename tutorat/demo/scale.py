@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import and_, exists, func, insert, not_, select, text
 
 import matching
 from tutorat import vocab
@@ -41,6 +41,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
+from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.services import accounts, suggestions
 
 
@@ -927,10 +928,6 @@ def totals() -> dict[str, int]:
 
 def invariant_violations() -> dict[str, int]:
     """Rows breaking an invariant of the application, by rule (all zero when the data is sound)."""
-    from sqlalchemy import and_, exists, not_
-
-    from tutorat.models.pairs import LIVE_PAIR_STATUSES
-
     s = db.session
     live = (
         select(Pair.tutor_id, func.count().label("n"))

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import Engine, create_engine, delete, event, insert
 from sqlalchemy import exc as sa_exc
 
+from tutorat.errorpages import failure_reason, render_error, unknown_user
 from tutorat.extensions import db
 from tutorat.models import AccessLog, User
 from tutorat.services.db import changed_rows, postgres_connect_args, rollback_quietly
@@ -54,8 +55,6 @@ def record_subject(subject_id: int) -> None:
 
 def _viewer() -> User | None:
     """The logged-in user, or None; never a database error (the user is then unknown)."""
-    from tutorat.errorpages import unknown_user
-
     if g.get("tutorat_user_unknown"):
         return None
     try:
@@ -114,8 +113,6 @@ UNLOGGED_CHANGE = (
 
 def _unlogged(response, error: Exception):
     """The French 503 instead of `response` (which shows a record whose access was not logged)."""
-    from tutorat.errorpages import failure_reason, render_error
-
     reading = request.method in ("GET", "HEAD")
     page = render_error(
         503,
@@ -219,8 +216,6 @@ def _write(entries: list[dict], *, request_failed: bool) -> Exception | None:
                 if attempt == 2 or not error.connection_invalidated:
                     raise
     except Exception as error:
-        from tutorat.errorpages import failure_reason
-
         rollback_quietly(session)
         current_app.logger.error(
             "journal des accès : écriture impossible : %s", failure_reason(error)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select
 import matching
 from tutorat.extensions import db
 from tutorat.models import Commune, MenteeProfile, StatusEvent, TutoringRequest, TutorProfile, User
+from tutorat.services import pairs as pair_service
 from tutorat.services import suggestions
 from tutorat.services.errors import DomainError
 
@@ -188,8 +189,6 @@ def propose_all(
     Each is recorded as made by the system (no person as actor) on behalf of the mentee's
     référent, who still confirms the binôme once both people have accepted.
     """
-    from tutorat.services import pairs as pair_service
-
     made = refused = 0
     for proposal in proposals:
         error = None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, cast
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
@@ -103,10 +105,32 @@ def integrity_message(error: IntegrityError) -> str:
 _log = logging.getLogger("tutorat")
 
 
-def _reason(error: BaseException) -> str:
-    from tutorat.errorpages import failure_reason
+_UNAVAILABLE_SQLSTATES = {"25006", "53100", "53200", "53300", "57P01", "57P02", "57P03"}
+_UNAVAILABLE_PREFIXES = ("08",)  # connection exceptions
 
-    return failure_reason(error)
+
+def database_unavailable(error: BaseException) -> bool:
+    """True if `error` says the database is down, frozen, full or read-only (not a bug of ours)."""
+    if isinstance(error, sa_exc.TimeoutError | sqlite3.OperationalError):
+        return True  # the pool gave no connection in time; SQLite locked, full, read-only
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None) or ""
+    return state in _UNAVAILABLE_SQLSTATES or state.startswith(_UNAVAILABLE_PREFIXES)
+
+
+def failure_reason(error: BaseException) -> str:
+    """One line for the request log: the driver's exception class and the first line of its message.
+
+    The driver's own message, not SQLAlchemy's, which appends the statement and its parameters.
+    """
+    orig = getattr(error, "orig", None) or error
+    first_line = (str(orig).strip().splitlines() or [""])[0]
+    return f"{type(orig).__module__}.{type(orig).__name__}: {first_line}"[:300]
 
 
 def _invalidate(session: Session) -> None:
@@ -126,7 +150,7 @@ def rollback_quietly(session: Session | scoped_session) -> bool:
         session.rollback()
         return True
     except Exception as error:
-        _log.warning("annulation impossible, connexion abandonnée : %s", _reason(error))
+        _log.warning("annulation impossible, connexion abandonnée : %s", failure_reason(error))
         target = session.registry() if isinstance(session, scoped_session) else session
         _invalidate(target)
         return False
@@ -145,7 +169,7 @@ def remove_quietly(scoped: scoped_session) -> None:
     try:
         session.close()
     except Exception as error:
-        _log.warning("fin de requête : connexion abandonnée : %s", _reason(error))
+        _log.warning("fin de requête : connexion abandonnée : %s", failure_reason(error))
         _invalidate(session)
     finally:
         scoped.registry.clear()

@@ -15,6 +15,8 @@ from typing import Any
 import matching
 from tutorat import vocab
 from tutorat.models import Pair, User
+from tutorat.services.profiles import shared_with_tutor
+from tutorat.services.reference import metier_labels
 
 PLACE_TO_AGREE = "Lieu à convenir avec le référent"
 MOTIVE_HIDDEN = "(motif non communiqué)"
@@ -110,8 +112,6 @@ def _audience(pair: Pair, viewer: User | None) -> str:
 
 
 def _full_fields(pair: Pair) -> dict[str, Any]:
-    from tutorat.services.reference import metier_labels
-
     mentee = pair.mentee
     profile = mentee.mentee_profile
     out: dict[str, Any] = {"first_name": mentee.first_name}
@@ -131,8 +131,6 @@ def _full_fields(pair: Pair) -> dict[str, Any]:
 
 def pair_view(pair: Pair, viewer: User | None) -> PairView:
     """Decide what `viewer` may see of `pair` (deny by default: a stranger sees nothing of it)."""
-    from tutorat.services.profiles import shared_with_tutor
-
     audience = _audience(pair, viewer)
     profile = pair.mentee.mentee_profile
     hidden: set[str] = set()

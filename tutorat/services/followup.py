@@ -24,6 +24,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
+from tutorat.permissions import visible_pairs, visible_requests
 from tutorat.services.db import declare_write_intent
 from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import transition_many
@@ -255,8 +256,6 @@ def silent_pairs_stmt(scoped: Select, now: datetime) -> Select:
 
 
 def weekly_digest(referent: User, now: datetime) -> dict[str, int]:
-    from tutorat.permissions import visible_pairs, visible_requests
-
     def count(stmt: Select) -> int:
         return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 

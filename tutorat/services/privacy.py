@@ -23,10 +23,11 @@ from tutorat.models import (
     outbox_email_person,
 )
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
-from tutorat.models.pairs import PairStatus
+from tutorat.models.pairs import LIVE_PAIR_STATUSES, PairStatus
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS, TutoringRequestStatus
 from tutorat.services import audit, disclosure, emails
 from tutorat.services.db import changed_rows
+from tutorat.services.deactivation import deactivate_account
 
 ANONYMOUS_FIRST = "Personne"
 # A commune smaller than this would single a person out once the rest is anonymous (INSEE's
@@ -447,8 +448,6 @@ def anonymise(user: User, *, actor: User | None) -> None:
     )
     # Nothing stays pending on them (proposals withdrawn, demande closed, with their events); no
     # email about a person who asked to be forgotten.
-    from tutorat.services.deactivation import deactivate_account
-
     deactivate_account(user, actor, "Compte anonymisé", notify=False)
     audit.note("anonymisation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
 
@@ -545,8 +544,6 @@ def purge_messages(now: datetime | None = None) -> int:
 
 
 def _has_live_pair(user_id: int) -> bool:
-    from tutorat.models.pairs import LIVE_PAIR_STATUSES
-
     return bool(
         db.session.scalar(
             select(func.count())

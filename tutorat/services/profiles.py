@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from tutorat import vocab
 from tutorat.models import MenteeProfile, TutorProfile
 from tutorat.services.errors import DomainError
+from tutorat.services.reference import metier_labels
 
 SHARE_FIELDS = ("first_name", "commune", "phone", "email", "metier", "obstacles")
 
@@ -91,8 +92,6 @@ def shared_with_tutor(profile: MenteeProfile, *, contact: bool = False) -> dict[
 
     Contact details (phone, email) only once the binôme is active (`contact=True`).
     """
-    from tutorat.services.reference import metier_labels
-
     user = profile.user
     shared: dict[str, object] = {}
     if profile.share_first_name:

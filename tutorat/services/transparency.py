@@ -6,6 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import markdown
+
 import matching
 from tutorat.models import Pair, User
 from tutorat.services import disclosure
@@ -68,6 +70,4 @@ def explanation_context(pair: Pair, viewer: User) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def public_description_html() -> str:
     """matching/README.md rendered as HTML (the published rules of the algorithm)."""
-    import markdown
-
     return markdown.markdown(README.read_text(encoding="utf-8"), extensions=["tables"])

@@ -6,6 +6,10 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
+
+import matching
+from tutorat.services import suggestions, transparency
 
 bp = Blueprint("main", __name__)
 
@@ -46,11 +50,6 @@ def privacy():
 @bp.get("/algorithme")
 def algorithm():
     """The published rules of the algorithm and the current weights (CRPA L312-1-3), public."""
-    from markupsafe import Markup
-
-    import matching
-    from tutorat.services import suggestions, transparency
-
     weights = suggestions.current_weights().to_dict()
     total = sum(weights.values()) or 1
     labels = dict(getattr(matching, "PART_LABELS", {}))

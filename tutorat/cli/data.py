@@ -1,21 +1,23 @@
-"""Operations commands: `flask match` (batch matching), `flask export` and `flask import`."""
+"""Data in and out: `flask load-reference-data`, `flask export`, `flask import`."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import click
-from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
 
+from tutorat.cli._progress import progressbar
 from tutorat.extensions import db
+from tutorat.models import Commune, RomeAppellation, RomeMetier
+from tutorat.services.reference import load_reference_data
 
 EXPORT_FORMAT = "tutorat-export"
 EXPORT_VERSION = 1
@@ -27,35 +29,6 @@ REFERENCE_TABLES = (
     "rome_appellation",
 )
 BATCH = 2_000
-
-
-class StageBar:
-    """`progress(stage, done, total)` shown as one click progress bar per stage."""
-
-    def __init__(self) -> None:
-        self.stage: str | None = None
-        self.bar: Any = None
-        self.done = 0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage != self.stage:
-            self.close()
-            self.stage, self.done = stage, 0
-            self.bar = click.progressbar(
-                length=max(total, 1), label=stage.capitalize().ljust(16), show_pos=True
-            )
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-
-def _fr(value: float, digits: int = 2) -> str:
-    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
 
 
 # ---- Export and import ----
@@ -271,120 +244,53 @@ def import_data(path: Path) -> dict[str, int]:
 # ---- Commands ----
 
 
-def register(app: Flask) -> None:
-    @app.cli.command("match")
-    @click.option(
-        "--dry-run/--create",
-        "dry_run",
-        default=True,
-        show_default=True,
-        help="Montrer les propositions (par défaut) ou les créer (--create).",
+@click.command("load-reference-data")
+@with_appcontext
+def load_reference_data_command():
+    """Charger les communes du Gers et le répertoire ROME (sans doublon si relancé)."""
+    report = load_reference_data(progress=progressbar)
+    for name, (inserted, updated) in report.items():
+        click.echo(f"{name} : {inserted} ajouté(s), {updated} mis à jour")
+    counts = {
+        "communes": db.session.scalar(select(func.count()).select_from(Commune)),
+        "métiers": db.session.scalar(select(func.count()).select_from(RomeMetier)),
+        "appellations": db.session.scalar(select(func.count()).select_from(RomeAppellation)),
+    }
+    click.echo("En base : " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@click.command("export")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reference-only", is_flag=True, help="Seulement les communes et le ROME.")
+def export_command(path: Path, reference_only: bool):
+    """Exporter les données (référence et application) en lignes JSON ; « .gz » pour compresser."""
+    counts = export_data(path, reference_only=reference_only)
+    click.echo(
+        f"{sum(counts.values())} lignes exportées dans {path} ("
+        + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        + ")."
     )
-    @click.option(
-        "--k", "k", default=10, show_default=True, help="Tuteurs gardés par demande dans le graphe."
+    if not reference_only:
+        click.echo(
+            "Ce fichier contient des données personnelles : gardez-le chiffré, en lieu sûr, "
+            "et supprimez-le selon la durée de conservation."
+        )
+
+
+@click.command("import")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(path: Path):
+    """Importer un export dans une base neuve (même version du schéma)."""
+    counts = import_data(path)
+    click.echo(
+        f"{sum(counts.values())} lignes importées ("
+        + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        + ")."
     )
-    @click.option(
-        "--summary-only", is_flag=True, help="N'afficher que le bilan, pas chaque proposition."
-    )
-    @click.option("--yes", is_flag=True, help="Avec --create : ne pas demander de confirmation.")
-    def match_command(dry_run: bool, k: int, summary_only: bool, yes: bool):
-        """Affectation groupée de toutes les demandes ouvertes (simulation par défaut)."""
-        from tutorat.services import batch
-
-        started = time.perf_counter()
-        bar = StageBar()
-        try:
-            result = batch.plan(k=k, progress=bar)
-        finally:
-            bar.close()
-        if not summary_only:
-            for p in result.proposals:
-                click.echo(
-                    f"demande n° {p.request_id} (bénéficiaire n° {p.mentee_id}, commune {p.mentee_commune}, "
-                    f"référent n° {p.referent_id}) → tuteur n° {p.tutor_id} (commune {p.tutor_commune}), "
-                    f"score {_fr(p.score)}"
-                )
-        elapsed = time.perf_counter() - started
-        mean = result.total_score / result.matched if result.matched else 0.0
-        click.echo("")
-        click.echo(
-            "Bilan de l'affectation groupée"
-            + (" (simulation : rien n'est enregistré)" if dry_run else "")
-        )
-        click.echo(
-            f"  demandes ouvertes         {result.open_requests} (profil incomplet : {result.incomplete})"
-        )
-        click.echo(f"  tuteurs disponibles       {result.tutors}, {result.places} places libres")
-        click.echo(
-            f"  bénéficiaires appariés    {result.matched} ; score total {_fr(result.total_score)}"
-            f" (moyenne {_fr(mean)})"
-        )
-        gain_pairs = result.matched - result.greedy_pairs
-        gain_score = result.total_score - result.greedy_score
-        click.echo(
-            f"  référence gloutonne       {result.greedy_pairs} appariés ; score total "
-            f"{_fr(result.greedy_score)} (meilleure paire d'abord)"
-        )
-        click.echo(
-            f"  gain sur la référence     {gain_pairs:+d} appariés ; {'+' if gain_score >= 0 else ''}"
-            f"{_fr(gain_score)} de score"
-        )
-        bound = "—" if result.score_bound is None else _fr(result.score_bound)
-        click.echo(
-            f"  bornes prouvées           au plus {result.max_pairs} appariés ; score au plus {bound}"
-            f" ({'optimum atteint' if result.proven_optimal else 'optimum non prouvé'})"
-        )
-        timings = ", ".join(f"{name} {_fr(s, 1)} s" for name, s in result.seconds.items())
-        click.echo(f"  durée                     {_fr(elapsed, 1)} s ({timings})")
-        if dry_run:
-            click.echo(
-                "Pour créer ces propositions : flask match --create "
-                "(le tuteur et le bénéficiaire répondent, le référent confirme chaque binôme)."
-            )
-            return
-        if not result.proposals:
-            return
-        if not yes:
-            click.confirm(
-                f"Créer {result.matched} propositions, au nom des référents, et prévenir les tuteurs et "
-                "les bénéficiaires ?",
-                abort=True,
-            )
-        with click.progressbar(
-            length=len(result.proposals), label="Propositions".ljust(16), show_pos=True
-        ) as pbar:
-            made, refused = batch.propose_all(result.proposals, on_each=lambda p, e: pbar.update(1))
-        click.echo(
-            f"{made} proposition(s) créée(s), {refused} refusée(s) (tuteur pris ou demande changée entre-temps)."
-        )
-
-    @app.cli.command("export")
-    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--reference-only", is_flag=True, help="Seulement les communes et le ROME.")
-    def export_command(path: Path, reference_only: bool):
-        """Exporter les données (référence et application) en lignes JSON ; « .gz » pour compresser."""
-        counts = export_data(path, reference_only=reference_only)
-        click.echo(
-            f"{sum(counts.values())} lignes exportées dans {path} ("
-            + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-            + ")."
-        )
-        if not reference_only:
-            click.echo(
-                "Ce fichier contient des données personnelles : gardez-le chiffré, en lieu sûr, "
-                "et supprimez-le selon la durée de conservation."
-            )
-
-    @app.cli.command("import")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def import_command(path: Path):
-        """Importer un export dans une base neuve (même version du schéma)."""
-        counts = import_data(path)
-        click.echo(
-            f"{sum(counts.values())} lignes importées ("
-            + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-            + ")."
-        )
 
 
-__all__ = ["export_data", "import_data", "register"]
+COMMANDS = [load_reference_data_command, export_command, import_command]
+
+__all__ = ["COMMANDS", "export_data", "import_data"]
