@@ -19,6 +19,7 @@ from tutorat.models import Meeting, OutboxEmail, Pair, StatusEvent, TutoringRequ
 from tutorat.services import followup
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
+from tutorat.templating import days_since
 
 
 def _proposal(referent=None, tutor=None):
@@ -119,7 +120,9 @@ def test_dashboard_alerts_first_and_filters(app):
     page = b.get("/referent/").get_data(as_text=True)
     alerts = page[page.index("Alertes") : page.index("Demandes en attente d")]
     assert "Ancienne" in alerts and "demande sans proposition" in alerts
-    assert "pas de rencontre" in alerts and "il y a 30 jours" in alerts
+    # Days are counted in Paris time (30 or 31 near midnight UTC).
+    days = days_since(date.today() - timedelta(days=30))
+    assert "pas de rencontre" in alerts and f"il y a {days} jours" in alerts
     only = b.get("/referent/?statut=actifs").get_data(as_text=True)
     assert "Binômes actifs (1)" in only and "Demandes en attente d" not in only
     r = b.get("/referent/?statut=pirate")
@@ -127,6 +130,60 @@ def test_dashboard_alerts_first_and_filters(app):
     assert b.get("/referent/?territoire=canton:9999").status_code == 400
     # Auch is canton 3299: the filter keeps the demande; another canton removes it.
     assert "Ancienne" in b.get("/referent/?territoire=canton:3299").get_data(as_text=True)
+
+
+def test_dashboard_and_digest_count_the_same_alerts(app):
+    """One definition of each alert rule: the dashboard shows what the weekly digest counts."""
+    now = datetime.now(UTC)
+    with app.app_context():
+        referent = make_referent()
+        for days in (3, 15, 20):  # two demandes in alert, one not yet
+            mentee = make_mentee(referent)
+            demande = request_service.open_request(
+                mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+            )
+            db.session.flush()
+            db.session.execute(
+                update(TutoringRequest)
+                .where(TutoringRequest.id == demande.id)
+                .values(updated_at=now - timedelta(days=days))
+            )
+        for meeting_days in (None, 5, 40):  # silent since confirmation, recent meeting, old one
+            _, mentee, tutor, pair = _proposal(referent)
+            pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+            pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+            pair_service.confirm(pair, actor=referent)
+            db.session.flush()
+            pair.confirmed_at = now - timedelta(days=60)
+            if meeting_days is not None:
+                db.session.add(
+                    Meeting(
+                        pair_id=pair.id,
+                        logged_by_id=tutor.id,
+                        date=date.today() - timedelta(days=meeting_days),
+                        duration_minutes=30,
+                        mode="video",
+                    )
+                )
+        _proposal(referent)  # a pending proposal
+        db.session.commit()
+        digest = followup.weekly_digest(referent, now)
+        email = referent.email
+    assert (digest["old_open_requests"], digest["silent_pairs"]) == (2, 2)
+    b = Browser(app.test_client())
+    b.login(email, PASSWORD)
+    page = b.get("/referent/").get_data(as_text=True)
+    alerts = page[page.index('id="alertes-title"') : page.index('id="demandes-title"')]
+    assert alerts.count("demande sans proposition") == digest["old_open_requests"]
+    assert alerts.count(": pas de rencontre") == digest["silent_pairs"]
+    assert f"Demandes en attente d'une proposition ({digest['open_requests']})" in page
+    assert f"Propositions en attente ({digest['pending_pairs']})" in page
+    assert f"Binômes actifs ({digest['active_pairs']})" in page
+    # The marks on the full lists follow the same rules.
+    actifs = b.get("/referent/?statut=actifs").get_data(as_text=True)
+    assert actifs.count("à relancer") == digest["silent_pairs"]
+    demandes = b.get("/referent/?statut=demandes").get_data(as_text=True)
+    assert demandes.count('class="card card--alert"') == digest["old_open_requests"]
 
 
 def test_weekly_digest_once_a_week(ctx):

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, func, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.orm import aliased, selectinload
 
 from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
+    Commune,
     Meeting,
     MenteeProfile,
     Pair,
@@ -23,8 +39,8 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
-from tutorat.models.pairs import PENDING_PAIR_STATUSES
-from tutorat.permissions import visible_pairs, visible_requests
+from tutorat.models.pairs import LIVE_PAIR_SQL, PENDING_PAIR_STATUSES, PairStatus
+from tutorat.models.requests import TutoringRequestStatus
 from tutorat.services.db import declare_write_intent
 from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import transition_many
@@ -213,64 +229,284 @@ def _run_reminders(now: datetime) -> dict[str, int]:
     return report
 
 
-@dataclass
-class Alerts:
-    old_requests: list[tuple[TutoringRequest, datetime]]
-    silent_pairs: list[tuple[Pair, datetime]]
+# ---- The référent's caseload: alerts and counts ----
+#
+# Each alert rule is written once, here, as SQL: the dashboard's lists, totals and row marks and
+# the weekly digest all use these expressions (tests/tutorat/test_followup.py checks that the
+# dashboard and the digest agree). Their thresholds are bound parameters, given by
+# `alert_params(now)`, so that each statement is built once per process and only executed per
+# request (building one costs about as much as running it: bench/README.md, "Pages web").
 
-    def __len__(self) -> int:
-        return len(self.old_requests) + len(self.silent_pairs)
+
+def alert_params(now: datetime) -> dict[str, datetime | date]:
+    """The thresholds of the alert rules at `now`, from the configured delays."""
+    config = current_app.config
+    silent_before = now - timedelta(days=config["ALERT_NO_MEETING_DAYS"])
+    return {
+        "old_before": now - timedelta(days=config["ALERT_OPEN_REQUEST_DAYS"]),
+        "silent_before": silent_before,
+        "silent_day": silent_before.date(),
+        "week_ago": now - timedelta(days=7),
+    }
 
 
-def _last_meeting_subquery():
+def last_meeting_date() -> ScalarSelect[date]:
+    """The date of a binôme's last meeting (NULL if none), correlated to the `pair` row."""
     return (
-        select(Meeting.pair_id, func.max(Meeting.date).label("last"))
-        .group_by(Meeting.pair_id)
-        .subquery()
+        select(func.max(Meeting.date))
+        .where(Meeting.pair_id == Pair.id)
+        .correlate(Pair)
+        .scalar_subquery()
     )
 
 
-def old_open_requests_stmt(scoped: Select, now: datetime) -> Select:
-    days = current_app.config["ALERT_OPEN_REQUEST_DAYS"]
-    return scoped.where(
-        TutoringRequest.status == "open", TutoringRequest.updated_at <= now - timedelta(days=days)
+def old_request() -> ColumnElement[bool]:
+    """Alert: a demande still waiting for a proposal after ALERT_OPEN_REQUEST_DAYS."""
+    return and_(
+        TutoringRequest.status == TutoringRequestStatus.OPEN.value,
+        TutoringRequest.updated_at <= bindparam("old_before"),
     )
 
 
-def silent_pairs_stmt(scoped: Select, now: datetime) -> Select:
-    """Active binômes whose last meeting (or confirmation, if none) is older than the alert delay."""
-    days = current_app.config["ALERT_NO_MEETING_DAYS"]
-    last = _last_meeting_subquery()
-    limit = now - timedelta(days=days)
+def silent_pair(last_meeting: ColumnElement[date]) -> ColumnElement[bool]:
+    """Alert: an active binôme without a meeting (or, if none, a confirmation) for ALERT_NO_MEETING_DAYS."""
+    return and_(
+        Pair.status == PairStatus.ACTIVE.value,
+        or_(
+            and_(last_meeting.is_(None), Pair.confirmed_at <= bindparam("silent_before")),
+            last_meeting <= bindparam("silent_day"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A canton or an EPCI, to narrow a caseload to the mentees who live there."""
+
+    kind: str  # "canton" or "epci"
+    code: str
+
+    @classmethod
+    def parse(cls, value: str) -> Territory | None:
+        kind, _, code = value.partition(":")
+        return cls(kind, code) if kind in ("canton", "epci") and code else None
+
+
+def _in_caseload(stmt: Select, mentee_id, territory_kind: str | None) -> Select:
+    """`stmt` restricted to the mentees of :referent_id (and of the :territory, if a kind is given)."""
+    stmt = stmt.join(MenteeProfile, MenteeProfile.user_id == mentee_id).where(
+        MenteeProfile.referent_id == bindparam("referent_id")
+    )
+    if territory_kind is None:
+        return stmt
+    column = Commune.canton_code if territory_kind == "canton" else Commune.epci_siren
+    return stmt.where(
+        MenteeProfile.commune_code.in_(
+            select(Commune.code_insee).where(column == bindparam("territory"))
+        )
+    )
+
+
+def _params(referent_id: int, now: datetime, territory: Territory | None, **extra) -> dict:
+    params = {"referent_id": referent_id, **alert_params(now), **extra}
+    if territory is not None:
+        params["territory"] = territory.code
+    return params
+
+
+def _live_pairs() -> Select:
+    # The live-binôme predicate, written as in the partial unique index on pair.mentee_id, lets
+    # SQLite use that index from the référent's mentees (PostgreSQL infers it on its own).
+    return select().select_from(Pair).where(text(f"pair.{LIVE_PAIR_SQL}"))
+
+
+@dataclass(frozen=True)
+class CaseloadCounts:
+    new_requests: int  # created in the last 7 days
+    open_requests: int
+    old_open_requests: int  # alert
+    pending_pairs: int  # proposed, not confirmed yet
+    to_confirm: int  # accepted by both, for the référent to confirm
+    active_pairs: int
+    silent_pairs: int  # alert
+
+    @property
+    def alerts(self) -> int:
+        return self.old_open_requests + self.silent_pairs
+
+
+@functools.cache
+def _counts_stmt(territory_kind: str | None) -> Select:
+    def n(condition) -> ColumnElement[int]:
+        return func.count(case((condition, 1)))
+
+    requests_ = _in_caseload(
+        select(
+            n(TutoringRequest.created_at >= bindparam("week_ago")).label("new_requests"),
+            n(TutoringRequest.status == TutoringRequestStatus.OPEN.value).label("open_requests"),
+            n(old_request()).label("old_open_requests"),
+        ).select_from(TutoringRequest),
+        TutoringRequest.mentee_id,
+        territory_kind,
+    ).subquery()
+    pairs = _in_caseload(
+        _live_pairs().add_columns(
+            n(Pair.status.in_(PENDING_PAIR_STATUSES)).label("pending_pairs"),
+            n(Pair.status == PairStatus.ACCEPTED.value).label("to_confirm"),
+            n(Pair.status == PairStatus.ACTIVE.value).label("active_pairs"),
+            n(silent_pair(last_meeting_date())).label("silent_pairs"),
+        ),
+        Pair.mentee_id,
+        territory_kind,
+    ).subquery()
+    # Two one-row aggregates side by side.
+    return select(requests_, pairs).select_from(requests_.join(pairs, true()))
+
+
+def caseload_counts(
+    referent_id: int, now: datetime, territory: Territory | None = None
+) -> CaseloadCounts:
+    """Every count of a référent's caseload, alerts included, in one query."""
+    row = db.session.execute(
+        _counts_stmt(territory and territory.kind), _params(referent_id, now, territory)
+    ).one()
+    return CaseloadCounts(**{key: int(value or 0) for key, value in row._mapping.items()})
+
+
+@functools.cache
+def _territories_stmt() -> Select:
     return (
-        scoped.add_columns(last.c.last)
-        .outerjoin(last, last.c.pair_id == Pair.id)
-        .where(
-            Pair.status == "active",
-            or_(
-                and_(last.c.last.is_(None), Pair.confirmed_at <= limit),
-                last.c.last <= limit.date(),
-            ),
+        select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
+        .join(MenteeProfile, MenteeProfile.commune_code == Commune.code_insee)
+        .where(MenteeProfile.referent_id == bindparam("referent_id"))
+        .distinct()
+    )
+
+
+def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
+    """The cantons, then the EPCIs, where a référent's mentees live: ("canton:32xx", label)."""
+    rows = db.session.execute(_territories_stmt(), {"referent_id": referent_id}).all()
+    cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
+    epcis = sorted(
+        {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
+    )
+    return cantons + epcis
+
+
+# The dashboard's lists, a page of rows at a time: plain rows of the columns shown (names, dates,
+# statuses, the alert marks), not ORM objects, so a page costs little whatever the caseload.
+REQUEST_LISTS = ("open", "old")
+PAIR_LISTS = ("pending", "active", "silent")
+
+
+def _page(stmt: Select) -> Select:
+    return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+@functools.cache
+def _requests_stmt(which: str, territory_kind: str | None) -> Select:
+    stmt = _in_caseload(
+        select(
+            TutoringRequest.id,
+            TutoringRequest.topics,
+            TutoringRequest.created_at,
+            TutoringRequest.updated_at,
+            User.first_name,
+            User.last_name,
+            old_request().label("alert"),
+        )
+        .select_from(TutoringRequest)
+        .join(User, User.id == TutoringRequest.mentee_id),
+        TutoringRequest.mentee_id,
+        territory_kind,
+    )
+    condition = {
+        "open": TutoringRequest.status == TutoringRequestStatus.OPEN.value,
+        "old": old_request(),
+    }
+    return _page(
+        stmt.where(condition[which]).order_by(TutoringRequest.updated_at, TutoringRequest.id)
+    )
+
+
+def caseload_requests(
+    referent_id: int,
+    now: datetime,
+    which: str,
+    *,
+    territory: Territory | None = None,
+    limit: int,
+    offset: int = 0,
+) -> list[Row]:
+    """Open demandes ("open") or those in alert ("old"), the oldest first."""
+    return list(
+        db.session.execute(
+            _requests_stmt(which, territory and territory.kind),
+            _params(referent_id, now, territory, limit=limit, offset=offset),
+        )
+    )
+
+
+@functools.cache
+def _pairs_stmt(which: str, territory_kind: str | None) -> Select:
+    mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
+    stmt = _in_caseload(
+        _live_pairs()
+        .add_columns(
+            Pair.id,
+            Pair.status,
+            Pair.tutor_answer,
+            Pair.mentee_answer,
+            Pair.proposed_at,
+            Pair.confirmed_at,
+            mentee.first_name.label("mentee_first_name"),
+            mentee.last_name.label("mentee_last_name"),
+            tutor.first_name.label("tutor_first_name"),
+            tutor.last_name.label("tutor_last_name"),
+        )
+        .join(mentee, mentee.id == Pair.mentee_id)
+        .join(tutor, tutor.id == Pair.tutor_id),
+        Pair.mentee_id,
+        territory_kind,
+    )
+    if which == "pending":
+        stmt = stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).order_by(
+            Pair.proposed_at, Pair.id
+        )
+    else:
+        last = last_meeting_date()
+        condition = {"active": Pair.status == PairStatus.ACTIVE.value, "silent": silent_pair(last)}
+        stmt = (
+            stmt.add_columns(last.label("last_meeting"), silent_pair(last).label("alert"))
+            .where(condition[which])
+            .order_by(Pair.confirmed_at, Pair.id)
+        )
+    return _page(stmt)
+
+
+def caseload_pairs(
+    referent_id: int,
+    now: datetime,
+    which: str,
+    *,
+    territory: Territory | None = None,
+    limit: int,
+    offset: int = 0,
+) -> list[Row]:
+    """Live binômes: waiting for answers ("pending"), active, or in alert ("silent")."""
+    return list(
+        db.session.execute(
+            _pairs_stmt(which, territory and territory.kind),
+            _params(referent_id, now, territory, limit=limit, offset=offset),
         )
     )
 
 
 def weekly_digest(referent: User, now: datetime) -> dict[str, int]:
-    def count(stmt: Select) -> int:
-        return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-
-    requests_ = visible_requests(referent)
-    pairs = visible_pairs(referent)
+    """The figures of a référent's weekly email: the dashboard's counts (caseload_counts)."""
+    counts = caseload_counts(referent.id, now)
     return {
-        "new_requests": count(
-            requests_.where(TutoringRequest.created_at >= now - timedelta(days=7))
-        ),
-        "open_requests": count(requests_.where(TutoringRequest.status == "open")),
-        "old_open_requests": count(old_open_requests_stmt(requests_, now)),
-        "pending_pairs": count(pairs.where(Pair.status.in_(PENDING_PAIR_STATUSES))),
-        "to_confirm": count(pairs.where(Pair.status == "accepted")),
-        "active_pairs": count(pairs.where(Pair.status == "active")),
-        "silent_pairs": count(silent_pairs_stmt(pairs, now)),
+        **asdict(counts),
         "open_days": current_app.config["ALERT_OPEN_REQUEST_DAYS"],
         "no_meeting_days": current_app.config["ALERT_NO_MEETING_DAYS"],
     }

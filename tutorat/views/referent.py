@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select, text
-from sqlalchemy.orm import defer, joinedload, load_only
+from sqlalchemy import select
+from sqlalchemy.orm import defer, joinedload
 
 from tutorat.extensions import db
 from tutorat.forms import (
@@ -20,7 +20,6 @@ from tutorat.forms import (
     SocialNoteForm,
 )
 from tutorat.models import (
-    Commune,
     Meeting,
     MenteeProfile,
     Pair,
@@ -30,7 +29,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
-from tutorat.models.pairs import LIVE_PAIR_SQL, PENDING_PAIR_STATUSES
+from tutorat.models.pairs import PAIR_STATUS_LABELS
 from tutorat.permissions import (
     get_mentee_or_404,
     get_or_404,
@@ -60,35 +59,6 @@ DASHBOARD_SECTIONS = {
 }
 
 
-def _territories() -> list[tuple[str, str]]:
-    """The cantons and EPCIs where the référent's beneficiaries live (for the filter)."""
-    rows = db.session.execute(
-        select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
-        .join(MenteeProfile, MenteeProfile.commune_code == Commune.code_insee)
-        .where(MenteeProfile.referent_id == current_user.id)
-        .distinct()
-    ).all()
-    cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
-    epcis = sorted(
-        {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
-    )
-    return cantons + epcis
-
-
-def _in_territory(stmt, mentee_column, territory: str):
-    if not territory:
-        return stmt
-    kind, _, code = territory.partition(":")
-    column = Commune.canton_code if kind == "canton" else Commune.epci_siren
-    return stmt.where(
-        mentee_column.in_(
-            select(MenteeProfile.user_id)
-            .join(Commune, Commune.code_insee == MenteeProfile.commune_code)
-            .where(MenteeProfile.referent_id == current_user.id, column == code)
-        )
-    )
-
-
 # Rows per list: the "Tout" view shows the first DASHBOARD_PREVIEW of each list (a summary with a
 # link to each list), a section view pages through its list DASHBOARD_ROWS at a time. The page then
 # costs the same whatever the caseload (bench/README.md, "Pages web").
@@ -105,7 +75,7 @@ def _page_number() -> int | None:
 def dashboard():
     section = request.args.get("statut", "")
     territory = request.args.get("territoire", "")
-    territories = _territories()
+    territories = followup.caseload_territories(current_user.id)
     status = 200
     if section not in DASHBOARD_SECTIONS:
         flash("Filtre inconnu : choisissez un des statuts proposés.", "error")
@@ -120,167 +90,45 @@ def dashboard():
     if page is None:
         flash("Numéro de page inconnu : la première page est affichée.", "error")
         page, status = 1, 400
-    offset = (page - 1) * DASHBOARD_ROWS if section else 0
     now = datetime.now(UTC)
-    requests_stmt = _in_territory(
-        visible_requests(current_user), TutoringRequest.mentee_id, territory
-    )
-    # The live-binôme predicate, written as in the partial unique index on pair.mentee_id, lets
-    # SQLite use that index from the référent's mentees (PostgreSQL infers it on its own).
-    live_pairs_stmt = _in_territory(visible_pairs(current_user), Pair.mentee_id, territory).where(
-        text(f"pair.{LIVE_PAIR_SQL}")
-    )
-    # Lists show names, statuses and dates: only those columns are read (the score details, JSON,
-    # and the people's other fields stay in the database).
-    names = (User.id, User.first_name, User.last_name)
-    with_people = (
-        load_only(
-            Pair.id,
-            Pair.mentee_id,
-            Pair.tutor_id,
-            Pair.status,
-            Pair.proposed_at,
-            Pair.confirmed_at,
-            Pair.tutor_answer,
-            Pair.mentee_answer,
-        ),
-        joinedload(Pair.mentee).load_only(*names),
-        joinedload(Pair.tutor).load_only(*names),
-    )
-    with_mentee = (
-        load_only(
-            TutoringRequest.id,
-            TutoringRequest.mentee_id,
-            TutoringRequest.status,
-            TutoringRequest.topics,
-            TutoringRequest.created_at,
-            TutoringRequest.updated_at,
-        ),
-        joinedload(TutoringRequest.mentee).load_only(*names),
-    )
-    last_meeting = (
-        select(func.max(Meeting.date))
-        .where(Meeting.pair_id == Pair.id)
-        .correlate(Pair)
-        .scalar_subquery()
-    )
-    old_limit = now - timedelta(days=current_app.config["ALERT_OPEN_REQUEST_DAYS"])
-    silent_limit = now - timedelta(days=current_app.config["ALERT_NO_MEETING_DAYS"])
-    open_stmt = requests_stmt.where(TutoringRequest.status == "open")
-    old_stmt = open_stmt.where(TutoringRequest.updated_at <= old_limit)
-    pending_stmt = live_pairs_stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES))
-    active_stmt = live_pairs_stmt.where(Pair.status == "active")
-    # The same rule as followup.silent_pairs_stmt: no meeting since the alert delay (or none at
-    # all since a confirmation older than the delay).
-    silent_stmt = active_stmt.where(
-        or_(
-            and_(last_meeting.is_(None), Pair.confirmed_at <= silent_limit),
-            last_meeting <= silent_limit.date(),
-        )
-    )
+    where = {
+        "territory": followup.Territory.parse(territory),
+        "limit": DASHBOARD_ROWS if section else DASHBOARD_PREVIEW,
+        "offset": (page - 1) * DASHBOARD_ROWS if section else 0,
+    }
+    totals = followup.caseload_counts(current_user.id, now, where["territory"])
 
-    def count(stmt, key):
-        return (
-            select(func.count())
-            .select_from(stmt.with_only_columns(key).subquery())
-            .scalar_subquery()
-        )
+    def rows(name: str, which: str) -> list:
+        if section not in ("", name):
+            return []
+        if which in followup.REQUEST_LISTS:
+            return followup.caseload_requests(current_user.id, now, which, **where)
+        return followup.caseload_pairs(current_user.id, now, which, **where)
 
-    def show(name: str) -> bool:
-        return section in ("", name)
-
-    # Every total in one query; then each list shown reads only its rows.
-    totals = db.session.execute(
-        select(
-            count(open_stmt, TutoringRequest.id).label("requests"),
-            count(old_stmt, TutoringRequest.id).label("old"),
-            count(pending_stmt, Pair.id).label("pending"),
-            count(active_stmt, Pair.id).label("active"),
-            count(silent_stmt, Pair.id).label("silent"),
-        )
-    ).one()
-
-    def rows(stmt, name: str):
-        if not section:
-            return stmt.limit(DASHBOARD_PREVIEW)
-        return stmt.limit(DASHBOARD_ROWS).offset(offset)
-
-    alerts = followup.Alerts(old_requests=[], silent_pairs=[])
-    if show("alertes"):
-        alerts = followup.Alerts(
-            old_requests=db.session.scalars(
-                rows(
-                    old_stmt.options(*with_mentee).order_by(
-                        TutoringRequest.updated_at, TutoringRequest.id
-                    ),
-                    "alertes",
-                )
-            ).all(),
-            silent_pairs=db.session.execute(
-                rows(
-                    silent_stmt.add_columns(last_meeting.label("last"))
-                    .options(*with_people)
-                    .order_by(Pair.confirmed_at, Pair.id),
-                    "alertes",
-                )
-            ).all(),
-        )
-    requests_open = (
-        db.session.scalars(
-            rows(
-                open_stmt.options(*with_mentee).order_by(
-                    TutoringRequest.updated_at, TutoringRequest.id
-                ),
-                "demandes",
-            )
-        ).all()
-        if show("demandes")
-        else []
-    )
-    pending = (
-        db.session.scalars(
-            rows(
-                pending_stmt.options(*with_people).order_by(Pair.proposed_at, Pair.id),
-                "propositions",
-            )
-        ).all()
-        if show("propositions")
-        else []
-    )
-    active = (
-        db.session.execute(
-            rows(
-                active_stmt.add_columns(last_meeting.label("last"))
-                .options(*with_people)
-                .order_by(Pair.confirmed_at, Pair.id),
-                "actifs",
-            )
-        ).all()
-        if show("actifs")
-        else []
-    )
     section_total = {
-        "alertes": max(totals.old, totals.silent),
-        "demandes": totals.requests,
-        "propositions": totals.pending,
-        "actifs": totals.active,
+        "alertes": max(totals.old_open_requests, totals.silent_pairs),
+        "demandes": totals.open_requests,
+        "propositions": totals.pending_pairs,
+        "actifs": totals.active_pairs,
     }.get(section, 0)
     return render_template(
         "referent/dashboard.html",
-        requests_open=requests_open,
-        pending=pending,
-        active=active,
-        alerts=alerts,
+        old_requests=rows("alertes", "old"),
+        silent_pairs=rows("alertes", "silent"),
+        requests_open=rows("demandes", "open"),
+        pending=rows("propositions", "pending"),
+        active=rows("actifs", "active"),
         totals=totals,
         page=page,
         pages=max(1, -(-section_total // DASHBOARD_ROWS)),
-        rows_shown=DASHBOARD_ROWS if section else DASHBOARD_PREVIEW,
+        rows_shown=where["limit"],
         sections=DASHBOARD_SECTIONS,
         section=section,
         territories=territories,
         territory=territory,
         open_days=current_app.config["ALERT_OPEN_REQUEST_DAYS"],
         no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
+        pair_status_labels=PAIR_STATUS_LABELS,
     ), status
 
 
