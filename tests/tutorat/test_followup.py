@@ -19,7 +19,7 @@ from tutorat.models import Meeting, OutboxEmail, Pair, StatusEvent, TutoringRequ
 from tutorat.services import followup
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
-from tutorat.templating import days_since
+from tutorat.templating import PARIS, days_since
 
 
 def _proposal(referent=None, tutor=None):
@@ -253,7 +253,7 @@ def test_pair_page_shows_one_timeline(app):
             Meeting(
                 pair_id=pair.id,
                 logged_by_id=tutor.id,
-                date=date.today(),
+                date=datetime.now(PARIS).date(),  # the day the page shows the events on
                 duration_minutes=45,
                 mode="telephone",
                 mentee_confirmation="contested",
