@@ -232,7 +232,7 @@ def seed_demo(seed: int = 32) -> bool:
             db.session.flush()
             place = by_code["32307"] if demo else commune()  # Pavie, next to Auch
             has_car = demo or rng.random() < 0.75
-            profile = TutorProfile(
+            tutor_profile = TutorProfile(
                 user_id=user.id,
                 commune_code=place.code_insee,
                 metier_code="J1501" if demo else metier(),
@@ -256,8 +256,8 @@ def seed_demo(seed: int = 32) -> bool:
                 else user.created_at + timedelta(hours=rng.uniform(1, 20)),
                 completed_at=user.created_at,
             )
-            db.session.add(profile)
-            tutors.append((user, profile))
+            db.session.add(tutor_profile)
+            tutors.append((user, tutor_profile))
     db.session.flush()
 
     mentees: list[tuple[User, MenteeProfile]] = []

@@ -101,7 +101,7 @@ class _PairPlan:
     explanation: Any
     rank: int | None
     place: str
-    events: list[tuple[datetime, str, str, str, str]] = field(default_factory=list)
+    events: list[tuple[datetime, str, str | None, str, str]] = field(default_factory=list)
     # (at, actor: "mentee" | "referent" | "tutor" | "system", from, to, reason)
     values: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
@@ -644,9 +644,15 @@ class _Generator:
         for p, uid in zip(people, ids, strict=True):
             p.id = uid
 
-    def referent_id(self, slot: int) -> int:
-        kind, value = self.referent_slots[slot]
-        return value if kind == "old" else self.referents[value].id
+    def referent_id(self, mentee: _Person) -> int:
+        """The id of the référent of `mentee` (référents are written first)."""
+        assert mentee.referent is not None, "every mentee is given a référent"
+        kind, value = self.referent_slots[mentee.referent]
+        if kind == "old":
+            return value
+        referent_id = self.referents[value].id
+        assert referent_id is not None, "référents are written before their mentees"
+        return referent_id
 
     def write(self) -> dict[str, int]:
         s, rng, now = db.session, self.rng, self.now
@@ -664,7 +670,7 @@ class _Generator:
             "mentee",
             password_hash,
             "Bénéficiaires",
-            lambda p: {"created_by_id": self.referent_id(p.referent)},
+            lambda p: {"created_by_id": self.referent_id(p)},
         )
 
         # Places taken, last proposal and rest period of each tutor, from the planned binômes.
@@ -712,7 +718,7 @@ class _Generator:
             mentee_rows.append(
                 {
                     "user_id": p.id,
-                    "referent_id": self.referent_id(p.referent),
+                    "referent_id": self.referent_id(p),
                     "commune_code": pr["commune"].code_insee,
                     "target_metiers": pr["target_metiers"],
                     "availability": pr["availability"],
@@ -742,7 +748,7 @@ class _Generator:
                     "mentee_id": self.mentees[st.mentee].id,
                     "created_by_id": self.mentees[st.mentee].id
                     if self.mentees[st.mentee].email
-                    else self.referent_id(self.mentees[st.mentee].referent),
+                    else self.referent_id(self.mentees[st.mentee]),
                     "status": st.status,
                     "topics": ",".join(rng.sample(list(vocab.TOPICS), rng.randint(1, 3))),
                     "meeting_modes": ",".join(
@@ -763,44 +769,44 @@ class _Generator:
 
         # Binômes.
         weights = self.weights.to_dict()
-        pairs: list[tuple[_Story, _PairPlan]] = [(st, p) for st in stories for p in st.pairs]
+        pairs: list[tuple[_Story, _PairPlan]] = [(st, pair) for st in stories for pair in st.pairs]
         pair_rows = []
-        for st, p in pairs:
+        for st, pair in pairs:
             mentee = self.mentees[st.mentee]
-            feasible = bool(p.explanation.feasible)
-            kind = p.kind if p.kind != "ended_failed" else "ended"
+            feasible = bool(pair.explanation.feasible)
+            kind = pair.kind if pair.kind != "ended_failed" else "ended"
             pair_rows.append(
                 {
                     "request_id": st.request_id,
                     "mentee_id": mentee.id,
-                    "tutor_id": self.tutors[p.tutor].id,
-                    "proposed_by_id": self.referent_id(mentee.referent),
+                    "tutor_id": self.tutors[pair.tutor].id,
+                    "proposed_by_id": self.referent_id(mentee),
                     "status": kind,
-                    "score": float(p.explanation.score) if feasible else None,
-                    "rank": p.rank,
+                    "score": float(pair.explanation.score) if feasible else None,
+                    "rank": pair.rank,
                     "candidates_count": None,
-                    "explanation": suggestions.explanation_dict(p.explanation),
+                    "explanation": suggestions.explanation_dict(pair.explanation),
                     "weights": weights,
                     "algorithm_version": suggestions.ALGORITHM_VERSION,
-                    "meeting_place": p.place,
+                    "meeting_place": pair.place,
                     "decline_detail": "",
                     "outcome_detail": "",
                     "reminders_sent": 0,
-                    "proposed_at": p.proposed_at,
-                    **p.values,
+                    "proposed_at": pair.proposed_at,
+                    **pair.values,
                 }
             )
         stmt = insert(Pair).returning(Pair.id, sort_by_parameter_order=True)
         ids = []
         for batch in self.progress.over(_batches(pair_rows), "Binômes"):
             ids.extend(s.scalars(stmt, batch).all())
-        for (_st, p), pid in zip(pairs, ids, strict=True):
-            p.id = pid
+        for (_st, pair), pid in zip(pairs, ids, strict=True):
+            pair.id = pid
 
         # Status events: the demande's, then each binôme's.
         def actor(st: _Story, who: str, tutor: int | None) -> tuple[int | None, int | None]:
             mentee = self.mentees[st.mentee]
-            referent = self.referent_id(mentee.referent)
+            referent = self.referent_id(mentee)
             return {
                 "mentee": (mentee.id, None),
                 "referent": (referent, None),
@@ -830,13 +836,13 @@ class _Generator:
                         "reason": reason.format(pair=current.id if current else ""),
                     }
                 )
-            for p in st.pairs:
-                for at, who, frm, to, reason in p.events:
-                    actor_id, behalf = actor(st, who, p.tutor)
+            for pair in st.pairs:
+                for at, who, frm, to, reason in pair.events:
+                    actor_id, behalf = actor(st, who, pair.tutor)
                     event_rows.append(
                         {
                             "entity": "binome",
-                            "entity_id": p.id,
+                            "entity_id": pair.id,
                             "actor_id": actor_id,
                             "on_behalf_of_id": behalf,
                             "at": at,
@@ -888,8 +894,9 @@ class _Generator:
 
 def seed_scale(
     targets: Targets = GERS, *, seed: int = 32, echo: bool = True
-) -> dict[str, int] | None:
-    """Complete the demo population up to `targets`; None if it is already that large."""
+) -> dict[str, float] | None:
+    """Complete the demo population up to `targets` (rows added, and "secondes"); None if it is
+    already that large."""
     seed_demo(seed=seed)
     gen = _Generator(targets, seed, Progress(echo))
     gen.load()
@@ -899,7 +906,7 @@ def seed_scale(
     gen.plan_people()
     gen.plan_stories()
     gen.plan_meetings()
-    report = gen.write()
+    report: dict[str, float] = dict(gen.write())
     db.session.commit()
     # Fresh statistics for the query planners (PostgreSQL's autovacuum would come later; SQLite
     # has none until asked).

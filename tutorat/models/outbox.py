@@ -87,6 +87,10 @@ class OutboxEmailPerson(Base):
 
     __table__ = outbox_email_person
 
+    # Typed for mypy; the columns are the table's.
+    email_id: Mapped[int]
+    user_id: Mapped[int]
+
 
 __all__ = [
     "FINISHED_STATUSES",
