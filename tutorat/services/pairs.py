@@ -90,10 +90,9 @@ def propose(
     _check_referent(request, actor)
     if request.status != "open":
         raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
-    explanation, _profile, _commune = suggestions.explain_pair(request, tutor_id)
+    explanation, mentee_commune, tutor_commune = suggestions.explain_pair(request, tutor_id)
     rank, feasible = suggestions.rank_of(request, tutor_id)
-    mentee_commune = request.mentee.mentee_profile.commune
-    place = suggestions.meeting_place(mentee_commune, _commune)
+    place = suggestions.meeting_place(mentee_commune, tutor_commune)
     _take_place(tutor_id, now)
     pair = Pair(
         request_id=request.id,
@@ -126,7 +125,7 @@ def propose(
         else f"Score {explanation.score:.2f}",
     )
     transition(request, "proposed", actor=actor, reason=f"Binôme n° {pair.id} proposé", now=now)
-    tutor = db.session.get(User, tutor_id)
+    tutor = db.session.get_one(User, tutor_id)
     queue_email("proposal_tutor", tutor, pair=pair)
     queue_email("proposal_mentee", request.mentee, pair=pair)
     return pair

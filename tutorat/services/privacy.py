@@ -228,20 +228,20 @@ def my_data(user: User) -> dict[str, Any]:
         }
     }
     if user.role == Role.MENTEE and user.mentee_profile is not None:
-        p = user.mentee_profile
+        mentee_profile = user.mentee_profile
         data["profil"] = {
-            "commune": p.commune.nom if p.commune else None,
-            "metiers_vises": p.metier_codes,
-            "disponibilites": vocab.slots_labels(p.availability),
-            "voiture": p.has_car,
-            "distance_max_km": p.max_km,
-            "rencontres_a_distance": p.remote_ok,
-            "difficultes": vocab.labels(p.obstacle_codes, vocab.OBSTACLES),
+            "commune": mentee_profile.commune.nom if mentee_profile.commune else None,
+            "metiers_vises": mentee_profile.metier_codes,
+            "disponibilites": vocab.slots_labels(mentee_profile.availability),
+            "voiture": mentee_profile.has_car,
+            "distance_max_km": mentee_profile.max_km,
+            "rencontres_a_distance": mentee_profile.remote_ok,
+            "difficultes": vocab.labels(mentee_profile.obstacle_codes, vocab.OBSTACLES),
             "partage_avec_le_tuteur": {
-                f: getattr(p, f"share_{f}")
+                f: getattr(mentee_profile, f"share_{f}")
                 for f in ("first_name", "commune", "phone", "email", "metier", "obstacles")
             },
-            "referent": p.referent.full_name if p.referent else None,
+            "referent": mentee_profile.referent.full_name if mentee_profile.referent else None,
         }
         requests = db.session.scalars(
             select(TutoringRequest)
@@ -267,17 +267,17 @@ def my_data(user: User) -> dict[str, Any]:
             for r in requests
         ]
     if user.role == Role.TUTOR and user.tutor_profile is not None:
-        p = user.tutor_profile
+        tutor_profile = user.tutor_profile
         data["profil"] = {
-            "commune": p.commune.nom if p.commune else None,
-            "metier": p.metier_code,
-            "disponibilites": vocab.slots_labels(p.availability),
-            "voiture": p.has_car,
-            "distance_max_km": p.max_km,
-            "rencontres_a_distance": p.remote_ok,
-            "difficultes_surmontees": vocab.labels(p.obstacle_codes, vocab.OBSTACLES),
-            "capacite": p.capacity,
-            "experience": p.experience_note,
+            "commune": tutor_profile.commune.nom if tutor_profile.commune else None,
+            "metier": tutor_profile.metier_code,
+            "disponibilites": vocab.slots_labels(tutor_profile.availability),
+            "voiture": tutor_profile.has_car,
+            "distance_max_km": tutor_profile.max_km,
+            "rencontres_a_distance": tutor_profile.remote_ok,
+            "difficultes_surmontees": vocab.labels(tutor_profile.obstacle_codes, vocab.OBSTACLES),
+            "capacite": tutor_profile.capacity,
+            "experience": tutor_profile.experience_note,
         }
     pairs = db.session.scalars(
         select(Pair)
@@ -510,7 +510,7 @@ def purge(now: datetime | None = None) -> dict[str, int]:
         contacts = last_contact(chunk)
         for uid in chunk:
             if contacts.get(uid, now) < limit:
-                user = db.session.get(User, uid)
+                user = db.session.get_one(User, uid)
                 if _has_live_pair(uid):
                     continue
                 anonymise(user, actor=None)

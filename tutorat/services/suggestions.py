@@ -349,8 +349,9 @@ def _rank(
     return top, int(feasible_mask.sum()), explanations
 
 
-def explain_pair(request: TutoringRequest, tutor_id: int) -> tuple[Any, TutorProfile, Commune]:
-    """The explanation for proposing tutor `tutor_id` on `request`; DomainError if not available."""
+def explain_pair(request: TutoringRequest, tutor_id: int) -> tuple[Any, Commune, Commune]:
+    """The explanation for proposing tutor `tutor_id` on `request`, the mentee's commune and the
+    tutor's; DomainError if not available."""
     profile, commune = _mentee_for(request)
     row = db.session.execute(
         available_tutors_stmt(exclude_user_id=request.mentee_id).where(
@@ -369,7 +370,7 @@ def explain_pair(request: TutoringRequest, tutor_id: int) -> tuple[Any, TutorPro
         raise DomainError(
             "Ce tuteur ne peut pas être proposé : " + " ".join(explanation.infeasible_reasons)
         )
-    return explanation, tp, c
+    return explanation, commune, c
 
 
 def _commune_arrays(pool: TutorPool) -> _CommuneArrays:
