@@ -32,7 +32,8 @@ from wtforms.validators import (
 )
 
 from tutorat import vocab
-from tutorat.services import emails, reference
+from tutorat.models import MenteeProfile
+from tutorat.services import emails, profiles, reference
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -325,6 +326,34 @@ class MenteeProfileForm(_PlaceForm):
         if hit is not None:
             self.metier_hits = [*self.metier_hits, hit]
 
+    def fill(self, profile: MenteeProfile) -> None:
+        """Show the saved profile (the mentee's own page and their référent's, acting for them)."""
+        if profile.commune is not None:
+            self.commune.data = profile.commune.label
+        labels = reference.metier_labels(profile.metier_codes)
+        for field, code in zip((self.metier_1, self.metier_2), profile.metier_codes, strict=False):
+            field.data = f"{labels.get(code, code)} — {code}"
+        if profile.availability:
+            self.slots.set_mask(profile.availability)
+        self.has_car.data = "oui" if profile.has_car else ("non" if profile.completed_at else None)
+        self.max_km.data = profile.max_km
+        self.remote_ok.data = profile.remote_ok
+        self.obstacles.data = profile.obstacle_codes
+        self.shares.data = [f for f in profiles.SHARE_FIELDS if getattr(profile, f"share_{f}")]
+
+    def service_values(self) -> dict:
+        """The validated answers, as `profiles.update_mentee_profile` takes them."""
+        return {
+            "commune_code": self.commune_obj.code_insee,
+            "metier_codes": [h.code for h in self.metier_hits],
+            "availability": self.slots.mask,
+            "has_car": self.has_car.data == "oui",
+            "max_km": self.max_km.data,
+            "remote_ok": bool(self.remote_ok.data),
+            "obstacles": list(self.obstacles.data or []),
+            "shares": {f: f in (self.shares.data or []) for f in profiles.SHARE_FIELDS},
+        }
+
 
 class TutorProfileForm(_PlaceForm):
     metier = StringField(
@@ -367,6 +396,15 @@ class RequestForm(Form):
     def validate_meeting_modes(self, field):
         if not field.data:
             raise ValidationError("Choisissez au moins une façon de vous rencontrer.")
+
+    def service_values(self) -> dict:
+        """The validated answers, as `requests.open_request` takes them."""
+        return {
+            "topics": list(self.topics.data or []),
+            "meeting_modes": list(self.meeting_modes.data or []),
+            "message": self.message.data or "",
+            "constraints": self.constraints.data or "",
+        }
 
 
 class ProposeForm(Form):

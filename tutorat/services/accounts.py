@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, Role, TutorProfile, User
-from tutorat.services import throttle
+from tutorat.services import audit, emails, profiles, throttle
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 
@@ -200,6 +200,82 @@ def create_user(
     return user
 
 
+def invite(
+    *,
+    role: Role,
+    email: str | None,
+    first_name: str,
+    last_name: str,
+    inviter: User,
+    phone: str | None = None,
+    organisation: str | None = None,
+) -> User:
+    """Create someone's account for them and email them a link to choose their password; the
+    caller commits.
+
+    A tutor created by the département is validated at once. A mentee is created by their
+    référent, who has informed them and records their consent (the person may have no email: the
+    référent then acts for them); the person records it again as theirs with their password.
+    """
+    user = create_user(
+        role=role,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        organisation=organisation,
+        created_by=inviter,
+        referent=inviter if role == Role.MENTEE else None,
+    )
+    if user.tutor_profile is not None:
+        profiles.validate_tutor(user.tutor_profile)
+    if role == Role.MENTEE:
+        _record_consent(user, by=inviter)
+    if user.email:
+        queue_email("invitation", user, token=password_token(user), inviter=inviter)
+    return user
+
+
+def _record_consent(user: User, *, by: User) -> None:
+    user.consent_at, user.consent_by_id = datetime.now(UTC), by.id
+
+
+def log_in(email: str, password: str) -> User | None:
+    """Check a login and note it in the access log; the caller commits (the failure counter and
+    the last login must be kept either way). The user if the login succeeds, else None.
+
+    Raises `throttle.TooManyAttempts` once this account has had too many attempts.
+    """
+    blocked = throttle.check("login-account", email)
+    if blocked is not None:
+        raise throttle.TooManyAttempts(blocked)
+    user, account = authenticate(email, password)
+    if user is not None:
+        audit.note("connexion", target="auth.login", actor=user, status=302)
+        throttle.clear("login-account", email)
+        return user
+    throttle.hit("login-account", email)
+    audit.note(
+        "echec_connexion",
+        target=f"compte n° {account.id}" if account else "adresse inconnue",
+        status=401,
+    )
+    return None
+
+
+def change_password(user: User, current: str, password: str) -> None:
+    """The person changes their password, typing the current one; the caller commits."""
+    if not verify_password(user, current):
+        raise DomainError("Le mot de passe actuel n'est pas le bon.", field="current")
+    set_password(user, password)
+
+
+def choose_emails(user: User, wanted: dict[str, bool]) -> None:
+    """The person's choices among the emails they may refuse (`emails.preferences_for`)."""
+    for preference in emails.preferences_for(user.role):
+        setattr(user, preference.field, bool(wanted.get(preference.field)))
+
+
 def set_password(user: User, password: str) -> None:
     check_password_strength(password, user.email, user.first_name, user.last_name)
     user.password_hash = hash_password(password)
@@ -217,7 +293,7 @@ def set_password_from_link(user: User, password: str) -> None:
     user.locked_until = None
     throttle.clear("login-account", user.email)
     if user.consent_at is None or user.consent_by_id != user.id:
-        user.consent_at, user.consent_by_id = datetime.now(UTC), user.id
+        _record_consent(user, by=user)
 
 
 def end_all_sessions(user: User) -> None:
@@ -252,7 +328,12 @@ def request_password_reset(email: str) -> None:
     """Queue a reset link to the active account with this email, if any; the caller commits.
 
     Nothing tells the caller whether an account exists: the page says the same either way.
+    Raises `throttle.TooManyAttempts` after too many requests for this address (counted whether
+    an account has it or not: the answer must not tell).
     """
+    blocked = throttle.attempt("reset-account", email)
+    if blocked is not None:
+        raise throttle.TooManyAttempts(blocked)
     email = (email or "").strip().lower()
     if not email:
         return

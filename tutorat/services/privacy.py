@@ -331,8 +331,15 @@ def my_data(user: User) -> dict[str, Any]:
 
 
 def request_erasure(user: User) -> None:
+    """The person asks for their data to be erased (the département answers within a month)."""
     if user.erasure_requested_at is None:
         user.erasure_requested_at = datetime.now(UTC)
+    audit.note(
+        "demande_effacement",
+        target="account.request_erasure",
+        subject_id=user.id,
+        actor=user,
+    )
 
 
 def erase_messages(user: User, now: datetime | None = None) -> dict[str, int]:

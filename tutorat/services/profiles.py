@@ -87,6 +87,17 @@ def update_tutor_profile(
         profile.completed_at = datetime.now(UTC)
 
 
+def validate_tutor(profile: TutorProfile) -> None:
+    """The département has checked this tutor: they may now be proposed."""
+    if profile.validated_at is None:
+        profile.validated_at = datetime.now(UTC)
+
+
+def set_social_note(profile: MenteeProfile, note: str) -> None:
+    """The référent's note on the person's situation (never shown to the tutor)."""
+    profile.social_note = note.strip()
+
+
 def shared_with_tutor(profile: MenteeProfile, *, contact: bool = False) -> dict[str, object]:
     """Only what the mentee agreed to share, field by field (the tutor sees nothing else).
 

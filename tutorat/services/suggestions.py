@@ -31,6 +31,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
+from tutorat.services import audit
 from tutorat.services.errors import Conflict, DomainError
 
 ALGORITHM_VERSION = "1"
@@ -48,6 +49,23 @@ def _weights_from(value: Any) -> matching.Weights:
 def current_weights() -> matching.Weights:
     setting = db.session.get(Setting, "weights")
     return _weights_from(setting.value if setting else None)
+
+
+def set_weights(values: dict[str, float], *, actor: User) -> None:
+    """The administration sets the weights of the score for the next rankings; the caller commits.
+
+    Each proposal keeps the weights it was made with (CRPA): nothing already proposed changes.
+    """
+    try:
+        matching.Weights(**values)
+    except ValueError as error:
+        raise DomainError(f"Poids refusés : {error}") from None
+    setting = db.session.get(Setting, "weights")
+    if setting is None:
+        db.session.add(Setting(key="weights", value=values, updated_by_id=actor.id))
+    else:
+        setting.value, setting.updated_by_id = values, actor.id
+    audit.note("modifier", target="admin.weights", actor=actor)
 
 
 def _timestamp(value: datetime | None) -> float | None:

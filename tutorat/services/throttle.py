@@ -43,6 +43,14 @@ class Blocked:
         return max(1, math.ceil(self.retry_after / 60))
 
 
+class TooManyAttempts(Exception):
+    """A service refused an attempt because this account's counter is full (the page answers 429)."""
+
+    def __init__(self, blocked: Blocked):
+        super().__init__(f"retry after {blocked.retry_after} s")
+        self.blocked = blocked
+
+
 def normalise_email(email: str | None) -> str:
     return (email or "").strip().lower()
 

@@ -1,27 +1,76 @@
-"""Small helpers shared by the views: commit once, show a domain error next to its field."""
+"""The one path of every form a view receives: parse, one service call, commit once, answer."""
 
 from __future__ import annotations
 
-from flask import flash
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import flash, redirect, request
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
 from tutorat.extensions import db
 from tutorat.services.db import integrity_message
 from tutorat.services.errors import Conflict, DomainError
 
+T = TypeVar("T")
 
-def commit_or_error(form=None) -> tuple[bool, int]:
-    """Commit the request's work once. On a refused rule, roll back and return (False, status)."""
+FORM_ERRORS = "Le formulaire contient des erreurs : corrigez les champs indiqués."
+
+
+def handle_post(
+    form: FlaskForm | None,
+    action: Callable[[], T],
+    *,
+    on_success: Callable[[T], ResponseReturnValue],
+    render: Callable[[int], ResponseReturnValue],
+) -> ResponseReturnValue:
+    """Answer a page's form, in the spirit of indico's request handler.
+
+    On a GET, `render(200)`: the page with its form. On a POST:
+
+    1. the form (with its CSRF token) does not validate → `render(422)`, each message next to its
+       field and a summary on top (`render(400)` when only the security token was wrong);
+    2. `action()` calls **one** service; a rule it refuses (`DomainError`) rolls the request's work
+       back and puts the French message next to its field (or on top) → `render(422)`, or
+       `render(409)` for a `Conflict`;
+    3. the request's work is committed **once**; a broken named constraint rolls back and shows its
+       French message → `render(409)`;
+    4. `on_success(result)` answers, usually a flash and a redirect.
+
+    The emails the service queued are rows of the outbox, committed in step 3 with the change that
+    caused them (or rolled back with it); `flask send-mail` sends them once they are durable, so
+    nothing leaves for a change that was not kept.
+
+    `form` is None when the URL alone says what to do (the CSRF token is checked for every POST by
+    `CSRFProtect`). `render` takes the HTTP status; for an action without a page of its own it
+    may redirect (the flashed message then explains).
+    """
+    if request.method != "POST":
+        return render(200)
+    if form is not None and not form.validate_on_submit():
+        return render(form_errors_status(form))
+    try:
+        result = action()
+    except DomainError as error:
+        return render(show_error(error, form))
     try:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
         flash(integrity_message(exc), "error")
-        return False, 409
-    return True, 200
+        return render(409)
+    return on_success(result)
 
 
-def show_error(error: DomainError, form=None) -> int:
+def success(message: str, location: str) -> ResponseReturnValue:
+    """The usual answer to a form that did its work: a green message, then the next page."""
+    flash(message, "success")
+    return redirect(location)
+
+
+def show_error(error: DomainError, form: FlaskForm | None = None) -> int:
     """Roll back, put the French message next to its field (or on top) and give the HTTP status."""
     db.session.rollback()
     field = getattr(form, error.field, None) if (form is not None and error.field) else None
@@ -32,6 +81,9 @@ def show_error(error: DomainError, form=None) -> int:
     return 409 if isinstance(error, Conflict) else 422
 
 
-def form_errors_status(form) -> int:
-    flash("Le formulaire contient des erreurs : corrigez les champs indiqués.", "error")
+def form_errors_status(form: FlaskForm) -> int:
+    """400 if only the security token was refused, else 422 with a summary above the fields."""
+    if not set(form.errors) - {"csrf_token"}:
+        return 400
+    flash(FORM_ERRORS, "error")
     return 422

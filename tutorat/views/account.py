@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from tutorat.forms import ActionForm, ChangePasswordForm, NotificationsForm
 from tutorat.models import Role
 from tutorat.permissions import guard_blueprint
 from tutorat.services import accounts, audit, emails, privacy
-from tutorat.services.errors import DomainError
-from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
+from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 guard_blueprint(bp, Role.MENTEE, Role.TUTOR, Role.REFERENT, Role.ADMIN)
@@ -21,53 +20,47 @@ def settings():
     form = NotificationsForm(prefix="notif")
     # The choices offered to this person, from the email registry.
     preferences = emails.preferences_for(current_user.role)
-    status = 200
     if request.method == "GET":
         for preference in preferences:
             form[preference.field].data = getattr(current_user, preference.field)
-    elif form.validate_on_submit():
-        for preference in preferences:
-            setattr(current_user, preference.field, bool(form[preference.field].data))
-        ok, status = commit_or_error()
-        if ok:
-            flash("Vos choix de courriels sont enregistrés.", "success")
-            return redirect(url_for("account.settings"))
-    else:
-        status = form_errors_status(form)
-    return render_template(
-        "account/settings.html",
-        form=form,
-        preferences=preferences,
-        always_sent=emails.security_labels(),
-    ), status
+    return handle_post(
+        form,
+        lambda: accounts.choose_emails(
+            current_user, {p.field: bool(form[p.field].data) for p in preferences}
+        ),
+        on_success=lambda _: success(
+            "Vos choix de courriels sont enregistrés.", url_for("account.settings")
+        ),
+        render=lambda status: (
+            render_template(
+                "account/settings.html",
+                form=form,
+                preferences=preferences,
+                always_sent=emails.security_labels(),
+            ),
+            status,
+        ),
+    )
 
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
 def change_password():
     form = ChangePasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        if not accounts.verify_password(current_user, form.current.data):
-            form.current.errors = [*form.current.errors, "Le mot de passe actuel n'est pas le bon."]
-            status = 422
-        else:
-            try:
-                accounts.set_password(current_user, form.password.data)
-            except DomainError as error:
-                status = show_error(error, form)
-            else:
-                ok, status = commit_or_error()
-                if ok:
-                    # Every other session of the account ends; this one goes on with the new version.
-                    login_user(current_user._get_current_object())
-                    flash(
-                        "Votre mot de passe est changé. Vos autres sessions sont fermées.",
-                        "success",
-                    )
-                    return redirect(url_for("account.settings"))
-    elif request.method == "POST":
-        status = form_errors_status(form)
-    return render_template("account/password.html", form=form), status
+
+    def changed(_):
+        # Every other session of the account ends; this one goes on with the new version.
+        login_user(current_user._get_current_object())
+        return success(
+            "Votre mot de passe est changé. Vos autres sessions sont fermées.",
+            url_for("account.settings"),
+        )
+
+    return handle_post(
+        form,
+        lambda: accounts.change_password(current_user, form.current.data, form.password.data),
+        on_success=changed,
+        render=lambda status: (render_template("account/password.html", form=form), status),
+    )
 
 
 @bp.get("/mes-donnees")
@@ -90,19 +83,13 @@ def my_data_json():
 
 @bp.post("/effacement")
 def request_erasure():
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    privacy.request_erasure(current_user)
-    audit.note(
-        "demande_effacement",
-        target="account.request_erasure",
-        subject_id=current_user.id,
-        actor=current_user,
+    return handle_post(
+        ActionForm(),
+        lambda: privacy.request_erasure(current_user),
+        on_success=lambda _: success(
+            "Votre demande d'effacement est enregistrée. Le service du Département la traite dans "
+            "un délai d'un mois et vous en informe.",
+            url_for("account.my_data"),
+        ),
+        render=lambda status: abort(status),
     )
-    commit_or_error()
-    flash(
-        "Votre demande d'effacement est enregistrée. Le service du Département la traite dans un délai d'un "
-        "mois et vous en informe.",
-        "success",
-    )
-    return redirect(url_for("account.my_data"))

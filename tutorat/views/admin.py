@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,21 +12,17 @@ from sqlalchemy.orm import joinedload
 import matching
 from tutorat.extensions import db
 from tutorat.forms import ActionForm, NewAccountForm, WeightsForm
-from tutorat.models import (
-    AccessLog,
-    OutboxEmail,
-    Pair,
-    Role,
-    Setting,
-    TutoringRequest,
-    TutorProfile,
-    User,
-)
+from tutorat.models import AccessLog, OutboxEmail, Pair, Role, TutoringRequest, TutorProfile, User
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts, audit, deactivation, notifications, privacy, suggestions
-from tutorat.services.errors import DomainError
-from tutorat.services.notifications import queue_email
-from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
+from tutorat.services import (
+    accounts,
+    deactivation,
+    notifications,
+    privacy,
+    profiles,
+    suggestions,
+)
+from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 guard_blueprint(bp, Role.ADMIN)
@@ -80,40 +75,23 @@ def accounts_list():
 @bp.route("/comptes/nouveau", methods=["GET", "POST"])
 def new_account():
     form = NewAccountForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
-                role=Role(form.role.data),
-                email=form.email.data,
-                first_name=form.first_name.data,
-                last_name=form.last_name.data,
-                phone=form.phone.data,
-                organisation=form.organisation.data,
-                created_by=current_user,
-            )
-            if user.role == Role.TUTOR:
-                # Created by the département itself: validated at once.
-                user.tutor_profile.validated_at = datetime.now(UTC)
-            queue_email(
-                "invitation",
-                user,
-                token=accounts.password_token(user),
-                inviter=current_user,
-            )
-        except DomainError as error:
-            status = show_error(error, form)
-        else:
-            ok, status = commit_or_error()
-            if ok:
-                flash(
-                    f"Le compte de {user.full_name} est créé ; un courriel l'invite à choisir son mot de passe.",
-                    "success",
-                )
-                return redirect(url_for("admin.accounts_list", role=user.role))
-    elif request.method == "POST":
-        status = form_errors_status(form)
-    return render_template("admin/new_account.html", form=form), status
+    return handle_post(
+        form,
+        lambda: accounts.invite(
+            role=Role(form.role.data),
+            email=form.email.data,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            phone=form.phone.data,
+            organisation=form.organisation.data,
+            inviter=current_user,
+        ),
+        on_success=lambda user: success(
+            f"Le compte de {user.full_name} est créé ; un courriel l'invite à choisir son mot de passe.",
+            url_for("admin.accounts_list", role=user.role),
+        ),
+        render=lambda status: (render_template("admin/new_account.html", form=form), status),
+    )
 
 
 @bp.post("/tuteurs/<int:user_id>/valider")
@@ -121,13 +99,15 @@ def validate_tutor(user_id: int):
     profile = db.session.get(TutorProfile, user_id)
     if profile is None:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    if profile.validated_at is None:
-        profile.validated_at = datetime.now(UTC)
-    commit_or_error()
-    flash("Le tuteur est validé : il peut maintenant être proposé.", "success")
-    return redirect(url_for("admin.accounts_list", role="tutor"))
+    return handle_post(
+        ActionForm(),
+        lambda: profiles.validate_tutor(profile),
+        on_success=lambda _: success(
+            "Le tuteur est validé : il peut maintenant être proposé.",
+            url_for("admin.accounts_list", role="tutor"),
+        ),
+        render=lambda status: abort(status),
+    )
 
 
 @bp.get("/courriels")
@@ -154,12 +134,14 @@ def retry_email(email_id: int):
     # A redacted email (a person it named was erased) is never sent again.
     if email is None or email.status != "failed" or email.redacted_at is not None:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    notifications.retry_failed(email)
-    commit_or_error()
-    flash("Le courriel sera renvoyé au prochain passage de l'envoi.", "success")
-    return redirect(url_for("admin.emails"))
+    return handle_post(
+        ActionForm(),
+        lambda: notifications.retry_failed(email),
+        on_success=lambda _: success(
+            "Le courriel sera renvoyé au prochain passage de l'envoi.", url_for("admin.emails")
+        ),
+        render=lambda status: abort(status),
+    )
 
 
 @bp.get("/journal")
@@ -216,15 +198,15 @@ def anonymise(user_id: int):
     user = db.session.get(User, user_id)
     if user is None or user.role == Role.ADMIN or user.anonymised_at is not None:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    privacy.anonymise(user, actor=current_user)
-    commit_or_error()
-    flash(
-        f"Le compte n° {user_id} est anonymisé : plus rien ne permet d'identifier la personne.",
-        "success",
+    return handle_post(
+        ActionForm(),
+        lambda: privacy.anonymise(user, actor=current_user),
+        on_success=lambda _: success(
+            f"Le compte n° {user_id} est anonymisé : plus rien ne permet d'identifier la personne.",
+            url_for("admin.erasures"),
+        ),
+        render=lambda status: abort(status),
     )
-    return redirect(url_for("admin.erasures"))
 
 
 @bp.post("/comptes/<int:user_id>/desactiver")
@@ -232,24 +214,26 @@ def deactivate(user_id: int):
     user = db.session.get(User, user_id)
     if user is None or user.id == current_user.id:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
     back = url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent")
-    try:
-        report = deactivation.deactivate_account(
-            user, actor=current_user, reason="Compte désactivé par l'administration"
+
+    def deactivated(report):
+        withdrawn = report["propositions retirées"]
+        return success(
+            f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées."
+            + (
+                f" {withdrawn} proposition(s) de binôme en attente retirée(s)." if withdrawn else ""
+            ),
+            back,
         )
-    except DomainError as error:
-        show_error(error)
-        return redirect(back)
-    commit_or_error()
-    withdrawn = report["propositions retirées"]
-    flash(
-        f"Le compte de {user.full_name} est désactivé ; toutes ses sessions sont fermées."
-        + (f" {withdrawn} proposition(s) de binôme en attente retirée(s)." if withdrawn else ""),
-        "success",
+
+    return handle_post(
+        ActionForm(),
+        lambda: deactivation.deactivate_account(
+            user, actor=current_user, reason="Compte désactivé par l'administration"
+        ),
+        on_success=deactivated,
+        render=lambda status: abort(status) if status == 400 else redirect(back),
     )
-    return redirect(back)
 
 
 WEIGHT_PARTS = ("distance", "sector", "availability", "experience")
@@ -259,34 +243,23 @@ WEIGHT_PARTS = ("distance", "sector", "availability", "experience")
 def weights():
     """The weights of the score. Each proposal keeps the weights it was made with (CRPA)."""
     form = WeightsForm()
-    status = 200
-    current = suggestions.current_weights()
     if request.method == "GET":
+        current = suggestions.current_weights()
         total = sum(current.to_dict().values()) or 1
         for name in WEIGHT_PARTS:
             getattr(form, name).data = round(100 * getattr(current, name) / total)
-    elif form.validate_on_submit():
-        values = {name: getattr(form, name).data / 100 for name in WEIGHT_PARTS}
-        try:
-            matching.Weights(**values)
-        except ValueError as error:
-            flash(f"Poids refusés : {error}", "error")
-            status = 422
-        else:
-            setting = db.session.get(Setting, "weights")
-            if setting is None:
-                db.session.add(Setting(key="weights", value=values, updated_by_id=current_user.id))
-            else:
-                setting.value, setting.updated_by_id = values, current_user.id
-            audit.note("modifier", target="admin.weights", actor=current_user)
-            ok, status = commit_or_error()
-            if ok:
-                flash(
-                    "Les nouveaux poids sont appliqués aux prochains classements. Les propositions déjà faites "
-                    "gardent les poids avec lesquels elles ont été calculées.",
-                    "success",
-                )
-                return redirect(url_for("admin.weights"))
-    else:
-        status = form_errors_status(form)
-    return render_template("admin/weights.html", form=form, labels=matching.PART_LABELS), status
+    return handle_post(
+        form,
+        lambda: suggestions.set_weights(
+            {name: getattr(form, name).data / 100 for name in WEIGHT_PARTS}, actor=current_user
+        ),
+        on_success=lambda _: success(
+            "Les nouveaux poids sont appliqués aux prochains classements. Les propositions déjà "
+            "faites gardent les poids avec lesquels elles ont été calculées.",
+            url_for("admin.weights"),
+        ),
+        render=lambda status: (
+            render_template("admin/weights.html", form=form, labels=matching.PART_LABELS),
+            status,
+        ),
+    )

@@ -20,16 +20,19 @@ from flask_login import current_user
 from tutorat import errorpages, sessions
 from tutorat.extensions import db, limiter
 from tutorat.forms import ForgotPasswordForm, LoginForm, SetPasswordForm
-from tutorat.services import accounts, audit, throttle
+from tutorat.services import accounts, throttle
 from tutorat.services.db import rollback_quietly
-from tutorat.services.errors import DomainError
-from tutorat.views._helpers import show_error
+from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("auth", __name__)
 
 RESET_SENT = (
     "Si un compte existe avec cette adresse, un courriel vient de lui être envoyé avec un lien "
     "pour choisir un nouveau mot de passe. Pensez à regarder dans les indésirables."
+)
+LOGIN_REFUSED = (
+    "Adresse électronique ou mot de passe incorrect. Après plusieurs erreurs, le compte est "
+    "bloqué pendant quelques minutes."
 )
 # 429 messages: what happened, how long to wait, what else to do.
 LOGIN_TOO_MANY_FROM_ADDRESS = (
@@ -59,6 +62,11 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
+def _info(text: str, location: str):
+    flash(text, "info")
+    return redirect(location)
+
+
 def _too_many(text: str, blocked: throttle.Blocked, template: str, form):
     """The form again, with a French message saying how long to wait, as a 429."""
     flash(text.format(minutes=blocked.minutes, s="s" if blocked.minutes > 1 else ""), "error")
@@ -84,34 +92,26 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.my_space"))
     form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        blocked = throttle.check("login-account", form.email.data)
-        if blocked is not None:
-            return _too_many(LOGIN_TOO_MANY_FOR_ACCOUNT, blocked, "auth/login.html", form)
-        user, account = accounts.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            audit.note("connexion", target="auth.login", actor=user, status=302)
-            db.session.commit()
-            throttle.clear("login-account", form.email.data)
-            sessions.begin(user)
-            return redirect(_safe_next(request.args.get("next")))
-        throttle.hit("login-account", form.email.data)
-        audit.note(
-            "echec_connexion",
-            target=f"compte n° {account.id}" if account else "adresse inconnue",
-            status=401,
+
+    def page(status: int):
+        return render_template("auth/login.html", form=form), status
+
+    def logged_in(user):
+        if user is None:
+            flash(LOGIN_REFUSED, "error")
+            return page(401)
+        sessions.begin(user)
+        return redirect(_safe_next(request.args.get("next")))
+
+    try:
+        return handle_post(
+            form,
+            lambda: accounts.log_in(form.email.data, form.password.data),
+            on_success=logged_in,
+            render=page,
         )
-        db.session.commit()  # the failure counter
-        flash(
-            "Adresse électronique ou mot de passe incorrect. Après plusieurs erreurs, le compte est "
-            "bloqué pendant quelques minutes.",
-            "error",
-        )
-        status = 401
-    elif request.method == "POST":
-        status = 422
-    return render_template("auth/login.html", form=form), status
+    except throttle.TooManyAttempts as error:
+        return _too_many(LOGIN_TOO_MANY_FOR_ACCOUNT, error.blocked, "auth/login.html", form)
 
 
 LOGGED_OUT_HERE_ONLY = (
@@ -123,12 +123,18 @@ LOGGED_OUT_HERE_ONLY = (
 
 @bp.post("/deconnexion")
 def logout():
-    try:
+    def end_sessions() -> None:
+        # Every session of the account, not only this browser's cookie.
         if current_user.is_authenticated:
-            # Ends every session of the account, not only this browser's cookie.
             accounts.end_all_sessions(current_user)
-            db.session.commit()
-            sessions.end()
+
+    def logged_out(_=None):
+        sessions.end()
+        flash("Vous êtes déconnecté.", "info")
+        return redirect(url_for("main.index"))
+
+    try:
+        return handle_post(None, end_sessions, on_success=logged_out, render=logged_out)
     except Exception as error:
         # This browser's session ends whatever the database does: on a shared computer, the
         # next person must not find the account open.
@@ -143,28 +149,24 @@ def logout():
             database_down=True,
             reason=errorpages.failure_reason(error),
         )
-    flash("Vous êtes déconnecté.", "info")
-    return redirect(url_for("main.index"))
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
 @limiter.limit(_reset_limit, methods=["POST"], error_message=RESET_TOO_MANY_FROM_ADDRESS)
 def forgot_password():
     form = ForgotPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        # Counted per address typed, whether an account has it or not: the answer must not tell.
-        blocked = throttle.attempt("reset-account", form.email.data)
-        if blocked is not None:
-            return _too_many(RESET_TOO_MANY_FOR_ACCOUNT, blocked, "auth/forgot_password.html", form)
-        accounts.request_password_reset(form.email.data)
-        db.session.commit()
-        # The same answer whether the account exists or not.
-        flash(RESET_SENT, "info")
-        return redirect(url_for("auth.login"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("auth/forgot_password.html", form=form), status
+    try:
+        return handle_post(
+            form,
+            lambda: accounts.request_password_reset(form.email.data),
+            # The same answer whether the account exists or not.
+            on_success=lambda _: _info(RESET_SENT, url_for("auth.login")),
+            render=lambda status: (render_template("auth/forgot_password.html", form=form), status),
+        )
+    except throttle.TooManyAttempts as error:
+        return _too_many(
+            RESET_TOO_MANY_FOR_ACCOUNT, error.blocked, "auth/forgot_password.html", form
+        )
 
 
 @bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
@@ -173,16 +175,14 @@ def set_password(token: str):
     if user is None:
         abort(404)
     form = SetPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            accounts.set_password_from_link(user, form.password.data)
-        except DomainError as error:
-            status = show_error(error, form)
-        else:
-            db.session.commit()
-            flash("Votre mot de passe est enregistré. Vous pouvez vous connecter.", "success")
-            return redirect(url_for("auth.login"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("auth/set_password.html", form=form, user=user), status
+    return handle_post(
+        form,
+        lambda: accounts.set_password_from_link(user, form.password.data),
+        on_success=lambda _: success(
+            "Votre mot de passe est enregistré. Vous pouvez vous connecter.", url_for("auth.login")
+        ),
+        render=lambda status: (
+            render_template("auth/set_password.html", form=form, user=user),
+            status,
+        ),
+    )

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, AnswerForm, RequestForm
+from tutorat.forms import ActionForm, AnswerForm, MenteeProfileForm, RequestForm
 from tutorat.models import Meeting, MenteeProfile, Pair, Role, TutoringRequest
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs, visible_requests
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
+from tutorat.services import profiles, transparency
 from tutorat.services import requests as request_service
-from tutorat.services import transparency
-from tutorat.services.errors import DomainError
 from tutorat.services.reference import metier_labels
-from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
-from tutorat.views._profile import mentee_profile_form, open_request_from_form, save_mentee_profile
+from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("mentee", __name__, url_prefix="/beneficiaire")
 guard_blueprint(bp, Role.MENTEE)
@@ -51,14 +49,20 @@ def _render_home(status: int = 200):
 @bp.route("/profil", methods=["GET", "POST"])
 def profile():
     profile = _profile()
-    form = mentee_profile_form(profile)
-    saved, status = save_mentee_profile(profile, form)
-    if saved:
-        flash("Votre profil est enregistré.", "success")
-        return redirect(url_for("mentee.home"))
-    return render_template(
-        "mentee/profile.html", form=form, profile=profile, action=url_for("mentee.profile")
-    ), status
+    form = MenteeProfileForm()
+    if request.method == "GET":
+        form.fill(profile)
+    return handle_post(
+        form,
+        lambda: profiles.update_mentee_profile(profile, **form.service_values()),
+        on_success=lambda _: success("Votre profil est enregistré.", url_for("mentee.home")),
+        render=lambda status: (
+            render_template(
+                "mentee/profile.html", form=form, profile=profile, action=url_for("mentee.profile")
+            ),
+            status,
+        ),
+    )
 
 
 @bp.route("/demande", methods=["GET", "POST"])
@@ -72,68 +76,67 @@ def new_request():
         flash(reason, "info")
         return redirect(url_for("mentee.home"))
     form = RequestForm()
-    demande, status = open_request_from_form(current_user, current_user, form)
-    if demande is not None:
-        flash("Votre demande est envoyée à votre référent. Il vous proposera un tuteur.", "success")
-        return redirect(url_for("mentee.home"))
-    return render_template(
-        "mentee/request.html", form=form, action=url_for("mentee.new_request")
-    ), status
+    return handle_post(
+        form,
+        lambda: request_service.open_request(
+            current_user, actor=current_user, **form.service_values()
+        ),
+        on_success=lambda _: success(
+            "Votre demande est envoyée à votre référent. Il vous proposera un tuteur.",
+            url_for("mentee.home"),
+        ),
+        render=lambda status: (
+            render_template("mentee/request.html", form=form, action=url_for("mentee.new_request")),
+            status,
+        ),
+    )
 
 
 @bp.post("/demande/<int:request_id>/annuler")
 def cancel_request(request_id: int):
     demande = get_or_404(visible_requests, TutoringRequest, request_id)
-    if not ActionForm().validate_on_submit():
-        return _render_home(400)
-    try:
-        request_service.cancel_request(demande, actor=current_user)
-    except DomainError as error:
-        return _render_home(show_error(error))
-    ok, status = commit_or_error()
-    if not ok:
-        return _render_home(status)
-    flash("Votre demande est annulée.", "success")
-    return redirect(url_for("mentee.home"))
+    return handle_post(
+        ActionForm(),
+        lambda: request_service.cancel_request(demande, actor=current_user),
+        on_success=lambda _: success("Votre demande est annulée.", url_for("mentee.home")),
+        render=_render_home,
+    )
 
 
 @bp.route("/binome/<int:pair_id>", methods=["GET", "POST"])
 def pair(pair_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     form = AnswerForm(prefix="answer")
-    status = 200
-    if form.is_submitted():
-        if not form.validate():
-            status = form_errors_status(form)
-        else:
-            try:
-                pair_service.answer(
-                    pair,
-                    side="mentee",
-                    accept=form.decision.data == "accept",
-                    actor=current_user,
-                    reason=form.reason.data,
-                    detail=form.detail.data or "",
-                )
-            except DomainError as error:
-                status = show_error(error, form)
-            else:
-                ok, status = commit_or_error()
-                if ok:
-                    flash("Votre réponse est enregistrée. Votre référent est prévenu.", "success")
-                    return redirect(url_for("mentee.pair", pair_id=pair.id))
-    meetings = db.session.scalars(
-        select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
-    ).all()
-    tutor_profile = pair.tutor.tutor_profile
-    return render_template(
-        "mentee/pair.html",
-        pair=pair,
-        form=form,
-        meetings=meetings,
-        tutor_profile=tutor_profile,
-        action_form=ActionForm(),
-    ), status
+
+    def page(status: int):
+        meetings = db.session.scalars(
+            select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
+        ).all()
+        return render_template(
+            "mentee/pair.html",
+            pair=pair,
+            form=form,
+            meetings=meetings,
+            tutor_profile=pair.tutor.tutor_profile,
+            action_form=ActionForm(),
+        ), status
+
+    return handle_post(
+        form,
+        lambda: pair_service.answer(
+            pair,
+            side="mentee",
+            accept=form.decision.data == "accept",
+            actor=current_user,
+            reason=form.reason.data,
+            detail=form.detail.data or "",
+        ),
+        on_success=lambda _: success(
+            "Votre réponse est enregistrée. Votre référent est prévenu.",
+            url_for("mentee.pair", pair_id=pair.id),
+        ),
+        render=page,
+    )
 
 
 @bp.post("/binome/<int:pair_id>/rencontres/<int:meeting_id>/<any(confirmer, contester):choice>")
@@ -144,17 +147,15 @@ def confirm_meeting(pair_id: int, meeting_id: int, choice: str):
     ).first()
     if meeting is None:
         abort(404)
-    if ActionForm().validate_on_submit():
-        try:
-            meeting_service.confirm_meeting(
-                meeting, pair, actor=current_user, confirmed=choice == "confirmer"
-            )
-        except DomainError as error:
-            show_error(error)
-        else:
-            commit_or_error()
-            flash("Merci, votre réponse est enregistrée.", "success")
-    return redirect(url_for("mentee.pair", pair_id=pair.id))
+    back = url_for("mentee.pair", pair_id=pair.id)
+    return handle_post(
+        ActionForm(),
+        lambda: meeting_service.confirm_meeting(
+            meeting, pair, actor=current_user, confirmed=choice == "confirmer"
+        ),
+        on_success=lambda _: success("Merci, votre réponse est enregistrée.", back),
+        render=lambda _status: redirect(back),
+    )
 
 
 @bp.get("/binome/<int:pair_id>/explication")

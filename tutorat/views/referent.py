@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
@@ -14,6 +14,7 @@ from tutorat.forms import (
     ActionForm,
     AnswerForm,
     EndForm,
+    MenteeProfileForm,
     NewMenteeForm,
     ProposeForm,
     RequestForm,
@@ -37,14 +38,13 @@ from tutorat.permissions import (
     visible_pairs,
     visible_requests,
 )
-from tutorat.services import accounts, followup, suggestions, transparency
+from tutorat.services import accounts, followup, profiles, suggestions, transparency
 from tutorat.services import pairs as pair_service
+from tutorat.services import requests as request_service
 from tutorat.services.errors import DomainError
-from tutorat.services.notifications import queue_email
 from tutorat.services.reference import metier_labels
 from tutorat.templating import PARIS
-from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
-from tutorat.views._profile import mentee_profile_form, open_request_from_form, save_mentee_profile
+from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("referent", __name__, url_prefix="/referent")
 guard_blueprint(bp, Role.REFERENT)
@@ -215,17 +215,15 @@ def request_detail(request_id: int):
 def propose(request_id: int):
     demande = get_or_404(visible_requests, TutoringRequest, request_id)
     form = ProposeForm()
-    if not form.validate_on_submit():
-        return _request_page(demande, form_errors_status(form), form)
-    try:
-        pair = pair_service.propose(demande, int(form.tutor_id.data), actor=current_user)
-    except DomainError as error:
-        return _request_page(demande, show_error(error), form)
-    ok, status = commit_or_error()
-    if not ok:
-        return _request_page(demande, status, form)
-    flash("La proposition est envoyée au tuteur et au bénéficiaire.", "success")
-    return redirect(url_for("referent.pair", pair_id=pair.id))
+    return handle_post(
+        form,
+        lambda: pair_service.propose(demande, int(form.tutor_id.data), actor=current_user),
+        on_success=lambda pair: success(
+            "La proposition est envoyée au tuteur et au bénéficiaire.",
+            url_for("referent.pair", pair_id=pair.id),
+        ),
+        render=lambda status: _request_page(demande, status, form),
+    )
 
 
 def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
@@ -278,21 +276,16 @@ def pair(pair_id: int):
     return _pair_page(get_or_404(visible_pairs, Pair, pair_id))
 
 
-def _pair_action(pair_id: int, action, success: str, form=None, form_kw: str | None = None):
+def _pair_action(pair_id: int, action, success_message: str, form=None, form_kw: str | None = None):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     form = form or ActionForm()
     page_kw = {form_kw: form} if form_kw else {}
-    if not form.validate_on_submit():
-        return _pair_page(pair, form_errors_status(form), **page_kw)
-    try:
-        action(pair, form)
-    except DomainError as error:
-        return _pair_page(pair, show_error(error, form), **page_kw)
-    ok, status = commit_or_error()
-    if not ok:
-        return _pair_page(pair, status, **page_kw)
-    flash(success, "success")
-    return redirect(url_for("referent.pair", pair_id=pair.id))
+    return handle_post(
+        form,
+        lambda: action(pair, form),
+        on_success=lambda _: success(success_message, url_for("referent.pair", pair_id=pair.id)),
+        render=lambda status: _pair_page(pair, status, **page_kw),
+    )
 
 
 @bp.post("/binomes/<int:pair_id>/reponse-beneficiaire")
@@ -364,45 +357,32 @@ def mentees():
 @bp.route("/beneficiaires/nouveau", methods=["GET", "POST"])
 def new_mentee():
     form = NewMenteeForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
-                role=Role.MENTEE,
-                email=form.email.data,
-                first_name=form.first_name.data,
-                last_name=form.last_name.data,
-                phone=form.phone.data,
-                created_by=current_user,
-                referent=current_user,
-            )
-            # Informed by their référent, who records it (the person may have no email).
-            user.consent_at, user.consent_by_id = datetime.now(UTC), current_user.id
-            if user.email:
-                queue_email(
-                    "invitation",
-                    user,
-                    token=accounts.password_token(user),
-                    inviter=current_user,
-                )
-        except DomainError as error:
-            status = show_error(error, form)
-        else:
-            ok, status = commit_or_error()
-            if ok:
-                flash(
-                    "Le compte est créé. "
-                    + (
-                        "Un courriel l'invite à choisir son mot de passe."
-                        if user.email
-                        else "Sans adresse électronique, c'est vous qui agirez pour cette personne."
-                    ),
-                    "success",
-                )
-                return redirect(url_for("referent.mentee", user_id=user.id))
-    elif request.method == "POST":
-        status = form_errors_status(form)
-    return render_template("referent/new_mentee.html", form=form), status
+
+    def created(user: User):
+        return success(
+            "Le compte est créé. "
+            + (
+                "Un courriel l'invite à choisir son mot de passe."
+                if user.email
+                else "Sans adresse électronique, c'est vous qui agirez pour cette personne."
+            ),
+            url_for("referent.mentee", user_id=user.id),
+        )
+
+    return handle_post(
+        form,
+        # Informed by their référent, who records their consent (the person may have no email).
+        lambda: accounts.invite(
+            role=Role.MENTEE,
+            email=form.email.data,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            phone=form.phone.data,
+            inviter=current_user,
+        ),
+        on_success=created,
+        render=lambda status: (render_template("referent/new_mentee.html", form=form), status),
+    )
 
 
 @bp.route("/beneficiaires/<int:user_id>", methods=["GET", "POST"])
@@ -410,71 +390,86 @@ def mentee(user_id: int):
     user = get_mentee_or_404(user_id)
     profile = user.mentee_profile
     form = SocialNoteForm(prefix="note")
-    status = 200
     if request.method == "GET":
         form.social_note.data = profile.social_note
-    elif form.validate_on_submit():
-        profile.social_note = (form.social_note.data or "").strip()
-        ok, status = commit_or_error()
-        if ok:
-            flash("La note est enregistrée.", "success")
-            return redirect(url_for("referent.mentee", user_id=user.id))
-    else:
-        status = form_errors_status(form)
-    requests_ = db.session.scalars(
-        select(TutoringRequest)
-        .where(TutoringRequest.mentee_id == user.id)
-        .order_by(TutoringRequest.created_at.desc())
-    ).all()
-    pairs = db.session.scalars(
-        select(Pair).where(Pair.mentee_id == user.id).order_by(Pair.proposed_at.desc())
-    ).all()
-    return render_template(
-        "referent/mentee.html",
-        mentee=user,
-        profile=profile,
-        form=form,
-        requests=requests_,
-        pairs=pairs,
-        metiers=metier_labels(profile.metier_codes),
-    ), status
+
+    def page(status: int):
+        requests_ = db.session.scalars(
+            select(TutoringRequest)
+            .where(TutoringRequest.mentee_id == user.id)
+            .order_by(TutoringRequest.created_at.desc())
+        ).all()
+        pairs = db.session.scalars(
+            select(Pair).where(Pair.mentee_id == user.id).order_by(Pair.proposed_at.desc())
+        ).all()
+        return render_template(
+            "referent/mentee.html",
+            mentee=user,
+            profile=profile,
+            form=form,
+            requests=requests_,
+            pairs=pairs,
+            metiers=metier_labels(profile.metier_codes),
+        ), status
+
+    return handle_post(
+        form,
+        lambda: profiles.set_social_note(profile, form.social_note.data or ""),
+        on_success=lambda _: success(
+            "La note est enregistrée.", url_for("referent.mentee", user_id=user.id)
+        ),
+        render=page,
+    )
 
 
 @bp.route("/beneficiaires/<int:user_id>/profil", methods=["GET", "POST"])
 def mentee_profile(user_id: int):
     user = get_mentee_or_404(user_id)
     profile = user.mentee_profile
-    form = mentee_profile_form(profile)
-    saved, status = save_mentee_profile(profile, form)
-    if saved:
-        flash(f"Le profil de {user.full_name} est enregistré.", "success")
-        return redirect(url_for("referent.mentee", user_id=user.id))
-    return render_template(
-        "referent/mentee_profile.html",
-        form=form,
-        mentee=user,
-        profile=profile,
-        action=url_for("referent.mentee_profile", user_id=user.id),
-    ), status
+    form = MenteeProfileForm()
+    if request.method == "GET":
+        form.fill(profile)
+    return handle_post(
+        form,
+        lambda: profiles.update_mentee_profile(profile, **form.service_values()),
+        on_success=lambda _: success(
+            f"Le profil de {user.full_name} est enregistré.",
+            url_for("referent.mentee", user_id=user.id),
+        ),
+        render=lambda status: (
+            render_template(
+                "referent/mentee_profile.html",
+                form=form,
+                mentee=user,
+                profile=profile,
+                action=url_for("referent.mentee_profile", user_id=user.id),
+            ),
+            status,
+        ),
+    )
 
 
 @bp.route("/beneficiaires/<int:user_id>/demande", methods=["GET", "POST"])
 def mentee_request(user_id: int):
     user = get_mentee_or_404(user_id)
     form = RequestForm()
-    demande, status = open_request_from_form(user, current_user, form)
-    if demande is not None:
-        flash(
+    return handle_post(
+        form,
+        lambda: request_service.open_request(user, actor=current_user, **form.service_values()),
+        on_success=lambda demande: success(
             f"La demande de {user.full_name} est enregistrée (faite par vous, en son nom).",
-            "success",
-        )
-        return redirect(url_for("referent.request_detail", request_id=demande.id))
-    return render_template(
-        "referent/mentee_request.html",
-        form=form,
-        mentee=user,
-        action=url_for("referent.mentee_request", user_id=user.id),
-    ), status
+            url_for("referent.request_detail", request_id=demande.id),
+        ),
+        render=lambda status: (
+            render_template(
+                "referent/mentee_request.html",
+                form=form,
+                mentee=user,
+                action=url_for("referent.mentee_request", user_id=user.id),
+            ),
+            status,
+        ),
+    )
 
 
 @bp.get("/binomes/<int:pair_id>/explication")

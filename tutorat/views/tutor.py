@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -14,8 +14,7 @@ from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
 from tutorat.services import disclosure, profiles, transparency
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.services.errors import DomainError
-from tutorat.views._helpers import commit_or_error, form_errors_status, show_error
+from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("tutor", __name__, url_prefix="/tuteur")
 guard_blueprint(bp, Role.TUTOR)
@@ -58,7 +57,6 @@ def home():
 def profile():
     profile = _profile()
     form = TutorProfileForm()
-    status = 200
     if request.method == "GET":
         if profile.commune is not None:
             form.commune.data = profile.commune.label
@@ -71,30 +69,26 @@ def profile():
         form.obstacles.data = profile.obstacle_codes
         form.capacity.data = profile.capacity
         form.experience_note.data = profile.experience_note
-    elif form.validate_on_submit():
-        try:
-            profiles.update_tutor_profile(
-                profile,
-                commune_code=form.commune_obj.code_insee,
-                metier_code=form.metier_hit.code,
-                availability=form.slots.mask,
-                has_car=form.has_car.data == "oui",
-                max_km=form.max_km.data,
-                remote_ok=bool(form.remote_ok.data),
-                obstacles=list(form.obstacles.data or []),
-                capacity=form.capacity.data,
-                experience_note=form.experience_note.data or "",
-            )
-        except DomainError as error:
-            status = show_error(error, form)
-        else:
-            ok, status = commit_or_error()
-            if ok:
-                flash("Votre profil est enregistré.", "success")
-                return redirect(url_for("tutor.home"))
-    else:
-        status = form_errors_status(form)
-    return render_template("tutor/profile.html", form=form, profile=profile), status
+    return handle_post(
+        form,
+        lambda: profiles.update_tutor_profile(
+            profile,
+            commune_code=form.commune_obj.code_insee,
+            metier_code=form.metier_hit.code,
+            availability=form.slots.mask,
+            has_car=form.has_car.data == "oui",
+            max_km=form.max_km.data,
+            remote_ok=bool(form.remote_ok.data),
+            obstacles=list(form.obstacles.data or []),
+            capacity=form.capacity.data,
+            experience_note=form.experience_note.data or "",
+        ),
+        on_success=lambda _: success("Votre profil est enregistré.", url_for("tutor.home")),
+        render=lambda status: (
+            render_template("tutor/profile.html", form=form, profile=profile),
+            status,
+        ),
+    )
 
 
 def _pair_page(pair: Pair, answer_form: AnswerForm, status: int = 200):
@@ -116,59 +110,54 @@ def pair(pair_id: int):
 def answer(pair_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     form = AnswerForm(prefix="answer")
-    if not form.validate_on_submit():
-        return _pair_page(pair, form, form_errors_status(form))
-    try:
-        pair_service.answer(
+
+    accepted = "Merci ! Votre accord est enregistré. Le référent confirmera le binôme."
+    declined = "Votre refus est enregistré. Merci d'avoir répondu."
+    return handle_post(
+        form,
+        lambda: pair_service.answer(
             pair,
             side="tutor",
             accept=form.decision.data == "accept",
             actor=current_user,
             reason=form.reason.data,
             detail=form.detail.data or "",
-        )
-    except DomainError as error:
-        return _pair_page(pair, form, show_error(error, form))
-    ok, status = commit_or_error()
-    if not ok:
-        return _pair_page(pair, form, status)
-    if form.decision.data == "accept":
-        flash("Merci ! Votre accord est enregistré. Le référent confirmera le binôme.", "success")
-    else:
-        flash("Votre refus est enregistré. Merci d'avoir répondu.", "success")
-    return redirect(url_for("tutor.pair", pair_id=pair.id))
+        ),
+        on_success=lambda _: success(
+            accepted if form.decision.data == "accept" else declined,
+            url_for("tutor.pair", pair_id=pair.id),
+        ),
+        render=lambda status: _pair_page(pair, form, status),
+    )
 
 
 @bp.route("/binome/<int:pair_id>/rencontre", methods=["GET", "POST"])
 def new_meeting(pair_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     form = MeetingForm()
-    status = 200
     if request.method == "GET":
         view = disclosure.pair_view(pair, current_user)
         form.place.data = view.meeting_place if view.meeting_place_shown else ""
-    elif form.validate_on_submit():
-        try:
-            meeting_service.log_meeting(
-                pair,
-                actor=current_user,
-                day=form.date.data,
-                duration_minutes=form.duration.data,
-                mode=form.mode.data,
-                place=form.place.data or "",
-                topics=list(form.topics.data or []),
-                note=form.note.data or "",
-            )
-        except DomainError as error:
-            status = show_error(error, form)
-        else:
-            ok, status = commit_or_error()
-            if ok:
-                flash("La rencontre est enregistrée.", "success")
-                return redirect(url_for("tutor.pair", pair_id=pair.id))
-    else:
-        status = form_errors_status(form)
-    return render_template("tutor/meeting.html", form=form, pair=pair), status
+    return handle_post(
+        form,
+        lambda: meeting_service.log_meeting(
+            pair,
+            actor=current_user,
+            day=form.date.data,
+            duration_minutes=form.duration.data,
+            mode=form.mode.data,
+            place=form.place.data or "",
+            topics=list(form.topics.data or []),
+            note=form.note.data or "",
+        ),
+        on_success=lambda _: success(
+            "La rencontre est enregistrée.", url_for("tutor.pair", pair_id=pair.id)
+        ),
+        render=lambda status: (
+            render_template("tutor/meeting.html", form=form, pair=pair),
+            status,
+        ),
+    )
 
 
 @bp.get("/binome/<int:pair_id>/explication")

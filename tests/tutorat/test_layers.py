@@ -1,0 +1,67 @@
+"""The layers of docs/architecture.md, checked on the source: a rule written down here fails the suite
+when code breaks it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import tutorat
+
+PACKAGE = Path(tutorat.__file__).parent
+VIEWS = PACKAGE / "views"
+SERVICES = PACKAGE / "services"
+
+
+def _modules(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module `path` imports (function-local imports too, relative ones resolved), and
+    `module.name` for each `from module import name`."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{module}" if module else base
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_views_commit_only_through_handle_post():
+    """Commit once, structurally: `views/_helpers.py::handle_post` is the only commit of a view."""
+    commit = re.compile(r"\.commit\(")
+    offenders = [
+        f"{path.name}:{number}"
+        for path in _modules(VIEWS)
+        if path.name != "_helpers.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if commit.search(line)
+    ]
+    assert not offenders, f"a view commits outside handle_post: {offenders}"
+    assert len(commit.findall((VIEWS / "_helpers.py").read_text(encoding="utf-8"))) == 1
+
+
+def test_no_view_imports_another_view():
+    """A view module imports only `views/_helpers.py` of its package: what two views share is a
+    form (tutorat/forms.py) or a service."""
+    offenders = {}
+    for path in _modules(VIEWS):
+        views = {
+            name
+            for name in _imports(path)
+            if name.startswith("tutorat.views")
+            and name not in ("tutorat.views", "tutorat.views._helpers")
+            and not name.startswith("tutorat.views._helpers.")
+        }
+        if views:
+            offenders[path.name] = sorted(views)
+    assert not offenders, f"views importing other views: {offenders}"
