@@ -163,7 +163,9 @@ def _epci(code: str) -> str:
 def _report(referent_id, **period):
     today = datetime.now(UTC).date()
     return indicators.build_report(
-        parse_period(period.get("du"), period.get("au"), today=today), referent_id=referent_id
+        parse_period(period.get("du"), period.get("au"), today=today),
+        referent_id=referent_id,
+        communes=True,
     )
 
 
@@ -241,6 +243,17 @@ def test_supply_and_demand_by_territory(world, ctx):
     communes = {c.code: c for c in r.communes}
     assert (communes[AUCH].open_requests, communes[AUCH].places) == (2, 1)
     assert len(r.communes) == 458
+    # Cantons and EPCIs are aggregated in SQL, communes apart: the two agree.
+    for territories, name in ((r.cantons, "canton"), (r.epcis, "epci")):
+        summed: dict[str, list[int]] = {}
+        for c in r.communes:
+            acc = summed.setdefault(getattr(c, name), [0, 0, 0])
+            acc[0] += c.open_requests
+            acc[1] += c.tutors
+            acc[2] += c.places
+        assert {t.name: [t.open_requests, t.tutors, t.places] for t in territories} == summed
+    # The indicators page itself does not build the communes.
+    assert indicators.build_report(r.period, referent_id=None).communes == []
 
 
 def test_a_referent_never_counts_another_referents_people(world, ctx):

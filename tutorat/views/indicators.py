@@ -177,7 +177,7 @@ def _map(report: Report) -> Markup:
 def communes():
     """The map and the 458 communes: today's figures (no period), on their own heavier page."""
     period = indicators.default_period(datetime.now(UTC).date())
-    report = indicators.build_report(period, referent_id=_referent_id())
+    report = indicators.build_report(period, referent_id=_referent_id(), communes=True)
     return render_template(
         "indicators/communes.html",
         report=report,
@@ -233,7 +233,9 @@ def export(table: str):
         return render_template(
             "errors/error.html", code=400, title="Période invalide", text=error.message
         ), 400
-    report = indicators.build_report(period, referent_id=_referent_id())
+    report = indicators.build_report(
+        period, referent_id=_referent_id(), communes=table == "communes"
+    )
     scope = "departement" if report.whole_department else "mes-beneficiaires"
     filename = f"tutorat-{table}-{scope}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return Response(
