@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -32,8 +33,9 @@ from wtforms.validators import (
 )
 
 from tutorat import vocab
-from tutorat.models import MenteeProfile
+from tutorat.models import Commune, MenteeProfile
 from tutorat.services import emails, profiles, reference
+from tutorat.services.reference import MetierHit
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -238,8 +240,18 @@ class SetPasswordForm(Form):
             raise ValidationError("Les deux mots de passe ne sont pas identiques.")
 
 
+T = TypeVar("T")
+
+
+def validated(value: T | None) -> T:
+    """What a required field's validation set, read once the form has validated (never None)."""
+    if value is None:
+        raise ValueError("a required value read before the form was validated")
+    return value
+
+
 class CommuneMixin:
-    commune_obj = None
+    commune_obj: Commune | None = None  # set by validate_commune
 
     def validate_commune(self, field):
         commune, close = reference.resolve_commune(field.data)
@@ -253,7 +265,7 @@ class CommuneMixin:
         self.commune_obj = commune
 
 
-def _resolve_metier(field, required: bool):
+def _resolve_metier(field, required: bool) -> MetierHit | None:
     if not (field.data or "").strip():
         if required:
             raise ValidationError(
@@ -315,11 +327,10 @@ class MenteeProfileForm(_PlaceForm):
             ]
         )
     )
-    metier_hits: list = []
+    metier_hits: list[MetierHit] = []
 
     def validate_metier_1(self, field):
-        hit = _resolve_metier(field, required=True)
-        self.metier_hits = [hit]
+        self.metier_hits = [validated(_resolve_metier(field, required=True))]
 
     def validate_metier_2(self, field):
         hit = _resolve_metier(field, required=False)
@@ -344,7 +355,7 @@ class MenteeProfileForm(_PlaceForm):
     def service_values(self) -> dict:
         """The validated answers, as `profiles.update_mentee_profile` takes them."""
         return {
-            "commune_code": self.commune_obj.code_insee,
+            "commune_code": validated(self.commune_obj).code_insee,
             "metier_codes": [h.code for h in self.metier_hits],
             "availability": self.slots.mask,
             "has_car": self.has_car.data == "oui",
@@ -369,7 +380,7 @@ class TutorProfileForm(_PlaceForm):
         "Ce qui vous a aidé à retrouver un emploi (facultatif)",
         validators=[Length(max=1000, message=_too_long(1000))],
     )
-    metier_hit = None
+    metier_hit: MetierHit | None = None
 
     def validate_metier(self, field):
         self.metier_hit = _resolve_metier(field, required=True)

@@ -111,10 +111,7 @@ class Pair(Base):
     @property
     def referent(self) -> User:
         """The mentee's référent unique, who follows the binôme (every mentee has a profile)."""
-        profile = self.mentee.mentee_profile
-        if profile is None:
-            raise LookupError(f"binôme n° {self.id} : bénéficiaire sans profil")
-        return profile.referent
+        return self.mentee.require_mentee_profile().referent
 
     @property
     def is_live(self) -> bool:

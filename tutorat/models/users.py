@@ -88,6 +88,12 @@ class User(UserMixin, Base):
     )
     tutor_profile: Mapped[TutorProfile | None] = relationship(back_populates="user", uselist=False)
 
+    def require_mentee_profile(self) -> MenteeProfile:
+        """The profile of a mentee (created with every mentee account); LookupError otherwise."""
+        if self.mentee_profile is None:
+            raise LookupError(f"compte n° {self.id} : pas de profil de bénéficiaire")
+        return self.mentee_profile
+
     @property
     def is_active(self) -> bool:  # Flask-Login
         return bool(self.active)

@@ -22,7 +22,7 @@ guard_blueprint(bp, Role.MENTEE)
 
 
 def _profile() -> MenteeProfile:
-    return db.session.get(MenteeProfile, current_user.id)
+    return db.session.get_one(MenteeProfile, current_user.id)  # created with every mentee account
 
 
 @bp.get("/")

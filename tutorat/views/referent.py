@@ -91,19 +91,21 @@ def dashboard():
         flash("Numéro de page inconnu : la première page est affichée.", "error")
         page, status = 1, 400
     now = datetime.now(UTC)
-    where = {
-        "territory": followup.Territory.parse(territory),
-        "limit": DASHBOARD_ROWS if section else DASHBOARD_PREVIEW,
-        "offset": (page - 1) * DASHBOARD_ROWS if section else 0,
-    }
-    totals = followup.caseload_counts(current_user.id, now, where["territory"])
+    area = followup.Territory.parse(territory)
+    limit = DASHBOARD_ROWS if section else DASHBOARD_PREVIEW
+    offset = (page - 1) * DASHBOARD_ROWS if section else 0
+    totals = followup.caseload_counts(current_user.id, now, area)
 
     def rows(name: str, which: str) -> list:
         if section not in ("", name):
             return []
         if which in followup.REQUEST_LISTS:
-            return followup.caseload_requests(current_user.id, now, which, **where)
-        return followup.caseload_pairs(current_user.id, now, which, **where)
+            return followup.caseload_requests(
+                current_user.id, now, which, territory=area, limit=limit, offset=offset
+            )
+        return followup.caseload_pairs(
+            current_user.id, now, which, territory=area, limit=limit, offset=offset
+        )
 
     section_total = {
         "alertes": max(totals.old_open_requests, totals.silent_pairs),
@@ -121,7 +123,7 @@ def dashboard():
         totals=totals,
         page=page,
         pages=max(1, -(-section_total // DASHBOARD_ROWS)),
-        rows_shown=where["limit"],
+        rows_shown=limit,
         sections=DASHBOARD_SECTIONS,
         section=section,
         territories=territories,
@@ -189,7 +191,7 @@ def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None
         .order_by(StatusEvent.at, StatusEvent.id)
         .options(*_WITH_PEOPLE)
     ).all()
-    profile = demande.mentee.mentee_profile
+    profile = demande.mentee.require_mentee_profile()
     return render_template(
         "referent/request.html",
         demande=demande,
@@ -388,7 +390,7 @@ def new_mentee():
 @bp.route("/beneficiaires/<int:user_id>", methods=["GET", "POST"])
 def mentee(user_id: int):
     user = get_mentee_or_404(user_id)
-    profile = user.mentee_profile
+    profile = user.require_mentee_profile()
     form = SocialNoteForm(prefix="note")
     if request.method == "GET":
         form.social_note.data = profile.social_note
@@ -425,7 +427,7 @@ def mentee(user_id: int):
 @bp.route("/beneficiaires/<int:user_id>/profil", methods=["GET", "POST"])
 def mentee_profile(user_id: int):
     user = get_mentee_or_404(user_id)
-    profile = user.mentee_profile
+    profile = user.require_mentee_profile()
     form = MenteeProfileForm()
     if request.method == "GET":
         form.fill(profile)

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from tutorat.extensions import db
-from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm
+from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm, validated
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
@@ -21,7 +21,7 @@ guard_blueprint(bp, Role.TUTOR)
 
 
 def _profile() -> TutorProfile:
-    return db.session.get(TutorProfile, current_user.id)
+    return db.session.get_one(TutorProfile, current_user.id)  # created with every tutor account
 
 
 @bp.get("/")
@@ -73,11 +73,11 @@ def profile():
         form,
         lambda: profiles.update_tutor_profile(
             profile,
-            commune_code=form.commune_obj.code_insee,
-            metier_code=form.metier_hit.code,
+            commune_code=validated(form.commune_obj).code_insee,
+            metier_code=validated(form.metier_hit).code,
             availability=form.slots.mask,
             has_car=form.has_car.data == "oui",
-            max_km=form.max_km.data,
+            max_km=validated(form.max_km.data),
             remote_ok=bool(form.remote_ok.data),
             obstacles=list(form.obstacles.data or []),
             capacity=form.capacity.data,
@@ -144,7 +144,7 @@ def new_meeting(pair_id: int):
             pair,
             actor=current_user,
             day=form.date.data,
-            duration_minutes=form.duration.data,
+            duration_minutes=validated(form.duration.data),
             mode=form.mode.data,
             place=form.place.data or "",
             topics=list(form.topics.data or []),
