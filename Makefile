@@ -55,7 +55,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy matching
+	$(BIN)/mypy tutorat matching
 
 format: install
 	$(BIN)/ruff format .

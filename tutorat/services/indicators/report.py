@@ -32,7 +32,10 @@ ANSWER_GROUPS = {
     "pending": ("En attente de réponse", ("proposed", "tutor_accepted", "mentee_accepted")),
 }
 # Reasons recorded by the system rather than chosen from vocab.DECLINE_REASONS.
-OTHER_REASONS = {"sans_reponse": "Pas de réponse dans les délais", None: "Raison non enregistrée"}
+OTHER_REASONS: dict[str | None, str] = {
+    "sans_reponse": "Pas de réponse dans les délais",
+    None: "Raison non enregistrée",
+}
 
 DELAY_BUCKETS = (
     (0, 7, "7 jours ou moins", "0 à 7 j"),
@@ -335,8 +338,11 @@ class Report:
         return [(y, y, d, p) for y, (d, p) in years.items()]
 
     def reason_rows(self) -> list[tuple[str, int, int]]:
-        labels = {**vocab.DECLINE_REASONS, **OTHER_REASONS}
-        codes = list(vocab.DECLINE_REASONS) + [c for c in OTHER_REASONS if c in self.reasons]
+        labels: dict[str | None, str] = dict(
+            [*vocab.DECLINE_REASONS.items(), *OTHER_REASONS.items()]
+        )
+        codes: list[str | None] = list(vocab.DECLINE_REASONS)
+        codes += [c for c in OTHER_REASONS if c in self.reasons]
         codes += [c for c in self.reasons if c not in codes]
         return [(labels.get(c, str(c)), *self.reasons.get(c, (0, 0))) for c in codes]
 
