@@ -10,6 +10,7 @@ from flask import Flask, request, session
 from werkzeug.routing import IntegerConverter
 
 from tutorat import (
+    access_log,
     cli,
     errorpages,
     models,  # noqa: F401  (registers the tables)
@@ -19,7 +20,6 @@ from tutorat import (
 )
 from tutorat.config import default_config, from_environment
 from tutorat.extensions import csrf, db, limiter, login_manager, mail, migrate
-from tutorat.services import audit
 from tutorat.services.accounts import load_user
 from tutorat.services.db import configure_engine_events, declare_write_intent, engine_options
 from tutorat.views import account, admin, api, auth, indicators, main, mentee, referent, tutor
@@ -97,7 +97,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    app.teardown_request(audit.teardown)
+    access_log.init_app(app)
 
     @app.before_request
     def write_intent():
@@ -130,7 +130,7 @@ def register_security_headers(app: Flask) -> None:
 
     # Registered after `headers`, so it runs before it (Flask runs them in reverse): the 503 page
     # that replaces a record whose access could not be logged gets the same headers.
-    app.after_request(audit.after_request)
+    app.after_request(access_log.after_request)
 
 
 def register_sessions(app: Flask) -> None:

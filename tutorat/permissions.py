@@ -8,9 +8,9 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, false, select
 
+from tutorat import access_log
 from tutorat.extensions import db, login_manager
 from tutorat.models import MenteeProfile, Pair, Role, TutoringRequest, User
-from tutorat.services import audit
 
 
 def guard_blueprint(bp, *roles: Role) -> None:
@@ -69,7 +69,7 @@ def get_or_404(scoped: Callable[[User], Select], model, obj_id: int, *, for_upda
         abort(404)
     mentee_id = getattr(obj, "mentee_id", None)
     if mentee_id is not None:
-        audit.record_subject(mentee_id)
+        access_log.record_subject(mentee_id)
     return obj
 
 
@@ -78,5 +78,5 @@ def get_mentee_or_404(user_id: int) -> User:
     obj = db.session.scalars(stmt).first()
     if obj is None:
         abort(404)
-    audit.record_subject(obj.id)
+    access_log.record_subject(obj.id)
     return obj

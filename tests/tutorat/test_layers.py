@@ -65,3 +65,42 @@ def test_no_view_imports_another_view():
         if views:
             offenders[path.name] = sorted(views)
     assert not offenders, f"views importing other views: {offenders}"
+
+
+# What only the web layer may read: the request, its globals and its user, and the modules that
+# decide access or answer pages.
+WEB_ONLY = (
+    "flask.request",
+    "flask.g",
+    "flask.session",
+    "flask.has_request_context",
+    "flask_login.current_user",
+    "tutorat.permissions",
+    "tutorat.access_log",
+    "tutorat.errorpages",
+    "tutorat.sessions",
+    "tutorat.views",
+)
+
+
+def test_services_never_read_the_request():
+    """Services hold the rules and are given what they need: they never read the request (nor
+    `g`, the session or the logged-in user) and never import the web layer."""
+    offenders = {}
+    for path in _modules(SERVICES):
+        web = {
+            name
+            for name in _imports(path)
+            if any(name == w or name.startswith(f"{w}.") for w in WEB_ONLY)
+        }
+        if web:
+            offenders[path.name] = sorted(web)
+    assert not offenders, f"services reading the web layer: {offenders}"
+
+
+def test_the_layer_tests_see_an_import():
+    """The checks above read imports as `module.name`, relative ones resolved (else they pass
+    on anything)."""
+    names = _imports(SERVICES / "audit.py")
+    assert "flask.current_app" in names and "tutorat.services.db.changed_rows" in names
+    assert "tutorat.views._helpers.handle_post" in _imports(VIEWS / "mentee.py")

@@ -1,25 +1,30 @@
-"""The access log: collected during a request, written after it (so a rolled-back request still logs)."""
+"""The access log: who saw or changed a record, logins, denials; its lines and their own connections.
+
+`note()` records a line. In a web request the web layer (`tutorat/access_log.py`) collects it, adds
+the client's address and writes it once the request is over, on the log's own connection, even if
+the request's own work was rolled back. Elsewhere (a CLI command) the line joins the caller's
+transaction. Nothing here reads the request.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from flask import current_app, g, has_request_context, request
-from flask_login import current_user
+from flask import current_app
 from sqlalchemy import Engine, create_engine, delete, event, insert
 from sqlalchemy import exc as sa_exc
 
-from tutorat.errorpages import failure_reason, render_error, unknown_user
 from tutorat.extensions import db
 from tutorat.models import AccessLog, User
-from tutorat.services.db import changed_rows, postgres_connect_args, rollback_quietly
+from tutorat.services.db import changed_rows, postgres_connect_args
 
-STAFF_ROLES = ("referent", "admin")
-
-
-def _client_ip() -> str:
-    return (request.remote_addr or "")[:45] if has_request_context() else ""
+# app.extensions[COLLECTOR]: a function that takes a line for the current request (True), or
+# leaves it to the caller's transaction (False): installed by tutorat/access_log.py.
+COLLECTOR = "tutorat_access_log_collector"
+Collector = Callable[[dict[str, Any]], bool]
 
 
 def note(
@@ -30,98 +35,21 @@ def note(
     actor: User | None = None,
     status: int | None = None,
 ) -> None:
-    """Queue an access-log line for the current request (written at the end of the request)."""
-    entry = {
+    """Record an access-log line: for the end of the current request if there is one, else in the
+    caller's transaction."""
+    entry: dict[str, Any] = {
         "action": action[:30],
         "target": target[:120],
         "subject_id": subject_id,
         "actor_id": actor.id if actor is not None else None,
         "actor_role": actor.role if actor is not None else "",
         "status": status,
-        "ip": _client_ip(),
+        "ip": "",
         "at": datetime.now(UTC),
     }
-    if has_request_context():
-        g.setdefault("access_log", []).append(entry)
-    else:
+    collect: Collector | None = current_app.extensions.get(COLLECTOR)
+    if collect is None or not collect(entry):
         db.session.add(AccessLog(**entry))
-
-
-def record_subject(subject_id: int) -> None:
-    """The current page shows or changes the record of beneficiary `subject_id` (logged for staff)."""
-    if has_request_context():
-        g.access_subject = subject_id
-
-
-def _viewer() -> User | None:
-    """The logged-in user, or None; never a database error (the user is then unknown)."""
-    if g.get("tutorat_user_unknown"):
-        return None
-    try:
-        user = current_user._get_current_object()
-    except Exception:  # the database failed loading them: this request's page says so already
-        rollback_quietly(db.session)
-        unknown_user()
-        return None
-    return user if user is not None and user.is_authenticated else None
-
-
-def after_request(response):
-    """Staff views and changes of a beneficiary's record, and every denial.
-
-    A record is shown (or a change acknowledged) only once its access-log line is written: if the
-    line cannot be written, the answer becomes the French 503 page, without the record.
-    """
-    if request.endpoint == "static":
-        return response  # never the database for a style sheet (the 503 page needs it)
-    subject = g.pop("access_subject", None)
-    refused = response.status_code in (400, 403, 404, 405, 429)
-    if subject is None and not refused:
-        return response
-    user = _viewer()
-    endpoint = request.endpoint or request.path[:100]
-    if (
-        subject is not None
-        and user is not None
-        and user.role in STAFF_ROLES
-        and response.status_code < 400
-    ):
-        action = "voir" if request.method in ("GET", "HEAD") else "modifier"
-        note(action, target=endpoint, subject_id=subject, actor=user, status=response.status_code)
-        error = _write(g.pop("access_log", None) or [], request_failed=False)
-        if error is not None:
-            return _unlogged(response, error)
-    if refused:
-        note(
-            "refus",
-            target=f"{request.method} {request.path}"[:120],
-            actor=user,
-            status=response.status_code,
-        )
-    return response
-
-
-UNLOGGED_VIEW = (
-    "Le service ne peut pas inscrire cette consultation au journal des accès pour le moment : "
-    "le dossier n'est donc pas affiché. Réessayez dans quelques minutes."
-)
-UNLOGGED_CHANGE = (
-    "Le service ne peut pas inscrire cette modification au journal des accès pour le moment. "
-    "Dans quelques minutes, rouvrez le dossier pour vérifier qu'elle a bien été enregistrée."
-)
-
-
-def _unlogged(response, error: Exception):
-    """The French 503 instead of `response` (which shows a record whose access was not logged)."""
-    reading = request.method in ("GET", "HEAD")
-    page = render_error(
-        503,
-        UNLOGGED_VIEW if reading else UNLOGGED_CHANGE,
-        reason=f"journal des accès : {failure_reason(error)}",
-    )
-    if "X-Request-Id" in response.headers:
-        page.headers["X-Request-Id"] = response.headers["X-Request-Id"]
-    return page
 
 
 _ENGINE_KEY = "tutorat_access_log_engine"
@@ -176,52 +104,23 @@ def dispose_engine(app, *, close: bool = True) -> None:
         engine.dispose(close=close)
 
 
-def teardown(exc=None) -> None:
-    """Write the collected lines after the request's own work, even if it was rolled back."""
-    _write(g.pop("access_log", None) or [], request_failed=exc is not None)
-
-
-def _write(entries: list[dict], *, request_failed: bool) -> Exception | None:
-    """Write `entries` on the log's own connection; the error if that failed (logged in one line).
-
-    A log connection the server ended since its last use is replaced once (one retry).
-    """
-    if not entries:
-        return None
-    session = db.session
-    try:
-        # The request's own transaction ends first, so that none of its locks can hold the line
-        # back; a page that only read keeps its transaction (nothing to undo).
-        read_only = (
-            not request_failed
-            and has_request_context()
-            and request.method in ("GET", "HEAD")
-            and session.get_bind().dialect.name == "postgresql"
-            and not (session.new or session.dirty or session.deleted)
-        )
-        if not read_only:
-            rollback_quietly(session)  # a failure drops that connection, not the log line
-        url = db.engine.url
-        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-            # An in-memory database exists only on its own connection: write there.
-            session.execute(insert(AccessLog), entries)
-            session.commit()
-            return None
-        for attempt in (1, 2):
-            try:
-                with log_engine().connect() as conn:
-                    conn.execute(insert(AccessLog), entries)
-                break
-            except sa_exc.DBAPIError as error:
-                if attempt == 2 or not error.connection_invalidated:
-                    raise
-    except Exception as error:
-        rollback_quietly(session)
-        current_app.logger.error(
-            "journal des accès : écriture impossible : %s", failure_reason(error)
-        )
-        return error
-    return None
+def insert_lines(entries: list[dict[str, Any]]) -> None:
+    """Write `entries` now, on the log's own connection (committed on their own); raises if that
+    fails. A log connection the server ended since its last use is replaced once (one retry)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        # An in-memory database exists only on its own connection: write there.
+        db.session.execute(insert(AccessLog), entries)
+        db.session.commit()
+        return
+    for attempt in (1, 2):
+        try:
+            with log_engine().connect() as conn:
+                conn.execute(insert(AccessLog), entries)
+            return
+        except sa_exc.DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
 
 
 def purge_old(now: datetime | None = None) -> int:
