@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import exc as sa_exc
 from werkzeug.routing import BuildError
 
-from tutorat.extensions import db, limiter
+from tutorat.extensions import db, limiter, login_manager
 from tutorat.services.db import database_unavailable, failure_reason, rollback_quietly
 
 # How long a client (or a proxy) should wait before trying again when the database is unavailable.
@@ -80,7 +80,7 @@ def _url_builder():
 
 
 def _anonymous():
-    return current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+    return login_manager.anonymous_user()
 
 
 def _viewer(database_down: bool):

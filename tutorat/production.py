@@ -110,6 +110,7 @@ def apply(app: Flask) -> None:
             app.logger.warning("configuration : %s", text)
     if is_production(config) or config.get("ALLOWED_HOSTS"):
         # Inside ProxyFix: the Host header as the proxy passed it (ProxyFix leaves it alone).
+        # (Wrapping app.wsgi_app is Flask's way to add a WSGI middleware; mypy sees a method.)
         app.wsgi_app = HostCheck(app.wsgi_app, allowed_hosts(config))  # type: ignore[method-assign]
     trust_proxies(app, int(config.get("TRUSTED_PROXIES") or 0))
 
@@ -123,6 +124,7 @@ def trust_proxies(app: Flask, proxies: int) -> None:
     """
     if proxies <= 0:
         return
+    # Flask's way to add a WSGI middleware (mypy sees a method assigned).
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
         app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0
     )
@@ -273,6 +275,7 @@ def configure_logging(app: Flask) -> None:
         return
     logger = logging.getLogger(REQUEST_LOGGER)
     _install_handler(logger, logging.INFO)
+    # Flask's way to add a WSGI middleware (mypy sees a method assigned).
     app.wsgi_app = RequestTimer(app.wsgi_app, logger)  # type: ignore[method-assign]
 
     @app.after_request

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import click
 from flask.cli import with_appcontext
@@ -77,9 +77,9 @@ def _decoder(column) -> Any:
     return None
 
 
-def _open(path: Path, mode: str) -> IO[str]:
+def _open(path: Path, mode: Literal["r", "w"]) -> IO[str]:
     if path.suffix == ".gz":
-        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
+        return gzip.open(path, "rt" if mode == "r" else "wt", encoding="utf-8")
     return path.open(mode, encoding="utf-8")
 
 

@@ -64,6 +64,7 @@ def log_engine() -> Engine:
     next loses nothing, and a crash of the database server itself may lose the last fraction of
     a second of lines, never anything else. The page's own transaction is not touched.
     """
+    # The app behind the proxy (Flask types current_app as the app itself, hence the ignore).
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     engine = app.extensions.get(_ENGINE_KEY)
     if engine is not None:

@@ -33,6 +33,7 @@ def _probe_within(timeout_s: float, busy_timeout_ms: int) -> None:
     """
     if not _running.acquire(blocking=False):
         raise ProbeTimeout("a previous probe is still waiting")
+    # The app behind the proxy (Flask types current_app as the app itself, hence the ignore).
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     outcome: list[BaseException | None] = []
 
