@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from tutorat.extensions import db
 from tutorat.models import Commune, RomeAppellation, RomeDomaine, RomeGrandDomaine, RomeMetier
@@ -168,13 +168,16 @@ def resolve_metier(text: str) -> tuple[MetierHit | None, list[MetierHit]]:
     return None, hits
 
 
+# Built once: a page showing a person's métiers runs it with their codes.
+_METIER_LABELS = select(RomeMetier.code, RomeMetier.label).where(
+    RomeMetier.code.in_(bindparam("codes", expanding=True))
+)
+
+
 def metier_labels(codes: list[str]) -> dict[str, str]:
     if not codes:
         return {}
-    rows = db.session.execute(
-        select(RomeMetier.code, RomeMetier.label).where(RomeMetier.code.in_(codes))
-    )
-    return dict(rows.all())
+    return dict(db.session.execute(_METIER_LABELS, {"codes": list(codes)}).all())
 
 
 def rome_level_label(code: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 import matching
@@ -266,11 +266,24 @@ def _build_pool(now: datetime) -> TutorPool:
     return TutorPool(ids, values, index, {uid: i for i, uid in enumerate(ids)}, valid_until)
 
 
+# The statements a demande page runs, built once (building one and its cache key costs more than
+# running it: bench/README.md, "Pages web").
+_TOKEN_AND_WEIGHTS = select(
+    select(PoolVersion.token).where(PoolVersion.id == 1).scalar_subquery().label("token"),
+    select(Setting.value).where(Setting.key == "weights").scalar_subquery().label("weights"),
+)
+_CANDIDATE_ROWS = (
+    select(TutorProfile, User, Commune)
+    .join(User, User.id == TutorProfile.user_id)
+    .join(Commune, Commune.code_insee == TutorProfile.commune_code)
+    .options(joinedload(TutorProfile.metier))
+    .where(TutorProfile.user_id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def _pool_token_and_weights() -> tuple[str | None, Any]:
     """The pool's version token and the scoring weights, in one query."""
-    token = select(PoolVersion.token).where(PoolVersion.id == 1).scalar_subquery()
-    weights = select(Setting.value).where(Setting.key == "weights").scalar_subquery()
-    row = db.session.execute(select(token.label("token"), weights.label("weights"))).one()
+    row = db.session.execute(_TOKEN_AND_WEIGHTS).one()
     return row.token, row.weights
 
 
@@ -323,13 +336,7 @@ def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candida
     top, feasible, explanations = ranked
     if not top:
         return [], feasible
-    rows = db.session.execute(
-        select(TutorProfile, User, Commune)
-        .join(User, User.id == TutorProfile.user_id)
-        .join(Commune, Commune.code_insee == TutorProfile.commune_code)
-        .options(joinedload(TutorProfile.metier))
-        .where(TutorProfile.user_id.in_([pool.ids[i] for i, _ in top]))
-    ).all()
+    rows = db.session.execute(_CANDIDATE_ROWS, {"ids": [pool.ids[i] for i, _ in top]}).all()
     by_id = {tp.user_id: (tp, user, c) for tp, user, c in rows}
     out: list[Candidate] = []
     for (index, _score), explanation in zip(top, explanations, strict=True):

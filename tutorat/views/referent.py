@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, joinedload
 
 from tutorat.extensions import db
@@ -113,11 +113,18 @@ def dashboard():
         "propositions": totals.pending_pairs,
         "actifs": totals.active_pairs,
     }.get(section, 0)
+    requests_open = rows("demandes", "open")
+    if section:
+        old_requests = rows("alertes", "old")
+    else:
+        # Both lists are ordered by the same date, and a demande in alert is older than any other:
+        # the first demandes in alert are the first open demandes marked by the rule (one query less).
+        old_requests = [row for row in requests_open if row.alert]
     return render_template(
         "referent/dashboard.html",
-        old_requests=rows("alertes", "old"),
+        old_requests=old_requests,
         silent_pairs=rows("alertes", "silent"),
-        requests_open=rows("demandes", "open"),
+        requests_open=requests_open,
         pending=rows("propositions", "pending"),
         active=rows("actifs", "active"),
         totals=totals,
@@ -134,11 +141,56 @@ def dashboard():
     ), status
 
 
-# History tables show who acted by name only.
+# The demande and binôme pages' statements are built once, the ids bound at each request: building a
+# statement with its loader options, and its cache key, costs more than running it
+# (bench/README.md, "Pages web").
 _NAMES = (User.id, User.first_name, User.last_name)
-_WITH_PEOPLE = (
-    joinedload(StatusEvent.actor).load_only(*_NAMES),
-    joinedload(StatusEvent.on_behalf_of).load_only(*_NAMES),
+# History tables show who acted by name only.
+_EVENTS = (
+    select(StatusEvent)
+    .where(StatusEvent.entity == bindparam("entity"), StatusEvent.entity_id == bindparam("id"))
+    .order_by(StatusEvent.at, StatusEvent.id)
+    .options(
+        joinedload(StatusEvent.actor).load_only(*_NAMES),
+        joinedload(StatusEvent.on_behalf_of).load_only(*_NAMES),
+    )
+)
+# What the demande page shows of the mentee, in one query rather than one per relationship.
+_REQUEST_WITH_PEOPLE = (
+    select(TutoringRequest)
+    .where(TutoringRequest.id == bindparam("id"))
+    .options(
+        joinedload(TutoringRequest.mentee)
+        .joinedload(User.mentee_profile)
+        .joinedload(MenteeProfile.commune),
+        joinedload(TutoringRequest.created_by),
+    )
+)
+_REQUEST_PAIRS = (
+    select(Pair)
+    .where(Pair.request_id == bindparam("id"))
+    .order_by(Pair.proposed_at.desc())
+    .options(
+        joinedload(Pair.tutor).load_only(*_NAMES), defer(Pair.explanation), defer(Pair.weights)
+    )
+)
+# The people, places and métier the binôme page shows, in one query.
+_PAIR_WITH_PEOPLE = (
+    select(Pair)
+    .where(Pair.id == bindparam("id"))
+    .options(
+        joinedload(Pair.mentee).joinedload(User.mentee_profile).joinedload(MenteeProfile.commune),
+        joinedload(Pair.tutor)
+        .joinedload(User.tutor_profile)
+        .options(joinedload(TutorProfile.commune), joinedload(TutorProfile.metier)),
+        joinedload(Pair.request),
+        joinedload(Pair.proposed_by),
+    )
+)
+_PAIR_MEETINGS = (
+    select(Meeting)
+    .where(Meeting.pair_id == bindparam("id"))
+    .order_by(Meeting.date.desc(), Meeting.id.desc())
 )
 
 
@@ -148,17 +200,7 @@ CANDIDATES_MAX = 100
 
 
 def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None):
-    # What the page shows of the mentee, in one query rather than one per relationship.
-    db.session.execute(
-        select(TutoringRequest)
-        .where(TutoringRequest.id == demande.id)
-        .options(
-            joinedload(TutoringRequest.mentee)
-            .joinedload(User.mentee_profile)
-            .joinedload(MenteeProfile.commune),
-            joinedload(TutoringRequest.created_by),
-        )
-    ).unique().all()
+    db.session.execute(_REQUEST_WITH_PEOPLE, {"id": demande.id}).unique().all()
     shown_max = current_app.config["CANDIDATES_SHOWN"]
     raw = request.args.get("nombre", "")
     if raw:
@@ -177,20 +219,8 @@ def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None
             candidates, feasible = suggestions.candidates_for(demande, k=shown_max)
         except DomainError as exc:
             error = exc.message
-    pairs = db.session.scalars(
-        select(Pair)
-        .where(Pair.request_id == demande.id)
-        .order_by(Pair.proposed_at.desc())
-        .options(
-            joinedload(Pair.tutor).load_only(*_NAMES), defer(Pair.explanation), defer(Pair.weights)
-        )
-    ).all()
-    events = db.session.scalars(
-        select(StatusEvent)
-        .where(StatusEvent.entity == "demande", StatusEvent.entity_id == demande.id)
-        .order_by(StatusEvent.at, StatusEvent.id)
-        .options(*_WITH_PEOPLE)
-    ).all()
+    pairs = db.session.scalars(_REQUEST_PAIRS, {"id": demande.id}).all()
+    events = db.session.scalars(_EVENTS, {"entity": "demande", "id": demande.id}).all()
     profile = demande.mentee.require_mentee_profile()
     return render_template(
         "referent/request.html",
@@ -229,32 +259,9 @@ def propose(request_id: int):
 
 
 def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
-    # The people, places and métier the page shows, in one query rather than one per relationship.
-    db.session.execute(
-        select(Pair)
-        .where(Pair.id == pair.id)
-        .options(
-            joinedload(Pair.mentee)
-            .joinedload(User.mentee_profile)
-            .joinedload(MenteeProfile.commune),
-            joinedload(Pair.tutor)
-            .joinedload(User.tutor_profile)
-            .options(joinedload(TutorProfile.commune), joinedload(TutorProfile.metier)),
-            joinedload(Pair.request),
-            joinedload(Pair.proposed_by),
-        )
-    ).unique().all()
-    meetings = db.session.scalars(
-        select(Meeting)
-        .where(Meeting.pair_id == pair.id)
-        .order_by(Meeting.date.desc(), Meeting.id.desc())
-    ).all()
-    events = db.session.scalars(
-        select(StatusEvent)
-        .where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id)
-        .order_by(StatusEvent.at, StatusEvent.id)
-        .options(*_WITH_PEOPLE)
-    ).all()
+    db.session.execute(_PAIR_WITH_PEOPLE, {"id": pair.id}).unique().all()
+    meetings = db.session.scalars(_PAIR_MEETINGS, {"id": pair.id}).all()
+    events = db.session.scalars(_EVENTS, {"entity": "binome", "id": pair.id}).all()
     # One timeline: status changes and meetings, oldest first (a meeting has a date, no time).
     timeline = sorted(
         [(e.at.astimezone(PARIS).date(), 0, "event", e) for e in events]
