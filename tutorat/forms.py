@@ -453,6 +453,14 @@ class AnswerForm(Form):
                 self.detail.errors = [*self.detail.errors, "Précisez la raison du refus."]
                 raise ValidationError("Précisez la raison du refus ci-dessous.")
 
+    def service_values(self) -> dict:
+        """The validated answer, as `pairs.answer` takes it."""
+        return {
+            "accept": self.decision.data == "accept",
+            "reason": self.reason.data,
+            "detail": self.detail.data or "",
+        }
+
 
 class EndForm(Form):
     outcome = SelectField(

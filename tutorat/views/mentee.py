@@ -126,10 +126,8 @@ def pair(pair_id: int):
         lambda: pair_service.answer(
             pair,
             side="mentee",
-            accept=form.decision.data == "accept",
             actor=current_user,
-            reason=form.reason.data,
-            detail=form.detail.data or "",
+            **form.service_values(),
         ),
         on_success=lambda _: success(
             "Votre réponse est enregistrée. Votre référent est prévenu.",

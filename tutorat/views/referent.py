@@ -304,10 +304,8 @@ def mentee_answer(pair_id: int):
         lambda pair, form: pair_service.answer(
             pair,
             side="mentee",
-            accept=form.decision.data == "accept",
             actor=current_user,
-            reason=form.reason.data,
-            detail=form.detail.data or "",
+            **form.service_values(),
         ),
         "La réponse du bénéficiaire est enregistrée (saisie par vous, en son nom).",
         AnswerForm(prefix="answer"),

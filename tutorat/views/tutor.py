@@ -118,10 +118,8 @@ def answer(pair_id: int):
         lambda: pair_service.answer(
             pair,
             side="tutor",
-            accept=form.decision.data == "accept",
             actor=current_user,
-            reason=form.reason.data,
-            detail=form.detail.data or "",
+            **form.service_values(),
         ),
         on_success=lambda _: success(
             accepted if form.decision.data == "accept" else declined,
