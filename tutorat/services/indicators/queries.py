@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Integer, String, case, distinct, func, or_, select
+from sqlalchemy import Integer, Select, String, bindparam, case, distinct, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -73,23 +76,48 @@ def _year_month_postgresql(element, compiler, **kw):
 
 
 # ---- Queries ----
+#
+# Each statement is built once per process and per kind of scope (a référent's caseload, or the
+# whole département), with the period and the référent as bound parameters: building a statement
+# and its cache key costs about as much as running it (bench/README.md, "Pages web").
+
+_STATEMENTS: dict[tuple[str, bool], Select] = {}
 
 
-def _caseload(referent_id: int):
-    return select(MenteeProfile.user_id).where(MenteeProfile.referent_id == referent_id)
+@dataclass(frozen=True)
+class _Scope:
+    """Whose figures (None: the département) over which period: the parameters of every query."""
+
+    referent_id: int | None
+    start: datetime
+    end: datetime
+
+    def run(self, name: str, build: Callable[[bool], Select]):
+        """Execute the statement `name`, built by `build(scoped)` the first time only."""
+        key = (name, self.referent_id is not None)
+        stmt = _STATEMENTS.get(key)
+        if stmt is None:
+            stmt = _STATEMENTS.setdefault(key, build(key[1]))
+        params = {"referent_id": self.referent_id, "start": self.start, "end": self.end}
+        return db.session.execute(stmt, params)
 
 
-def _scoped(stmt, mentee_col, referent_id: int | None):
-    """Restrict `stmt` to a référent's caseload (None: the whole département)."""
-    return stmt if referent_id is None else stmt.where(mentee_col.in_(_caseload(referent_id)))
+def _scoped(stmt: Select, mentee_col, scoped: bool) -> Select:
+    """Restrict `stmt` to the caseload of :referent_id (unless the whole département)."""
+    if not scoped:
+        return stmt
+    caseload = select(MenteeProfile.user_id).where(
+        MenteeProfile.referent_id == bindparam("referent_id")
+    )
+    return stmt.where(mentee_col.in_(caseload))
 
 
-def _in(column, period: Period):
-    start, end = period.bounds
-    return (column >= start) & (column < end)
+def _in(column):
+    """`column` in the period [:start, :end)."""
+    return (column >= bindparam("start")) & (column < bindparam("end"))
 
 
-def _by_month(period: Period, referent_id: int | None) -> dict[str, tuple[int, int]]:
+def _by_month(scope: _Scope) -> dict[str, tuple[int, int]]:
     out: dict[str, list[int]] = {}
     for i, (column, mentee_col) in enumerate(
         (
@@ -97,29 +125,32 @@ def _by_month(period: Period, referent_id: int | None) -> dict[str, tuple[int, i
             (Pair.proposed_at, Pair.mentee_id),
         )
     ):
-        month = year_month(column)
-        stmt = _scoped(
-            select(month, func.count()).where(_in(column, period)).group_by(month),
-            mentee_col,
-            referent_id,
-        )
-        for key, n in db.session.execute(stmt):
+
+        def build(scoped: bool, column=column, mentee_col=mentee_col) -> Select:
+            month = year_month(column)
+            return _scoped(
+                select(month, func.count()).where(_in(column)).group_by(month), mentee_col, scoped
+            )
+
+        for key, n in scope.run(f"by_month_{i}", build):
             out.setdefault(key, [0, 0])[i] = n
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def _answers_and_reasons(period: Period, referent_id: int | None):
-    stmt = _scoped(
-        select(Pair.status, Pair.decline_reason, func.count())
-        .where(_in(Pair.proposed_at, period))
-        .group_by(Pair.status, Pair.decline_reason),
-        Pair.mentee_id,
-        referent_id,
-    )
+def _answers_and_reasons(scope: _Scope):
+    def build(scoped: bool) -> Select:
+        return _scoped(
+            select(Pair.status, Pair.decline_reason, func.count())
+            .where(_in(Pair.proposed_at))
+            .group_by(Pair.status, Pair.decline_reason),
+            Pair.mentee_id,
+            scoped,
+        )
+
     answers = dict.fromkeys(ANSWER_GROUPS, 0)
     group_of = {s: key for key, (_, statuses) in ANSWER_GROUPS.items() for s in statuses}
     reasons: dict[str | None, list[int]] = {}
-    for status, reason, n in db.session.execute(stmt):
+    for status, reason, n in scope.run("answers", build):
         if status in group_of:
             answers[group_of[status]] += n
         if status in ("declined", "expired"):
@@ -143,22 +174,26 @@ def _first_event(to_status: str):
     )
 
 
-def _delays(period: Period, referent_id: int | None) -> tuple[Delay, Delay]:
-    per_request = _scoped(
-        select(
-            whole_days(TutoringRequest.created_at, _first_event("proposed")).label("to_proposal"),
-            whole_days(TutoringRequest.created_at, _first_event("matched")).label("to_active"),
-        ).where(_in(TutoringRequest.created_at, period)),
-        TutoringRequest.mentee_id,
-        referent_id,
-    ).subquery()
-    stmt = select(per_request.c.to_proposal, per_request.c.to_active, func.count()).group_by(
-        per_request.c.to_proposal, per_request.c.to_active
-    )
+def _delays(scope: _Scope) -> tuple[Delay, Delay]:
+    def build(scoped: bool) -> Select:
+        per_request = _scoped(
+            select(
+                whole_days(TutoringRequest.created_at, _first_event("proposed")).label(
+                    "to_proposal"
+                ),
+                whole_days(TutoringRequest.created_at, _first_event("matched")).label("to_active"),
+            ).where(_in(TutoringRequest.created_at)),
+            TutoringRequest.mentee_id,
+            scoped,
+        ).subquery()
+        return select(per_request.c.to_proposal, per_request.c.to_active, func.count()).group_by(
+            per_request.c.to_proposal, per_request.c.to_active
+        )
+
     created = 0
     to_proposal: Counter[int] = Counter()
     to_active: Counter[int] = Counter()
-    for d1, d2, n in db.session.execute(stmt):
+    for d1, d2, n in scope.run("delays", build):
         created += n
         if d1 is not None:
             to_proposal[max(int(d1), 0)] += n
@@ -170,94 +205,116 @@ def _delays(period: Period, referent_id: int | None) -> tuple[Delay, Delay]:
     )
 
 
-def _meetings(period: Period, referent_id: int | None) -> dict[int, int]:
-    n_meetings = (
-        select(func.count(Meeting.id))
-        .where(
-            Meeting.pair_id == Pair.id,
-            or_(Meeting.mentee_confirmation.is_(None), Meeting.mentee_confirmation != "contested"),
+def _meetings(scope: _Scope) -> dict[int, int]:
+    def build(scoped: bool) -> Select:
+        n_meetings = (
+            select(func.count(Meeting.id))
+            .where(
+                Meeting.pair_id == Pair.id,
+                or_(
+                    Meeting.mentee_confirmation.is_(None),
+                    Meeting.mentee_confirmation != "contested",
+                ),
+            )
+            .correlate(Pair)
+            .scalar_subquery()
         )
-        .correlate(Pair)
-        .scalar_subquery()
-    )
-    per_pair = _scoped(
-        select(n_meetings.label("n")).where(_in(Pair.confirmed_at, period)),
-        Pair.mentee_id,
-        referent_id,
-    ).subquery()
-    stmt = select(per_pair.c.n, func.count()).group_by(per_pair.c.n)
-    return {int(k): n for k, n in db.session.execute(stmt)}
+        per_pair = _scoped(
+            select(n_meetings.label("n")).where(_in(Pair.confirmed_at)), Pair.mentee_id, scoped
+        ).subquery()
+        return select(per_pair.c.n, func.count()).group_by(per_pair.c.n)
+
+    return {int(k): n for k, n in scope.run("meetings", build)}
 
 
-def _outcomes(period: Period, referent_id: int | None) -> dict[str | None, int]:
-    stmt = _scoped(
-        select(Pair.outcome, func.count())
-        .where(Pair.status == "ended", _in(Pair.ended_at, period))
-        .group_by(Pair.outcome),
-        Pair.mentee_id,
-        referent_id,
-    )
-    return {key: n for key, n in db.session.execute(stmt)}
+def _outcomes(scope: _Scope) -> dict[str | None, int]:
+    def build(scoped: bool) -> Select:
+        return _scoped(
+            select(Pair.outcome, func.count())
+            .where(Pair.status == "ended", _in(Pair.ended_at))
+            .group_by(Pair.outcome),
+            Pair.mentee_id,
+            scoped,
+        )
+
+    return {key: n for key, n in scope.run("outcomes", build)}
 
 
-def _tutors(referent_id: int | None) -> tuple[int, int, int]:
-    live = db.session.scalar(
-        _scoped(
+def _tutors(scope: _Scope) -> tuple[int, int, int]:
+    def build(scoped: bool) -> Select:
+        live = _scoped(
             select(func.count(distinct(Pair.tutor_id))).where(Pair.status.in_(LIVE_PAIR_STATUSES)),
             Pair.mentee_id,
-            referent_id,
-        )
-    )
-    per_tutor = _scoped(
-        select(Pair.tutor_id, func.count().label("n"))
-        .where(Pair.confirmed_at.is_not(None))
-        .group_by(Pair.tutor_id),
-        Pair.mentee_id,
-        referent_id,
-    ).subquery()
-    with_pair, repeat = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((per_tutor.c.n > 1, 1), else_=0)), 0))
-    ).one()
+            scoped,
+        ).scalar_subquery()
+        per_tutor = _scoped(
+            select(Pair.tutor_id, func.count().label("n"))
+            .where(Pair.confirmed_at.is_not(None))
+            .group_by(Pair.tutor_id),
+            Pair.mentee_id,
+            scoped,
+        ).subquery()
+        return select(
+            live,
+            func.count(),
+            func.coalesce(func.sum(case((per_tutor.c.n > 1, 1), else_=0)), 0),
+        ).select_from(per_tutor)
+
+    live, with_pair, repeat = scope.run("tutors", build).one()
     return int(live or 0), int(with_pair or 0), int(repeat or 0)
 
 
-def _open_requests_by(keys: tuple, referent_id: int | None) -> dict[tuple, int]:
-    """Open demandes per value of `keys`, columns of the mentee's commune (None: unknown commune)."""
-    stmt = (
-        select(*keys, func.count())
-        .select_from(TutoringRequest)
-        .join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id)
-        .outerjoin(Commune, Commune.code_insee == MenteeProfile.commune_code)
-        .where(TutoringRequest.status == "open")
-        .group_by(*keys)
-    )
-    if referent_id is not None:
-        stmt = stmt.where(MenteeProfile.referent_id == referent_id)
-    return {tuple(row[:-1]): row[-1] for row in db.session.execute(stmt)}
+_TERRITORY_KEYS = {
+    "territory": (Commune.canton_code, Commune.epci_siren),
+    "commune": (Commune.code_insee,),
+}
 
 
-def _free_places_by(keys: tuple) -> dict[tuple, tuple[int, int]]:
-    """Validated, active tutors with a place left, per value of `keys`: (tutors, free places).
+def _open_requests_by(kind: str, scope: _Scope) -> dict[tuple, int]:
+    """Open demandes per canton and EPCI, or per commune (None: unknown commune)."""
+    keys = _TERRITORY_KEYS[kind]
+
+    def build(scoped: bool) -> Select:
+        stmt = (
+            select(*keys, func.count())
+            .select_from(TutoringRequest)
+            .join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id)
+            .outerjoin(Commune, Commune.code_insee == MenteeProfile.commune_code)
+            .where(TutoringRequest.status == "open")
+            .group_by(*keys)
+        )
+        if scoped:
+            stmt = stmt.where(MenteeProfile.referent_id == bindparam("referent_id"))
+        return stmt
+
+    return {tuple(row[:-1]): row[-1] for row in scope.run(f"demand_{kind}", build)}
+
+
+def _free_places_by(kind: str, scope: _Scope) -> dict[tuple, tuple[int, int]]:
+    """Validated, active tutors with a place left, per canton and EPCI or per commune: (tutors, places).
 
     The whole département's, for a référent too: tutors are proposed to any référent's mentees.
     """
-    stmt = (
-        select(
-            *keys,
-            func.count(),
-            func.sum(TutorProfile.capacity - TutorProfile.places_used),
+    keys = _TERRITORY_KEYS[kind]
+
+    def build(scoped: bool) -> Select:
+        return (
+            select(*keys, func.count(), func.sum(TutorProfile.capacity - TutorProfile.places_used))
+            .select_from(TutorProfile)
+            .join(User, User.id == TutorProfile.user_id)
+            .join(Commune, Commune.code_insee == TutorProfile.commune_code)
+            .where(
+                User.active.is_(True),
+                TutorProfile.validated_at.is_not(None),
+                TutorProfile.places_used < TutorProfile.capacity,
+            )
+            .group_by(*keys)
         )
-        .select_from(TutorProfile)
-        .join(User, User.id == TutorProfile.user_id)
-        .join(Commune, Commune.code_insee == TutorProfile.commune_code)
-        .where(
-            User.active.is_(True),
-            TutorProfile.validated_at.is_not(None),
-            TutorProfile.places_used < TutorProfile.capacity,
-        )
-        .group_by(*keys)
-    )
-    return {tuple(row[:-2]): (int(row[-2]), int(row[-1] or 0)) for row in db.session.execute(stmt)}
+
+    return {
+        tuple(row[:-2]): (int(row[-2]), int(row[-1] or 0))
+        for row in scope.run(f"supply_{kind}", build)
+    }
 
 
 def _ranked(bucket: dict[str, list]) -> list[Territory]:
@@ -265,17 +322,19 @@ def _ranked(bucket: dict[str, list]) -> list[Territory]:
     return sorted(out, key=lambda t: (t.gap, t.name))
 
 
-def _territories(referent_id: int | None):
+def _territories(scope: _Scope):
     """Cantons and EPCIs, aggregated in SQL per (canton, EPCI): a few dozen rows, not 458 communes."""
-    keys = (Commune.canton_code, Commune.epci_siren)
-    demand = _open_requests_by(keys, referent_id)
-    supply = _free_places_by(keys)
+    demand = _open_requests_by("territory", scope)
+    supply = _free_places_by("territory", scope)
     cantons: dict[str, list] = {}
     epcis: dict[str, list] = {}
-    rows = db.session.execute(
-        select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
-        .distinct()
-        .order_by(Commune.canton_code, Commune.epci_siren)
+    rows = scope.run(
+        "territory_names",
+        lambda _scoped: (
+            select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
+            .distinct()
+            .order_by(Commune.canton_code, Commune.epci_siren)
+        ),
     )
     for canton_code, canton_nom, epci, epci_nom in rows:
         n = demand.get((canton_code, epci), 0)
@@ -290,13 +349,13 @@ def _territories(referent_id: int | None):
     return _ranked(cantons), _ranked(epcis), unknown_row
 
 
-def _communes(referent_id: int | None) -> list[MapCommune]:
+def _communes(scope: _Scope) -> list[MapCommune]:
     """The 458 communes with their open demandes and free places (the map, the communes' table)."""
-    keys = (Commune.code_insee,)
-    demand = _open_requests_by(keys, referent_id)
-    supply = _free_places_by(keys)
-    rows = db.session.execute(
-        select(
+    demand = _open_requests_by("commune", scope)
+    supply = _free_places_by("commune", scope)
+    rows = scope.run(
+        "communes",
+        lambda _scoped: select(
             Commune.code_insee,
             Commune.nom,
             Commune.latitude,
@@ -304,7 +363,7 @@ def _communes(referent_id: int | None) -> list[MapCommune]:
             Commune.population,
             Commune.canton_nom,
             Commune.epci_nom,
-        ).order_by(Commune.code_insee)
+        ).order_by(Commune.code_insee),
     )
     communes = []
     for code, nom, lat, lon, population, canton_nom, epci_nom in rows:
@@ -331,24 +390,25 @@ def build_report(period: Period, *, referent_id: int | None, communes: bool = Fa
 
     The 458 communes (the map and the communes' table) only if `communes`.
     """
-    answers, reasons = _answers_and_reasons(period, referent_id)
-    to_proposal, to_active = _delays(period, referent_id)
-    tutors_live, tutors_with_pair, tutors_repeat = _tutors(referent_id)
-    cantons, epcis, unknown = _territories(referent_id)
+    scope = _Scope(referent_id, *period.bounds)
+    answers, reasons = _answers_and_reasons(scope)
+    to_proposal, to_active = _delays(scope)
+    tutors_live, tutors_with_pair, tutors_repeat = _tutors(scope)
+    cantons, epcis, unknown = _territories(scope)
     return Report(
         period=period,
         whole_department=referent_id is None,
-        by_month=_by_month(period, referent_id),
+        by_month=_by_month(scope),
         answers=answers,
         reasons=reasons,
         to_proposal=to_proposal,
         to_active=to_active,
-        meetings=_meetings(period, referent_id),
-        outcomes=_outcomes(period, referent_id),
+        meetings=_meetings(scope),
+        outcomes=_outcomes(scope),
         tutors_live=tutors_live,
         tutors_with_pair=tutors_with_pair,
         tutors_repeat=tutors_repeat,
-        communes=_communes(referent_id) if communes else [],
+        communes=_communes(scope) if communes else [],
         cantons=cantons,
         epcis=epcis,
         unknown_commune=unknown,
