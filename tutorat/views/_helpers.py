@@ -50,11 +50,11 @@ def handle_post(
     if request.method != "POST":
         return render(200)
     if form is not None and not form.validate_on_submit():
-        return render(form_errors_status(form))
+        return render(_form_errors_status(form))
     try:
         result = action()
     except DomainError as error:
-        return render(show_error(error, form))
+        return render(_show_error(error, form))
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -70,7 +70,7 @@ def success(message: str, location: str) -> ResponseReturnValue:
     return redirect(location)
 
 
-def show_error(error: DomainError, form: FlaskForm | None = None) -> int:
+def _show_error(error: DomainError, form: FlaskForm | None = None) -> int:
     """Roll back, put the French message next to its field (or on top) and give the HTTP status."""
     db.session.rollback()
     field = getattr(form, error.field, None) if (form is not None and error.field) else None
@@ -81,7 +81,7 @@ def show_error(error: DomainError, form: FlaskForm | None = None) -> int:
     return 409 if isinstance(error, Conflict) else 422
 
 
-def form_errors_status(form: FlaskForm) -> int:
+def _form_errors_status(form: FlaskForm) -> int:
     """400 if only the security token was refused, else 422 with a summary above the fields."""
     if not set(form.errors) - {"csrf_token"}:
         return 400
