@@ -95,8 +95,9 @@ def reference_run_reminders(now: datetime) -> dict[str, int]:
 
     from tutorat.extensions import db
     from tutorat.models import Pair
+    from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES as UNANSWERED
     from tutorat.services.errors import Conflict
-    from tutorat.services.followup import UNANSWERED, _waiting_for
+    from tutorat.services.followup import _waiting_for
     from tutorat.services.notifications import queue_email
 
     first, second = current_app.config["REMINDER_DAYS"]

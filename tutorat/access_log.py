@@ -16,10 +16,9 @@ from flask_login import current_user
 from tutorat.errorpages import render_error, unknown_user
 from tutorat.extensions import db
 from tutorat.models import User
+from tutorat.models.users import STAFF_ROLES
 from tutorat.services import audit
 from tutorat.services.db import failure_reason, rollback_quietly
-
-STAFF_ROLES = ("referent", "admin")
 
 
 def init_app(app: Flask) -> None:

@@ -33,7 +33,7 @@ from wtforms.validators import (
 )
 
 from tutorat import vocab
-from tutorat.models import Commune, MenteeProfile
+from tutorat.models import Commune, MenteeProfile, Role
 from tutorat.services import emails, profiles, reference
 from tutorat.services.reference import MetierHit
 
@@ -570,7 +570,7 @@ class NewMenteeForm(PersonForm):
 class NewAccountForm(PersonForm):
     role = ChoiceField(
         "Type de compte",
-        choices=_pairs([("referent", "Référent ou référente"), ("tutor", "Tuteur ou tutrice")]),
+        choices=_pairs([(r, r.label) for r in (Role.REFERENT, Role.TUTOR)]),
         validators=[InputRequired("Choisissez le type de compte.")],
     )
     organisation = StringField(

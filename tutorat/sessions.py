@@ -18,14 +18,14 @@ import time
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from tutorat.models import Role, User
+from tutorat.models import User
+from tutorat.models.users import STAFF_ROLES
 
 SEEN = "_seen"  # last activity, seconds since the epoch
 SID = "_sid"  # a random id per login, new each time
 ROLE = "_role"  # for the request log when the database cannot load the user (tutorat.production)
 # The stamp is rewritten at most this often (each rewrite sends a new cookie).
 REFRESH_SECONDS = 30
-STAFF_ROLES = {Role.REFERENT.value, Role.ADMIN.value}
 # Requests that neither need a user nor count as activity.
 # Logout is never refused for idleness (and must work when the database cannot load the user).
 _SKIPPED_ENDPOINTS = {"static", "health.health", "auth.logout"}

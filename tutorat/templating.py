@@ -8,6 +8,17 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from tutorat import links, vocab
+from tutorat.models import (
+    EventEntity,
+    MessageStatus,
+    PairAnswer,
+    PairStatus,
+    Role,
+    TutoringRequestStatus,
+)
+from tutorat.models.pairs import PAIR_STATUS_LABELS
+from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS
+from tutorat.models.users import ROLE_PLURAL_LABELS
 from tutorat.services.disclosure import pair_view
 from tutorat.services.reference import with_rome_labels
 
@@ -70,5 +81,17 @@ def register(app: Flask) -> None:
     )
     # `disclose(pair, viewer)`: what `viewer` may see of `pair` (every page and email about a pair).
     app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label, disclose=pair_view)
+    # Statuses, answers and roles are compared to these enums in templates, never to strings.
+    app.jinja_env.globals.update(
+        PairStatus=PairStatus,
+        PairAnswer=PairAnswer,
+        TutoringRequestStatus=TutoringRequestStatus,
+        MessageStatus=MessageStatus,
+        Role=Role,
+        EventEntity=EventEntity,
+        PAIR_STATUS_LABELS=PAIR_STATUS_LABELS,
+        TUTORING_REQUEST_STATUS_LABELS=TUTORING_REQUEST_STATUS_LABELS,
+        ROLE_PLURAL_LABELS=ROLE_PLURAL_LABELS,
+    )
     # Absolute links for emails, from BASE_URL only (tutorat/links.py).
     links.init_app(app)

@@ -23,9 +23,9 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
+from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES as UNANSWERED
 from tutorat.services import requests as request_service
 from tutorat.services import suggestions
-from tutorat.services.followup import UNANSWERED
 from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS
 from tutorat.vocab import DECLINE_REASONS, OUTCOMES
 

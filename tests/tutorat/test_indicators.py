@@ -182,7 +182,13 @@ def test_figures_of_a_referents_caseload(world, ctx):
     r = _report(world["a"])
     assert r.requests_created == 4
     assert r.proposals == 3
-    assert r.answers == {"accepted": 2, "declined": 1, "expired": 0, "withdrawn": 0, "pending": 0}
+    assert r.answers == {
+        "accepted_by_both": 2,
+        "refused": 1,
+        "lapsed": 0,
+        "taken_back": 0,
+        "awaiting": 0,
+    }
     assert r.acceptance_rate == pytest.approx(200 / 3)
     # Delays: to a first proposal 20, 2 and 1 days (m4 still waiting); to an active binôme 35 and 5.
     assert r.to_proposal.counts == {20: 1, 2: 1, 1: 1}
@@ -210,7 +216,7 @@ def test_figures_of_the_whole_departement(world, ctx):
     r = _report(None)
     assert r.requests_created == 5  # e2 is older than twelve months
     assert r.proposals == 4
-    assert r.answers["pending"] == 1
+    assert r.answers["awaiting"] == 1
     assert r.acceptance_rate == pytest.approx(200 / 3)  # pending proposals do not count
     assert r.to_proposal.counts == {20: 1, 2: 1, 1: 1, 7: 1}
     assert r.to_proposal.median == 4.5
@@ -260,7 +266,7 @@ def test_a_referent_never_counts_another_referents_people(world, ctx):
     a, b = _report(world["a"]), _report(world["b"])
     assert (a.requests_created, b.requests_created) == (4, 1)
     assert (a.proposals, b.proposals) == (3, 1)
-    assert b.answers["pending"] == 1 and a.answers["pending"] == 0
+    assert b.answers["awaiting"] == 1 and a.answers["awaiting"] == 0
     assert b.acceptance_rate is None
     assert b.to_proposal.counts == {7: 1}
     assert (b.tutors_live, b.tutors_with_pair) == (1, 0)

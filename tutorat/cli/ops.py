@@ -20,7 +20,11 @@ def _fr(value: float, digits: int = 2) -> str:
 
 @click.command("create-user")
 @with_appcontext
-@click.option("--role", type=click.Choice(["admin", "referent", "tutor"]), required=True)
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in (Role.ADMIN, Role.REFERENT, Role.TUTOR)]),
+    required=True,
+)
 @click.option("--email", required=True)
 @click.option("--first-name", required=True)
 @click.option("--last-name", required=True)

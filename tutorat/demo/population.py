@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 from sqlalchemy import func, select
@@ -23,6 +24,8 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
+from tutorat.models.pairs import PAIR_STATUS_LABELS
+from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS
 from tutorat.services import accounts, suggestions
 from tutorat.services.reference import load_reference_data
 
@@ -314,19 +317,19 @@ def seed_demo(seed: int = 32) -> bool:
 
     # Statuses spread over the population (the demo mentee has no demande yet): the status each
     # demande or binôme ends in; the services get it there, in time, through the workflow's table.
-    targets = (
-        ["none"] * 50
-        + ["open"] * 60
-        + ["cancelled"] * 10
-        + ["proposed"] * 30
-        + ["tutor_accepted"] * 14
-        + ["mentee_accepted"] * 14
-        + ["accepted"] * 10
-        + ["active"] * 60
-        + ["ended"] * 30
-        + ["declined"] * 10
-        + ["expired"] * 6
-        + ["withdrawn"] * 5
+    targets: list[story.Target | None] = (
+        [None] * 50
+        + [TutoringRequestStatus.OPEN] * 60
+        + [TutoringRequestStatus.CANCELLED] * 10
+        + [PairStatus.PROPOSED] * 30
+        + [PairStatus.TUTOR_ACCEPTED] * 14
+        + [PairStatus.MENTEE_ACCEPTED] * 14
+        + [PairStatus.ACCEPTED] * 10
+        + [PairStatus.ACTIVE] * 60
+        + [PairStatus.ENDED] * 30
+        + [PairStatus.DECLINED] * 10
+        + [PairStatus.EXPIRED] * 6
+        + [PairStatus.WITHDRAWN] * 5
     )
     rng.shuffle(targets)
     demo_tutor = tutors[0][0]
@@ -337,10 +340,11 @@ def seed_demo(seed: int = 32) -> bool:
         tutor = None
         if i in (1, 2):
             # The demo tutor's active binôme, and a proposal waiting for their answer.
-            target, tutor = ("active" if i == 1 else "proposed"), demo_tutor
+            target = PairStatus.ACTIVE if i == 1 else PairStatus.PROPOSED
+            tutor = demo_tutor
             profile.remote_ok, profile.availability = True, profile.availability | (1 << 5)
             profile.target_metiers = "J1501"
-        if target == "none":
+        if target is None:
             continue
         assert profile.commune_code is not None
         history.add(
@@ -360,8 +364,10 @@ def seed_demo(seed: int = 32) -> bool:
         counts = db.session.execute(
             select(model.status, func.count()).group_by(model.status).order_by(model.status)
         ).all()
-        statuses = TutoringRequestStatus if model is TutoringRequest else PairStatus
-        click.echo(f"{label} : " + ", ".join(f"{statuses(k).label.lower()} {n}" for k, n in counts))
+        labels: dict[Any, str] = (
+            TUTORING_REQUEST_STATUS_LABELS if model is TutoringRequest else PAIR_STATUS_LABELS
+        )
+        click.echo(f"{label} : " + ", ".join(f"{labels[k].lower()} {n}" for k, n in counts))
     return True
 
 

@@ -32,16 +32,22 @@ from tutorat.demo.story import pair_paths
 from tutorat.extensions import db
 from tutorat.models import (
     Commune,
+    EventEntity,
     Meeting,
     MenteeProfile,
     Pair,
+    PairAnswer,
+    PairStatus,
+    Role,
     RomeMetier,
     StatusEvent,
     TutoringRequest,
+    TutoringRequestStatus,
     TutorProfile,
     User,
 )
-from tutorat.models.pairs import LIVE_PAIR_STATUSES
+from tutorat.models.pairs import FAILED_PROPOSAL_STATUSES, LIVE_PAIR_STATUSES, PENDING_PAIR_STATUSES
+from tutorat.models.requests import LIVE_REQUEST_STATUSES
 from tutorat.services import accounts, suggestions
 
 
@@ -61,15 +67,21 @@ SCALES = {"gers": GERS}
 BATCH = 2_000
 EMAIL_DOMAIN = "example.org"
 
+_R, _P = TutoringRequestStatus, PairStatus
+# What a story or a failed binôme comes to: a status, or one of these two.
+NO_REQUEST = "none"  # the mentee has no demande
+ENDED_FAILED = "ended_failed"  # a binôme ended without result (its demande reopened)
+Kind = TutoringRequestStatus | PairStatus | str
 # What happens to a generated mentee's demande, in percent (the last binôme's status).
-STORIES = {
-    "none": 14, "cancelled": 5, "open": 28, "proposed": 5, "tutor_accepted": 2, "mentee_accepted": 2,
-    "accepted": 1.5, "active": 24, "ended": 18.5,
+STORIES: dict[Kind, float] = {
+    NO_REQUEST: 14, _R.CANCELLED: 5, _R.OPEN: 28, _P.PROPOSED: 5, _P.TUTOR_ACCEPTED: 2,
+    _P.MENTEE_ACCEPTED: 2, _P.ACCEPTED: 1.5, _P.ACTIVE: 24, _P.ENDED: 18.5,
 }  # fmt: skip
-LIVE_STORIES = ("proposed", "tutor_accepted", "mentee_accepted", "accepted", "active")
 # Binômes that failed before the last one: how many, and how each ended.
 HISTORY_COUNTS = {0: 70, 1: 22, 2: 8}
-HISTORY_KINDS = {"declined": 40, "expired": 20, "withdrawn": 15, "ended_failed": 25}
+HISTORY_KINDS: dict[Kind, float] = {
+    _P.DECLINED: 40, _P.EXPIRED: 20, _P.WITHDRAWN: 15, ENDED_FAILED: 25,
+}  # fmt: skip
 SUCCESS_OUTCOMES = [o for o in vocab.OUTCOMES if o not in vocab.FAILED_OUTCOMES]
 
 
@@ -96,12 +108,14 @@ class _Person:
 @dataclass
 class _PairPlan:
     tutor: int  # index in the tutors list
-    kind: str  # a story status, or a history kind
+    kind: Kind  # a story status, or a history kind
     proposed_at: datetime
     explanation: Any
     rank: int | None
     place: str
-    events: list[tuple[datetime, str, str | None, str, str]] = field(default_factory=list)
+    events: list[tuple[datetime, str, PairStatus | None, PairStatus, str]] = field(
+        default_factory=list
+    )
     # (at, actor: "mentee" | "referent" | "tutor" | "system", from, to, reason)
     values: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
@@ -110,12 +124,14 @@ class _PairPlan:
 @dataclass
 class _Story:
     mentee: int
-    kind: str
-    history: list[str]
+    kind: Kind
+    history: list[Kind]
     final_tutor: int | None = None
     created_at: datetime | None = None
-    request_events: list[tuple[datetime, str, str | None, str, str]] = field(default_factory=list)
-    status: str = "open"
+    request_events: list[
+        tuple[datetime, str, TutoringRequestStatus | None, TutoringRequestStatus, str]
+    ] = field(default_factory=list)
+    status: TutoringRequestStatus = TutoringRequestStatus.OPEN
     pairs: list[_PairPlan] = field(default_factory=list)
     request_id: int | None = None
 
@@ -160,14 +176,14 @@ class _Generator:
             role: n for role, n in s.execute(select(User.role, func.count()).group_by(User.role))
         }
         self.existing = {
-            "referent": count.get("referent", 0),
-            "tutor": count.get("tutor", 0),
-            "mentee": count.get("mentee", 0),
+            "referent": count.get(Role.REFERENT, 0),
+            "tutor": count.get(Role.TUTOR, 0),
+            "mentee": count.get(Role.MENTEE, 0),
             "pair": s.scalar(select(func.count()).select_from(Pair)) or 0,
             "meeting": s.scalar(select(func.count()).select_from(Meeting)) or 0,
         }
         self.old_referents = list(
-            s.scalars(select(User.id).where(User.role == "referent").order_by(User.id))
+            s.scalars(select(User.id).where(User.role == Role.REFERENT).order_by(User.id))
         )
 
     def commune(self) -> Commune:
@@ -299,7 +315,7 @@ class _Generator:
             kind = _choice(rng, STORIES)
             history = (
                 []
-                if kind in ("none", "cancelled")
+                if kind in (NO_REQUEST, _R.CANCELLED)
                 else [_choice(rng, HISTORY_KINDS) for _ in range(_choice(rng, HISTORY_COUNTS))]
             )
             self.stories.append(_Story(i, kind, history))
@@ -327,36 +343,36 @@ class _Generator:
         rng.shuffle(order)
         for i in self.progress.over(order, "Choix des tuteurs"):
             story = self.stories[i]
-            if story.kind in LIVE_STORIES or story.kind == "ended":
+            if story.kind in LIVE_PAIR_STATUSES or story.kind == _P.ENDED:
                 candidates = top(i)
                 near = candidates[:5]
                 rng.shuffle(near)
                 chosen = next(
-                    (j for j, _ in near + candidates[5:] if story.kind == "ended" or free[j] > 0),
+                    (j for j, _ in near + candidates[5:] if story.kind == _P.ENDED or free[j] > 0),
                     None,
                 )
                 if chosen is None:
-                    story.kind = "open"
+                    story.kind = _R.OPEN
                 else:
                     story.final_tutor = chosen
-                    if story.kind in LIVE_STORIES:
+                    if story.kind in LIVE_PAIR_STATUSES:
                         free[chosen] -= 1
 
         # Exactly the number of binômes asked for: trim or extend the failed ones before the last.
         want = max(self.t.pairs - self.existing["pair"], 0)
         finals = sum(s.final_tutor is not None for s in self.stories)
-        with_request = [s for s in self.stories if s.kind not in ("none", "cancelled")]
+        with_request = [s for s in self.stories if s.kind not in (NO_REQUEST, _R.CANCELLED)]
         total = finals + sum(len(s.history) for s in self.stories)
         while total > want:
             having = [s for s in with_request if s.history]
             if having:
                 rng.choice(having).history.pop()
             else:
-                ended = [s for s in self.stories if s.kind == "ended"]
+                ended = [s for s in self.stories if s.kind == _P.ENDED]
                 if not ended:
                     break
                 story = rng.choice(ended)
-                story.kind, story.final_tutor = "open", None
+                story.kind, story.final_tutor = _R.OPEN, None
             total -= 1
         room = [s for s in with_request if len(s.history) < 3]
         while total < want and room:
@@ -395,16 +411,16 @@ class _Generator:
         """Dates and status events of one mentee's demande and binômes, ending before now."""
         rng, now = self.rng, self.now
         kind = story.kind
-        if kind == "none":
+        if kind == NO_REQUEST:
             return
         # When the last step happens (or the demande was last reopened, for an open one).
-        if kind == "cancelled":
+        if kind == _R.CANCELLED:
             anchor = now - _days(rng, 1, 300)
-        elif kind == "open":
+        elif kind == _R.OPEN:
             anchor = now - _days(rng, 0, 60)
-        elif kind in ("proposed", "tutor_accepted", "mentee_accepted", "accepted"):
+        elif kind in PENDING_PAIR_STATUSES:
             anchor = now - _days(rng, 0.2, 9)
-        elif kind == "active":
+        elif kind == _P.ACTIVE:
             anchor = now - _days(rng, 35, 360)  # the proposal; confirmed a few days later
         else:  # ended
             anchor = now - _days(rng, 60, 500)
@@ -414,32 +430,32 @@ class _Generator:
         for hist in reversed(story.history):
             closed = t - _days(rng, 1, 12)
             length = {
-                "declined": _days(rng, 1, 7), "expired": timedelta(days=10, hours=rng.randint(1, 20)),
-                "withdrawn": _days(rng, 1, 8), "ended_failed": _days(rng, 30, 150),
+                _P.DECLINED: _days(rng, 1, 7), _P.EXPIRED: timedelta(days=10, hours=rng.randint(1, 20)),
+                _P.WITHDRAWN: _days(rng, 1, 8), ENDED_FAILED: _days(rng, 30, 150),
             }[hist]  # fmt: skip
             spans.append((hist, closed - length, closed))
             t = closed - length
         spans.reverse()
-        created = t - _days(rng, 1, 25) if (spans or kind != "open") else anchor
-        if kind == "cancelled":
+        created = t - _days(rng, 1, 25) if (spans or kind != _R.OPEN) else anchor
+        if kind == _R.CANCELLED:
             created = anchor - _days(rng, 1, 60)
         story.created_at = created
         mentee = self.mentees[story.mentee]
         mentee.created_at = min(mentee.created_at, created - _days(rng, 1, 60))
         creator = "mentee" if mentee.email else "referent"
         ev = story.request_events
-        ev.append((created, creator, None, "open", ""))
-        if kind == "cancelled":
+        ev.append((created, creator, None, _R.OPEN, ""))
+        if kind == _R.CANCELLED:
             ev.append(
                 (
                     anchor,
                     "referent",
-                    "open",
-                    "cancelled",
+                    _R.OPEN,
+                    _R.CANCELLED,
                     "La personne a trouvé une solution seule.",
                 )
             )
-            story.status = "cancelled"
+            story.status = _R.CANCELLED
             return
 
         for hist, start, end in spans:
@@ -477,28 +493,28 @@ class _Generator:
                 t,
                 "referent",
                 None,
-                "proposed",
+                _P.PROPOSED,
                 f"Score {pair.explanation.score:.2f}"
                 if pair.explanation.feasible
                 else "Proposé hors classement",
             )
         )
-        rev.append((t, "referent", "open", "proposed", "Binôme n° {pair} proposé"))
-        status = "proposed"
+        rev.append((t, "referent", _R.OPEN, _R.PROPOSED, "Binôme n° {pair} proposé"))
+        status = _P.PROPOSED
 
-        def step(to: str, actor: str, when: datetime, reason: str = "") -> None:
+        def step(to: PairStatus, actor: str, when: datetime, reason: str = "") -> None:
             nonlocal status
             ev.append((when, actor, status, to, reason))
             status = to
 
         mentee_actor = "mentee" if self.mentees[story.mentee].email else "referent_for_mentee"
         # The way to the final status, drawn from the workflow's transition table.
-        path = rng.choice(pair_paths("ended" if kind == "ended_failed" else kind))
+        path = rng.choice(pair_paths(_P.ENDED if kind == ENDED_FAILED else PairStatus(kind)))
         steps = list(itertools.pairwise(path))
 
-        def answer(before: str, after: str, when: datetime) -> None:
-            tutor_side = after == "tutor_accepted" or before == "mentee_accepted"
-            v["tutor_answer" if tutor_side else "mentee_answer"] = "accepted"
+        def answer(before: PairStatus, after: PairStatus, when: datetime) -> None:
+            tutor_side = after == _P.TUTOR_ACCEPTED or before == _P.MENTEE_ACCEPTED
+            v["tutor_answer" if tutor_side else "mentee_answer"] = PairAnswer.ACCEPTED
             step(
                 after,
                 "tutor" if tutor_side else mentee_actor,
@@ -506,69 +522,69 @@ class _Generator:
                 "Accepté par le tuteur" if tutor_side else "Accepté par le bénéficiaire",
             )
 
-        if kind in ("declined", "expired", "withdrawn"):
+        if kind in FAILED_PROPOSAL_STATUSES:
             end = closed or now
             # Any answers come before the end, in order; expiry is the system's, at the delay.
             for n, (before, after) in enumerate(steps[:-1], start=1):
                 answer(before, after, t + (end - t) * n / len(steps))
-            if kind == "declined":
+            if kind == _P.DECLINED:
                 if v["tutor_answer"] is None:
-                    v["tutor_answer"] = "declined"
+                    v["tutor_answer"] = PairAnswer.DECLINED
                     actor = "tutor"
                 else:
-                    v["mentee_answer"] = "declined"
+                    v["mentee_answer"] = PairAnswer.DECLINED
                     actor = mentee_actor
                 reason = rng.choice(list(vocab.DECLINE_REASONS)[:4])
                 v["decline_reason"] = reason
-                step("declined", actor, end, vocab.DECLINE_REASONS[reason])
-                rev.append((end, actor, "proposed", "open", "Binôme n° {pair} refusé"))
-            elif kind == "expired":
+                step(_P.DECLINED, actor, end, vocab.DECLINE_REASONS[reason])
+                rev.append((end, actor, _R.PROPOSED, _R.OPEN, "Binôme n° {pair} refusé"))
+            elif kind == _P.EXPIRED:
                 v["decline_reason"] = vocab.EXPIRY_REASON[0]
-                step("expired", "system", end, f"{vocab.EXPIRY_REASON[1]} (10 jours)")
+                step(_P.EXPIRED, "system", end, f"{vocab.EXPIRY_REASON[1]} (10 jours)")
                 rev.append(
-                    (end, "system", "proposed", "open", "Binôme n° {pair} expiré sans réponse")
+                    (end, "system", _R.PROPOSED, _R.OPEN, "Binôme n° {pair} expiré sans réponse")
                 )
             else:
-                step("withdrawn", "referent", end, "Retiré par le référent")
-                rev.append((end, "referent", "proposed", "open", "Binôme n° {pair} retiré"))
+                step(_P.WITHDRAWN, "referent", end, "Retiré par le référent")
+                rev.append((end, "referent", _R.PROPOSED, _R.OPEN, "Binôme n° {pair} retiré"))
             pair.values["updated_at"] = end
             return
 
         # Answers a day or so apart (before now for pending proposals), then the confirmation.
-        horizon = (closed or now) if kind in ("ended_failed", "ended", "active") else now
+        horizon = (closed or now) if kind in (ENDED_FAILED, _P.ENDED, _P.ACTIVE) else now
         gap = min(timedelta(days=2), (horizon - t) / 4)
         for before, after in steps:
-            if after in ("tutor_accepted", "mentee_accepted", "accepted"):
+            if after in (_P.TUTOR_ACCEPTED, _P.MENTEE_ACCEPTED, _P.ACCEPTED):
                 t = t + gap * rng.uniform(0.3, 1.0)
                 answer(before, after, t)
-            elif after == "active":
+            elif after == _P.ACTIVE:
                 t = t + gap * rng.uniform(0.3, 1.0)
-                step("active", "referent", t, "Binôme confirmé par le référent")
-                rev.append((t, "referent", "proposed", "matched", "Binôme n° {pair} actif"))
+                step(_P.ACTIVE, "referent", t, "Binôme confirmé par le référent")
+                rev.append((t, "referent", _R.PROPOSED, _R.MATCHED, "Binôme n° {pair} actif"))
                 v["confirmed_at"] = t
-            elif after == "ended":
+            elif after == _P.ENDED:
                 end = (
                     closed
                     if closed is not None
                     else min(now - _days(rng, 1, 30), t + _days(rng, 30, 200))
                 )
                 end = max(end, t + timedelta(hours=1))
-                outcome = "arret" if kind == "ended_failed" else rng.choice(SUCCESS_OUTCOMES)
+                outcome = "arret" if kind == ENDED_FAILED else rng.choice(SUCCESS_OUTCOMES)
                 v["outcome"] = outcome
                 if outcome == "emploi":
                     v["outcome_contract"] = rng.choice(list(vocab.CONTRACT_TYPES))
                 if outcome == "droits":
                     v["outcome_rights"] = rng.choice(list(vocab.RIGHTS))
                 v["tutor_wants_again"] = rng.choice([True, True, False, None])
-                step("ended", "referent", end, vocab.OUTCOMES[outcome])
+                step(_P.ENDED, "referent", end, vocab.OUTCOMES[outcome])
                 v["ended_at"] = end
                 if outcome in vocab.FAILED_OUTCOMES:
                     rev.append(
                         (
                             end,
                             "referent",
-                            "matched",
-                            "open",
+                            _R.MATCHED,
+                            _R.OPEN,
                             "Binôme n° {pair} arrêté : nouvelle proposition",
                         )
                     )
@@ -589,7 +605,7 @@ class _Generator:
                 if start is None:
                     continue
                 end = pair.values.get("ended_at") or now
-                if pair.kind == "active" and rng.random() < 0.12:
+                if pair.kind == _P.ACTIVE and rng.random() < 0.12:
                     end = max(
                         start + timedelta(days=2), now - _days(rng, 22, 60)
                     )  # no news: an alert
@@ -679,7 +695,7 @@ class _Generator:
         rest: dict[int, datetime] = {}
         for story in self.stories:
             for pair in story.pairs:
-                if pair.kind in LIVE_STORIES:
+                if pair.kind in LIVE_PAIR_STATUSES:
                     used[pair.tutor] += 1
                 last_asked[pair.tutor] = max(
                     last_asked.get(pair.tutor, pair.proposed_at), pair.proposed_at
@@ -774,7 +790,7 @@ class _Generator:
         for st, pair in pairs:
             mentee = self.mentees[st.mentee]
             feasible = bool(pair.explanation.feasible)
-            kind = pair.kind if pair.kind != "ended_failed" else "ended"
+            kind = pair.kind if pair.kind != ENDED_FAILED else _P.ENDED
             pair_rows.append(
                 {
                     "request_id": st.request_id,
@@ -821,18 +837,18 @@ class _Generator:
             pair_iter = iter(st.pairs)
             current = None
             for at, who, frm, to, reason in st.request_events:
-                if to == "proposed":
+                if to == _R.PROPOSED:
                     current = next(pair_iter)
                 actor_id, behalf = actor(st, who, current.tutor if current else None)
                 event_rows.append(
                     {
-                        "entity": "demande",
+                        "entity": EventEntity.REQUEST,
                         "entity_id": st.request_id,
                         "actor_id": actor_id,
                         "on_behalf_of_id": behalf,
                         "at": at,
-                        "from_status": frm,
-                        "to_status": to,
+                        "from_status": frm and str(frm),
+                        "to_status": str(to),
                         "reason": reason.format(pair=current.id if current else ""),
                     }
                 )
@@ -841,13 +857,13 @@ class _Generator:
                     actor_id, behalf = actor(st, who, pair.tutor)
                     event_rows.append(
                         {
-                            "entity": "binome",
+                            "entity": EventEntity.PAIR,
                             "entity_id": pair.id,
                             "actor_id": actor_id,
                             "on_behalf_of_id": behalf,
                             "at": at,
-                            "from_status": frm,
-                            "to_status": to,
+                            "from_status": frm and str(frm),
+                            "to_status": str(to),
                             "reason": reason,
                         }
                     )
@@ -922,9 +938,9 @@ def totals() -> dict[str, int]:
     roles = dict(s.execute(select(User.role, func.count()).group_by(User.role)).all())
     pairs = dict(s.execute(select(Pair.status, func.count()).group_by(Pair.status)).all())
     return {
-        "bénéficiaires": roles.get("mentee", 0),
-        "tuteurs": roles.get("tutor", 0),
-        "référents": roles.get("referent", 0),
+        "bénéficiaires": roles.get(Role.MENTEE, 0),
+        "tuteurs": roles.get(Role.TUTOR, 0),
+        "référents": roles.get(Role.REFERENT, 0),
         "demandes": s.scalar(select(func.count()).select_from(TutoringRequest)) or 0,
         "binômes": sum(pairs.values()),
         **{f"binômes {k}": v for k, v in sorted(pairs.items())},
@@ -991,17 +1007,19 @@ def invariant_violations() -> dict[str, int]:
         ),
         "bénéficiaires avec plusieurs demandes ouvertes": count(
             select(TutoringRequest.mentee_id)
-            .where(TutoringRequest.status.in_(("open", "proposed")))
+            .where(TutoringRequest.status.in_(LIVE_REQUEST_STATUSES))
             .group_by(TutoringRequest.mentee_id)
             .having(func.count() > 1)
         ),
-        "binômes sans événement de création": without_creation(Pair, "binome"),
-        "demandes sans événement de création": without_creation(TutoringRequest, "demande"),
+        "binômes sans événement de création": without_creation(Pair, EventEntity.PAIR),
+        "demandes sans événement de création": without_creation(
+            TutoringRequest, EventEntity.REQUEST
+        ),
         "binômes dont le statut n'est pas celui du dernier événement": status_mismatch(
-            Pair, "binome"
+            Pair, EventEntity.PAIR
         ),
         "demandes dont le statut n'est pas celui du dernier événement": status_mismatch(
-            TutoringRequest, "demande"
+            TutoringRequest, EventEntity.REQUEST
         ),
     }
 

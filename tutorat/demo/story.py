@@ -28,9 +28,13 @@ from tutorat.models import (
     OutboxEmail,
     OutboxEmailPerson,
     Pair,
+    PairStatus,
+    Role,
+    TutoringRequestStatus,
     TutorProfile,
     User,
 )
+from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.services import followup, meetings, pairs, requests, suggestions
 from tutorat.services.workflow import PAIR_TRANSITIONS
 
@@ -41,6 +45,9 @@ MESSAGES = [
     "J'ai besoin de reprendre confiance après plusieurs années sans emploi.",
     "Je voudrais savoir comment concilier un emploi et la garde de mes enfants.",
 ]
+
+# The status a demande's story ends in: a demande's (open, cancelled) or its binôme's.
+Target = TutoringRequestStatus | PairStatus
 
 # What a story yields: how long to wait before its next step.
 Story = Generator[timedelta, None, None]
@@ -67,7 +74,9 @@ MEETING_NOTES = (
 )
 
 
-def pair_paths(target: str, start: str = "proposed") -> list[tuple[str, ...]]:
+def pair_paths(
+    target: PairStatus, start: PairStatus = PairStatus.PROPOSED
+) -> list[tuple[PairStatus, ...]]:
     """Every way the workflow's transition table lets a binôme go from `start` to `target`."""
     if start == target:
         return [(start,)]
@@ -179,46 +188,49 @@ class History:
 
     # -- one demande's story --
 
-    def add(self, person: Person, target: str, *, tutor: User | None = None) -> None:
+    def add(self, person: Person, target: Target, *, tutor: User | None = None) -> None:
         """Plan a demande of `person` that ends in `target` (a demande or a binôme status)."""
         rng, end = self.rng, self.clock.end
         earliest = self.start_at + timedelta(days=2)
-        if target == "open":
+        if target == TutoringRequestStatus.OPEN:
             opened = end - self.days(0.1, 40)
-        elif target == "cancelled":
+        elif target == TutoringRequestStatus.CANCELLED:
             opened = earliest + self.days(0, 100)
         else:
-            path = rng.choice(pair_paths(target))
+            path = rng.choice(pair_paths(PairStatus(target)))
             steps = [(a, b, self.step_wait(a, b)) for a, b in itertools.pairwise(path)]
             busy = sum((w for *_, w in steps), timedelta())
-            if target in ("proposed", "tutor_accepted", "mentee_accepted", "accepted"):
+            if target in PENDING_PAIR_STATUSES:
                 # Still waiting now: proposed less than the expiry delay ago.
                 proposed = end - self.days(busy.total_seconds() / 86400 + 0.1, 9)
-            elif target == "active":
+            elif target == PairStatus.ACTIVE:
                 proposed = earliest + self.days(10, 120)
-            elif target == "ended":
+            elif target == PairStatus.ENDED:
                 proposed = earliest + self.days(5, 40)
             else:  # declined, expired, withdrawn: over some time ago
                 proposed = earliest + self.days(5, 120)
             opened = proposed - self.days(0.1, 8)
             self.clock.start(opened, self.demande(person, steps, proposed - opened, tutor))
             return
-        self.clock.start(opened, self.demande(person, [], None, None, cancel=target == "cancelled"))
+        self.clock.start(
+            opened,
+            self.demande(person, [], None, None, cancel=target == TutoringRequestStatus.CANCELLED),
+        )
 
-    def step_wait(self, before: str, after: str) -> timedelta:
+    def step_wait(self, before: PairStatus, after: PairStatus) -> timedelta:
         """How long after reaching `before` the step to `after` comes."""
-        if after == "expired":
+        if after == PairStatus.EXPIRED:
             return self.expiry + timedelta(days=1)  # the cron's run after the delay
-        if after == "active":
+        if after == PairStatus.ACTIVE:
             return self.days(0.1, 2)  # the référent confirms
-        if after == "ended":
+        if after == PairStatus.ENDED:
             return self.days(30, 90)  # meetings meanwhile
         return self.days(0.1, 3)  # an answer, a refusal, a withdrawal
 
     def demande(
         self,
         person: Person,
-        steps: list[tuple[str, str, timedelta]],
+        steps: list[tuple[PairStatus, PairStatus, timedelta]],
         until_proposal: timedelta | None,
         tutor: User | None,
         *,
@@ -248,42 +260,42 @@ class History:
             return  # no free tutor fits: the demande waits in the queue
         pair = pairs.propose(demande, tutor_id, actor=referent, now=self.now)
         for before, after, wait in steps:
-            if after == "expired":
+            if after == PairStatus.EXPIRED:
                 return  # the cron expires it
-            if after == "ended":
+            if after == PairStatus.ENDED:
                 yield from self.meetings(pair, until=self.now + wait)
                 self.end_pair(pair, referent)
                 return
             yield wait
             self.take_step(pair, person, before, after)
-        if pair.status == "active":
+        if pair.status == PairStatus.ACTIVE:
             yield from self.meetings(pair, until=None)
 
-    def take_step(self, pair: Pair, person: Person, before: str, after: str) -> None:
+    def take_step(self, pair: Pair, person: Person, before: PairStatus, after: PairStatus) -> None:
         rng, now, referent = self.rng, self.now, person.referent
         mentee = person.user if person.user.email else referent
-        if after in ("tutor_accepted", "mentee_accepted", "accepted"):
-            tutor_side = after == "tutor_accepted" or before == "mentee_accepted"
+        if after in (PairStatus.TUTOR_ACCEPTED, PairStatus.MENTEE_ACCEPTED, PairStatus.ACCEPTED):
+            tutor_side = after == PairStatus.TUTOR_ACCEPTED or before == PairStatus.MENTEE_ACCEPTED
             pairs.answer(
                 pair,
-                side="tutor" if tutor_side else "mentee",
+                side=Role.TUTOR if tutor_side else Role.MENTEE,
                 accept=True,
                 actor=pair.tutor if tutor_side else mentee,
                 now=now,
             )
-        elif after == "declined":
+        elif after == PairStatus.DECLINED:
             tutor_side = pair.tutor_answer is None
             pairs.answer(
                 pair,
-                side="tutor" if tutor_side else "mentee",
+                side=Role.TUTOR if tutor_side else Role.MENTEE,
                 accept=False,
                 actor=pair.tutor if tutor_side else mentee,
                 reason=rng.choice([r for r in vocab.DECLINE_REASONS if r != "autre"]),
                 now=now,
             )
-        elif after == "withdrawn":
+        elif after == PairStatus.WITHDRAWN:
             pairs.withdraw(pair, actor=referent, reason=rng.choice(WITHDRAW_REASONS), now=now)
-        elif after == "active":
+        elif after == PairStatus.ACTIVE:
             pairs.confirm(pair, actor=referent, now=now)
         else:  # pragma: no cover - a status added to the table without a way to reach it here
             raise ValueError(f"no demo step leads to {after!r}")

@@ -1,7 +1,7 @@
 """The ORM models, one module per aggregate; importing this package registers them all."""
 
 from tutorat.models.access import AccessLog
-from tutorat.models.audit import StatusEvent
+from tutorat.models.audit import EventEntity, StatusEvent
 from tutorat.models.health import HealthCheck
 from tutorat.models.meetings import Meeting
 from tutorat.models.outbox import (
@@ -10,7 +10,7 @@ from tutorat.models.outbox import (
     OutboxEmailPerson,
     outbox_email_person,
 )
-from tutorat.models.pairs import Pair, PairStatus
+from tutorat.models.pairs import Pair, PairAnswer, PairStatus
 from tutorat.models.pool import POOL_TABLES, PoolVersion
 from tutorat.models.reference import (
     Commune,
@@ -27,6 +27,7 @@ __all__ = [
     "POOL_TABLES",
     "AccessLog",
     "Commune",
+    "EventEntity",
     "HealthCheck",
     "Meeting",
     "MenteeProfile",
@@ -34,6 +35,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxEmailPerson",
     "Pair",
+    "PairAnswer",
     "PairStatus",
     "PoolVersion",
     "Role",

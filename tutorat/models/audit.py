@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import Base
-from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models._types import EnumText, UTCDateTime, in_check, utcnow
 from tutorat.models.users import User
+
+
+class EventEntity(enum.StrEnum):
+    """What a status event is about."""
+
+    REQUEST = "demande"
+    PAIR = "binome"
 
 
 class StatusEvent(Base):
     __tablename__ = "status_event"
     __table_args__ = (
-        CheckConstraint("entity IN ('demande', 'binome')", name="entite_connue"),
+        CheckConstraint(in_check("entity", EventEntity), name="entite_connue"),
         Index("ix_status_event_entity", "entity", "entity_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entity: Mapped[str] = mapped_column(String(10))
+    entity: Mapped[EventEntity] = mapped_column(EnumText(EventEntity, 10))
     entity_id: Mapped[int] = mapped_column()
     # None = the system (a scheduled command), not a person.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

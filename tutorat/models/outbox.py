@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import Base
-from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models._types import EnumText, UTCDateTime, in_check, utcnow
 
 
 class MessageStatus(enum.StrEnum):
@@ -21,15 +21,22 @@ class MessageStatus(enum.StrEnum):
     FAILED = "failed"  # given up after MAIL_MAX_ATTEMPTS; the admin may send it again
     CANCELLED = "cancelled"  # a person it names was erased: never sent
 
+    @property
+    def label(self) -> str:
+        return MESSAGE_STATUS_LABELS[self]
 
+
+MESSAGE_STATUS_LABELS = {
+    MessageStatus.PENDING: "en attente d'envoi",
+    MessageStatus.SENDING: "en cours d'envoi",
+    MessageStatus.SENT: "envoyé",
+    MessageStatus.FAILED: "envoi impossible",
+    MessageStatus.CANCELLED: "annulé",
+}
 # Messages that may still leave, hence that an erasure cancels.
-UNSENT_STATUSES = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
+UNSENT_STATUSES = frozenset({MessageStatus.PENDING, MessageStatus.SENDING})
 # Messages that will not leave any more, hence that `flask purge` deletes once old.
-FINISHED_STATUSES = (
-    MessageStatus.SENT.value,
-    MessageStatus.CANCELLED.value,
-    MessageStatus.FAILED.value,
-)
+FINISHED_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.CANCELLED, MessageStatus.FAILED})
 
 # Every person an email is addressed to or names (the mentee in the référent's email about
 # them), so that erasing a person finds every message about them, not only those to them.
@@ -52,12 +59,7 @@ outbox_email_person = Table(
 
 class OutboxEmail(Base):
     __tablename__ = "outbox_email"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')",
-            name="statut_connu",
-        ),
-    )
+    __table_args__ = (CheckConstraint(in_check("status", MessageStatus), name="statut_connu"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -67,7 +69,9 @@ class OutboxEmail(Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     # Stable across retries, so a resent message is recognised as the same one.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(10), default=MessageStatus.PENDING.value, index=True)
+    status: Mapped[MessageStatus] = mapped_column(
+        EnumText(MessageStatus, 10), default=MessageStatus.PENDING, index=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
@@ -94,6 +98,7 @@ class OutboxEmailPerson(Base):
 
 __all__ = [
     "FINISHED_STATUSES",
+    "MESSAGE_STATUS_LABELS",
     "UNSENT_STATUSES",
     "MessageStatus",
     "OutboxEmail",

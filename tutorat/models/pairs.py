@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import Base
-from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models._types import EnumText, UTCDateTime, in_check, utcnow
 from tutorat.models.requests import TutoringRequest
 from tutorat.models.users import User
 
@@ -42,16 +42,42 @@ PAIR_STATUS_LABELS = {
     PairStatus.EXPIRED: "Expiré sans réponse",
     PairStatus.WITHDRAWN: "Retiré par le référent",
 }
-LIVE_PAIR_STATUSES = ("proposed", "tutor_accepted", "mentee_accepted", "accepted", "active")
-PENDING_PAIR_STATUSES = ("proposed", "tutor_accepted", "mentee_accepted", "accepted")
-LIVE_PAIR_SQL = "status IN ('proposed', 'tutor_accepted', 'mentee_accepted', 'accepted', 'active')"
-_ALL = "', '".join(s.value for s in PairStatus)
+
+
+class PairAnswer(enum.StrEnum):
+    """What the tutor or the mentee answered to a proposal (`Pair.tutor_answer`, `mentee_answer`)."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+# A binôme that holds the mentee and a place of the tutor: at most one per mentee.
+LIVE_PAIR_STATUSES = frozenset(
+    {
+        PairStatus.PROPOSED,
+        PairStatus.TUTOR_ACCEPTED,
+        PairStatus.MENTEE_ACCEPTED,
+        PairStatus.ACCEPTED,
+        PairStatus.ACTIVE,
+    }
+)
+# A proposal not yet confirmed by the référent.
+PENDING_PAIR_STATUSES = LIVE_PAIR_STATUSES - {PairStatus.ACTIVE}
+# A proposal someone has still to answer: reminded, then expired (`services/followup.py`).
+UNANSWERED_PAIR_STATUSES = PENDING_PAIR_STATUSES - {PairStatus.ACCEPTED}
+# A proposal that ended without a binôme.
+FAILED_PROPOSAL_STATUSES = frozenset(
+    {PairStatus.DECLINED, PairStatus.EXPIRED, PairStatus.WITHDRAWN}
+)
+# A binôme that was (or is) active: it has meetings and an end.
+STARTED_PAIR_STATUSES = frozenset({PairStatus.ACTIVE, PairStatus.ENDED})
+LIVE_PAIR_SQL = in_check("status", LIVE_PAIR_STATUSES)
 
 
 class Pair(Base):
     __tablename__ = "pair"
     __table_args__ = (
-        CheckConstraint(f"status IN ('{_ALL}')", name="statut_connu"),
+        CheckConstraint(in_check("status", PairStatus), name="statut_connu"),
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 1)", name="score_entre_0_et_1"),
         CheckConstraint("mentee_id <> tutor_id", name="personnes_distinctes"),
         # PRODUCT.md: one live binôme per mentee.
@@ -72,7 +98,9 @@ class Pair(Base):
     mentee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     tutor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     proposed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    status: Mapped[str] = mapped_column(String(16), default=PairStatus.PROPOSED.value, index=True)
+    status: Mapped[PairStatus] = mapped_column(
+        EnumText(PairStatus, 16), default=PairStatus.PROPOSED, index=True
+    )
     # What the algorithm said when the référent chose: kept for the CRPA explanation.
     score: Mapped[float | None] = mapped_column(Float)
     rank: Mapped[int | None] = mapped_column()
@@ -81,8 +109,8 @@ class Pair(Base):
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     algorithm_version: Mapped[str] = mapped_column(String(20), default="")
     meeting_place: Mapped[str] = mapped_column(String(150), default="")
-    tutor_answer: Mapped[str | None] = mapped_column(String(10))
-    mentee_answer: Mapped[str | None] = mapped_column(String(10))
+    tutor_answer: Mapped[PairAnswer | None] = mapped_column(EnumText(PairAnswer, 10))
+    mentee_answer: Mapped[PairAnswer | None] = mapped_column(EnumText(PairAnswer, 10))
     decline_reason: Mapped[str | None] = mapped_column(String(30))
     decline_detail: Mapped[str] = mapped_column(Text, default="")
     end_reason: Mapped[str | None] = mapped_column(String(30))
@@ -106,7 +134,7 @@ class Pair(Base):
 
     @property
     def status_label(self) -> str:
-        return PAIR_STATUS_LABELS[PairStatus(self.status)]
+        return PAIR_STATUS_LABELS[self.status]
 
     @property
     def referent(self) -> User:
@@ -120,3 +148,16 @@ class Pair(Base):
     @property
     def is_pending(self) -> bool:
         return self.status in PENDING_PAIR_STATUSES
+
+    @property
+    def is_unanswered(self) -> bool:
+        return self.status in UNANSWERED_PAIR_STATUSES
+
+    @property
+    def is_started(self) -> bool:
+        """Active or ended: the binôme has met (or could), so it has meetings and an end."""
+        return self.status in STARTED_PAIR_STATUSES
+
+    @property
+    def is_failed_proposal(self) -> bool:
+        return self.status in FAILED_PROPOSAL_STATUSES

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import Base
-from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models._types import EnumText, UTCDateTime, in_check, utcnow
 from tutorat.models.users import User
 
 
@@ -30,15 +30,15 @@ TUTORING_REQUEST_STATUS_LABELS = {
     TutoringRequestStatus.MATCHED: "Binôme formé",
     TutoringRequestStatus.CANCELLED: "Annulée",
 }
-LIVE_REQUEST_SQL = "status IN ('open', 'proposed')"
+# A demande still waiting for a binôme: at most one per mentee.
+LIVE_REQUEST_STATUSES = frozenset({TutoringRequestStatus.OPEN, TutoringRequestStatus.PROPOSED})
+LIVE_REQUEST_SQL = in_check("status", LIVE_REQUEST_STATUSES)
 
 
 class TutoringRequest(Base):
     __tablename__ = "tutoring_request"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('open', 'proposed', 'matched', 'cancelled')", name="statut_connu"
-        ),
+        CheckConstraint(in_check("status", TutoringRequestStatus), name="statut_connu"),
         # PRODUCT.md: one open demande per mentee.
         Index(
             "uq_demande_ouverte_par_beneficiaire",
@@ -52,8 +52,8 @@ class TutoringRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mentee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    status: Mapped[str] = mapped_column(
-        String(10), default=TutoringRequestStatus.OPEN.value, index=True
+    status: Mapped[TutoringRequestStatus] = mapped_column(
+        EnumText(TutoringRequestStatus, 10), default=TutoringRequestStatus.OPEN, index=True
     )
     topics: Mapped[str] = mapped_column(String(200), default="")
     meeting_modes: Mapped[str] = mapped_column(String(60), default="")
@@ -67,7 +67,11 @@ class TutoringRequest(Base):
 
     @property
     def status_label(self) -> str:
-        return TUTORING_REQUEST_STATUS_LABELS[TutoringRequestStatus(self.status)]
+        return TUTORING_REQUEST_STATUS_LABELS[self.status]
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_REQUEST_STATUSES
 
     @property
     def topic_codes(self) -> list[str]:

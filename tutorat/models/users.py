@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat.extensions import Base
-from tutorat.models._types import UTCDateTime, utcnow
+from tutorat.models._types import EnumText, UTCDateTime, in_check, utcnow
 from tutorat.models.reference import Commune, RomeMetier
 
 
@@ -33,11 +33,21 @@ class Role(enum.StrEnum):
         return ROLE_LABELS[self]
 
 
+# Who works on the service (as opposed to those it serves).
+STAFF_ROLES = frozenset({Role.REFERENT, Role.ADMIN})
 ROLE_LABELS = {
     Role.MENTEE: "Bénéficiaire",
     Role.TUTOR: "Tuteur ou tutrice",
     Role.REFERENT: "Référent ou référente",
     Role.ADMIN: "Administration",
+}
+
+# For headings and tabs: « Comptes : tuteurs et tutrices ».
+ROLE_PLURAL_LABELS = {
+    Role.MENTEE: "Bénéficiaires",
+    Role.TUTOR: "Tuteurs et tutrices",
+    Role.REFERENT: "Référents et référentes",
+    Role.ADMIN: "Administrateurs",
 }
 
 AVAILABILITY_MAX = (1 << 21) - 1
@@ -50,16 +60,17 @@ def _codes(value: str | None) -> list[str]:
 class User(UserMixin, Base):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('mentee', 'tutor', 'referent', 'admin')", name="role_connu"),
+        CheckConstraint(in_check("role", Role), name="role_connu"),
         CheckConstraint(
-            "role = 'mentee' OR email IS NOT NULL", name="email_obligatoire_hors_beneficiaire"
+            f"role = '{Role.MENTEE.value}' OR email IS NOT NULL",
+            name="email_obligatoire_hors_beneficiaire",
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(10))
+    role: Mapped[Role] = mapped_column(EnumText(Role, 10))
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -112,7 +123,7 @@ class User(UserMixin, Base):
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[Role(self.role)]
+        return ROLE_LABELS[self.role]
 
     @property
     def is_mentee(self) -> bool:

@@ -18,7 +18,16 @@ from sqlalchemy import and_, or_, select
 
 import matching
 from tutorat.extensions import db
-from tutorat.models import Commune, MenteeProfile, StatusEvent, TutoringRequest, TutorProfile, User
+from tutorat.models import (
+    Commune,
+    EventEntity,
+    MenteeProfile,
+    StatusEvent,
+    TutoringRequest,
+    TutoringRequestStatus,
+    TutorProfile,
+    User,
+)
 from tutorat.services import pairs as pair_service
 from tutorat.services import suggestions
 from tutorat.services.errors import DomainError
@@ -79,7 +88,7 @@ def _mentees() -> tuple[list[tuple[int, int, int, str]], list[matching.Mentee], 
         .join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id)
         .join(User, User.id == TutoringRequest.mentee_id)
         .outerjoin(Commune, Commune.code_insee == MenteeProfile.commune_code)
-        .where(TutoringRequest.status == "open", User.active.is_(True))
+        .where(TutoringRequest.status == TutoringRequestStatus.OPEN, User.active.is_(True))
         # The oldest demandes first: the order of the output, and of the greedy baseline's ties.
         .order_by(TutoringRequest.created_at, TutoringRequest.id)
     ).all()
@@ -202,11 +211,13 @@ def propose_all(
             events = db.session.scalars(
                 select(StatusEvent).where(
                     or_(
-                        and_(StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id),
                         and_(
-                            StatusEvent.entity == "demande",
+                            StatusEvent.entity == EventEntity.PAIR, StatusEvent.entity_id == pair.id
+                        ),
+                        and_(
+                            StatusEvent.entity == EventEntity.REQUEST,
                             StatusEvent.entity_id == request.id,
-                            StatusEvent.to_status == "proposed",
+                            StatusEvent.to_status == TutoringRequestStatus.PROPOSED,
                             StatusEvent.reason == f"Binôme n° {pair.id} proposé",
                         ),
                     )

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 
 from tutorat.extensions import db
-from tutorat.models import Pair, TutoringRequest, User
+from tutorat.models import Pair, PairStatus, Role, TutoringRequest, TutoringRequestStatus, User
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.services import accounts, audit
 from tutorat.services import pairs as pair_service
@@ -60,7 +60,7 @@ def deactivate_account(
     for pair in db.session.scalars(person_pairs.where(Pair.status.in_(PENDING_PAIR_STATUSES))):
         _withdraw(pair, user, actor, reason, notify=notify)
         report["propositions retirées"] += 1
-    for pair in db.session.scalars(person_pairs.where(Pair.status == "active")):
+    for pair in db.session.scalars(person_pairs.where(Pair.status == PairStatus.ACTIVE)):
         if not notify:
             # Anonymisation: the person is gone, the binôme cannot go on.
             _end_for_erasure(pair, user, actor)
@@ -72,11 +72,14 @@ def deactivate_account(
     if user.is_mentee:
         demandes = db.session.scalars(
             select(TutoringRequest)
-            .where(TutoringRequest.mentee_id == user.id, TutoringRequest.status == "open")
+            .where(
+                TutoringRequest.mentee_id == user.id,
+                TutoringRequest.status == TutoringRequestStatus.OPEN,
+            )
             .execution_options(populate_existing=True)
         )
         for demande in demandes:
-            transition(demande, "cancelled", actor=actor, reason=reason)
+            transition(demande, TutoringRequestStatus.CANCELLED, actor=actor, reason=reason)
             report["demandes closes"] += 1
     audit.note("desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
     return report
@@ -90,7 +93,7 @@ def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
     now = datetime.now(UTC)
     transition(
         pair,
-        "ended",
+        PairStatus.ENDED,
         actor=actor,
         reason="Arrêté : les données d'une personne du binôme ont été effacées",
         now=now,
@@ -101,7 +104,7 @@ def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
     if user.id == pair.tutor_id:
         transition(
             pair.request,
-            "open",
+            TutoringRequestStatus.OPEN,
             actor=actor,
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
             now=now,
@@ -112,21 +115,30 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify
     """One pending proposal of the deactivated person: withdrawn, the place freed, others told."""
     # No name in the reason: the other person may read this history.
     who = "du bénéficiaire" if user.id == pair.mentee_id else "du tuteur"
-    transition(pair, "withdrawn", actor=actor, reason=f"Retiré : le compte {who} est désactivé")
+    transition(
+        pair, PairStatus.WITHDRAWN, actor=actor, reason=f"Retiré : le compte {who} est désactivé"
+    )
     pair_service._free_place(pair.tutor_id)
     if user.id == pair.mentee_id:
-        transition(pair.request, "cancelled", actor=actor, reason=f"{reason} (bénéficiaire)")
+        transition(
+            pair.request,
+            TutoringRequestStatus.CANCELLED,
+            actor=actor,
+            reason=f"{reason} (bénéficiaire)",
+        )
     else:
         transition(
             pair.request,
-            "open",
+            TutoringRequestStatus.OPEN,
             actor=actor,
             reason=f"Binôme n° {pair.id} retiré : le tuteur n'est plus inscrit",
         )
     if not notify:
         return
     referent = pair.referent
-    others = [("referent", referent)]
-    others.append(("mentee", pair.mentee) if user.id == pair.tutor_id else ("tutor", pair.tutor))
+    others = [(Role.REFERENT, referent)]
+    others.append(
+        (Role.MENTEE, pair.mentee) if user.id == pair.tutor_id else (Role.TUTOR, pair.tutor)
+    )
     for side, person in others:
         queue_email("pair_withdrawn", person, pair=pair, side=side, deactivated=user)

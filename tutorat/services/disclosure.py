@@ -8,13 +8,14 @@ history, and the suggested meeting place (often the mentee's own commune).
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import matching
 from tutorat import vocab
-from tutorat.models import Pair, User
+from tutorat.models import Pair, PairStatus, User
 from tutorat.services.profiles import shared_with_tutor
 from tutorat.services.reference import metier_labels
 
@@ -42,11 +43,20 @@ class PartView:
         return self.value is None
 
 
+class Audience(enum.StrEnum):
+    """Who looks at a binôme, for what they may see of it."""
+
+    STAFF = "staff"  # the mentee's référent, or an administrator
+    MENTEE = "mentee"
+    TUTOR = "tutor"
+    NONE = "none"  # anybody else: sees nothing of the mentee
+
+
 @dataclass(frozen=True)
 class PairView:
     """What one viewer may see of one binôme: a plain object, no ORM, safe to hand to templates."""
 
-    audience: str  # "staff", "mentee", "tutor" or "none"
+    audience: Audience
     mentee_fields: dict[str, Any]
     mentee_label: str
     parts: tuple[PartView, ...]
@@ -67,7 +77,7 @@ class PairView:
 
     @property
     def restricted(self) -> bool:
-        return self.audience in ("tutor", "none")
+        return self.audience in (Audience.TUTOR, Audience.NONE)
 
     def person(self, user: User | None) -> str:
         """How to name `user` (an actor of the history) for this viewer."""
@@ -75,7 +85,7 @@ class PairView:
             return "Tutorat (opération automatique)"
         if user.id == self.mentee_id:
             return self.mentee_label
-        if user.id == self.tutor_id and self.audience == "mentee":
+        if user.id == self.tutor_id and self.audience == Audience.MENTEE:
             return self.tutor_label
         return f"{user.full_name} ({user.role_label.lower()})"
 
@@ -91,24 +101,24 @@ class PairView:
         A tutor reads the reasons of their own answers only: the others are written by the mentee
         (her refusal, in her words) or by the référent (an outcome that tells her situation).
         """
-        if self.restricted and not (self.audience == "tutor" and actor_id == self.tutor_id):
+        if self.restricted and not (self.audience == Audience.TUTOR and actor_id == self.tutor_id):
             return MOTIVE_HIDDEN if reason else ""
         return self.text(reason)
 
 
-def _audience(pair: Pair, viewer: User | None) -> str:
+def _audience(pair: Pair, viewer: User | None) -> Audience:
     if viewer is None:
-        return "none"
+        return Audience.NONE
     if viewer.id == pair.tutor_id:
-        return "tutor"
+        return Audience.TUTOR
     if viewer.id == pair.mentee_id:
-        return "mentee"
+        return Audience.MENTEE
     profile = pair.mentee.mentee_profile
     if viewer.is_admin or (
         viewer.is_referent and profile is not None and profile.referent_id == viewer.id
     ):
-        return "staff"
-    return "none"
+        return Audience.STAFF
+    return Audience.NONE
 
 
 def _full_fields(pair: Pair) -> dict[str, Any]:
@@ -134,16 +144,16 @@ def pair_view(pair: Pair, viewer: User | None) -> PairView:
     audience = _audience(pair, viewer)
     profile = pair.mentee.mentee_profile
     hidden: set[str] = set()
-    if audience == "tutor":
+    if audience == Audience.TUTOR:
         fields = (
-            shared_with_tutor(profile, contact=pair.status == "active")
+            shared_with_tutor(profile, contact=pair.status == PairStatus.ACTIVE)
             if profile is not None
             else {}
         )
         for part, share in PART_NEEDS.items():
             if profile is None or not getattr(profile, f"share_{share}", False):
                 hidden.add(part)
-    elif audience == "none":
+    elif audience == Audience.NONE:
         fields = {}
         hidden = set(matching.Weights.PARTS)
     else:
@@ -174,7 +184,8 @@ def pair_view(pair: Pair, viewer: User | None) -> PairView:
     )
     show_total = not hidden
     place_shown = bool(pair.meeting_place) and (
-        audience in ("staff", "mentee") or (audience == "tutor" and "commune" in fields)
+        audience in (Audience.STAFF, Audience.MENTEE)
+        or (audience == Audience.TUTOR and "commune" in fields)
     )
     if fields.get("first_name"):
         label = str(fields["first_name"])
@@ -193,7 +204,7 @@ def pair_view(pair: Pair, viewer: User | None) -> PairView:
         mentee_id=pair.mentee_id,
         tutor_id=pair.tutor_id,
         tutor_label=f"{pair.tutor.first_name} (tuteur)",
-        details_shown=audience in ("staff", "mentee"),
+        details_shown=audience in (Audience.STAFF, Audience.MENTEE),
     )
 
 

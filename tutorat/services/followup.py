@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,22 +40,25 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
-from tutorat.models.pairs import LIVE_PAIR_SQL, PENDING_PAIR_STATUSES, PairStatus
+from tutorat.models.pairs import (
+    LIVE_PAIR_SQL,
+    PENDING_PAIR_STATUSES,
+    UNANSWERED_PAIR_STATUSES,
+    PairStatus,
+)
 from tutorat.models.requests import TutoringRequestStatus
 from tutorat.services.db import declare_write_intent
 from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import transition_many
 
-UNANSWERED = ("proposed", "tutor_accepted", "mentee_accepted")
 
-
-def _waiting_for(pair: Pair) -> list[tuple[str, User]]:
+def _waiting_for(pair: Pair) -> list[tuple[Role, User]]:
     """Who has not answered yet: the tutor, the mentee, or both."""
     out = []
     if pair.tutor_answer is None:
-        out.append(("tutor", pair.tutor))
+        out.append((Role.TUTOR, pair.tutor))
     if pair.mentee_answer is None:
-        out.append(("mentee", pair.mentee))
+        out.append((Role.MENTEE, pair.mentee))
     return out
 
 
@@ -102,10 +106,10 @@ def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
     moved = transition_many(
         Pair,
         ids,
-        "expired",
+        PairStatus.EXPIRED,
         actor=None,
         reason=f"{label} ({expiry_days} jours)",
-        from_statuses=UNANSWERED,
+        from_statuses=UNANSWERED_PAIR_STATUSES,
         now=now,
     )
     if not moved:
@@ -134,9 +138,9 @@ def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
     transition_many(
         TutoringRequest,
         [pair.request_id for pair in pairs],
-        "open",
+        TutoringRequestStatus.OPEN,
         actor=None,
-        from_statuses=("proposed",),
+        from_statuses={TutoringRequestStatus.PROPOSED},
         reason={pair.request_id: f"Binôme n° {pair.id} expiré sans réponse" for pair in pairs},
         now=now,
     )
@@ -145,9 +149,9 @@ def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
         for pair in pairs:
             referent = pair.referent
             for side, person in (
-                ("referent", referent),
-                ("tutor", pair.tutor),
-                ("mentee", pair.mentee),
+                (Role.REFERENT, referent),
+                (Role.TUTOR, pair.tutor),
+                (Role.MENTEE, pair.mentee),
             ):
                 queue_email("expired", person, pair=pair, side=side, expiry_days=expiry_days)
     db.session.flush()
@@ -167,7 +171,11 @@ def _remind_many(ids: Sequence[int], number: int, now: datetime) -> int:
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
     claimed = db.session.scalars(
         update(Pair)
-        .where(Pair.id.in_(ids), Pair.status.in_(UNANSWERED), Pair.reminders_sent < number)
+        .where(
+            Pair.id.in_(ids),
+            Pair.status.in_(UNANSWERED_PAIR_STATUSES),
+            Pair.reminders_sent < number,
+        )
         .values(reminders_sent=number)
         .returning(Pair.id)
         .execution_options(synchronize_session=False)
@@ -207,7 +215,7 @@ def _run_reminders(now: datetime) -> dict[str, int]:
     # `now` decides what is due; the events are dated `now` too, but never later than the real
     # clock (a test asks what would be due in 10 days; the demo replays the past at its dates).
     at = min(now, datetime.now(UTC))
-    unanswered = select(Pair.id).where(Pair.status.in_(UNANSWERED)).order_by(Pair.id)
+    unanswered = select(Pair.id).where(Pair.status.in_(UNANSWERED_PAIR_STATUSES)).order_by(Pair.id)
     base_url = current_app.config["BASE_URL"].rstrip("/")
     # One request context for every email of the run (their links come from BASE_URL).
     with current_app.test_request_context(base_url=base_url):
@@ -263,7 +271,7 @@ def last_meeting_date() -> ScalarSelect[date]:
 def old_request() -> ColumnElement[bool]:
     """Alert: a demande still waiting for a proposal after ALERT_OPEN_REQUEST_DAYS."""
     return and_(
-        TutoringRequest.status == TutoringRequestStatus.OPEN.value,
+        TutoringRequest.status == TutoringRequestStatus.OPEN,
         TutoringRequest.updated_at <= bindparam("old_before"),
     )
 
@@ -271,7 +279,7 @@ def old_request() -> ColumnElement[bool]:
 def silent_pair(last_meeting: ColumnElement[date]) -> ColumnElement[bool]:
     """Alert: an active binôme without a meeting (or, if none, a confirmation) for ALERT_NO_MEETING_DAYS."""
     return and_(
-        Pair.status == PairStatus.ACTIVE.value,
+        Pair.status == PairStatus.ACTIVE,
         or_(
             and_(last_meeting.is_(None), Pair.confirmed_at <= bindparam("silent_before")),
             last_meeting <= bindparam("silent_day"),
@@ -343,7 +351,7 @@ def _counts_stmt(territory_kind: str | None) -> Select:
     requests_ = _in_caseload(
         select(
             n(TutoringRequest.created_at >= bindparam("week_ago")).label("new_requests"),
-            n(TutoringRequest.status == TutoringRequestStatus.OPEN.value).label("open_requests"),
+            n(TutoringRequest.status == TutoringRequestStatus.OPEN).label("open_requests"),
             n(old_request()).label("old_open_requests"),
         ).select_from(TutoringRequest),
         TutoringRequest.mentee_id,
@@ -352,8 +360,8 @@ def _counts_stmt(territory_kind: str | None) -> Select:
     pairs = _in_caseload(
         _live_pairs().add_columns(
             n(Pair.status.in_(PENDING_PAIR_STATUSES)).label("pending_pairs"),
-            n(Pair.status == PairStatus.ACCEPTED.value).label("to_confirm"),
-            n(Pair.status == PairStatus.ACTIVE.value).label("active_pairs"),
+            n(Pair.status == PairStatus.ACCEPTED).label("to_confirm"),
+            n(Pair.status == PairStatus.ACTIVE).label("active_pairs"),
             n(silent_pair(last_meeting_date())).label("silent_pairs"),
         ),
         Pair.mentee_id,
@@ -395,8 +403,18 @@ def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
 
 # The dashboard's lists, a page of rows at a time: plain rows of the columns shown (names, dates,
 # statuses, the alert marks), not ORM objects, so a page costs little whatever the caseload.
-REQUEST_LISTS = ("open", "old")
-PAIR_LISTS = ("pending", "active", "silent")
+class CaseloadList(enum.StrEnum):
+    """A list of the dashboard (named as its count in `CaseloadCounts`)."""
+
+    OPEN_REQUESTS = "open_requests"
+    OLD_REQUESTS = "old_open_requests"
+    PENDING_PAIRS = "pending_pairs"
+    ACTIVE_PAIRS = "active_pairs"
+    SILENT_PAIRS = "silent_pairs"
+
+
+REQUEST_LISTS = (CaseloadList.OPEN_REQUESTS, CaseloadList.OLD_REQUESTS)
+PAIR_LISTS = (CaseloadList.PENDING_PAIRS, CaseloadList.ACTIVE_PAIRS, CaseloadList.SILENT_PAIRS)
 
 
 def _page(stmt: Select) -> Select:
@@ -404,7 +422,7 @@ def _page(stmt: Select) -> Select:
 
 
 @functools.cache
-def _requests_stmt(which: str, territory_kind: str | None) -> Select:
+def _requests_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
     stmt = _in_caseload(
         select(
             TutoringRequest.id,
@@ -421,8 +439,8 @@ def _requests_stmt(which: str, territory_kind: str | None) -> Select:
         territory_kind,
     )
     condition = {
-        "open": TutoringRequest.status == TutoringRequestStatus.OPEN.value,
-        "old": old_request(),
+        CaseloadList.OPEN_REQUESTS: TutoringRequest.status == TutoringRequestStatus.OPEN,
+        CaseloadList.OLD_REQUESTS: old_request(),
     }
     return _page(
         stmt.where(condition[which]).order_by(TutoringRequest.updated_at, TutoringRequest.id)
@@ -432,13 +450,13 @@ def _requests_stmt(which: str, territory_kind: str | None) -> Select:
 def caseload_requests(
     referent_id: int,
     now: datetime,
-    which: str,
+    which: CaseloadList,
     *,
     territory: Territory | None = None,
     limit: int,
     offset: int = 0,
 ) -> list[Row]:
-    """Open demandes ("open") or those in alert ("old"), the oldest first."""
+    """Open demandes, or those in alert, the oldest first."""
     return list(
         db.session.execute(
             _requests_stmt(which, territory and territory.kind),
@@ -448,7 +466,7 @@ def caseload_requests(
 
 
 @functools.cache
-def _pairs_stmt(which: str, territory_kind: str | None) -> Select:
+def _pairs_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
     mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
     stmt = _in_caseload(
         _live_pairs()
@@ -469,13 +487,16 @@ def _pairs_stmt(which: str, territory_kind: str | None) -> Select:
         Pair.mentee_id,
         territory_kind,
     )
-    if which == "pending":
+    if which == CaseloadList.PENDING_PAIRS:
         stmt = stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).order_by(
             Pair.proposed_at, Pair.id
         )
     else:
         last = last_meeting_date()
-        condition = {"active": Pair.status == PairStatus.ACTIVE.value, "silent": silent_pair(last)}
+        condition = {
+            CaseloadList.ACTIVE_PAIRS: Pair.status == PairStatus.ACTIVE,
+            CaseloadList.SILENT_PAIRS: silent_pair(last),
+        }
         stmt = (
             stmt.add_columns(last.label("last_meeting"), silent_pair(last).label("alert"))
             .where(condition[which])
@@ -487,13 +508,13 @@ def _pairs_stmt(which: str, territory_kind: str | None) -> Select:
 def caseload_pairs(
     referent_id: int,
     now: datetime,
-    which: str,
+    which: CaseloadList,
     *,
     territory: Territory | None = None,
     limit: int,
     offset: int = 0,
 ) -> list[Row]:
-    """Live binômes: waiting for answers ("pending"), active, or in alert ("silent")."""
+    """Live binômes: waiting for answers, active, or in alert (no meeting for a while)."""
     return list(
         db.session.execute(
             _pairs_stmt(which, territory and territory.kind),
@@ -519,9 +540,7 @@ def send_digests(now: datetime | None = None) -> int:
     stamp = f"{year}-W{week:02d}"
     sent = 0
     referents = db.session.scalars(
-        select(User)
-        .where(User.role == Role.REFERENT.value, User.active.is_(True))
-        .order_by(User.id)
+        select(User).where(User.role == Role.REFERENT, User.active.is_(True)).order_by(User.id)
     ).all()
     for referent in referents:
         key = f"digest:{referent.id}"

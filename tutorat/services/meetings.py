@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from tutorat import vocab
 from tutorat.extensions import db
-from tutorat.models import Meeting, Pair, User
+from tutorat.models import Meeting, Pair, PairStatus, User
 from tutorat.services.errors import DomainError
 
 
@@ -24,7 +24,7 @@ def log_meeting(
 ) -> Meeting:
     if actor.id != pair.tutor_id:
         raise DomainError("Seul le tuteur du binôme peut noter une rencontre.")
-    if pair.status != "active":
+    if pair.status != PairStatus.ACTIVE:
         raise DomainError("On ne peut noter une rencontre que pour un binôme actif.")
     now = now or datetime.now(UTC)
     today = now.date()

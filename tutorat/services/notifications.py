@@ -93,7 +93,7 @@ def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
         body_text=text,
         body_html=body_html,
         message_id=f"<{kind}.{secrets.token_hex(12)}@{domain}>",
-        status="pending",
+        status=MessageStatus.PENDING,
         attempts=0,
         next_attempt_at=datetime.now(UTC),
     )
@@ -133,7 +133,7 @@ def _claim(email_id: int, now: datetime) -> bool:
     result = db.session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == email_id, _due(now))
-        .values(status=MessageStatus.SENDING.value, next_attempt_at=now + LEASE)
+        .values(status=MessageStatus.SENDING, next_attempt_at=now + LEASE)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -145,7 +145,7 @@ def _still_ours(email_id: int) -> bool:
     A conditional UPDATE, committed, so it is decided by the database and not by what we read."""
     result = db.session.execute(
         update(OutboxEmail)
-        .where(OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING.value)
+        .where(OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING)
         .values(attempts=OutboxEmail.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -196,11 +196,11 @@ def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, in
 def _finish(email_id: int, now: datetime, *, error: str | None, max_attempts: int) -> None:
     """Record the result of one attempt, only on a row still claimed (a cancelled row stays so)."""
     claimed = update(OutboxEmail).where(
-        OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING.value
+        OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING
     )
     if error is None:
         statement = claimed.values(
-            status=MessageStatus.SENT.value, sent_at=datetime.now(UTC), last_error=""
+            status=MessageStatus.SENT, sent_at=datetime.now(UTC), last_error=""
         )
     else:
         # `_still_ours` counted this attempt.
@@ -208,7 +208,7 @@ def _finish(email_id: int, now: datetime, *, error: str | None, max_attempts: in
         attempts = attempts or max_attempts
         given_up = attempts >= max_attempts
         statement = claimed.values(
-            status=MessageStatus.FAILED.value if given_up else MessageStatus.PENDING.value,
+            status=MessageStatus.FAILED if given_up else MessageStatus.PENDING,
             # 1, 2, 4, 8… minutes: a server that is down has time to come back.
             next_attempt_at=now + timedelta(minutes=2 ** (attempts - 1)),
             last_error=error,
@@ -218,8 +218,8 @@ def _finish(email_id: int, now: datetime, *, error: str | None, max_attempts: in
 
 def retry_failed(email: OutboxEmail) -> None:
     """The admin sends a failed email again (same Message-ID)."""
-    if email.redacted_at is not None or email.status != MessageStatus.FAILED.value:
+    if email.redacted_at is not None or email.status != MessageStatus.FAILED:
         return
-    email.status = MessageStatus.PENDING.value
+    email.status = MessageStatus.PENDING
     email.attempts = 0
     email.next_attempt_at = datetime.now(UTC)

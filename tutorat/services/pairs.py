@@ -10,12 +10,24 @@ from sqlalchemy.exc import IntegrityError
 
 from tutorat import vocab
 from tutorat.extensions import db
-from tutorat.models import Pair, TutoringRequest, TutorProfile, User
+from tutorat.models import (
+    Pair,
+    PairAnswer,
+    PairStatus,
+    Role,
+    TutoringRequest,
+    TutoringRequestStatus,
+    TutorProfile,
+    User,
+)
 from tutorat.services import suggestions
 from tutorat.services.db import changed_rows, integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import record_creation, transition
+
+# Who accepted first: the status a proposal moves to when only this side has accepted.
+ACCEPTED_BY = {Role.TUTOR: PairStatus.TUTOR_ACCEPTED, Role.MENTEE: PairStatus.MENTEE_ACCEPTED}
 
 
 def _take_place(tutor_id: int, now: datetime) -> None:
@@ -88,7 +100,7 @@ def propose(
     """The référent proposes tutor `tutor_id` for `request`; the score and its reasons are kept."""
     now = now or datetime.now(UTC)
     _check_referent(request, actor)
-    if request.status != "open":
+    if request.status != TutoringRequestStatus.OPEN:
         raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
     explanation, mentee_commune, tutor_commune = suggestions.explain_pair(request, tutor_id)
     rank, feasible = suggestions.rank_of(request, tutor_id)
@@ -99,7 +111,7 @@ def propose(
         mentee_id=request.mentee_id,
         tutor_id=tutor_id,
         proposed_by_id=actor.id,
-        status="proposed",
+        status=PairStatus.PROPOSED,
         score=float(explanation.score),
         rank=rank,
         candidates_count=feasible,
@@ -124,7 +136,13 @@ def propose(
         if rank is not None
         else f"Score {explanation.score:.2f}",
     )
-    transition(request, "proposed", actor=actor, reason=f"Binôme n° {pair.id} proposé", now=now)
+    transition(
+        request,
+        TutoringRequestStatus.PROPOSED,
+        actor=actor,
+        reason=f"Binôme n° {pair.id} proposé",
+        now=now,
+    )
     tutor = db.session.get_one(User, tutor_id)
     queue_email("proposal_tutor", tutor, pair=pair)
     queue_email("proposal_mentee", request.mentee, pair=pair)
@@ -134,7 +152,7 @@ def propose(
 def answer(
     pair: Pair,
     *,
-    side: str,
+    side: Role,
     accept: bool,
     actor: User,
     reason: str | None = None,
@@ -143,36 +161,32 @@ def answer(
 ) -> None:
     """The tutor or the mentee (or the référent for the mentee) accepts or declines a proposal."""
     now = now or datetime.now(UTC)
-    if side not in ("tutor", "mentee"):
+    if side not in ACCEPTED_BY:
         raise DomainError("Réponse inconnue.")
-    if side == "tutor" and actor.id != pair.tutor_id:
+    if side == Role.TUTOR and actor.id != pair.tutor_id:
         raise DomainError("Seul le tuteur proposé peut répondre pour lui-même.")
     on_behalf = None
-    if side == "mentee" and actor.id != pair.mentee_id:
+    if side == Role.MENTEE and actor.id != pair.mentee_id:
         _check_referent(pair, actor)
         on_behalf = pair.mentee
-    if getattr(pair, f"{side}_answer") is not None or pair.status not in (
-        "proposed",
-        "tutor_accepted",
-        "mentee_accepted",
-    ):
+    if getattr(pair, f"{side}_answer") is not None or not pair.is_unanswered:
         raise Conflict("Une réponse a déjà été donnée à cette proposition.")
     if accept:
         _check_people_active(pair)
-        other_accepted = pair.status == ("mentee_accepted" if side == "tutor" else "tutor_accepted")
-        to = "accepted" if other_accepted else f"{side}_accepted"
+        other_accepted = pair.status in ACCEPTED_BY.values() and pair.status != ACCEPTED_BY[side]
+        to = PairStatus.ACCEPTED if other_accepted else ACCEPTED_BY[side]
         transition(
             pair,
             to,
             actor=actor,
             on_behalf_of=on_behalf,
-            reason="Accepté par le tuteur" if side == "tutor" else "Accepté par le bénéficiaire",
+            reason="Accepté par le tuteur" if side == Role.TUTOR else "Accepté par le bénéficiaire",
             now=now,
         )
-        setattr(pair, f"{side}_answer", "accepted")
+        setattr(pair, f"{side}_answer", PairAnswer.ACCEPTED)
         pair.updated_at = now
         referent = pair.referent
-        if to == "accepted":
+        if to == PairStatus.ACCEPTED:
             queue_email("pair_accepted", referent, pair=pair)
         elif referent.id != actor.id:
             queue_email("pair_answer", referent, pair=pair, side=side)
@@ -183,18 +197,24 @@ def answer(
         raise DomainError("Précisez la raison du refus.", field="detail")
     transition(
         pair,
-        "declined",
+        PairStatus.DECLINED,
         actor=actor,
         on_behalf_of=on_behalf,
         reason=f"{vocab.DECLINE_REASONS[reason]} {detail}".strip(),
         now=now,
     )
-    setattr(pair, f"{side}_answer", "declined")
+    setattr(pair, f"{side}_answer", PairAnswer.DECLINED)
     pair.decline_reason = reason
     pair.decline_detail = detail.strip()
     pair.updated_at = now
     _free_place(pair.tutor_id, now)
-    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} refusé", now=now)
+    transition(
+        pair.request,
+        TutoringRequestStatus.OPEN,
+        actor=actor,
+        reason=f"Binôme n° {pair.id} refusé",
+        now=now,
+    )
     queue_email("pair_declined", pair.referent, pair=pair)
 
 
@@ -202,13 +222,21 @@ def confirm(pair: Pair, *, actor: User, now: datetime | None = None) -> None:
     """The référent confirms a binôme both people accepted: it becomes active."""
     now = now or datetime.now(UTC)
     _check_referent(pair, actor)
-    if pair.status != "accepted":
+    if pair.status != PairStatus.ACCEPTED:
         raise Conflict(
             "Le binôme ne peut être confirmé qu'une fois accepté par les deux personnes."
         )
     _check_people_active(pair)
-    transition(pair, "active", actor=actor, reason="Binôme confirmé par le référent", now=now)
-    transition(pair.request, "matched", actor=actor, reason=f"Binôme n° {pair.id} actif", now=now)
+    transition(
+        pair, PairStatus.ACTIVE, actor=actor, reason="Binôme confirmé par le référent", now=now
+    )
+    transition(
+        pair.request,
+        TutoringRequestStatus.MATCHED,
+        actor=actor,
+        reason=f"Binôme n° {pair.id} actif",
+        now=now,
+    )
     pair.confirmed_at = pair.updated_at = now
     queue_email("pair_confirmed_tutor", pair.tutor, pair=pair)
     queue_email("pair_confirmed_mentee", pair.mentee, pair=pair)
@@ -219,9 +247,17 @@ def withdraw(pair: Pair, *, actor: User, reason: str = "", now: datetime | None 
     if not pair.is_pending:
         raise Conflict("Seule une proposition en attente peut être retirée.")
     now = now or datetime.now(UTC)
-    transition(pair, "withdrawn", actor=actor, reason=reason or "Retiré par le référent", now=now)
+    transition(
+        pair, PairStatus.WITHDRAWN, actor=actor, reason=reason or "Retiré par le référent", now=now
+    )
     _free_place(pair.tutor_id, now)
-    transition(pair.request, "open", actor=actor, reason=f"Binôme n° {pair.id} retiré", now=now)
+    transition(
+        pair.request,
+        TutoringRequestStatus.OPEN,
+        actor=actor,
+        reason=f"Binôme n° {pair.id} retiré",
+        now=now,
+    )
 
 
 def end(
@@ -238,7 +274,7 @@ def end(
     """End an active binôme with its outcome; a failed one sends the demande back to the queue."""
     now = now or datetime.now(UTC)
     _check_referent(pair, actor)
-    if pair.status != "active":
+    if pair.status != PairStatus.ACTIVE:
         raise Conflict("Seul un binôme actif peut être terminé.")
     if outcome not in vocab.OUTCOMES:
         raise DomainError("Choisissez le résultat du binôme dans la liste.", field="outcome")
@@ -251,7 +287,7 @@ def end(
         raise DomainError("Droit inconnu : choisissez dans la liste.", field="rights")
     transition(
         pair,
-        "ended",
+        PairStatus.ENDED,
         actor=actor,
         reason=f"{vocab.OUTCOMES[outcome]} {detail}".strip(),
         now=now,
@@ -266,7 +302,7 @@ def end(
     if outcome in vocab.FAILED_OUTCOMES:
         transition(
             pair.request,
-            "open",
+            TutoringRequestStatus.OPEN,
             actor=actor,
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
             now=now,

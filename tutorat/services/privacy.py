@@ -13,6 +13,7 @@ from tutorat.extensions import db
 from tutorat.models import (
     AccessLog,
     Commune,
+    EventEntity,
     Meeting,
     OutboxEmail,
     Pair,
@@ -23,11 +24,12 @@ from tutorat.models import (
     outbox_email_person,
 )
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
-from tutorat.models.pairs import LIVE_PAIR_STATUSES, PairStatus
+from tutorat.models.pairs import LIVE_PAIR_STATUSES, PairAnswer, PairStatus
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS, TutoringRequestStatus
 from tutorat.services import audit, disclosure, emails
 from tutorat.services.db import changed_rows
 from tutorat.services.deactivation import deactivate_account
+from tutorat.services.disclosure import Audience
 
 ANONYMOUS_FIRST = "Personne"
 # A commune smaller than this would single a person out once the rest is anonymous (INSEE's
@@ -67,11 +69,6 @@ LEFT_OUT_TUTOR = (
     "rencontre suggéré quand il découle de sa commune. Ses raisons de refus et les résultats de son "
     "parcours n'y sont pas non plus."
 )
-EMAIL_STATUS_LABELS = {
-    "pending": "en attente d'envoi",
-    "sent": "envoyé",
-    "failed": "envoi impossible",
-}
 ACCESS_ACTION_LABELS = {
     "voir": "consultation",
     "modifier": "modification",
@@ -102,7 +99,7 @@ def _status_label(entity: str, value: str | None) -> str | None:
     try:
         return (
             PairStatus(value).label
-            if entity == "binome"
+            if entity == EventEntity.PAIR
             else TUTORING_REQUEST_STATUS_LABELS[TutoringRequestStatus(value)]
         )
     except (ValueError, KeyError):
@@ -164,9 +161,9 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
         "poids": pair.weights,
         "lieu_de_rencontre_suggere": view.meeting_place,
     }
-    if view.audience == "tutor":
+    if view.audience == Audience.TUTOR:
         data["ce_que_la_personne_a_partage"] = view.mentee_fields
-    tutor_declined = pair.tutor_answer == "declined"
+    tutor_declined = pair.tutor_answer == PairAnswer.DECLINED
     if pair.decline_reason and (view.details_shown or tutor_declined):
         data["refus"] = {
             "par": "le tuteur" if tutor_declined else "la personne accompagnée",
@@ -188,7 +185,7 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
             ),
             "precision": pair.outcome_detail or None,
         }
-    data["historique"] = _history(events, "binome", name, view.event_reason)
+    data["historique"] = _history(events, EventEntity.PAIR, name, view.event_reason)
     data["rencontres"] = [
         {
             "date": _iso(m.date),
@@ -248,7 +245,7 @@ def my_data(user: User) -> dict[str, Any]:
             .where(TutoringRequest.mentee_id == user.id)
             .order_by(TutoringRequest.id)
         ).all()
-        request_events = _events("demande", [r.id for r in requests])
+        request_events = _events(EventEntity.REQUEST, [r.id for r in requests])
         data["demandes"] = [
             {
                 "numero": r.id,
@@ -259,7 +256,7 @@ def my_data(user: User) -> dict[str, Any]:
                 "contraintes": r.constraints,
                 "historique": _history(
                     request_events[r.id],
-                    "demande",
+                    EventEntity.REQUEST,
                     lambda a: _person(a, user),
                     lambda reason, _actor: reason,
                 ),
@@ -288,7 +285,7 @@ def my_data(user: User) -> dict[str, Any]:
         meetings = db.session.scalars(
             select(Meeting).where(Meeting.pair_id.in_([p.id for p in pairs])).order_by(Meeting.date)
         ).all()
-        pair_events = _events("binome", [p.id for p in pairs])
+        pair_events = _events(EventEntity.PAIR, [p.id for p in pairs])
         data["binomes"] = [
             _pair_data(p, user, pair_events[p.id], [m for m in meetings if m.pair_id == p.id])
             for p in pairs
@@ -299,7 +296,7 @@ def my_data(user: User) -> dict[str, Any]:
                 "cree_le": _iso(m.created_at),
                 "envoye_le": _iso(m.sent_at),
                 "objet": m.subject,
-                "statut": EMAIL_STATUS_LABELS.get(m.status, m.status),
+                "statut": m.status.label,
             }
             for m in db.session.scalars(
                 select(OutboxEmail)
@@ -364,7 +361,7 @@ def erase_messages(user: User, now: datetime | None = None) -> dict[str, int]:
         cancelled = db.session.execute(
             update(model)
             .where(about, model.status.in_(UNSENT_STATUSES))
-            .values(status=MessageStatus.CANCELLED.value)
+            .values(status=MessageStatus.CANCELLED)
             .execution_options(synchronize_session=False)
         )
         redacted = db.session.execute(
@@ -447,8 +444,9 @@ def anonymise(user: User, *, actor: User | None) -> None:
         update(StatusEvent)
         .where(
             or_(
-                (StatusEvent.entity == "binome") & StatusEvent.entity_id.in_(pair_ids),
-                (StatusEvent.entity == "demande") & StatusEvent.entity_id.in_(request_ids),
+                (StatusEvent.entity == EventEntity.PAIR) & StatusEvent.entity_id.in_(pair_ids),
+                (StatusEvent.entity == EventEntity.REQUEST)
+                & StatusEvent.entity_id.in_(request_ids),
             )
         )
         .values(reason="")
@@ -508,7 +506,7 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     limit = now - timedelta(days=current_app.config["RETENTION_DAYS"])
     candidates = db.session.scalars(
         select(User.id).where(
-            User.role.in_((Role.MENTEE.value, Role.TUTOR.value)), User.anonymised_at.is_(None)
+            User.role.in_((Role.MENTEE, Role.TUTOR)), User.anonymised_at.is_(None)
         )
     ).all()
     anonymised = 0

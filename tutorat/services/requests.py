@@ -11,6 +11,7 @@ from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, Pair, TutoringRequest, TutoringRequestStatus, User
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
+from tutorat.models.requests import LIVE_REQUEST_STATUSES
 from tutorat.services.db import integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.workflow import record_creation, transition
@@ -19,7 +20,8 @@ from tutorat.services.workflow import record_creation, transition
 def live_request(mentee: User) -> TutoringRequest | None:
     return db.session.scalars(
         select(TutoringRequest).where(
-            TutoringRequest.mentee_id == mentee.id, TutoringRequest.status.in_(("open", "proposed"))
+            TutoringRequest.mentee_id == mentee.id,
+            TutoringRequest.status.in_(LIVE_REQUEST_STATUSES),
         )
     ).first()
 
@@ -73,7 +75,7 @@ def open_request(
     request = TutoringRequest(
         mentee_id=mentee.id,
         created_by_id=actor.id,
-        status=TutoringRequestStatus.OPEN.value,
+        status=TutoringRequestStatus.OPEN,
         topics=",".join(topics),
         meeting_modes=",".join(meeting_modes),
         message=message.strip(),
@@ -101,4 +103,11 @@ def cancel_request(
             "Seule une demande en attente (sans proposition en cours) peut être annulée."
         )
     on_behalf = request.mentee if actor.id != request.mentee_id else None
-    transition(request, "cancelled", actor=actor, reason=reason, on_behalf_of=on_behalf, now=now)
+    transition(
+        request,
+        TutoringRequestStatus.CANCELLED,
+        actor=actor,
+        reason=reason,
+        on_behalf_of=on_behalf,
+        now=now,
+    )

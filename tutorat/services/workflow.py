@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tutorat.extensions import db
-from tutorat.models import Pair, StatusEvent, TutoringRequest, User
+from tutorat.models import (
+    EventEntity,
+    Pair,
+    PairStatus,
+    StatusEvent,
+    TutoringRequest,
+    TutoringRequestStatus,
+    User,
+)
 from tutorat.models._types import utcnow
 from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
@@ -18,32 +26,45 @@ from tutorat.services.errors import Conflict, DomainError
 # by a little; more than this is a bug (a demo or an import writing the future), refused.
 CLOCK_SKEW = timedelta(seconds=5)
 
-REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
-    "open": frozenset({"proposed", "cancelled"}),
-    "proposed": frozenset({"open", "matched", "cancelled"}),
+_R = TutoringRequestStatus
+_P = PairStatus
+
+REQUEST_TRANSITIONS: dict[TutoringRequestStatus, frozenset[TutoringRequestStatus]] = {
+    _R.OPEN: frozenset({_R.PROPOSED, _R.CANCELLED}),
+    _R.PROPOSED: frozenset({_R.OPEN, _R.MATCHED, _R.CANCELLED}),
     # A binôme that failed sends its demande back for a new proposal.
-    "matched": frozenset({"open"}),
-    "cancelled": frozenset(),
+    _R.MATCHED: frozenset({_R.OPEN}),
+    _R.CANCELLED: frozenset(),
 }
 
-PAIR_TRANSITIONS: dict[str, frozenset[str]] = {
-    "proposed": frozenset(
-        {"tutor_accepted", "mentee_accepted", "declined", "expired", "withdrawn"}
+PAIR_TRANSITIONS: dict[PairStatus, frozenset[PairStatus]] = {
+    _P.PROPOSED: frozenset(
+        {_P.TUTOR_ACCEPTED, _P.MENTEE_ACCEPTED, _P.DECLINED, _P.EXPIRED, _P.WITHDRAWN}
     ),
-    "tutor_accepted": frozenset({"accepted", "declined", "expired", "withdrawn"}),
-    "mentee_accepted": frozenset({"accepted", "declined", "expired", "withdrawn"}),
-    "accepted": frozenset({"active", "withdrawn"}),
-    "active": frozenset({"ended"}),
-    "ended": frozenset(),
-    "declined": frozenset(),
-    "expired": frozenset(),
-    "withdrawn": frozenset(),
+    _P.TUTOR_ACCEPTED: frozenset({_P.ACCEPTED, _P.DECLINED, _P.EXPIRED, _P.WITHDRAWN}),
+    _P.MENTEE_ACCEPTED: frozenset({_P.ACCEPTED, _P.DECLINED, _P.EXPIRED, _P.WITHDRAWN}),
+    _P.ACCEPTED: frozenset({_P.ACTIVE, _P.WITHDRAWN}),
+    _P.ACTIVE: frozenset({_P.ENDED}),
+    _P.ENDED: frozenset(),
+    _P.DECLINED: frozenset(),
+    _P.EXPIRED: frozenset(),
+    _P.WITHDRAWN: frozenset(),
 }
 
-_TABLES = {TutoringRequest: (REQUEST_TRANSITIONS, "demande"), Pair: (PAIR_TRANSITIONS, "binome")}
+Status = TutoringRequestStatus | PairStatus
+
+_TABLES: dict[type, tuple[dict, str]] = {
+    TutoringRequest: (REQUEST_TRANSITIONS, EventEntity.REQUEST),
+    Pair: (PAIR_TRANSITIONS, EventEntity.PAIR),
+}
 
 
-def can_transition(obj: TutoringRequest | Pair, to: str) -> bool:
+def _member(table: dict, status: Status | str) -> Status:
+    """The enum member a table is keyed by (a status read back as a plain string included)."""
+    return type(next(iter(table)))(status)
+
+
+def can_transition(obj: TutoringRequest | Pair, to: Status) -> bool:
     table, _ = _TABLES[type(obj)]
     return to in table.get(obj.status, frozenset())
 
@@ -67,8 +88,8 @@ def record_event(
     *,
     actor: User | None,
     at: datetime,
-    from_status: str | None,
-    to_status: str,
+    from_status: Status | None,
+    to_status: Status,
     reason: str = "",
     on_behalf_of: User | None = None,
 ) -> StatusEvent:
@@ -79,8 +100,8 @@ def record_event(
         actor_id=actor.id if actor else None,
         on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
         at=check_event_time(at),
-        from_status=from_status,
-        to_status=to_status,
+        from_status=None if from_status is None else str(from_status),
+        to_status=str(to_status),
         reason=(reason or "")[:2000],
     )
     db.session.add(event)
@@ -89,7 +110,7 @@ def record_event(
 
 def transition(
     obj: TutoringRequest | Pair,
-    to: str,
+    to: Status,
     *,
     actor: User | None,
     reason: str = "",
@@ -103,7 +124,7 @@ def transition(
     (the real clock by default; the demo passes its simulated one).
     """
     table, entity = _TABLES[type(obj)]
-    current = obj.status
+    current, to = _member(table, obj.status), _member(table, to)
     if to not in table.get(current, frozenset()):
         raise Conflict(
             "Cette action n'est plus possible : le statut a changé entre-temps. Rechargez la page."
@@ -137,13 +158,13 @@ def transition(
 def transition_many(
     model: type[TutoringRequest] | type[Pair],
     ids: Sequence[int],
-    to: str,
+    to: Status,
     *,
     actor: User | None,
     reason: str | dict[int, str] = "",
-    from_statuses: Sequence[str] | None = None,
+    from_statuses: Iterable[Status] | None = None,
     now: datetime | None = None,
-) -> dict[int, str]:
+) -> dict[int, Status]:
     """Move every row of `ids` that may go to `to` from its current status, in a few statements.
 
     Set-based `transition`: one conditional UPDATE per current status (… WHERE id IN (…) AND
@@ -153,16 +174,18 @@ def transition_many(
     `from_statuses` narrows the statuses a row may leave (the table's, by default).
     """
     table, entity = _TABLES[model]
+    to = _member(table, to)
+    allowed = None if from_statuses is None else frozenset(from_statuses)
     sources = sorted(
         status
         for status, targets in table.items()
-        if to in targets and (from_statuses is None or status in from_statuses)
+        if to in targets and (allowed is None or status in allowed)
     )
     ids = list(ids)
     if not ids or not sources:
         return {}
     now = check_event_time(now or utcnow())
-    moved: dict[int, str] = {}
+    moved: dict[int, Status] = {}
     for current in sources:
         stmt = (
             update(model)
@@ -183,8 +206,8 @@ def transition_many(
                     "actor_id": actor.id if actor else None,
                     "on_behalf_of_id": None,
                     "at": now,
-                    "from_status": current,
-                    "to_status": to,
+                    "from_status": str(current),
+                    "to_status": str(to),
                     "reason": (reason.get(obj_id, "") if isinstance(reason, dict) else reason)[
                         :2000
                     ],

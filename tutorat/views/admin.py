@@ -12,7 +12,16 @@ from sqlalchemy.orm import joinedload
 import matching
 from tutorat.extensions import db
 from tutorat.forms import ActionForm, NewAccountForm, WeightsForm
-from tutorat.models import AccessLog, OutboxEmail, Pair, Role, TutoringRequest, TutorProfile, User
+from tutorat.models import (
+    AccessLog,
+    MessageStatus,
+    OutboxEmail,
+    Pair,
+    Role,
+    TutoringRequest,
+    TutorProfile,
+    User,
+)
 from tutorat.permissions import guard_blueprint
 from tutorat.services import (
     accounts,
@@ -49,14 +58,17 @@ def home():
 
 @bp.get("/comptes")
 def accounts_list():
-    role = request.args.get("role", "referent")
-    if role not in ("referent", "tutor", "admin"):
+    try:
+        role = Role(request.args.get("role", Role.REFERENT))
+    except ValueError:
+        abort(400)
+    if role == Role.MENTEE:
         abort(400)
     users = db.session.scalars(
         select(User).where(User.role == role).order_by(User.last_name).limit(500)
     ).all()
     tutor_profiles = {}
-    if role == "tutor":
+    if role == Role.TUTOR:
         tutor_profiles = {
             p.user_id: p
             for p in db.session.scalars(
@@ -104,7 +116,7 @@ def validate_tutor(user_id: int):
         lambda: profiles.validate_tutor(profile),
         on_success=lambda _: success(
             "Le tuteur est validé : il peut maintenant être proposé.",
-            url_for("admin.accounts_list", role="tutor"),
+            url_for("admin.accounts_list", role=Role.TUTOR),
         ),
         render=lambda status: abort(status),
     )
@@ -119,7 +131,7 @@ def emails():
     )
     failed = db.session.scalars(
         select(OutboxEmail)
-        .where(OutboxEmail.status == "failed", OutboxEmail.redacted_at.is_(None))
+        .where(OutboxEmail.status == MessageStatus.FAILED, OutboxEmail.redacted_at.is_(None))
         .order_by(OutboxEmail.id.desc())
         .limit(200)
     ).all()
@@ -132,7 +144,7 @@ def emails():
 def retry_email(email_id: int):
     email = db.session.get(OutboxEmail, email_id)
     # A redacted email (a person it named was erased) is never sent again.
-    if email is None or email.status != "failed" or email.redacted_at is not None:
+    if email is None or email.status != MessageStatus.FAILED or email.redacted_at is not None:
         abort(404)
     return handle_post(
         ActionForm(),
@@ -214,7 +226,9 @@ def deactivate(user_id: int):
     user = db.session.get(User, user_id)
     if user is None or user.id == current_user.id:
         abort(404)
-    back = url_for("admin.accounts_list", role=user.role if user.role != "mentee" else "referent")
+    back = url_for(
+        "admin.accounts_list", role=user.role if user.role != Role.MENTEE else Role.REFERENT
+    )
 
     def deactivated(report):
         withdrawn = report["propositions retirées"]

@@ -9,15 +9,16 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 import matching
+from tutorat.models import Role
 from tutorat.services import suggestions, transparency
 
 bp = Blueprint("main", __name__)
 
 ROLE_HOMES = {
-    "mentee": "mentee.home",
-    "tutor": "tutor.home",
-    "referent": "referent.dashboard",
-    "admin": "admin.home",
+    Role.MENTEE: "mentee.home",
+    Role.TUTOR: "tutor.home",
+    Role.REFERENT: "referent.dashboard",
+    Role.ADMIN: "admin.home",
 }
 
 

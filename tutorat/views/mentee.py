@@ -125,7 +125,7 @@ def pair(pair_id: int):
         form,
         lambda: pair_service.answer(
             pair,
-            side="mentee",
+            side=Role.MENTEE,
             actor=current_user,
             **form.service_values(),
         ),

@@ -21,12 +21,14 @@ from tutorat.forms import (
     SocialNoteForm,
 )
 from tutorat.models import (
+    EventEntity,
     Meeting,
     MenteeProfile,
     Pair,
     Role,
     StatusEvent,
     TutoringRequest,
+    TutoringRequestStatus,
     TutorProfile,
     User,
 )
@@ -96,7 +98,7 @@ def dashboard():
     offset = (page - 1) * DASHBOARD_ROWS if section else 0
     totals = followup.caseload_counts(current_user.id, now, area)
 
-    def rows(name: str, which: str) -> list:
+    def rows(name: str, which: followup.CaseloadList) -> list:
         if section not in ("", name):
             return []
         if which in followup.REQUEST_LISTS:
@@ -113,9 +115,9 @@ def dashboard():
         "propositions": totals.pending_pairs,
         "actifs": totals.active_pairs,
     }.get(section, 0)
-    requests_open = rows("demandes", "open")
+    requests_open = rows("demandes", followup.CaseloadList.OPEN_REQUESTS)
     if section:
-        old_requests = rows("alertes", "old")
+        old_requests = rows("alertes", followup.CaseloadList.OLD_REQUESTS)
     else:
         # Both lists are ordered by the same date, and a demande in alert is older than any other:
         # the first demandes in alert are the first open demandes marked by the rule (one query less).
@@ -123,10 +125,10 @@ def dashboard():
     return render_template(
         "referent/dashboard.html",
         old_requests=old_requests,
-        silent_pairs=rows("alertes", "silent"),
+        silent_pairs=rows("alertes", followup.CaseloadList.SILENT_PAIRS),
         requests_open=requests_open,
-        pending=rows("propositions", "pending"),
-        active=rows("actifs", "active"),
+        pending=rows("propositions", followup.CaseloadList.PENDING_PAIRS),
+        active=rows("actifs", followup.CaseloadList.ACTIVE_PAIRS),
         totals=totals,
         page=page,
         pages=max(1, -(-section_total // DASHBOARD_ROWS)),
@@ -214,13 +216,13 @@ def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None
             status = 400
     candidates: list = []
     feasible, error = 0, None
-    if demande.status == "open":
+    if demande.status == TutoringRequestStatus.OPEN:
         try:
             candidates, feasible = suggestions.candidates_for(demande, k=shown_max)
         except DomainError as exc:
             error = exc.message
     pairs = db.session.scalars(_REQUEST_PAIRS, {"id": demande.id}).all()
-    events = db.session.scalars(_EVENTS, {"entity": "demande", "id": demande.id}).all()
+    events = db.session.scalars(_EVENTS, {"entity": EventEntity.REQUEST, "id": demande.id}).all()
     profile = demande.mentee.require_mentee_profile()
     return render_template(
         "referent/request.html",
@@ -261,7 +263,7 @@ def propose(request_id: int):
 def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
     db.session.execute(_PAIR_WITH_PEOPLE, {"id": pair.id}).unique().all()
     meetings = db.session.scalars(_PAIR_MEETINGS, {"id": pair.id}).all()
-    events = db.session.scalars(_EVENTS, {"entity": "binome", "id": pair.id}).all()
+    events = db.session.scalars(_EVENTS, {"entity": EventEntity.PAIR, "id": pair.id}).all()
     # One timeline: status changes and meetings, oldest first (a meeting has a date, no time).
     timeline = sorted(
         [(e.at.astimezone(PARIS).date(), 0, "event", e) for e in events]
@@ -303,7 +305,7 @@ def mentee_answer(pair_id: int):
         pair_id,
         lambda pair, form: pair_service.answer(
             pair,
-            side="mentee",
+            side=Role.MENTEE,
             actor=current_user,
             **form.service_values(),
         ),

@@ -27,9 +27,7 @@ def _profile() -> TutorProfile:
 @bp.get("/")
 def home():
     pairs = db.session.scalars(visible_pairs(current_user).order_by(Pair.proposed_at.desc())).all()
-    waiting = [
-        p for p in pairs if p.status in ("proposed", "mentee_accepted") and p.tutor_answer is None
-    ]
+    waiting = [p for p in pairs if p.is_unanswered and p.tutor_answer is None]
     live = [p for p in pairs if p.status in LIVE_PAIR_STATUSES and p not in waiting]
     past = [p for p in pairs if p.status not in LIVE_PAIR_STATUSES]
     last_meetings = (
@@ -117,7 +115,7 @@ def answer(pair_id: int):
         form,
         lambda: pair_service.answer(
             pair,
-            side="tutor",
+            side=Role.TUTOR,
             actor=current_user,
             **form.service_values(),
         ),

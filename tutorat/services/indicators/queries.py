@@ -11,14 +11,18 @@ from sqlalchemy import Integer, Select, String, bindparam, case, distinct, func,
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
     Commune,
+    EventEntity,
     Meeting,
     MenteeProfile,
     Pair,
+    PairStatus,
     StatusEvent,
     TutoringRequest,
+    TutoringRequestStatus,
     TutorProfile,
     User,
 )
@@ -153,19 +157,19 @@ def _answers_and_reasons(scope: _Scope):
     for status, reason, n in scope.run("answers", build):
         if status in group_of:
             answers[group_of[status]] += n
-        if status in ("declined", "expired"):
-            if status == "expired" and reason is None:
-                reason = "sans_reponse"
-            reasons.setdefault(reason, [0, 0])[0 if status == "declined" else 1] += n
+        if status in (PairStatus.DECLINED, PairStatus.EXPIRED):
+            if status == PairStatus.EXPIRED and reason is None:
+                reason = vocab.EXPIRY_REASON[0]
+            reasons.setdefault(reason, [0, 0])[0 if status == PairStatus.DECLINED else 1] += n
     return answers, {k: (v[0], v[1]) for k, v in reasons.items()}
 
 
-def _first_event(to_status: str):
+def _first_event(to_status: TutoringRequestStatus):
     """When the demande first reached `to_status` (its status events, through the indexed entity)."""
     return (
         select(func.min(StatusEvent.at))
         .where(
-            StatusEvent.entity == "demande",
+            StatusEvent.entity == EventEntity.REQUEST,
             StatusEvent.entity_id == TutoringRequest.id,
             StatusEvent.to_status == to_status,
         )
@@ -178,10 +182,12 @@ def _delays(scope: _Scope) -> tuple[Delay, Delay]:
     def build(scoped: bool) -> Select:
         per_request = _scoped(
             select(
-                whole_days(TutoringRequest.created_at, _first_event("proposed")).label(
-                    "to_proposal"
-                ),
-                whole_days(TutoringRequest.created_at, _first_event("matched")).label("to_active"),
+                whole_days(
+                    TutoringRequest.created_at, _first_event(TutoringRequestStatus.PROPOSED)
+                ).label("to_proposal"),
+                whole_days(
+                    TutoringRequest.created_at, _first_event(TutoringRequestStatus.MATCHED)
+                ).label("to_active"),
             ).where(_in(TutoringRequest.created_at)),
             TutoringRequest.mentee_id,
             scoped,
@@ -231,7 +237,7 @@ def _outcomes(scope: _Scope) -> dict[str | None, int]:
     def build(scoped: bool) -> Select:
         return _scoped(
             select(Pair.outcome, func.count())
-            .where(Pair.status == "ended", _in(Pair.ended_at))
+            .where(Pair.status == PairStatus.ENDED, _in(Pair.ended_at))
             .group_by(Pair.outcome),
             Pair.mentee_id,
             scoped,
@@ -280,7 +286,7 @@ def _open_requests_by(kind: str, scope: _Scope) -> dict[tuple, int]:
             .select_from(TutoringRequest)
             .join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id)
             .outerjoin(Commune, Commune.code_insee == MenteeProfile.commune_code)
-            .where(TutoringRequest.status == "open")
+            .where(TutoringRequest.status == TutoringRequestStatus.OPEN)
             .group_by(*keys)
         )
         if scoped:

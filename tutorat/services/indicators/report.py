@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from tutorat import vocab
+from tutorat.models.pairs import STARTED_PAIR_STATUSES, UNANSWERED_PAIR_STATUSES, PairStatus
 from tutorat.services.errors import DomainError
 from tutorat.services.indicators.export import Column, Percent, Table
 
@@ -24,16 +25,19 @@ MONTHS_LONG = (
 )  # fmt: skip
 
 # Pair statuses grouped by the answer they mean for the acceptance rate.
-ANSWER_GROUPS = {
-    "accepted": ("Acceptées par les deux personnes", ("accepted", "active", "ended")),
-    "declined": ("Refusées", ("declined",)),
-    "expired": ("Expirées sans réponse", ("expired",)),
-    "withdrawn": ("Retirées par le référent", ("withdrawn",)),
-    "pending": ("En attente de réponse", ("proposed", "tutor_accepted", "mentee_accepted")),
+ANSWER_GROUPS: dict[str, tuple[str, frozenset[PairStatus]]] = {
+    "accepted_by_both": (
+        "Acceptées par les deux personnes",
+        frozenset({PairStatus.ACCEPTED}) | STARTED_PAIR_STATUSES,
+    ),
+    "refused": ("Refusées", frozenset({PairStatus.DECLINED})),
+    "lapsed": ("Expirées sans réponse", frozenset({PairStatus.EXPIRED})),
+    "taken_back": ("Retirées par le référent", frozenset({PairStatus.WITHDRAWN})),
+    "awaiting": ("En attente de réponse", UNANSWERED_PAIR_STATUSES),
 }
 # Reasons recorded by the system rather than chosen from vocab.DECLINE_REASONS.
 OTHER_REASONS: dict[str | None, str] = {
-    "sans_reponse": "Pas de réponse dans les délais",
+    vocab.EXPIRY_REASON[0]: "Pas de réponse dans les délais",
     None: "Raison non enregistrée",
 }
 
@@ -285,8 +289,10 @@ class Report:
 
     @property
     def acceptance_rate(self) -> Percent | None:
-        decided = self.answers["accepted"] + self.answers["declined"] + self.answers["expired"]
-        return Percent(100 * self.answers["accepted"] / decided) if decided else None
+        decided = (
+            self.answers["accepted_by_both"] + self.answers["refused"] + self.answers["lapsed"]
+        )
+        return Percent(100 * self.answers["accepted_by_both"] / decided) if decided else None
 
     @property
     def pairs_started(self) -> int:
