@@ -853,7 +853,7 @@ class _Generator:
                     }
                 )
             for pair in st.pairs:
-                for at, who, frm, to, reason in pair.events:
+                for at, who, pair_from, pair_to, reason in pair.events:
                     actor_id, behalf = actor(st, who, pair.tutor)
                     event_rows.append(
                         {
@@ -862,8 +862,8 @@ class _Generator:
                             "actor_id": actor_id,
                             "on_behalf_of_id": behalf,
                             "at": at,
-                            "from_status": frm and str(frm),
-                            "to_status": str(to),
+                            "from_status": pair_from and str(pair_from),
+                            "to_status": str(pair_to),
                             "reason": reason,
                         }
                     )
