@@ -33,7 +33,7 @@ from wtforms.validators import (
 )
 
 from tutorat import vocab
-from tutorat.models import Commune, MenteeProfile, Role
+from tutorat.models import Commune, MenteeProfile, Role, TutorProfile
 from tutorat.services import emails, profiles, reference
 from tutorat.services.reference import MetierHit
 
@@ -309,6 +309,28 @@ class _PlaceForm(CommuneMixin, Form):
         if not field.data:
             raise ValidationError("Cochez au moins un moment où vous êtes disponible.")
 
+    def _fill_place(self, profile: MenteeProfile | TutorProfile) -> None:
+        """Where and when, as saved (both profiles ask the same)."""
+        if profile.commune is not None:
+            self.commune.data = profile.commune.label
+        if profile.availability:
+            self.slots.set_mask(profile.availability)
+        self.has_car.data = "oui" if profile.has_car else ("non" if profile.completed_at else None)
+        self.max_km.data = profile.max_km
+        self.remote_ok.data = profile.remote_ok
+        self.obstacles.data = profile.obstacle_codes
+
+    def _place_values(self) -> dict:
+        """Where and when, validated, as the profile services take them."""
+        return {
+            "commune_code": validated(self.commune_obj).code_insee,
+            "availability": self.slots.mask,
+            "has_car": self.has_car.data == "oui",
+            "max_km": validated(self.max_km.data),
+            "remote_ok": bool(self.remote_ok.data),
+            "obstacles": list(self.obstacles.data or []),
+        }
+
 
 class MenteeProfileForm(_PlaceForm):
     metier_1 = StringField("Métier visé", validators=[Length(max=200, message=_too_long(200))])
@@ -339,29 +361,17 @@ class MenteeProfileForm(_PlaceForm):
 
     def fill(self, profile: MenteeProfile) -> None:
         """Show the saved profile (the mentee's own page and their référent's, acting for them)."""
-        if profile.commune is not None:
-            self.commune.data = profile.commune.label
+        self._fill_place(profile)
         labels = reference.metier_labels(profile.metier_codes)
         for field, code in zip((self.metier_1, self.metier_2), profile.metier_codes, strict=False):
             field.data = f"{labels.get(code, code)} — {code}"
-        if profile.availability:
-            self.slots.set_mask(profile.availability)
-        self.has_car.data = "oui" if profile.has_car else ("non" if profile.completed_at else None)
-        self.max_km.data = profile.max_km
-        self.remote_ok.data = profile.remote_ok
-        self.obstacles.data = profile.obstacle_codes
         self.shares.data = [f for f in profiles.SHARE_FIELDS if getattr(profile, f"share_{f}")]
 
     def service_values(self) -> dict:
         """The validated answers, as `profiles.update_mentee_profile` takes them."""
         return {
-            "commune_code": validated(self.commune_obj).code_insee,
+            **self._place_values(),
             "metier_codes": [h.code for h in self.metier_hits],
-            "availability": self.slots.mask,
-            "has_car": self.has_car.data == "oui",
-            "max_km": self.max_km.data,
-            "remote_ok": bool(self.remote_ok.data),
-            "obstacles": list(self.obstacles.data or []),
             "shares": {f: f in (self.shares.data or []) for f in profiles.SHARE_FIELDS},
         }
 
@@ -384,6 +394,23 @@ class TutorProfileForm(_PlaceForm):
 
     def validate_metier(self, field):
         self.metier_hit = _resolve_metier(field, required=True)
+
+    def fill(self, profile: TutorProfile) -> None:
+        """Show the saved profile."""
+        self._fill_place(profile)
+        if profile.metier is not None:
+            self.metier.data = f"{profile.metier.label_rome4} — {profile.metier_code}"
+        self.capacity.data = profile.capacity
+        self.experience_note.data = profile.experience_note
+
+    def service_values(self) -> dict:
+        """The validated answers, as `profiles.update_tutor_profile` takes them."""
+        return {
+            **self._place_values(),
+            "metier_code": validated(self.metier_hit).code,
+            "capacity": self.capacity.data,
+            "experience_note": self.experience_note.data or "",
+        }
 
 
 class RequestForm(Form):

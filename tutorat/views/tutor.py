@@ -56,31 +56,10 @@ def profile():
     profile = _profile()
     form = TutorProfileForm()
     if request.method == "GET":
-        if profile.commune is not None:
-            form.commune.data = profile.commune.label
-        if profile.metier is not None:
-            form.metier.data = f"{profile.metier.label_rome4} — {profile.metier_code}"
-        form.slots.set_mask(profile.availability)
-        form.has_car.data = "oui" if profile.has_car else ("non" if profile.completed_at else None)
-        form.max_km.data = profile.max_km
-        form.remote_ok.data = profile.remote_ok
-        form.obstacles.data = profile.obstacle_codes
-        form.capacity.data = profile.capacity
-        form.experience_note.data = profile.experience_note
+        form.fill(profile)
     return handle_post(
         form,
-        lambda: profiles.update_tutor_profile(
-            profile,
-            commune_code=validated(form.commune_obj).code_insee,
-            metier_code=validated(form.metier_hit).code,
-            availability=form.slots.mask,
-            has_car=form.has_car.data == "oui",
-            max_km=validated(form.max_km.data),
-            remote_ok=bool(form.remote_ok.data),
-            obstacles=list(form.obstacles.data or []),
-            capacity=form.capacity.data,
-            experience_note=form.experience_note.data or "",
-        ),
+        lambda: profiles.update_tutor_profile(profile, **form.service_values()),
         on_success=lambda _: success("Votre profil est enregistré.", url_for("tutor.home")),
         render=lambda status: (
             render_template("tutor/profile.html", form=form, profile=profile),
