@@ -246,6 +246,12 @@ def _run_reminders(now: datetime) -> dict[str, int]:
 # request (building one costs about as much as running it: bench/README.md, "Pages web").
 
 
+def _read(stmt: Select, params: dict):
+    """Run a statement of plain columns on the session's connection: Core rows, no ORM loading
+    (a third less work per query than `db.session.execute`, same transaction)."""
+    return db.session.connection().execute(stmt, params)
+
+
 def alert_params(now: datetime) -> dict[str, datetime | date]:
     """The thresholds of the alert rules at `now`, from the configured delays."""
     config = current_app.config
@@ -375,7 +381,7 @@ def caseload_counts(
     referent_id: int, now: datetime, territory: Territory | None = None
 ) -> CaseloadCounts:
     """Every count of a référent's caseload, alerts included, in one query."""
-    row = db.session.execute(
+    row = _read(
         _counts_stmt(territory and territory.kind), _params(referent_id, now, territory)
     ).one()
     return CaseloadCounts(**{key: int(value or 0) for key, value in row._mapping.items()})
@@ -393,7 +399,7 @@ def _territories_stmt() -> Select:
 
 def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
     """The cantons, then the EPCIs, where a référent's mentees live: ("canton:32xx", label)."""
-    rows = db.session.execute(_territories_stmt(), {"referent_id": referent_id}).all()
+    rows = _read(_territories_stmt(), {"referent_id": referent_id}).all()
     cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
     epcis = sorted(
         {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
@@ -458,7 +464,7 @@ def caseload_requests(
 ) -> list[Row]:
     """Open demandes, or those in alert, the oldest first."""
     return list(
-        db.session.execute(
+        _read(
             _requests_stmt(which, territory and territory.kind),
             _params(referent_id, now, territory, limit=limit, offset=offset),
         )
@@ -516,7 +522,7 @@ def caseload_pairs(
 ) -> list[Row]:
     """Live binômes: waiting for answers, active, or in alert (no meeting for a while)."""
     return list(
-        db.session.execute(
+        _read(
             _pairs_stmt(which, territory and territory.kind),
             _params(referent_id, now, territory, limit=limit, offset=offset),
         )

@@ -103,7 +103,8 @@ class _Scope:
         if stmt is None:
             stmt = _STATEMENTS.setdefault(key, build(key[1]))
         params = {"referent_id": self.referent_id, "start": self.start, "end": self.end}
-        return db.session.execute(stmt, params)
+        # Plain columns: Core rows on the session's connection, no ORM loading.
+        return db.session.connection().execute(stmt, params)
 
 
 def _scoped(stmt: Select, mentee_col, scoped: bool) -> Select:
