@@ -38,9 +38,9 @@ IntArray = NDArray[np.int64]
 
 #: Value of the sector part for each level at which two ROME codes agree.
 SECTOR_LEVEL_VALUES: Mapping[str | None, float] = MappingProxyType(
-    {"metier": 1.0, "domaine": 0.6, "grand_domaine": 0.3, None: 0.0}
+    {"occupation": 1.0, "domain": 0.6, "broad_domain": 0.3, None: 0.0}
 )
-_LEVELS: tuple[str | None, ...] = (None, "grand_domaine", "domaine", "metier")
+_LEVELS: tuple[str | None, ...] = (None, "broad_domain", "domain", "occupation")
 _LEVEL_VALUE = np.array([SECTOR_LEVEL_VALUES[level] for level in _LEVELS], dtype=np.float64)
 
 #: French names of the parts of the score.
@@ -87,17 +87,17 @@ def rome_level(a: str, b: str) -> str | None:
     Returns
     -------
     str or None
-        ``"metier"`` (same 5-character code), ``"domaine"`` (same first 3 characters),
-        ``"grand_domaine"`` (same letter) or ``None``. A code given only as a domaine
+        ``"occupation"`` (same 5-character code), ``"domain"`` (same first 3 characters),
+        ``"broad_domain"`` (same letter) or ``None``. A code given only as a domaine
         (``"K13"``) can agree at most at the domaine level.
     """
     ka, kb = _rome_keys(a), _rome_keys(b)
     if ka[2] >= 0 and ka[2] == kb[2]:
-        return "metier"
+        return "occupation"
     if ka[1] >= 0 and ka[1] == kb[1]:
-        return "domaine"
+        return "domain"
     if ka[0] == kb[0]:
-        return "grand_domaine"
+        return "broad_domain"
     return None
 
 
@@ -112,7 +112,7 @@ def _best_rome(sectors_a: Sequence[str], sectors_b: Sequence[str]) -> tuple[str 
             if rank[level] > rank[best]:
                 best = level
                 shared = (
-                    a[: {"metier": 5, "domaine": 3, "grand_domaine": 1}[level]] if level else None
+                    a[: {"occupation": 5, "domain": 3, "broad_domain": 1}[level]] if level else None
                 )
     return best, shared
 
@@ -503,7 +503,7 @@ class Explanation:
     limit_km : float
         The smaller of the two effective distance limits.
     rome_level : str or None
-        ``"metier"``, ``"domaine"``, ``"grand_domaine"`` or None.
+        ``"occupation"``, ``"domain"``, ``"broad_domain"`` or None.
     shared_code : str or None
         The shared ROME code at that level (``"K1302"``, ``"K13"`` or ``"K"``).
     common_slots : tuple of int

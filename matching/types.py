@@ -41,23 +41,23 @@ NO_CAR_MAX_KM = 15.0
 #: display order. Codes not listed here are accepted too and shown as they are.
 OBSTACLES: Mapping[str, str] = MappingProxyType(
     {
-        "mobilite": "Mobilité",
-        "garde_enfants": "Garde d'enfants",
-        "sante": "Santé",
-        "logement": "Logement",
-        "numerique": "Accès au numérique",
-        "langue": "Langue française",
-        "confiance": "Confiance en soi",
-        "droits": "Accès aux droits",
+        "mobility": "Mobilité",
+        "childcare": "Garde d'enfants",
+        "health": "Santé",
+        "housing": "Logement",
+        "digital_access": "Accès au numérique",
+        "french_language": "Langue française",
+        "self_confidence": "Confiance en soi",
+        "rights_access": "Accès aux droits",
     }
 )
 
 #: French labels of the levels at which two ROME codes can agree, best first.
 ROME_LEVEL_LABELS: Mapping[str, str] = MappingProxyType(
     {
-        "metier": "Même métier",
-        "domaine": "Même domaine professionnel",
-        "grand_domaine": "Même grand domaine",
+        "occupation": "Même métier",
+        "domain": "Même domaine professionnel",
+        "broad_domain": "Même grand domaine",
     }
 )
 
@@ -158,7 +158,7 @@ def _check_sectors(value: Any) -> tuple[str, ...]:
 def _check_obstacles(value: Any) -> frozenset[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ValueError(
-            f"obstacles must be a set of short codes such as {{'mobilite'}}, got {value!r}"
+            f"obstacles must be a set of short codes such as {{'mobility'}}, got {value!r}"
         )
     codes = frozenset(value)
     for code in codes:

@@ -476,7 +476,7 @@ class AnswerForm(Form):
         if self.decision.data == "decline":
             if field.data not in vocab.DECLINE_REASONS:
                 raise ValidationError("Choisissez la raison du refus.")
-            if field.data == "autre" and not (self.detail.data or "").strip():
+            if field.data == "other" and not (self.detail.data or "").strip():
                 self.detail.errors = [*self.detail.errors, "Précisez la raison du refus."]
                 raise ValidationError("Précisez la raison du refus ci-dessous.")
 
@@ -520,11 +520,11 @@ class EndForm(Form):
     def validate_contract(self, field):
         if field.data and field.data not in vocab.CONTRACT_TYPES:
             raise ValidationError("Choisissez un type de contrat dans la liste.")
-        if self.outcome.data == "emploi" and not field.data:
+        if self.outcome.data == "job" and not field.data:
             raise ValidationError("Pour un emploi, indiquez le type de contrat.")
 
     def validate_rights(self, field):
-        if self.outcome.data == "droits" and not field.data:
+        if self.outcome.data == "rights" and not field.data:
             raise ValidationError("Indiquez quels droits ont été ouverts.")
 
 

@@ -7,81 +7,81 @@ PARTS = ("matin", "après-midi", "soir")
 
 # Same codes as matching.OBSTACLES (a test checks they agree).
 OBSTACLES = {
-    "mobilite": "Mobilité (pas de moyen de transport)",
-    "garde_enfants": "Garde d'enfants",
-    "sante": "Santé",
-    "logement": "Logement",
-    "numerique": "Accès au numérique",
-    "langue": "Langue française",
-    "confiance": "Confiance en soi",
-    "droits": "Accès aux droits",
+    "mobility": "Mobilité (pas de moyen de transport)",
+    "childcare": "Garde d'enfants",
+    "health": "Santé",
+    "housing": "Logement",
+    "digital_access": "Accès au numérique",
+    "french_language": "Langue française",
+    "self_confidence": "Confiance en soi",
+    "rights_access": "Accès aux droits",
 }
 
 TOPICS = {
-    "recherche_emploi": "Chercher un emploi",
+    "job_search": "Chercher un emploi",
     "cv": "Faire ou refaire son CV",
-    "entretien": "Préparer un entretien d'embauche",
-    "confiance": "Reprendre confiance",
-    "mobilite": "Trouver une solution de transport",
-    "garde_enfants": "Trouver une solution de garde d'enfants",
-    "droits": "Connaître et faire valoir ses droits",
-    "formation": "Trouver une formation",
-    "metier": "Découvrir un métier",
+    "job_interview": "Préparer un entretien d'embauche",
+    "self_confidence": "Reprendre confiance",
+    "mobility": "Trouver une solution de transport",
+    "childcare": "Trouver une solution de garde d'enfants",
+    "rights": "Connaître et faire valoir ses droits",
+    "training": "Trouver une formation",
+    "discover_occupation": "Découvrir un métier",
 }
 
 MEETING_MODES = {
-    "presentiel": "En personne",
-    "telephone": "Par téléphone",
+    "in_person": "En personne",
+    "phone": "Par téléphone",
     "video": "En visio",
 }
 
 DECLINE_REASONS = {
-    "indisponible": "Pas disponible en ce moment",
-    "trop_loin": "Trop loin",
-    "metier": "Ce n'est pas le bon métier",
-    "pas_pret": "Pas prêt ou prête pour l'instant",
-    "autre": "Autre raison (à préciser)",
+    "unavailable": "Pas disponible en ce moment",
+    "too_far": "Trop loin",
+    "wrong_occupation": "Ce n'est pas le bon métier",
+    "not_ready": "Pas prêt ou prête pour l'instant",
+    "other": "Autre raison (à préciser)",
 }
 # Recorded by the system when a proposal gets no answer in time (never chosen by a person).
-EXPIRY_REASON = ("sans_reponse", "Pas de réponse dans les délais")
+EXPIRY_REASON = ("no_answer", "Pas de réponse dans les délais")
 END_REASONS = {**DECLINE_REASONS, EXPIRY_REASON[0]: EXPIRY_REASON[1]}
 
 OUTCOMES = {
-    "emploi": "A trouvé un emploi",
-    "formation": "Est entré en formation",
-    "droits": "A ouvert de nouveaux droits",
-    "mobilite": "A trouvé une solution de mobilité",
-    "garde": "A trouvé une solution de garde d'enfants",
-    "sortie_rsa": "Est sorti du RSA",
-    "arret": "Arrêt sans résultat",
+    "job": "A trouvé un emploi",
+    "training": "Est entré en formation",
+    "rights": "A ouvert de nouveaux droits",
+    "mobility": "A trouvé une solution de mobilité",
+    "childcare": "A trouvé une solution de garde d'enfants",
+    "left_rsa": "Est sorti du RSA",
+    "stopped": "Arrêt sans résultat",
 }
 
 CONTRACT_TYPES = {
-    "cdi": "CDI",
-    "cdd": "CDD",
-    "interim": "Intérim",
-    "alternance": "Alternance ou apprentissage",
-    "iae": "Contrat d'insertion (IAE)",
-    "independant": "Création d'activité",
-    "autre": "Autre",
+    "permanent": "CDI",
+    "fixed_term": "CDD",
+    "temporary": "Intérim",
+    "work_study": "Alternance ou apprentissage",
+    "integration": "Contrat d'insertion (IAE)",
+    "self_employed": "Création d'activité",
+    "other": "Autre",
 }
 
 RIGHTS = {
-    "prime_activite": "Prime d'activité",
-    "css": "Complémentaire santé solidaire",
-    "aide_mobilite": "Aide à la mobilité",
-    "aide_garde": "Aide à la garde d'enfants",
-    "logement": "Aide au logement",
-    "autre": "Autre droit",
+    "activity_bonus": "Prime d'activité",
+    "health_cover": "Complémentaire santé solidaire",
+    "mobility_aid": "Aide à la mobilité",
+    "childcare_aid": "Aide à la garde d'enfants",
+    "housing_aid": "Aide au logement",
+    "other": "Autre droit",
 }
 
 # Outcomes after which the demande goes back to the queue for a new proposal.
-FAILED_OUTCOMES = {"arret"}
+FAILED_OUTCOMES = {"stopped"}
 
 ROME_LEVELS = {
-    "metier": "même métier",
-    "domaine": "même domaine professionnel",
-    "grand_domaine": "même grand domaine",
+    "occupation": "même métier",
+    "domain": "même domaine professionnel",
+    "broad_domain": "même grand domaine",
     None: "secteurs différents",
 }
 

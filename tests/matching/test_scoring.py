@@ -116,20 +116,20 @@ def test_reasons_are_plain_french_sentences():
         max_km=30.0,
         sectors=("K1302",),
         availability=(1 << 5) | (1 << 15),
-        obstacles=frozenset({"mobilite", "garde_enfants"}),
+        obstacles=frozenset({"mobility", "childcare"}),
     )
     t = tutor(
         lat=PAVIE[0],
         lon=PAVIE[1],
         sectors=("K1302",),
         availability=(1 << 5) | (1 << 15) | 1,
-        obstacles=frozenset({"garde_enfants", "mobilite", "logement"}),
+        obstacles=frozenset({"childcare", "mobility", "housing"}),
     )
     e = matching.explain(m, t)
     assert e.feasible and not e.remote
-    assert e.rome_level == "metier" and e.shared_code == "K1302"
+    assert e.rome_level == "occupation" and e.shared_code == "K1302"
     assert e.common_slot_labels == ("mardi soir", "samedi matin")
-    assert e.common_obstacles == ("mobilite", "garde_enfants")
+    assert e.common_obstacles == ("mobility", "childcare")
     assert e.reasons[0].startswith("Les deux personnes habitent à ")
     assert "la personne accompagnée, sans voiture, accepte jusqu'à 15 km." in e.reasons[0]
     assert "Même métier : K1302." in e.reasons
@@ -170,27 +170,27 @@ def test_sector_levels():
     for code in ("K1302", "K1303", "K13", "K2204", "K", "J1501"):
         e = matching.explain(mentee(sectors=("K1302",)), tutor(sectors=(code,)))
         levels[code] = (e.rome_level, e.shared_code, e.parts["sector"].value)
-    assert levels["K1302"] == ("metier", "K1302", 1.0)
-    assert levels["K1303"] == ("domaine", "K13", 0.6)
-    assert levels["K13"] == ("domaine", "K13", 0.6)
-    assert levels["K2204"] == ("grand_domaine", "K", 0.3)
-    assert levels["K"] == ("grand_domaine", "K", 0.3)
+    assert levels["K1302"] == ("occupation", "K1302", 1.0)
+    assert levels["K1303"] == ("domain", "K13", 0.6)
+    assert levels["K13"] == ("domain", "K13", 0.6)
+    assert levels["K2204"] == ("broad_domain", "K", 0.3)
+    assert levels["K"] == ("broad_domain", "K", 0.3)
     assert levels["J1501"] == (None, None, 0.0)
     # Several target métiers: the best level over all pairs counts.
     e = matching.explain(mentee(sectors=("J1501", "K1303", "K1302")), tutor(sectors=("K1302",)))
-    assert (e.rome_level, e.shared_code) == ("metier", "K1302")
-    assert matching.rome_level("K13", "K13") == "domaine"
+    assert (e.rome_level, e.shared_code) == ("occupation", "K1302")
+    assert matching.rome_level("K13", "K13") == "domain"
 
 
 def test_experience_counts_the_share_of_the_mentees_obstacles():
-    m = mentee(obstacles=frozenset({"mobilite", "garde_enfants", "numerique", "dettes"}))
+    m = mentee(obstacles=frozenset({"mobility", "childcare", "digital_access", "dettes"}))
     values = [
         matching.explain(m, tutor(obstacles=frozenset(o))).parts["experience"].value
         for o in (
             (),
-            ("mobilite",),
-            ("mobilite", "dettes"),
-            ("mobilite", "dettes", "numerique", "garde_enfants"),
+            ("mobility",),
+            ("mobility", "dettes"),
+            ("mobility", "dettes", "digital_access", "childcare"),
         )
     ]
     assert values == [0.0, 0.25, 0.5, 1.0]

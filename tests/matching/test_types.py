@@ -22,7 +22,7 @@ def mentee(**changes):
         max_km=30.0,
         has_car=False,
         remote_ok=True,
-        obstacles=frozenset({"mobilite"}),
+        obstacles=frozenset({"mobility"}),
     )
     values.update(changes)
     return Mentee(**values)
@@ -38,7 +38,7 @@ def tutor(**changes):
         max_km=40.0,
         has_car=True,
         remote_ok=True,
-        obstacles=frozenset({"mobilite"}),
+        obstacles=frozenset({"mobility"}),
         capacity=2,
     )
     values.update(changes)
@@ -65,7 +65,7 @@ def tutor(**changes):
         ({"max_km": math.inf}, "max_km must be finite"),
         ({"has_car": "yes"}, "has_car must be True or False"),
         ({"remote_ok": 1}, "remote_ok must be True or False"),
-        ({"obstacles": "mobilite"}, "obstacles must be a set"),
+        ({"obstacles": "mobility"}, "obstacles must be a set"),
         ({"obstacles": frozenset({""})}, "non-empty strings"),
         ({"id": "12"}, "id must be an integer"),
     ],
@@ -93,14 +93,14 @@ def test_tutor_validation(changes, message):
 def test_values_are_normalised_and_frozen():
     m = mentee(
         sectors=["K1302", "K13"],
-        obstacles={"mobilite", "autre"},
+        obstacles={"mobility", "other"},
         lat=np.float64(43.5),
         id=np.int64(3),
         availability=np.int64(5),
         has_car=np.bool_(True),
     )
     assert m.sectors == ("K1302", "K13")
-    assert m.obstacles == frozenset({"mobilite", "autre"})
+    assert m.obstacles == frozenset({"mobility", "other"})
     assert type(m.lat) is float and type(m.id) is int and type(m.availability) is int
     assert m.has_car is True
     with pytest.raises(AttributeError):
@@ -108,7 +108,7 @@ def test_values_are_normalised_and_frozen():
     assert hash(m) == hash(
         mentee(
             sectors=("K1302", "K13"),
-            obstacles=frozenset({"mobilite", "autre"}),
+            obstacles=frozenset({"mobility", "other"}),
             lat=43.5,
             id=3,
             availability=5,
@@ -147,17 +147,17 @@ def test_slot_labels():
 
 def test_vocabularies():
     assert list(matching.OBSTACLES) == [
-        "mobilite",
-        "garde_enfants",
-        "sante",
-        "logement",
-        "numerique",
-        "langue",
-        "confiance",
-        "droits",
+        "mobility",
+        "childcare",
+        "health",
+        "housing",
+        "digital_access",
+        "french_language",
+        "self_confidence",
+        "rights_access",
     ]
-    assert matching.OBSTACLES["garde_enfants"] == "Garde d'enfants"
-    assert set(matching.ROME_LEVEL_LABELS) == {"metier", "domaine", "grand_domaine"}
+    assert matching.OBSTACLES["childcare"] == "Garde d'enfants"
+    assert set(matching.ROME_LEVEL_LABELS) == {"occupation", "domain", "broad_domain"}
     with pytest.raises(TypeError):
         matching.OBSTACLES["x"] = "y"  # type: ignore[index]
 

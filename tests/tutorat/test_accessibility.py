@@ -130,8 +130,8 @@ def build_world(app) -> dict[str, str]:
             out = request_service.open_request(
                 mentee,
                 actor=actor or mentee,
-                topics=["cv", "entretien"],
-                meeting_modes=["presentiel"],
+                topics=["cv", "job_interview"],
+                meeting_modes=["in_person"],
                 message="Je voudrais devenir aide-soignante et préparer mes entretiens.",
                 constraints="Je récupère mes enfants à l'école à 16 h 30.",
             )
@@ -150,7 +150,7 @@ def build_world(app) -> dict[str, str]:
             actor=marc,
             day=(now - timedelta(days=100)).date(),
             duration_minutes=60,
-            mode="presentiel",
+            mode="in_person",
             place="Médiathèque d'Auch",
             topics=["cv"],
             note="CV refait ensemble.",
@@ -158,8 +158,8 @@ def build_world(app) -> dict[str, str]:
         pair_service.end(
             pair_lea,
             actor=referent,
-            outcome="emploi",
-            contract="cdd",
+            outcome="job",
+            contract="fixed_term",
             tutor_wants_again=True,
             detail="CDD de six mois dans un EHPAD.",
         )
@@ -167,7 +167,7 @@ def build_world(app) -> dict[str, str]:
         # Karim: a declined proposal, then an active binôme with Marc and two meetings.
         request_karim = demande(karim, actor=referent)
         declined = pair_service.propose(request_karim, marc.id, actor=referent)
-        pair_service.answer(declined, side="mentee", accept=False, actor=karim, reason="trop_loin")
+        pair_service.answer(declined, side="mentee", accept=False, actor=karim, reason="too_far")
         db.session.flush()
         pair_karim = pair_service.propose(request_karim, marc.id, actor=referent)
         pair_service.answer(pair_karim, side="tutor", accept=True, actor=marc)
@@ -180,9 +180,9 @@ def build_world(app) -> dict[str, str]:
             actor=marc,
             day=(now - timedelta(days=30)).date(),
             duration_minutes=45,
-            mode="presentiel",
+            mode="in_person",
             place="Médiathèque d'Auch",
-            topics=["cv", "confiance"],
+            topics=["cv", "self_confidence"],
             note="CV relu, prochain rendez-vous fixé.",
         )
         meeting_service.confirm_meeting(first, pair_karim, actor=karim, confirmed=True)
@@ -191,8 +191,8 @@ def build_world(app) -> dict[str, str]:
             actor=marc,
             day=(now - timedelta(days=3)).date(),
             duration_minutes=30,
-            mode="telephone",
-            topics=["entretien"],
+            mode="phone",
+            topics=["job_interview"],
         )
         # Julie: a proposal waiting for both answers.
         pair_julie = pair_service.propose(demande(julie), marc.id, actor=referent)
@@ -526,14 +526,14 @@ def bad_tutor_profile(page):
 
 
 def end_job_without_contract(page):
-    page.locator("select[name='end-outcome']").select_option("emploi")
+    page.locator("select[name='end-outcome']").select_option("job")
     page.locator("input[name='end-tutor_wants_again'][value='oui']").check()
     return page.locator("form").filter(has=page.locator("[name='end-outcome']"))
 
 
 def decline_without_reason(page):
     page.locator("input[name='answer-decision'][value='decline']").check()
-    page.locator("select[name='answer-reason']").select_option("autre")
+    page.locator("select[name='answer-reason']").select_option("other")
     return page.locator("form.form").filter(has=page.locator("[name='answer-decision']"))
 
 

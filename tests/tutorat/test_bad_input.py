@@ -155,7 +155,7 @@ def test_second_open_request_is_refused(app, people):
 def test_meeting_bad_input(app, people, change, message):
     b = _as(app, people["tutor"])
     url = f"/tuteur/binome/{people['pair']}/rencontre"
-    data = {"date": date.today().isoformat(), "duration": "60", "mode": "presentiel", **change}
+    data = {"date": date.today().isoformat(), "duration": "60", "mode": "in_person", **change}
     r = b.post(url, data, page=url)
     assert 400 <= r.status_code < 500
     assert message in r.get_data(as_text=True)
@@ -240,14 +240,14 @@ def test_decline_needs_a_reason(app, people):
     assert r.status_code == 422 and "raison du refus" in r.get_data(as_text=True)
     r = b.post(
         f"/tuteur/binome/{pair_id}/reponse",
-        {"answer-decision": "decline", "answer-reason": "autre"},
+        {"answer-decision": "decline", "answer-reason": "other"},
         prefix="answer",
         page=page,
     )
     assert r.status_code == 422 and "Précisez" in r.get_data(as_text=True)
     r = b.post(
         f"/tuteur/binome/{pair_id}/reponse",
-        {"answer-decision": "decline", "answer-reason": "trop_loin"},
+        {"answer-decision": "decline", "answer-reason": "too_far"},
         prefix="answer",
         page=page,
     )

@@ -122,7 +122,7 @@ def test_fifty_simultaneous_confirmations(app):
         assert (
             db.session.scalar(
                 select(func.count()).where(
-                    StatusEvent.entity == "binome",
+                    StatusEvent.entity == "pair",
                     StatusEvent.entity_id == pair_id,
                     StatusEvent.to_status == "active",
                 )

@@ -69,7 +69,7 @@ def test_seed_demo_twice(app, runner):
 
         # The documented journey can be tried: the demo tutor is a candidate for the demo mentee.
         demande = request_service.open_request(
-            mentee, actor=mentee, topics=["cv"], meeting_modes=["presentiel"], message="Bonjour"
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["in_person"], message="Bonjour"
         )
         db.session.flush()
         candidates, _ = suggestions.candidates_for(demande)
@@ -159,7 +159,7 @@ def test_demo_obeys_the_rules(app, runner):
         # The reminders and expiries are the cron's own.
         assert db.session.scalar(select(func.count()).where(Pair.reminders_sent > 0))
         expired = db.session.scalars(select(Pair).where(Pair.status == "expired")).all()
-        assert expired and all(p.decline_reason == "sans_reponse" for p in expired)
+        assert expired and all(p.decline_reason == "no_answer" for p in expired)
         # Both accepted: the référent confirms within days, not months.
         accepted = db.session.scalars(select(Pair).where(Pair.status == "accepted")).all()
         assert accepted and all(now - p.updated_at < expiry for p in accepted)
@@ -170,14 +170,14 @@ def test_demo_obeys_the_rules(app, runner):
         ):
             events.setdefault((event.entity, event.entity_id), []).append(event)
         broken = []
-        for entity, model in (("demande", TutoringRequest), ("binome", Pair)):
+        for entity, model in (("request", TutoringRequest), ("pair", Pair)):
             for obj in db.session.scalars(select(model)):
                 chain = events.get((entity, obj.id), [])
                 steps = [(e.from_status, e.to_status) for e in chain]
                 froms = [None] + [to for _, to in steps[:-1]]
                 if not chain or [f for f, _ in steps] != froms or steps[-1][1] != obj.status:
                     broken.append((entity, obj.id, obj.status, steps))
-                table = REQUEST_TRANSITIONS if entity == "demande" else PAIR_TRANSITIONS
+                table = REQUEST_TRANSITIONS if entity == "request" else PAIR_TRANSITIONS
                 if any(f is not None and t not in table[f] for f, t in steps):
                     broken.append((entity, obj.id, "transition hors table", steps))
         assert broken == []
@@ -223,7 +223,7 @@ def test_workflow_refuses_an_event_in_the_future(ctx):
 
     with pytest.raises(DomainError, match="dans le futur"):
         workflow.record_event(
-            "demande",
+            "request",
             1,
             actor=None,
             at=datetime.now(UTC) + timedelta(days=34),
@@ -311,7 +311,7 @@ def test_services_follow_a_simulated_clock(ctx):
     # Nothing is dated in the future, even when asked to.
     with pytest.raises(DomainError, match="dans le futur"):
         pair_service.end(
-            pair, actor=referent, outcome="formation", now=datetime.now(UTC) + timedelta(days=1)
+            pair, actor=referent, outcome="training", now=datetime.now(UTC) + timedelta(days=1)
         )
     # The cron replays a past day: a proposal of then expires at then + 10 days, dated so.
     other = make_mentee(referent)
@@ -324,7 +324,7 @@ def test_services_follow_a_simulated_clock(ctx):
     assert followup.run_reminders(now=then + timedelta(days=10, hours=1))["expirées"] == 1
     expired = db.session.scalars(
         select(StatusEvent).where(
-            StatusEvent.entity == "binome",
+            StatusEvent.entity == "pair",
             StatusEvent.entity_id == late.id,
             StatusEvent.to_status == "expired",
         )

@@ -29,7 +29,7 @@ PLACE_TO_AGREE = "Lieu à convenir avec le référent"
 M_COMMUNE, M_NAME, M_POSTAL = "32005", "Arblade-le-Haut", "32110"
 TUTOR_COMMUNE = "32414"  # Sarragachies
 M_METIER = "J1502"  # same professional domain (J15) as the tutors' J1501
-M_OBSTACLES = ("logement", "numerique")  # the tutors overcame "logement"
+M_OBSTACLES = ("housing", "digital_access")  # the tutors overcame "housing"
 SHARES = ("first_name", "commune", "phone", "email", "metier", "obstacles")
 
 # Route arguments a tutor's URL may take, and those the walk cannot fill (with why).
@@ -46,7 +46,7 @@ def _world(app):
         worlds = []
         for shared_nothing in (True, False):
             tutor = make_tutor(commune=TUTOR_COMMUNE, metier="J1501", max_km=20)
-            tutor.tutor_profile.obstacles = "logement"
+            tutor.tutor_profile.obstacles = "housing"
             if shared_nothing:
                 mentee = make_mentee(
                     referent, commune=M_COMMUNE, metiers=M_METIER, max_km=20, first_name="Eulalie"
@@ -106,8 +106,8 @@ def _advance(app, worlds, stage):
                 pair_service.end(
                     pair,
                     actor=pair.proposed_by,
-                    outcome="emploi",
-                    contract="cdi",
+                    outcome="job",
+                    contract="permanent",
                     detail="Embauchée",
                 )
             db.session.commit()

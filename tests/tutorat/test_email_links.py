@@ -189,7 +189,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     _ok(
         ref.post(
             f"/referent/binomes/{first}/terminer",
-            {"end-outcome": "formation", "end-tutor_wants_again": "oui"},
+            {"end-outcome": "training", "end-tutor_wants_again": "oui"},
             prefix="end",
             page=f"/referent/binomes/{first}",
         )
@@ -198,7 +198,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     _ok(
         _browser(app, emails["tutors"][1]).post(
             f"/tuteur/binome/{declined}/reponse",
-            {"answer-decision": "decline", "answer-reason": "autre", "answer-detail": "Absent"},
+            {"answer-decision": "decline", "answer-reason": "other", "answer-detail": "Absent"},
             prefix="answer",
             page=f"/tuteur/binome/{declined}",
         )
@@ -333,7 +333,7 @@ def test_free_text_urls_are_not_links_in_the_html_email(behind_proxy, smtp):
     _ok(
         _browser(app, tutor_email).post(
             f"/tuteur/binome/{pair_id}/reponse",
-            {"answer-decision": "decline", "answer-reason": "autre", "answer-detail": detail},
+            {"answer-decision": "decline", "answer-reason": "other", "answer-detail": detail},
             prefix="answer",
             page=f"/tuteur/binome/{pair_id}",
         )

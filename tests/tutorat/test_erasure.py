@@ -47,10 +47,10 @@ def _world(app) -> dict:
             remote_ok=True,
         )
         profile = db.session.get(MenteeProfile, mentee.id)
-        profile.obstacles = "sante,mobilite"
+        profile.obstacles = "health,mobility"
         profile.share_first_name = True
         tutor = make_tutor(commune=LARGE_COMMUNE, remote_ok=True, max_km=60)
-        tutor.tutor_profile.obstacles = "sante"
+        tutor.tutor_profile.obstacles = "health"
         pair = make_active_pair(referent, mentee, tutor)
         admin = make_admin()
         db.session.commit()
@@ -172,10 +172,10 @@ def test_anonymisation_drops_difficulties(app):
         assert profile.obstacles == "" and profile.obstacle_codes == []
         # Nor what the binôme's explanation said about them (difficulties in common, distance).
         pair = db.session.get(Pair, w["pair_id"])
-        assert "sante" not in str(pair.explanation) and "santé" not in str(pair.explanation)
+        assert "health" not in str(pair.explanation) and "santé" not in str(pair.explanation)
         assert pair.score is not None  # statistics stay
         # The tutor is not erased: their own difficulties stay.
-        assert db.session.get(TutorProfile, w["tutor_id"]).obstacles == "sante"
+        assert db.session.get(TutorProfile, w["tutor_id"]).obstacles == "health"
 
 
 def test_anonymisation_coarsens_a_small_commune_to_its_canton(app):

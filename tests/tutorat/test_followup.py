@@ -63,13 +63,11 @@ def test_reminders_then_expiry_and_safe_to_run_twice(ctx):
     }
     assert followup.run_reminders(start + timedelta(days=11)) == {"rappels": 0, "expirées": 0}
     db.session.refresh(pair)
-    assert pair.status == "expired" and pair.decline_reason == "sans_reponse"
+    assert pair.status == "expired" and pair.decline_reason == "no_answer"
     assert db.session.get(TutoringRequest, pair.request_id).status == "open"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
     event = db.session.scalars(
-        select(StatusEvent).where(
-            StatusEvent.entity == "binome", StatusEvent.to_status == "expired"
-        )
+        select(StatusEvent).where(StatusEvent.entity == "pair", StatusEvent.to_status == "expired")
     ).one()
     assert event.actor_id is None  # the system, not a person
     assert {e.recipient for e in _emails("expired")} == {referent.email, tutor.email, mentee.email}
@@ -211,19 +209,17 @@ def test_end_with_outcome_details(app):
     b.login(email, PASSWORD)
     url = f"/referent/binomes/{pair_id}/terminer"
     page = f"/referent/binomes/{pair_id}"
-    r = b.post(
-        url, {"end-outcome": "emploi", "end-tutor_wants_again": "oui"}, prefix="end", page=page
-    )
+    r = b.post(url, {"end-outcome": "job", "end-tutor_wants_again": "oui"}, prefix="end", page=page)
     assert r.status_code == 422 and "type de contrat" in r.get_data(as_text=True)
     r = b.post(
-        url, {"end-outcome": "droits", "end-tutor_wants_again": "oui"}, prefix="end", page=page
+        url, {"end-outcome": "rights", "end-tutor_wants_again": "oui"}, prefix="end", page=page
     )
     assert r.status_code == 422 and "droits ont été ouverts" in r.get_data(as_text=True)
     r = b.post(
         url,
         {
-            "end-outcome": "emploi",
-            "end-contract": "cdd",
+            "end-outcome": "job",
+            "end-contract": "fixed_term",
             "end-tutor_wants_again": "oui",
             "end-detail": "CDD de 6 mois en EHPAD",
         },
@@ -235,8 +231,8 @@ def test_end_with_outcome_details(app):
         pair = db.session.get(Pair, pair_id)
         assert (pair.status, pair.outcome, pair.outcome_contract, pair.tutor_wants_again) == (
             "ended",
-            "emploi",
-            "cdd",
+            "job",
+            "fixed_term",
             True,
         )
         assert db.session.scalar(select(func.count()).where(OutboxEmail.kind == "pair_ended")) == 2
@@ -255,7 +251,7 @@ def test_pair_page_shows_one_timeline(app):
                 logged_by_id=tutor.id,
                 date=datetime.now(PARIS).date(),  # the day the page shows the events on
                 duration_minutes=45,
-                mode="telephone",
+                mode="phone",
                 mentee_confirmation="contested",
             )
         )
@@ -302,9 +298,7 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
             pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
             pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
         if name == "declined_old":
-            pair_service.answer(
-                pair, side="tutor", accept=False, actor=tutor, reason="indisponible"
-            )
+            pair_service.answer(pair, side="tutor", accept=False, actor=tutor, reason="unavailable")
         _aged(pair, days, sent)
         pairs[name] = pair
     db.session.commit()
@@ -334,19 +328,19 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
     assert statuses["accepted_old"] == "accepted" and statuses["declined_old"] == "declined"
     for name in ("expire", "expire_half"):
         pair = db.session.get(Pair, ids[name])
-        assert pair.decline_reason == "sans_reponse"
+        assert pair.decline_reason == "no_answer"
         assert db.session.get(TutoringRequest, pair.request_id).status == "open"
         assert db.session.get(TutorProfile, pair.tutor_id).places_used == 0
         events = db.session.scalars(
             select(StatusEvent)
-            .where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair.id)
+            .where(StatusEvent.entity == "pair", StatusEvent.entity_id == pair.id)
             # In the order they were written (PostgreSQL gives no order without one).
             .order_by(StatusEvent.id)
         ).all()
         assert [(e.to_status, e.actor_id) for e in events][-1] == ("expired", None)
         request_events = db.session.scalars(
             select(StatusEvent.reason).where(
-                StatusEvent.entity == "demande",
+                StatusEvent.entity == "request",
                 StatusEvent.entity_id == pair.request_id,
                 StatusEvent.from_status == "proposed",
                 StatusEvent.to_status == "open",
@@ -397,7 +391,7 @@ def test_concurrent_runs_send_each_email_once(app):
         assert len(_emails("expired")) == 18
         expired_events = db.session.scalar(
             select(func.count()).where(
-                StatusEvent.entity == "binome", StatusEvent.to_status == "expired"
+                StatusEvent.entity == "pair", StatusEvent.to_status == "expired"
             )
         )
         assert expired_events == 6

@@ -54,7 +54,7 @@ def _set_dates(demande, *, created, proposed=None, matched=None):
             db.session.execute(
                 update(StatusEvent)
                 .where(
-                    StatusEvent.entity == "demande",
+                    StatusEvent.entity == "request",
                     StatusEvent.entity_id == demande.id,
                     StatusEvent.to_status == to_status,
                 )
@@ -102,7 +102,7 @@ def world(app):
         # m2: proposed after 2 days, declined by the tutor (too far): back to open.
         d2 = _open(m2, a)
         p2 = pair_service.propose(d2, t2.id, actor=a)
-        pair_service.answer(p2, side="tutor", accept=False, actor=t2, reason="trop_loin")
+        pair_service.answer(p2, side="tutor", accept=False, actor=t2, reason="too_far")
         # m3: proposed after 1 day, active after 5, one meeting (and one the mentee contested).
         d3 = _open(m3, a)
         p3 = pair_service.propose(d3, t1.id, actor=a)
@@ -111,7 +111,7 @@ def world(app):
         db.session.flush()
         _meeting(p3, t1)
         _meeting(p3, t1, "contested")
-        pair_service.end(p1, actor=a, outcome="formation")
+        pair_service.end(p1, actor=a, outcome="training")
         # m4: open for 5 days, no proposal.
         d4 = _open(m4, a)
         # Référent B: n1 proposed to t4, the mentee accepted; n2 open.
@@ -204,9 +204,9 @@ def test_figures_of_a_referents_caseload(world, ctx):
     assert r.meetings == {2: 1, 1: 1}
     assert r.meetings_mean == 1.5
     assert r.meetings_median == 1.5
-    assert r.outcomes == {"formation": 1}
+    assert r.outcomes == {"training": 1}
     assert dict(r.outcome_rows())["Est entré en formation"] == 1
-    assert r.reasons == {"trop_loin": (1, 0)}
+    assert r.reasons == {"too_far": (1, 0)}
     assert ("Trop loin", 1, 0) in r.reason_rows()
     # t1 has a live binôme and had two of them; nobody else had one with A's caseload.
     assert (r.tutors_live, r.tutors_with_pair, r.tutors_repeat) == (1, 1, 1)

@@ -53,7 +53,7 @@ def test_whole_journey(app):
             "slots": ["5", "15"],
             "has_car": "non",
             "max_km": "10",
-            "obstacles": ["mobilite"],
+            "obstacles": ["mobility"],
             "shares": ["first_name", "commune", "metier"],
         },
         page="/beneficiaire/profil",
@@ -69,8 +69,8 @@ def test_whole_journey(app):
     r = m.post(
         "/beneficiaire/demande",
         {
-            "topics": ["cv", "entretien"],
-            "meeting_modes": ["presentiel"],
+            "topics": ["cv", "job_interview"],
+            "meeting_modes": ["in_person"],
             "message": "Je voudrais devenir aide-soignante.",
         },
         page="/beneficiaire/demande",
@@ -132,7 +132,7 @@ def test_whole_journey(app):
         {
             "date": day,
             "duration": "60",
-            "mode": "presentiel",
+            "mode": "in_person",
             "place": "Médiathèque d'Auch",
             "topics": ["cv"],
             "note": "Premier CV relu ensemble.",
@@ -145,7 +145,7 @@ def test_whole_journey(app):
     with app.app_context():
         events = db.session.scalars(
             select(StatusEvent)
-            .where(StatusEvent.entity == "binome", StatusEvent.entity_id == pair_id)
+            .where(StatusEvent.entity == "pair", StatusEvent.entity_id == pair_id)
             .order_by(StatusEvent.id)
         ).all()
         assert [(e.from_status, e.to_status) for e in events] == [
@@ -193,8 +193,8 @@ def test_whole_journey(app):
     r = ref.post(
         f"/referent/beneficiaires/{paul_id}/demande",
         {
-            "topics": ["recherche_emploi"],
-            "meeting_modes": ["telephone"],
+            "topics": ["job_search"],
+            "meeting_modes": ["phone"],
             "message": "Demande faite avec lui au téléphone.",
         },
         page=f"/referent/beneficiaires/{paul_id}/demande",
@@ -208,7 +208,7 @@ def test_whole_journey(app):
         assert db.session.get(MenteeProfile, paul_id).target_metiers == "D1102"
         event = db.session.scalars(
             select(StatusEvent).where(
-                StatusEvent.entity == "demande", StatusEvent.entity_id == paul_request.id
+                StatusEvent.entity == "request", StatusEvent.entity_id == paul_request.id
             )
         ).one()
         assert event.on_behalf_of_id == paul_id

@@ -37,7 +37,7 @@ def _story(app):
             side="mentee",
             accept=False,
             actor=mentee,
-            reason="indisponible",
+            reason="unavailable",
             detail=DECLINE_DETAIL,
         )
         pair = pair_service.propose(demande, second.id, actor=referent)
@@ -47,9 +47,9 @@ def _story(app):
         pair_service.end(
             pair,
             actor=referent,
-            outcome="emploi",
-            contract="cdi",
-            rights=["prime_activite"],
+            outcome="job",
+            contract="permanent",
+            rights=["activity_bonus"],
             detail=OUTCOME_DETAIL,
         )
         db.session.commit()

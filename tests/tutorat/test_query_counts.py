@@ -158,7 +158,7 @@ def test_query_counts_do_not_grow_with_the_data(app, world):
                     logged_by_id=pair.tutor_id,
                     date=date.today() - timedelta(days=30 + i),
                     duration_minutes=30,
-                    mode="telephone",
+                    mode="phone",
                 )
             )
         db.session.commit()

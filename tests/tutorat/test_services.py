@@ -97,20 +97,20 @@ def test_full_cycle_with_events_and_places(ctx):
     assert pair.status == "accepted"
     pair_service.confirm(pair, actor=referent)
     assert (pair.status, demande.status) == ("active", "matched")
-    pair_service.end(pair, actor=referent, outcome="arret")
+    pair_service.end(pair, actor=referent, outcome="stopped")
     assert (
         pair.status == "ended" and demande.status == "open"
     )  # a failed binôme goes back to the queue
     profile = db.session.get(TutorProfile, tutor.id)
     assert profile.places_used == 0 and profile.rest_until is not None
-    assert _events("binome", pair.id) == [
+    assert _events("pair", pair.id) == [
         (None, "proposed"),
         ("proposed", "mentee_accepted"),
         ("mentee_accepted", "accepted"),
         ("accepted", "active"),
         ("active", "ended"),
     ]
-    assert _events("demande", demande.id) == [
+    assert _events("request", demande.id) == [
         (None, "open"),
         ("open", "proposed"),
         ("proposed", "matched"),
@@ -137,11 +137,11 @@ def test_decline_frees_the_place_and_reopens(ctx):
     pair = pair_service.propose(demande, tutor.id, actor=referent)
     with pytest.raises(DomainError):
         pair_service.answer(
-            pair, side="tutor", accept=False, actor=tutor, reason="autre", detail=""
+            pair, side="tutor", accept=False, actor=tutor, reason="other", detail=""
         )
-    pair_service.answer(pair, side="tutor", accept=False, actor=tutor, reason="trop_loin")
+    pair_service.answer(pair, side="tutor", accept=False, actor=tutor, reason="too_far")
     db.session.flush()
-    assert (pair.status, pair.decline_reason, demande.status) == ("declined", "trop_loin", "open")
+    assert (pair.status, pair.decline_reason, demande.status) == ("declined", "too_far", "open")
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
 
 

@@ -30,10 +30,10 @@ def _world(app, share_obstacles=False):
         mentee = make_mentee(referent, first_name="Julie", last_name="Carrère")
         profile = db.session.get(MenteeProfile, mentee.id)
         profile.social_note = SECRET_NOTE
-        profile.obstacles = "sante"
+        profile.obstacles = "health"
         profile.share_obstacles = share_obstacles
         tutor = make_tutor()
-        tutor.tutor_profile.obstacles = "sante"
+        tutor.tutor_profile.obstacles = "health"
         pair = make_active_pair(referent, mentee, tutor)
         admin = make_admin()
         db.session.commit()

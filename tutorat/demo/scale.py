@@ -569,11 +569,11 @@ class _Generator:
                     else min(now - _days(rng, 1, 30), t + _days(rng, 30, 200))
                 )
                 end = max(end, t + timedelta(hours=1))
-                outcome = "arret" if kind == ENDED_FAILED else rng.choice(SUCCESS_OUTCOMES)
+                outcome = "stopped" if kind == ENDED_FAILED else rng.choice(SUCCESS_OUTCOMES)
                 v["outcome"] = outcome
-                if outcome == "emploi":
+                if outcome == "job":
                     v["outcome_contract"] = rng.choice(list(vocab.CONTRACT_TYPES))
-                if outcome == "droits":
+                if outcome == "rights":
                     v["outcome_rights"] = rng.choice(list(vocab.RIGHTS))
                 v["tutor_wants_again"] = rng.choice([True, True, False, None])
                 step(_P.ENDED, "referent", end, vocab.OUTCOMES[outcome])
@@ -883,7 +883,7 @@ class _Generator:
                     "date": day,
                     "duration_minutes": rng.choice([30, 45, 60, 60, 90]),
                     "mode": mode,
-                    "place": pair.place if mode == "presentiel" else "",
+                    "place": pair.place if mode == "in_person" else "",
                     "topics": ",".join(rng.sample(topics, rng.randint(1, 2))),
                     "note": "",
                     "mentee_confirmation": rng.choice(

@@ -290,7 +290,7 @@ class History:
                 side=Role.TUTOR if tutor_side else Role.MENTEE,
                 accept=False,
                 actor=pair.tutor if tutor_side else mentee,
-                reason=rng.choice([r for r in vocab.DECLINE_REASONS if r != "autre"]),
+                reason=rng.choice([r for r in vocab.DECLINE_REASONS if r != "other"]),
                 now=now,
             )
         elif after == PairStatus.WITHDRAWN:
@@ -330,8 +330,8 @@ class History:
             pair,
             actor=referent,
             outcome=outcome,
-            contract=rng.choice(list(vocab.CONTRACT_TYPES)) if outcome == "emploi" else None,
-            rights=rng.sample(list(vocab.RIGHTS), rng.randint(1, 2)) if outcome == "droits" else [],
+            contract=rng.choice(list(vocab.CONTRACT_TYPES)) if outcome == "job" else None,
+            rights=rng.sample(list(vocab.RIGHTS), rng.randint(1, 2)) if outcome == "rights" else [],
             tutor_wants_again=rng.choice([True, False, None]),
             now=self.now,
         )

@@ -16,8 +16,8 @@ from tutorat.models.users import User
 class EventEntity(enum.StrEnum):
     """What a status event is about."""
 
-    REQUEST = "demande"
-    PAIR = "binome"
+    REQUEST = "request"
+    PAIR = "pair"
 
 
 class StatusEvent(Base):

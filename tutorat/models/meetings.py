@@ -7,22 +7,17 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tutorat import vocab
 from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.users import User
-
-MEETING_MODES = {
-    "presentiel": "En personne",
-    "telephone": "Par téléphone",
-    "video": "En visio",
-}
 
 
 class Meeting(Base):
     __tablename__ = "meeting"
     __table_args__ = (
         CheckConstraint("duration_minutes > 0 AND duration_minutes <= 720", name="duree_positive"),
-        CheckConstraint("mode IN ('presentiel', 'telephone', 'video')", name="mode_connu"),
+        CheckConstraint("mode IN ('in_person', 'phone', 'video')", name="mode_connu"),
         CheckConstraint(
             "mentee_confirmation IS NULL OR mentee_confirmation IN ('confirmed', 'contested')",
             name="confirmation_connue",
@@ -45,7 +40,7 @@ class Meeting(Base):
 
     @property
     def mode_label(self) -> str:
-        return MEETING_MODES.get(self.mode, self.mode)
+        return vocab.MEETING_MODES.get(self.mode, self.mode)
 
     @property
     def topic_codes(self) -> list[str]:

@@ -98,7 +98,7 @@ def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
         reason="Arrêté : les données d'une personne du binôme ont été effacées",
         now=now,
     )
-    pair.outcome = "arret"
+    pair.outcome = "stopped"
     pair.ended_at = pair.updated_at = now
     pair_service._free_place(pair.tutor_id, now)
     if user.id == pair.tutor_id:

@@ -193,7 +193,7 @@ def answer(
         return
     if reason not in vocab.DECLINE_REASONS:
         raise DomainError("Choisissez la raison du refus dans la liste.", field="reason")
-    if reason == "autre" and not detail.strip():
+    if reason == "other" and not detail.strip():
         raise DomainError("Précisez la raison du refus.", field="detail")
     transition(
         pair,
@@ -279,9 +279,9 @@ def end(
     if outcome not in vocab.OUTCOMES:
         raise DomainError("Choisissez le résultat du binôme dans la liste.", field="outcome")
     rights = rights or []
-    if outcome == "emploi" and contract not in vocab.CONTRACT_TYPES:
+    if outcome == "job" and contract not in vocab.CONTRACT_TYPES:
         raise DomainError("Pour un emploi, indiquez le type de contrat.", field="contract")
-    if outcome == "droits" and not rights:
+    if outcome == "rights" and not rights:
         raise DomainError("Indiquez quels droits ont été ouverts.", field="rights")
     if any(r not in vocab.RIGHTS for r in rights):
         raise DomainError("Droit inconnu : choisissez dans la liste.", field="rights")
@@ -294,7 +294,7 @@ def end(
     )
     pair.outcome = outcome
     pair.outcome_detail = detail.strip()
-    pair.outcome_contract = contract if outcome == "emploi" else None
+    pair.outcome_contract = contract if outcome == "job" else None
     pair.outcome_rights = ",".join(rights)
     pair.tutor_wants_again = tutor_wants_again
     pair.ended_at = pair.updated_at = now
