@@ -21,7 +21,7 @@ from tutorat import errorpages, sessions
 from tutorat.extensions import db, limiter
 from tutorat.forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from tutorat.services import accounts, throttle
-from tutorat.services.db import rollback_quietly
+from tutorat.services.db import database_unavailable, failure_reason, rollback_quietly
 from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("auth", __name__)
@@ -141,13 +141,13 @@ def logout():
         rollback_quietly(db.session)
         errorpages.unknown_user()
         sessions.end()
-        if not errorpages.database_unavailable(error):
+        if not database_unavailable(error):
             raise
         return errorpages.render_error(
             503,
             LOGGED_OUT_HERE_ONLY,
             database_down=True,
-            reason=errorpages.failure_reason(error),
+            reason=failure_reason(error),
         )
 
 

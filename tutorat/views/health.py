@@ -9,9 +9,9 @@ import threading
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from tutorat import errorpages
 from tutorat.extensions import db
 from tutorat.services import health as health_service
+from tutorat.services.db import failure_reason
 
 bp = Blueprint("health", __name__)
 
@@ -80,6 +80,6 @@ def health():
 
 def _unavailable(state: str, exc: BaseException):
     # The request log's `error` field (tutorat/production.py), as for the other 503 pages.
-    request.environ["tutorat.error"] = errorpages.failure_reason(exc)
+    request.environ["tutorat.error"] = failure_reason(exc)
     current_app.logger.warning("santé : base %s (%s)", state, type(exc).__name__)
     return jsonify(statut="indisponible", base=state), 503
