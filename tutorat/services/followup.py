@@ -429,27 +429,29 @@ def _page(stmt: Select) -> Select:
 
 @functools.cache
 def _requests_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
-    stmt = _in_caseload(
-        select(
-            TutoringRequest.id,
-            TutoringRequest.topics,
-            TutoringRequest.created_at,
-            TutoringRequest.updated_at,
-            User.first_name,
-            User.last_name,
-            old_request().label("alert"),
-        )
-        .select_from(TutoringRequest)
-        .join(User, User.id == TutoringRequest.mentee_id),
-        TutoringRequest.mentee_id,
-        territory_kind,
-    )
     condition = {
         CaseloadList.OPEN_REQUESTS: TutoringRequest.status == TutoringRequestStatus.OPEN,
         CaseloadList.OLD_REQUESTS: old_request(),
     }
-    return _page(
-        stmt.where(condition[which]).order_by(TutoringRequest.updated_at, TutoringRequest.id)
+    page = _page(
+        _in_caseload(
+            select(
+                TutoringRequest.id,
+                TutoringRequest.mentee_id,
+                TutoringRequest.topics,
+                TutoringRequest.created_at,
+                TutoringRequest.updated_at,
+                old_request().label("alert"),
+            ).where(condition[which]),
+            TutoringRequest.mentee_id,
+            territory_kind,
+        ).order_by(TutoringRequest.updated_at, TutoringRequest.id)
+    ).subquery("page")
+    # The names of the page's rows only (PostgreSQL would otherwise scan every account).
+    return (
+        select(page, User.first_name, User.last_name)
+        .join(User, User.id == page.c.mentee_id)
+        .order_by(page.c.updated_at, page.c.id)
     )
 
 
@@ -473,42 +475,48 @@ def caseload_requests(
 
 @functools.cache
 def _pairs_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
-    mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
     stmt = _in_caseload(
-        _live_pairs()
-        .add_columns(
+        _live_pairs().add_columns(
             Pair.id,
+            Pair.mentee_id,
+            Pair.tutor_id,
             Pair.status,
             Pair.tutor_answer,
             Pair.mentee_answer,
             Pair.proposed_at,
             Pair.confirmed_at,
-            mentee.first_name.label("mentee_first_name"),
-            mentee.last_name.label("mentee_last_name"),
-            tutor.first_name.label("tutor_first_name"),
-            tutor.last_name.label("tutor_last_name"),
-        )
-        .join(mentee, mentee.id == Pair.mentee_id)
-        .join(tutor, tutor.id == Pair.tutor_id),
+        ),
         Pair.mentee_id,
         territory_kind,
     )
     if which == CaseloadList.PENDING_PAIRS:
-        stmt = stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES)).order_by(
-            Pair.proposed_at, Pair.id
-        )
+        ordering = ("proposed_at", "id")
+        stmt = stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES))
     else:
+        ordering = ("confirmed_at", "id")
         last = last_meeting_date()
         condition = {
             CaseloadList.ACTIVE_PAIRS: Pair.status == PairStatus.ACTIVE,
             CaseloadList.SILENT_PAIRS: silent_pair(last),
         }
-        stmt = (
-            stmt.add_columns(last.label("last_meeting"), silent_pair(last).label("alert"))
-            .where(condition[which])
-            .order_by(Pair.confirmed_at, Pair.id)
+        stmt = stmt.add_columns(last.label("last_meeting"), silent_pair(last).label("alert")).where(
+            condition[which]
         )
-    return _page(stmt)
+    page = _page(stmt.order_by(*(getattr(Pair, name) for name in ordering))).subquery("page")
+    # The names of the page's rows only (PostgreSQL would otherwise scan every account).
+    mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
+    return (
+        select(
+            page,
+            mentee.first_name.label("mentee_first_name"),
+            mentee.last_name.label("mentee_last_name"),
+            tutor.first_name.label("tutor_first_name"),
+            tutor.last_name.label("tutor_last_name"),
+        )
+        .join(mentee, mentee.id == page.c.mentee_id)
+        .join(tutor, tutor.id == page.c.tutor_id)
+        .order_by(*(page.c[name] for name in ordering))
+    )
 
 
 def caseload_pairs(
