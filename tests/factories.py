@@ -105,11 +105,11 @@ def make_proposal(referent: User, mentee: User, tutor: User):
     from tutorat.services import pairs as pair_service
     from tutorat.services import requests as request_service
 
-    demande = request_service.open_request(
+    tutoring_request = request_service.open_request(
         mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
     )
     db.session.flush()
-    return pair_service.propose(demande, tutor.id, actor=referent)
+    return pair_service.propose(tutoring_request, tutor.id, actor=referent)
 
 
 def make_active_pair(referent: User, mentee: User, tutor: User):

@@ -126,7 +126,7 @@ def build_world(app) -> dict[str, str]:
         )
         db.session.flush()
 
-        def demande(mentee, actor=None):
+        def tutoring_request(mentee, actor=None):
             out = request_service.open_request(
                 mentee,
                 actor=actor or mentee,
@@ -139,7 +139,7 @@ def build_world(app) -> dict[str, str]:
             return out
 
         # Léa: a binôme that ended with a job (ended first: Marc rests afterwards, so move his rest away).
-        pair_lea = pair_service.propose(demande(lea), marc.id, actor=referent)
+        pair_lea = pair_service.propose(tutoring_request(lea), marc.id, actor=referent)
         pair_service.answer(pair_lea, side="tutor", accept=True, actor=marc)
         pair_service.answer(pair_lea, side="mentee", accept=True, actor=lea)
         pair_service.confirm(pair_lea, actor=referent)
@@ -165,7 +165,7 @@ def build_world(app) -> dict[str, str]:
         )
         marc.tutor_profile.rest_until = None
         # Karim: a declined proposal, then an active binôme with Marc and two meetings.
-        request_karim = demande(karim, actor=referent)
+        request_karim = tutoring_request(karim, actor=referent)
         declined = pair_service.propose(request_karim, marc.id, actor=referent)
         pair_service.answer(declined, side="mentee", accept=False, actor=karim, reason="too_far")
         db.session.flush()
@@ -195,9 +195,9 @@ def build_world(app) -> dict[str, str]:
             topics=["job_interview"],
         )
         # Julie: a proposal waiting for both answers.
-        pair_julie = pair_service.propose(demande(julie), marc.id, actor=referent)
+        pair_julie = pair_service.propose(tutoring_request(julie), marc.id, actor=referent)
         # Paul: a demande waiting for a proposal for 20 days (ranked candidates, and an alert on the dashboard).
-        old_request = demande(paul)
+        old_request = tutoring_request(paul)
         old_request.created_at = old_request.updated_at = now - timedelta(days=20)
         # An account invited by the admin, who has not chosen a password yet.
         invited = accounts.create_user(

@@ -32,7 +32,7 @@ def people(app):
         active_mentee = make_mentee(referent, remote_ok=True)
         tutor = make_tutor(remote_ok=True)
         admin = make_admin()
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             active_mentee,
             actor=active_mentee,
             topics=["cv"],
@@ -40,7 +40,7 @@ def people(app):
             message="Bonjour",
         )
         db.session.flush()
-        pair = pair_service.propose(demande, tutor.id, actor=referent)
+        pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
         pair_service.answer(pair, side="mentee", accept=True, actor=active_mentee)
         pair_service.confirm(pair, actor=referent)
@@ -222,11 +222,11 @@ def test_decline_needs_a_reason(app, people):
         referent = db.session.scalars(select(User).where(User.email == people["referent"])).one()
         mentee = make_mentee(referent, remote_ok=True)
         tutor = make_tutor(remote_ok=True, email="declineur@test.example.org")
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.flush()
-        pair = pair_service.propose(demande, tutor.id, actor=referent)
+        pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
         db.session.commit()
         pair_id, mentee_id = pair.id, mentee.id
     b = _as(app, "declineur@test.example.org")

@@ -99,11 +99,11 @@ def test_fifty_simultaneous_confirmations(app):
         referent = make_referent()
         mentee = make_mentee(referent, remote_ok=True)
         tutor = make_tutor(remote_ok=True)
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.flush()
-        pair = pair_service.propose(demande, tutor.id, actor=referent)
+        pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
         pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
         db.session.commit()

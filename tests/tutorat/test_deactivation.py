@@ -265,6 +265,6 @@ def test_anonymisation_ends_an_active_binome(ctx, erased):
     assert ended.status == "ended" and ended.outcome == "stopped" and ended.ended_at is not None
     assert _events(pair.id)[-1].to_status == "ended"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
-    demande = db.session.get(TutoringRequest, pair.request_id).status
-    assert demande == ("open" if erased == "tutor" else "matched")
+    tutoring_request = db.session.get(TutoringRequest, pair.request_id).status
+    assert tutoring_request == ("open" if erased == "tutor" else "matched")
     assert _emails("pair_ended") == [] and _emails("pair_person_deactivated") == []

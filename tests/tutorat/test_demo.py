@@ -68,11 +68,11 @@ def test_seed_demo_twice(app, runner):
         total = _count(select(User))
 
         # The documented journey can be tried: the demo tutor is a candidate for the demo mentee.
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["in_person"], message="Bonjour"
         )
         db.session.flush()
-        candidates, _ = suggestions.candidates_for(demande)
+        candidates, _ = suggestions.candidates_for(tutoring_request)
         assert "tuteur@example.org" in [c.tutor.email for c in candidates[:3]]
         db.session.rollback()
 
@@ -275,11 +275,13 @@ def test_services_follow_a_simulated_clock(ctx):
     referent = make_referent()
     mentee = make_mentee(referent)
     tutor = make_tutor(capacity=2)
-    demande = request_service.open_request(
+    tutoring_request = request_service.open_request(
         mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour", now=then
     )
     db.session.flush()
-    pair = pair_service.propose(demande, tutor.id, actor=referent, now=then + timedelta(hours=1))
+    pair = pair_service.propose(
+        tutoring_request, tutor.id, actor=referent, now=then + timedelta(hours=1)
+    )
     pair_service.answer(pair, side="tutor", accept=True, actor=tutor, now=then + timedelta(days=1))
     pair_service.answer(
         pair, side="mentee", accept=True, actor=mentee, now=then + timedelta(days=2)
@@ -294,7 +296,7 @@ def test_services_follow_a_simulated_clock(ctx):
         now=then + timedelta(days=10),
     )
     db.session.flush()
-    assert (demande.created_at, pair.proposed_at) == (then, then + timedelta(hours=1))
+    assert (tutoring_request.created_at, pair.proposed_at) == (then, then + timedelta(hours=1))
     assert pair.confirmed_at == then + timedelta(days=3)
     assert meeting.created_at == then + timedelta(days=10)
     assert db.session.get(TutorProfile, tutor.id).last_asked_at == then + timedelta(hours=1)

@@ -64,18 +64,18 @@ def _world(app):
                 profile = db.session.get(MenteeProfile, mentee.id)
             for name in SHARES:
                 setattr(profile, f"share_{name}", False)
-            demande = request_service.open_request(
+            tutoring_request = request_service.open_request(
                 mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
             )
             db.session.flush()
-            pair = pair_service.propose(demande, tutor.id, actor=referent)
+            pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
             worlds.append(
                 {
                     "tutor": tutor.email,
                     "tutor_id": tutor.id,
                     "mentee_id": mentee.id,
                     "pair_id": pair.id,
-                    "request_id": demande.id,
+                    "request_id": tutoring_request.id,
                 }
             )
         db.session.commit()

@@ -105,7 +105,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         referent = make_referent()
         mentees = [make_mentee(referent) for _ in range(4)]
         tutors = [make_tutor() for _ in range(4)]
-        demandes = [
+        tutoring_requests = [
             request_service.open_request(
                 m, actor=m, topics=["cv"], meeting_modes=["video"], message="Bonjour"
             )
@@ -120,7 +120,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         }
         tutor_ids = [t.id for t in tutors]
         referent_id = referent.id
-        request_ids = [d.id for d in demandes]
+        request_ids = [d.id for d in tutoring_requests]
 
     # Invitations: an account created by the admin, a mentee created by their référent.
     a = _browser(app, emails["admin"])
@@ -216,11 +216,13 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         tutor = make_tutor(capacity=2)
         active, pending = (make_mentee(db.session.get(User, referent_id)) for _ in range(2))
         for mentee in (active, pending):
-            demande = request_service.open_request(
+            tutoring_request = request_service.open_request(
                 mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
             )
             db.session.flush()
-            pair = pair_service.propose(demande, tutor.id, actor=db.session.get(User, referent_id))
+            pair = pair_service.propose(
+                tutoring_request, tutor.id, actor=db.session.get(User, referent_id)
+            )
             if mentee is active:
                 pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
                 pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
@@ -312,7 +314,7 @@ def test_free_text_urls_are_not_links_in_the_html_email(behind_proxy, smtp):
         referent = make_referent()
         mentee = make_mentee(referent)
         tutor = make_tutor()
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.commit()
@@ -320,7 +322,7 @@ def test_free_text_urls_are_not_links_in_the_html_email(behind_proxy, smtp):
             referent.email,
             tutor.email,
             tutor.id,
-            demande.id,
+            tutoring_request.id,
         )
     ref = _browser(app, referent_email)
     _ok(ref.post(f"/referent/demandes/{request_id}/proposer", {"tutor_id": str(tutor_id)}))

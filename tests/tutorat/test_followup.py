@@ -88,13 +88,13 @@ def test_dashboard_alerts_first_and_filters(app):
     with app.app_context():
         referent = make_referent()
         old = make_mentee(referent, first_name="Ancienne", commune="32013")
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             old, actor=old, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.flush()
         db.session.execute(
             update(TutoringRequest)
-            .where(TutoringRequest.id == demande.id)
+            .where(TutoringRequest.id == tutoring_request.id)
             .values(updated_at=datetime.now(UTC) - timedelta(days=15))
         )
         _, mentee, tutor, pair = _proposal(referent)
@@ -137,13 +137,13 @@ def test_dashboard_and_digest_count_the_same_alerts(app):
         referent = make_referent()
         for days in (3, 15, 20):  # two demandes in alert, one not yet
             mentee = make_mentee(referent)
-            demande = request_service.open_request(
+            tutoring_request = request_service.open_request(
                 mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
             )
             db.session.flush()
             db.session.execute(
                 update(TutoringRequest)
-                .where(TutoringRequest.id == demande.id)
+                .where(TutoringRequest.id == tutoring_request.id)
                 .values(updated_at=now - timedelta(days=days))
             )
         for meeting_days in (None, 5, 40):  # silent since confirmation, recent meeting, old one
@@ -180,8 +180,8 @@ def test_dashboard_and_digest_count_the_same_alerts(app):
     # The marks on the full lists follow the same rules.
     actifs = b.get("/referent/?statut=actifs").get_data(as_text=True)
     assert actifs.count("à relancer") == digest["silent_pairs"]
-    demandes = b.get("/referent/?statut=demandes").get_data(as_text=True)
-    assert demandes.count('class="card card--alert"') == digest["old_open_requests"]
+    tutoring_requests = b.get("/referent/?statut=demandes").get_data(as_text=True)
+    assert tutoring_requests.count('class="card card--alert"') == digest["old_open_requests"]
 
 
 def test_weekly_digest_once_a_week(ctx):

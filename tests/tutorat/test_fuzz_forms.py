@@ -81,11 +81,11 @@ def world(app):
         tutor = make_tutor(remote_ok=True, capacity=3)
         other_tutor = make_tutor(remote_ok=True, capacity=3)
         admin = make_admin()
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.flush()
-        pending = pair_service.propose(demande, tutor.id, actor=referent)
+        pending = pair_service.propose(tutoring_request, tutor.id, actor=referent)
         active_mentee = make_mentee(referent, remote_ok=True)
         d2 = request_service.open_request(
             active_mentee,

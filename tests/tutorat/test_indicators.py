@@ -30,11 +30,11 @@ def _ago(days: float) -> datetime:
 
 
 def _open(mentee, actor):
-    demande = request_service.open_request(
+    tutoring_request = request_service.open_request(
         mentee, actor=actor, topics=["cv"], meeting_modes=["video"], message="Bonjour"
     )
     db.session.flush()
-    return demande
+    return tutoring_request
 
 
 def _accept_both(pair, tutor, referent):
@@ -42,11 +42,11 @@ def _accept_both(pair, tutor, referent):
     pair_service.answer(pair, side="mentee", accept=True, actor=referent)
 
 
-def _set_dates(demande, *, created, proposed=None, matched=None):
+def _set_dates(tutoring_request, *, created, proposed=None, matched=None):
     """Move a demande's creation and first status events back in time (whole days, for exact delays)."""
     db.session.execute(
         update(TutoringRequest)
-        .where(TutoringRequest.id == demande.id)
+        .where(TutoringRequest.id == tutoring_request.id)
         .values(created_at=created, updated_at=created)
     )
     for to_status, at in (("open", created), ("proposed", proposed), ("matched", matched)):
@@ -55,7 +55,7 @@ def _set_dates(demande, *, created, proposed=None, matched=None):
                 update(StatusEvent)
                 .where(
                     StatusEvent.entity == "request",
-                    StatusEvent.entity_id == demande.id,
+                    StatusEvent.entity_id == tutoring_request.id,
                     StatusEvent.to_status == to_status,
                 )
                 .values(at=at)
@@ -503,9 +503,9 @@ def test_the_number_of_queries_does_not_grow_with_the_data(world, app):
         for i in range(25):
             mentee = make_mentee(a, commune=CONDOM if i % 2 else AUCH, remote_ok=True)
             tutor = make_tutor(commune=PAVIE, capacity=2, remote_ok=True)
-            demande = _open(mentee, a)
+            tutoring_request = _open(mentee, a)
             if i % 3:
-                pair = pair_service.propose(demande, tutor.id, actor=a)
+                pair = pair_service.propose(tutoring_request, tutor.id, actor=a)
                 _accept_both(pair, tutor, a)
                 pair_service.confirm(pair, actor=a)
                 db.session.flush()

@@ -77,11 +77,11 @@ def test_whole_journey(app):
     )
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
-        demande = db.session.scalars(
+        tutoring_request = db.session.scalars(
             select(TutoringRequest).where(TutoringRequest.mentee_id == ids["mentee"])
         ).one()
-        assert demande.status == "open"
-        request_id = demande.id
+        assert tutoring_request.status == "open"
+        request_id = tutoring_request.id
 
     # 3. The référent sees it in their queue, with ranked tutors and reasons; proposes one.
     ref = _browser(app, emails["referent"])

@@ -256,12 +256,14 @@ def test_mentee_journey_with_the_keyboard_only(app, chromium, axe_script):
 
         # The référent proposes Marc (their part is not this test's).
         with app.app_context():
-            demande = db.session.scalars(
+            tutoring_request = db.session.scalars(
                 select(TutoringRequest)
                 .join(User, User.id == TutoringRequest.mentee_id)
                 .where(User.email == email)
             ).one()
-            pair_service.propose(demande, tutor_id, actor=db.session.get(User, referent_id))
+            pair_service.propose(
+                tutoring_request, tutor_id, actor=db.session.get(User, referent_id)
+            )
             db.session.commit()
 
         # The mentee sees the proposal on the home page and answers it.

@@ -15,11 +15,11 @@ def test_the_demande_page_shows_the_first_tutors_and_more_on_request(app):
         mentee = make_mentee(referent, remote_ok=True)
         for _ in range(shown + 6):
             make_tutor(remote_ok=True, capacity=2)
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.commit()
-        email, url = referent.email, f"/referent/demandes/{demande.id}"
+        email, url = referent.email, f"/referent/demandes/{tutoring_request.id}"
     b = Browser(app.test_client())
     assert b.login(email, PASSWORD).status_code == 302
     page = b.get(url).get_data(as_text=True)

@@ -22,11 +22,11 @@ def _active_pair():
     profile = db.session.get(MenteeProfile, mentee.id)
     profile.share_phone, profile.share_email = True, False
     tutor = make_tutor(first_name="Marc")
-    demande = request_service.open_request(
+    tutoring_request = request_service.open_request(
         mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
     )
     db.session.flush()
-    pair = pair_service.propose(demande, tutor.id, actor=referent)
+    pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
     return referent, mentee, tutor, pair
 
 
@@ -66,11 +66,11 @@ def test_preferences_are_honoured_except_security(app, ctx, smtp):
     referent = make_referent()
     tutor = make_tutor(notify_proposals=False)
     mentee = make_mentee(referent)
-    demande = request_service.open_request(
+    tutoring_request = request_service.open_request(
         mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
     )
     db.session.flush()
-    pair_service.propose(demande, tutor.id, actor=referent)
+    pair_service.propose(tutoring_request, tutor.id, actor=referent)
     from tutorat.services.accounts import password_token
 
     notifications.queue_email(

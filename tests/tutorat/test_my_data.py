@@ -27,11 +27,11 @@ def _story(app):
             make_tutor(first_name="Paul"),
             make_tutor(first_name="Anne", last_name="Dupérier"),
         )
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.flush()
-        declined = pair_service.propose(demande, first.id, actor=referent)
+        declined = pair_service.propose(tutoring_request, first.id, actor=referent)
         pair_service.answer(
             declined,
             side="mentee",
@@ -40,7 +40,7 @@ def _story(app):
             reason="unavailable",
             detail=DECLINE_DETAIL,
         )
-        pair = pair_service.propose(demande, second.id, actor=referent)
+        pair = pair_service.propose(tutoring_request, second.id, actor=referent)
         pair_service.answer(pair, side="tutor", accept=True, actor=second)
         pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
         pair_service.confirm(pair, actor=referent)

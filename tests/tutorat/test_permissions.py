@@ -139,11 +139,11 @@ def world(app):
             mentee = make_mentee(referent, remote_ok=True)
             tutor = make_tutor(remote_ok=True)
             db.session.flush()
-            demande = request_service.open_request(
+            tutoring_request = request_service.open_request(
                 mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
             )
             db.session.flush()
-            pair = pair_service.propose(demande, tutor.id, actor=referent)
+            pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
             pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
             pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
             pair_service.confirm(pair, actor=referent)

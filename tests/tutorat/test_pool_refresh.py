@@ -32,11 +32,11 @@ def world(app):
         referent = make_referent()
         mentee = make_mentee(referent, remote_ok=True, commune="32013")
         tutor = make_tutor(remote_ok=True, capacity=3)
-        demande = request_service.open_request(
+        tutoring_request = request_service.open_request(
             mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
         )
         db.session.commit()
-        return {"referent": referent.email, "request": demande.id, "tutor_id": tutor.id}
+        return {"referent": referent.email, "request": tutoring_request.id, "tutor_id": tutor.id}
 
 
 def test_the_triggers_cover_every_table_the_pool_reads(app, world):

@@ -27,11 +27,11 @@ METIERS = ("J1501", "K1302", "A1414", "N4105")
 
 
 def _open(mentee, actor) -> TutoringRequest:
-    demande = request_service.open_request(
+    tutoring_request = request_service.open_request(
         mentee, actor=actor, topics=["cv"], meeting_modes=["video"], message="Bonjour"
     )
     db.session.flush()
-    return demande
+    return tutoring_request
 
 
 def _active_pair(referent, mentee, tutor, meetings: int) -> Pair:
@@ -106,13 +106,13 @@ def world(app):
         referent = make_referent()
         mentee = make_mentee(referent, remote_ok=True, commune="32013")
         tutor = make_tutor(remote_ok=True, capacity=3)
-        demande = _open(mentee, referent)
+        tutoring_request = _open(mentee, referent)
         pair = _active_pair(referent, make_mentee(referent, remote_ok=True), tutor, meetings=2)
         db.session.commit()
         return {
             "referent": referent.email,
             "referent_id": referent.id,
-            "request": demande.id,
+            "request": tutoring_request.id,
             "pair": pair.id,
         }
 

@@ -16,11 +16,11 @@ from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS, tra
 
 
 def _open(mentee, actor=None):
-    demande = request_service.open_request(
+    tutoring_request = request_service.open_request(
         mentee, actor=actor or mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
     )
     db.session.flush()
-    return demande
+    return tutoring_request
 
 
 def _events(entity, obj_id):
@@ -47,10 +47,10 @@ def test_transition_tables_cover_every_status():
 def test_forbidden_transition_is_refused(ctx):
     referent = make_referent()
     mentee = make_mentee(referent)
-    demande = _open(mentee)
+    tutoring_request = _open(mentee)
     with pytest.raises(Conflict):
-        transition(demande, "matched", actor=referent)
-    assert demande.status == "open"
+        transition(tutoring_request, "matched", actor=referent)
+    assert tutoring_request.status == "open"
 
 
 def test_one_open_request_per_mentee(ctx):
@@ -82,11 +82,11 @@ def test_full_cycle_with_events_and_places(ctx):
     referent = make_referent()
     mentee = make_mentee(referent)
     tutor = make_tutor(capacity=1)
-    demande = _open(mentee)
-    pair = pair_service.propose(demande, tutor.id, actor=referent)
+    tutoring_request = _open(mentee)
+    pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
     db.session.flush()
     assert db.session.get(TutorProfile, tutor.id).places_used == 1
-    assert demande.status == "proposed"
+    assert tutoring_request.status == "proposed"
     pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
     assert pair.status == "mentee_accepted"
     with pytest.raises(Conflict):
@@ -96,10 +96,10 @@ def test_full_cycle_with_events_and_places(ctx):
     pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
     assert pair.status == "accepted"
     pair_service.confirm(pair, actor=referent)
-    assert (pair.status, demande.status) == ("active", "matched")
+    assert (pair.status, tutoring_request.status) == ("active", "matched")
     pair_service.end(pair, actor=referent, outcome="stopped")
     assert (
-        pair.status == "ended" and demande.status == "open"
+        pair.status == "ended" and tutoring_request.status == "open"
     )  # a failed binôme goes back to the queue
     profile = db.session.get(TutorProfile, tutor.id)
     assert profile.places_used == 0 and profile.rest_until is not None
@@ -110,7 +110,7 @@ def test_full_cycle_with_events_and_places(ctx):
         ("accepted", "active"),
         ("active", "ended"),
     ]
-    assert _events("request", demande.id) == [
+    assert _events("request", tutoring_request.id) == [
         (None, "open"),
         ("open", "proposed"),
         ("proposed", "matched"),
@@ -133,15 +133,19 @@ def test_decline_frees_the_place_and_reopens(ctx):
     referent = make_referent()
     mentee = make_mentee(referent)
     tutor = make_tutor(capacity=1)
-    demande = _open(mentee)
-    pair = pair_service.propose(demande, tutor.id, actor=referent)
+    tutoring_request = _open(mentee)
+    pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
     with pytest.raises(DomainError):
         pair_service.answer(
             pair, side="tutor", accept=False, actor=tutor, reason="other", detail=""
         )
     pair_service.answer(pair, side="tutor", accept=False, actor=tutor, reason="too_far")
     db.session.flush()
-    assert (pair.status, pair.decline_reason, demande.status) == ("declined", "too_far", "open")
+    assert (pair.status, pair.decline_reason, tutoring_request.status) == (
+        "declined",
+        "too_far",
+        "open",
+    )
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
 
 
@@ -149,10 +153,10 @@ def test_only_the_mentees_referent_may_act(ctx):
     referent, other = make_referent(), make_referent()
     mentee = make_mentee(referent)
     tutor = make_tutor()
-    demande = _open(mentee)
+    tutoring_request = _open(mentee)
     with pytest.raises(DomainError):
-        pair_service.propose(demande, tutor.id, actor=other)
-    pair = pair_service.propose(demande, tutor.id, actor=referent)
+        pair_service.propose(tutoring_request, tutor.id, actor=other)
+    pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
     with pytest.raises(DomainError):
         pair_service.withdraw(pair, actor=other)
     with pytest.raises(DomainError):
@@ -182,11 +186,11 @@ def test_withdraw_then_propose_again(ctx):
     referent = make_referent()
     mentee = make_mentee(referent)
     t1, t2 = make_tutor(), make_tutor()
-    demande = _open(mentee)
-    pair = pair_service.propose(demande, t1.id, actor=referent)
+    tutoring_request = _open(mentee)
+    pair = pair_service.propose(tutoring_request, t1.id, actor=referent)
     pair_service.withdraw(pair, actor=referent)
     db.session.flush()
-    second = pair_service.propose(demande, t2.id, actor=referent)
+    second = pair_service.propose(tutoring_request, t2.id, actor=referent)
     db.session.flush()
     assert second.status == "proposed"
     assert db.session.scalar(select(Pair.status).where(Pair.id == pair.id)) == "withdrawn"

@@ -210,11 +210,13 @@ class History:
             else:  # declined, expired, withdrawn: over some time ago
                 proposed = earliest + self.days(5, 120)
             opened = proposed - self.days(0.1, 8)
-            self.clock.start(opened, self.demande(person, steps, proposed - opened, tutor))
+            self.clock.start(opened, self.tutoring_request(person, steps, proposed - opened, tutor))
             return
         self.clock.start(
             opened,
-            self.demande(person, [], None, None, cancel=target == TutoringRequestStatus.CANCELLED),
+            self.tutoring_request(
+                person, [], None, None, cancel=target == TutoringRequestStatus.CANCELLED
+            ),
         )
 
     def step_wait(self, before: PairStatus, after: PairStatus) -> timedelta:
@@ -227,7 +229,7 @@ class History:
             return self.days(30, 90)  # meetings meanwhile
         return self.days(0.1, 3)  # an answer, a refusal, a withdrawal
 
-    def demande(
+    def tutoring_request(
         self,
         person: Person,
         steps: list[tuple[PairStatus, PairStatus, timedelta]],
@@ -238,7 +240,7 @@ class History:
     ) -> Story:
         rng = self.rng
         user, referent = person.user, person.referent
-        demande = requests.open_request(
+        tutoring_request = requests.open_request(
             user,
             actor=user if user.email else referent,
             topics=rng.sample(list(vocab.TOPICS), rng.randint(1, 3)),
@@ -249,7 +251,7 @@ class History:
         if cancel:
             yield self.days(1, 20)
             requests.cancel_request(
-                demande, actor=referent, reason=rng.choice(CANCEL_REASONS), now=self.now
+                tutoring_request, actor=referent, reason=rng.choice(CANCEL_REASONS), now=self.now
             )
             return
         if until_proposal is None:
@@ -258,7 +260,7 @@ class History:
         tutor_id = tutor.id if tutor is not None else self.choose_tutor(person)
         if tutor_id is None:
             return  # no free tutor fits: the demande waits in the queue
-        pair = pairs.propose(demande, tutor_id, actor=referent, now=self.now)
+        pair = pairs.propose(tutoring_request, tutor_id, actor=referent, now=self.now)
         for before, after, wait in steps:
             if after == PairStatus.EXPIRED:
                 return  # the cron expires it

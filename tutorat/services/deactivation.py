@@ -70,7 +70,7 @@ def deactivate_account(
         queue_email("pair_person_deactivated", referent, pair=pair, deactivated=user)
         report["binômes actifs signalés"] += 1
     if user.is_mentee:
-        demandes = db.session.scalars(
+        tutoring_requests = db.session.scalars(
             select(TutoringRequest)
             .where(
                 TutoringRequest.mentee_id == user.id,
@@ -78,8 +78,10 @@ def deactivate_account(
             )
             .execution_options(populate_existing=True)
         )
-        for demande in demandes:
-            transition(demande, TutoringRequestStatus.CANCELLED, actor=actor, reason=reason)
+        for tutoring_request in tutoring_requests:
+            transition(
+                tutoring_request, TutoringRequestStatus.CANCELLED, actor=actor, reason=reason
+            )
             report["demandes closes"] += 1
     audit.note("desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
     return report

@@ -32,14 +32,14 @@ def home():
 
 def _render_home(status: int = 200):
     profile = _profile()
-    demande = db.session.scalars(
+    tutoring_request = db.session.scalars(
         visible_requests(current_user).order_by(TutoringRequest.created_at.desc())
     ).first()
     pair = db.session.scalars(visible_pairs(current_user).order_by(Pair.proposed_at.desc())).first()
     return render_template(
         "mentee/home.html",
         profile=profile,
-        demande=demande,
+        tutoring_request=tutoring_request,
         pair=pair,
         action_form=ActionForm(),
         metiers=metier_labels(profile.metier_codes),
@@ -94,10 +94,10 @@ def new_request():
 
 @bp.post("/demande/<int:request_id>/annuler")
 def cancel_request(request_id: int):
-    demande = get_or_404(visible_requests, TutoringRequest, request_id)
+    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
     return handle_post(
         ActionForm(),
-        lambda: request_service.cancel_request(demande, actor=current_user),
+        lambda: request_service.cancel_request(tutoring_request, actor=current_user),
         on_success=lambda _: success("Votre demande est annulée.", url_for("mentee.home")),
         render=_render_home,
     )

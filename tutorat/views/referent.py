@@ -201,8 +201,8 @@ _PAIR_MEETINGS = (
 CANDIDATES_MAX = 100
 
 
-def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None):
-    db.session.execute(_REQUEST_WITH_PEOPLE, {"id": demande.id}).unique().all()
+def _request_page(tutoring_request: TutoringRequest, status: int = 200, propose_form=None):
+    db.session.execute(_REQUEST_WITH_PEOPLE, {"id": tutoring_request.id}).unique().all()
     shown_max = current_app.config["CANDIDATES_SHOWN"]
     raw = request.args.get("nombre", "")
     if raw:
@@ -216,17 +216,19 @@ def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None
             status = 400
     candidates: list = []
     feasible, error = 0, None
-    if demande.status == TutoringRequestStatus.OPEN:
+    if tutoring_request.status == TutoringRequestStatus.OPEN:
         try:
-            candidates, feasible = suggestions.candidates_for(demande, k=shown_max)
+            candidates, feasible = suggestions.candidates_for(tutoring_request, k=shown_max)
         except DomainError as exc:
             error = exc.message
-    pairs = db.session.scalars(_REQUEST_PAIRS, {"id": demande.id}).all()
-    events = db.session.scalars(_EVENTS, {"entity": EventEntity.REQUEST, "id": demande.id}).all()
-    profile = demande.mentee.require_mentee_profile()
+    pairs = db.session.scalars(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
+    events = db.session.scalars(
+        _EVENTS, {"entity": EventEntity.REQUEST, "id": tutoring_request.id}
+    ).all()
+    profile = tutoring_request.mentee.require_mentee_profile()
     return render_template(
         "referent/request.html",
-        demande=demande,
+        tutoring_request=tutoring_request,
         profile=profile,
         candidates=candidates,
         feasible=feasible,
@@ -241,22 +243,22 @@ def _request_page(demande: TutoringRequest, status: int = 200, propose_form=None
 
 @bp.get("/demandes/<int:request_id>")
 def request_detail(request_id: int):
-    demande = get_or_404(visible_requests, TutoringRequest, request_id)
-    return _request_page(demande)
+    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
+    return _request_page(tutoring_request)
 
 
 @bp.post("/demandes/<int:request_id>/proposer")
 def propose(request_id: int):
-    demande = get_or_404(visible_requests, TutoringRequest, request_id)
+    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
     form = ProposeForm()
     return handle_post(
         form,
-        lambda: pair_service.propose(demande, int(form.tutor_id.data), actor=current_user),
+        lambda: pair_service.propose(tutoring_request, int(form.tutor_id.data), actor=current_user),
         on_success=lambda pair: success(
             "La proposition est envoyée au tuteur et au bénéficiaire.",
             url_for("referent.pair", pair_id=pair.id),
         ),
-        render=lambda status: _request_page(demande, status, form),
+        render=lambda status: _request_page(tutoring_request, status, form),
     )
 
 
@@ -465,9 +467,9 @@ def mentee_request(user_id: int):
     return handle_post(
         form,
         lambda: request_service.open_request(user, actor=current_user, **form.service_values()),
-        on_success=lambda demande: success(
+        on_success=lambda tutoring_request: success(
             f"La demande de {user.full_name} est enregistrée (faite par vous, en son nom).",
-            url_for("referent.request_detail", request_id=demande.id),
+            url_for("referent.request_detail", request_id=tutoring_request.id),
         ),
         render=lambda status: (
             render_template(
