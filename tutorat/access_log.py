@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from tutorat.errorpages import render_error, unknown_user
 from tutorat.extensions import db
-from tutorat.models import User
+from tutorat.models import AccessAction, User
 from tutorat.models.users import STAFF_ROLES
 from tutorat.services import audit
 from tutorat.services.db import failure_reason, rollback_quietly
@@ -78,7 +78,7 @@ def after_request(response):
         and user.role in STAFF_ROLES
         and response.status_code < 400
     ):
-        action = "voir" if request.method in ("GET", "HEAD") else "modifier"
+        action = AccessAction.VIEW if request.method in ("GET", "HEAD") else AccessAction.MODIFY
         audit.note(
             action, target=endpoint, subject_id=subject, actor=user, status=response.status_code
         )
@@ -87,7 +87,7 @@ def after_request(response):
             return _unlogged(response, error)
     if refused:
         audit.note(
-            "refus",
+            AccessAction.DENIED,
             target=f"{request.method} {request.path}"[:120],
             actor=user,
             status=response.status_code,

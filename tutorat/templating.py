@@ -16,6 +16,7 @@ from tutorat.models import (
     Role,
     TutoringRequestStatus,
 )
+from tutorat.models.access import ACCESS_ACTION_LABELS
 from tutorat.models.pairs import PAIR_STATUS_LABELS
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS
 from tutorat.models.users import ROLE_PLURAL_LABELS
@@ -90,6 +91,7 @@ def register(app: Flask) -> None:
         Role=Role,
         EventEntity=EventEntity,
         PAIR_STATUS_LABELS=PAIR_STATUS_LABELS,
+        ACCESS_ACTION_LABELS=ACCESS_ACTION_LABELS,
         TUTORING_REQUEST_STATUS_LABELS=TUTORING_REQUEST_STATUS_LABELS,
         ROLE_PLURAL_LABELS=ROLE_PLURAL_LABELS,
     )

@@ -166,7 +166,7 @@ def test_record_view_refused_when_the_access_log_database_refuses(app, monkeypat
     monkeypatch.undo()
     with app.app_context():
         viewed = db.session.scalars(
-            select(AccessLog).where(AccessLog.subject_id == mentee.id, AccessLog.action == "voir")
+            select(AccessLog).where(AccessLog.subject_id == mentee.id, AccessLog.action == "view")
         ).all()
     assert len(viewed) == 1  # the first view only
 

@@ -1,4 +1,4 @@
-"""Migration 0008: a database holding the former French codes comes out with the English ones.
+"""Migrations 0008 and 0009: a database holding the former French codes comes out with the English ones.
 
 The rows are written at the head revision with English codes, taken down to 0007 (the French codes
 written back, checked in the raw rows), then up again: every stored code, lists and the explanation's
@@ -18,6 +18,8 @@ from tests.conftest import PG_URL
 from tutorat import create_app
 from tutorat.extensions import db
 from tutorat.models import (
+    AccessAction,
+    AccessLog,
     EventEntity,
     Meeting,
     MenteeProfile,
@@ -52,6 +54,7 @@ EXPECTED = [
     ("pair", "outcome_contract", "id", "fixed_term", "cdd"),
     ("pair", "outcome_rights", "id", "activity_bonus,housing_aid,other", "prime_activite,logement,autre"),
     ("status_event", "entity", "id", "pair", "binome"),
+    ("access_log", "action", "id", "login_failed", "echec_connexion"),
 ]  # fmt: skip
 
 
@@ -131,6 +134,7 @@ def _write_rows() -> None:
             to_status=PairStatus.PROPOSED,
         )
     )
+    db.session.add(AccessLog(action=AccessAction.LOGIN_FAILED, target="auth.login"))
     db.session.commit()
 
 
@@ -141,7 +145,7 @@ def _stored(which: int) -> None:
             assert got == values[which], (table, column, got)
 
 
-def test_migration_0008_translates_every_stored_code(database):
+def test_migrations_0008_0009_translate_every_stored_code(database):
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database})
     with app.app_context():
         upgrade()

@@ -140,8 +140,7 @@ def test_account_lock_and_same_message(app):
         )
         db.session.commit()
         assert (
-            db.session.scalar(select(func.count()).where(AccessLog.action == "echec_connexion"))
-            == 7
+            db.session.scalar(select(func.count()).where(AccessLog.action == "login_failed")) == 7
         )
     assert Browser(app.test_client()).login(w["tutor"], PASSWORD).status_code == 302
 
@@ -233,10 +232,10 @@ def test_access_log_records_views_denials_and_logins(app):
     b.client.get("/referent/beneficiaires/999999")
     with app.app_context():
         rows = db.session.scalars(select(AccessLog).order_by(AccessLog.id)).all()
-        views = [r for r in rows if r.action == "voir" and r.subject_id == w["mentee_id"]]
+        views = [r for r in rows if r.action == "view" and r.subject_id == w["mentee_id"]]
         assert views and views[-1].target == "referent.mentee" and views[-1].ip == "127.0.0.1"
-        assert any(r.action == "refus" and r.status == 404 for r in rows)
-        assert any(r.action == "connexion" for r in rows)
+        assert any(r.action == "denied" and r.status == 404 for r in rows)
+        assert any(r.action == "login" for r in rows)
         # No social content in the log.
         assert not any(SECRET_NOTE in (r.target or "") for r in rows)
     page = (

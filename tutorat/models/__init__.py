@@ -1,6 +1,6 @@
 """The ORM models, one module per aggregate; importing this package registers them all."""
 
-from tutorat.models.access import AccessLog
+from tutorat.models.access import AccessAction, AccessLog
 from tutorat.models.audit import EventEntity, StatusEvent
 from tutorat.models.health import HealthCheck
 from tutorat.models.meetings import Meeting
@@ -25,6 +25,7 @@ from tutorat.models.users import MenteeProfile, Role, TutorProfile, User
 
 __all__ = [
     "POOL_TABLES",
+    "AccessAction",
     "AccessLog",
     "Commune",
     "EventEntity",

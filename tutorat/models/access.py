@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
@@ -10,6 +11,37 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tutorat.extensions import Base
 from tutorat.models._types import UTCDateTime, utcnow
 from tutorat.models.users import User
+
+
+class AccessAction(enum.StrEnum):
+    """What an access-log line records."""
+
+    VIEW = "view"
+    MODIFY = "modify"
+    EXPORT = "export"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    DENIED = "denied"
+    ANONYMISATION = "anonymisation"
+    ERASURE_REQUEST = "erasure_request"
+    DEACTIVATION = "deactivation"
+
+    @property
+    def label(self) -> str:
+        return ACCESS_ACTION_LABELS[self]
+
+
+ACCESS_ACTION_LABELS: dict[str, str] = {
+    AccessAction.VIEW: "consultation",
+    AccessAction.MODIFY: "modification",
+    AccessAction.EXPORT: "export de vos données",
+    AccessAction.LOGIN: "connexion",
+    AccessAction.LOGIN_FAILED: "connexion refusée",
+    AccessAction.DENIED: "accès refusé",
+    AccessAction.ANONYMISATION: "anonymisation",
+    AccessAction.ERASURE_REQUEST: "demande d'effacement",
+    AccessAction.DEACTIVATION: "désactivation du compte",
+}
 
 
 class AccessLog(Base):
@@ -21,7 +53,7 @@ class AccessLog(Base):
     # None for an anonymous visitor (a failed login, a denial before login).
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     actor_role: Mapped[str] = mapped_column(String(10), default="")
-    # What happened: "voir", "modifier", "connexion", "echec_connexion", "refus", "export", "anonymisation"…
+    # What happened: an `AccessAction` (a plain string column: the log keeps any line it was given).
     action: Mapped[str] = mapped_column(String(30))
     # The page or object, without content: an endpoint name and ids.
     target: Mapped[str] = mapped_column(String(120), default="")

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from tutorat.extensions import db
-from tutorat.models import MenteeProfile, Role, TutorProfile, User
+from tutorat.models import AccessAction, MenteeProfile, Role, TutorProfile, User
 from tutorat.services import audit, emails, profiles, throttle
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
@@ -251,12 +251,12 @@ def log_in(email: str, password: str) -> User | None:
         raise throttle.TooManyAttempts(blocked)
     user, account = authenticate(email, password)
     if user is not None:
-        audit.note("connexion", target="auth.login", actor=user, status=302)
+        audit.note(AccessAction.LOGIN, target="auth.login", actor=user, status=302)
         throttle.clear("login-account", email)
         return user
     throttle.hit("login-account", email)
     audit.note(
-        "echec_connexion",
+        AccessAction.LOGIN_FAILED,
         target=f"compte n° {account.id}" if account else "adresse inconnue",
         status=401,
     )

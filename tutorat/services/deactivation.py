@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 
 from tutorat.extensions import db
-from tutorat.models import Pair, PairStatus, Role, TutoringRequest, TutoringRequestStatus, User
+from tutorat.models import (
+    AccessAction,
+    Pair,
+    PairStatus,
+    Role,
+    TutoringRequest,
+    TutoringRequestStatus,
+    User,
+)
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.services import accounts, audit
 from tutorat.services import pairs as pair_service
@@ -83,7 +91,9 @@ def deactivate_account(
                 tutoring_request, TutoringRequestStatus.CANCELLED, actor=actor, reason=reason
             )
             report["demandes closes"] += 1
-    audit.note("desactivation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
+    audit.note(
+        AccessAction.DEACTIVATION, target=f"compte n° {user.id}", subject_id=user.id, actor=actor
+    )
     return report
 
 

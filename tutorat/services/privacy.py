@@ -23,6 +23,7 @@ from tutorat.models import (
     User,
     outbox_email_person,
 )
+from tutorat.models.access import ACCESS_ACTION_LABELS, AccessAction
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
 from tutorat.models.pairs import LIVE_PAIR_STATUSES, PairAnswer, PairStatus
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS, TutoringRequestStatus
@@ -69,16 +70,6 @@ LEFT_OUT_TUTOR = (
     "rencontre suggéré quand il découle de sa commune. Ses raisons de refus et les résultats de son "
     "parcours n'y sont pas non plus."
 )
-ACCESS_ACTION_LABELS = {
-    "voir": "consultation",
-    "modifier": "modification",
-    "export": "export de vos données",
-    "connexion": "connexion",
-    "echec_connexion": "connexion refusée",
-    "refus": "accès refusé",
-    "anonymisation": "anonymisation",
-    "demande_effacement": "demande d'effacement",
-}
 
 
 def _person(user: User | None, me: User) -> str:
@@ -332,7 +323,7 @@ def request_erasure(user: User) -> None:
     if user.erasure_requested_at is None:
         user.erasure_requested_at = datetime.now(UTC)
     audit.note(
-        "demande_effacement",
+        AccessAction.ERASURE_REQUEST,
         target="account.request_erasure",
         subject_id=user.id,
         actor=user,
@@ -454,7 +445,9 @@ def anonymise(user: User, *, actor: User | None) -> None:
     # Nothing stays pending on them (proposals withdrawn, demande closed, with their events); no
     # email about a person who asked to be forgotten.
     deactivate_account(user, actor, "Compte anonymisé", notify=False)
-    audit.note("anonymisation", target=f"compte n° {user.id}", subject_id=user.id, actor=actor)
+    audit.note(
+        AccessAction.ANONYMISATION, target=f"compte n° {user.id}", subject_id=user.id, actor=actor
+    )
 
 
 def last_contact(user_ids: list[int]) -> dict[int, datetime]:

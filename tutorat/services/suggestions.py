@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 import matching
 from tutorat.extensions import db
 from tutorat.models import (
+    AccessAction,
     Commune,
     MenteeProfile,
     PoolVersion,
@@ -65,7 +66,7 @@ def set_weights(values: dict[str, float], *, actor: User) -> None:
         db.session.add(Setting(key="weights", value=values, updated_by_id=actor.id))
     else:
         setting.value, setting.updated_by_id = values, actor.id
-    audit.note("modifier", target="admin.weights", actor=actor)
+    audit.note(AccessAction.MODIFY, target="admin.weights", actor=actor)
 
 
 def _timestamp(value: datetime | None) -> float | None:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from tutorat.forms import ActionForm, ChangePasswordForm, NotificationsForm
-from tutorat.models import Role
+from tutorat.models import AccessAction, Role
 from tutorat.permissions import guard_blueprint
 from tutorat.services import accounts, audit, emails, privacy
 from tutorat.views._helpers import handle_post, success
@@ -65,7 +65,12 @@ def change_password():
 
 @bp.get("/mes-donnees")
 def my_data():
-    audit.note("export", target="account.my_data", subject_id=current_user.id, actor=current_user)
+    audit.note(
+        AccessAction.EXPORT,
+        target="account.my_data",
+        subject_id=current_user.id,
+        actor=current_user,
+    )
     return render_template(
         "account/my_data.html", data=privacy.my_data(current_user), action_form=ActionForm()
     )
@@ -74,7 +79,10 @@ def my_data():
 @bp.get("/mes-donnees.json")
 def my_data_json():
     audit.note(
-        "export", target="account.my_data_json", subject_id=current_user.id, actor=current_user
+        AccessAction.EXPORT,
+        target="account.my_data_json",
+        subject_id=current_user.id,
+        actor=current_user,
     )
     response = jsonify(privacy.my_data(current_user))
     response.headers["Content-Disposition"] = "attachment; filename=mes-donnees-tutorat.json"
