@@ -49,6 +49,7 @@ from tutorat.models import (
 from tutorat.models.pairs import FAILED_PROPOSAL_STATUSES, LIVE_PAIR_STATUSES, PENDING_PAIR_STATUSES
 from tutorat.models.requests import LIVE_REQUEST_STATUSES
 from tutorat.services import accounts, suggestions
+from tutorat.services.workflow import REQUEST_AFTER_PAIR, REQUEST_TRANSITIONS
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,21 @@ HISTORY_KINDS: dict[Kind, float] = {
     _P.DECLINED: 40, _P.EXPIRED: 20, _P.WITHDRAWN: 15, ENDED_FAILED: 25,
 }  # fmt: skip
 SUCCESS_OUTCOMES = [o for o in vocab.OUTCOMES if o not in vocab.FAILED_OUTCOMES]
+
+
+RequestEvent = tuple[datetime, str, TutoringRequestStatus | None, TutoringRequestStatus, str]
+
+
+def _follow(
+    events: list[RequestEvent], at: datetime, actor: str, pair_status: PairStatus, reason: str
+) -> None:
+    """The demande's event that a binôme's change to `pair_status` brings, as the services make it
+    (workflow.REQUEST_AFTER_PAIR), from the demande's current status, checked against the table."""
+    current = events[-1][3]
+    to = REQUEST_AFTER_PAIR[pair_status]
+    if to not in REQUEST_TRANSITIONS[current]:  # pragma: no cover - the tables disagree
+        raise ValueError(f"demande : {current} → {to} refusé par REQUEST_TRANSITIONS")
+    events.append((at, actor, current, to, reason))
 
 
 def _choice(rng: random.Random, weights: dict) -> Any:
@@ -128,9 +144,7 @@ class _Story:
     history: list[Kind]
     final_tutor: int | None = None
     created_at: datetime | None = None
-    request_events: list[
-        tuple[datetime, str, TutoringRequestStatus | None, TutoringRequestStatus, str]
-    ] = field(default_factory=list)
+    request_events: list[RequestEvent] = field(default_factory=list)
     status: TutoringRequestStatus = TutoringRequestStatus.OPEN
     pairs: list[_PairPlan] = field(default_factory=list)
     request_id: int | None = None
@@ -499,7 +513,7 @@ class _Generator:
                 else "Proposé hors classement",
             )
         )
-        rev.append((t, "referent", _R.OPEN, _R.PROPOSED, "Binôme n° {pair} proposé"))
+        _follow(rev, t, "referent", _P.PROPOSED, "Binôme n° {pair} proposé")
         status = _P.PROPOSED
 
         def step(to: PairStatus, actor: str, when: datetime, reason: str = "") -> None:
@@ -537,16 +551,14 @@ class _Generator:
                 reason = rng.choice(list(vocab.DECLINE_REASONS)[:4])
                 v["decline_reason"] = reason
                 step(_P.DECLINED, actor, end, vocab.DECLINE_REASONS[reason])
-                rev.append((end, actor, _R.PROPOSED, _R.OPEN, "Binôme n° {pair} refusé"))
+                _follow(rev, end, actor, _P.DECLINED, "Binôme n° {pair} refusé")
             elif kind == _P.EXPIRED:
                 v["decline_reason"] = vocab.EXPIRY_REASON[0]
                 step(_P.EXPIRED, "system", end, f"{vocab.EXPIRY_REASON[1]} (10 jours)")
-                rev.append(
-                    (end, "system", _R.PROPOSED, _R.OPEN, "Binôme n° {pair} expiré sans réponse")
-                )
+                _follow(rev, end, "system", _P.EXPIRED, "Binôme n° {pair} expiré sans réponse")
             else:
                 step(_P.WITHDRAWN, "referent", end, "Retiré par le référent")
-                rev.append((end, "referent", _R.PROPOSED, _R.OPEN, "Binôme n° {pair} retiré"))
+                _follow(rev, end, "referent", _P.WITHDRAWN, "Binôme n° {pair} retiré")
             pair.values["updated_at"] = end
             return
 
@@ -560,7 +572,7 @@ class _Generator:
             elif after == _P.ACTIVE:
                 t = t + gap * rng.uniform(0.3, 1.0)
                 step(_P.ACTIVE, "referent", t, "Binôme confirmé par le référent")
-                rev.append((t, "referent", _R.PROPOSED, _R.MATCHED, "Binôme n° {pair} actif"))
+                _follow(rev, t, "referent", _P.ACTIVE, "Binôme n° {pair} actif")
                 v["confirmed_at"] = t
             elif after == _P.ENDED:
                 end = (
@@ -579,14 +591,12 @@ class _Generator:
                 step(_P.ENDED, "referent", end, vocab.OUTCOMES[outcome])
                 v["ended_at"] = end
                 if outcome in vocab.FAILED_OUTCOMES:
-                    rev.append(
-                        (
-                            end,
-                            "referent",
-                            _R.MATCHED,
-                            _R.OPEN,
-                            "Binôme n° {pair} arrêté : nouvelle proposition",
-                        )
+                    _follow(
+                        rev,
+                        end,
+                        "referent",
+                        _P.ENDED,
+                        "Binôme n° {pair} arrêté : nouvelle proposition",
                     )
                 t = end
             else:  # pragma: no cover - a status added to the table without a way here

@@ -32,7 +32,7 @@ from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.services import accounts, audit
 from tutorat.services import pairs as pair_service
 from tutorat.services.notifications import queue_email
-from tutorat.services.workflow import transition
+from tutorat.services.workflow import REQUEST_AFTER_PAIR, transition
 
 DEFAULT_REASON = "Compte désactivé"
 
@@ -116,7 +116,7 @@ def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
     if user.id == pair.tutor_id:
         transition(
             pair.request,
-            TutoringRequestStatus.OPEN,
+            REQUEST_AFTER_PAIR[PairStatus.ENDED],
             actor=actor,
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
             now=now,
@@ -141,7 +141,7 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify
     else:
         transition(
             pair.request,
-            TutoringRequestStatus.OPEN,
+            REQUEST_AFTER_PAIR[PairStatus.WITHDRAWN],
             actor=actor,
             reason=f"Binôme n° {pair.id} retiré : le tuteur n'est plus inscrit",
         )

@@ -49,7 +49,7 @@ from tutorat.models.pairs import (
 from tutorat.models.requests import TutoringRequestStatus
 from tutorat.services.db import declare_write_intent
 from tutorat.services.notifications import queue_email
-from tutorat.services.workflow import transition_many
+from tutorat.services.workflow import REQUEST_AFTER_PAIR, transition_many
 
 
 def _waiting_for(pair: Pair) -> list[tuple[Role, User]]:
@@ -138,7 +138,7 @@ def _expire_many(ids: Sequence[int], now: datetime | None = None) -> int:
     transition_many(
         TutoringRequest,
         [pair.request_id for pair in pairs],
-        TutoringRequestStatus.OPEN,
+        REQUEST_AFTER_PAIR[PairStatus.EXPIRED],
         actor=None,
         from_statuses={TutoringRequestStatus.PROPOSED},
         reason={pair.request_id: f"Binôme n° {pair.id} expiré sans réponse" for pair in pairs},

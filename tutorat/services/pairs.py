@@ -24,7 +24,7 @@ from tutorat.services import suggestions
 from tutorat.services.db import changed_rows, integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
-from tutorat.services.workflow import record_creation, transition
+from tutorat.services.workflow import REQUEST_AFTER_PAIR, record_creation, transition
 
 # Who accepted first: the status a proposal moves to when only this side has accepted.
 ACCEPTED_BY = {Role.TUTOR: PairStatus.TUTOR_ACCEPTED, Role.MENTEE: PairStatus.MENTEE_ACCEPTED}
@@ -138,7 +138,7 @@ def propose(
     )
     transition(
         request,
-        TutoringRequestStatus.PROPOSED,
+        REQUEST_AFTER_PAIR[PairStatus.PROPOSED],
         actor=actor,
         reason=f"Binôme n° {pair.id} proposé",
         now=now,
@@ -210,7 +210,7 @@ def answer(
     _free_place(pair.tutor_id, now)
     transition(
         pair.request,
-        TutoringRequestStatus.OPEN,
+        REQUEST_AFTER_PAIR[PairStatus.DECLINED],
         actor=actor,
         reason=f"Binôme n° {pair.id} refusé",
         now=now,
@@ -232,7 +232,7 @@ def confirm(pair: Pair, *, actor: User, now: datetime | None = None) -> None:
     )
     transition(
         pair.request,
-        TutoringRequestStatus.MATCHED,
+        REQUEST_AFTER_PAIR[PairStatus.ACTIVE],
         actor=actor,
         reason=f"Binôme n° {pair.id} actif",
         now=now,
@@ -253,7 +253,7 @@ def withdraw(pair: Pair, *, actor: User, reason: str = "", now: datetime | None 
     _free_place(pair.tutor_id, now)
     transition(
         pair.request,
-        TutoringRequestStatus.OPEN,
+        REQUEST_AFTER_PAIR[PairStatus.WITHDRAWN],
         actor=actor,
         reason=f"Binôme n° {pair.id} retiré",
         now=now,
@@ -302,7 +302,7 @@ def end(
     if outcome in vocab.FAILED_OUTCOMES:
         transition(
             pair.request,
-            TutoringRequestStatus.OPEN,
+            REQUEST_AFTER_PAIR[PairStatus.ENDED],
             actor=actor,
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
             now=now,

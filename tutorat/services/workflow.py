@@ -51,6 +51,18 @@ PAIR_TRANSITIONS: dict[PairStatus, frozenset[PairStatus]] = {
     _P.WITHDRAWN: frozenset(),
 }
 
+# What a binôme's change does to its demande. The services move the demande so (services/pairs.py,
+# followup.py, deactivation.py), and the Gers-scale generator writes a demande's events from it.
+REQUEST_AFTER_PAIR: dict[PairStatus, TutoringRequestStatus] = {
+    _P.PROPOSED: _R.PROPOSED,
+    _P.DECLINED: _R.OPEN,
+    _P.EXPIRED: _R.OPEN,
+    _P.WITHDRAWN: _R.OPEN,
+    _P.ACTIVE: _R.MATCHED,
+    # Only when the binôme ended without result (vocab.FAILED_OUTCOMES): back to the queue.
+    _P.ENDED: _R.OPEN,
+}
+
 Status = TutoringRequestStatus | PairStatus
 
 _TABLES: dict[type, tuple[dict, str]] = {
