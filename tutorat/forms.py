@@ -291,7 +291,7 @@ class _PlaceForm(CommuneMixin, Form):
     slots = SlotsField("Vos disponibilités")
     has_car = ChoiceField(
         "Avez-vous une voiture ?",
-        choices=_pairs([("oui", "Oui"), ("non", "Non")]),
+        choices=_pairs([("yes", "Oui"), ("no", "Non")]),
         validators=[InputRequired("Indiquez si vous avez une voiture.")],
     )
     max_km = NumberField(
@@ -315,7 +315,7 @@ class _PlaceForm(CommuneMixin, Form):
             self.commune.data = profile.commune.label
         if profile.availability:
             self.slots.set_mask(profile.availability)
-        self.has_car.data = "oui" if profile.has_car else ("non" if profile.completed_at else None)
+        self.has_car.data = "yes" if profile.has_car else ("no" if profile.completed_at else None)
         self.max_km.data = profile.max_km
         self.remote_ok.data = profile.remote_ok
         self.obstacles.data = profile.obstacle_codes
@@ -325,7 +325,7 @@ class _PlaceForm(CommuneMixin, Form):
         return {
             "commune_code": validated(self.commune_obj).code_insee,
             "availability": self.slots.mask,
-            "has_car": self.has_car.data == "oui",
+            "has_car": self.has_car.data == "yes",
             "max_km": validated(self.max_km.data),
             "remote_ok": bool(self.remote_ok.data),
             "obstacles": list(self.obstacles.data or []),
@@ -505,7 +505,7 @@ class EndForm(Form):
     )
     tutor_wants_again = ChoiceField(
         "Le tuteur souhaite-t-il accompagner une autre personne ?",
-        choices=_pairs([("oui", "Oui"), ("non", "Non"), ("inconnu", "Ne sait pas")]),
+        choices=_pairs([("yes", "Oui"), ("no", "Non"), ("unknown", "Ne sait pas")]),
         validators=[InputRequired("Indiquez si le tuteur souhaite recommencer.")],
     )
     detail = TextAreaField(

@@ -527,7 +527,7 @@ def bad_tutor_profile(page):
 
 def end_job_without_contract(page):
     page.locator("select[name='end-outcome']").select_option("job")
-    page.locator("input[name='end-tutor_wants_again'][value='oui']").check()
+    page.locator("input[name='end-tutor_wants_again'][value='yes']").check()
     return page.locator("form").filter(has=page.locator("[name='end-outcome']"))
 
 

@@ -19,7 +19,7 @@ PROFILE_OK = {
     "commune": "Auch",
     "metier_1": "boulanger",
     "slots": ["5"],
-    "has_car": "non",
+    "has_car": "no",
     "max_km": "10",
 }
 

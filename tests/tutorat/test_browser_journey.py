@@ -89,7 +89,7 @@ def test_journey_in_chromium(app, chromium, width):
         page.get_by_label(re.compile(r"^Métier visé")).fill("aide-soignant")
         page.get_by_label("mardi soir").check()
         page.get_by_label("samedi matin").check()
-        page.locator("input[name=has_car][value=non]").check()
+        page.locator("input[name=has_car][value=no]").check()
         page.get_by_label(re.compile("Distance maximale")).fill("10")
         m.shot("profil")
         page.get_by_role("button", name="Enregistrer le profil").click()

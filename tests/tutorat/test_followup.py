@@ -209,10 +209,10 @@ def test_end_with_outcome_details(app):
     b.login(email, PASSWORD)
     url = f"/referent/binomes/{pair_id}/terminer"
     page = f"/referent/binomes/{pair_id}"
-    r = b.post(url, {"end-outcome": "job", "end-tutor_wants_again": "oui"}, prefix="end", page=page)
+    r = b.post(url, {"end-outcome": "job", "end-tutor_wants_again": "yes"}, prefix="end", page=page)
     assert r.status_code == 422 and "type de contrat" in r.get_data(as_text=True)
     r = b.post(
-        url, {"end-outcome": "rights", "end-tutor_wants_again": "oui"}, prefix="end", page=page
+        url, {"end-outcome": "rights", "end-tutor_wants_again": "yes"}, prefix="end", page=page
     )
     assert r.status_code == 422 and "droits ont été ouverts" in r.get_data(as_text=True)
     r = b.post(
@@ -220,7 +220,7 @@ def test_end_with_outcome_details(app):
         {
             "end-outcome": "job",
             "end-contract": "fixed_term",
-            "end-tutor_wants_again": "oui",
+            "end-tutor_wants_again": "yes",
             "end-detail": "CDD de 6 mois en EHPAD",
         },
         prefix="end",

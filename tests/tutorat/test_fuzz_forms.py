@@ -47,6 +47,8 @@ PAYLOADS = [
     "9999-12-31",
     "oui",
     "non",
+    "yes",
+    "no",
     "accept",
     "decline",
     "y",

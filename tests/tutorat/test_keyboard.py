@@ -226,7 +226,7 @@ def test_mentee_journey_with_the_keyboard_only(app, chromium, axe_script):
         kb.assert_focus_visible()
         kb.press("Space")
         kb.press("ArrowRight")
-        assert page.locator("input[name=has_car][value=non]").is_checked()
+        assert page.locator("input[name=has_car][value=no]").is_checked()
         kb.tab_to("input[name=max_km]")
         kb.press("Control+A")
         kb.type("10")

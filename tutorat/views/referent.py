@@ -346,7 +346,7 @@ def end(pair_id: int):
             detail=form.detail.data or "",
             contract=form.contract.data or None,
             rights=list(form.rights.data or []),
-            tutor_wants_again={"oui": True, "non": False}.get(form.tutor_wants_again.data),
+            tutor_wants_again={"yes": True, "no": False}.get(form.tutor_wants_again.data),
         ),
         "Le binôme est terminé et son résultat enregistré.",
         EndForm(prefix="end"),
