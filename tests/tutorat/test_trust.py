@@ -244,6 +244,9 @@ def test_access_log_records_views_denials_and_logins(app):
         .get_data(as_text=True)
     )
     assert "referent.mentee" in page
+    # The actions and roles are read in French, not as their stored codes.
+    assert "<td>consultation</td>" in page and "référent ou référente)" in page
+    assert "<td>view</td>" not in page
 
 
 def test_my_data_export_erasure_and_anonymisation(app):
