@@ -623,7 +623,9 @@ def crawl_role(
             "Commune inconnue",
         )
         crawl.bad_values(
-            f"/referent/binomes/{pair}", end_job_without_contract, "indiquez le type de contrat"
+            f"/referent/binomes/{pair}/terminer",
+            end_job_without_contract,
+            "indiquez le type de contrat",
         )
     elif role == "admin":
         crawl.bad_values("/admin/comptes/nouveau", bad_person, "Adresse électronique invalide")

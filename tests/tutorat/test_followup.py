@@ -209,10 +209,11 @@ def test_end_with_outcome_details(app):
     b.login(email, PASSWORD)
     url = f"/referent/binomes/{pair_id}/terminer"
     page = f"/referent/binomes/{pair_id}"
-    r = b.post(url, {"end-outcome": "job", "end-tutor_wants_again": "yes"}, prefix="end", page=page)
+    assert "Terminer le binôme" in b.get(page).get_data(as_text=True)
+    r = b.post(url, {"end-outcome": "job", "end-tutor_wants_again": "yes"}, prefix="end", page=url)
     assert r.status_code == 422 and "type de contrat" in r.get_data(as_text=True)
     r = b.post(
-        url, {"end-outcome": "rights", "end-tutor_wants_again": "yes"}, prefix="end", page=page
+        url, {"end-outcome": "rights", "end-tutor_wants_again": "yes"}, prefix="end", page=url
     )
     assert r.status_code == 422 and "droits ont été ouverts" in r.get_data(as_text=True)
     r = b.post(
@@ -224,7 +225,7 @@ def test_end_with_outcome_details(app):
             "end-detail": "CDD de 6 mois en EHPAD",
         },
         prefix="end",
-        page=page,
+        page=url,
     )
     assert r.status_code == 302
     with app.app_context():

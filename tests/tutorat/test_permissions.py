@@ -58,6 +58,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "referent.dashboard": _only("referent"),
     "referent.request_detail": _only("referent"),
     "referent.pair": _only("referent"),
+    "referent.end": _only("referent"),  # the form ending a binôme
     "referent.mentees": _only("referent"),
     "referent.new_mentee": _only("referent"),
     "referent.mentee": _only("referent"),
@@ -103,7 +104,6 @@ POST_ONLY: dict[str, str | None] = {
     "referent.mentee_answer": "referent",
     "referent.confirm": "referent",
     "referent.withdraw": "referent",
-    "referent.end": "referent",
     "admin.validate_tutor": "admin",
     "admin.retry_email": "admin",
 }
@@ -114,6 +114,7 @@ SCOPED = {
     "tutor.new_meeting": "tutor",
     "referent.request_detail": "referent",
     "referent.pair": "referent",
+    "referent.end": "referent",
     "referent.mentee": "referent",
     "referent.mentee_profile": "referent",
     "referent.mentee_request": "referent",
@@ -278,7 +279,7 @@ def test_post_only_routes(app, world, role):
     ],
 )
 def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):
-    b = _client(app, world, POST_ONLY[endpoint])
+    b = _client(app, world, POST_ONLY.get(endpoint) or SCOPED[endpoint])
     b.get("/")
     assert b.post(_url(app, endpoint, world["theirs"]), {}).status_code == MISSING
 

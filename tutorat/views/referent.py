@@ -262,7 +262,7 @@ def propose(request_id: int):
     )
 
 
-def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
+def _pair_page(pair: Pair, status: int = 200, answer_form=None):
     db.session.execute(_PAIR_WITH_PEOPLE, {"id": pair.id}).unique().all()
     meetings = db.session.scalars(_PAIR_MEETINGS, {"id": pair.id}).all()
     events = db.session.scalars(_EVENTS, {"entity": EventEntity.PAIR, "id": pair.id}).all()
@@ -279,7 +279,6 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None, end_form=None):
         events=events,
         timeline=timeline,
         answer_form=answer_form or AnswerForm(prefix="answer"),
-        end_form=end_form or EndForm(prefix="end"),
         action_form=ActionForm(),
     ), status
 
@@ -335,11 +334,14 @@ def withdraw(pair_id: int):
     )
 
 
-@bp.post("/binomes/<int:pair_id>/terminer")
+@bp.route("/binomes/<int:pair_id>/terminer", methods=["GET", "POST"])
 def end(pair_id: int):
-    return _pair_action(
-        pair_id,
-        lambda pair, form: pair_service.end(
+    """Ending a binôme, on a page of its own: the binôme's page, opened far more often, stays light."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    form = EndForm(prefix="end")
+    return handle_post(
+        form,
+        lambda: pair_service.end(
             pair,
             actor=current_user,
             outcome=form.outcome.data,
@@ -348,9 +350,14 @@ def end(pair_id: int):
             rights=list(form.rights.data or []),
             tutor_wants_again={"yes": True, "no": False}.get(form.tutor_wants_again.data),
         ),
-        "Le binôme est terminé et son résultat enregistré.",
-        EndForm(prefix="end"),
-        "end_form",
+        on_success=lambda _: success(
+            "Le binôme est terminé et son résultat enregistré.",
+            url_for("referent.pair", pair_id=pair.id),
+        ),
+        render=lambda status: (
+            render_template("referent/pair_end.html", pair=pair, end_form=form),
+            status,
+        ),
     )
 
 
