@@ -32,7 +32,7 @@ from tutorat.models.pairs import PENDING_PAIR_STATUSES
 from tutorat.services import accounts, audit
 from tutorat.services import pairs as pair_service
 from tutorat.services.notifications import queue_email
-from tutorat.services.workflow import REQUEST_AFTER_PAIR, transition
+from tutorat.services.workflow import move_request_after, transition
 
 DEFAULT_REASON = "Compte désactivé"
 
@@ -112,11 +112,11 @@ def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
     )
     pair.outcome = "stopped"
     pair.ended_at = pair.updated_at = now
-    pair_service._free_place(pair.tutor_id, now)
+    pair_service.free_place(pair.tutor_id, now)
     if user.id == pair.tutor_id:
-        transition(
+        move_request_after(
             pair.request,
-            REQUEST_AFTER_PAIR[PairStatus.ENDED],
+            PairStatus.ENDED,
             actor=actor,
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
             now=now,
@@ -130,7 +130,7 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify
     transition(
         pair, PairStatus.WITHDRAWN, actor=actor, reason=f"Retiré : le compte {who} est désactivé"
     )
-    pair_service._free_place(pair.tutor_id)
+    pair_service.free_place(pair.tutor_id)
     if user.id == pair.mentee_id:
         transition(
             pair.request,
@@ -139,9 +139,9 @@ def _withdraw(pair: Pair, user: User, actor: User | None, reason: str, *, notify
             reason=f"{reason} (bénéficiaire)",
         )
     else:
-        transition(
+        move_request_after(
             pair.request,
-            REQUEST_AFTER_PAIR[PairStatus.WITHDRAWN],
+            PairStatus.WITHDRAWN,
             actor=actor,
             reason=f"Binôme n° {pair.id} retiré : le tuteur n'est plus inscrit",
         )

@@ -24,7 +24,7 @@ from tutorat.services import suggestions
 from tutorat.services.db import changed_rows, integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
-from tutorat.services.workflow import REQUEST_AFTER_PAIR, record_creation, transition
+from tutorat.services.workflow import move_request_after, record_creation, transition
 
 # Who accepted first: the status a proposal moves to when only this side has accepted.
 ACCEPTED_BY = {Role.TUTOR: PairStatus.TUTOR_ACCEPTED, Role.MENTEE: PairStatus.MENTEE_ACCEPTED}
@@ -45,7 +45,8 @@ def _take_place(tutor_id: int, now: datetime) -> None:
         db.session.expire(profile, ["places_used", "last_asked_at"])
 
 
-def _free_place(tutor_id: int, now: datetime | None = None, *, rest: bool = False) -> None:
+def free_place(tutor_id: int, now: datetime | None = None, *, rest: bool = False) -> None:
+    """Give a tutor back one place (and, after a binôme that ran, the rest period)."""
     values: dict = {"places_used": TutorProfile.places_used - 1}
     if rest:
         values["rest_until"] = (now or datetime.now(UTC)) + timedelta(
@@ -136,9 +137,9 @@ def propose(
         if rank is not None
         else f"Score {explanation.score:.2f}",
     )
-    transition(
+    move_request_after(
         request,
-        REQUEST_AFTER_PAIR[PairStatus.PROPOSED],
+        PairStatus.PROPOSED,
         actor=actor,
         reason=f"Binôme n° {pair.id} proposé",
         now=now,
@@ -207,10 +208,10 @@ def answer(
     pair.decline_reason = reason
     pair.decline_detail = detail.strip()
     pair.updated_at = now
-    _free_place(pair.tutor_id, now)
-    transition(
+    free_place(pair.tutor_id, now)
+    move_request_after(
         pair.request,
-        REQUEST_AFTER_PAIR[PairStatus.DECLINED],
+        PairStatus.DECLINED,
         actor=actor,
         reason=f"Binôme n° {pair.id} refusé",
         now=now,
@@ -230,9 +231,9 @@ def confirm(pair: Pair, *, actor: User, now: datetime | None = None) -> None:
     transition(
         pair, PairStatus.ACTIVE, actor=actor, reason="Binôme confirmé par le référent", now=now
     )
-    transition(
+    move_request_after(
         pair.request,
-        REQUEST_AFTER_PAIR[PairStatus.ACTIVE],
+        PairStatus.ACTIVE,
         actor=actor,
         reason=f"Binôme n° {pair.id} actif",
         now=now,
@@ -250,10 +251,10 @@ def withdraw(pair: Pair, *, actor: User, reason: str = "", now: datetime | None 
     transition(
         pair, PairStatus.WITHDRAWN, actor=actor, reason=reason or "Retiré par le référent", now=now
     )
-    _free_place(pair.tutor_id, now)
-    transition(
+    free_place(pair.tutor_id, now)
+    move_request_after(
         pair.request,
-        REQUEST_AFTER_PAIR[PairStatus.WITHDRAWN],
+        PairStatus.WITHDRAWN,
         actor=actor,
         reason=f"Binôme n° {pair.id} retiré",
         now=now,
@@ -298,11 +299,11 @@ def end(
     pair.outcome_rights = ",".join(rights)
     pair.tutor_wants_again = tutor_wants_again
     pair.ended_at = pair.updated_at = now
-    _free_place(pair.tutor_id, now, rest=True)
+    free_place(pair.tutor_id, now, rest=True)
     if outcome in vocab.FAILED_OUTCOMES:
-        transition(
+        move_request_after(
             pair.request,
-            REQUEST_AFTER_PAIR[PairStatus.ENDED],
+            PairStatus.ENDED,
             actor=actor,
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
             now=now,

@@ -167,6 +167,18 @@ def transition(
     )
 
 
+def move_request_after(
+    request: TutoringRequest,
+    pair_status: PairStatus,
+    *,
+    actor: User | None,
+    reason: str,
+    now: datetime | None = None,
+) -> StatusEvent:
+    """Move a demande as its binôme's change to `pair_status` requires (`REQUEST_AFTER_PAIR`)."""
+    return transition(request, REQUEST_AFTER_PAIR[pair_status], actor=actor, reason=reason, now=now)
+
+
 def transition_many(
     model: type[TutoringRequest] | type[Pair],
     ids: Sequence[int],
