@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
+from tutorat import vocab
+from tutorat.demo.scale import Targets, invariant_violations, seed_scale
 from tutorat.extensions import db
 from tutorat.models import (
     Meeting,
@@ -199,6 +201,23 @@ def test_demo_obeys_the_rules(app, runner):
         ]
         assert [p for p in places if p[1] != p[2] or p[1] > p[3]] == []
 
+        # Every stored code is one of the vocabulary's (English since migration 0008).
+        stored = [
+            *((vocab.OBSTACLES, o) for o in db.session.scalars(select(MenteeProfile.obstacles))),
+            *((vocab.OBSTACLES, o) for o in db.session.scalars(select(TutorProfile.obstacles))),
+            *((vocab.TOPICS, t) for t in db.session.scalars(select(TutoringRequest.topics))),
+            *(
+                (vocab.MEETING_MODES, m)
+                for m in db.session.scalars(select(TutoringRequest.meeting_modes))
+            ),
+        ]
+        unknown = {c for known, codes in stored for c in codes.split(",") if c and c not in known}
+        assert unknown == set()
+        # Consent is recorded by someone: the person, or the référent who registered them.
+        assert not db.session.scalar(
+            select(func.count()).where(User.consent_at.is_not(None), User.consent_by_id.is_(None))
+        )
+
         # Meetings only while a binôme is active, never before it was confirmed.
         early = db.session.scalar(
             select(func.count())
@@ -332,3 +351,20 @@ def test_services_follow_a_simulated_clock(ctx):
         )
     ).one()
     assert expired.at == then + timedelta(days=10, hours=1)
+
+
+def test_gers_scale_generator_obeys_the_invariants(app):
+    """The Gers-scale generator (bench-web's population), small: no invariant broken, every
+    consent recorded by someone."""
+    with app.app_context():
+        seed_scale(
+            Targets(mentees=500, tutors=160, referents=8, pairs=320, meetings=900),
+            seed=5,
+            echo=False,
+        )
+        assert _count(select(User).where(User.role == Role.MENTEE.value)) == 500
+        violations = invariant_violations()
+        assert violations and {rule: n for rule, n in violations.items() if n} == {}
+        assert not db.session.scalar(
+            select(func.count()).where(User.consent_at.is_not(None), User.consent_by_id.is_(None))
+        )

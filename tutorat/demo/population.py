@@ -182,10 +182,12 @@ def seed_demo(seed: int = 32) -> bool:
             session_version=1,
             password_hash=password_hash if email else None,
             created_at=created,
-            consent_at=created,
             **kw,
         )
         db.session.add(user)
+        db.session.flush()
+        registered_by = db.session.get(User, user.created_by_id) if user.created_by_id else None
+        accounts.record_consent(user, by=registered_by or user, at=created)
         return user
 
     def commune() -> Commune:
@@ -245,7 +247,7 @@ def seed_demo(seed: int = 32) -> bool:
                 has_car=has_car,
                 max_km=40 if demo else (rng.choice([15, 20, 30, 40]) if has_car else 10),
                 remote_ok=demo or rng.random() < 0.5,
-                obstacles="mobilite,garde_enfants"
+                obstacles="mobility,childcare"
                 if demo
                 else ",".join(rng.sample(list(vocab.OBSTACLES), rng.randint(0, 2))),
                 # An active binôme, a proposal to answer, and a free place.
@@ -297,7 +299,7 @@ def seed_demo(seed: int = 32) -> bool:
                 if demo
                 else (rng.choice([15, 20, 30]) if has_car else rng.choice([5, 10, 15])),
                 remote_ok=demo or rng.random() < 0.55,
-                obstacles="mobilite,garde_enfants"
+                obstacles="mobility,childcare"
                 if demo
                 else ",".join(rng.sample(list(vocab.OBSTACLES), rng.randint(0, 3))),
                 share_first_name=True,

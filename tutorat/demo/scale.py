@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
-from sqlalchemy import and_, exists, func, insert, not_, select, text
+from sqlalchemy import and_, exists, func, insert, not_, select, text, update
 
 import matching
 from tutorat import vocab
@@ -669,6 +669,13 @@ class _Generator:
             ids.extend(db.session.scalars(stmt, batch).all())
         for p, uid in zip(people, ids, strict=True):
             p.id = uid
+        # Consent is recorded by someone: the référent who registered the person, or themselves.
+        db.session.execute(
+            update(User)
+            .where(User.consent_at.is_not(None), User.consent_by_id.is_(None))
+            .values(consent_by_id=func.coalesce(User.created_by_id, User.id))
+            .execution_options(synchronize_session=False)
+        )
 
     def referent_id(self, mentee: _Person) -> int:
         """The id of the référent of `mentee` (référents are written first)."""

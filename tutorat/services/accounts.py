@@ -230,14 +230,15 @@ def invite(
     if user.tutor_profile is not None:
         profiles.validate_tutor(user.tutor_profile)
     if role == Role.MENTEE:
-        _record_consent(user, by=inviter)
+        record_consent(user, by=inviter)
     if user.email:
         queue_email("invitation", user, token=password_token(user), inviter=inviter)
     return user
 
 
-def _record_consent(user: User, *, by: User) -> None:
-    user.consent_at, user.consent_by_id = datetime.now(UTC), by.id
+def record_consent(user: User, *, by: User, at: datetime | None = None) -> None:
+    """Record who gave the person's consent: themselves, or the référent who registered them."""
+    user.consent_at, user.consent_by_id = at or datetime.now(UTC), by.id
 
 
 def log_in(email: str, password: str) -> User | None:
@@ -293,7 +294,7 @@ def set_password_from_link(user: User, password: str) -> None:
     user.locked_until = None
     throttle.clear("login-account", user.email)
     if user.consent_at is None or user.consent_by_id != user.id:
-        _record_consent(user, by=user)
+        record_consent(user, by=user)
 
 
 def end_all_sessions(user: User) -> None:
