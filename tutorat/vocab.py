@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
+from matching.types import OBSTACLES as MATCHING_OBSTACLES
+
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 PARTS = ("matin", "après-midi", "soir")
 
-# Same codes as matching.OBSTACLES (a test checks they agree).
-OBSTACLES = {
-    "mobility": "Mobilité (pas de moyen de transport)",
-    "childcare": "Garde d'enfants",
-    "health": "Santé",
-    "housing": "Logement",
-    "digital_access": "Accès au numérique",
-    "french_language": "Langue française",
-    "self_confidence": "Confiance en soi",
-    "rights_access": "Accès aux droits",
-}
+# matching's codes and labels (the explanation names them), the form saying more on mobility.
+OBSTACLES = {**MATCHING_OBSTACLES, "mobility": "Mobilité (pas de moyen de transport)"}
 
 TOPICS = {
     "job_search": "Chercher un emploi",
