@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -65,6 +66,9 @@ class User(UserMixin, Base):
             f"role = '{Role.MENTEE.value}' OR email IS NOT NULL",
             name="email_obligatoire_hors_beneficiaire",
         ),
+        CheckConstraint(
+            "postal_code IS NULL OR length(postal_code) = 5", name="code_postal_5_chiffres"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +97,16 @@ class User(UserMixin, Base):
     consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Postal address, for letters (the commune is the profile's); the postal code must be one of
+    # the commune's (services/contact.py checks it).
+    street_address: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    # How the person wants to be reached (several allowed): by email, by SMS, by post.
+    contact_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    contact_sms: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    contact_letter: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The person answered STOP to an SMS: no SMS any more until they tick SMS again.
+    sms_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     mentee_profile: Mapped[MenteeProfile | None] = relationship(
         back_populates="user", foreign_keys="MenteeProfile.user_id", uselist=False

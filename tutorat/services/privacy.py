@@ -202,6 +202,12 @@ def my_data(user: User) -> dict[str, Any]:
             "nom": user.last_name,
             "adresse_electronique": user.email,
             "telephone": user.phone,
+            "adresse_postale": user.street_address,
+            "code_postal": user.postal_code,
+            "contact_par_courriel": user.contact_email,
+            "contact_par_sms": user.contact_sms,
+            "contact_par_courrier": user.contact_letter,
+            "sms_arretes_le": _iso(user.sms_stopped_at),
             "type_de_compte": user.role_label,
             "structure": user.organisation,
             "cree_le": _iso(user.created_at),
@@ -399,6 +405,8 @@ def anonymise(user: User, *, actor: User | None) -> None:
     user.last_name = f"anonymisée n° {user.id}"
     user.email = None if user.role == Role.MENTEE else f"anonyme-{user.id}@anonyme.invalid"
     user.phone = None
+    user.street_address = None
+    user.postal_code = None
     user.organisation = None
     user.password_hash = None
     user.active = False
