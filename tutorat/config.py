@@ -41,6 +41,10 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "PROPOSAL_EXPIRY_DAYS": 10,
         "ALERT_OPEN_REQUEST_DAYS": 14,
         "ALERT_NO_MEETING_DAYS": 21,
+        # Declined or expired proposals shown in the dashboard's recent changes.
+        "RECENT_CHANGES_DAYS": 14,
+        # A binôme both accepted and still not confirmed after this long is flagged on the dashboard.
+        "ALERT_ACCEPTED_DAYS": 3,
         # Personal data: anonymise after this long without contact (CNIL social-sector référentiel).
         "RETENTION_DAYS": 730,
         "ACCESS_LOG_RETENTION_DAYS": 365,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -48,6 +48,32 @@ def date_fr(value: date | datetime | None) -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
+MONTHS_SHORT = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
+
+def date_short(value: date | datetime | None) -> str:
+    """ "4 déc.", with the year only if it is not this year (compact tables)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date()
+    text = f"{value.day} {MONTHS_SHORT[value.month - 1]}"
+    return text if value.year == datetime.now(PARIS).year else f"{text} {value.year}"
+
+
 def datetime_fr(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -63,6 +89,11 @@ def days_since(value: date | datetime | None) -> int:
     return (datetime.now(PARIS).date() - value).days
 
 
+def add_days(value: date | datetime, days: int) -> date | datetime:
+    """A date `days` later (a proposal's reminder and expiry dates)."""
+    return value + timedelta(days=days)
+
+
 def number_fr(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
@@ -74,8 +105,10 @@ def _rome_labels(text: str) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_fr=date_fr,
+        date_short=date_short,
         datetime_fr=datetime_fr,
         days_since=days_since,
+        add_days=add_days,
         number_fr=number_fr,
         slots=vocab.slots_labels,
         rome_labels=_rome_labels,

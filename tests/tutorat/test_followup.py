@@ -19,7 +19,7 @@ from tutorat.models import Meeting, OutboxEmail, Pair, StatusEvent, TutoringRequ
 from tutorat.services import followup
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
-from tutorat.templating import PARIS, days_since
+from tutorat.templating import PARIS, date_fr, date_short, days_since
 
 
 def _proposal(referent=None, tutor=None):
@@ -116,16 +116,20 @@ def test_dashboard_alerts_first_and_filters(app):
     b = Browser(app.test_client())
     b.login(email, PASSWORD)
     page = b.get("/referent/").get_data(as_text=True)
-    alerts = page[page.index("Alertes") : page.index("Demandes en attente d")]
-    assert "Ancienne" in alerts and "demande sans proposition" in alerts
+    to_do = page[page.index('id="a-faire-title"') : page.index('id="demandes-title"')]
+    assert "Ancienne" in to_do and "Demande sans proposition depuis 15 jours" in to_do
     # Days are counted in Paris time (30 or 31 near midnight UTC).
     days = days_since(date.today() - timedelta(days=30))
-    assert "pas de rencontre" in alerts and f"il y a {days} jours" in alerts
-    only = b.get("/referent/?statut=actifs").get_data(as_text=True)
-    assert "Binômes actifs (1)" in only and "Demandes en attente d" not in only
+    assert "Prendre des nouvelles du binôme" in to_do and f"il y a {days} jours" in to_do
+    # Each item once: what is to do is not repeated in the lists below.
+    rest = page[page.index('id="demandes-title"') :]
+    assert "Ancienne" not in rest and "Aucun autre binôme actif" in rest
+    only = b.get("/referent/?statut=a-faire").get_data(as_text=True)
+    assert "À faire (2)" in only and 'id="demandes-title"' not in only
     r = b.get("/referent/?statut=pirate")
     assert r.status_code == 400 and "Filtre inconnu" in r.get_data(as_text=True)
     assert b.get("/referent/?territoire=canton:9999").status_code == 400
+    assert b.get("/referent/?nom=" + "x" * 81).status_code == 400
     # Auch is canton 3299: the filter keeps the demande; another canton removes it.
     assert "Ancienne" in b.get("/referent/?territoire=canton:3299").get_data(as_text=True)
 
@@ -171,17 +175,16 @@ def test_dashboard_and_digest_count_the_same_alerts(app):
     b = Browser(app.test_client())
     b.login(email, PASSWORD)
     page = b.get("/referent/").get_data(as_text=True)
-    alerts = page[page.index('id="alertes-title"') : page.index('id="demandes-title"')]
-    assert alerts.count("demande sans proposition") == digest["old_open_requests"]
-    assert alerts.count(": pas de rencontre") == digest["silent_pairs"]
-    assert f"Demandes en attente d'une proposition ({digest['open_requests']})" in page
-    assert f"Propositions en attente ({digest['pending_pairs']})" in page
-    assert f"Binômes actifs ({digest['active_pairs']})" in page
-    # The marks on the full lists follow the same rules.
-    actifs = b.get("/referent/?statut=actifs").get_data(as_text=True)
-    assert actifs.count("à relancer") == digest["silent_pairs"]
-    tutoring_requests = b.get("/referent/?statut=demandes").get_data(as_text=True)
-    assert tutoring_requests.count('class="card card--alert"') == digest["old_open_requests"]
+    to_do = page[page.index('id="a-faire-title"') : page.index('id="demandes-title"')]
+    assert to_do.count("Demande sans proposition depuis") == digest["old_open_requests"]
+    assert to_do.count("Prendre des nouvelles du binôme") == digest["silent_pairs"]
+    # The lists below hold the rest: totals add up to the digest's.
+    others = digest["open_requests"] - digest["old_open_requests"]
+    assert f"Autres demandes en attente d'une proposition ({others})" in page
+    assert f"Propositions en attente de réponse ({digest['pending_pairs']})" in page
+    assert f"Binômes actifs ({digest['active_pairs'] - digest['silent_pairs']})" in page
+    full = b.get("/referent/?statut=a-faire").get_data(as_text=True)
+    assert full.count('class="row--alert"') == digest["old_open_requests"] + digest["silent_pairs"]
 
 
 def test_weekly_digest_once_a_week(ctx):
@@ -261,7 +264,12 @@ def test_pair_page_shows_one_timeline(app):
     b = Browser(app.test_client())
     b.login(email, PASSWORD)
     html = b.get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
-    timeline = html[html.index("Chronologie") : html.index("Historique du binôme")]
+    # Follow-up first (last contact, next step, meetings), the timeline once, at the end.
+    assert html.index("Dernière rencontre :") < html.index("Prochaine étape :")
+    assert html.index('id="meetings-title"') < html.index("Pourquoi ce tuteur a été proposé")
+    assert html.index("Terminer le binôme…") < html.index('id="meetings-title"')
+    assert html.count("(création)") == 1 and "Historique du binôme" not in html
+    timeline = html[html.index('id="timeline-title"') :]
     assert (
         timeline.index("(création)")
         < timeline.index("Actif")
@@ -442,15 +450,88 @@ def test_dashboard_pages_its_lists_and_counts_them_all(app):
     b = Browser(app.test_client())
     b.login(email, PASSWORD)
     page = b.get("/referent/").get_data(as_text=True)
-    assert f"Demandes en attente d'une proposition ({total})" in page
-    assert page.count("Demande du ") == DASHBOARD_PREVIEW
-    assert f"Voir toutes les demandes en attente ({total})" in page
+    link = '<a href="/referent/demandes/'
+    assert f"Autres demandes en attente d'une proposition ({total})" in page
+    assert page.count(link) == DASHBOARD_PREVIEW
+    assert f"Voir toutes les autres demandes ({total})" in page
     first = b.get("/referent/?statut=demandes").get_data(as_text=True)
     second = b.get("/referent/?statut=demandes&page=2").get_data(as_text=True)
-    assert first.count("Demande du ") == DASHBOARD_ROWS
-    assert second.count("Demande du ") == total - DASHBOARD_ROWS
+    assert first.count(link) == DASHBOARD_ROWS
+    assert second.count(link) == total - DASHBOARD_ROWS
     assert "Page 2 sur 2" in second and "page précédente" in second
     shown = {f"Personne{i:02d}" for i in range(total) if f"Personne{i:02d}" in first + second}
     assert len(shown) == total  # every demande on one page or the other
     bad = b.get("/referent/?statut=demandes&page=zero")
     assert bad.status_code == 400 and "Numéro de page inconnu" in bad.get_data(as_text=True)
+    # Search by name: one person, in every list.
+    found = b.get("/referent/?nom=personne07").get_data(as_text=True)
+    assert "Personne07" in found and "Personne08" not in found
+    assert "Autres demandes en attente d'une proposition (1)" in found
+
+
+def test_dashboard_to_do_by_urgency_and_recent_changes(app):
+    """To confirm first (flagged when accepted long ago), then proposals past their reminder with
+    their dates; declined and expired proposals in the recent changes, with a way forward."""
+    now = datetime.now(UTC)
+    with app.app_context():
+        referent = make_referent()
+        late_request = make_mentee(referent, first_name="Tardive")
+        request_service.open_request(
+            late_request,
+            actor=late_request,
+            topics=["cv"],
+            meeting_modes=["video"],
+            message="Bonjour",
+        )
+        db.session.flush()
+        db.session.execute(
+            update(TutoringRequest)
+            .where(TutoringRequest.mentee_id == late_request.id)
+            .values(updated_at=now - timedelta(days=30))
+        )
+        _, mentee, tutor, accepted = _proposal(referent)
+        mentee.first_name = "Acceptée"
+        pair_service.answer(accepted, side="tutor", accept=True, actor=tutor)
+        pair_service.answer(accepted, side="mentee", accept=True, actor=mentee)
+        db.session.flush()
+        db.session.execute(
+            update(Pair).where(Pair.id == accepted.id).values(updated_at=now - timedelta(days=116))
+        )
+        _, reminded_mentee, _, reminded = _proposal(referent)
+        reminded_mentee.first_name = "Relancée"
+        _aged(reminded, 8, reminders_sent=2)
+        _, fresh_mentee, _, fresh = _proposal(referent)
+        fresh_mentee.first_name = "Récente"
+        _aged(fresh, 1)
+        _, declining_mentee, declining_tutor, declined = _proposal(referent)
+        declining_mentee.first_name = "Refusée"
+        pair_service.answer(
+            declined, side="tutor", accept=False, reason="too_far", actor=declining_tutor
+        )
+        _, expiring_mentee, _, expiring = _proposal(referent)
+        expiring_mentee.first_name = "Expirée"
+        _aged(expiring, 11)
+        db.session.commit()
+        assert followup.run_reminders()["expirées"] == 1
+        email, declined_id, fresh_at = referent.email, declined.id, fresh.proposed_at
+    b = Browser(app.test_client())
+    b.login(email, PASSWORD)
+    page = b.get("/referent/").get_data(as_text=True)
+    to_do = page[page.index('id="a-faire-title"') : page.index('id="demandes-title"')]
+    assert to_do.index("Acceptée") < to_do.index("Relancée") < to_do.index("Tardive")
+    assert "attend votre confirmation depuis 116 jours" in to_do
+    reminded_at = datetime.now(UTC) - timedelta(days=8)
+    assert f"relancée le {date_short(reminded_at + timedelta(days=7))}" in to_do
+    assert f"expire le {date_short(reminded_at + timedelta(days=10))}" in to_do
+    assert "Récente" not in to_do and "Refusée" not in to_do
+    pending = page[page.index('id="propositions-title"') : page.index('id="binomes-title"')]
+    assert "Récente" in pending
+    assert f"relance le {date_fr(fresh_at + timedelta(days=3))}" in pending
+    assert f"expire le {date_fr(fresh_at + timedelta(days=10))}" in pending
+    recent = page[page.index('id="recents-title"') :]
+    assert "Changements récents : propositions refusées ou expirées (2)" in recent
+    assert "Refusée" in recent and "par le tuteur : trop loin" in recent
+    assert "Expirée" in recent and "Expiré sans réponse" in recent
+    assert recent.count("Proposer un autre tuteur") == 2
+    pair_page = b.get(f"/referent/binomes/{declined_id}").get_data(as_text=True)
+    assert "Proposer un autre tuteur" in pair_page and "Prochaine étape" in pair_page

@@ -281,7 +281,7 @@ def test_fuzz_form(app, world, form):
 
 
 GET_FILTERS = [
-    ("referent", "/referent/", ["statut", "territoire"]),
+    ("referent", "/referent/", ["statut", "territoire", "nom", "page"]),
     ("admin", "/admin/journal", ["action", "personne"]),
     ("admin", "/admin/comptes", ["role"]),
 ]

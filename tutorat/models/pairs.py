@@ -69,6 +69,9 @@ UNANSWERED_PAIR_STATUSES = PENDING_PAIR_STATUSES - {PairStatus.ACCEPTED}
 FAILED_PROPOSAL_STATUSES = frozenset(
     {PairStatus.DECLINED, PairStatus.EXPIRED, PairStatus.WITHDRAWN}
 )
+# A proposal declined or expired: the demande is back in the queue and another tutor is to be
+# proposed (the dashboard's recent changes; a withdrawal is the référent's own doing, not news).
+RECENT_FAILURE_STATUSES = frozenset({PairStatus.DECLINED, PairStatus.EXPIRED})
 # A binôme that was (or is) active: it has meetings and an end.
 STARTED_PAIR_STATUSES = frozenset({PairStatus.ACTIVE, PairStatus.ENDED})
 LIVE_PAIR_SQL = in_check("status", LIVE_PAIR_STATUSES)

@@ -12,17 +12,24 @@ from datetime import UTC, date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Integer,
     Row,
     ScalarSelect,
     Select,
     and_,
     bindparam,
     case,
+    cast,
     func,
+    literal_column,
+    null,
     or_,
     select,
     text,
     true,
+    type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.orm import aliased, selectinload
@@ -43,6 +50,7 @@ from tutorat.models import (
 from tutorat.models.pairs import (
     LIVE_PAIR_SQL,
     PENDING_PAIR_STATUSES,
+    RECENT_FAILURE_STATUSES,
     UNANSWERED_PAIR_STATUSES,
     PairStatus,
 )
@@ -261,6 +269,8 @@ def alert_params(now: datetime) -> dict[str, datetime | date]:
         "silent_before": silent_before,
         "silent_day": silent_before.date(),
         "week_ago": now - timedelta(days=7),
+        "reminded_before": now - timedelta(days=config["REMINDER_DAYS"][0]),
+        "recent_after": now - timedelta(days=config["RECENT_CHANGES_DAYS"]),
     }
 
 
@@ -293,6 +303,27 @@ def silent_pair(last_meeting: ColumnElement[date]) -> ColumnElement[bool]:
     )
 
 
+def to_confirm() -> ColumnElement[bool]:
+    """To do: both people accepted, the référent has to confirm the binôme."""
+    return Pair.status == PairStatus.ACCEPTED
+
+
+def reminded_proposal() -> ColumnElement[bool]:
+    """To do: a proposal still unanswered past its first reminder (REMINDER_DAYS[0]), before it expires."""
+    return and_(
+        Pair.status.in_(UNANSWERED_PAIR_STATUSES),
+        Pair.proposed_at <= bindparam("reminded_before"),
+    )
+
+
+def recent_failure() -> ColumnElement[bool]:
+    """A proposal declined or expired in the last RECENT_CHANGES_DAYS (the dashboard's recent changes)."""
+    return and_(
+        Pair.status.in_(RECENT_FAILURE_STATUSES),
+        Pair.updated_at >= bindparam("recent_after"),
+    )
+
+
 @dataclass(frozen=True)
 class Territory:
     """A canton or an EPCI, to narrow a caseload to the mentees who live there."""
@@ -306,11 +337,52 @@ class Territory:
         return cls(kind, code) if kind in ("canton", "epci") and code else None
 
 
-def _in_caseload(stmt: Select, mentee_id, territory_kind: str | None) -> Select:
-    """`stmt` restricted to the mentees of :referent_id (and of the :territory, if a kind is given)."""
+@dataclass(frozen=True)
+class Scope:
+    """What narrows a caseload: a territory and a name searched (both optional).
+
+    The statements depend only on which of them are given (`key`); their values are bound.
+    """
+
+    territory: Territory | None = None
+    name: str = ""
+
+    @property
+    def key(self) -> tuple[str | None, bool]:
+        return (self.territory.kind if self.territory else None, bool(self.name))
+
+    def params(self) -> dict:
+        out: dict = {}
+        if self.territory is not None:
+            out["territory"] = self.territory.code
+        if self.name:
+            escaped = (
+                self.name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            )
+            out["name"] = f"%{escaped}%"
+        return out
+
+
+def _named() -> Select:
+    """The accounts whose "first last" name contains :name (case-insensitive)."""
+    full = func.lower(User.first_name + " " + User.last_name)
+    return select(User.id).where(full.like(bindparam("name"), escape="\\"))
+
+
+def _in_caseload(stmt: Select, mentee_id, key: tuple[str | None, bool], tutor_id=None) -> Select:
+    """`stmt` restricted to the mentees of :referent_id (and of the :territory, if a kind is given;
+    and to the people named like :name, the mentee or the tutor, if a name is searched)."""
+    territory_kind, searched = key
     stmt = stmt.join(MenteeProfile, MenteeProfile.user_id == mentee_id).where(
         MenteeProfile.referent_id == bindparam("referent_id")
     )
+    if searched:
+        named = _named()
+        stmt = stmt.where(
+            or_(mentee_id.in_(named), tutor_id.in_(named))
+            if tutor_id is not None
+            else mentee_id.in_(named)
+        )
     if territory_kind is None:
         return stmt
     column = Commune.canton_code if territory_kind == "canton" else Commune.epci_siren
@@ -321,11 +393,8 @@ def _in_caseload(stmt: Select, mentee_id, territory_kind: str | None) -> Select:
     )
 
 
-def _params(referent_id: int, now: datetime, territory: Territory | None, **extra) -> dict:
-    params = {"referent_id": referent_id, **alert_params(now), **extra}
-    if territory is not None:
-        params["territory"] = territory.code
-    return params
+def _params(referent_id: int, now: datetime, scope: Scope, **extra) -> dict:
+    return {"referent_id": referent_id, **alert_params(now), **scope.params(), **extra}
 
 
 def _live_pairs() -> Select:
@@ -338,52 +407,80 @@ def _live_pairs() -> Select:
 class CaseloadCounts:
     new_requests: int  # created in the last 7 days
     open_requests: int
-    old_open_requests: int  # alert
+    old_open_requests: int  # to do
     pending_pairs: int  # proposed, not confirmed yet
-    to_confirm: int  # accepted by both, for the référent to confirm
+    to_confirm: int  # to do: accepted by both, for the référent to confirm
+    reminded_pairs: int  # to do: unanswered past the first reminder
     active_pairs: int
-    silent_pairs: int  # alert
+    silent_pairs: int  # to do
+    recent_failures: int  # declined or expired lately
 
     @property
     def alerts(self) -> int:
         return self.old_open_requests + self.silent_pairs
 
+    @property
+    def to_do(self) -> int:
+        """The items of the "À faire" list (`caseload_to_do`)."""
+        return self.to_confirm + self.reminded_pairs + self.old_open_requests + self.silent_pairs
+
+    # The other lists of the dashboard show what is not to do today, so that each item is shown once.
+    @property
+    def other_requests(self) -> int:
+        return self.open_requests - self.old_open_requests
+
+    @property
+    def other_pending(self) -> int:
+        return self.pending_pairs - self.to_confirm - self.reminded_pairs
+
+    @property
+    def other_active(self) -> int:
+        return self.active_pairs - self.silent_pairs
+
+
+def _n(condition) -> ColumnElement[int]:
+    return func.count(case((condition, 1)))
+
 
 @functools.cache
-def _counts_stmt(territory_kind: str | None) -> Select:
-    def n(condition) -> ColumnElement[int]:
-        return func.count(case((condition, 1)))
-
+def _counts_stmt(key: tuple[str | None, bool]) -> Select:
     requests_ = _in_caseload(
         select(
-            n(TutoringRequest.created_at >= bindparam("week_ago")).label("new_requests"),
-            n(TutoringRequest.status == TutoringRequestStatus.OPEN).label("open_requests"),
-            n(old_request()).label("old_open_requests"),
+            _n(TutoringRequest.created_at >= bindparam("week_ago")).label("new_requests"),
+            _n(TutoringRequest.status == TutoringRequestStatus.OPEN).label("open_requests"),
+            _n(old_request()).label("old_open_requests"),
         ).select_from(TutoringRequest),
         TutoringRequest.mentee_id,
-        territory_kind,
+        key,
     ).subquery()
     pairs = _in_caseload(
         _live_pairs().add_columns(
-            n(Pair.status.in_(PENDING_PAIR_STATUSES)).label("pending_pairs"),
-            n(Pair.status == PairStatus.ACCEPTED).label("to_confirm"),
-            n(Pair.status == PairStatus.ACTIVE).label("active_pairs"),
-            n(silent_pair(last_meeting_date())).label("silent_pairs"),
+            _n(Pair.status.in_(PENDING_PAIR_STATUSES)).label("pending_pairs"),
+            _n(to_confirm()).label("to_confirm"),
+            _n(reminded_proposal()).label("reminded_pairs"),
+            _n(Pair.status == PairStatus.ACTIVE).label("active_pairs"),
+            _n(silent_pair(last_meeting_date())).label("silent_pairs"),
         ),
         Pair.mentee_id,
-        territory_kind,
+        key,
+        Pair.tutor_id,
     ).subquery()
-    # Two one-row aggregates side by side.
-    return select(requests_, pairs).select_from(requests_.join(pairs, true()))
+    failures = _in_caseload(
+        select(_n(true()).label("recent_failures")).select_from(Pair).where(recent_failure()),
+        Pair.mentee_id,
+        key,
+        Pair.tutor_id,
+    ).subquery()
+    # Three one-row aggregates side by side.
+    return select(requests_, pairs, failures).select_from(
+        requests_.join(pairs, true()).join(failures, true())
+    )
 
 
-def caseload_counts(
-    referent_id: int, now: datetime, territory: Territory | None = None
-) -> CaseloadCounts:
+def caseload_counts(referent_id: int, now: datetime, scope: Scope | None = None) -> CaseloadCounts:
     """Every count of a référent's caseload, alerts included, in one query."""
-    row = _read(
-        _counts_stmt(territory and territory.kind), _params(referent_id, now, territory)
-    ).one()
+    scope = scope or Scope()
+    row = _read(_counts_stmt(scope.key), _params(referent_id, now, scope)).one()
     return CaseloadCounts(**{key: int(value or 0) for key, value in row._mapping.items()})
 
 
@@ -407,20 +504,143 @@ def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
     return cantons + epcis
 
 
-# The dashboard's lists, a page of rows at a time: plain rows of the columns shown (names, dates,
-# statuses, the alert marks), not ORM objects, so a page costs little whatever the caseload.
+# ---- "À faire" : what the référent has to do today, each item once, the most urgent first ----
+
+
+class ToDo(enum.StrEnum):
+    """A kind of item of the "À faire" list; their order is the urgency order."""
+
+    # Helper hook: problems and stop requests reported by a mentee or a tutor come first (add their
+    # rule beside the others and a `_to_do_*` select below, with PROBLEM's priority).
+    CONFIRM = "confirm"  # both accepted: people are waiting for the référent alone
+    REMINDED = "reminded"  # unanswered past a reminder: the closest to expiry first
+    OLD_REQUEST = "old_request"  # a demande without proposal for too long: the oldest first
+    SILENT = "silent"  # an active binôme without meetings: the longest silent first
+
+    @property
+    def priority(self) -> int:
+        return list(ToDo).index(self)
+
+
+def _to_do_pairs(kind: ToDo, condition: ColumnElement[bool], key) -> Select:
+    # Typed NULLs: PostgreSQL types a union's columns from its first select.
+    last = type_coerce(last_meeting_date(), Date) if kind == ToDo.SILENT else cast(null(), Date)
+    return _in_caseload(
+        _live_pairs()
+        .add_columns(
+            literal_column(f"'{kind.value}'").label("kind"),
+            literal_column(str(kind.priority)).label("priority"),
+            Pair.id.label("pair_id"),
+            cast(null(), Integer).label("request_id"),
+            Pair.mentee_id,
+            Pair.tutor_id,
+            Pair.status,
+            Pair.tutor_answer,
+            Pair.mentee_answer,
+            Pair.reminders_sent,
+            # When the item became due: both accepted (the last change of an accepted pair),
+            # proposed, confirmed.
+            {
+                ToDo.CONFIRM: Pair.updated_at,
+                ToDo.REMINDED: Pair.proposed_at,
+                ToDo.SILENT: Pair.confirmed_at,
+            }[kind].label("since"),
+            last.label("last_meeting"),
+        )
+        .where(condition if kind != ToDo.SILENT else silent_pair(last)),
+        Pair.mentee_id,
+        key,
+        Pair.tutor_id,
+    )
+
+
+def _to_do_requests(key) -> Select:
+    return _in_caseload(
+        select(
+            literal_column(f"'{ToDo.OLD_REQUEST.value}'").label("kind"),
+            literal_column(str(ToDo.OLD_REQUEST.priority)).label("priority"),
+            cast(null(), Integer).label("pair_id"),
+            TutoringRequest.id.label("request_id"),
+            TutoringRequest.mentee_id,
+            cast(null(), Integer).label("tutor_id"),
+            null().label("status"),
+            null().label("tutor_answer"),
+            null().label("mentee_answer"),
+            cast(null(), Integer).label("reminders_sent"),
+            TutoringRequest.updated_at.label("since"),
+            cast(null(), Date).label("last_meeting"),
+        ).where(old_request()),
+        TutoringRequest.mentee_id,
+        key,
+    )
+
+
+@functools.cache
+def _to_do_stmt(key: tuple[str | None, bool]) -> Select:
+    items = union_all(
+        _to_do_pairs(ToDo.CONFIRM, to_confirm(), key),
+        _to_do_pairs(ToDo.REMINDED, reminded_proposal(), key),
+        _to_do_requests(key),
+        _to_do_pairs(ToDo.SILENT, true(), key),
+    ).subquery("items")
+    # Within a kind, the longest waiting first (a silent binôme: its last meeting, or none at all).
+    page = (
+        select(items)
+        .order_by(
+            items.c.priority,
+            items.c.last_meeting.is_not(None),
+            items.c.last_meeting,
+            items.c.since,
+            items.c.pair_id,
+            items.c.request_id,
+        )
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("page")
+    )
+    mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
+    return (
+        select(
+            page,
+            mentee.first_name.label("mentee_first_name"),
+            mentee.last_name.label("mentee_last_name"),
+            tutor.first_name.label("tutor_first_name"),
+            tutor.last_name.label("tutor_last_name"),
+        )
+        .join(mentee, mentee.id == page.c.mentee_id)
+        .outerjoin(tutor, tutor.id == page.c.tutor_id)
+        .order_by(
+            page.c.priority,
+            page.c.last_meeting.is_not(None),
+            page.c.last_meeting,
+            page.c.since,
+            page.c.pair_id,
+            page.c.request_id,
+        )
+    )
+
+
+def caseload_to_do(
+    referent_id: int, now: datetime, *, scope: Scope | None = None, limit: int, offset: int = 0
+) -> list[Row]:
+    """The "À faire" list: binômes to confirm, proposals past their reminder, demandes waiting
+    too long, silent binômes — in that order, the longest waiting first within each."""
+    scope = scope or Scope()
+    return list(
+        _read(_to_do_stmt(scope.key), _params(referent_id, now, scope, limit=limit, offset=offset))
+    )
+
+
+# The dashboard's other lists, a page of rows at a time: plain rows of the columns shown (names,
+# dates, statuses), not ORM objects, so a page costs little whatever the caseload. They leave out
+# what "À faire" shows, so that each item appears once.
 class CaseloadList(enum.StrEnum):
-    """A list of the dashboard (named as its count in `CaseloadCounts`)."""
+    """A list of the dashboard below "À faire"."""
 
-    OPEN_REQUESTS = "open_requests"
-    OLD_REQUESTS = "old_open_requests"
-    PENDING_PAIRS = "pending_pairs"
-    ACTIVE_PAIRS = "active_pairs"
-    SILENT_PAIRS = "silent_pairs"
-
-
-REQUEST_LISTS = (CaseloadList.OPEN_REQUESTS, CaseloadList.OLD_REQUESTS)
-PAIR_LISTS = (CaseloadList.PENDING_PAIRS, CaseloadList.ACTIVE_PAIRS, CaseloadList.SILENT_PAIRS)
+    OPEN_REQUESTS = "other_requests"
+    PENDING_PAIRS = "other_pending"
+    ACTIVE_PAIRS = "other_active"
+    RECENT_FAILURES = "recent_failures"
 
 
 def _page(stmt: Select) -> Select:
@@ -428,11 +648,7 @@ def _page(stmt: Select) -> Select:
 
 
 @functools.cache
-def _requests_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
-    condition = {
-        CaseloadList.OPEN_REQUESTS: TutoringRequest.status == TutoringRequestStatus.OPEN,
-        CaseloadList.OLD_REQUESTS: old_request(),
-    }
+def _requests_stmt(key: tuple[str | None, bool]) -> Select:
     page = _page(
         _in_caseload(
             select(
@@ -441,10 +657,12 @@ def _requests_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
                 TutoringRequest.topics,
                 TutoringRequest.created_at,
                 TutoringRequest.updated_at,
-                old_request().label("alert"),
-            ).where(condition[which]),
+            ).where(
+                TutoringRequest.status == TutoringRequestStatus.OPEN,
+                TutoringRequest.updated_at > bindparam("old_before"),
+            ),
             TutoringRequest.mentee_id,
-            territory_kind,
+            key,
         ).order_by(TutoringRequest.updated_at, TutoringRequest.id)
     ).subquery("page")
     # The names of the page's rows only (PostgreSQL would otherwise scan every account).
@@ -456,55 +674,55 @@ def _requests_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
 
 
 def caseload_requests(
-    referent_id: int,
-    now: datetime,
-    which: CaseloadList,
-    *,
-    territory: Territory | None = None,
-    limit: int,
-    offset: int = 0,
+    referent_id: int, now: datetime, *, scope: Scope | None = None, limit: int, offset: int = 0
 ) -> list[Row]:
-    """Open demandes, or those in alert, the oldest first."""
+    """Open demandes not yet late ("À faire" has the late ones), the oldest first."""
+    scope = scope or Scope()
     return list(
         _read(
-            _requests_stmt(which, territory and territory.kind),
-            _params(referent_id, now, territory, limit=limit, offset=offset),
+            _requests_stmt(scope.key), _params(referent_id, now, scope, limit=limit, offset=offset)
         )
     )
 
 
 @functools.cache
-def _pairs_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
-    stmt = _in_caseload(
-        _live_pairs().add_columns(
-            Pair.id,
-            Pair.mentee_id,
-            Pair.tutor_id,
-            Pair.status,
-            Pair.tutor_answer,
-            Pair.mentee_answer,
-            Pair.proposed_at,
-            Pair.confirmed_at,
-        ),
+def _pairs_stmt(which: CaseloadList, key: tuple[str | None, bool]) -> Select:
+    columns = (
+        Pair.id,
+        Pair.request_id,
         Pair.mentee_id,
-        territory_kind,
+        Pair.tutor_id,
+        Pair.status,
+        Pair.tutor_answer,
+        Pair.mentee_answer,
+        Pair.proposed_at,
+        Pair.confirmed_at,
+        Pair.updated_at,
+        Pair.reminders_sent,
+        Pair.decline_reason,
     )
     if which == CaseloadList.PENDING_PAIRS:
-        ordering = ("proposed_at", "id")
-        stmt = stmt.where(Pair.status.in_(PENDING_PAIR_STATUSES))
-    else:
+        ordering: tuple[str, ...] = ("proposed_at", "id")
+        stmt = _live_pairs().add_columns(*columns)
+        stmt = stmt.where(
+            Pair.status.in_(UNANSWERED_PAIR_STATUSES),
+            Pair.proposed_at > bindparam("reminded_before"),
+        )
+    elif which == CaseloadList.ACTIVE_PAIRS:
         ordering = ("confirmed_at", "id")
         last = last_meeting_date()
-        condition = {
-            CaseloadList.ACTIVE_PAIRS: Pair.status == PairStatus.ACTIVE,
-            CaseloadList.SILENT_PAIRS: silent_pair(last),
-        }
-        stmt = stmt.add_columns(last.label("last_meeting"), silent_pair(last).label("alert")).where(
-            condition[which]
-        )
-    page = _page(stmt.order_by(*(getattr(Pair, name) for name in ordering))).subquery("page")
+        stmt = _live_pairs().add_columns(*columns, last.label("last_meeting"))
+        stmt = stmt.where(Pair.status == PairStatus.ACTIVE, ~silent_pair(last))
+    else:
+        ordering = ("updated_at", "id")
+        stmt = select(*columns).where(recent_failure())
+    stmt = _in_caseload(stmt, Pair.mentee_id, key, Pair.tutor_id)
+    descending = which == CaseloadList.RECENT_FAILURES  # the latest change first
+    order = [getattr(Pair, name) for name in ordering]
+    page = _page(stmt.order_by(*(c.desc() if descending else c for c in order))).subquery("page")
     # The names of the page's rows only (PostgreSQL would otherwise scan every account).
     mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
+    outer = [page.c[name] for name in ordering]
     return (
         select(
             page,
@@ -515,7 +733,7 @@ def _pairs_stmt(which: CaseloadList, territory_kind: str | None) -> Select:
         )
         .join(mentee, mentee.id == page.c.mentee_id)
         .join(tutor, tutor.id == page.c.tutor_id)
-        .order_by(*(page.c[name] for name in ordering))
+        .order_by(*(c.desc() if descending else c for c in outer))
     )
 
 
@@ -524,15 +742,16 @@ def caseload_pairs(
     now: datetime,
     which: CaseloadList,
     *,
-    territory: Territory | None = None,
+    scope: Scope | None = None,
     limit: int,
     offset: int = 0,
 ) -> list[Row]:
-    """Live binômes: waiting for answers, active, or in alert (no meeting for a while)."""
+    """Binômes: proposals not yet reminded, active ones not silent, or recently failed proposals."""
+    scope = scope or Scope()
     return list(
         _read(
-            _pairs_stmt(which, territory and territory.kind),
-            _params(referent_id, now, territory, limit=limit, offset=offset),
+            _pairs_stmt(which, scope.key),
+            _params(referent_id, now, scope, limit=limit, offset=offset),
         )
     )
 

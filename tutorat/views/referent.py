@@ -54,18 +54,35 @@ guard_blueprint(bp, Role.REFERENT)
 
 DASHBOARD_SECTIONS = {
     "": "Tout",
-    "alertes": "Alertes",
-    "demandes": "Demandes en attente",
-    "propositions": "Propositions en cours",
+    "a-faire": "À faire",
+    "demandes": "Autres demandes en attente",
+    "propositions": "Propositions en attente de réponse",
     "actifs": "Binômes actifs",
+    "recents": "Changements récents",
+}
+# Which total each section pages through.
+_SECTION_TOTALS = {
+    "a-faire": "to_do",
+    "demandes": "other_requests",
+    "propositions": "other_pending",
+    "actifs": "other_active",
+    "recents": "recent_failures",
+}
+_SECTION_LISTS = {
+    "propositions": followup.CaseloadList.PENDING_PAIRS,
+    "actifs": followup.CaseloadList.ACTIVE_PAIRS,
+    "recents": followup.CaseloadList.RECENT_FAILURES,
 }
 
 
-# Rows per list: the "Tout" view shows the first DASHBOARD_PREVIEW of each list (a summary with a
-# link to each list), a section view pages through its list DASHBOARD_ROWS at a time. The page then
-# costs the same whatever the caseload (bench/README.md, "Pages web").
+# Rows per list: the "Tout" view shows the first DASHBOARD_TO_DO items to do (they fit in the first
+# screen at 1280 px) and the first DASHBOARD_PREVIEW rows of each other list, with a link to each
+# list; a section view pages through its list DASHBOARD_ROWS at a time. The page then costs the same
+# whatever the caseload (bench/README.md, "Pages web").
 DASHBOARD_ROWS = 20
 DASHBOARD_PREVIEW = 5
+DASHBOARD_TO_DO = 6
+NAME_MAX = 80
 
 
 def _page_number() -> int | None:
@@ -77,6 +94,7 @@ def _page_number() -> int | None:
 def dashboard():
     section = request.args.get("statut", "")
     territory = request.args.get("territoire", "")
+    name = " ".join(request.args.get("nom", "").split())
     territories = followup.caseload_territories(current_user.id)
     status = 200
     if section not in DASHBOARD_SECTIONS:
@@ -88,57 +106,63 @@ def dashboard():
             "error",
         )
         territory, status = "", 400
+    if len(name) > NAME_MAX:
+        flash(f"Nom trop long : {NAME_MAX} caractères au plus.", "error")
+        name, status = "", 400
     page = _page_number()
     if page is None:
         flash("Numéro de page inconnu : la première page est affichée.", "error")
         page, status = 1, 400
     now = datetime.now(UTC)
-    area = followup.Territory.parse(territory)
-    limit = DASHBOARD_ROWS if section else DASHBOARD_PREVIEW
-    offset = (page - 1) * DASHBOARD_ROWS if section else 0
-    totals = followup.caseload_counts(current_user.id, now, area)
+    scope = followup.Scope(followup.Territory.parse(territory), name)
+    totals = followup.caseload_counts(current_user.id, now, scope)
 
-    def rows(name: str, which: followup.CaseloadList) -> list:
-        if section not in ("", name):
+    def window(which: str) -> dict | None:
+        """The rows to read of a list, or None if this view does not show it."""
+        if section == which:
+            return {"limit": DASHBOARD_ROWS, "offset": (page - 1) * DASHBOARD_ROWS}
+        if section:
+            return None
+        return {"limit": DASHBOARD_TO_DO if which == "a-faire" else DASHBOARD_PREVIEW, "offset": 0}
+
+    def rows(which: str) -> list:
+        shown = window(which)
+        if shown is None:
             return []
-        if which in followup.REQUEST_LISTS:
-            return followup.caseload_requests(
-                current_user.id, now, which, territory=area, limit=limit, offset=offset
-            )
+        if which == "a-faire":
+            return followup.caseload_to_do(current_user.id, now, scope=scope, **shown)
+        if which == "demandes":
+            return followup.caseload_requests(current_user.id, now, scope=scope, **shown)
         return followup.caseload_pairs(
-            current_user.id, now, which, territory=area, limit=limit, offset=offset
+            current_user.id, now, _SECTION_LISTS[which], scope=scope, **shown
         )
 
-    section_total = {
-        "alertes": max(totals.old_open_requests, totals.silent_pairs),
-        "demandes": totals.open_requests,
-        "propositions": totals.pending_pairs,
-        "actifs": totals.active_pairs,
-    }.get(section, 0)
-    requests_open = rows("demandes", followup.CaseloadList.OPEN_REQUESTS)
-    if section:
-        old_requests = rows("alertes", followup.CaseloadList.OLD_REQUESTS)
-    else:
-        # Both lists are ordered by the same date, and a demande in alert is older than any other:
-        # the first demandes in alert are the first open demandes marked by the rule (one query less).
-        old_requests = [row for row in requests_open if row.alert]
+    section_total = getattr(totals, _SECTION_TOTALS[section]) if section else 0
+    config = current_app.config
     return render_template(
         "referent/dashboard.html",
-        old_requests=old_requests,
-        silent_pairs=rows("alertes", followup.CaseloadList.SILENT_PAIRS),
-        requests_open=requests_open,
-        pending=rows("propositions", followup.CaseloadList.PENDING_PAIRS),
-        active=rows("actifs", followup.CaseloadList.ACTIVE_PAIRS),
+        to_do=rows("a-faire"),
+        requests_open=rows("demandes"),
+        pending=rows("propositions"),
+        active=rows("actifs"),
+        recent=rows("recents"),
         totals=totals,
         page=page,
         pages=max(1, -(-section_total // DASHBOARD_ROWS)),
-        rows_shown=limit,
+        preview=DASHBOARD_PREVIEW,
+        preview_to_do=DASHBOARD_TO_DO,
         sections=DASHBOARD_SECTIONS,
         section=section,
         territories=territories,
         territory=territory,
-        open_days=current_app.config["ALERT_OPEN_REQUEST_DAYS"],
-        no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
+        name=name,
+        ToDo=followup.ToDo,
+        open_days=config["ALERT_OPEN_REQUEST_DAYS"],
+        no_meeting_days=config["ALERT_NO_MEETING_DAYS"],
+        reminder_days=config["REMINDER_DAYS"],
+        expiry_days=config["PROPOSAL_EXPIRY_DAYS"],
+        recent_days=config["RECENT_CHANGES_DAYS"],
+        accepted_late_days=config["ALERT_ACCEPTED_DAYS"],
         pair_status_labels=PAIR_STATUS_LABELS,
     ), status
 
@@ -280,6 +304,9 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None):
         timeline=timeline,
         answer_form=answer_form or AnswerForm(prefix="answer"),
         action_form=ActionForm(),
+        no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
+        reminder_days=current_app.config["REMINDER_DAYS"],
+        expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
     ), status
 
 
