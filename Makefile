@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web bench-reminders clean
+.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web bench-reminders bench-search clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ format: install
 bench-matching: install
 	$(BIN)/python -m bench.bench_matching
 
+## The forgiving search (communes, job titles): build time, memory, p99 per query, top-1/top-3 on 294 typed queries.
+bench-search: install
+	$(BIN)/python -m bench.bench_search
+
 ## Pages under gunicorn (2 workers) and wrk, on a Gers-sized database (PostgreSQL, SQLite), beside reference pages.
 bench-web: install
 	$(BIN)/python -m bench.bench_web
@@ -72,7 +76,7 @@ bench-web: install
 bench-reminders: install
 	$(BIN)/python -m bench.bench_reminders
 
-bench: bench-matching bench-web
+bench: bench-matching bench-web bench-search
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3* .pytest_cache

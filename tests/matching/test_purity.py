@@ -14,6 +14,7 @@ SOURCES = sorted(PACKAGE.glob("**/*.py"))
 
 ALLOWED_IMPORTS = {
     "__future__",
+    "bisect",
     "collections",
     "dataclasses",
     "itertools",
@@ -22,8 +23,10 @@ ALLOWED_IMPORTS = {
     "re",
     "types",
     "typing",
+    "unicodedata",
     "numpy",
     "scipy",
+    "sklearn",  # matching.search and matching.learning only; `import matching` does not load them
     "matching",
 }
 FORBIDDEN_CALLS = {"open", "exec", "eval", "compile", "__import__", "input", "breakpoint"}

@@ -66,6 +66,11 @@ def _as(app, email):
     [
         ({"commune": ""}, "obligatoire"),
         ({"commune": "Paris"}, "Commune inconnue"),
+        ({"commune": "fleurence"}, "Précisez la commune parmi : Fleurance (32500)"),
+        (
+            {"metier_1": "boulanjer"},
+            "Précisez le métier, par exemple : Boulanger / Boulangère — D1102",
+        ),
         ({"commune": LONG}, "120 caractères"),
         ({"metier_1": ""}, "Indiquez un métier"),
         ({"metier_1": "Z9999"}, "Métier introuvable"),
@@ -300,7 +305,25 @@ def test_html_payload_is_escaped(app, people):
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
 
 
-@pytest.mark.parametrize("q", ["\x00", "%", "_", "' OR 1=1 --", "x" * 5000, "é" * 100])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "\x00",
+        "%",
+        "_",
+        "' OR 1=1 --",
+        "x" * 5000,
+        "é" * 100,
+        "🙂🏡 auch",
+        "\u202eשלום עולם",
+        "مرحبا",
+        "auch\x00jourdain",
+        "\ufeff\u200b",
+        "32",
+        "9" * 400,
+        "st " * 300,
+    ],
+)
 def test_api_lookups_never_fail(app, people, q):
     b = _as(app, people["mentee"])
     for endpoint in ("/api/communes", "/api/metiers"):

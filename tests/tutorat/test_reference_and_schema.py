@@ -63,3 +63,34 @@ def test_migrations_match_models(ctx):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == [], f"les modèles et les migrations divergent : {diff}"
+
+
+def test_forgiving_commune_lookup(ctx):
+    # Typed as people type: abbreviations, missing apostrophes, elisions glued: one commune, taken.
+    assert reference.resolve_commune("St Clar")[0].code_insee == "32370"
+    assert reference.resolve_commune("lisle jourdain")[0].code_insee == "32160"
+    assert reference.resolve_commune("ste christie d armagnac")[0].code_insee == "32369"
+    # A typo: not taken silently, but the commune is the first one offered.
+    commune, close = reference.resolve_commune("fleurence")
+    assert commune is None and close[0].code_insee == "32132"
+    assert reference.search_communes("vic fezansac", 3)[0].code_insee == "32462"
+    assert reference.search_communes("", 5) == [] and reference.search_communes("auch", 0) == []
+    assert len(reference.search_communes("saint", 4)) == 4
+
+
+def test_forgiving_metier_lookup(ctx):
+    assert reference.resolve_metier("caissieres")[0].code == "D1505"
+    assert reference.resolve_metier("aide soignante")[0].code == "J1501"
+    hit, close = reference.resolve_metier("boulanjer")
+    assert hit is None and close[0].code == "D1102"
+    titles = [h.title for h in reference.search_metiers("ausiliaire de vie", 5)]
+    assert "Auxiliaire de vie" in titles
+    assert len({h.title for h in reference.search_metiers("agent", 12)}) == 12
+
+
+def test_search_indexes_are_built_once_and_dropped_on_reload(ctx):
+    reference.search_communes("auch")
+    first = reference._indexes()
+    assert reference._indexes() is first
+    reference.forget_search_indexes()
+    assert reference._indexes() is not first
