@@ -15,6 +15,8 @@ from tutorat.services import audit
 
 # Tables whose content the tests create; reference data stays for the whole session.
 MUTABLE_TABLES = (
+    "referent_change",
+    "beneficiary_import",
     "outbox_email_person",
     "access_log",
     "meeting",

@@ -22,7 +22,18 @@ from tutorat.config import default_config, from_environment
 from tutorat.extensions import csrf, db, limiter, login_manager, mail, migrate
 from tutorat.services.accounts import load_user
 from tutorat.services.db import configure_engine_events, declare_write_intent, engine_options
-from tutorat.views import account, admin, api, auth, indicators, main, mentee, referent, tutor
+from tutorat.views import (
+    account,
+    admin,
+    api,
+    auth,
+    caseload,
+    indicators,
+    main,
+    mentee,
+    referent,
+    tutor,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -80,7 +91,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (main, auth, api, account, mentee, tutor, referent, admin, indicators):
+    for module in (main, auth, api, account, mentee, tutor, referent, admin, caseload, indicators):
         app.register_blueprint(module.bp)
 
 

@@ -50,6 +50,10 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "ACCESS_LOG_RETENTION_DAYS": 365,
         # Sent, cancelled and given-up emails name people and carry links: `flask purge` deletes them.
         "OUTBOX_RETENTION_DAYS": 90,
+        # A file uploaded for import (services/imports.py) is kept this long, then `flask purge`
+        # deletes it; the largest upload accepted (5 MB of CSV, plus the form around it).
+        "IMPORT_RETENTION_DAYS": 30,
+        "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         # Brute force: lock an account for a while after this many failed logins in a row.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,

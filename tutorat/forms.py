@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -645,3 +646,57 @@ class SocialNoteForm(Form):
         "Note du référent (jamais visible par le tuteur)",
         validators=[Length(max=4000, message=_too_long(4000))],
     )
+
+
+class ImportForm(Form):
+    """A CSV file of beneficiaries; the admin also chooses their référent (or the file names it)."""
+
+    file = FileField(
+        "Fichier CSV (5 Mo et 20 000 lignes au plus)",
+        validators=[FileRequired("Choisissez le fichier à importer.")],
+    )
+    referent = SelectField("Référent de ces personnes", choices=[], validate_choice=False)
+
+    def referent_choices(self, referents) -> None:
+        self.referent.choices = [
+            SelectChoice("", "— celui de la colonne « référent » du fichier —"),
+            *[SelectChoice(str(r.id), f"{r.last_name} {r.first_name}") for r in referents],
+        ]
+
+    def validate_referent(self, field):
+        if field.data and field.data not in {c.value for c in field.choices}:
+            raise ValidationError("Choisissez un référent de la liste.")
+
+
+class TransferForm(Form):
+    """The admin moves one, some or all of a référent's beneficiaries to another référent."""
+
+    from_referent = ListField("Référent actuel", choices=[])
+    to_referent = ListField("Nouveau référent", choices=[])
+    mentee_ids = SelectMultipleField("Personnes", choices=[], validate_choice=False, coerce=str)
+    reason = TextAreaField(
+        "Motif (facultatif : départ, congé, réorganisation…)",
+        validators=[Length(max=500, message=_too_long(500))],
+    )
+
+    def referent_choices(self, referents) -> None:
+        choices = [SelectChoice("", "—")] + [
+            SelectChoice(
+                str(r.id),
+                f"{r.last_name} {r.first_name}"
+                + (f" ({r.organisation})" if r.organisation else ""),
+            )
+            for r in referents
+        ]
+        self.from_referent.choices = choices
+        self.to_referent.choices = choices
+
+    def validate_to_referent(self, field):
+        if not field.data:
+            raise ValidationError("Choisissez le nouveau référent.")
+        if field.data == self.from_referent.data:
+            raise ValidationError("Choisissez un autre référent que le référent actuel.")
+
+    def validate_mentee_ids(self, field):
+        if any(not v.isdigit() for v in field.data or []):
+            raise ValidationError("Sélection invalide : rechargez la page.")

@@ -9,7 +9,9 @@ from flask import Flask
 
 from tutorat import links, vocab
 from tutorat.models import (
+    CaseloadStatus,
     EventEntity,
+    ImportRowStatus,
     MessageStatus,
     PairAnswer,
     PairStatus,
@@ -123,6 +125,8 @@ def register(app: Flask) -> None:
         MessageStatus=MessageStatus,
         Role=Role,
         EventEntity=EventEntity,
+        ImportRowStatus=ImportRowStatus,
+        CaseloadStatus=CaseloadStatus,
         PAIR_STATUS_LABELS=PAIR_STATUS_LABELS,
         ACCESS_ACTION_LABELS=ACCESS_ACTION_LABELS,
         TUTORING_REQUEST_STATUS_LABELS=TUTORING_REQUEST_STATUS_LABELS,

@@ -235,6 +235,23 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         )
     )
 
+    # The admin gives a beneficiary to another référent (issue 14): both référents and the person.
+    with app.app_context():
+        successor_id = make_referent().id
+        moved_id = make_mentee(db.session.get(User, referent_id)).id
+        db.session.commit()
+    _ok(
+        _browser(app, emails["admin"]).post(
+            "/admin/transfert",
+            {
+                "from_referent": str(referent_id),
+                "to_referent": str(successor_id),
+                "mentee_ids": [str(moved_id)],
+            },
+            page="/admin/transfert",
+        )
+    )
+
     # Reminders, expiry and the digest are cron jobs; run them inside a request that carries the
     # same headers (as an admin button would), so nothing of the request may reach the links.
     with app.app_context():
@@ -249,7 +266,8 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     ):
         report = followup.run_reminders(now=now)
         assert report == {"rappels": 1, "expirées": 1}
-        assert followup.send_digests(now=now) == 1
+        # The référent and their successor, who now follows someone (the transfer above).
+        assert followup.send_digests(now=now) == 2
         db.session.commit()
 
     with app.app_context():

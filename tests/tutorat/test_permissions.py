@@ -9,6 +9,7 @@ from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
 from tutorat.models import Meeting, Pair, TutoringRequest
+from tutorat.services import imports
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
@@ -90,6 +91,14 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "admin.new_account": _only("admin"),
     "admin.emails": _only("admin"),
     "health.health": EVERYONE,  # the load balancer's probe: no login
+    "admin.beneficiaries": _only("admin"),
+    "admin.referents": _only("admin"),
+    "admin.transfer": _only("admin"),
+    "caseload.upload": STAFF,
+    "caseload.sample": STAFF,
+    # A file is seen only by who uploaded it (here the référent "ours"): the admin gets a 404.
+    "caseload.preview": {**STAFF, "admin": MISSING},
+    "caseload.report": {**STAFF, "admin": MISSING},
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {
@@ -121,6 +130,8 @@ SCOPED = {
     "referent.explanation": "referent",
     "mentee.explanation": "mentee",
     "tutor.explanation": "tutor",
+    "caseload.preview": "referent",
+    "caseload.report": "referent",
 }
 
 
@@ -164,7 +175,14 @@ def world(app):
                 other, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
             )
             db.session.flush()
+            upload = imports.upload(
+                "nom;prénom;commune\r\nLefèvre;Hélène;Auch\r\n".encode(),
+                "liste.csv",
+                actor=referent,
+                referent=None,
+            )
             out[side] = {
+                "import": upload.id,
                 "referent": referent.email,
                 "mentee": mentee.email,
                 "tutor": tutor.email,
@@ -215,6 +233,8 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "referent.end": {"pair_id": objs["pair"]},
         "admin.validate_tutor": {"user_id": objs["tutor_id"]},
         "admin.retry_email": {"email_id": 1},
+        "caseload.preview": {"import_id": objs["import"]},
+        "caseload.report": {"import_id": objs["import"]},
     }.get(endpoint, {})
     with app.test_request_context():
         from flask import url_for

@@ -54,7 +54,9 @@ def purge_command():
         f"{report['anonymisées']} personne(s) sans contact depuis {days} jours anonymisée(s) ; "
         f"{report['journal']} ligne(s) du journal des accès supprimée(s) ; "
         f"{report['messages']} courriel(s) de plus de {current_app.config['OUTBOX_RETENTION_DAYS']} "
-        "jours supprimé(s)."
+        "jours supprimé(s) ; "
+        f"{report['imports']} fichier(s) d'import de plus de "
+        f"{current_app.config['IMPORT_RETENTION_DAYS']} jours supprimé(s)."
     )
 
 

@@ -2,6 +2,12 @@
 
 from tutorat.models.access import AccessAction, AccessLog
 from tutorat.models.audit import EventEntity, StatusEvent
+from tutorat.models.caseload import (
+    BeneficiaryImport,
+    CaseloadStatus,
+    ImportRowStatus,
+    ReferentChange,
+)
 from tutorat.models.health import HealthCheck
 from tutorat.models.meetings import Meeting
 from tutorat.models.outbox import (
@@ -27,9 +33,12 @@ __all__ = [
     "POOL_TABLES",
     "AccessAction",
     "AccessLog",
+    "BeneficiaryImport",
+    "CaseloadStatus",
     "Commune",
     "EventEntity",
     "HealthCheck",
+    "ImportRowStatus",
     "Meeting",
     "MenteeProfile",
     "MessageStatus",
@@ -39,6 +48,7 @@ __all__ = [
     "PairAnswer",
     "PairStatus",
     "PoolVersion",
+    "ReferentChange",
     "Role",
     "RomeAppellation",
     "RomeDomaine",

@@ -25,6 +25,8 @@ class AccessAction(enum.StrEnum):
     ANONYMISATION = "anonymisation"
     ERASURE_REQUEST = "erasure_request"
     DEACTIVATION = "deactivation"
+    IMPORT = "import"
+    TRANSFER = "transfer"
 
     @property
     def label(self) -> str:
@@ -41,6 +43,8 @@ ACCESS_ACTION_LABELS: dict[str, str] = {
     AccessAction.ANONYMISATION: "anonymisation",
     AccessAction.ERASURE_REQUEST: "demande d'effacement",
     AccessAction.DEACTIVATION: "désactivation du compte",
+    AccessAction.IMPORT: "import de bénéficiaires",
+    AccessAction.TRANSFER: "changement de référent",
 }
 
 

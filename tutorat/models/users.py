@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -179,6 +181,7 @@ class MenteeProfile(_PlaceMixin, Base):
             f"availability >= 0 AND availability <= {AVAILABILITY_MAX}", name="creneaux_valides"
         ),
         CheckConstraint("max_km >= 0 AND max_km <= 200", name="distance_max_valide"),
+        Index("uq_numero_allocataire", "caf_number", unique=True),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -198,6 +201,10 @@ class MenteeProfile(_PlaceMixin, Base):
     # Référent-only: never shown to the mentee's tutor.
     social_note: Mapped[str] = mapped_column(Text, default="")
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For telling two people apart (duplicates), both optional: the birth date and the CAF / MSA
+    # "numéro allocataire", unique when known.
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    caf_number: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship(back_populates="mentee_profile", foreign_keys=[user_id])
     referent: Mapped[User] = relationship(foreign_keys=[referent_id])

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.models import AccessAction, MenteeProfile, Role, TutorProfile, User
-from tutorat.services import audit, emails, profiles, throttle
+from tutorat.services import audit, duplicates, emails, profiles, throttle
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 
@@ -216,7 +216,17 @@ def invite(
     A tutor created by the département is validated at once. A mentee is created by their
     référent, who has informed them and records their consent (the person may have no email: the
     référent then acts for them); the person records it again as theirs with their password.
+    A mentee who is already followed (same email or phone) is refused (`DuplicateError`).
     """
+    if role == Role.MENTEE:
+        duplicates.check_new_mentee(
+            inviter,
+            email=email,
+            phone=phone,
+            first_name=first_name,
+            last_name=last_name,
+            referent_id=inviter.id,
+        )
     user = create_user(
         role=role,
         email=email,

@@ -22,6 +22,7 @@ CONSTRAINT_MESSAGES = {
     "capacite_1_a_3": "Un tuteur peut suivre de 1 à 3 personnes.",
     "duree_positive": "La durée doit être comprise entre 1 minute et 12 heures.",
     "uq_user_account_email": "Un compte existe déjà avec cette adresse électronique.",
+    "uq_numero_allocataire": "Une personne suivie a déjà ce numéro allocataire.",
 }
 
 
@@ -95,6 +96,8 @@ def integrity_message(error: IntegrityError) -> str:
         return CONSTRAINT_MESSAGES["uq_user_account_email"]
     if "tutoring_request.mentee_id" in text:
         return CONSTRAINT_MESSAGES["uq_demande_ouverte_par_beneficiaire"]
+    if "mentee_profile.caf_number" in text:
+        return CONSTRAINT_MESSAGES["uq_numero_allocataire"]
     if "pair.mentee_id" in text:
         return CONSTRAINT_MESSAGES["uq_binome_vivant_par_beneficiaire"]
     return "Cette modification est en conflit avec les données existantes. Rechargez la page et réessayez."

@@ -92,6 +92,10 @@ KINDS: dict[str, EmailKind] = _kinds(
         PROPOSALS,
     ),
     EmailKind("pair_withdrawn", "Une proposition de binôme est retirée", PROPOSALS),
+    # The admin moves beneficiaries to another référent (services/caseload.py::transfer).
+    EmailKind("caseload_received", "Des bénéficiaires vous sont confiés", PROPOSALS),
+    EmailKind("caseload_given", "Vos bénéficiaires sont suivis par un autre référent", PROPOSALS),
+    EmailKind("referent_changed", "Votre référent change", PROPOSALS),
     # Cron jobs (flask run-reminders, flask send-digests).
     EmailKind("reminder", "Rappel : une proposition de binôme attend votre réponse", REMINDERS),
     EmailKind("expired", "Une proposition de binôme est annulée faute de réponse", REMINDERS),

@@ -12,6 +12,7 @@ from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
     AccessLog,
+    BeneficiaryImport,
     Commune,
     EventEntity,
     Meeting,
@@ -225,6 +226,8 @@ def my_data(user: User) -> dict[str, Any]:
         mentee_profile = user.mentee_profile
         data["profil"] = {
             "commune": mentee_profile.commune.nom if mentee_profile.commune else None,
+            "date_de_naissance": _iso(mentee_profile.birth_date),
+            "numero_allocataire": mentee_profile.caf_number,
             "metiers_vises": mentee_profile.metier_codes,
             "disponibilites": vocab.slots_labels(mentee_profile.availability),
             "voiture": mentee_profile.has_car,
@@ -420,6 +423,8 @@ def anonymise(user: User, *, actor: User | None) -> None:
             coarse_place(profile)
     if user.mentee_profile is not None:
         user.mentee_profile.social_note = ""
+        user.mentee_profile.birth_date = None
+        user.mentee_profile.caf_number = None
         db.session.execute(
             update(TutoringRequest)
             .where(TutoringRequest.mentee_id == user.id)
@@ -526,7 +531,21 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     db.session.commit()
     messages = purge_messages(now)
     db.session.commit()
-    return {"anonymisées": anonymised, "journal": logs, "messages": messages}
+    files = purge_imports(now)
+    db.session.commit()
+    return {"anonymisées": anonymised, "journal": logs, "messages": messages, "imports": files}
+
+
+def purge_imports(now: datetime | None = None) -> int:
+    """Delete the files uploaded for import once older than IMPORT_RETENTION_DAYS (they list people)."""
+    now = now or datetime.now(UTC)
+    limit = now - timedelta(days=current_app.config["IMPORT_RETENTION_DAYS"])
+    result = db.session.execute(
+        delete(BeneficiaryImport)
+        .where(BeneficiaryImport.created_at < limit)
+        .execution_options(synchronize_session=False)
+    )
+    return changed_rows(result)
 
 
 def purge_messages(now: datetime | None = None) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 import matching
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, NewAccountForm, WeightsForm
+from tutorat.forms import ActionForm, NewAccountForm, TransferForm, WeightsForm
 from tutorat.models import (
     AccessLog,
     MessageStatus,
@@ -25,12 +25,14 @@ from tutorat.models import (
 from tutorat.permissions import guard_blueprint
 from tutorat.services import (
     accounts,
+    caseload,
     deactivation,
     notifications,
     privacy,
     profiles,
     suggestions,
 )
+from tutorat.services.errors import DomainError
 from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -274,6 +276,74 @@ def weights():
         ),
         render=lambda status: (
             render_template("admin/weights.html", form=form, labels=matching.PART_LABELS),
+            status,
+        ),
+    )
+
+
+# ---- Beneficiaries of the whole département, référents' caseloads, transfers ----
+
+
+@bp.get("/beneficiaires")
+def beneficiaries():
+    filters, number, ok = caseload.parse_filters(request.args)
+    result = caseload.list_caseload(filters, number)
+    return render_template(
+        "admin/beneficiaries.html",
+        result=result,
+        filters=filters,
+        sorts=caseload.SORTS,
+        territories=caseload.all_territories(),
+        referents=caseload.referents_with_caseload(),
+    ), (200 if ok else 400)
+
+
+@bp.get("/referents")
+def referents():
+    return render_template("admin/referents.html", referents=caseload.referents_with_caseload())
+
+
+@bp.route("/transfert", methods=["GET", "POST"])
+def transfer():
+    form = TransferForm()
+    referent_list = caseload.referents_with_caseload()
+    form.referent_choices([r for r, _size in referent_list])
+    if request.method == "GET":
+        form.from_referent.data = request.args.get("de", "")
+        form.mentee_ids.data = request.args.getlist("mentee_ids")
+    by_id = {str(r.id): r for r, _size in referent_list}
+    source = by_id.get(form.from_referent.data or "")
+    chosen = [int(v) for v in form.mentee_ids.data or [] if v.isdigit()]
+    people = caseload.people_of(source.id, chosen) if source is not None and chosen else []
+
+    def action():
+        if source is None:
+            raise DomainError("Choisissez le référent actuel.", field="from_referent")
+        return caseload.transfer(
+            from_referent=source,
+            to_referent=by_id[form.to_referent.data],
+            actor=current_user,
+            mentee_ids=chosen or None,
+            reason=form.reason.data or "",
+        )
+
+    return handle_post(
+        form,
+        action,
+        on_success=lambda outcome: success(
+            f"{outcome.moved} personne{'s' if outcome.moved > 1 else ''} "
+            f"confiée{'s' if outcome.moved > 1 else ''} à {outcome.to_referent.full_name}. "
+            "Les deux référents et les personnes qui ont une adresse électronique sont prévenus.",
+            url_for("admin.beneficiaries", referent=outcome.to_referent.id),
+        ),
+        render=lambda status: (
+            render_template(
+                "admin/transfer.html",
+                form=form,
+                source=source,
+                people=people,
+                sizes={r.id: size for r, size in referent_list},
+            ),
             status,
         ),
     )

@@ -40,7 +40,7 @@ from tutorat.permissions import (
     visible_pairs,
     visible_requests,
 )
-from tutorat.services import accounts, followup, profiles, suggestions, transparency
+from tutorat.services import accounts, caseload, followup, profiles, suggestions, transparency
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import DomainError
@@ -390,13 +390,15 @@ def end(pair_id: int):
 
 @bp.get("/beneficiaires")
 def mentees():
-    rows = db.session.execute(
-        select(User, MenteeProfile)
-        .join(MenteeProfile, MenteeProfile.user_id == User.id)
-        .where(MenteeProfile.referent_id == current_user.id)
-        .order_by(User.last_name, User.first_name)
-    ).all()
-    return render_template("referent/mentees.html", rows=rows)
+    filters, number, ok = caseload.parse_filters(request.args, referent_id=current_user.id)
+    result = caseload.list_caseload(filters, number)
+    return render_template(
+        "referent/mentees.html",
+        result=result,
+        filters=filters,
+        sorts=caseload.SORTS,
+        territories=followup.caseload_territories(current_user.id),
+    ), (200 if ok else 400)
 
 
 @bp.route("/beneficiaires/nouveau", methods=["GET", "POST"])
