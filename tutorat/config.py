@@ -36,6 +36,17 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": "Tutorat Gers <tutorat@example.org>",
         "BASE_URL": "http://127.0.0.1:8000",
         "MAIL_MAX_ATTEMPTS": 8,
+        # SMS (services/sms.py): "spool" writes each SMS as a JSON file in SMS_SPOOL_DIR
+        # (development); "brevo" posts it to Brevo's transactional SMS API (SMS_API_URL, SMS_API_KEY).
+        "SMS_PROVIDER": "spool",
+        "SMS_SPOOL_DIR": str(Path(instance_path) / "sms"),
+        "SMS_API_URL": "https://api.brevo.com/v3/transactionalSMS/sms",
+        "SMS_API_KEY": "",
+        "SMS_SENDER": "CD32Tutorat",
+        "SMS_TIMEOUT": 10,
+        # Letters (services/letters.py): the département's letterhead, a file one may replace (an
+        # image: SVG, PNG or JPEG), printed at the top of every letter and explanation.
+        "LETTERHEAD_PATH": "",
         # Follow-up delays, in days (PRODUCT.md: reminders, expiry, alerts).
         "REMINDER_DAYS": (3, 7),
         "PROPOSAL_EXPIRY_DAYS": 10,
@@ -110,6 +121,12 @@ def from_environment() -> dict[str, Any]:
     for key in (
         "CONTACT_EMAIL",
         "SECRET_KEY",
+        "SMS_PROVIDER",
+        "SMS_SPOOL_DIR",
+        "SMS_API_URL",
+        "SMS_API_KEY",
+        "SMS_SENDER",
+        "LETTERHEAD_PATH",
         "MAIL_SERVER",
         "MAIL_USERNAME",
         "MAIL_PASSWORD",

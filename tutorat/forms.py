@@ -700,3 +700,49 @@ class TransferForm(Form):
     def validate_mentee_ids(self, field):
         if any(not v.isdigit() for v in field.data or []):
             raise ValidationError("Sélection invalide : rechargez la page.")
+
+
+class ContactForm(Form):
+    """Postal address, phone and the ways a person accepts to be reached (services/contact.py)."""
+
+    street_address = TextAreaField(
+        "Adresse postale : numéro, rue, lieu-dit (facultatif)",
+        validators=[Optional(), Length(max=200, message=_too_long(200))],
+    )
+    postal_code = StringField(
+        "Code postal", validators=[Optional(), Length(max=5, message="5 chiffres.")]
+    )
+    phone = StringField(
+        "Téléphone (facultatif ; un portable pour les SMS)",
+        validators=[Optional(), Length(max=20, message=_too_long(20))],
+    )
+    contact_email = BooleanField("Par courriel")
+    contact_sms = BooleanField("Par SMS (messages courts, sur un téléphone portable)")
+    contact_letter = BooleanField("Par courrier postal")
+
+    def fill(self, user) -> None:
+        self.street_address.data = user.street_address or ""
+        self.postal_code.data = user.postal_code or ""
+        self.phone.data = user.phone or ""
+        self.contact_email.data = bool(user.email) and user.contact_email
+        self.contact_sms.data = user.contact_sms and user.sms_stopped_at is None
+        self.contact_letter.data = user.contact_letter
+
+    def service_values(self) -> dict:
+        return {
+            "street_address": self.street_address.data,
+            "postal_code": self.postal_code.data,
+            "phone": self.phone.data,
+            "contact_email": bool(self.contact_email.data),
+            "contact_sms": bool(self.contact_sms.data),
+            "contact_letter": bool(self.contact_letter.data),
+        }
+
+
+class LettersSentForm(Form):
+    """The letters the référent posted (their ids, from the list)."""
+
+    letter_ids = StringField("Courriers", validators=[DataRequired(REQUIRED)])
+
+    def ids(self) -> list[int]:
+        return [int(v) for v in (self.letter_ids.data or "").split(",") if v.strip().isdigit()]

@@ -10,7 +10,7 @@ from sqlalchemy import Select, false, select
 
 from tutorat import access_log
 from tutorat.extensions import db, login_manager
-from tutorat.models import MenteeProfile, Pair, Role, TutoringRequest, User
+from tutorat.models import Letter, MenteeProfile, Pair, Role, TutoringRequest, User
 
 
 def guard_blueprint(bp, *roles: Role) -> None:
@@ -56,6 +56,14 @@ def visible_pairs(user: User) -> Select:
         return stmt.where(Pair.tutor_id == user.id)
     if user.role == Role.MENTEE:
         return stmt.where(Pair.mentee_id == user.id)
+    return stmt.where(false())
+
+
+def visible_letters(user: User) -> Select:
+    """Letters a référent prints: those queued for them."""
+    stmt = select(Letter)
+    if user.role == Role.REFERENT:
+        return stmt.where(Letter.referent_id == user.id)
     return stmt.where(false())
 
 

@@ -280,8 +280,17 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     messages = smtp.inbox.messages
     assert len(messages) >= len(kinds)
     for message in messages:
-        links = _assert_only_our_links(message)
-        kind = message["Message-ID"].strip("<").split(".", 1)[0]
+        _assert_only_our_links(message)
+        kind = message["Message-ID"].strip().strip("<").split(".", 1)[0]
+        # Every email one may refuse ends with the settings and one-click unsubscribe links, and
+        # carries them in its List-Unsubscribe headers (RFC 8058); security emails do not.
+        footer = [u for u in _urls(message) if "/desabonnement/" in u or u.endswith("/compte/")]
+        if KINDS[kind].account_security:
+            assert not footer and message["List-Unsubscribe"] is None, kind
+        else:
+            assert footer and message["List-Unsubscribe"].startswith(f"<{BASE}/desabonnement/")
+            assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        links = len(_urls(message)) - len(footer)
         # Only these tell of something over, with nothing to open.
         linkless = kind == "pair_ended" or (
             kind in ("expired", "pair_withdrawn") and emails["referent"] not in message["To"]
@@ -362,10 +371,10 @@ def test_free_text_urls_are_not_links_in_the_html_email(behind_proxy, smtp):
         notifications.send_pending()
     [message] = [m for m in smtp.inbox.to(referent_email) if "refusée" in m["Subject"]]
     html = message.get_body(preferencelist=("html",)).get_content()
-    hrefs = HREF.findall(html)
-    # Our own link (the demande) is a link; nothing the tutor typed is.
-    assert hrefs == [f"{BASE}/referent/demandes/{request_id}"], hrefs
-    assert html.count("<a ") == 1
+    hrefs = [h for h in HREF.findall(html) if "/desabonnement/" not in h]
+    # Our own links (the demande, then the footer's settings) are links; nothing the tutor typed is.
+    assert hrefs == [f"{BASE}/referent/demandes/{request_id}", f"{BASE}/compte/"], hrefs
+    assert html.count("<a ") == 3
     assert f"https://{EVIL}/connexion?x=1&amp;y=2" in html  # still there, as escaped text
     assert "&lt;b&gt;gras&lt;/b&gt;" in html and "<b>" not in html
     text = message.get_body(preferencelist=("plain",)).get_content()

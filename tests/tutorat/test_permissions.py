@@ -65,6 +65,13 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "referent.mentee": _only("referent"),
     "referent.mentee_profile": _only("referent"),
     "referent.mentee_request": _only("referent"),
+    "referent.mentee_contact": _only("referent"),
+    "referent.letters": _only("referent"),
+    # No letter pending in this world: the page says so (404), never another's letters.
+    "referent.letters_pdf": {**_only("referent"), "referent": MISSING},
+    "referent.letter_pdf": {**_only("referent"), "referent": MISSING},
+    "account.contact_details": API,
+    "main.unsubscribe": dict.fromkeys(ROLES, MISSING),  # with a forged token
     "indicators.home": STAFF,
     "indicators.communes": STAFF,
     "indicators.export": STAFF,
@@ -115,6 +122,7 @@ POST_ONLY: dict[str, str | None] = {
     "referent.withdraw": "referent",
     "admin.validate_tutor": "admin",
     "admin.retry_email": "admin",
+    "referent.letters_sent": "referent",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
@@ -127,6 +135,7 @@ SCOPED = {
     "referent.mentee": "referent",
     "referent.mentee_profile": "referent",
     "referent.mentee_request": "referent",
+    "referent.mentee_contact": "referent",
     "referent.explanation": "referent",
     "mentee.explanation": "mentee",
     "tutor.explanation": "tutor",
@@ -217,6 +226,9 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "referent.mentee": {"user_id": objs["mentee_id"]},
         "referent.mentee_profile": {"user_id": objs["mentee_id"]},
         "referent.mentee_request": {"user_id": objs["mentee_id"]},
+        "referent.mentee_contact": {"user_id": objs["mentee_id"]},
+        "referent.letter_pdf": {"letter_id": 999999},
+        "main.unsubscribe": {"token": "jeton-invalide"},
         "auth.set_password": {"token": "jeton-invalide"},
         "indicators.export": {"table": "cantons"},
         "mentee.cancel_request": {"request_id": objs["request"]},

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from tutorat.extensions import db
+from tutorat.services import sms
 from tutorat.services.followup import run_reminders, send_digests
 from tutorat.services.notifications import send_pending
 from tutorat.services.privacy import purge
@@ -26,7 +27,7 @@ from tutorat.services.privacy import purge
     "--max-passes", default=0, help="Arrêter après N passages (0 = jamais ; pour les tests)."
 )
 def send_mail_command(loop: bool, interval: float, max_passes: int):
-    """Envoyer les courriels en attente (un passage, ou en continu avec --loop)."""
+    """Envoyer les courriels et les SMS en attente (un passage, ou en continu avec --loop)."""
     passes = 0
     while True:
         try:
@@ -35,9 +36,19 @@ def send_mail_command(loop: bool, interval: float, max_passes: int):
             db.session.rollback()
             click.echo(f"Passage interrompu : {type(exc).__name__} ; nouvel essai.", err=True)
             sent = failed = 0
+        try:
+            sms_sent, sms_failed = sms.send_pending()
+        except Exception as exc:
+            db.session.rollback()
+            click.echo(
+                f"Passage des SMS interrompu : {type(exc).__name__} ; nouvel essai.", err=True
+            )
+            sms_sent = sms_failed = 0
         passes += 1
         if sent or failed or not loop:
             click.echo(f"{sent} courriel(s) envoyé(s), {failed} en échec (nouvel essai plus tard).")
+        if sms_sent or sms_failed or not loop:
+            click.echo(f"{sms_sent} SMS envoyé(s), {sms_failed} en échec (nouvel essai plus tard).")
         if not loop or (max_passes and passes >= max_passes):
             break
         time.sleep(interval)

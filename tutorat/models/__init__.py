@@ -9,12 +9,16 @@ from tutorat.models.caseload import (
     ReferentChange,
 )
 from tutorat.models.health import HealthCheck
+from tutorat.models.letters import Letter, LetterPerson, letter_person
 from tutorat.models.meetings import Meeting
 from tutorat.models.outbox import (
     MessageStatus,
     OutboxEmail,
     OutboxEmailPerson,
+    OutboxSms,
+    OutboxSmsPerson,
     outbox_email_person,
+    outbox_sms_person,
 )
 from tutorat.models.pairs import Pair, PairAnswer, PairStatus
 from tutorat.models.pool import POOL_TABLES, PoolVersion
@@ -39,11 +43,15 @@ __all__ = [
     "EventEntity",
     "HealthCheck",
     "ImportRowStatus",
+    "Letter",
+    "LetterPerson",
     "Meeting",
     "MenteeProfile",
     "MessageStatus",
     "OutboxEmail",
     "OutboxEmailPerson",
+    "OutboxSms",
+    "OutboxSmsPerson",
     "Pair",
     "PairAnswer",
     "PairStatus",
@@ -60,5 +68,7 @@ __all__ = [
     "TutoringRequest",
     "TutoringRequestStatus",
     "User",
+    "letter_person",
     "outbox_email_person",
+    "outbox_sms_person",
 ]

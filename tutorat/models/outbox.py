@@ -79,6 +79,8 @@ class OutboxEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when a person it named was erased: recipient, subject and bodies were replaced.
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # One-click unsubscribe address (RFC 8058), sent as List-Unsubscribe; empty for security emails.
+    unsubscribe_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # Written by the same flush as the email, so the ORM batches many emails and their links into
     # a few INSERTs (a batch command queues hundreds) instead of a flush per email.
     people: Mapped[list[OutboxEmailPerson]] = relationship(
@@ -96,6 +98,51 @@ class OutboxEmailPerson(Base):
     user_id: Mapped[int]
 
 
+# The SMS outbox: same statuses, same worker, same guarantees as the emails (services/sms.py).
+outbox_sms_person = Table(
+    "outbox_sms_person",
+    Base.metadata,
+    Column("sms_id", ForeignKey("outbox_sms.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_outbox_sms_person_user", "user_id"),
+)
+
+
+class OutboxSms(Base):
+    __tablename__ = "outbox_sms"
+    __table_args__ = (CheckConstraint(in_check("status", MessageStatus), name="statut_connu"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))  # the mobile number, E.164
+    subject: Mapped[str] = mapped_column(String(200))  # the kind's subject, for the admin's list
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")  # unused; erasure blanks it as others
+    status: Mapped[MessageStatus] = mapped_column(
+        EnumText(MessageStatus, 10), default=MessageStatus.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # The provider's id of the message once accepted.
+    provider_ref: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    people: Mapped[list[OutboxSmsPerson]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class OutboxSmsPerson(Base):
+    """One person an SMS names (mapped on `outbox_sms_person`)."""
+
+    __table__ = outbox_sms_person
+
+    sms_id: Mapped[int]
+    user_id: Mapped[int]
+
+
 __all__ = [
     "FINISHED_STATUSES",
     "MESSAGE_STATUS_LABELS",
@@ -103,5 +150,8 @@ __all__ = [
     "MessageStatus",
     "OutboxEmail",
     "OutboxEmailPerson",
+    "OutboxSms",
+    "OutboxSmsPerson",
     "outbox_email_person",
+    "outbox_sms_person",
 ]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_mail import Message
+from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 from sqlalchemy import select, update
 
@@ -24,8 +25,9 @@ from tutorat.extensions import db, mail
 from tutorat.links import absolute_url, is_ours
 from tutorat.models import MessageStatus, OutboxEmail, OutboxEmailPerson, Pair, User
 from tutorat.models.outbox import UNSENT_STATUSES
-from tutorat.services import emails
+from tutorat.services import emails, letters, sms
 from tutorat.services.db import changed_rows
+from tutorat.services.errors import DomainError
 
 LEASE = timedelta(minutes=5)
 _URL = re.compile(r"(https?://[^\s<>\"']+)")
@@ -75,31 +77,92 @@ def _html(text: str, subject: str) -> str:
 
 
 def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
-    """Write an email of a registered kind (`emails.KINDS`) to the outbox; its subject and template
-    come from the registry. Nothing leaves before the transaction commits."""
+    """Send a notice of a registered kind (`emails.KINDS`) by every way `recipient` accepts.
+
+    - an email when they have an address and accept emails (a security email always);
+    - an SMS too when the kind has a short text (`templates/sms/<kind>.txt`) and they gave a
+      mobile number and accept SMS;
+    - a letter, queued for their référent to print, when they asked for paper or cannot be
+      reached by email (security emails excepted: a password link is never posted).
+
+    Each is written in the caller's transaction; nothing leaves before it commits. Returns the
+    email, if one was written. The routing knows no kind by name: every kind declared in the
+    registry follows it."""
     declared = emails.kind(kind)
-    if not recipient.email or not recipient.active or not declared.wanted_by(recipient):
+    if not recipient.active or not declared.wanted_by(recipient):
         return None
+    people = people_named(recipient, context)
+    email = None
+    by_email = bool(recipient.email) and (recipient.contact_email or declared.account_security)
+    if by_email:
+        email = _queue_email_row(declared, recipient, people, context)
+    if declared.account_security:
+        return email
+    subject = declared.subject_for(context)
+    if sms.has_text(kind) and sms.accepts_sms(recipient):
+        sms.queue_sms(kind, recipient, subject, people, **context)
+    if recipient.contact_letter or not by_email:
+        text = _render(declared.template, recipient=recipient, channel="letter", **context)
+        letters.queue_letter(kind, recipient, subject, text, people, context)
+    return email
+
+
+def unsubscribe_token(user: User, preference: emails.Preference) -> str:
+    return _unsubscribe_serializer().dumps({"u": user.id, "p": preference.field})
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, emails.Preference] | None:
+    """The account and the preference a one-click link turns off, or None if it was tampered with."""
+    try:
+        data = _unsubscribe_serializer().loads(token)
+    except BadSignature:
+        return None
+    preference = next((p for p in emails.PREFERENCES if p.field == data.get("p")), None)
+    if preference is None or not isinstance(data.get("u"), int):
+        return None
+    return data["u"], preference
+
+
+def _unsubscribe_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="desabonnement")
+
+
+def _queue_email_row(
+    declared: emails.EmailKind, recipient: User, people: set[int], context: dict
+) -> OutboxEmail:
     base_url = links.base_url()
     subject = declared.subject_for(context)
     # Links come from BASE_URL only, never from the request (its Host and X-Forwarded-* headers).
-    text = _render(declared.template, recipient=recipient, **context)
+    text = _render(declared.template, recipient=recipient, channel="email", **context)
+    unsubscribe = ""
+    if declared.preference is not None:
+        # RFC 8058: a one-click address (POST) in the headers, and the settings page in the text.
+        unsubscribe = absolute_url(
+            "main.unsubscribe", token=unsubscribe_token(recipient, declared.preference)
+        )
+        text = (
+            text.rstrip()
+            + "\n\n---\nChoisir les messages que vous recevez : "
+            + absolute_url("account.settings")
+            + "\nNe plus recevoir ce type de courriel : "
+            + unsubscribe
+            + "\n"
+        )
     body_html = _html(text, subject)
     domain = base_url.split("//")[-1].split("/")[0].split(":")[0] or "tutorat.local"
     email = OutboxEmail(
-        kind=kind,
+        kind=declared.name,
         recipient=recipient.email,
         subject=subject,
         body_text=text,
         body_html=body_html,
-        message_id=f"<{kind}.{secrets.token_hex(12)}@{domain}>",
+        message_id=f"<{declared.name}.{secrets.token_hex(12)}@{domain}>",
         status=MessageStatus.PENDING,
         attempts=0,
         next_attempt_at=datetime.now(UTC),
+        unsubscribe_url=unsubscribe,
     )
-    email.people = [
-        OutboxEmailPerson(user_id=uid) for uid in sorted(people_named(recipient, context))
-    ]
+    email.people = [OutboxEmailPerson(user_id=uid) for uid in sorted(people)]
     db.session.add(email)
     return email
 
@@ -154,7 +217,7 @@ def _still_ours(email_id: int) -> bool:
 
 
 def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, int]:
-    """Send the due emails once. Returns (sent, failed this pass)."""
+    """Send the due emails once. Returns (sent, failed this pass). (`send_all` adds the SMS.)"""
     now = now or datetime.now(UTC)
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
     due_ids = db.session.scalars(
@@ -178,6 +241,11 @@ def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, in
         )
         # Stable across retries: a resent message is recognised as the same one.
         message.msgId = email.message_id
+        if email.unsubscribe_url:
+            message.extra_headers = {
+                "List-Unsubscribe": f"<{email.unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         if not _still_ours(email_id):
             continue
         try:
@@ -223,3 +291,22 @@ def retry_failed(email: OutboxEmail) -> None:
     email.status = MessageStatus.PENDING
     email.attempts = 0
     email.next_attempt_at = datetime.now(UTC)
+
+
+def unsubscribe(token: str) -> tuple[User, emails.Preference]:
+    """One click in an email (or its List-Unsubscribe header): that kind of email is turned off."""
+    found = read_unsubscribe_token(token)
+    user = db.session.get(User, found[0]) if found else None
+    if found is None or user is None or user.anonymised_at is not None:
+        raise DomainError("Ce lien de désabonnement n'est pas valable.")
+    setattr(user, found[1].field, False)
+    return user, found[1]
+
+
+def unsubscribe_target(token: str) -> tuple[User, emails.Preference] | None:
+    """What a link would turn off (read only, for the confirmation page)."""
+    found = read_unsubscribe_token(token)
+    user = db.session.get(User, found[0]) if found else None
+    if found is None or user is None or user.anonymised_at is not None:
+        return None
+    return user, found[1]

@@ -15,14 +15,18 @@ from tutorat.models import (
     BeneficiaryImport,
     Commune,
     EventEntity,
+    Letter,
     Meeting,
     OutboxEmail,
+    OutboxSms,
     Pair,
     Role,
     StatusEvent,
     TutoringRequest,
     User,
+    letter_person,
     outbox_email_person,
+    outbox_sms_person,
 )
 from tutorat.models.access import ACCESS_ACTION_LABELS, AccessAction
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
@@ -43,9 +47,13 @@ REDACTED_BODY = (
 )
 REDACTED_RECIPIENT = "efface@anonyme.invalid"
 # Each outbox of messages to people and the table linking its rows to the people they name.
-# Emails only today; an SMS or a letter outbox is added here (same status, recipient, subject,
-# body and redacted_at columns) and an erasure cancels and redacts it too.
-MESSAGE_OUTBOXES = ((OutboxEmail, outbox_email_person, "email_id"),)
+# Emails, SMS and letters (same status, recipient, subject, body and redacted_at columns): an
+# erasure cancels and redacts them all.
+MESSAGE_OUTBOXES = (
+    (OutboxEmail, outbox_email_person, "email_id"),
+    (OutboxSms, outbox_sms_person, "sms_id"),
+    (Letter, letter_person, "letter_id"),
+)
 
 
 def _iso(value: datetime | date | None) -> str | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user, login_user
 
-from tutorat.forms import ActionForm, ChangePasswordForm, NotificationsForm
+from tutorat.forms import ActionForm, ChangePasswordForm, ContactForm, NotificationsForm
 from tutorat.models import AccessAction, Role
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts, audit, emails, privacy
+from tutorat.services import accounts, audit, contact, emails, privacy
 from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
@@ -37,6 +37,27 @@ def settings():
                 form=form,
                 preferences=preferences,
                 always_sent=emails.security_labels(),
+            ),
+            status,
+        ),
+    )
+
+
+@bp.route("/coordonnees", methods=["GET", "POST"])
+def contact_details():
+    """My postal address, phone, and how I want to be reached (email, SMS, courrier)."""
+    form = ContactForm()
+    if request.method == "GET":
+        form.fill(current_user)
+    return handle_post(
+        form,
+        lambda: contact.update_contact(current_user, **form.service_values()),
+        on_success=lambda _: success(
+            "Vos coordonnées et vos choix sont enregistrés.", url_for("account.settings")
+        ),
+        render=lambda status: (
+            render_template(
+                "account/contact.html", form=form, commune=contact.commune_of(current_user)
             ),
             status,
         ),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 import matching
+from tutorat.extensions import csrf
 from tutorat.models import Role
-from tutorat.services import suggestions, transparency
+from tutorat.services import notifications, suggestions, transparency
+from tutorat.views._helpers import handle_post
 
 bp = Blueprint("main", __name__)
 
@@ -90,3 +92,24 @@ def report_problem():
         )
         mailto = f"mailto:{email}?subject={quote(subject)}&body={quote(body)}"
     return render_template("main/report.html", page=page, email=email, mailto=mailto)
+
+
+@bp.route("/desabonnement/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the mail client POSTs without our form; the signed token is the proof
+def unsubscribe(token: str):
+    """Stop one kind of email in one click (the link in every email and its List-Unsubscribe)."""
+    target = notifications.unsubscribe_target(token)
+    if target is None:
+        abort(404)
+    _user, preference = target
+    return handle_post(
+        None,
+        lambda: notifications.unsubscribe(token),
+        on_success=lambda _: render_template(
+            "main/unsubscribe.html", preference=preference, done=True
+        ),
+        render=lambda status: (
+            render_template("main/unsubscribe.html", preference=preference, done=False),
+            status,
+        ),
+    )

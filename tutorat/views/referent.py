@@ -13,7 +13,9 @@ from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
     AnswerForm,
+    ContactForm,
     EndForm,
+    LettersSentForm,
     MenteeProfileForm,
     NewMenteeForm,
     ProposeForm,
@@ -22,8 +24,10 @@ from tutorat.forms import (
 )
 from tutorat.models import (
     EventEntity,
+    Letter,
     Meeting,
     MenteeProfile,
+    MessageStatus,
     Pair,
     Role,
     StatusEvent,
@@ -37,13 +41,23 @@ from tutorat.permissions import (
     get_mentee_or_404,
     get_or_404,
     guard_blueprint,
+    visible_letters,
     visible_pairs,
     visible_requests,
 )
-from tutorat.services import accounts, caseload, followup, profiles, suggestions, transparency
+from tutorat.services import (
+    accounts,
+    caseload,
+    contact,
+    followup,
+    profiles,
+    suggestions,
+    transparency,
+)
+from tutorat.services import letters as letter_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
-from tutorat.services.errors import DomainError
+from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.reference import metier_labels
 from tutorat.templating import PARIS
 from tutorat.views._helpers import handle_post, success
@@ -456,6 +470,7 @@ def mentee(user_id: int):
             form=form,
             requests=requests_,
             pairs=pairs,
+            letters=letter_service.history_of(user),
             metiers=metier_labels(profile.metier_codes),
         ), status
 
@@ -525,4 +540,107 @@ def explanation(pair_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     return render_template(
         "transparency/explanation.html", **transparency.explanation_context(pair, current_user)
+    )
+
+
+@bp.route("/beneficiaires/<int:user_id>/coordonnees", methods=["GET", "POST"])
+def mentee_contact(user_id: int):
+    """Postal address, phone and how the person accepts to be reached (letters, SMS, email)."""
+    user = get_mentee_or_404(user_id)
+    form = ContactForm()
+    if request.method == "GET":
+        form.fill(user)
+    return handle_post(
+        form,
+        lambda: contact.update_contact(user, **form.service_values()),
+        on_success=lambda _: success(
+            f"Les coordonnées de {user.full_name} sont enregistrées.",
+            url_for("referent.mentee", user_id=user.id),
+        ),
+        render=lambda status: (
+            render_template(
+                "referent/mentee_contact.html",
+                form=form,
+                mentee=user,
+                commune=contact.commune_of(user),
+            ),
+            status,
+        ),
+    )
+
+
+@bp.get("/courriers")
+def letters():
+    """« Courriers à envoyer »: the letters queued for this référent, and those recently posted."""
+    return _letters_page(200)
+
+
+def _letters_page(status: int):
+    pending = letter_service.pending_for(current_user)
+    rows = [(letter, contact.has_postal_address(letter.recipient_user)) for letter in pending]
+    sent = db.session.scalars(
+        visible_letters(current_user)
+        .where(Letter.status == MessageStatus.SENT)
+        .order_by(Letter.sent_at.desc())
+        .limit(20)
+    ).all()
+    printable = [letter.id for letter, ok in rows if ok]
+    form = LettersSentForm()
+    form.letter_ids.data = ",".join(map(str, printable))
+    return render_template(
+        "referent/letters.html", rows=rows, sent=sent, printable=printable, form=form
+    ), status
+
+
+def _pdf_response(data: bytes, filename: str):
+    response = current_app.response_class(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/courriers/a-envoyer.pdf")
+def letters_pdf():
+    """Every pending letter that has an address, one PDF, one letter per sheet."""
+    printable = [
+        letter
+        for letter in letter_service.pending_for(current_user)
+        if contact.has_postal_address(letter.recipient_user)
+    ]
+    if not printable:
+        flash("Aucun courrier à imprimer : la liste est vide.", "error")
+        return _letters_page(404)
+    return _pdf_response(
+        letter_service.render_pdf(printable),
+        f"courriers-tutorat-{datetime.now(UTC):%Y-%m-%d}.pdf",
+    )
+
+
+@bp.get("/courriers/<int:letter_id>.pdf")
+def letter_pdf(letter_id: int):
+    letter = get_or_404(visible_letters, Letter, letter_id)
+    try:
+        letter_service.printable(letter)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _letters_page(409 if isinstance(error, Conflict) else 422)
+    return _pdf_response(letter_service.render_pdf([letter]), f"courrier-{letter.reference}.pdf")
+
+
+@bp.post("/courriers/envoyes")
+def letters_sent():
+    form = LettersSentForm()
+    chosen = (
+        db.session.scalars(visible_letters(current_user).where(Letter.id.in_(form.ids()))).all()
+        if form.validate_on_submit()
+        else []
+    )
+    return handle_post(
+        form,
+        lambda: letter_service.mark_sent(chosen, current_user),
+        on_success=lambda count: success(
+            f"{count} courrier(s) marqué(s) comme envoyé(s) ; ils restent dans l'historique de "
+            "chaque personne.",
+            url_for("referent.letters"),
+        ),
+        render=_letters_page,
     )

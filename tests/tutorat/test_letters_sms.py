@@ -1,0 +1,511 @@
+"""Reaching people without email: letters (PDF, checked by pdftotext), SMS (through a real HTTP
+server speaking the provider's API), contact preferences and the postal address."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import Browser
+from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
+from tutorat.extensions import db
+from tutorat.models import Letter, MessageStatus, OutboxEmail, OutboxSms, Pair, User
+from tutorat.services import contact, emails, letters, notifications, sms
+from tutorat.services import pairs as pair_service
+from tutorat.services import requests as request_service
+from tutorat.services.errors import DomainError
+
+
+def pdf_text(data: bytes, *args: str) -> str:
+    """The text of a PDF, as poppler's pdftotext reads it."""
+    assert data.startswith(b"%PDF-"), data[:20]
+    done = subprocess.run(
+        ["pdftotext", "-layout", *args, "-", "-"], input=data, capture_output=True, check=True
+    )
+    return done.stdout.decode()
+
+
+def text_of(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _browser(app, email):
+    b = Browser(app.test_client())
+    assert b.login(email, PASSWORD).status_code == 302
+    return b
+
+
+# --- contact details -----------------------------------------------------------------------
+
+
+def test_phone_numbers_are_checked_and_mobiles_normalised(ctx):
+    assert contact.mobile_e164("06 12 34 56 78") == "+33612345678"
+    assert contact.mobile_e164("+33 7 81 23 45 67") == "+33781234567"
+    assert contact.mobile_e164("0033612345678") == "+33612345678"
+    assert contact.mobile_e164("05 62 67 40 40") is None  # a landline: no SMS
+    assert contact.mobile_e164("06 12") is None
+    with pytest.raises(DomainError, match="n'existe pas"):
+        contact.parse_phone("01 02")
+
+
+def test_postal_code_must_be_the_communes(ctx):
+    referent = make_referent()
+    mentee = make_mentee(referent, commune="32013", email=None)  # Auch, 32000
+    with pytest.raises(DomainError, match=r"32100 n'est pas celui de Auch \(32000\)") as info:
+        contact.update_contact(
+            mentee,
+            street_address="3 rue Dessoles",
+            postal_code="32100",
+            phone="",
+            contact_email=False,
+            contact_sms=False,
+            contact_letter=True,
+        )
+    assert info.value.field == "postal_code"
+    assert mentee.postal_code is None  # nothing written
+    with pytest.raises(DomainError, match="5 chiffres"):
+        contact.check_postal_code("3200", None)
+    # A commune with two postal codes takes either.
+    contact.check_postal_code(
+        "32440", db.session.get(mentee.mentee_profile.commune.__class__, "32079")
+    )
+    contact.update_contact(
+        mentee,
+        street_address="3 rue Dessoles",
+        postal_code="32000",
+        phone="0612345678",
+        contact_email=False,
+        contact_sms=True,
+        contact_letter=True,
+    )
+    assert (mentee.postal_code, mentee.phone) == ("32000", "06 12 34 56 78")
+    assert contact.postal_lines(mentee)[-1] == "32000 AUCH"
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"contact_sms": True, "phone": "05 62 67 40 40"}, "phone", "portable"),
+        ({"contact_sms": True, "phone": ""}, "phone", "portable"),
+        ({"contact_letter": True}, "street_address", "adresse postale"),
+        ({"contact_email": True}, "contact_email", "adresse électronique"),
+        ({}, "contact_email", "au moins une"),
+        ({"phone": "12"}, "phone", "n'existe pas"),
+    ],
+)
+def test_contact_form_refuses_bad_input_in_french(app, values, field, message):
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent, email=None)
+        db.session.commit()
+        ids = (referent.email, mentee.id)
+    ref = _browser(app, ids[0])
+    url = f"/referent/beneficiaires/{ids[1]}/coordonnees"
+    data = {"street_address": "", "postal_code": "", "phone": ""}
+    data.update({k: ("y" if v is True else v) for k, v in values.items() if v is not False})
+    r = ref.post(url, data, page=url)
+    assert r.status_code == 422
+    assert message in text_of(r)
+    with app.app_context():
+        user = db.session.get(User, ids[1])
+        assert not user.contact_sms and not user.contact_letter and user.street_address is None
+
+
+# --- routing: every kind of the registry --------------------------------------------------
+
+
+def test_every_kind_follows_the_persons_choices(ctx):
+    """The routing names no kind: each declared kind reaches a person without email by letter,
+    never a security one; SMS only for the kinds with a short text."""
+    referent = make_referent()
+    mentee = make_mentee(referent, email=None)
+    tutor = make_tutor()
+    tutoring_request = request_service.open_request(
+        mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message=""
+    )
+    db.session.flush()
+    pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
+    mentee.contact_sms = True
+    db.session.flush()
+    before = db.session.scalar(select(func.count()).select_from(Letter))
+    for kind in emails.KINDS.values():
+        letters_before = db.session.scalar(select(func.count()).select_from(Letter))
+        sms_before = db.session.scalar(select(func.count()).select_from(OutboxSms))
+        context = {
+            "pair": pair,
+            "side": "mentee",
+            "expiry_days": 10,
+            "days": 3,
+            "deactivated": tutor,
+            "token": "x",
+            "inviter": referent,
+            "week": "49",
+            "digest": None,
+        }
+        try:
+            email = notifications.queue_email(kind.name, mentee, **context)
+        except Exception as exc:  # a template needing more context than this generic one
+            pytest.skip(f"{kind.name}: {exc}")
+        assert email is None  # no address
+        letters_after = db.session.scalar(select(func.count()).select_from(Letter))
+        sms_after = db.session.scalar(select(func.count()).select_from(OutboxSms))
+        assert letters_after - letters_before == (0 if kind.account_security else 1), kind.name
+        expected_sms = int(not kind.account_security and sms.has_text(kind.name))
+        assert sms_after - sms_before == expected_sms, kind.name
+    assert db.session.scalar(select(func.count()).select_from(Letter)) > before
+
+
+def test_person_with_email_who_asked_for_paper_gets_both(ctx):
+    referent = make_referent()
+    mentee = make_mentee(referent)
+    mentee.contact_letter = True
+    tutor = make_tutor()
+    tutoring_request = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message=""
+    )
+    db.session.flush()
+    pair_service.propose(tutoring_request, tutor.id, actor=referent)
+    db.session.flush()
+    assert db.session.scalar(
+        select(func.count()).select_from(OutboxEmail).where(OutboxEmail.recipient == mentee.email)
+    )
+    [letter] = db.session.scalars(select(Letter).where(Letter.recipient_id == mentee.id))
+    assert letter.referent_id == referent.id and letter.kind == "proposal_mentee"
+    # The tutor, with an email and no paper asked, gets no letter.
+    assert not db.session.scalars(select(Letter).where(Letter.recipient_id == tutor.id)).all()
+
+
+# --- the whole journey of a person without email -------------------------------------------
+
+
+def test_person_without_email_journey_letters_printed_and_marked_sent(app):
+    with app.app_context():
+        referent = make_referent(first_name="Sophie", last_name="Lamothe", organisation="MDS Auch")
+        tutor = make_tutor(first_name="Marc", last_name="Soubiran", commune="32013", remote_ok=True)
+        db.session.commit()
+        ids = {"referent": referent.email, "tutor": tutor.email, "tutor_id": tutor.id}
+
+    ref = _browser(app, ids["referent"])
+    # 1. The référent creates the person, without email.
+    r = ref.post(
+        "/referent/beneficiaires/nouveau",
+        {"first_name": "Julie", "last_name": "Carrère", "email": "", "phone": "", "consent": "y"},
+        page="/referent/beneficiaires/nouveau",
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    with app.app_context():
+        mentee_id = db.session.scalar(select(User.id).where(User.last_name == "Carrère"))
+    # 2. Profile (commune Auch), then the postal address: a wrong postal code is refused.
+    r = ref.post(
+        f"/referent/beneficiaires/{mentee_id}/profil",
+        {
+            "commune": "32000",
+            "metier_1": "aide-soignant",
+            "slots": ["5", "15"],
+            "has_car": "no",
+            "max_km": "10",
+            "remote_ok": "y",
+            "shares": ["first_name", "commune", "metier"],
+        },
+        page=f"/referent/beneficiaires/{mentee_id}/profil",
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    url = f"/referent/beneficiaires/{mentee_id}/coordonnees"
+    bad = {"street_address": "12 rue Gambetta", "postal_code": "32500", "contact_letter": "y"}
+    r = ref.post(url, bad, page=url)
+    assert r.status_code == 422 and "n'est pas celui de Auch" in text_of(r)
+    r = ref.post(url, {**bad, "postal_code": "32000"}, page=url)
+    assert r.status_code == 302
+    # 3. A demande made for her, a proposal: a letter is queued, no email.
+    r = ref.post(
+        f"/referent/beneficiaires/{mentee_id}/demande",
+        {"topics": ["cv"], "meeting_modes": ["in_person"], "message": "Trouver un emploi."},
+        page=f"/referent/beneficiaires/{mentee_id}/demande",
+    )
+    assert r.status_code == 302, text_of(r).split('id="contenu"')[-1][:3000]
+    request_id = int(r.headers["Location"].rstrip("/").split("/")[-1])
+    r = ref.post(f"/referent/demandes/{request_id}/proposer", {"tutor_id": str(ids["tutor_id"])})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    with app.app_context():
+        pair_id = db.session.scalar(select(Pair.id).where(Pair.request_id == request_id))
+    # 4. The tutor accepts; the référent records her answer and confirms.
+    t = _browser(app, ids["tutor"])
+    r = t.post(
+        f"/tuteur/binome/{pair_id}/reponse",
+        {"answer-decision": "accept"},
+        prefix="answer",
+        page=f"/tuteur/binome/{pair_id}",
+    )
+    assert r.status_code == 302
+    r = ref.post(
+        f"/referent/binomes/{pair_id}/reponse-beneficiaire",
+        {"answer-decision": "accept"},
+        prefix="answer",
+        page=f"/referent/binomes/{pair_id}",
+    )
+    assert r.status_code == 302
+    r = ref.post(f"/referent/binomes/{pair_id}/confirmer", {}, page=f"/referent/binomes/{pair_id}")
+    assert r.status_code == 302
+    with app.app_context():
+        queued = db.session.scalars(
+            select(Letter).where(Letter.recipient_id == mentee_id).order_by(Letter.id)
+        ).all()
+        assert [x.kind for x in queued] == ["proposal_mentee", "pair_confirmed_mentee"]
+        assert all(x.status == MessageStatus.PENDING for x in queued)
+        references = [x.reference for x in queued]
+        assert not db.session.scalars(
+            select(OutboxEmail).where(OutboxEmail.recipient.ilike("%carrere%"))
+        ).all()
+
+    # 5. The list, then one PDF of all pending letters.
+    page = ref.get("/referent/courriers").get_data(as_text=True)
+    assert "Courriers à envoyer" in page and "Julie Carrère" in page
+    assert all(ref_ in page for ref_ in references)
+    r = ref.client.get("/referent/courriers/a-envoyer.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    text = pdf_text(r.data)
+    pages = text.split("\f")
+    assert len([p for p in pages if p.strip()]) == 2  # one sheet per letter
+    for page_text, reference in zip(pages, references, strict=False):
+        assert "Julie Carrère" in page_text and "12 rue Gambetta" in page_text
+        assert "32000 AUCH" in page_text
+        assert reference in page_text
+        assert "Sophie Lamothe" in page_text  # the référent, to call
+        assert "Objet" in page_text
+    assert "Un tuteur vous est proposé" in pages[0] and "Marc" in pages[0]
+    assert "/beneficiaire/binome/" in pages[0]  # the link's address, printed in full
+    assert "Soubiran" not in pages[0]  # the tutor's last name: not what the mentee sees
+    assert "merci de ne pas y répondre" not in text  # an email's line, not a letter's
+
+    # 6. The address sits where a window envelope shows it (110 mm from the left, 50 mm down).
+    bbox = pdf_text(r.data, "-bbox", "-f", "1", "-l", "1")
+    word = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>Gambetta</word>', bbox)
+    assert word, bbox[:2000]
+    x_mm, y_mm = float(word.group(1)) * 25.4 / 72, float(word.group(2)) * 25.4 / 72
+    assert 100 <= x_mm <= 150 and 45 <= y_mm <= 90, (x_mm, y_mm)
+
+    # 7. Marked as sent: out of the list, in her history.
+    r = ref.post(
+        "/referent/courriers/envoyes",
+        {"letter_ids": ",".join(str(i) for i in _letter_ids(app, mentee_id))},
+        page="/referent/courriers",
+    )
+    assert r.status_code == 302
+    assert "2 courrier(s) marqué(s)" in ref.get("/referent/courriers").get_data(as_text=True)
+    r = ref.post(
+        "/referent/courriers/envoyes",
+        {"letter_ids": ",".join(str(i) for i in _letter_ids(app, mentee_id))},
+        page="/referent/courriers",
+    )
+    assert r.status_code == 409  # already sent: counted once
+    with app.app_context():
+        assert {x.status for x in db.session.scalars(select(Letter))} == {MessageStatus.SENT}
+    history = ref.get(f"/referent/beneficiaires/{mentee_id}").get_data(as_text=True)
+    assert references[0] in history and "envoyé le" in history
+
+
+def _letter_ids(app, mentee_id: int) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(select(Letter.id).where(Letter.recipient_id == mentee_id)))
+
+
+def test_letters_are_scoped_to_their_referent(app):
+    with app.app_context():
+        referent, other = make_referent(), make_referent()
+        mentee = make_mentee(
+            referent, email=None, street_address="1 place de la Mairie", postal_code="32000"
+        )
+        letter = letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour", set(), {})
+        db.session.commit()
+        letter_id, other_email = letter.id, other.email
+    b = _browser(app, other_email)
+    assert b.client.get(f"/referent/courriers/{letter_id}.pdf").status_code == 404
+    assert "1 place de la Mairie" not in b.get("/referent/courriers").get_data(as_text=True)
+    r = b.post(
+        "/referent/courriers/envoyes", {"letter_ids": str(letter_id)}, page="/referent/courriers"
+    )
+    assert r.status_code == 422
+    with app.app_context():
+        assert db.session.get(Letter, letter_id).status == MessageStatus.PENDING
+
+
+def test_letter_without_address_is_flagged_and_not_printed(app):
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent, email=None, first_name="Sans", last_name="Adresse")
+        letter = letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour", set(), {})
+        db.session.commit()
+        letter_id, email = letter.id, referent.email
+    b = _browser(app, email)
+    page = b.get("/referent/courriers").get_data(as_text=True)
+    assert "Adresse manquante" in page and "Compléter l'adresse" in page
+    r = b.client.get(f"/referent/courriers/{letter_id}.pdf")
+    assert r.status_code == 422 and "pas d'adresse postale" in text_of(r)
+    assert b.client.get("/referent/courriers/a-envoyer.pdf").status_code == 404
+
+
+def test_letter_without_referent_is_an_error_the_admin_sees(ctx):
+    tutor = make_tutor()
+    tutor.contact_letter = True
+    letter = letters.queue_letter("pair_ended", tutor, "Objet", "Bonjour", set(), {})
+    assert letter.status == MessageStatus.FAILED and "Aucun référent" in letter.last_error
+
+
+def test_erasure_cancels_and_redacts_letters_and_sms(ctx):
+    from tutorat.services import privacy
+
+    referent = make_referent()
+    mentee = make_mentee(referent, email=None, first_name="Effacée", last_name="Bientôt")
+    letter = letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour Effacée", set(), {})
+    mentee.contact_sms = True
+    text = sms.OutboxSms(
+        kind="reminder",
+        recipient="+33612345678",
+        subject="s",
+        body_text="Effacée Bientôt",
+        status=MessageStatus.PENDING,
+        attempts=0,
+        next_attempt_at=datetime.now(UTC),
+    )
+    text.people = [sms.OutboxSmsPerson(user_id=mentee.id)]
+    db.session.add(text)
+    db.session.flush()
+    privacy.erase_messages(mentee)
+    db.session.refresh(letter)
+    db.session.refresh(text)
+    assert letter.status == text.status == MessageStatus.CANCELLED
+    assert "Effacée" not in letter.body_text and "Effacée" not in text.body_text
+
+
+def test_hundred_letters_render_in_one_pdf_quickly(ctx):
+    referent = make_referent()
+    mentee = make_mentee(referent, email=None, street_address="3 rue Dessoles", postal_code="32000")
+    body = (
+        "Bonjour,\n\n" + "Votre référent vous propose un tuteur. " * 8 + "\n\nhttps://exemple.fr/x"
+    )
+    batch = [
+        letters.queue_letter("proposal_mentee", mentee, "Objet", body, set(), {})
+        for _ in range(100)
+    ]
+    db.session.flush()
+    started = time.perf_counter()
+    data = letters.render_pdf(batch)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 20, elapsed
+    assert pdf_text(data).count("Référence : C-") == 100
+
+
+# --- SMS --------------------------------------------------------------------------------------
+
+
+def test_gsm7_segments_are_counted():
+    assert sms.segments("a" * 160) == 1
+    assert sms.segments("a" * 161) == 2
+    assert sms.segments("a" * 306) == 2 and sms.segments("a" * 307) == 3
+    assert sms.segments("€" * 80) == 1 and sms.segments("€" * 81) == 2  # extension: two each
+    assert sms.segments("ê" * 70) == 1 and sms.segments("ê" * 71) == 2  # UCS-2
+    assert sms.to_gsm7("Votre binôme est confirmé, ça commence « bientôt »") == (
+        'Votre binome est confirmé, ca commence " bientot "'
+    )
+    assert sms.segments(sms.to_gsm7("êâîôûçœ’…")) == 1
+
+
+def test_every_sms_text_fits_two_segments(ctx):
+    referent = make_referent()
+    mentee = make_mentee(referent, first_name="Marie-Christine-Emmanuelle")
+    tutor = make_tutor(first_name="Jean-Baptiste-Alexandre")
+    tutoring_request = request_service.open_request(
+        mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message=""
+    )
+    db.session.flush()
+    pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
+    kinds = [k for k in emails.KINDS if sms.has_text(k)]
+    assert len(kinds) >= 5
+    for kind in kinds:
+        text = sms.render_text(kind, mentee, pair=pair, side="mentee")
+        assert 1 <= sms.segments(text) <= sms.MAX_SEGMENTS, (kind, len(text), text)
+        assert "STOP" in text and "http" in text
+
+
+def _queue_one(phone: str = "06 12 34 56 78") -> OutboxSms:
+    referent = make_referent()
+    mentee = make_mentee(referent, email=None, phone=phone)
+    mentee.contact_sms = True
+    tutor = make_tutor()
+    tutoring_request = request_service.open_request(
+        mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message=""
+    )
+    db.session.flush()
+    pair_service.propose(tutoring_request, tutor.id, actor=referent)
+    db.session.commit()
+    return db.session.scalars(select(OutboxSms)).one()
+
+
+def test_sms_reach_the_provider_api_once(app, sms_api):
+    with app.app_context():
+        queued = _queue_one()
+        assert queued.recipient == "+33612345678"
+        assert sms.send_pending() == (1, 0)
+        assert sms.send_pending() == (0, 0)  # never twice
+        row = db.session.get(OutboxSms, queued.id)
+        assert row.status == MessageStatus.SENT and row.provider_ref.isdigit()
+    [payload] = sms_api.received
+    assert payload["recipient"] == "33612345678" and payload["type"] == "transactional"
+    assert "un tuteur" in payload["content"] and "STOP" in payload["content"]
+
+
+def test_sms_provider_outage_then_everything_sent_once(app, sms_api):
+    with app.app_context():
+        queued = _queue_one()
+        sms_api.stop()  # the provider is down
+        now = datetime.now(UTC)
+        assert sms.send_pending(now=now) == (0, 1)
+        row = db.session.get(OutboxSms, queued.id)
+        assert row.status == MessageStatus.PENDING and "injoignable" in row.last_error
+        assert sms.send_pending(now=now) == (0, 0)  # waits before trying again
+        sms_api.start()
+        sms_api.fail_with = 503
+        assert sms.send_pending(now=now + timedelta(minutes=2)) == (0, 1)
+        assert "HTTP 503" in db.session.get(OutboxSms, queued.id, populate_existing=True).last_error
+        sms_api.fail_with = None
+        assert sms.send_pending(now=now + timedelta(hours=1)) == (1, 0)
+        assert sms.send_pending(now=now + timedelta(hours=2)) == (0, 0)
+    assert len(sms_api.received) == 1
+
+
+def test_sms_with_a_wrong_key_fails_visibly_then_gives_up(app, sms_api):
+    app.config["SMS_API_KEY"] = "mauvaise-cle"
+    app.config["MAIL_MAX_ATTEMPTS"], saved = 2, app.config["MAIL_MAX_ATTEMPTS"]
+    try:
+        with app.app_context():
+            queued = _queue_one()
+            now = datetime.now(UTC)
+            assert sms.send_pending(now=now) == (0, 1)
+            assert sms.send_pending(now=now + timedelta(hours=1)) == (0, 1)
+            row = db.session.get(OutboxSms, queued.id, populate_existing=True)
+            assert row.status == MessageStatus.FAILED and "HTTP 401" in row.last_error
+    finally:
+        app.config["MAIL_MAX_ATTEMPTS"] = saved
+    assert sms_api.received == []
+
+
+def test_stop_is_recorded_and_cancels_waiting_sms(ctx):
+    queued = _queue_one("07 81 23 45 67")
+    assert sms.record_stop("33781234567") == 1
+    db.session.refresh(queued)
+    assert queued.status == MessageStatus.CANCELLED
+    user = db.session.scalars(select(User).where(User.phone == "07 81 23 45 67")).one()
+    assert user.sms_stopped_at is not None and not sms.accepts_sms(user)
+
+
+def test_landline_gets_no_sms(ctx):
+    referent = make_referent()
+    mentee = make_mentee(referent, email=None, phone="05 62 67 40 40")
+    mentee.contact_sms = True
+    assert not sms.accepts_sms(mentee)

@@ -1,0 +1,185 @@
+"""Letters (courriers): every notice for a person reached by post becomes an A4 letter.
+
+`queue_letter` writes the letter (its text is the notice's, rendered as for the person, so the same
+disclosure applies) in the caller's transaction, for the person's référent to print. `render_pdf`
+makes one PDF of one or many letters (WeasyPrint, one letter per sheet, the address where a window
+envelope shows it); `mark_sent` records that the référent posted them.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select, update
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from tutorat.extensions import db
+from tutorat.links import absolute_url
+from tutorat.models import Letter, LetterPerson, MessageStatus, Pair, User
+from tutorat.services.contact import has_postal_address, postal_lines
+from tutorat.services.db import changed_rows
+from tutorat.services.errors import Conflict, DomainError
+
+DEFAULT_LETTERHEAD = (
+    Path(__file__).resolve().parent.parent / "static" / "letters" / "letterhead.svg"
+)
+NO_REFERENT = "Aucun référent ne suit cette personne : personne ne peut imprimer ce courrier."
+
+
+def new_reference(now: datetime) -> str:
+    """Printed on the letter, short enough to be read over the phone: C-20261204-7F3A2B."""
+    return f"C-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def referent_for(recipient: User, context: dict) -> User | None:
+    """Who prints the letter: the person's own référent, else the référent of the binôme named."""
+    if recipient.mentee_profile is not None:
+        return recipient.mentee_profile.referent
+    for value in context.values():
+        if isinstance(value, Pair):
+            return value.referent
+    return None
+
+
+def queue_letter(
+    kind: str, recipient: User, subject: str, text: str, people: set[int], context: dict
+) -> Letter:
+    """A letter in the référent's « Courriers à envoyer » list. Without a référent it is written
+    as failed, with the reason, so the admin sees it instead of a silent gap."""
+    now = datetime.now(UTC)
+    referent = referent_for(recipient, context)
+    letter = Letter(
+        kind=kind,
+        reference=new_reference(now),
+        recipient_id=recipient.id,
+        referent_id=referent.id if referent is not None else None,
+        recipient=recipient.full_name,
+        subject=subject,
+        body_text=text.strip(),
+        body_html="",
+        status=MessageStatus.PENDING if referent is not None else MessageStatus.FAILED,
+        last_error="" if referent is not None else NO_REFERENT,
+        created_at=now,
+    )
+    ids = set(people) | {recipient.id}
+    if referent is not None:
+        ids.add(referent.id)
+    letter.people = [LetterPerson(user_id=uid) for uid in sorted(ids)]
+    db.session.add(letter)
+    return letter
+
+
+def letterhead_data_uri() -> str:
+    """The letterhead as a data: URI (LETTERHEAD_PATH, or the shipped one): nothing is fetched."""
+    path = Path(current_app.config.get("LETTERHEAD_PATH") or DEFAULT_LETTERHEAD)
+    mime = mimetypes.guess_type(path.name)[0] or "image/svg+xml"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def _paragraphs(text: str) -> list[list[dict]]:
+    """Paragraphs of lines; a line that is an address of a page is printed in full (paper has no
+    links), in a typeface where l, 1 and I differ."""
+    blocks = [b for b in text.replace("\r", "").split("\n\n") if b.strip()]
+    return [
+        [{"text": line, "url": line.strip().startswith("http")} for line in block.split("\n")]
+        for block in blocks
+    ]
+
+
+def letter_pages(letters: Sequence[Letter]) -> list[dict]:
+    pages = []
+    for letter in letters:
+        person = letter.recipient_user
+        referent = letter.referent
+        pages.append(
+            {
+                "letter": letter,
+                "address": postal_lines(person),
+                "has_address": has_postal_address(person),
+                "paragraphs": _paragraphs(letter.body_text),
+                "referent": referent,
+            }
+        )
+    return pages
+
+
+def render_html(letters: Sequence[Letter]) -> str:
+    template = current_app.jinja_env.get_template("letters/letters.html")
+    return template.render(
+        pages=letter_pages(letters),
+        letterhead=letterhead_data_uri(),
+        site=absolute_url("main.index"),
+        request=None,
+    )
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A PDF of `html`; everything it shows is in the HTML (the letterhead is a data: URI), so
+    nothing is fetched from the network or the disk."""
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+
+
+def render_pdf(letters: Sequence[Letter]) -> bytes:
+    """One PDF, one letter per sheet (a letter never shares a sheet with the next)."""
+    return html_to_pdf(render_html(letters))
+
+
+def printable(letter: Letter) -> None:
+    """A letter that cannot be posted is refused with the reason and what to do."""
+    if letter.redacted_at is not None or letter.status == MessageStatus.CANCELLED:
+        raise Conflict(
+            "Ce courrier est annulé : la personne a demandé l'effacement de ses données."
+        )
+    if not has_postal_address(letter.recipient_user):
+        raise DomainError(
+            f"{letter.recipient_user.full_name} n'a pas d'adresse postale complète : "
+            "complétez ses coordonnées avant d'imprimer ce courrier."
+        )
+
+
+def pending_for(referent: User) -> list[Letter]:
+    return list(
+        db.session.scalars(
+            select(Letter)
+            .where(Letter.referent_id == referent.id, Letter.status == MessageStatus.PENDING)
+            .order_by(Letter.created_at, Letter.id)
+        )
+    )
+
+
+def mark_sent(letters: Sequence[Letter], actor: User) -> int:
+    """The référent posted these letters. Only pending ones change (a conditional UPDATE: two
+    clicks, or two référents, never count a letter twice). Returns how many changed."""
+    for letter in letters:
+        printable(letter)
+    ids = [letter.id for letter in letters]
+    if not ids:
+        raise DomainError("Aucun courrier à marquer comme envoyé.")
+    result = db.session.execute(
+        update(Letter)
+        .where(Letter.id.in_(ids), Letter.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.SENT, sent_at=datetime.now(UTC), sent_by_id=actor.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    changed = changed_rows(result)
+    if changed == 0:
+        raise Conflict("Ces courriers sont déjà marqués comme envoyés.")
+    return changed
+
+
+def history_of(user: User) -> list[Letter]:
+    """Every letter to the person, newest first (the person's history on their page)."""
+    return list(
+        db.session.scalars(
+            select(Letter)
+            .where(Letter.recipient_id == user.id)
+            .order_by(Letter.created_at.desc(), Letter.id.desc())
+        )
+    )
