@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from jinja2 import UndefinedError
 from sqlalchemy import func, select
 
 from tests.conftest import Browser
@@ -134,6 +135,7 @@ def test_every_kind_follows_the_persons_choices(ctx):
     mentee.contact_sms = True
     db.session.flush()
     before = db.session.scalar(select(func.count()).select_from(Letter))
+    checked: set[str] = set()
     for kind in emails.KINDS.values():
         letters_before = db.session.scalar(select(func.count()).select_from(Letter))
         sms_before = db.session.scalar(select(func.count()).select_from(OutboxSms))
@@ -149,9 +151,11 @@ def test_every_kind_follows_the_persons_choices(ctx):
             "digest": None,
         }
         try:
-            email = notifications.queue_email(kind.name, mentee, **context)
-        except Exception as exc:  # a template needing more context than this generic one
-            pytest.skip(f"{kind.name}: {exc}")
+            with db.session.begin_nested():
+                email = notifications.queue_email(kind.name, mentee, **context)
+        except UndefinedError:  # a template needing more context than this generic one
+            continue
+        checked.add(kind.name)
         assert email is None  # no address
         letters_after = db.session.scalar(select(func.count()).select_from(Letter))
         sms_after = db.session.scalar(select(func.count()).select_from(OutboxSms))
@@ -159,6 +163,9 @@ def test_every_kind_follows_the_persons_choices(ctx):
         expected_sms = int(not kind.account_security and sms.has_text(kind.name))
         assert sms_after - sms_before == expected_sms, kind.name
     assert db.session.scalar(select(func.count()).select_from(Letter)) > before
+    # The kinds of the journey at least (others may need a context this test does not build).
+    assert {"proposal_mentee", "pair_confirmed_mentee", "reminder", "invitation"} <= checked
+    assert len(checked) >= 10, checked
 
 
 def test_person_with_email_who_asked_for_paper_gets_both(ctx):
