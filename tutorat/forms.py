@@ -11,6 +11,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -746,3 +747,23 @@ class LettersSentForm(Form):
 
     def ids(self) -> list[int]:
         return [int(v) for v in (self.letter_ids.data or "").split(",") if v.strip().isdigit()]
+
+
+class AdoptWeightsForm(Form):
+    """The admin adopts the suggested weights, as shown on the page (and the version they were read against)."""
+
+    distance = DecimalField(
+        validators=[InputRequired(REQUIRED), NumberRange(0, 1, "Entre 0 et 1.")]
+    )
+    sector = DecimalField(validators=[InputRequired(REQUIRED), NumberRange(0, 1, "Entre 0 et 1.")])
+    availability = DecimalField(
+        validators=[InputRequired(REQUIRED), NumberRange(0, 1, "Entre 0 et 1.")]
+    )
+    experience = DecimalField(
+        validators=[InputRequired(REQUIRED), NumberRange(0, 1, "Entre 0 et 1.")]
+    )
+    version = IntegerField(validators=[InputRequired(REQUIRED), NumberRange(0, None)])
+
+    def values(self) -> dict[str, float]:
+        names = ("distance", "sector", "availability", "experience")
+        return {name: float(getattr(self, name).data) for name in names}

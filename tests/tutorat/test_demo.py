@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 
 from tutorat import vocab
 from tutorat.demo.scale import Targets, invariant_violations, seed_scale
+from tutorat.demo.story import DEMO_PREFERENCE
 from tutorat.extensions import db
 from tutorat.models import (
     Meeting,
@@ -26,8 +27,8 @@ from tutorat.models import (
 )
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES as UNANSWERED
+from tutorat.services import decisions, suggestions
 from tutorat.services import requests as request_service
-from tutorat.services import suggestions
 from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS
 from tutorat.vocab import DECLINE_REASONS, OUTCOMES
 
@@ -56,6 +57,14 @@ def test_seed_demo_twice(app, runner):
         assert not db.session.scalar(
             select(func.count()).where(TutorProfile.places_used > TutorProfile.capacity)
         )
+
+        # The demo's référents weigh distance more than the official weights (DEMO_PREFERENCE):
+        # « Ce que montrent les décisions » finds that preference back from the proposals.
+        report = decisions.report(simulate_suggestion=False)
+        assert report.choice.enough and report.choice.signal, report.choice
+        for part, share in DEMO_PREFERENCE.items():
+            assert abs(report.choice.shares[part] - share) < 0.1, (part, report.choice.shares)
+        assert report.suggestion is not None and report.suggestion["distance"] > 0.4
 
         mentee = db.session.scalars(
             select(User).where(User.email == "beneficiaire@example.org")

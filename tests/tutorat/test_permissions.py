@@ -82,6 +82,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "admin.access_log": _only("admin"),
     "admin.erasures": _only("admin"),
     "admin.weights": _only("admin"),
+    "admin.learned": _only("admin"),
     "referent.explanation": _only("referent"),
     "mentee.explanation": _only("mentee"),
     "tutor.explanation": _only("tutor"),
@@ -123,6 +124,7 @@ POST_ONLY: dict[str, str | None] = {
     "admin.validate_tutor": "admin",
     "admin.retry_email": "admin",
     "referent.letters_sent": "referent",
+    "admin.adopt_weights": "admin",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {

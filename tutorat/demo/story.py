@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ Story = Generator[timedelta, None, None]
 
 # The hour of the daily `flask run-reminders` (cron), UTC.
 CRON_HOUR = 7
+
+# The demo's référents weigh distance more than the official weights do (0.30): they pick, among the five best
+# tutors, the one that maximises these shares of the parts plus a little noise. « Ce que montrent les décisions »
+# should find this preference back (tests/tutorat/test_demo_learning.py).
+DEMO_PREFERENCE = {"distance": 0.55, "sector": 0.20, "availability": 0.10, "experience": 0.15}
+DEMO_CHOICE_NOISE = 0.05
+# And a binôme ends well more often when the two have more free moments in common.
+DEMO_SUCCESS = (0.2, 0.6)  # P(positive outcome) = 0.2 + 0.6 × availability part
 
 CANCEL_REASONS = (
     "La personne a trouvé un emploi seule.",
@@ -181,10 +190,17 @@ class History:
         ).all()
         if not free:
             return None
-        top = matching.top_candidates(
-            person.values, [self.tutor_values[i] for i in free], k=5, weights=self.weights
-        )
-        return free[self.rng.choice(top)[0]] if top else None
+        candidates = [self.tutor_values[i] for i in free]
+        top = matching.top_candidates(person.values, candidates, k=5, weights=self.weights)
+        if not top:
+            return None
+
+        def utility(index: int) -> float:
+            parts = matching.explain(person.values, candidates[index], self.weights).parts
+            noise = -DEMO_CHOICE_NOISE * math.log(-math.log(self.rng.random() or 1e-12))
+            return sum(w * parts[p].value for p, w in DEMO_PREFERENCE.items()) + noise
+
+        return free[max((index for index, _ in top), key=utility)]
 
     # -- one demande's story --
 
@@ -327,7 +343,10 @@ class History:
 
     def end_pair(self, pair: Pair, referent: User) -> None:
         rng = self.rng
-        outcome = rng.choice(list(vocab.OUTCOMES))
+        part = ((pair.explanation or {}).get("parts") or {}).get("availability") or {}
+        success = rng.random() < DEMO_SUCCESS[0] + DEMO_SUCCESS[1] * float(part.get("value") or 0.0)
+        positive = [o for o in vocab.OUTCOMES if o not in vocab.FAILED_OUTCOMES]
+        outcome = rng.choice(positive) if success else rng.choice(sorted(vocab.FAILED_OUTCOMES))
         pairs.end(
             pair,
             actor=referent,

@@ -110,6 +110,9 @@ class Pair(Base):
     candidates_count: Mapped[int | None] = mapped_column()
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The ranked list the référent chose from: [{"tutor_id", "rank", "parts": {part: value}}], best first (None for
+    # a proposal made by batch matching, or before migration 0013). "Ce que montrent les décisions" learns from it.
+    shown_candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     algorithm_version: Mapped[str] = mapped_column(String(20), default="")
     meeting_place: Mapped[str] = mapped_column(String(150), default="")
     tutor_answer: Mapped[PairAnswer | None] = mapped_column(EnumText(PairAnswer, 10))

@@ -130,12 +130,18 @@ def greedy(graph: matching.CandidateGraph, capacity: np.ndarray) -> list[tuple[i
     return pairs
 
 
-def plan(*, k: int = 10, progress: Callable[[str, int, int], None] | None = None) -> Plan:
-    """The proposals batch matching would make now (nothing is written)."""
+def plan(
+    *,
+    k: int = 10,
+    progress: Callable[[str, int, int], None] | None = None,
+    weights: matching.Weights | None = None,
+) -> Plan:
+    """The proposals batch matching would make now (nothing is written); `weights`: the current ones
+    by default, or others to simulate their effect (« Ce que montrent les décisions »)."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     pool = suggestions.tutor_pool()
-    weights = suggestions.current_weights()
+    weights = weights or suggestions.current_weights()
     keys, mentees, n_open, incomplete = _mentees()
     tutor_communes = _tutor_communes(pool.ids)
     seconds["chargement"] = time.perf_counter() - start
@@ -206,7 +212,9 @@ def propose_all(
             referent = db.session.get(User, proposal.referent_id)
             if request is None or referent is None:
                 raise DomainError("Demande ou référent introuvable.")
-            pair = pair_service.propose(request, proposal.tutor_id, actor=referent)
+            pair = pair_service.propose(
+                request, proposal.tutor_id, actor=referent, record_shown=False
+            )
             db.session.flush()
             events = db.session.scalars(
                 select(StatusEvent).where(

@@ -96,15 +96,25 @@ def _check_referent(pair_or_request: Pair | TutoringRequest, actor: User) -> Non
 
 
 def propose(
-    request: TutoringRequest, tutor_id: int, *, actor: User, now: datetime | None = None
+    request: TutoringRequest,
+    tutor_id: int,
+    *,
+    actor: User,
+    now: datetime | None = None,
+    record_shown: bool = True,
 ) -> Pair:
-    """The référent proposes tutor `tutor_id` for `request`; the score and its reasons are kept."""
+    """The référent proposes tutor `tutor_id` for `request`; the score and its reasons are kept.
+
+    With `record_shown`, the ranked list the référent chose from is kept too (batch matching, which
+    chooses by the score alone, passes False: its choices teach nothing about référents' practice).
+    """
     now = now or datetime.now(UTC)
     _check_referent(request, actor)
     if request.status != TutoringRequestStatus.OPEN:
         raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
     explanation, mentee_commune, tutor_commune = suggestions.explain_pair(request, tutor_id)
     rank, feasible = suggestions.rank_of(request, tutor_id)
+    shown = suggestions.shown_candidates(request) if record_shown else None
     place = suggestions.meeting_place(mentee_commune, tutor_commune)
     _take_place(tutor_id, now)
     pair = Pair(
@@ -118,6 +128,7 @@ def propose(
         candidates_count=feasible,
         explanation=suggestions.explanation_dict(explanation),
         weights=suggestions.current_weights().to_dict(),
+        shown_candidates=shown,
         algorithm_version=suggestions.ALGORITHM_VERSION,
         meeting_place=place,
         proposed_at=now,

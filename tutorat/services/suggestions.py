@@ -52,21 +52,87 @@ def current_weights() -> matching.Weights:
     return _weights_from(setting.value if setting else None)
 
 
-def set_weights(values: dict[str, float], *, actor: User) -> None:
+HISTORY_KEY = "weights_history"
+DEFAULT_HOW = "Poids par défaut, fixés à la conception de Tutorat (voir « Les poids par défaut, et pourquoi »)."
+MANUAL_HOW = "Réglés à la main par l'administration (page « Poids du classement »)."
+
+
+@dataclass(frozen=True)
+class WeightsVersion:
+    """One version of the weights: what they were, when and by whom adopted, and how they were chosen."""
+
+    number: int
+    weights: dict[str, float]
+    adopted_at: datetime | None
+    adopted_by: str
+    how: str
+
+
+def weights_versions() -> list[WeightsVersion]:
+    """Every version of the weights, oldest first; version 0 is the default one."""
+    setting = db.session.get(Setting, HISTORY_KEY)
+    history = setting.value if setting is not None and isinstance(setting.value, list) else []
+    versions = [WeightsVersion(0, matching.Weights().to_dict(), None, "", DEFAULT_HOW)]
+    for number, entry in enumerate(history, start=1):
+        at = entry.get("at") if isinstance(entry, dict) else None
+        entry = entry if isinstance(entry, dict) else {}
+        versions.append(
+            WeightsVersion(
+                number,
+                dict(entry.get("weights") or {}),
+                datetime.fromisoformat(at) if at else None,
+                str(entry.get("by") or ""),
+                str(entry.get("how") or ""),
+            )
+        )
+    return versions
+
+
+def set_weights(
+    values: dict[str, float],
+    *,
+    actor: User,
+    how: str = MANUAL_HOW,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> WeightsVersion:
     """The administration sets the weights of the score for the next rankings; the caller commits.
 
-    Each proposal keeps the weights it was made with (CRPA): nothing already proposed changes.
+    Each change is a new numbered version, kept with who adopted it and how it was chosen (published
+    on /algorithme). Each proposal keeps the weights it was made with (CRPA): nothing already
+    proposed changes. With `expected_version`, a version adopted meanwhile by someone else is a
+    `Conflict` (the admin decided on figures that are no longer current).
     """
     try:
         matching.Weights(**values)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise DomainError(f"Poids refusés : {error}") from None
+    history_row = db.session.get(Setting, HISTORY_KEY, with_for_update=True)
+    history = (
+        list(history_row.value)
+        if history_row is not None and isinstance(history_row.value, list)
+        else []
+    )
+    if expected_version is not None and expected_version != len(history):
+        raise Conflict(
+            "Les poids ont été changés pendant que vous lisiez cette page (version "
+            f"{len(history)} au lieu de {expected_version}). Relisez la page avant de décider."
+        )
+    now = now or datetime.now(UTC)
+    history.append(
+        {"weights": dict(values), "at": now.isoformat(), "by": actor.full_name, "how": how}
+    )
+    if history_row is None:
+        db.session.add(Setting(key=HISTORY_KEY, value=history, updated_by_id=actor.id))
+    else:
+        history_row.value, history_row.updated_by_id = history, actor.id
     setting = db.session.get(Setting, "weights")
     if setting is None:
         db.session.add(Setting(key="weights", value=values, updated_by_id=actor.id))
     else:
         setting.value, setting.updated_by_id = values, actor.id
     audit.note(AccessAction.MODIFY, target="admin.weights", actor=actor)
+    return WeightsVersion(len(history), dict(values), now, actor.full_name, how)
 
 
 def _timestamp(value: datetime | None) -> float | None:
@@ -357,6 +423,31 @@ def candidates_for(request: TutoringRequest, k: int | None = None) -> tuple[list
     if ranked is None:
         return [], 0
     return _candidates(pool, commune, ranked)
+
+
+def shown_candidates(request: TutoringRequest) -> list[dict[str, Any]]:
+    """The ranked list the référent sees for `request` (tutor, rank, parts of the score), as a proposal keeps it.
+
+    Read from the same cached ranking as the page (no query): what the référent chose from.
+    """
+    pool, _commune, ranked = _ranking(request, None)
+    if ranked is None:
+        return []
+    top, _feasible, explanations = ranked
+    return [
+        {
+            "tutor_id": pool.ids[index],
+            "rank": rank,
+            "parts": {
+                name: float(detail.value)
+                for name, detail in explanation.parts.items()
+                if name in matching.Weights.PARTS
+            },
+        }
+        for rank, ((index, _score), explanation) in enumerate(
+            zip(top, explanations, strict=True), start=1
+        )
+    ]
 
 
 def _rank(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 import matching
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, NewAccountForm, TransferForm, WeightsForm
+from tutorat.forms import ActionForm, AdoptWeightsForm, NewAccountForm, TransferForm, WeightsForm
 from tutorat.models import (
     AccessLog,
     MessageStatus,
@@ -27,6 +27,7 @@ from tutorat.services import (
     accounts,
     caseload,
     deactivation,
+    decisions,
     notifications,
     privacy,
     profiles,
@@ -346,4 +347,47 @@ def transfer():
             ),
             status,
         ),
+    )
+
+
+@bp.get("/decisions")
+def learned():
+    """« Ce que montrent les décisions » : référents' practice, what predicts success, a suggestion."""
+    return render_template(
+        "admin/decisions.html",
+        report=decisions.report(),
+        labels=matching.PART_LABELS,
+        parts=WEIGHT_PARTS,
+        form=AdoptWeightsForm(),
+    )
+
+
+@bp.post("/decisions/adopter")
+def adopt_weights():
+    """The admin adopts the suggested weights as a new, published version (409 if they changed meanwhile)."""
+    form = AdoptWeightsForm()
+
+    def render(status: int):
+        return (
+            render_template(
+                "admin/decisions.html",
+                report=decisions.report(),
+                labels=matching.PART_LABELS,
+                parts=WEIGHT_PARTS,
+                form=form,
+            ),
+            status,
+        )
+
+    return handle_post(
+        form,
+        lambda: decisions.adopt(
+            form.values(), expected_version=form.version.data, actor=current_user
+        ),
+        on_success=lambda version: success(
+            f"Les poids de la version {version.number} sont adoptés et publiés sur la page "
+            "« Comment Tutorat propose un tuteur ». Ils s'appliquent aux prochains classements.",
+            url_for("admin.learned"),
+        ),
+        render=render,
     )

@@ -60,6 +60,7 @@ def algorithm():
     return render_template(
         "main/algorithm.html",
         weights=rows,
+        version=suggestions.weights_versions()[-1],
         description=Markup(transparency.public_description_html()),
     )
 
