@@ -219,8 +219,7 @@ def fit_choices(
     samples = []
     for _ in range(bootstrap):
         picked = rng.integers(0, n, size=n)
-        rows = np.concatenate([by_decision[i] for i in picked])
-        sample = diffs[rows]
+        sample = diffs[np.concatenate([by_decision[i] for i in picked])]
         if not np.any(sample):
             continue
         samples.append(_choice_coefficients(sample))
