@@ -37,6 +37,7 @@ UNFILLABLE = {
     "token": "a one-time link sent by email (reset, invitation), not a page about a binôme",
     "filename": "static files",
     "table": "public indicator exports, aggregated over the whole département",
+    "letter_id": "a letter, printed by its référent only (test_letters_sms checks the scope)",
 }
 
 

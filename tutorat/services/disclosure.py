@@ -70,6 +70,10 @@ class PairView:
     tutor_label: str = ""
     # Free texts and details about the mentee's situation (refusal detail, outcome, rights).
     details_shown: bool = False
+    # How a document addressed to this viewer names both people (the explanation, a letter):
+    # in full for the référent and for each person about themself; else as in `person`.
+    mentee_name: str = ""
+    tutor_name: str = ""
 
     @property
     def hidden_parts(self) -> tuple[str, ...]:
@@ -205,6 +209,16 @@ def pair_view(pair: Pair, viewer: User | None) -> PairView:
         tutor_id=pair.tutor_id,
         tutor_label=f"{pair.tutor.first_name} (tuteur)",
         details_shown=audience in (Audience.STAFF, Audience.MENTEE),
+        mentee_name=(
+            pair.mentee.full_name if audience in (Audience.STAFF, Audience.MENTEE) else label
+        ),
+        tutor_name=(
+            pair.tutor.full_name
+            if audience in (Audience.STAFF, Audience.TUTOR)
+            else pair.tutor.first_name
+            if audience == Audience.MENTEE
+            else "le tuteur"
+        ),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -161,5 +161,20 @@ def explanation(pair_id: int):
     """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
     pair = get_or_404(visible_pairs, Pair, pair_id)
     return render_template(
-        "transparency/explanation.html", **transparency.explanation_context(pair, current_user)
+        "transparency/explanation.html",
+        **transparency.explanation_context(pair, current_user),
+        pdf_url=url_for("mentee.explanation_pdf", pair_id=pair.id),
     )
+
+
+@bp.get("/binome/<int:pair_id>/explication.pdf")
+def explanation_pdf(pair_id: int):
+    """The explanation as a PDF one can print or hand over (same content, addresses printed)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    response = current_app.response_class(
+        transparency.explanation_pdf(pair, current_user), mimetype="application/pdf"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="explication-proposition-{pair.id}.pdf"'
+    )
+    return response

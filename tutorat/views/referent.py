@@ -539,8 +539,23 @@ def explanation(pair_id: int):
     """The explanation of the algorithm's part in this proposal (CRPA L311-3-1), printable."""
     pair = get_or_404(visible_pairs, Pair, pair_id)
     return render_template(
-        "transparency/explanation.html", **transparency.explanation_context(pair, current_user)
+        "transparency/explanation.html",
+        **transparency.explanation_context(pair, current_user),
+        pdf_url=url_for("referent.explanation_pdf", pair_id=pair.id),
     )
+
+
+@bp.get("/binomes/<int:pair_id>/explication.pdf")
+def explanation_pdf(pair_id: int):
+    """The explanation as a PDF one can print or hand over (same content, addresses printed)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    response = current_app.response_class(
+        transparency.explanation_pdf(pair, current_user), mimetype="application/pdf"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="explication-proposition-{pair.id}.pdf"'
+    )
+    return response
 
 
 @bp.route("/beneficiaires/<int:user_id>/coordonnees", methods=["GET", "POST"])
