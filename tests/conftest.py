@@ -24,6 +24,7 @@ MUTABLE_TABLES = (
     "letter",
     "access_log",
     "meeting",
+    "pair_outcome",
     "status_event",
     "pair",
     "tutoring_request",

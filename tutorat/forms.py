@@ -492,9 +492,12 @@ class AnswerForm(Form):
 
 
 class EndForm(Form):
-    outcome = SelectField(
-        "Résultat",
-        choices=[SelectChoice("", "—"), *_choices(vocab.OUTCOMES)],
+    outcomes = MultiCheckboxField(
+        "Résultats (cochez tout ce qui s'applique)", choices=_choices(vocab.OUTCOMES)
+    )
+    stop_reason = SelectField(
+        "Raison de l'arrêt (si arrêt sans résultat)",
+        choices=[SelectChoice("", "—"), *_choices(vocab.STOP_REASONS)],
         validate_choice=False,
     )
     contract = SelectField(
@@ -505,29 +508,61 @@ class EndForm(Form):
     rights = MultiCheckboxField(
         "Droits ouverts (si de nouveaux droits)", choices=_choices(vocab.RIGHTS)
     )
-    tutor_wants_again = ChoiceField(
-        "Le tuteur souhaite-t-il accompagner une autre personne ?",
-        choices=_pairs([("yes", "Oui"), ("no", "Non"), ("unknown", "Ne sait pas")]),
-        validators=[InputRequired("Indiquez si le tuteur souhaite recommencer.")],
-    )
     detail = TextAreaField(
-        "Précisions (type de contrat, formation, droit ouvert…)",
+        "Précisions (type de contrat, formation, droit ouvert, raison de l'arrêt…)",
         validators=[Length(max=500, message=_too_long(500))],
     )
+    confirm = BooleanField(
+        "Je confirme la fin de ce binôme : le tuteur et le bénéficiaire en seront informés.",
+        validators=[DataRequired("Cochez la case pour confirmer la fin du binôme.")],
+    )
 
-    def validate_outcome(self, field):
-        if field.data not in vocab.OUTCOMES:
-            raise ValidationError("Choisissez le résultat du binôme.")
+    def validate_outcomes(self, field):
+        chosen = set(field.data or [])
+        if not chosen:
+            raise ValidationError("Choisissez au moins un résultat.")
+        if vocab.STOPPED_OUTCOME in chosen and len(chosen) > 1:
+            raise ValidationError(
+                "« Arrêt sans résultat » ne se combine pas avec un autre résultat."
+            )
+
+    def validate_stop_reason(self, field):
+        if field.data and field.data not in vocab.STOP_REASONS:
+            raise ValidationError("Choisissez une raison dans la liste.")
+        if vocab.STOPPED_OUTCOME in (self.outcomes.data or []) and not field.data:
+            raise ValidationError("Indiquez pourquoi le binôme s'arrête.")
 
     def validate_contract(self, field):
         if field.data and field.data not in vocab.CONTRACT_TYPES:
             raise ValidationError("Choisissez un type de contrat dans la liste.")
-        if self.outcome.data == "job" and not field.data:
+        if "job" in (self.outcomes.data or []) and not field.data:
             raise ValidationError("Pour un emploi, indiquez le type de contrat.")
 
     def validate_rights(self, field):
-        if self.outcome.data == "rights" and not field.data:
+        if "rights" in (self.outcomes.data or []) and not field.data:
             raise ValidationError("Indiquez quels droits ont été ouverts.")
+
+    def service_values(self) -> dict:
+        return {
+            "outcomes": list(self.outcomes.data or []),
+            "stop_reason": self.stop_reason.data or None,
+            "detail": self.detail.data or "",
+            "contract": self.contract.data or None,
+            "rights": list(self.rights.data or []),
+        }
+
+
+class TutorWishForm(Form):
+    wants_again = ChoiceField(
+        "Souhaitez-vous accompagner une autre personne ?",
+        choices=_pairs(
+            [
+                ("yes", "Oui, quand une personne aura besoin de moi"),
+                ("no", "Non, pas pour l'instant"),
+            ]
+        ),
+        validators=[InputRequired("Choisissez une réponse.")],
+    )
 
 
 class MeetingForm(Form):

@@ -68,8 +68,18 @@ RIGHTS = {
     "other": "Autre droit",
 }
 
-# Outcomes after which the demande goes back to the queue for a new proposal.
+# Outcomes after which the demande goes back to the queue for a new proposal. A binôme has one or
+# several outcomes (a job and leaving the RSA); "stopped" is alone, with a reason from STOP_REASONS.
 FAILED_OUTCOMES = {"stopped"}
+STOPPED_OUTCOME = "stopped"
+
+STOP_REASONS = {
+    "dropped_out": "Abandon",
+    "disagreement": "Désaccord dans le binôme",
+    "moved": "Déménagement",
+    "health": "Santé",
+    "other": "Autre raison (à préciser)",
+}
 
 ROME_LEVELS = {
     "occupation": "même métier",

@@ -158,9 +158,8 @@ def build_world(app) -> dict[str, str]:
         pair_service.end(
             pair_lea,
             actor=referent,
-            outcome="job",
+            outcomes=["job", "left_rsa"],
             contract="fixed_term",
-            tutor_wants_again=True,
             detail="CDD de six mois dans un EHPAD.",
         )
         marc.tutor_profile.rest_until = None
@@ -526,9 +525,9 @@ def bad_tutor_profile(page):
 
 
 def end_job_without_contract(page):
-    page.locator("select[name='end-outcome']").select_option("job")
-    page.locator("input[name='end-tutor_wants_again'][value='yes']").check()
-    return page.locator("form").filter(has=page.locator("[name='end-outcome']"))
+    page.locator("input[name='end-outcomes'][value='job']").check()
+    page.locator("input[name='end-confirm']").check()
+    return page.locator("form").filter(has=page.locator("[name='end-outcomes']"))
 
 
 def decline_without_reason(page):

@@ -262,7 +262,7 @@ def test_anonymisation_ends_an_active_binome(ctx, erased):
     privacy.anonymise(tutor if erased == "tutor" else mentee, actor=referent)
     db.session.commit()
     ended = db.session.get(Pair, pair.id)
-    assert ended.status == "ended" and ended.outcome == "stopped" and ended.ended_at is not None
+    assert ended.status == "ended" and ended.outcomes == ["stopped"] and ended.ended_at is not None
     assert _events(pair.id)[-1].to_status == "ended"
     assert db.session.get(TutorProfile, tutor.id).places_used == 0
     tutoring_request = db.session.get(TutoringRequest, pair.request_id).status

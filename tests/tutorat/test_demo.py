@@ -30,7 +30,7 @@ from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES as UNANSWERED
 from tutorat.services import decisions, suggestions
 from tutorat.services import requests as request_service
 from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS
-from tutorat.vocab import DECLINE_REASONS, OUTCOMES
+from tutorat.vocab import DECLINE_REASONS, OUTCOMES, STOP_REASONS
 
 
 def _count(stmt) -> int:
@@ -117,6 +117,12 @@ FRENCH_REASONS = [
         r"Un autre tuteur paraît plus adapté\.",
     )
 ] + [re.compile(re.escape(label)) for label in (*DECLINE_REASONS.values(), *OUTCOMES.values())]
+# An ended binôme: its outcomes (one or several), the reason it stopped, the référent's words.
+_OUTCOME = "|".join(re.escape(label) for label in OUTCOMES.values())
+_STOP = "|".join(re.escape(label.lower()) for label in STOP_REASONS.values())
+FRENCH_REASONS.append(
+    re.compile(rf"({_OUTCOME})(, ({_OUTCOME}))*( \(({_STOP})\))?( Raison donnée par téléphone\.)?")
+)
 ENGLISH = re.compile(
     r"\b(expired|declined|accepted|withdrawn|proposed|active|ended|cancelled|matched|open"
     r"|tutor|mentee|pair|request|none|null)\b",
@@ -341,7 +347,7 @@ def test_services_follow_a_simulated_clock(ctx):
     # Nothing is dated in the future, even when asked to.
     with pytest.raises(DomainError, match="dans le futur"):
         pair_service.end(
-            pair, actor=referent, outcome="training", now=datetime.now(UTC) + timedelta(days=1)
+            pair, actor=referent, outcomes=["training"], now=datetime.now(UTC) + timedelta(days=1)
         )
     # The cron replays a past day: a proposal of then expires at then + 10 days, dated so.
     other = make_mentee(referent)

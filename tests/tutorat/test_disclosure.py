@@ -107,7 +107,7 @@ def _advance(app, worlds, stage):
                 pair_service.end(
                     pair,
                     actor=pair.proposed_by,
-                    outcome="job",
+                    outcomes=["job"],
                     contract="permanent",
                     detail="Embauchée",
                 )

@@ -189,7 +189,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     _ok(
         ref.post(
             f"/referent/binomes/{first}/terminer",
-            {"end-outcome": "training", "end-tutor_wants_again": "yes"},
+            {"end-outcomes": "training", "end-confirm": "y"},
             prefix="end",
             page=f"/referent/binomes/{first}",
         )

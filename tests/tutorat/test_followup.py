@@ -213,19 +213,26 @@ def test_end_with_outcome_details(app):
     url = f"/referent/binomes/{pair_id}/terminer"
     page = f"/referent/binomes/{pair_id}"
     assert "Terminer le binôme" in b.get(page).get_data(as_text=True)
-    r = b.post(url, {"end-outcome": "job", "end-tutor_wants_again": "yes"}, prefix="end", page=url)
+    ok = {"end-confirm": "y"}
+    r = b.post(url, {"end-outcomes": "job", **ok}, prefix="end", page=url)
     assert r.status_code == 422 and "type de contrat" in r.get_data(as_text=True)
-    r = b.post(
-        url, {"end-outcome": "rights", "end-tutor_wants_again": "yes"}, prefix="end", page=url
-    )
+    r = b.post(url, {"end-outcomes": "rights", **ok}, prefix="end", page=url)
     assert r.status_code == 422 and "droits ont été ouverts" in r.get_data(as_text=True)
+    r = b.post(url, {"end-outcomes": "stopped", **ok}, prefix="end", page=url)
+    assert r.status_code == 422 and "Indiquez pourquoi le binôme" in r.get_data(as_text=True)
+    r = b.post(url, {"end-outcomes": ["stopped", "job"], **ok}, prefix="end", page=url)
+    assert r.status_code == 422 and "ne se combine pas" in r.get_data(as_text=True)
+    r = b.post(url, {"end-outcomes": "training"}, prefix="end", page=url)  # not confirmed
+    assert r.status_code == 422 and "pour confirmer la fin" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Pair, pair_id).status == "active"  # nothing written
     r = b.post(
         url,
         {
-            "end-outcome": "job",
+            "end-outcomes": ["job", "left_rsa"],
             "end-contract": "fixed_term",
-            "end-tutor_wants_again": "yes",
             "end-detail": "CDD de 6 mois en EHPAD",
+            **ok,
         },
         prefix="end",
         page=url,
@@ -233,14 +240,64 @@ def test_end_with_outcome_details(app):
     assert r.status_code == 302
     with app.app_context():
         pair = db.session.get(Pair, pair_id)
-        assert (pair.status, pair.outcome, pair.outcome_contract, pair.tutor_wants_again) == (
+        assert (pair.status, pair.outcomes, pair.outcome_contract, pair.tutor_wants_again) == (
             "ended",
-            "job",
+            ["job", "left_rsa"],
             "fixed_term",
-            True,
+            None,  # asked of the tutor, not typed by the référent
         )
         assert db.session.scalar(select(func.count()).where(OutboxEmail.kind == "pair_ended")) == 2
-    assert "CDD" in b.get(page).get_data(as_text=True)
+        tutor_email = pair.tutor.email
+    shown = b.get(page).get_data(as_text=True)
+    assert "A trouvé un emploi, Est sorti du RSA (CDD)" in shown and "pas encore répondu" in shown
+    # The tutor answers on their side; the référent sees it.
+    t = Browser(app.test_client())
+    t.login(tutor_email, PASSWORD)
+    tutor_page = f"/tuteur/binome/{pair_id}"
+    assert "Souhaitez-vous accompagner une autre personne" in t.get(tutor_page).get_data(
+        as_text=True
+    )
+    r = t.post(f"{tutor_page}/souhait", {}, prefix="wish", page=tutor_page)
+    assert r.status_code == 422 and "Choisissez une réponse" in r.get_data(as_text=True)
+    r = t.post(f"{tutor_page}/souhait", {"wish-wants_again": "yes"}, prefix="wish", page=tutor_page)
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.get(Pair, pair_id).tutor_wants_again is True
+    assert "souhaite accompagner une autre personne</dt><dd>Oui" in b.get(page).get_data(
+        as_text=True
+    )
+    # The référent cannot answer for the tutor (only the tutor's page has the form).
+    assert b.post(f"{tutor_page}/souhait", {"wish-wants_again": "no"}).status_code == 403
+
+
+def test_stopped_binome_records_its_reason_and_indicators_count_every_outcome(app):
+    from tutorat.services import indicators
+
+    with app.app_context():
+        referent = make_referent()
+        ended = []
+        for outcomes, reason in ((["job", "left_rsa"], None), (["stopped"], "moved")):
+            _, mentee, tutor, pair = _proposal(referent)
+            pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
+            pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
+            pair_service.confirm(pair, actor=referent)
+            pair_service.end(
+                pair, actor=referent, outcomes=outcomes, stop_reason=reason, contract="permanent"
+            )
+            ended.append(pair)
+        db.session.commit()
+        stopped = ended[1]
+        assert stopped.stop_reason == "moved" and stopped.request.status == "open"
+        assert ended[0].stop_reason is None and ended[0].request.status == "matched"
+        report = indicators.build_report(
+            indicators.default_period(date.today()), referent_id=referent.id
+        )
+        assert report.pairs_ended == 2  # two binômes, three outcomes
+        rows = dict(report.outcome_rows())
+        assert rows["A trouvé un emploi"] == rows["Est sorti du RSA"] == 1
+        assert rows["Arrêt sans résultat"] == 1
+        assert rows["Arrêt sans résultat : déménagement"] == 1
+        assert "Résultat non enregistré" not in rows
 
 
 def test_pair_page_shows_one_timeline(app):

@@ -195,7 +195,14 @@ def _forms(w):
             "referent",
             f"/referent/binomes/{w['active']}",
             f"/referent/binomes/{w['active']}/terminer",
-            ["end-outcome", "end-contract", "end-rights", "end-detail", "end-tutor_wants_again"],
+            [
+                "end-outcomes",
+                "end-contract",
+                "end-rights",
+                "end-stop_reason",
+                "end-detail",
+                "end-confirm",
+            ],
             "end",
         ),
         "new_mentee": (

@@ -111,7 +111,7 @@ def world(app):
         db.session.flush()
         _meeting(p3, t1)
         _meeting(p3, t1, "contested")
-        pair_service.end(p1, actor=a, outcome="training")
+        pair_service.end(p1, actor=a, outcomes=["training"])
         # m4: open for 5 days, no proposal.
         d4 = _open(m4, a)
         # Référent B: n1 proposed to t4, the mentee accepted; n2 open.
@@ -204,7 +204,7 @@ def test_figures_of_a_referents_caseload(world, ctx):
     assert r.meetings == {2: 1, 1: 1}
     assert r.meetings_mean == 1.5
     assert r.meetings_median == 1.5
-    assert r.outcomes == {"training": 1}
+    assert r.pairs_ended == 1 and r.outcomes["training"] == 1
     assert dict(r.outcome_rows())["Est entré en formation"] == 1
     assert r.reasons == {"too_far": (1, 0)}
     assert ("Trop loin", 1, 0) in r.reason_rows()
@@ -270,7 +270,7 @@ def test_a_referent_never_counts_another_referents_people(world, ctx):
     assert b.acceptance_rate is None
     assert b.to_proposal.counts == {7: 1}
     assert (b.tutors_live, b.tutors_with_pair) == (1, 0)
-    assert b.meetings == {} and b.outcomes == {}
+    assert b.meetings == {} and b.pairs_ended == 0
     # Open demandes are the référent's own; free places are the département's (same for both).
     assert a.open_requests == 2 and b.open_requests == 1
     assert {c.code: c.open_requests for c in a.communes if c.open_requests} == {AUCH: 1, CONDOM: 1}

@@ -24,6 +24,7 @@ from tutorat.models import (
     Meeting,
     MenteeProfile,
     Pair,
+    PairOutcome,
     PairStatus,
     Role,
     StatusEvent,
@@ -50,7 +51,6 @@ EXPECTED = [
     ("tutor_profile", "obstacles", "user_id", "housing,health", "logement,sante"),
     ("pair", "decline_reason", "id", "no_answer", "sans_reponse"),
     ("pair", "end_reason", "id", "too_far", "trop_loin"),
-    ("pair", "outcome", "id", "job", "emploi"),
     ("pair", "outcome_contract", "id", "fixed_term", "cdd"),
     ("pair", "outcome_rights", "id", "activity_bonus,housing_aid,other", "prime_activite,logement,autre"),
     ("status_event", "entity", "id", "pair", "binome"),
@@ -107,7 +107,7 @@ def _write_rows() -> None:
         explanation=EXPLANATION,
         decline_reason="no_answer",
         end_reason="too_far",
-        outcome="job",
+        outcome_rows=[PairOutcome(outcome="job")],
         outcome_contract="fixed_term",
         outcome_rights="activity_bonus,housing_aid,other",
         proposed_at=NOW,
@@ -152,6 +152,8 @@ def test_migrations_0008_0009_translate_every_stored_code(database):
         _write_rows()
         downgrade(revision="0007")
         _stored(1)  # the French codes, as a database of revision 0007 holds them
+        with db.engine.connect() as conn:  # one outcome per binôme before 0011
+            assert conn.execute(text("SELECT outcome FROM pair")).scalar() == "emploi"
         explanation = db.session.scalar(select(Pair.explanation))
         assert explanation["rome_level"] == "domaine"
         assert explanation["common_obstacles"] == ["garde_enfants", "droits"]
@@ -159,6 +161,8 @@ def test_migrations_0008_0009_translate_every_stored_code(database):
 
         upgrade()
         _stored(0)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT outcome FROM pair_outcome")).scalar() == "job"
         pair = db.session.scalars(select(Pair)).one()
         assert pair.explanation == EXPLANATION
         # The rebuilt check constraints accept the English codes and refuse the French ones.

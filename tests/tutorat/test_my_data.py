@@ -47,7 +47,7 @@ def _story(app):
         pair_service.end(
             pair,
             actor=referent,
-            outcome="job",
+            outcomes=["job", "rights", "left_rsa"],
             contract="permanent",
             rights=["activity_bonus"],
             detail=OUTCOME_DETAIL,
@@ -95,7 +95,9 @@ def test_export_holds_history_refusal_outcome_messages_consultations_and_consent
         "precision": DECLINE_DETAIL,
     }
     ended = by_id[s["pair"]]
-    assert ended["resultat"] == "A trouvé un emploi"
+    assert ended["resultat"] == (
+        "A trouvé un emploi, A ouvert de nouveaux droits, Est sorti du RSA"
+    )
     assert ended["resultat_details"] == {
         "contrat": "CDI",
         "droits_ouverts": ["Prime d'activité"],

@@ -120,6 +120,7 @@ POST_ONLY: dict[str, str | None] = {
     "mentee.cancel_request": "mentee",
     "mentee.confirm_meeting": "mentee",
     "tutor.answer": "tutor",
+    "tutor.wish": "tutor",
     "referent.propose": "referent",
     "referent.mentee_answer": "referent",
     "referent.confirm": "referent",
@@ -246,6 +247,7 @@ def _url(app, endpoint: str, objs: dict) -> str:
             "choice": "confirmer",
         },
         "tutor.answer": {"pair_id": objs["pair"]},
+        "tutor.wish": {"pair_id": objs["pair"]},
         "referent.propose": {"request_id": objs["request"]},
         "referent.mentee_answer": {"pair_id": objs["pair"]},
         "referent.confirm": {"pair_id": objs["pair"]},
@@ -310,6 +312,7 @@ def test_post_only_routes(app, world, role):
     "endpoint",
     [
         "tutor.answer",
+        "tutor.wish",
         "referent.confirm",
         "referent.withdraw",
         "referent.end",

@@ -97,7 +97,7 @@ def test_full_cycle_with_events_and_places(ctx):
     assert pair.status == "accepted"
     pair_service.confirm(pair, actor=referent)
     assert (pair.status, tutoring_request.status) == ("active", "matched")
-    pair_service.end(pair, actor=referent, outcome="stopped")
+    pair_service.end(pair, actor=referent, outcomes=["stopped"], stop_reason="moved")
     assert (
         pair.status == "ended" and tutoring_request.status == "open"
     )  # a failed binôme goes back to the queue

@@ -37,6 +37,7 @@ from tutorat.models import (
     MenteeProfile,
     Pair,
     PairAnswer,
+    PairOutcome,
     PairStatus,
     Role,
     RomeMetier,
@@ -134,6 +135,8 @@ class _PairPlan:
     )
     # (at, actor: "mentee" | "referent" | "tutor" | "system", from, to, reason)
     values: dict[str, Any] = field(default_factory=dict)
+    outcomes: list[str] = field(default_factory=list)  # rows of pair_outcome, once ended
+    stop_reason: str | None = None
     id: int | None = None
 
 
@@ -495,7 +498,6 @@ class _Generator:
             tutor_answer=None,
             mentee_answer=None,
             decline_reason=None,
-            outcome=None,
             outcome_contract=None,
             outcome_rights="",
             tutor_wants_again=None,
@@ -582,13 +584,22 @@ class _Generator:
                 )
                 end = max(end, t + timedelta(hours=1))
                 outcome = "stopped" if kind == ENDED_FAILED else rng.choice(SUCCESS_OUTCOMES)
-                v["outcome"] = outcome
+                pair.outcomes = [outcome]
+                if outcome == "job" and rng.random() < 0.5:  # a job, and leaving the RSA
+                    pair.outcomes.append("left_rsa")
+                if outcome == vocab.STOPPED_OUTCOME:
+                    pair.stop_reason = rng.choice(list(vocab.STOP_REASONS))
                 if outcome == "job":
                     v["outcome_contract"] = rng.choice(list(vocab.CONTRACT_TYPES))
                 if outcome == "rights":
                     v["outcome_rights"] = rng.choice(list(vocab.RIGHTS))
                 v["tutor_wants_again"] = rng.choice([True, True, False, None])
-                step(_P.ENDED, "referent", end, vocab.OUTCOMES[outcome])
+                step(
+                    _P.ENDED,
+                    "referent",
+                    end,
+                    ", ".join(vocab.OUTCOMES[code] for code in pair.outcomes),
+                )
                 v["ended_at"] = end
                 if outcome in vocab.FAILED_OUTCOMES:
                     _follow(
@@ -835,6 +846,17 @@ class _Generator:
             ids.extend(s.scalars(stmt, batch).all())
         for (_st, pair), pid in zip(pairs, ids, strict=True):
             pair.id = pid
+        outcome_rows = [
+            {
+                "pair_id": pair.id,
+                "outcome": code,
+                "reason": pair.stop_reason if code == vocab.STOPPED_OUTCOME else None,
+            }
+            for _st, pair in pairs
+            for code in pair.outcomes
+        ]
+        for batch in _batches(outcome_rows):
+            s.execute(insert(PairOutcome), batch)
 
         # Status events: the demande's, then each binôme's.
         def actor(st: _Story, who: str, tutor: int | None) -> tuple[int | None, int | None]:

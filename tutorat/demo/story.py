@@ -347,15 +347,24 @@ class History:
         success = rng.random() < DEMO_SUCCESS[0] + DEMO_SUCCESS[1] * float(part.get("value") or 0.0)
         positive = [o for o in vocab.OUTCOMES if o not in vocab.FAILED_OUTCOMES]
         outcome = rng.choice(positive) if success else rng.choice(sorted(vocab.FAILED_OUTCOMES))
+        # A job often means leaving the RSA too: several outcomes at once.
+        outcomes = [outcome, "left_rsa"] if outcome == "job" and rng.random() < 0.5 else [outcome]
+        stopped = outcome == vocab.STOPPED_OUTCOME
+        stop_reason = rng.choice(list(vocab.STOP_REASONS)) if stopped else None
         pairs.end(
             pair,
             actor=referent,
-            outcome=outcome,
+            outcomes=outcomes,
+            stop_reason=stop_reason,
+            detail="Raison donnée par téléphone." if stop_reason == "other" else "",
             contract=rng.choice(list(vocab.CONTRACT_TYPES)) if outcome == "job" else None,
             rights=rng.sample(list(vocab.RIGHTS), rng.randint(1, 2)) if outcome == "rights" else [],
-            tutor_wants_again=rng.choice([True, False, None]),
             now=self.now,
         )
+        # The tutor answers, on their side, whether they wish to go on (or has not yet).
+        wish = rng.choice([True, False, None])
+        if wish is not None:
+            pairs.record_tutor_wish(pair, actor=pair.tutor, wants_again=wish)
 
     def run(self) -> None:
         """Play the stories through the services, then drop the emails of the simulated past.

@@ -20,7 +20,7 @@ from tutorat.models.outbox import (
     outbox_email_person,
     outbox_sms_person,
 )
-from tutorat.models.pairs import Pair, PairAnswer, PairStatus
+from tutorat.models.pairs import Pair, PairAnswer, PairOutcome, PairStatus, StopReason
 from tutorat.models.pool import POOL_TABLES, PoolVersion
 from tutorat.models.reference import (
     Commune,
@@ -54,6 +54,7 @@ __all__ = [
     "OutboxSmsPerson",
     "Pair",
     "PairAnswer",
+    "PairOutcome",
     "PairStatus",
     "PoolVersion",
     "ReferentChange",
@@ -64,6 +65,7 @@ __all__ = [
     "RomeMetier",
     "Setting",
     "StatusEvent",
+    "StopReason",
     "TutorProfile",
     "TutoringRequest",
     "TutoringRequestStatus",

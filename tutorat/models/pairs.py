@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tutorat import vocab
 from tutorat.extensions import Base
 from tutorat.models._types import EnumText, UTCDateTime, in_check, utcnow
 from tutorat.models.requests import TutoringRequest
@@ -42,6 +43,16 @@ PAIR_STATUS_LABELS = {
     PairStatus.EXPIRED: "Expiré sans réponse",
     PairStatus.WITHDRAWN: "Retiré par le référent",
 }
+
+
+class StopReason(enum.StrEnum):
+    """Why a binôme stopped without result (labels: vocab.STOP_REASONS)."""
+
+    DROPPED_OUT = "dropped_out"
+    DISAGREEMENT = "disagreement"
+    MOVED = "moved"
+    HEALTH = "health"
+    OTHER = "other"
 
 
 class PairAnswer(enum.StrEnum):
@@ -120,11 +131,11 @@ class Pair(Base):
     decline_reason: Mapped[str | None] = mapped_column(String(30))
     decline_detail: Mapped[str] = mapped_column(Text, default="")
     end_reason: Mapped[str | None] = mapped_column(String(30))
-    outcome: Mapped[str | None] = mapped_column(String(30))
     outcome_detail: Mapped[str] = mapped_column(Text, default="")
     # Job outcome: contract type; rights outcome: which rights were opened (codes, comma-separated).
     outcome_contract: Mapped[str | None] = mapped_column(String(20))
     outcome_rights: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Asked of the tutor once the binôme has ended (on their side), never typed by the référent.
     tutor_wants_again: Mapped[bool | None] = mapped_column(Boolean)
     # Reminders already sent for an unanswered proposal (0, 1 after 3 days, 2 after 7 days).
     reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -137,6 +148,23 @@ class Pair(Base):
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
     tutor: Mapped[User] = relationship(foreign_keys=[tutor_id])
     proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    # Loaded when read (an ended binôme's page), in vocabulary order by `outcomes`.
+    outcome_rows: Mapped[list[PairOutcome]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The binôme's outcomes (codes of vocab.OUTCOMES), in the vocabulary's order."""
+        codes = {row.outcome for row in self.outcome_rows}
+        return [code for code in vocab.OUTCOMES if code in codes] + sorted(
+            codes - set(vocab.OUTCOMES)
+        )
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the binôme stopped without result (vocab.STOP_REASONS), if it did."""
+        return next((row.reason for row in self.outcome_rows if row.reason), None)
 
     @property
     def status_label(self) -> str:
@@ -167,3 +195,25 @@ class Pair(Base):
     @property
     def is_failed_proposal(self) -> bool:
         return self.status in FAILED_PROPOSAL_STATUSES
+
+
+class PairOutcome(Base):
+    """One outcome of an ended binôme: a binôme may have several (a job and leaving the RSA).
+
+    The "stopped" outcome (without result) carries its reason, and only it."""
+
+    __tablename__ = "pair_outcome"
+    __table_args__ = (
+        CheckConstraint(
+            f"reason IS NULL OR (outcome = '{vocab.STOPPED_OUTCOME}' AND "
+            + in_check("reason", StopReason)
+            + ")",
+            name="raison_d_arret_connue",
+        ),
+    )
+
+    pair_id: Mapped[int] = mapped_column(
+        ForeignKey("pair.id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(30), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(String(20))

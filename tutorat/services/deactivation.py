@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 
+from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
     AccessAction,
     Pair,
+    PairOutcome,
     PairStatus,
     Role,
     TutoringRequest,
@@ -110,7 +112,7 @@ def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
         reason="Arrêté : les données d'une personne du binôme ont été effacées",
         now=now,
     )
-    pair.outcome = "stopped"
+    pair.outcome_rows = [PairOutcome(outcome=vocab.STOPPED_OUTCOME, reason="other")]
     pair.ended_at = pair.updated_at = now
     pair_service.free_place(pair.tutor_id, now)
     if user.id == pair.tutor_id:

@@ -13,6 +13,7 @@ from tutorat.extensions import db
 from tutorat.models import (
     Pair,
     PairAnswer,
+    PairOutcome,
     PairStatus,
     Role,
     TutoringRequest,
@@ -276,42 +277,63 @@ def end(
     pair: Pair,
     *,
     actor: User,
-    outcome: str,
+    outcomes: list[str],
+    stop_reason: str | None = None,
     detail: str = "",
     contract: str | None = None,
     rights: list[str] | None = None,
-    tutor_wants_again: bool | None = None,
     now: datetime | None = None,
 ) -> None:
-    """End an active binôme with its outcome; a failed one sends the demande back to the queue."""
+    """End an active binôme with its outcomes (one or several: a job and leaving the RSA), or
+    stopped without result with a reason, which sends the demande back to the queue.
+
+    Whether the tutor wishes to go on is asked of the tutor afterwards (`record_tutor_wish`)."""
     now = now or datetime.now(UTC)
     _check_referent(pair, actor)
     if pair.status != PairStatus.ACTIVE:
         raise Conflict("Seul un binôme actif peut être terminé.")
-    if outcome not in vocab.OUTCOMES:
-        raise DomainError("Choisissez le résultat du binôme dans la liste.", field="outcome")
+    chosen = set(outcomes)
+    if not chosen or any(code not in vocab.OUTCOMES for code in chosen):
+        raise DomainError(
+            "Choisissez le ou les résultats du binôme dans la liste.", field="outcomes"
+        )
+    stopped = vocab.STOPPED_OUTCOME in chosen
+    if stopped and len(chosen) > 1:
+        raise DomainError(
+            "« Arrêt sans résultat » ne se combine pas avec un autre résultat.", field="outcomes"
+        )
+    if stopped and stop_reason not in vocab.STOP_REASONS:
+        raise DomainError("Indiquez pourquoi le binôme s'arrête.", field="stop_reason")
+    if stopped and stop_reason == "other" and not detail.strip():
+        raise DomainError("Précisez la raison de l'arrêt.", field="detail")
     rights = rights or []
-    if outcome == "job" and contract not in vocab.CONTRACT_TYPES:
+    if "job" in chosen and contract not in vocab.CONTRACT_TYPES:
         raise DomainError("Pour un emploi, indiquez le type de contrat.", field="contract")
-    if outcome == "rights" and not rights:
+    if "rights" in chosen and not rights:
         raise DomainError("Indiquez quels droits ont été ouverts.", field="rights")
     if any(r not in vocab.RIGHTS for r in rights):
         raise DomainError("Droit inconnu : choisissez dans la liste.", field="rights")
+    ordered = [code for code in vocab.OUTCOMES if code in chosen]
+    summary = ", ".join(vocab.OUTCOMES[code] for code in ordered)
+    if stopped and stop_reason:
+        summary += f" ({vocab.STOP_REASONS[stop_reason].lower()})"
     transition(
         pair,
         PairStatus.ENDED,
         actor=actor,
-        reason=f"{vocab.OUTCOMES[outcome]} {detail}".strip(),
+        reason=f"{summary} {detail}".strip(),
         now=now,
     )
-    pair.outcome = outcome
+    pair.outcome_rows = [
+        PairOutcome(outcome=code, reason=stop_reason if code == vocab.STOPPED_OUTCOME else None)
+        for code in ordered
+    ]
     pair.outcome_detail = detail.strip()
-    pair.outcome_contract = contract if outcome == "job" else None
-    pair.outcome_rights = ",".join(rights)
-    pair.tutor_wants_again = tutor_wants_again
+    pair.outcome_contract = contract if "job" in chosen else None
+    pair.outcome_rights = ",".join(rights) if "rights" in chosen else ""
     pair.ended_at = pair.updated_at = now
     free_place(pair.tutor_id, now, rest=True)
-    if outcome in vocab.FAILED_OUTCOMES:
+    if chosen & vocab.FAILED_OUTCOMES:
         move_request_after(
             pair.request,
             PairStatus.ENDED,
@@ -321,3 +343,12 @@ def end(
         )
     for person in (pair.tutor, pair.mentee):
         queue_email("pair_ended", person, pair=pair)
+
+
+def record_tutor_wish(pair: Pair, *, actor: User, wants_again: bool) -> None:
+    """The tutor says, once their binôme has ended, whether they wish to follow someone else."""
+    if actor.id != pair.tutor_id:
+        raise DomainError("Seul le tuteur du binôme peut répondre à cette question.")
+    if pair.status != PairStatus.ENDED:
+        raise Conflict("Cette question se pose une fois le binôme terminé.")
+    pair.tutor_wants_again = wants_again

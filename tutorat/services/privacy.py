@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -176,8 +177,9 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
         and (view.details_shown or pair.end_reason == vocab.EXPIRY_REASON[0])
     ):
         data["fin"] = vocab.END_REASONS.get(pair.end_reason, pair.end_reason)
-    data["resultat"] = vocab.OUTCOMES.get(pair.outcome or "", None)
-    if view.details_shown and pair.outcome:
+    outcomes = pair.outcomes
+    data["resultat"] = ", ".join(vocab.labels(outcomes, vocab.OUTCOMES)) or None
+    if view.details_shown and outcomes:
         data["resultat_details"] = {
             "contrat": vocab.CONTRACT_TYPES.get(pair.outcome_contract or "", None),
             "droits_ouverts": vocab.labels(
@@ -185,6 +187,10 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
             ),
             "precision": pair.outcome_detail or None,
         }
+        if pair.stop_reason:
+            data["resultat_details"]["raison_de_l_arret"] = vocab.STOP_REASONS.get(
+                pair.stop_reason, pair.stop_reason
+            )
     data["historique"] = _history(events, EventEntity.PAIR, name, view.event_reason)
     data["rencontres"] = [
         {
@@ -288,6 +294,7 @@ def my_data(user: User) -> dict[str, Any]:
         select(Pair)
         .where(or_(Pair.mentee_id == user.id, Pair.tutor_id == user.id))
         .order_by(Pair.id)
+        .options(selectinload(Pair.outcome_rows))
     ).all()
     if pairs:
         meetings = db.session.scalars(

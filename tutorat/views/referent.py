@@ -382,15 +382,7 @@ def end(pair_id: int):
     form = EndForm(prefix="end")
     return handle_post(
         form,
-        lambda: pair_service.end(
-            pair,
-            actor=current_user,
-            outcome=form.outcome.data,
-            detail=form.detail.data or "",
-            contract=form.contract.data or None,
-            rights=list(form.rights.data or []),
-            tutor_wants_again={"yes": True, "no": False}.get(form.tutor_wants_again.data),
-        ),
+        lambda: pair_service.end(pair, actor=current_user, **form.service_values()),
         on_success=lambda _: success(
             "Le binôme est terminé et son résultat enregistré.",
             url_for("referent.pair", pair_id=pair.id),

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from tutorat.extensions import db
-from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm, validated
+from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm, TutorWishForm, validated
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
@@ -68,12 +68,18 @@ def profile():
     )
 
 
-def _pair_page(pair: Pair, answer_form: AnswerForm, status: int = 200):
+def _pair_page(
+    pair: Pair, answer_form: AnswerForm, status: int = 200, wish_form: TutorWishForm | None = None
+):
     meetings = db.session.scalars(
         select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
     ).all()
+    if wish_form is None:
+        wish_form = TutorWishForm(prefix="wish")
+        if pair.tutor_wants_again is not None:
+            wish_form.wants_again.data = "yes" if pair.tutor_wants_again else "no"
     return render_template(
-        "tutor/pair.html", pair=pair, form=answer_form, meetings=meetings
+        "tutor/pair.html", pair=pair, form=answer_form, meetings=meetings, wish_form=wish_form
     ), status
 
 
@@ -103,6 +109,23 @@ def answer(pair_id: int):
             url_for("tutor.pair", pair_id=pair.id),
         ),
         render=lambda status: _pair_page(pair, form, status),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/souhait")
+def wish(pair_id: int):
+    """Once the binôme has ended, the tutor says whether they wish to follow someone else."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    form = TutorWishForm(prefix="wish")
+    return handle_post(
+        form,
+        lambda: pair_service.record_tutor_wish(
+            pair, actor=current_user, wants_again=form.wants_again.data == "yes"
+        ),
+        on_success=lambda _: success(
+            "Merci, votre réponse est enregistrée.", url_for("tutor.pair", pair_id=pair.id)
+        ),
+        render=lambda status: _pair_page(pair, AnswerForm(prefix="answer"), status, form),
     )
 
 

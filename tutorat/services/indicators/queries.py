@@ -7,7 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, bindparam, case, distinct, func, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -19,6 +33,7 @@ from tutorat.models import (
     Meeting,
     MenteeProfile,
     Pair,
+    PairOutcome,
     PairStatus,
     StatusEvent,
     TutoringRequest,
@@ -29,6 +44,9 @@ from tutorat.models import (
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.services.indicators.report import (
     ANSWER_GROUPS,
+    OUTCOME_ENDED,
+    OUTCOME_NONE,
+    OUTCOME_STOP_PREFIX,
     Delay,
     MapCommune,
     Period,
@@ -85,7 +103,7 @@ def _year_month_postgresql(element, compiler, **kw):
 # whole département), with the period and the référent as bound parameters: building a statement
 # and its cache key costs about as much as running it (bench/README.md, "Pages web").
 
-_STATEMENTS: dict[tuple[str, bool], Select] = {}
+_STATEMENTS: dict[tuple[str, bool], Select | CompoundSelect] = {}
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,7 @@ class _Scope:
     start: datetime
     end: datetime
 
-    def run(self, name: str, build: Callable[[bool], Select]):
+    def run(self, name: str, build: Callable[[bool], Select | CompoundSelect]):
         """Execute the statement `name`, built by `build(scoped)` the first time only."""
         key = (name, self.referent_id is not None)
         stmt = _STATEMENTS.get(key)
@@ -235,14 +253,27 @@ def _meetings(scope: _Scope) -> dict[int, int]:
 
 
 def _outcomes(scope: _Scope) -> dict[str | None, int]:
-    def build(scoped: bool) -> Select:
-        return _scoped(
-            select(Pair.outcome, func.count())
-            .where(Pair.status == PairStatus.ENDED, _in(Pair.ended_at))
-            .group_by(Pair.outcome),
-            Pair.mentee_id,
-            scoped,
-        )
+    """Binômes ended in the period: how many, and how many per outcome (a binôme may have several)."""
+
+    def build(scoped: bool) -> CompoundSelect:
+        ended = and_(Pair.status == PairStatus.ENDED, _in(Pair.ended_at))
+        has_outcome = select(PairOutcome.pair_id).where(PairOutcome.pair_id == Pair.id).exists()
+        parts = [
+            select(literal_column(f"'{OUTCOME_ENDED}'").label("code"), func.count()).where(ended),
+            select(literal_column(f"'{OUTCOME_NONE}'"), func.count()).where(ended, ~has_outcome),
+            select(PairOutcome.outcome, func.count())
+            .join(Pair, Pair.id == PairOutcome.pair_id)
+            .where(ended)
+            .group_by(PairOutcome.outcome),
+            select(
+                literal_column(f"'{OUTCOME_STOP_PREFIX}'", String) + PairOutcome.reason,
+                func.count(),
+            )
+            .join(Pair, Pair.id == PairOutcome.pair_id)
+            .where(ended, PairOutcome.reason.is_not(None))
+            .group_by(PairOutcome.reason),
+        ]
+        return union_all(*(_scoped(part, Pair.mentee_id, scoped) for part in parts))
 
     return {key: n for key, n in scope.run("outcomes", build)}
 

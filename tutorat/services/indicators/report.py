@@ -12,6 +12,9 @@ from tutorat.services.indicators.export import Column, Percent, Table
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 DEFAULT_MONTHS = 12
+# Keys of `Report.outcomes` beside the outcome codes: binômes ended in the period, those without any
+# outcome recorded, and the reasons of those stopped without result ("stop:<code>").
+OUTCOME_ENDED, OUTCOME_NONE, OUTCOME_STOP_PREFIX = "*ended", "*none", "stop:"
 # Beyond three years, the chart counts by year rather than by month.
 MAX_MONTHLY_BUCKETS = 36
 WITHIN_DAYS = (15, 30)
@@ -267,7 +270,7 @@ class Report:
     to_proposal: Delay
     to_active: Delay
     meetings: dict[int, int]  # meetings → binômes confirmed in the period
-    outcomes: dict[str | None, int]
+    outcomes: dict[str | None, int]  # per outcome code, and the OUTCOME_* keys below
     tutors_live: int
     tutors_with_pair: int
     tutors_repeat: int
@@ -310,7 +313,7 @@ class Report:
 
     @property
     def pairs_ended(self) -> int:
-        return sum(self.outcomes.values())
+        return self.outcomes.get(OUTCOME_ENDED, 0)
 
     @property
     def open_requests(self) -> int:
@@ -353,8 +356,18 @@ class Report:
         return [(labels.get(c, str(c)), *self.reasons.get(c, (0, 0))) for c in codes]
 
     def outcome_rows(self) -> list[tuple[str, int]]:
+        """Binômes ended per outcome (one binôme may count under several: a job and leaving the
+        RSA), then the reasons of those stopped without result, then those without any outcome."""
         rows = [(label, self.outcomes.get(code, 0)) for code, label in vocab.OUTCOMES.items()]
-        other = sum(n for code, n in self.outcomes.items() if code not in vocab.OUTCOMES)
+        rows += [
+            (f"Arrêt sans résultat : {label.lower()}", n)
+            for code, label in vocab.STOP_REASONS.items()
+            if (n := self.outcomes.get(OUTCOME_STOP_PREFIX + code, 0))
+        ]
+        known = {OUTCOME_ENDED, OUTCOME_NONE, *vocab.OUTCOMES}
+        known |= {OUTCOME_STOP_PREFIX + code for code in vocab.STOP_REASONS}
+        other = self.outcomes.get(OUTCOME_NONE, 0)
+        other += sum(n for code, n in self.outcomes.items() if code not in known)
         if other:
             rows.append(("Résultat non enregistré", other))
         return rows
