@@ -15,7 +15,7 @@ from tests.factories import (
     make_tutor,
 )
 from tutorat.extensions import db
-from tutorat.models import Pair, PairStatus, TutoringRequest
+from tutorat.models import Pair, PairOutcome, PairStatus, TutoringRequest
 from tutorat.services import decisions, suggestions
 from tutorat.services import requests as request_service
 
@@ -66,7 +66,9 @@ def _synthetic_history(n: int, seed: int, prefer_distance: bool) -> None:
                 tutor_id=tutor.id,
                 proposed_by_id=referent.id,
                 status=PairStatus.ENDED if i % 3 else PairStatus.DECLINED,
-                outcome=("job" if success else "stopped") if i % 3 else None,
+                outcome_rows=(
+                    [PairOutcome(outcome="job" if success else "stopped")] if i % 3 else []
+                ),
                 explanation={
                     "parts": {p: {"value": float(parts[best, k])} for k, p in enumerate(PARTS)}
                 },

@@ -1,4 +1,4 @@
-"""Migration 0011: one outcome per binôme becomes rows of pair_outcome, and back."""
+"""Migration 0014: one outcome per binôme becomes rows of pair_outcome, and back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tutorat import create_app
 from tutorat.extensions import db
 
 
-def test_0011_moves_outcomes_to_their_table_and_back(database):  # noqa: F811
+def test_0014_moves_outcomes_to_their_table_and_back(database):  # noqa: F811
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database})
     with app.app_context():
         upgrade()
@@ -20,7 +20,7 @@ def test_0011_moves_outcomes_to_their_table_and_back(database):  # noqa: F811
             conn.execute(
                 text("INSERT INTO pair_outcome (pair_id, outcome) SELECT id, 'left_rsa' FROM pair")
             )
-        downgrade(revision="0010")
+        downgrade(revision="0013")
         with db.engine.connect() as conn:
             # The first outcome in the vocabulary's order is kept.
             assert conn.execute(text("SELECT outcome FROM pair")).scalar() == "job"

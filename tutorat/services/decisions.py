@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import matching
 from matching.learning import (
@@ -28,6 +28,7 @@ from tutorat.models import (
     Commune,
     MenteeProfile,
     Pair,
+    PairOutcome,
     PairStatus,
     TutoringRequest,
     TutoringRequestStatus,
@@ -40,8 +41,16 @@ PARTS = matching.Weights.PARTS
 POSITIVE_OUTCOMES = frozenset(vocab.OUTCOMES) - frozenset(vocab.FAILED_OUTCOMES)
 SMALL_COMMUNE = 500  # inhabitants: the simulation's "petites communes"
 
+# One outcome code per binôme is enough here: "stopped" is never combined with another, so any of
+# a binôme's outcomes tells whether it succeeded.
+_ONE_OUTCOME = (
+    select(func.min(PairOutcome.outcome))
+    .where(PairOutcome.pair_id == Pair.id)
+    .correlate(Pair)
+    .scalar_subquery()
+)
 _PAIRS = select(
-    Pair.tutor_id, Pair.status, Pair.outcome, Pair.explanation, Pair.shown_candidates
+    Pair.tutor_id, Pair.status, _ONE_OUTCOME, Pair.explanation, Pair.shown_candidates
 ).order_by(Pair.id)
 
 

@@ -1,7 +1,7 @@
 """Several outcomes per binôme (table pair_outcome), with the reason when it stops without result
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04 02:15:00.000000
 
 `pair.outcome` (one code) becomes rows of `pair_outcome`, one per outcome (a job and leaving the
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0011"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
