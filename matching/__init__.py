@@ -6,6 +6,17 @@ Pure computation on plain values: no web framework, no database, no file or netw
 from .assignment import SCORE_UNIT, assign, assign_sparse
 from .batch import BatchResult, Round, assign_all, assign_batch
 from .candidates import CandidateGraph, TutorIndex, candidate_graph, top_candidates
+from .diagnosis import (
+    HOLD_REASONS,
+    LEFT_OUT_REASONS,
+    REASON_BITS,
+    Group,
+    Partition,
+    Roster,
+    Suggestion,
+    diagnose,
+    partition,
+)
 from .geo import EARTH_RADIUS_KM, haversine_km
 from .scoring import (
     PART_LABELS,
@@ -31,9 +42,12 @@ from .types import (
 
 __all__ = [
     "EARTH_RADIUS_KM",
+    "HOLD_REASONS",
+    "LEFT_OUT_REASONS",
     "NO_CAR_MAX_KM",
     "OBSTACLES",
     "PART_LABELS",
+    "REASON_BITS",
     "ROME_LEVEL_LABELS",
     "SCORE_UNIT",
     "SECTOR_LEVEL_VALUES",
@@ -41,9 +55,13 @@ __all__ = [
     "BatchResult",
     "CandidateGraph",
     "Explanation",
+    "Group",
     "Mentee",
     "PartDetail",
+    "Partition",
+    "Roster",
     "Round",
+    "Suggestion",
     "Tutor",
     "TutorIndex",
     "Weights",
@@ -52,8 +70,10 @@ __all__ = [
     "assign_batch",
     "assign_sparse",
     "candidate_graph",
+    "diagnose",
     "explain",
     "haversine_km",
+    "partition",
     "reason_part",
     "rome_level",
     "score_matrix",

@@ -459,6 +459,29 @@ class ActionForm(Form):
     """A form with only the CSRF token (confirm, withdraw…)."""
 
 
+class OutsideRankingForm(ProposeForm):
+    """Propose a tutor the référent chose, outside the ranking: the reason is mandatory."""
+
+    reason = TextAreaField(
+        "Pourquoi ce tuteur, hors classement ?",
+        validators=[
+            DataRequired("Indiquez pourquoi vous proposez ce tuteur hors classement."),
+            Length(max=500, message=_too_long(500)),
+        ],
+    )
+
+
+class WaitingListForm(Form):
+    reason = TextAreaField(
+        "Raison",
+        default="Aucun tuteur possible pour l'instant",
+        validators=[
+            DataRequired("Indiquez pourquoi la demande passe en liste d'attente."),
+            Length(max=500, message=_too_long(500)),
+        ],
+    )
+
+
 class AnswerForm(Form):
     decision = ChoiceField(
         "Votre réponse",

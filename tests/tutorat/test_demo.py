@@ -115,6 +115,8 @@ FRENCH_REASONS = [
         r"La personne .+\.",
         r"La situation de la personne a changé\.",
         r"Un autre tuteur paraît plus adapté\.",
+        r"Liste d'attente : .+",
+        r"\d+ tuteurs? possibles? : retour dans la file du référent",
     )
 ] + [re.compile(re.escape(label)) for label in (*DECLINE_REASONS.values(), *OUTCOMES.values())]
 # An ended binôme: its outcomes (one or several), the reason it stopped, the référent's words.

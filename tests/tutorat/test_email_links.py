@@ -252,6 +252,30 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         )
     )
 
+    # A demande put on the waiting list; a tutor who fits appears: run-reminders tells the référent.
+    with app.app_context():
+        waiting_mentee = make_mentee(db.session.get(User, referent_id), remote_ok=True)
+        waiting_request = request_service.open_request(
+            waiting_mentee,
+            actor=waiting_mentee,
+            topics=["cv"],
+            meeting_modes=["video"],
+            message="Bonjour",
+        )
+        db.session.commit()
+        waiting_id = waiting_request.id
+    _ok(
+        ref.post(
+            f"/referent/demandes/{waiting_id}/liste-attente",
+            {"wait-reason": "Aucun tuteur pour l'instant"},
+            prefix="wait",
+            page=f"/referent/demandes/{waiting_id}",
+        )
+    )
+    with app.app_context():
+        make_tutor(remote_ok=True, capacity=1)
+        db.session.commit()
+
     # Reminders, expiry and the digest are cron jobs; run them inside a request that carries the
     # same headers (as an admin button would), so nothing of the request may reach the links.
     with app.app_context():
@@ -268,6 +292,9 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         assert report == {"rappels": 1, "expirées": 1}
         # The référent and their successor, who now follows someone (the transfer above).
         assert followup.send_digests(now=now) == 2
+
+        assert report == {"rappels": 1, "expirées": 1, "listes d'attente": 1}
+        assert followup.send_digests(now=now) == 1
         db.session.commit()
 
     with app.app_context():

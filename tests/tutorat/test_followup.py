@@ -40,28 +40,44 @@ def test_reminders_then_expiry_and_safe_to_run_twice(ctx):
     pair_service.answer(pair, side="mentee", accept=True, actor=mentee)
     db.session.commit()
     start = pair.proposed_at
-    assert followup.run_reminders(start + timedelta(days=2)) == {"rappels": 0, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=2)) == {
+        "rappels": 0,
+        "expirées": 0,
+        "listes d'attente": 0,
+    }
     assert followup.run_reminders(start + timedelta(days=3, hours=1)) == {
         "rappels": 1,
         "expirées": 0,
+        "listes d'attente": 0,
     }
     assert followup.run_reminders(start + timedelta(days=3, hours=2)) == {
         "rappels": 0,
         "expirées": 0,
+        "listes d'attente": 0,
     }
     reminders = _emails("reminder")
     assert [e.recipient for e in reminders] == [tutor.email]  # only who has not answered
     assert followup.run_reminders(start + timedelta(days=7, hours=1)) == {
         "rappels": 1,
         "expirées": 0,
+        "listes d'attente": 0,
     }
-    assert followup.run_reminders(start + timedelta(days=8)) == {"rappels": 0, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=8)) == {
+        "rappels": 0,
+        "expirées": 0,
+        "listes d'attente": 0,
+    }
     assert len(_emails("reminder")) == 2
     assert followup.run_reminders(start + timedelta(days=10, hours=1)) == {
         "rappels": 0,
         "expirées": 1,
+        "listes d'attente": 0,
     }
-    assert followup.run_reminders(start + timedelta(days=11)) == {"rappels": 0, "expirées": 0}
+    assert followup.run_reminders(start + timedelta(days=11)) == {
+        "rappels": 0,
+        "expirées": 0,
+        "listes d'attente": 0,
+    }
     db.session.refresh(pair)
     assert pair.status == "expired" and pair.decline_reason == "no_answer"
     assert db.session.get(TutoringRequest, pair.request_id).status == "open"
@@ -371,7 +387,7 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
     ids = {name: pair.id for name, pair in pairs.items()}
     people = {name: (pair.tutor.email, pair.mentee.email) for name, pair in pairs.items()}
 
-    assert followup.run_reminders() == {"rappels": 3, "expirées": 2}
+    assert followup.run_reminders() == {"rappels": 3, "expirées": 2, "listes d'attente": 0}
 
     sent = {name: db.session.get(Pair, pair_id).reminders_sent for name, pair_id in ids.items()}
     assert sent == {
@@ -418,7 +434,7 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
 
     # Twice: nothing more, not one email.
     outbox = db.session.scalar(select(func.count()).select_from(OutboxEmail))
-    assert followup.run_reminders() == {"rappels": 0, "expirées": 0}
+    assert followup.run_reminders() == {"rappels": 0, "expirées": 0, "listes d'attente": 0}
     assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == outbox
 
 
@@ -483,7 +499,7 @@ def test_run_reminders_is_set_based(ctx):
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        assert followup.run_reminders() == {"rappels": 20, "expirées": 20}
+        assert followup.run_reminders() == {"rappels": 20, "expirées": 20, "listes d'attente": 0}
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) < 40, "\n".join(statements)

@@ -73,6 +73,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "account.contact_details": API,
     "main.unsubscribe": dict.fromkeys(ROLES, MISSING),  # with a forged token
     "indicators.home": STAFF,
+    "indicators.shortage_page": STAFF,
     "indicators.communes": STAFF,
     "indicators.export": STAFF,
     "account.settings": API,
@@ -122,6 +123,9 @@ POST_ONLY: dict[str, str | None] = {
     "tutor.answer": "tutor",
     "tutor.wish": "tutor",
     "referent.propose": "referent",
+    "referent.propose_outside": "referent",
+    "referent.waiting_list": "referent",
+    "referent.leave_waiting_list": "referent",
     "referent.mentee_answer": "referent",
     "referent.confirm": "referent",
     "referent.withdraw": "referent",
@@ -249,6 +253,9 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "tutor.answer": {"pair_id": objs["pair"]},
         "tutor.wish": {"pair_id": objs["pair"]},
         "referent.propose": {"request_id": objs["request"]},
+        "referent.propose_outside": {"request_id": objs["request"]},
+        "referent.waiting_list": {"request_id": objs["request"]},
+        "referent.leave_waiting_list": {"request_id": objs["request"]},
         "referent.mentee_answer": {"pair_id": objs["pair"]},
         "referent.confirm": {"pair_id": objs["pair"]},
         "referent.withdraw": {"pair_id": objs["pair"]},
@@ -319,6 +326,9 @@ def test_post_only_routes(app, world, role):
         "referent.mentee_answer",
         "mentee.confirm_meeting",
         "referent.propose",
+        "referent.propose_outside",
+        "referent.waiting_list",
+        "referent.leave_waiting_list",
     ],
 )
 def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):

@@ -190,12 +190,15 @@ def test_candidate_list_follows_a_change_committed_elsewhere(app, world):
         newcomer_id = newcomer.id
     assert "Nouvelle Tutrice" not in first
     page = browser.client.get(url).get_data(as_text=True)
-    assert "Nouvelle Tutrice" in page
-    with app.app_context():  # the same tutor, now full: no longer proposed
+    assert "Nouvelle Tutrice" in page.split('id="ecartes"')[0]
+    with app.app_context():  # the same tutor, now full: no longer proposed, shown as left out
         profile = db.session.get(TutorProfile, newcomer_id)
         profile.places_used = profile.capacity
         db.session.commit()
-    assert "Nouvelle Tutrice" not in browser.client.get(url).get_data(as_text=True)
+    page = browser.client.get(url).get_data(as_text=True)
+    ranked, left_out = page.split('id="ecartes"')
+    assert "Nouvelle Tutrice" not in ranked
+    assert "Nouvelle Tutrice" in left_out.split("Plus de place libre")[1]
 
 
 def test_indicators_follow_a_change_committed_elsewhere(app, world):

@@ -149,6 +149,6 @@ def test_partial_index_predicates_come_from_the_groups():
     assert LIVE_PAIR_SQL == (
         "status IN ('proposed', 'tutor_accepted', 'mentee_accepted', 'accepted', 'active')"
     )
-    assert LIVE_REQUEST_SQL == "status IN ('open', 'proposed')"
+    assert LIVE_REQUEST_SQL == "status IN ('open', 'waiting', 'proposed')"
     assert {s.value for s in LIVE_PAIR_STATUSES} == set(re.findall(r"'(\w+)'", LIVE_PAIR_SQL))
     assert {s.value for s in LIVE_REQUEST_STATUSES} == set(re.findall(r"'(\w+)'", LIVE_REQUEST_SQL))

@@ -76,7 +76,11 @@ def purge_command():
 def run_reminders_command():
     """Relances (3 et 7 jours) et expiration (10 jours) des propositions sans réponse ; pour cron."""
     report = run_reminders()
-    click.echo(f"{report['rappels']} proposition(s) relancée(s), {report['expirées']} expirée(s).")
+    back = report["listes d'attente"]
+    click.echo(
+        f"{report['rappels']} proposition(s) relancée(s), {report['expirées']} expirée(s), "
+        f"{back} demande(s) sortie(s) de la liste d'attente."
+    )
 
 
 @click.command("send-digest")

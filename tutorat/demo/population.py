@@ -321,7 +321,8 @@ def seed_demo(seed: int = 32) -> bool:
     # demande or binôme ends in; the services get it there, in time, through the workflow's table.
     targets: list[story.Target | None] = (
         [None] * 50
-        + [TutoringRequestStatus.OPEN] * 60
+        + [TutoringRequestStatus.OPEN] * 55
+        + [TutoringRequestStatus.WAITING] * 5
         + [TutoringRequestStatus.CANCELLED] * 10
         + [PairStatus.PROPOSED] * 30
         + [PairStatus.TUTOR_ACCEPTED] * 14

@@ -210,6 +210,8 @@ class History:
         earliest = self.start_at + timedelta(days=2)
         if target == TutoringRequestStatus.OPEN:
             opened = end - self.days(0.1, 40)
+        elif target == TutoringRequestStatus.WAITING:
+            opened = end - self.days(3, 30)
         elif target == TutoringRequestStatus.CANCELLED:
             opened = earliest + self.days(0, 100)
         else:
@@ -231,7 +233,12 @@ class History:
         self.clock.start(
             opened,
             self.tutoring_request(
-                person, [], None, None, cancel=target == TutoringRequestStatus.CANCELLED
+                person,
+                [],
+                None,
+                None,
+                cancel=target == TutoringRequestStatus.CANCELLED,
+                set_aside=target == TutoringRequestStatus.WAITING,
             ),
         )
 
@@ -253,6 +260,7 @@ class History:
         tutor: User | None,
         *,
         cancel: bool = False,
+        set_aside: bool = False,
     ) -> Story:
         rng = self.rng
         user, referent = person.user, person.referent
@@ -268,6 +276,16 @@ class History:
             yield self.days(1, 20)
             requests.cancel_request(
                 tutoring_request, actor=referent, reason=rng.choice(CANCEL_REASONS), now=self.now
+            )
+            return
+        if set_aside:
+            # Set aside at the very end: the daily cron would bring back a demande a tutor fits.
+            yield self.clock.end - self.now
+            requests.put_on_waiting_list(
+                tutoring_request,
+                actor=referent,
+                reason="Aucun tuteur possible pour l'instant",
+                now=self.now,
             )
             return
         if until_proposal is None:

@@ -15,6 +15,8 @@ from tutorat.models.users import User
 
 class TutoringRequestStatus(enum.StrEnum):
     OPEN = "open"
+    # No tutor fits for now: set aside by the référent with a reason, re-checked by run-reminders.
+    WAITING = "waiting"
     PROPOSED = "proposed"
     MATCHED = "matched"
     CANCELLED = "cancelled"
@@ -26,12 +28,17 @@ class TutoringRequestStatus(enum.StrEnum):
 
 TUTORING_REQUEST_STATUS_LABELS = {
     TutoringRequestStatus.OPEN: "En attente d'une proposition",
+    TutoringRequestStatus.WAITING: "En liste d'attente (aucun tuteur possible)",
     TutoringRequestStatus.PROPOSED: "Proposition en cours",
     TutoringRequestStatus.MATCHED: "Binôme formé",
     TutoringRequestStatus.CANCELLED: "Annulée",
 }
 # A demande still waiting for a binôme: at most one per mentee.
-LIVE_REQUEST_STATUSES = frozenset({TutoringRequestStatus.OPEN, TutoringRequestStatus.PROPOSED})
+LIVE_REQUEST_STATUSES = frozenset(
+    {TutoringRequestStatus.OPEN, TutoringRequestStatus.WAITING, TutoringRequestStatus.PROPOSED}
+)
+# A demande without a binôme nor a proposal: a tutor is still to be found for it.
+UNMATCHED_REQUEST_STATUSES = frozenset({TutoringRequestStatus.OPEN, TutoringRequestStatus.WAITING})
 LIVE_REQUEST_SQL = in_check("status", LIVE_REQUEST_STATUSES)
 
 

@@ -31,6 +31,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
+from tutorat.models.requests import UNMATCHED_REQUEST_STATUSES
 from tutorat.services import accounts, audit
 from tutorat.services import pairs as pair_service
 from tutorat.services.notifications import queue_email
@@ -84,7 +85,7 @@ def deactivate_account(
             select(TutoringRequest)
             .where(
                 TutoringRequest.mentee_id == user.id,
-                TutoringRequest.status == TutoringRequestStatus.OPEN,
+                TutoringRequest.status.in_(UNMATCHED_REQUEST_STATUSES),
             )
             .execution_options(populate_existing=True)
         )

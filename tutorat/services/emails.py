@@ -99,6 +99,11 @@ KINDS: dict[str, EmailKind] = _kinds(
     # Cron jobs (flask run-reminders, flask send-digests).
     EmailKind("reminder", "Rappel : une proposition de binôme attend votre réponse", REMINDERS),
     EmailKind("expired", "Une proposition de binôme est annulée faute de réponse", REMINDERS),
+    EmailKind(
+        "waiting_candidate",
+        "Un tuteur est possible pour une demande en liste d'attente",
+        PROPOSALS,
+    ),
     EmailKind("digest", "Tutorat : votre résumé de la semaine {week}", DIGEST),
     # The account's security: always sent.
     EmailKind(

@@ -55,7 +55,10 @@ from tutorat.models.pairs import (
     PairStatus,
 )
 from tutorat.models.requests import TutoringRequestStatus
+from tutorat.services import requests as request_service
+from tutorat.services import suggestions
 from tutorat.services.db import declare_write_intent
+from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import REQUEST_AFTER_PAIR, transition_many
 
@@ -219,7 +222,7 @@ def _run_reminders(now: datetime) -> dict[str, int]:
     first, second = current_app.config["REMINDER_DAYS"]
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
     expiry_limit = now - timedelta(days=expiry_days)
-    report = {"rappels": 0, "expirées": 0}
+    report = {"rappels": 0, "expirées": 0, "listes d'attente": 0}
     # `now` decides what is due; the events are dated `now` too, but never later than the real
     # clock (a test asks what would be due in 10 days; the demo replays the past at its dates).
     at = min(now, datetime.now(UTC))
@@ -242,7 +245,53 @@ def _run_reminders(now: datetime) -> dict[str, int]:
             for chunk in _chunks(due):
                 report["rappels"] += _remind_many(chunk, number, now)
                 db.session.commit()
+        # After expiries, whose freed places may be what a waiting demande needed.
+        report["listes d'attente"] = recheck_waiting(at)
     return report
+
+
+def recheck_waiting(now: datetime | None = None) -> int:
+    """Bring back to the queue every waiting demande for which a tutor now fits, and tell its
+    référent (email `waiting_candidate`). Returns how many came back; commits each one."""
+    now = now or datetime.now(UTC)
+    ids = db.session.scalars(
+        select(TutoringRequest.id)
+        .where(TutoringRequest.status == TutoringRequestStatus.WAITING)
+        .order_by(TutoringRequest.id)
+    ).all()
+    back = 0
+    for request_id in ids:
+        tutoring_request = db.session.get(TutoringRequest, request_id)
+        if tutoring_request is None or tutoring_request.status != TutoringRequestStatus.WAITING:
+            continue
+        try:
+            _, feasible = suggestions.candidates_for(tutoring_request, k=1)
+        except DomainError:  # incomplete profile: nothing can fit until the référent completes it
+            continue
+        if not feasible:
+            continue
+        try:
+            request_service.leave_waiting_list(
+                tutoring_request,
+                actor=None,
+                reason=f"{feasible} tuteur{'s' if feasible > 1 else ''} possible"
+                f"{'s' if feasible > 1 else ''} : retour dans la file du référent",
+                now=now,
+            )
+        except DomainError:  # changed meanwhile by the référent
+            db.session.rollback()
+            continue
+        referent = tutoring_request.mentee.require_mentee_profile().referent
+        queue_email(
+            "waiting_candidate",
+            referent,
+            demande=tutoring_request,
+            mentee=tutoring_request.mentee,
+            candidates=feasible,
+        )
+        db.session.commit()
+        back += 1
+    return back
 
 
 # ---- The référent's caseload: alerts and counts ----

@@ -113,10 +113,94 @@ def propose(
     _check_referent(request, actor)
     if request.status != TutoringRequestStatus.OPEN:
         raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
+    suggestions.check_not_declined(request, tutor_id)
     explanation, mentee_commune, tutor_commune = suggestions.explain_pair(request, tutor_id)
     rank, feasible = suggestions.rank_of(request, tutor_id)
     shown = suggestions.shown_candidates(request) if record_shown else None
-    place = suggestions.meeting_place(mentee_commune, tutor_commune)
+    place = "" if explanation.remote else suggestions.meeting_place(mentee_commune, tutor_commune)
+    return _create(
+        request,
+        tutor_id,
+        actor=actor,
+        now=now,
+        shown=shown,
+        score=float(explanation.score),
+        rank=rank,
+        feasible=feasible,
+        explanation=suggestions.explanation_dict(explanation),
+        place=place,
+        reason=f"Score {explanation.score:.2f}, rang {rank} sur {feasible}"
+        if rank is not None
+        else f"Score {explanation.score:.2f}",
+    )
+
+
+def propose_outside(
+    request: TutoringRequest,
+    tutor_id: int,
+    *,
+    reason: str,
+    actor: User,
+    now: datetime | None = None,
+) -> Pair:
+    """The référent proposes a tutor of their choosing, outside the ranking, and says why.
+
+    Distance and common slots may be overridden (the référent knows the person); capacity, rest
+    and a refusal of this demande still hold. The proposal records that the algorithm had no part
+    in the choice (CRPA): no rank, the reason in its event and in its explanation.
+    """
+    now = now or datetime.now(UTC)
+    _check_referent(request, actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(
+            "Indiquez pourquoi vous proposez ce tuteur hors classement : la raison est "
+            "enregistrée avec la proposition.",
+            field="reason",
+        )
+    if request.status != TutoringRequestStatus.OPEN:
+        raise Conflict("Cette demande a déjà une proposition en cours ou n'est plus ouverte.")
+    suggestions.check_not_declined(request, tutor_id)
+    explanation, mentee_commune, tutor_commune = suggestions.explain_outside(request, tutor_id, now)
+    _, feasible = suggestions.rank_of(request, tutor_id)
+    data = suggestions.explanation_dict(explanation)
+    data.update(outside_ranking=True, outside_reason=reason)
+    place = (
+        suggestions.meeting_place(mentee_commune, tutor_commune)
+        if explanation.feasible and not explanation.remote
+        else ""
+    )
+    return _create(
+        request,
+        tutor_id,
+        actor=actor,
+        now=now,
+        # The ranking the référent set aside, kept as for any proposal.
+        shown=suggestions.shown_candidates(request),
+        score=float(explanation.score) if explanation.feasible else None,
+        rank=None,
+        feasible=feasible,
+        explanation=data,
+        place=place,
+        reason=f"Proposé hors classement : {reason}",
+    )
+
+
+def _create(
+    request: TutoringRequest,
+    tutor_id: int,
+    *,
+    actor: User,
+    now: datetime,
+    shown: list | None,
+    score: float | None,
+    rank: int | None,
+    feasible: int,
+    explanation: dict,
+    place: str,
+    reason: str,
+) -> Pair:
+    """Take a place of the tutor, create the proposal, its event, move the demande, queue emails."""
     _take_place(tutor_id, now)
     pair = Pair(
         request_id=request.id,
@@ -124,10 +208,10 @@ def propose(
         tutor_id=tutor_id,
         proposed_by_id=actor.id,
         status=PairStatus.PROPOSED,
-        score=float(explanation.score),
+        score=score,
         rank=rank,
         candidates_count=feasible,
-        explanation=suggestions.explanation_dict(explanation),
+        explanation=explanation,
         weights=suggestions.current_weights().to_dict(),
         shown_candidates=shown,
         algorithm_version=suggestions.ALGORITHM_VERSION,
@@ -141,14 +225,7 @@ def propose(
             db.session.flush()
     except IntegrityError as exc:
         raise Conflict(integrity_message(exc)) from exc
-    record_creation(
-        pair,
-        actor=actor,
-        now=now,
-        reason=f"Score {explanation.score:.2f}, rang {rank} sur {feasible}"
-        if rank is not None
-        else f"Score {explanation.score:.2f}",
-    )
+    record_creation(pair, actor=actor, now=now, reason=reason)
     move_request_after(
         request,
         PairStatus.PROPOSED,

@@ -11,7 +11,7 @@ from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, Pair, TutoringRequest, TutoringRequestStatus, User
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
-from tutorat.models.requests import LIVE_REQUEST_STATUSES
+from tutorat.models.requests import LIVE_REQUEST_STATUSES, UNMATCHED_REQUEST_STATUSES
 from tutorat.services.db import integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.workflow import record_creation, transition
@@ -98,7 +98,7 @@ def open_request(
 def cancel_request(
     request: TutoringRequest, *, actor: User, reason: str = "", now: datetime | None = None
 ) -> None:
-    if request.status != TutoringRequestStatus.OPEN:
+    if request.status not in UNMATCHED_REQUEST_STATUSES:
         raise Conflict(
             "Seule une demande en attente (sans proposition en cours) peut être annulée."
         )
@@ -110,4 +110,46 @@ def cancel_request(
         reason=reason,
         on_behalf_of=on_behalf,
         now=now,
+    )
+
+
+def put_on_waiting_list(
+    request: TutoringRequest, *, actor: User, reason: str, now: datetime | None = None
+) -> None:
+    """The référent sets a demande aside until a tutor fits: it leaves the urgent list, and
+    `run-reminders` brings it back (and tells the référent) as soon as one does."""
+    profile = request.mentee.mentee_profile
+    if not actor.is_referent or profile is None or profile.referent_id != actor.id:
+        raise DomainError("Seul le référent de cette personne peut faire cette action.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Indiquez pourquoi la demande passe en liste d'attente.", field="reason")
+    if request.status != TutoringRequestStatus.OPEN:
+        raise Conflict(
+            "Seule une demande en attente d'une proposition peut passer en liste d'attente "
+            "(elle a une proposition en cours, un binôme, ou y est déjà)."
+        )
+    transition(
+        request,
+        TutoringRequestStatus.WAITING,
+        actor=actor,
+        reason=f"Liste d'attente : {reason}",
+        now=now or datetime.now(UTC),
+    )
+
+
+def leave_waiting_list(request: TutoringRequest, *, actor: User | None, reason: str, now=None):
+    """Back to the référent's queue (by the référent, or by run-reminders when a tutor fits)."""
+    if actor is not None:
+        profile = request.mentee.mentee_profile
+        if not actor.is_referent or profile is None or profile.referent_id != actor.id:
+            raise DomainError("Seul le référent de cette personne peut faire cette action.")
+    if request.status != TutoringRequestStatus.WAITING:
+        raise Conflict("Cette demande n'est pas (ou plus) en liste d'attente.")
+    transition(
+        request,
+        TutoringRequestStatus.OPEN,
+        actor=actor,
+        reason=reason,
+        now=now or datetime.now(UTC),
     )

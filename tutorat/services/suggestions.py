@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
@@ -21,17 +22,22 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 import matching
+from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
     AccessAction,
     Commune,
     MenteeProfile,
+    Pair,
+    PairAnswer,
+    PairStatus,
     PoolVersion,
     Setting,
     TutoringRequest,
     TutorProfile,
     User,
 )
+from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES
 from tutorat.services import audit
 from tutorat.services.errors import Conflict, DomainError
 
@@ -233,6 +239,19 @@ class _CommuneArrays:
     population: np.ndarray
 
 
+@dataclass
+class _Roster:
+    """Every tutor with a commune, as `matching` values (places left as capacity), and their state."""
+
+    ids: list[int]
+    roster: matching.Roster
+    position: dict[int, int]
+    communes: list[str]
+    rest_until: list[datetime | None]
+    validated: list[bool]
+    complete: list[bool]
+
+
 @dataclass(frozen=True)
 class TutorPool:
     """The available tutors as `matching` values, in index order, with their index."""
@@ -250,6 +269,9 @@ class TutorPool:
     # places already found: they too live and die with the pool (commune is one of POOL_TABLES).
     communes: list[_CommuneArrays] = field(default_factory=list, compare=False, repr=False)
     places: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
+    # Every tutor, whatever their state (for who was left out and the diagnosis), read the first
+    # time a demande page needs it; it lives and dies with the pool, whose token covers its tables.
+    rosters: list[_Roster] = field(default_factory=list, compare=False, repr=False)
 
 
 _RANKED_MAX = 2048
@@ -376,8 +398,10 @@ def tutor_pool(now: datetime | None = None) -> TutorPool:
     return _tutor_pool(token, now or datetime.now(UTC))
 
 
-def _ranking(request: TutoringRequest, k: int | None):
-    """The pool, the mentee's values and `request`'s ranked list (computed if new)."""
+def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] = frozenset()):
+    """The pool, the mentee's values and `request`'s ranked list (computed if new).
+
+    `declined`: the tutors who declined this demande, never ranked for it again."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
     profile, commune = _mentee_for(request)
     now = datetime.now(UTC)
@@ -388,10 +412,10 @@ def _ranking(request: TutoringRequest, k: int | None):
     if pool.index is None:
         return pool, commune, None
     mentee = mentee_values(profile, commune)
-    key = (mentee, weights, k)
+    key = (mentee, weights, k, declined)
     ranked = pool.ranked.get(key)
     if ranked is None:
-        ranked = _rank(pool, mentee, weights, k, request.mentee_id)
+        ranked = _rank(pool, mentee, weights, k, request.mentee_id, declined)
         with _POOLS_LOCK:
             if len(pool.ranked) >= _RANKED_MAX:
                 pool.ranked.clear()
@@ -412,14 +436,28 @@ def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candida
             continue
         tp, user, c = found
         out.append(
-            Candidate(len(out) + 1, user, tp, c, explanation, _meeting_place(pool, commune, c))
+            Candidate(
+                len(out) + 1,
+                user,
+                tp,
+                c,
+                explanation,
+                # No meeting place for a pair that can only meet at a distance.
+                "" if explanation.remote else _meeting_place(pool, commune, c),
+            )
         )
     return out, feasible
 
 
-def candidates_for(request: TutoringRequest, k: int | None = None) -> tuple[list[Candidate], int]:
-    """The k best feasible tutors for `request`, best first, and how many were feasible in all."""
-    pool, commune, ranked = _ranking(request, k)
+def candidates_for(
+    request: TutoringRequest, k: int | None = None, declined: frozenset[int] | None = None
+) -> tuple[list[Candidate], int]:
+    """The k best feasible tutors for `request`, best first, and how many were feasible in all.
+
+    A tutor who declined this demande is never among them (`declined`, read when not given)."""
+    if declined is None:
+        declined = frozenset(declined_tutors(request.id))
+    pool, commune, ranked = _ranking(request, k, declined)
     if ranked is None:
         return [], 0
     return _candidates(pool, commune, ranked)
@@ -430,7 +468,7 @@ def shown_candidates(request: TutoringRequest) -> list[dict[str, Any]]:
 
     Read from the same cached ranking as the page (no query): what the référent chose from.
     """
-    pool, _commune, ranked = _ranking(request, None)
+    pool, _commune, ranked = _ranking(request, None, frozenset(declined_tutors(request.id)))
     if ranked is None:
         return []
     top, _feasible, explanations = ranked
@@ -450,18 +488,29 @@ def shown_candidates(request: TutoringRequest) -> list[dict[str, Any]]:
     ]
 
 
+def _excluded(pool: TutorPool, mentee_id: int, declined: frozenset[int]) -> set[int]:
+    """Positions in the pool of the mentee (a tutor too, perhaps) and of the tutors who declined."""
+    ids = {mentee_id, *declined}
+    return {pool.position[i] for i in ids if i in pool.position}
+
+
 def _rank(
-    pool: TutorPool, mentee: matching.Mentee, weights: matching.Weights, k: int, mentee_id: int
+    pool: TutorPool,
+    mentee: matching.Mentee,
+    weights: matching.Weights,
+    k: int,
+    mentee_id: int,
+    declined: frozenset[int] = frozenset(),
 ):
     """The k best tutors of the pool for `mentee`, how many are feasible, and each one's explanation."""
     assert pool.index is not None
-    excluded = pool.position.get(mentee_id)
+    excluded = _excluded(pool, mentee_id, declined)
     columns = pool.index.candidate_columns(mentee)
     feasible_mask = ~np.isnan(pool.index.scores(mentee, columns, weights))
-    if excluded is not None:
-        feasible_mask &= columns != excluded
-    top = pool.index.top_candidates(mentee, k=k + (excluded is not None), weights=weights)
-    top = [(i, score) for i, score in top if i != excluded][:k]
+    if excluded:
+        feasible_mask &= ~np.isin(columns, list(excluded))
+    top = pool.index.top_candidates(mentee, k=k + len(excluded), weights=weights)
+    top = [(i, score) for i, score in top if i not in excluded][:k]
     explanations = [matching.explain(mentee, pool.values[i], weights) for i, _ in top]
     return top, int(feasible_mask.sum()), explanations
 
@@ -488,6 +537,73 @@ def explain_pair(request: TutoringRequest, tutor_id: int) -> tuple[Any, Commune,
             "Ce tuteur ne peut pas être proposé : " + " ".join(explanation.infeasible_reasons)
         )
     return explanation, commune, c
+
+
+def explain_outside(
+    request: TutoringRequest, tutor_id: int, now: datetime
+) -> tuple[Any, Commune, Commune]:
+    """The explanation of a tutor chosen outside the ranking, even if distance or slots do not
+    fit; Conflict/DomainError in French if capacity, rest or validation forbid the proposal."""
+    profile, commune = _mentee_for(request)
+    row = db.session.execute(
+        select(TutorProfile, User, Commune)
+        .join(User, User.id == TutorProfile.user_id)
+        .join(Commune, Commune.code_insee == TutorProfile.commune_code)
+        .where(TutorProfile.user_id == tutor_id)
+    ).first()
+    if row is None or tutor_id == request.mentee_id or not row[1].active:
+        raise DomainError("Tuteur inconnu : choisissez un tuteur dans la liste des résultats.")
+    tp, _user, c = row
+    if tp.validated_at is None:
+        raise Conflict("Ce tuteur n'est pas encore validé : il ne peut pas être proposé.")
+    if not tp.is_complete:
+        raise Conflict("Le profil de ce tuteur est incomplet (métier ou moments libres).")
+    if tp.rest_until is not None and tp.rest_until > now:
+        raise Conflict(
+            f"Ce tuteur est en repos jusqu'au {tp.rest_until.astimezone(PARIS):%d/%m/%Y} "
+            "après son dernier binôme : il ne peut pas être proposé avant."
+        )
+    if tp.places_used >= tp.capacity:
+        raise Conflict("Ce tuteur n'a plus de place disponible. Choisissez un autre tuteur.")
+    explanation = matching.explain(
+        mentee_values(profile, commune), tutor_values(tp, c), current_weights()
+    )
+    return explanation, commune, c
+
+
+_SEARCH = (
+    select(
+        User.id,
+        User.first_name,
+        User.last_name,
+        Commune.nom,
+        TutorProfile.capacity,
+        TutorProfile.places_used,
+        TutorProfile.rest_until,
+    )
+    .join(TutorProfile, TutorProfile.user_id == User.id)
+    .join(Commune, Commune.code_insee == TutorProfile.commune_code)
+    .where(
+        User.active.is_(True),
+        TutorProfile.validated_at.is_not(None),
+        or_(
+            User.last_name.ilike(bindparam("q"), escape="\\"),
+            User.first_name.ilike(bindparam("q"), escape="\\"),
+            (User.first_name + " " + User.last_name).ilike(bindparam("q"), escape="\\"),
+        ),
+    )
+    .order_by(User.last_name, User.first_name, User.id)
+    .limit(10)
+)
+
+
+def search_tutors(text: str) -> list:
+    """Validated, active tutors whose name contains `text` (10 at most), with their places."""
+    text = " ".join(text.split())
+    if len(text) < 2:
+        raise DomainError("Tapez au moins deux lettres du nom du tuteur.", field="q")
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(db.session.execute(_SEARCH, {"q": f"%{escaped}%"}).all())
 
 
 def _commune_arrays(pool: TutorPool) -> _CommuneArrays:
@@ -559,9 +675,292 @@ def rank_of(request: TutoringRequest, tutor_id: int) -> tuple[int | None, int]:
     pool = tutor_pool()
     if pool.index is None:
         return None, 0
-    excluded = pool.position.get(request.mentee_id)
+    excluded = _excluded(pool, request.mentee_id, frozenset(declined_tutors(request.id)))
     ranked = pool.index.top_candidates(
         mentee_values(profile, commune), k=len(pool.ids), weights=current_weights()
     )
-    order = [pool.ids[i] for i, _ in ranked if i != excluded]
+    order = [pool.ids[i] for i, _ in ranked if i not in excluded]
     return (order.index(tutor_id) + 1 if tutor_id in order else None), len(order)
+
+
+# ---- Who was left out, and what would help (issue 13) ----
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# Fewer ranked tutors than this: the page says what change to the profile would bring more.
+FEW_CANDIDATES = 3
+
+_DECLINED = select(
+    Pair.tutor_id, Pair.updated_at, Pair.decline_reason, Pair.decline_detail, Pair.tutor_answer
+).where(Pair.request_id == bindparam("id"), Pair.status == PairStatus.DECLINED)
+
+
+@dataclass(frozen=True)
+class Declined:
+    """A proposal of this demande that was declined: by whom, when, why (in French)."""
+
+    at: datetime
+    by_tutor: bool
+    reason: str
+
+
+def declined_tutors(request_id: int) -> dict[int, Declined]:
+    """The tutors whose proposal for this demande was declined (by them or by the mentee)."""
+    out: dict[int, Declined] = {}
+    for tutor_id, at, reason, detail, tutor_answer in db.session.execute(
+        _DECLINED, {"id": request_id}
+    ):
+        text = vocab.DECLINE_REASONS.get(reason or "", reason or "")
+        if detail:
+            text = f"{text} : {detail}" if text else detail
+        out[tutor_id] = Declined(at, tutor_answer == PairAnswer.DECLINED, text)
+    return out
+
+
+def check_not_declined(request: TutoringRequest, tutor_id: int) -> None:
+    """Refuse to propose again a tutor whose proposal for this very demande was declined."""
+    found = declined_tutors(request.id).get(tutor_id)
+    if found is not None:
+        who = "Ce tuteur a refusé" if found.by_tutor else "La personne a refusé ce tuteur pour"
+        raise Conflict(
+            f"{who} cette demande le {found.at.astimezone(PARIS):%d/%m/%Y}"
+            + (f" ({found.reason})" if found.reason else "")
+            + " : il ne peut pas lui être proposé de nouveau. Choisissez un autre tuteur."
+        )
+
+
+_ROSTER = (
+    select(
+        TutorProfile.user_id,
+        TutorProfile.metier_code,
+        TutorProfile.availability,
+        TutorProfile.max_km,
+        TutorProfile.has_car,
+        TutorProfile.remote_ok,
+        TutorProfile.obstacles,
+        TutorProfile.capacity,
+        TutorProfile.places_used,
+        TutorProfile.validated_at,
+        TutorProfile.rest_until,
+        Commune.latitude,
+        Commune.longitude,
+        Commune.nom,
+    )
+    .join(User, User.id == TutorProfile.user_id)
+    .join(Commune, Commune.code_insee == TutorProfile.commune_code)
+    .where(User.active.is_(True))
+    .order_by(TutorProfile.user_id)
+)
+
+
+def _roster(pool: TutorPool) -> _Roster:
+    """Every active tutor with a commune, read once per pool (same token, same tables)."""
+    if pool.rosters:
+        return pool.rosters[0]
+    ids: list[int] = []
+    values: list[matching.Tutor] = []
+    communes: list[str] = []
+    rest: list[datetime | None] = []
+    validated: list[bool] = []
+    complete: list[bool] = []
+    for row in db.session.execute(_ROSTER):
+        ids.append(row.user_id)
+        values.append(
+            matching.Tutor(
+                id=row.user_id,
+                lat=row.latitude,
+                lon=row.longitude,
+                sectors=(row.metier_code,) if row.metier_code else (),
+                availability=row.availability,
+                max_km=float(row.max_km),
+                has_car=row.has_car,
+                remote_ok=row.remote_ok,
+                obstacles=frozenset(c for c in (row.obstacles or "").split(",") if c),
+                capacity=max(row.capacity - row.places_used, 0),
+            )
+        )
+        communes.append(row.nom)
+        rest.append(row.rest_until)
+        validated.append(row.validated_at is not None)
+        complete.append(bool(row.metier_code and row.availability))
+    roster = _Roster(
+        ids,
+        matching.Roster(values),
+        {uid: i for i, uid in enumerate(ids)},
+        communes,
+        rest,
+        validated,
+        complete,
+    )
+    with _POOLS_LOCK:
+        if not pool.rosters:
+            pool.rosters.append(roster)
+    return pool.rosters[0]
+
+
+def roster_holds(r: _Roster, declined, now: datetime) -> dict[str, list[int]]:
+    """What the application knows of each tutor of the roster: the `matching.partition` holds."""
+    return {
+        "refused": [r.position[t] for t in declined if t in r.position],
+        "resting": [i for i, until in enumerate(r.rest_until) if until is not None and until > now],
+        "not_validated": [i for i, ok in enumerate(r.validated) if not ok],
+        "incomplete": [i for i, ok in enumerate(r.complete) if not ok],
+    }
+
+
+def pools(now: datetime) -> tuple[TutorPool, _Roster, matching.Weights]:
+    """The available tutors' pool, every tutor's roster and the weights (for many demandes)."""
+    token, weights_value = _pool_token_and_weights()
+    pool = _tutor_pool(token, now)
+    return pool, _roster(pool), _weights_from(weights_value)
+
+
+@dataclass
+class LeftOutPerson:
+    id: int
+    name: str
+    commune: str
+    distance_km: float
+    limit_km: float
+    limit_by_mentee: bool
+    reasons: tuple[str, ...]
+    declined: Declined | None = None
+    rest_until: datetime | None = None
+    places: tuple[int, int] = (0, 0)  # used, capacity
+    frees_by: datetime | None = None  # a pending proposal of theirs expires at the latest then
+    slots: tuple[str, ...] = ()
+
+    @property
+    def details(self) -> list[str]:
+        """Each reason in plain French, with its date, distance or places."""
+        return [self._detail(reason) for reason in self.reasons]
+
+    def _detail(self, reason: str) -> str:
+        if reason == "refused" and self.declined is not None:
+            who = "a refusé" if self.declined.by_tutor else "refusé par la personne"
+            why = f" ({self.declined.reason})" if self.declined.reason else ""
+            return (
+                f"{who} le {_day(self.declined.at)}{why}, ne peut plus être proposé pour "
+                "cette demande"
+            )
+        if reason == "resting" and self.rest_until is not None:
+            return f"en repos jusqu'au {_day(self.rest_until)}"
+        if reason == "full":
+            used, capacity = self.places
+            when = (
+                f"une proposition sans réponse expire au plus tard le {_day(self.frees_by)}"
+                if self.frees_by
+                else "une place se libère à la fin d'un de ses binômes"
+            )
+            return f"{used} place{'s' if used > 1 else ''} sur {capacity} prise{'s' if used > 1 else ''}, {when}"
+        if reason == "too_far":
+            who = "la personne accompagnée" if self.limit_by_mentee else "le tuteur"
+            return f"au-delà des {round(self.limit_km)} km acceptés par {who}"
+        if reason == "no_common_slot":
+            return (
+                "aucun moment libre en commun (tuteur libre : "
+                + (", ".join(self.slots) or "aucun moment indiqué")
+                + ")"
+            )
+        return {
+            "not_validated": "inscription pas encore validée",
+            "paused": "en pause",
+            "incomplete": "profil incomplet (métier ou moments libres)",
+        }.get(reason, matching.LEFT_OUT_REASONS.get(reason, reason).lower())
+
+
+def _day(value: datetime | None) -> str:
+    return value.astimezone(PARIS).strftime("%d/%m/%Y") if value else ""
+
+
+@dataclass
+class LeftOutGroup:
+    reason: str
+    label: str
+    count: int
+    people: list[LeftOutPerson]
+
+
+@dataclass
+class Overview:
+    """Who was left out of a demande's ranking and why, and what would bring more tutors."""
+
+    groups: list[LeftOutGroup]
+    suggestions: list[matching.Suggestion]
+    tutors: int  # tutors in the territory's pool (active, with a commune)
+    left_out: int
+
+
+_PEOPLE = select(User.id, User.first_name, User.last_name).where(
+    User.id.in_(bindparam("ids", expanding=True))
+)
+_PLACES = select(TutorProfile.user_id, TutorProfile.places_used, TutorProfile.capacity).where(
+    TutorProfile.user_id.in_(bindparam("ids", expanding=True))
+)
+_PENDING_OF = select(Pair.tutor_id, Pair.proposed_at).where(
+    Pair.tutor_id.in_(bindparam("ids", expanding=True)),
+    Pair.status.in_(list(UNANSWERED_PAIR_STATUSES)),
+)
+
+
+def left_out_for(
+    request: TutoringRequest,
+    declined: dict[int, Declined],
+    ranked: int,
+    now: datetime | None = None,
+) -> Overview:
+    """The tutors left out of `request`'s ranking, grouped by reason (closest first), and, when
+    fewer than FEW_CANDIDATES are ranked, what change to the mentee's profile would bring more."""
+    now = now or datetime.now(UTC)
+    profile, commune = _mentee_for(request)
+    token, _ = _pool_token_and_weights()
+    pool = _tutor_pool(token, now)
+    r = _roster(pool)
+    mentee = mentee_values(profile, commune)
+    holds = roster_holds(r, declined, now)
+    part = matching.partition(mentee, r.roster, holds)
+    groups = part.groups
+    shown = sorted({i for g in groups for i in g.closest})
+    ids = [r.ids[i] for i in shown]
+    names = (
+        {uid: f"{first} {last}" for uid, first, last in db.session.execute(_PEOPLE, {"ids": ids})}
+        if ids
+        else {}
+    )
+    full_ids = [r.ids[i] for i in shown if "full" in part.reasons(i)]
+    places: dict[int, tuple[int, int]] = {}
+    frees: dict[int, datetime] = {}
+    if full_ids:
+        places = {
+            uid: (used, cap) for uid, used, cap in db.session.execute(_PLACES, {"ids": full_ids})
+        }
+        expiry = timedelta(days=current_app.config["PROPOSAL_EXPIRY_DAYS"])
+        for uid, proposed_at in db.session.execute(_PENDING_OF, {"ids": full_ids}):
+            at = proposed_at + expiry
+            frees[uid] = min(frees.get(uid, at), at)
+    out: list[LeftOutGroup] = []
+    for g in groups:
+        people = []
+        for i in g.closest:
+            uid = r.ids[i]
+            people.append(
+                LeftOutPerson(
+                    id=uid,
+                    name=names.get(uid, ""),
+                    commune=r.communes[i],
+                    distance_km=float(part.distance_km[i]),
+                    limit_km=float(part.limit_km[i]),
+                    limit_by_mentee=bool(part.limit_by_mentee[i]),
+                    reasons=part.reasons(i),
+                    declined=declined.get(uid),
+                    rest_until=r.rest_until[i],
+                    places=places.get(uid, (0, 0)),
+                    frees_by=frees.get(uid),
+                    slots=tuple(matching.slots_to_labels(r.roster.tutors[i].availability)),
+                )
+            )
+        out.append(LeftOutGroup(g.reason, g.label, g.count, people))
+    suggestions: list[matching.Suggestion] = []
+    if ranked < FEW_CANDIDATES:
+        suggestions = list(matching.diagnose(mentee, r.roster, holds, place_names=r.communes))
+    return Overview(out, suggestions, len(r.ids), part.left_out)

@@ -90,7 +90,9 @@ def criteria_in_words(view: disclosure.PairView) -> list[dict[str, Any]]:
 def explanation_context(pair: Pair, viewer: User) -> dict[str, Any]:
     """What the explanation page shows to `viewer`: only what `disclosure.pair_view` allows."""
     view = disclosure.pair_view(pair, viewer)
-    others = max((pair.candidates_count or 0) - 1, 0)
+    explanation = pair.explanation or {}
+    outside = bool(explanation.get("outside_ranking"))
+    others = max((pair.candidates_count or 0) - (0 if outside else 1), 0)
     referent = pair.mentee.mentee_profile.referent if pair.mentee.mentee_profile else None
     return {
         "person_name": view.mentee_name,
@@ -110,6 +112,9 @@ def explanation_context(pair: Pair, viewer: User) -> dict[str, Any]:
         "no_car_km": matching.NO_CAR_MAX_KM,
         "version": pair.algorithm_version,
         "chooser": pair.proposed_by,
+        # Proposed outside the ranking: the algorithm had no part in the choice (CRPA).
+        "outside": outside,
+        "outside_reason": str(explanation.get("outside_reason") or ""),
     }
 
 

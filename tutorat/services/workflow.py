@@ -30,7 +30,10 @@ _R = TutoringRequestStatus
 _P = PairStatus
 
 REQUEST_TRANSITIONS: dict[TutoringRequestStatus, frozenset[TutoringRequestStatus]] = {
-    _R.OPEN: frozenset({_R.PROPOSED, _R.CANCELLED}),
+    _R.OPEN: frozenset({_R.PROPOSED, _R.WAITING, _R.CANCELLED}),
+    # The waiting list: back to the queue when a tutor fits (run-reminders) or when the référent
+    # takes it back.
+    _R.WAITING: frozenset({_R.OPEN, _R.CANCELLED}),
     _R.PROPOSED: frozenset({_R.OPEN, _R.MATCHED, _R.CANCELLED}),
     # A binôme that failed sends its demande back for a new proposal.
     _R.MATCHED: frozenset({_R.OPEN}),

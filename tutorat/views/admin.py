@@ -31,6 +31,7 @@ from tutorat.services import (
     notifications,
     privacy,
     profiles,
+    shortage,
     suggestions,
 )
 from tutorat.services.errors import DomainError
@@ -56,6 +57,7 @@ def home():
         counts=counts,
         requests_by_status=requests_by_status,
         pairs_by_status=pairs_by_status,
+        shortage=shortage.shortage(),
     )
 
 

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from tutorat import charts
 from tutorat.models import Role
 from tutorat.permissions import guard_blueprint
-from tutorat.services import indicators
+from tutorat.services import indicators, shortage
 from tutorat.services.indicators import (
     DELAY_BUCKETS,
     MEETING_BUCKETS,
@@ -197,6 +197,15 @@ class _LazyTables:
         return self._report.table(key)
 
     __getitem__ = __getattr__
+
+
+@bp.get("/manques")
+def shortage_page():
+    """The demandes no tutor fits today, by canton and EPCI: where to recruit tutors."""
+    return render_template(
+        "indicators/shortage.html",
+        shortage=shortage.shortage(referent_id=_referent_id()),
+    )
 
 
 @bp.get("/")

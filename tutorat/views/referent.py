@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, joinedload
 
+import matching
 from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
@@ -18,9 +19,11 @@ from tutorat.forms import (
     LettersSentForm,
     MenteeProfileForm,
     NewMenteeForm,
+    OutsideRankingForm,
     ProposeForm,
     RequestForm,
     SocialNoteForm,
+    WaitingListForm,
 )
 from tutorat.models import (
     EventEntity,
@@ -32,11 +35,11 @@ from tutorat.models import (
     Role,
     StatusEvent,
     TutoringRequest,
-    TutoringRequestStatus,
     TutorProfile,
     User,
 )
 from tutorat.models.pairs import PAIR_STATUS_LABELS
+from tutorat.models.requests import UNMATCHED_REQUEST_STATUSES
 from tutorat.permissions import (
     get_mentee_or_404,
     get_or_404,
@@ -239,7 +242,13 @@ _PAIR_MEETINGS = (
 CANDIDATES_MAX = 100
 
 
-def _request_page(tutoring_request: TutoringRequest, status: int = 200, propose_form=None):
+def _request_page(
+    tutoring_request: TutoringRequest,
+    status: int = 200,
+    propose_form=None,
+    outside_form=None,
+    wait_form=None,
+):
     db.session.execute(_REQUEST_WITH_PEOPLE, {"id": tutoring_request.id}).unique().all()
     shown_max = current_app.config["CANDIDATES_SHOWN"]
     raw = request.args.get("nombre", "")
@@ -253,12 +262,26 @@ def _request_page(tutoring_request: TutoringRequest, status: int = 200, propose_
             )
             status = 400
     candidates: list = []
-    feasible, error = 0, None
-    if tutoring_request.status == TutoringRequestStatus.OPEN:
+    feasible, error, overview = 0, None, None
+    searched, found = None, []
+    unmatched = tutoring_request.status in UNMATCHED_REQUEST_STATUSES
+    declined: dict = {}
+    if unmatched:
+        declined = suggestions.declined_tutors(tutoring_request.id)
         try:
-            candidates, feasible = suggestions.candidates_for(tutoring_request, k=shown_max)
+            candidates, feasible = suggestions.candidates_for(
+                tutoring_request, k=shown_max, declined=frozenset(declined)
+            )
+            overview = suggestions.left_out_for(tutoring_request, declined, feasible)
         except DomainError as exc:
             error = exc.message
+        searched = request.args.get("tuteur")
+        if searched is not None:
+            try:
+                found = suggestions.search_tutors(searched)
+            except DomainError as exc:
+                flash(exc.message, "error")
+                status = 400
     pairs = db.session.scalars(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
     events = db.session.scalars(
         _EVENTS, {"entity": EventEntity.REQUEST, "id": tutoring_request.id}
@@ -272,10 +295,20 @@ def _request_page(tutoring_request: TutoringRequest, status: int = 200, propose_
         feasible=feasible,
         shown=len(candidates),
         error=error,
+        overview=overview,
+        searched=searched,
+        found=found,
         pairs=pairs,
         events=events,
         form=propose_form or ProposeForm(),
+        outside_form=outside_form or OutsideRankingForm(prefix="outside"),
+        wait_form=wait_form or WaitingListForm(prefix="wait"),
+        action_form=ActionForm(),
         metiers=metier_labels(profile.metier_codes),
+        reason_labels=matching.LEFT_OUT_REASONS,
+        unmatched=unmatched,
+        declined_ids=set(declined),
+        now=datetime.now(UTC),
     ), status
 
 
@@ -297,6 +330,61 @@ def propose(request_id: int):
             url_for("referent.pair", pair_id=pair.id),
         ),
         render=lambda status: _request_page(tutoring_request, status, form),
+    )
+
+
+@bp.post("/demandes/<int:request_id>/hors-classement")
+def propose_outside(request_id: int):
+    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
+    form = OutsideRankingForm(prefix="outside")
+    return handle_post(
+        form,
+        lambda: pair_service.propose_outside(
+            tutoring_request,
+            int(form.tutor_id.data),
+            reason=form.reason.data or "",
+            actor=current_user,
+        ),
+        on_success=lambda pair: success(
+            "La proposition hors classement est envoyée au tuteur et au bénéficiaire ; "
+            "votre raison est enregistrée avec elle.",
+            url_for("referent.pair", pair_id=pair.id),
+        ),
+        render=lambda status: _request_page(tutoring_request, status, outside_form=form),
+    )
+
+
+@bp.post("/demandes/<int:request_id>/liste-attente")
+def waiting_list(request_id: int):
+    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
+    form = WaitingListForm(prefix="wait")
+    return handle_post(
+        form,
+        lambda: request_service.put_on_waiting_list(
+            tutoring_request, actor=current_user, reason=form.reason.data or ""
+        ),
+        on_success=lambda _: success(
+            "La demande est en liste d'attente. Elle sort des demandes urgentes ; vous serez "
+            "prévenu par courriel dès qu'un tuteur sera possible.",
+            url_for("referent.request_detail", request_id=tutoring_request.id),
+        ),
+        render=lambda status: _request_page(tutoring_request, status, wait_form=form),
+    )
+
+
+@bp.post("/demandes/<int:request_id>/reprendre")
+def leave_waiting_list(request_id: int):
+    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
+    return handle_post(
+        ActionForm(),
+        lambda: request_service.leave_waiting_list(
+            tutoring_request, actor=current_user, reason="Reprise par le référent"
+        ),
+        on_success=lambda _: success(
+            "La demande revient dans votre file.",
+            url_for("referent.request_detail", request_id=tutoring_request.id),
+        ),
+        render=lambda status: _request_page(tutoring_request, status),
     )
 
 

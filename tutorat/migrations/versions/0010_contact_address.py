@@ -20,6 +20,19 @@ branch_labels = None
 depends_on = None
 
 
+def _pool_triggers() -> None:
+    """SQLite rebuilds the table in batch mode and drops its triggers: put back migration 0006's
+    pool_version triggers (the tutors' pool would otherwise miss a change to an account)."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for operation in ("insert", "update", "delete"):
+        op.execute(
+            f"CREATE TRIGGER IF NOT EXISTS pool_version_user_account_{operation} "
+            f"AFTER {operation.upper()} ON user_account BEGIN "
+            "UPDATE pool_version SET token = lower(hex(randomblob(16))) WHERE id = 1; END"
+        )
+
+
 def upgrade():
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.add_column(sa.Column("street_address", sa.String(length=200), nullable=True))
@@ -42,6 +55,7 @@ def upgrade():
             batch_op.f("ck_user_account_code_postal_5_chiffres"),
             "postal_code IS NULL OR length(postal_code) = 5",
         )
+    _pool_triggers()
 
 
 def downgrade():
@@ -56,3 +70,4 @@ def downgrade():
             "street_address",
         ):
             batch_op.drop_column(column)
+    _pool_triggers()
