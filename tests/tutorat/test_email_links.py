@@ -289,12 +289,9 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         environ_overrides={"SCRIPT_NAME": f"@{EVIL}"},
     ):
         report = followup.run_reminders(now=now)
-        assert report == {"rappels": 1, "expirées": 1}
+        assert report == {"rappels": 1, "expirées": 1, "listes d'attente": 1}
         # The référent and their successor, who now follows someone (the transfer above).
         assert followup.send_digests(now=now) == 2
-
-        assert report == {"rappels": 1, "expirées": 1, "listes d'attente": 1}
-        assert followup.send_digests(now=now) == 1
         db.session.commit()
 
     with app.app_context():

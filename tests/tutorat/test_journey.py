@@ -92,7 +92,7 @@ def test_whole_journey(app):
     assert "km" in page and "mardi soir" in page
     ranked, left_out = page.split('id="ecartes"')
     assert "Loin" not in ranked  # infeasible: too far without a car, no remote
-    assert "Trop loin" in left_out and "Loin Nom4" in left_out and "au-delà des 5 km" in left_out
+    assert "Trop loin" in left_out and "Loin Nom" in left_out and "au-delà des 5 km" in left_out
     r = ref.post(f"/referent/demandes/{request_id}/proposer", {"tutor_id": str(ids["tutor"])})
     assert r.status_code == 302, r.get_data(as_text=True)
     with app.app_context():
