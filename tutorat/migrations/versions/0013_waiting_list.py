@@ -1,7 +1,7 @@
 """Waiting list for demandes: the status `waiting` (a live demande, one per mentee at most)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 02:00:00.000000
 
 The check constraint on the demande's status and the partial unique index "one live demande per
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
