@@ -1,7 +1,7 @@
 """Waiting list for demandes: the status `waiting` (a live demande, one per mentee at most)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04 02:00:00.000000
 
 The check constraint on the demande's status and the partial unique index "one live demande per
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
