@@ -1,7 +1,7 @@
 """Waiting list for demandes: the status `waiting` (a live demande, one per mentee at most)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04 02:00:00.000000
 
 The check constraint on the demande's status and the partial unique index "one live demande per
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
