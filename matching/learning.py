@@ -326,14 +326,3 @@ def suggest_weights(fit: ChoiceFit, step: float = 0.05) -> Weights | None:
     # Keep the total at 1 by moving the rounding error onto the largest part.
     rounded[int(np.argmax(rounded))] += 1.0 - rounded.sum()
     return Weights(**{p: round(float(v), 4) for p, v in zip(PARTS, rounded, strict=True)})
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval of a proportion (95 % by default); (0, 1) when n is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)

@@ -14,7 +14,6 @@ from matching.learning import (
     fit_choices,
     fit_success,
     suggest_weights,
-    wilson_interval,
 )
 
 
@@ -90,16 +89,6 @@ def test_success_model_finds_a_real_effect_and_says_when_there_is_none():
     fit = fit_success(parts.tolist(), noise.tolist(), permutations=30)
     assert fit.enough and not fit.better_than_chance
     assert not fit_success(parts[:20].tolist(), noise[:20].tolist()).enough
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(0, 500), st.integers(0, 500))
-def test_wilson_interval_contains_the_proportion(successes, extra):
-    n = successes + extra
-    lo, hi = wilson_interval(successes, n)
-    assert 0.0 <= lo <= hi <= 1.0
-    if n:
-        assert lo - 1e-12 <= successes / n <= hi + 1e-12
 
 
 @pytest.mark.parametrize(("intercept", "c"), [(False, 10.0), (True, 1.0)])

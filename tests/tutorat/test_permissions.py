@@ -76,6 +76,8 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "indicators.shortage_page": STAFF,
     "indicators.communes": STAFF,
     "indicators.export": STAFF,
+    "indicators.fairness_page": STAFF,
+    "indicators.fairness_export": STAFF,
     "account.settings": API,
     "account.my_data": API,
     "account.my_data_json": API,

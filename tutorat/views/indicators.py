@@ -11,7 +11,7 @@ from markupsafe import Markup
 from tutorat import charts
 from tutorat.models import Role
 from tutorat.permissions import guard_blueprint
-from tutorat.services import indicators, shortage
+from tutorat.services import fairness, indicators, shortage
 from tutorat.services.indicators import (
     DELAY_BUCKETS,
     MEETING_BUCKETS,
@@ -253,5 +253,28 @@ def export(table: str):
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+@bp.get("/equite")
+def fairness_page():
+    """Who waits longer: the audit by group (the admin: the département; a référent: their caseload)."""
+    return render_template(
+        "indicators/fairness.html", report=fairness.report(referent_id=_referent_id())
+    )
+
+
+@bp.get("/equite.csv")
+def fairness_export():
+    report = fairness.report(referent_id=_referent_id())
+    scope = "departement" if report.whole_department else "mes-beneficiaires"
+    day = datetime.now(UTC).date().isoformat()
+    return Response(
+        report.table().csv_bytes(),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="tutorat-equite-{scope}-{day}.csv"',
         },
     )
