@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from tests.conftest import Browser
 from tests.factories import (
     PASSWORD,
+    make_active_pair,
     make_admin,
     make_mentee,
     make_proposal,
@@ -14,8 +15,9 @@ from tests.factories import (
     make_tutor,
 )
 from tutorat.extensions import db
-from tutorat.models import Pair, TutoringRequest
+from tutorat.models import Pair, StopReason, TutoringRequest
 from tutorat.services import fairness
+from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
 
@@ -39,9 +41,20 @@ def _world(app):
                 request_service.open_request(
                     mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
                 )
-        for _ in range(8):
+        for i in range(8):
             mentee = make_mentee(fast, commune="32013", has_car=True)
-            make_proposal(fast, mentee, make_tutor(commune="32013"))
+            if i < 2:  # two binômes ended: one with a job, one stopped
+                tutor = make_tutor(commune="32013")
+                pair = make_active_pair(fast, mentee, tutor)
+                pair_service.end(
+                    pair,
+                    actor=fast,
+                    outcomes=["job"] if i == 0 else ["stopped"],
+                    stop_reason=None if i == 0 else next(iter(StopReason)).value,
+                    contract="permanent" if i == 0 else None,
+                )
+            else:
+                make_proposal(fast, mentee, make_tutor(commune="32013"))
         db.session.flush()
         for req in db.session.query(TutoringRequest):
             req.created_at = long_ago
@@ -60,7 +73,9 @@ def test_audit_finds_the_gap_and_scopes_by_referent(app):
         rows = {(r.dimension, r.group): r for r in report.rows}
         no_car = rows[(fairness.CAR, "Sans voiture")]
         assert no_car.demandes == 8 and no_car.within_60.value == 2 / 8
-        assert rows[(fairness.CAR, "Avec voiture")].within_60.value == 1.0
+        with_car = rows[(fairness.CAR, "Avec voiture")]
+        assert with_car.within_60.value == 1.0
+        assert with_car.positive.n == 2 and with_car.positive.value == 0.5
         assert rows[(fairness.SIZE, "1. moins de 200 habitants")].demandes == 8
         assert any(g.startswith("Sans voiture") for g in report.gaps)
         mine = fairness.report(referent_id=slow_id)

@@ -19,6 +19,7 @@ from tutorat.models import (
     Commune,
     MenteeProfile,
     Pair,
+    PairOutcome,
     PairStatus,
     TutoringRequest,
     User,
@@ -76,6 +77,13 @@ def _town_km() -> dict[str, float]:
     return found
 
 
+# A binôme ended well when one of its outcomes is positive ("stopped" is never combined with another).
+_POSITIVE = (
+    select(PairOutcome.pair_id)
+    .where(PairOutcome.pair_id == Pair.id, PairOutcome.outcome.in_(POSITIVE))
+    .correlate(Pair)
+    .exists()
+)
 _PAIR_FIGURES = (
     select(
         Pair.request_id.label("request_id"),
@@ -85,9 +93,9 @@ _PAIR_FIGURES = (
         func.sum(case((Pair.status == PairStatus.DECLINED, 1), else_=0)).label("declined"),
         func.sum(case((Pair.status == PairStatus.EXPIRED, 1), else_=0)).label("expired"),
         func.sum(case((Pair.status == PairStatus.ENDED, 1), else_=0)).label("ended"),
-        func.sum(
-            case(((Pair.status == PairStatus.ENDED) & Pair.outcome.in_(POSITIVE), 1), else_=0)
-        ).label("positive"),
+        func.sum(case(((Pair.status == PairStatus.ENDED) & _POSITIVE, 1), else_=0)).label(
+            "positive"
+        ),
     )
     .group_by(Pair.request_id)
     .subquery()
