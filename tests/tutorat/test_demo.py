@@ -27,7 +27,7 @@ from tutorat.models import (
 )
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES as UNANSWERED
-from tutorat.services import decisions, suggestions
+from tutorat.services import contact, decisions, letters, suggestions
 from tutorat.services import requests as request_service
 from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS
 from tutorat.vocab import DECLINE_REASONS, OUTCOMES, STOP_REASONS
@@ -76,6 +76,10 @@ def test_seed_demo_twice(app, runner):
         assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "active")) == 1
         assert _count(select(Pair).where(Pair.tutor_id == tutor.id, Pair.status == "proposed")) == 1
         assert tutor.tutor_profile.places_left >= 1
+        # People without email are reached by post: the demo référent has letters to print,
+        # each to a person with a postal address of her commune.
+        pending = letters.pending_for(mentee.mentee_profile.referent)
+        assert pending and all(contact.has_postal_address(x.recipient_user) for x in pending)
         total = _count(select(User))
 
         # The documented journey can be tried: the demo tutor is a candidate for the demo mentee.

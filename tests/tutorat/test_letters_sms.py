@@ -516,3 +516,31 @@ def test_landline_gets_no_sms(ctx):
     mentee = make_mentee(referent, email=None, phone="05 62 67 40 40")
     mentee.contact_sms = True
     assert not sms.accepts_sms(mentee)
+
+
+def test_admin_sees_failed_sms_and_letters_and_sends_an_sms_again(app, sms_api):
+    from tests.factories import make_admin
+
+    app.config["SMS_API_KEY"] = "mauvaise-cle"
+    app.config["MAIL_MAX_ATTEMPTS"], saved = 1, app.config["MAIL_MAX_ATTEMPTS"]
+    try:
+        with app.app_context():
+            queued = _queue_one()
+            assert sms.send_pending() == (0, 1)
+            tutor = make_tutor(first_name="Sans", last_name="Référent")
+            letters.queue_letter("pair_ended", tutor, "Votre binôme est terminé", "x", set(), {})
+            admin_email = make_admin().email
+            db.session.commit()
+            sms_id = queued.id
+    finally:
+        app.config["MAIL_MAX_ATTEMPTS"] = saved
+    admin = _browser(app, admin_email)
+    page = html.unescape(admin.get("/admin/courriels").get_data(as_text=True))
+    assert "+33612345678" in page and "HTTP 401" in page
+    assert "Sans Référent" in page and "Aucun référent" in page
+    app.config["SMS_API_KEY"] = sms_api.KEY
+    r = admin.post(f"/admin/sms/{sms_id}/renvoyer", {}, page="/admin/courriels")
+    assert r.status_code == 302
+    with app.app_context():
+        assert sms.send_pending() == (1, 0)
+    assert len(sms_api.received) == 1

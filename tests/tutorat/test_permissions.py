@@ -264,6 +264,7 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "referent.end": {"pair_id": objs["pair"]},
         "admin.validate_tutor": {"user_id": objs["tutor_id"]},
         "admin.retry_email": {"email_id": 1},
+        "admin.retry_sms": {"sms_id": 1},
         "caseload.preview": {"import_id": objs["import"]},
         "caseload.report": {"import_id": objs["import"]},
     }.get(endpoint, {})

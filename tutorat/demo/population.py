@@ -142,6 +142,18 @@ LAST_NAMES = [
 ]
 
 
+STREETS = (
+    "rue de la République",
+    "place de la Mairie",
+    "chemin du Moulin",
+    "route d'Auch",
+    "rue des Écoles",
+    "lieu-dit Le Bourg",
+    "avenue de Gascogne",
+    "impasse des Tilleuls",
+)
+
+
 def _slots(rng: random.Random, n: int) -> int:
     return sum(1 << b for b in rng.sample(range(21), n))
 
@@ -314,6 +326,14 @@ def seed_demo(seed: int = 32) -> bool:
                 completed_at=user.created_at,
             )
             db.session.add(profile)
+            if not has_email:
+                # Reached by post (and, for some, by SMS too): their notices become letters in
+                # their référent's « Courriers à envoyer ».
+                user.street_address = f"{rng.randint(1, 40)} {rng.choice(STREETS)}"
+                user.postal_code = place.codes_postaux.split(";")[0]
+                user.contact_email = False
+                user.contact_letter = True
+                user.contact_sms = rng.random() < 0.3
             mentees.append((user, profile))
     db.session.flush()
 

@@ -14,8 +14,10 @@ from tutorat.extensions import db
 from tutorat.forms import ActionForm, AdoptWeightsForm, NewAccountForm, TransferForm, WeightsForm
 from tutorat.models import (
     AccessLog,
+    Letter,
     MessageStatus,
     OutboxEmail,
+    OutboxSms,
     Pair,
     Role,
     TutoringRequest,
@@ -32,6 +34,7 @@ from tutorat.services import (
     privacy,
     profiles,
     shortage,
+    sms,
     suggestions,
 )
 from tutorat.services.errors import DomainError
@@ -140,8 +143,48 @@ def emails():
         .order_by(OutboxEmail.id.desc())
         .limit(200)
     ).all()
+    sms_counts = dict(
+        db.session.execute(select(OutboxSms.status, func.count()).group_by(OutboxSms.status)).all()
+    )
+    failed_sms = db.session.scalars(
+        select(OutboxSms)
+        .where(OutboxSms.status == MessageStatus.FAILED, OutboxSms.redacted_at.is_(None))
+        .order_by(OutboxSms.id.desc())
+        .limit(200)
+    ).all()
+    letter_counts = dict(
+        db.session.execute(select(Letter.status, func.count()).group_by(Letter.status)).all()
+    )
+    failed_letters = db.session.scalars(
+        select(Letter)
+        .where(Letter.status == MessageStatus.FAILED, Letter.redacted_at.is_(None))
+        .order_by(Letter.id.desc())
+        .limit(200)
+    ).all()
     return render_template(
-        "admin/emails.html", counts=counts, failed=failed, action_form=ActionForm()
+        "admin/emails.html",
+        counts=counts,
+        failed=failed,
+        sms_counts=sms_counts,
+        failed_sms=failed_sms,
+        letter_counts=letter_counts,
+        failed_letters=failed_letters,
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/sms/<int:sms_id>/renvoyer")
+def retry_sms(sms_id: int):
+    message = db.session.get(OutboxSms, sms_id)
+    if message is None or message.status != MessageStatus.FAILED or message.redacted_at is not None:
+        abort(404)
+    return handle_post(
+        ActionForm(),
+        lambda: sms.retry_failed(message),
+        on_success=lambda _: success(
+            "Le SMS sera renvoyé au prochain passage de l'envoi.", url_for("admin.emails")
+        ),
+        render=lambda status: abort(status),
     )
 
 
