@@ -134,6 +134,7 @@ POST_ONLY: dict[str, str | None] = {
     "admin.validate_tutor": "admin",
     "admin.retry_email": "admin",
     "referent.letters_sent": "referent",
+    "admin.retry_sms": "admin",
     "admin.adopt_weights": "admin",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
