@@ -10,6 +10,7 @@ from tests.conftest import Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tests.tutorat.test_letters_sms import pdf_text
 from tutorat.extensions import db
+from tutorat.models import Pair
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
@@ -118,3 +119,22 @@ def _no_orphan_heading(text: str) -> None:
     for page in pages[:-1]:
         last = [line.strip() for line in page.splitlines() if line.strip()][-1]
         assert not any(last.startswith(h[:30]) for h in HEADINGS), f"titre seul en bas : {last!r}"
+
+
+def test_pair_summary_is_one_page_with_what_the_mentee_may_see(app):
+    w = _world(app)
+    with app.app_context():
+        pair = db.session.get(Pair, w["pair"])
+        pair_service.answer(pair, side="tutor", accept=True, actor=pair.tutor)
+        pair_service.answer(pair, side="mentee", accept=True, actor=pair.mentee)
+        pair_service.confirm(pair, actor=pair.proposed_by)
+        tutor_phone = pair.tutor.phone
+        db.session.commit()
+    r = _get(app, w["referent"], f"/referent/binomes/{w['pair']}/fiche.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    text = pdf_text(r.data)
+    assert len([p for p in text.split("\f") if p.strip()]) == 1
+    flat = " ".join(text.split())
+    assert "Julie Carrère" in flat and "Marc" in flat and tutor_phone in flat
+    assert "Soubiran" not in flat  # the tutor's last name: not what she sees
+    assert "Faire ou refaire son CV" in flat and "Sophie Lamothe" in flat

@@ -20,9 +20,11 @@ from sqlalchemy import select, update
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.links import absolute_url
-from tutorat.models import Letter, LetterPerson, MessageStatus, Pair, User
+from tutorat.models import Letter, LetterPerson, MessageStatus, Pair, PairStatus, User
+from tutorat.services import disclosure
 from tutorat.services.contact import has_postal_address, postal_lines
 from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
@@ -183,3 +185,24 @@ def history_of(user: User) -> list[Letter]:
             .order_by(Letter.created_at.desc(), Letter.id.desc())
         )
     )
+
+
+def pair_summary_pdf(pair: Pair, meetings: Sequence) -> bytes:
+    """One page for a meeting with the person: her binôme as she may see it (disclosure, with her
+    as the viewer: the tutor's first name, and contact once the binôme is active), her goals (her
+    demande), the meetings so far and the next step."""
+    view = disclosure.pair_view(pair, pair.mentee)
+    template = current_app.jinja_env.get_template("letters/pair_summary.html")
+    html = template.render(
+        pair=pair,
+        view=view,
+        meetings=sorted(meetings, key=lambda m: (m.date, m.id)),
+        referent=pair.referent,
+        tutor_contact=pair.status == PairStatus.ACTIVE,
+        topics=vocab.labels(pair.request.topic_codes, vocab.TOPICS),
+        modes=vocab.labels(pair.request.mode_codes, vocab.MEETING_MODES),
+        letterhead=letterhead_data_uri(),
+        printed_on=datetime.now(UTC),
+        request=None,
+    )
+    return html_to_pdf(html)

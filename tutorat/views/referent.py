@@ -739,3 +739,13 @@ def letters_sent():
         ),
         render=_letters_page,
     )
+
+
+@bp.get("/binomes/<int:pair_id>/fiche.pdf")
+def pair_summary_pdf(pair_id: int):
+    """One page to hand to the person at a meeting: her binôme as she may see it."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    meetings = db.session.scalars(_PAIR_MEETINGS, {"id": pair.id}).all()
+    return _pdf_response(
+        letter_service.pair_summary_pdf(pair, meetings), f"fiche-binome-{pair.id}.pdf"
+    )
