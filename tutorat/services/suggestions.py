@@ -250,6 +250,18 @@ class _Roster:
     rest_until: list[datetime | None]
     validated: list[bool]
     complete: list[bool]
+    # The same facts as arrays, for a ranking's holds without a loop over every tutor.
+    rest_ts: np.ndarray = field(init=False)
+    not_validated: np.ndarray = field(init=False)
+    incomplete: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rest_ts = np.array(
+            [u.timestamp() if u is not None else -np.inf for u in self.rest_until],
+            dtype=np.float64,
+        )
+        self.not_validated = np.flatnonzero(~np.array(self.validated, dtype=np.bool_))
+        self.incomplete = np.flatnonzero(~np.array(self.complete, dtype=np.bool_))
 
 
 @dataclass(frozen=True)
@@ -798,13 +810,13 @@ def _roster(pool: TutorPool) -> _Roster:
     return pool.rosters[0]
 
 
-def roster_holds(r: _Roster, declined, now: datetime) -> dict[str, list[int]]:
+def roster_holds(r: _Roster, declined, now: datetime) -> dict[str, Any]:
     """What the application knows of each tutor of the roster: the `matching.partition` holds."""
     return {
         "refused": [r.position[t] for t in declined if t in r.position],
-        "resting": [i for i, until in enumerate(r.rest_until) if until is not None and until > now],
-        "not_validated": [i for i, ok in enumerate(r.validated) if not ok],
-        "incomplete": [i for i, ok in enumerate(r.complete) if not ok],
+        "resting": np.flatnonzero(r.rest_ts > now.timestamp()),
+        "not_validated": r.not_validated,
+        "incomplete": r.incomplete,
     }
 
 
@@ -891,11 +903,13 @@ class Overview:
     left_out: int
 
 
-_PEOPLE = select(User.id, User.first_name, User.last_name).where(
-    User.id.in_(bindparam("ids", expanding=True))
-)
-_PLACES = select(TutorProfile.user_id, TutorProfile.places_used, TutorProfile.capacity).where(
-    TutorProfile.user_id.in_(bindparam("ids", expanding=True))
+# The closest left-out tutors' names and places, in one query (always run: a constant count).
+_PEOPLE = (
+    select(
+        User.id, User.first_name, User.last_name, TutorProfile.places_used, TutorProfile.capacity
+    )
+    .join(TutorProfile, TutorProfile.user_id == User.id)
+    .where(User.id.in_(bindparam("ids", expanding=True)))
 )
 _PENDING_OF = select(Pair.tutor_id, Pair.proposed_at).where(
     Pair.tutor_id.in_(bindparam("ids", expanding=True)),
@@ -922,22 +936,16 @@ def left_out_for(
     groups = part.groups
     shown = sorted({i for g in groups for i in g.closest})
     ids = [r.ids[i] for i in shown]
-    names = (
-        {uid: f"{first} {last}" for uid, first, last in db.session.execute(_PEOPLE, {"ids": ids})}
-        if ids
-        else {}
-    )
-    full_ids = [r.ids[i] for i in shown if "full" in part.reasons(i)]
+    names: dict[int, str] = {}
     places: dict[int, tuple[int, int]] = {}
+    for uid, first, last, used, capacity in db.session.execute(_PEOPLE, {"ids": ids}):
+        names[uid], places[uid] = f"{first} {last}", (used, capacity)
+    full_ids = [r.ids[i] for i in shown if "full" in part.reasons(i)]
     frees: dict[int, datetime] = {}
-    if full_ids:
-        places = {
-            uid: (used, cap) for uid, used, cap in db.session.execute(_PLACES, {"ids": full_ids})
-        }
-        expiry = timedelta(days=current_app.config["PROPOSAL_EXPIRY_DAYS"])
-        for uid, proposed_at in db.session.execute(_PENDING_OF, {"ids": full_ids}):
-            at = proposed_at + expiry
-            frees[uid] = min(frees.get(uid, at), at)
+    expiry = timedelta(days=current_app.config["PROPOSAL_EXPIRY_DAYS"])
+    for uid, proposed_at in db.session.execute(_PENDING_OF, {"ids": full_ids}):
+        at = proposed_at + expiry
+        frees[uid] = min(frees.get(uid, at), at)
     out: list[LeftOutGroup] = []
     for g in groups:
         people = []
