@@ -56,6 +56,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "RECENT_CHANGES_DAYS": 14,
         # A binôme both accepted and still not confirmed after this long is flagged on the dashboard.
         "ALERT_ACCEPTED_DAYS": 3,
+        # « Comment se passe le tutorat ? » after the first meeting, then every this many days.
+        "CHECKIN_DAYS": 30,
         # Personal data: anonymise after this long without contact (CNIL social-sector référentiel).
         "RETENTION_DAYS": 730,
         "ACCESS_LOG_RETENTION_DAYS": 365,

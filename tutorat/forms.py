@@ -825,3 +825,44 @@ class AdoptWeightsForm(Form):
     def values(self) -> dict[str, float]:
         names = ("distance", "sector", "availability", "experience")
         return {name: float(getattr(self, name).data) for name in names}
+
+
+# ---- The mentee's and the tutor's say over their binôme (services/voices.py) ----
+
+
+class PauseForm(Form):
+    until = FrenchDateField(
+        "Jusqu'à quelle date ?",
+        validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")],
+    )
+
+
+class StopForm(Form):
+    reason = ChoiceField(
+        "Pourquoi souhaitez-vous arrêter ?",
+        choices=_choices(vocab.STOP_REQUEST_REASONS),
+        validators=[InputRequired("Choisissez une raison.")],
+    )
+    comment = TextAreaField(
+        "Précisions pour le référent",
+        validators=[Length(max=2000, message=_too_long(2000))],
+    )
+
+
+class ReportForm(Form):
+    comment = TextAreaField(
+        "Que se passe-t-il ?",
+        validators=[
+            InputRequired("Décrivez le problème en quelques mots."),
+            Length(max=2000, message=_too_long(2000)),
+        ],
+    )
+
+
+class NoteForm(Form):
+    """The référent's note when resuming a binôme or handling a report."""
+
+    note = TextAreaField(
+        "Note (facultatif)",
+        validators=[Length(max=2000, message=_too_long(2000))],
+    )

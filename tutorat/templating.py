@@ -10,11 +10,14 @@ from flask import Flask
 from tutorat import links, vocab
 from tutorat.models import (
     CaseloadStatus,
+    CheckInAnswer,
     EventEntity,
+    GoalStatus,
     ImportRowStatus,
     MessageStatus,
     PairAnswer,
     PairStatus,
+    ReportKind,
     Role,
     TutoringRequestStatus,
 )
@@ -127,6 +130,9 @@ def register(app: Flask) -> None:
         EventEntity=EventEntity,
         ImportRowStatus=ImportRowStatus,
         CaseloadStatus=CaseloadStatus,
+        ReportKind=ReportKind,
+        CheckInAnswer=CheckInAnswer,
+        GoalStatus=GoalStatus,
         PAIR_STATUS_LABELS=PAIR_STATUS_LABELS,
         ACCESS_ACTION_LABELS=ACCESS_ACTION_LABELS,
         TUTORING_REQUEST_STATUS_LABELS=TUTORING_REQUEST_STATUS_LABELS,

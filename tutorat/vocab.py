@@ -99,3 +99,29 @@ def slots_labels(mask: int) -> list[str]:
 
 def labels(codes: list[str], vocabulary: dict) -> list[str]:
     return [vocabulary.get(c, c) for c in codes]
+
+
+# Why the mentee or the tutor asks to stop their binôme (the référent reads it, the other does not).
+STOP_REQUEST_REASONS = {
+    "goal_reached": "L'objectif est atteint",
+    "no_time": "Je n'ai plus le temps",
+    "not_helpful": "Le tutorat ne m'aide pas",
+    "not_comfortable": "Je ne me sens pas à l'aise dans ce binôme",
+    "situation_changed": "Ma situation a changé (emploi, déménagement, santé…)",
+    "other": "Autre raison",
+}
+
+# "Comment se passe le tutorat ?" — the answers of a check-in.
+CHECKIN_ANSWERS = {"good": "Bien", "average": "Moyen", "bad": "Pas bien"}
+
+# Goals a mentee may pick (or she writes her own).
+GOALS = {
+    "cv": "Avoir un CV à jour",
+    "job_interview": "Passer un entretien d'embauche",
+    "driving_licence": "Passer le permis de conduire",
+    "childcare": "Trouver un mode de garde",
+    "rights": "Ouvrir mes droits",
+    "training": "Entrer en formation",
+    "job": "Trouver un emploi",
+}
+GOAL_STATUSES = {"todo": "Pas commencé", "in_progress": "En cours", "reached": "Atteint"}

@@ -121,6 +121,10 @@ FRENCH_REASONS = [
         r"Un autre tuteur paraît plus adapté\.",
         r"Liste d'attente : .+",
         r"\d+ tuteurs? possibles? : retour dans la file du référent",
+        r"Pause demandée par (le tuteur|la personne accompagnée) jusqu'au \d\d/\d\d/\d{4}",
+        r"Arrêt demandé par (le tuteur|la personne accompagnée)",
+        r"Binôme repris(\. .+)?",
+        r"Fin de la pause",
     )
 ] + [re.compile(re.escape(label)) for label in (*DECLINE_REASONS.values(), *OUTCOMES.values())]
 # An ended binôme: its outcomes (one or several), the reason it stopped, the référent's words.

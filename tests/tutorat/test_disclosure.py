@@ -116,7 +116,12 @@ def _advance(app, worlds, stage):
 
 def _tutor_urls(app, w) -> list[str]:
     """Every GET page of the app, with this binôme's ids (a tutor is refused where not allowed)."""
-    fill = {"pair_id": w["pair_id"], "request_id": w["request_id"], "user_id": w["mentee_id"]}
+    fill = {
+        "pair_id": w["pair_id"],
+        "request_id": w["request_id"],
+        "user_id": w["mentee_id"],
+        "what": "signaler",
+    }
     urls = []
     with app.test_request_context():
         from flask import url_for

@@ -15,11 +15,18 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import REDIS_TEST_URL, ROOT, Browser
-from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
+from tests.factories import (
+    PASSWORD,
+    make_active_pair,
+    make_admin,
+    make_mentee,
+    make_referent,
+    make_tutor,
+)
 from tutorat import create_app, production
 from tutorat.extensions import db
-from tutorat.models import OutboxEmail, Pair, User
-from tutorat.services import followup, notifications
+from tutorat.models import Meeting, OutboxEmail, Pair, User
+from tutorat.services import followup, notifications, voices
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.emails import KINDS
@@ -251,6 +258,32 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
             page="/admin/transfert",
         )
     )
+    # A binôme paused by its tutor, resumed by its mentee, a problem reported, a stop requested,
+    # and the check-in its first meeting brings (services/voices.py, checkins.py).
+    with app.app_context():
+        referent = db.session.get(User, referent_id)
+        voice_tutor, voice_mentee = make_tutor(), make_mentee(referent)
+        voice_pair = make_active_pair(referent, voice_mentee, voice_tutor)
+        db.session.add(
+            Meeting(
+                pair_id=voice_pair.id,
+                logged_by_id=voice_tutor.id,
+                date=now.date(),
+                duration_minutes=30,
+                mode="phone",
+            )
+        )
+        db.session.commit()
+        voice = {"pair": voice_pair.id, "tutor": voice_tutor.email, "mentee": voice_mentee.email}
+    vt, vm = _browser(app, voice["tutor"]), _browser(app, voice["mentee"])
+    tutor_pair, mentee_pair = (
+        f"/tuteur/binome/{voice['pair']}",
+        f"/beneficiaire/binome/{voice['pair']}",
+    )
+    until = (now + timedelta(days=10)).date().isoformat()
+    _ok(vt.post(f"{tutor_pair}/pause", {"until": until}, page=f"{tutor_pair}/pause"))
+    _ok(vm.post(f"{mentee_pair}/reprendre", {}, page=mentee_pair))
+    _ok(vm.post(f"{mentee_pair}/signaler", {"comment": "Un souci"}, page=f"{mentee_pair}/signaler"))
 
     # A demande put on the waiting list; a tutor who fits appears: run-reminders tells the référent.
     with app.app_context():
@@ -293,6 +326,8 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         # The référent and their successor, who now follows someone (the transfer above).
         assert followup.send_digests(now=now) == 2
         db.session.commit()
+        assert voices.run_scheduled(now=now) == {"pauses terminées": 0, "points": 2}
+    _ok(vt.post(f"{tutor_pair}/arret", {"reason": "no_time"}, page=f"{tutor_pair}/arret"))
 
     with app.app_context():
         kinds = set(db.session.scalars(select(OutboxEmail.kind)))

@@ -114,6 +114,9 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     # A file is seen only by who uploaded it (here the référent "ours"): the admin gets a 404.
     "caseload.preview": {**STAFF, "admin": MISSING},
     "caseload.report": {**STAFF, "admin": MISSING},
+    # Pause, ask to stop, report a problem (services/voices.py).
+    "mentee.pair_voice_page": _only("mentee"),
+    "tutor.pair_voice_page": _only("tutor"),
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {
@@ -137,6 +140,10 @@ POST_ONLY: dict[str, str | None] = {
     "referent.letters_sent": "referent",
     "admin.retry_sms": "admin",
     "admin.adopt_weights": "admin",
+    "mentee.resume": "mentee",
+    "tutor.resume": "tutor",
+    "referent.resume": "referent",
+    "referent.handle_report": "referent",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
@@ -155,6 +162,8 @@ SCOPED = {
     "tutor.explanation": "tutor",
     "caseload.preview": "referent",
     "caseload.report": "referent",
+    "mentee.pair_voice_page": "mentee",
+    "tutor.pair_voice_page": "tutor",
 }
 
 
@@ -270,6 +279,12 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "admin.retry_sms": {"sms_id": 1},
         "caseload.preview": {"import_id": objs["import"]},
         "caseload.report": {"import_id": objs["import"]},
+        "mentee.pair_voice_page": {"pair_id": objs["pair"], "what": "signaler"},
+        "tutor.pair_voice_page": {"pair_id": objs["pair"], "what": "signaler"},
+        "mentee.resume": {"pair_id": objs["pair"]},
+        "tutor.resume": {"pair_id": objs["pair"]},
+        "referent.resume": {"pair_id": objs["pair"]},
+        "referent.handle_report": {"pair_id": objs["pair"], "report_id": 1},
     }.get(endpoint, {})
     with app.test_request_context():
         from flask import url_for
@@ -335,6 +350,12 @@ def test_post_only_routes(app, world, role):
         "referent.propose_outside",
         "referent.waiting_list",
         "referent.leave_waiting_list",
+        "mentee.resume",
+        "tutor.resume",
+        "referent.resume",
+        "referent.handle_report",
+        "mentee.pair_voice_page",
+        "tutor.pair_voice_page",
     ],
 )
 def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):

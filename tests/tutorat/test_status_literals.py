@@ -147,7 +147,8 @@ def test_no_status_literal_in_templates(path):
 
 def test_partial_index_predicates_come_from_the_groups():
     assert LIVE_PAIR_SQL == (
-        "status IN ('proposed', 'tutor_accepted', 'mentee_accepted', 'accepted', 'active')"
+        "status IN ('proposed', 'tutor_accepted', 'mentee_accepted', 'accepted', 'active', "
+        "'paused', 'stop_requested')"
     )
     assert LIVE_REQUEST_SQL == "status IN ('open', 'waiting', 'proposed')"
     assert {s.value for s in LIVE_PAIR_STATUSES} == set(re.findall(r"'(\w+)'", LIVE_PAIR_SQL))

@@ -353,6 +353,8 @@ def seed_demo(seed: int = 32) -> bool:
         + [PairStatus.DECLINED] * 10
         + [PairStatus.EXPIRED] * 6
         + [PairStatus.WITHDRAWN] * 5
+        + [PairStatus.PAUSED] * 4
+        + [PairStatus.STOP_REQUESTED] * 3
     )
     rng.shuffle(targets)
     demo_tutor = tutors[0][0]

@@ -28,7 +28,7 @@ from sqlalchemy import and_, exists, func, insert, not_, select, text, update
 import matching
 from tutorat import vocab
 from tutorat.demo import COMMON_METIERS, DEMO_PASSWORD, FIRST_NAMES, LAST_NAMES, MESSAGES, seed_demo
-from tutorat.demo.story import pair_paths
+from tutorat.demo.story import VOICE_STATUSES, pair_paths
 from tutorat.extensions import db
 from tutorat.models import (
     Commune,
@@ -525,7 +525,14 @@ class _Generator:
 
         mentee_actor = "mentee" if self.mentees[story.mentee].email else "referent_for_mentee"
         # The way to the final status, drawn from the workflow's transition table.
-        path = rng.choice(pair_paths(_P.ENDED if kind == ENDED_FAILED else PairStatus(kind)))
+        # (Without pauses nor stop requests: the generator writes the plain ways only.)
+        path = rng.choice(
+            [
+                p
+                for p in pair_paths(_P.ENDED if kind == ENDED_FAILED else PairStatus(kind))
+                if not set(p) & VOICE_STATUSES
+            ]
+        )
         steps = list(itertools.pairwise(path))
 
         def answer(before: PairStatus, after: PairStatus, when: datetime) -> None:

@@ -15,7 +15,7 @@ import math
 import random
 from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, or_, select
@@ -24,6 +24,8 @@ import matching
 from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
+    CheckIn,
+    CheckInAnswer,
     Commune,
     MenteeProfile,
     OutboxEmail,
@@ -36,7 +38,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
-from tutorat.services import followup, meetings, pairs, requests, suggestions
+from tutorat.services import checkins, followup, meetings, pairs, requests, suggestions, voices
 from tutorat.services.workflow import PAIR_TRANSITIONS
 
 MESSAGES = [
@@ -74,6 +76,18 @@ WITHDRAW_REASONS = (
     "La situation de la personne a changé.",
     "Un autre tuteur paraît plus adapté.",
 )
+# A paused binôme or a stop request: what the demo's stories go through besides the usual path.
+VOICE_STATUSES = frozenset({PairStatus.PAUSED, PairStatus.STOP_REQUESTED})
+STOP_COMMENTS = (
+    "",
+    "Nos horaires ne correspondent plus depuis mon nouveau travail.",
+    "Je préfère en parler avec mon référent.",
+)
+CHECKIN_COMMENTS = {
+    CheckInAnswer.GOOD: ("", "", "Très bonnes rencontres.", "J'ai refait mon CV grâce à elle."),
+    CheckInAnswer.AVERAGE: ("", "Difficile de trouver des moments en commun."),
+    CheckInAnswer.BAD: ("Pas de nouvelles depuis trois semaines.", ""),
+}
 MEETING_NOTES = (
     "Bon échange.",
     "Travail sur le CV.",
@@ -84,15 +98,17 @@ MEETING_NOTES = (
 
 
 def pair_paths(
-    target: PairStatus, start: PairStatus = PairStatus.PROPOSED
+    target: PairStatus, start: PairStatus = PairStatus.PROPOSED, seen: frozenset = frozenset()
 ) -> list[tuple[PairStatus, ...]]:
-    """Every way the workflow's transition table lets a binôme go from `start` to `target`."""
+    """Every way the workflow's transition table lets a binôme go from `start` to `target`
+    without passing twice through a status (a pause, then active again, then paused…)."""
     if start == target:
         return [(start,)]
+    seen = seen | {start}
     return [
         (start, *rest)
-        for step in sorted(PAIR_TRANSITIONS.get(start, frozenset()))
-        for rest in pair_paths(target, step)
+        for step in sorted(PAIR_TRANSITIONS.get(start, frozenset()) - seen)
+        for rest in pair_paths(target, step, seen)
     ]
 
 
@@ -215,13 +231,16 @@ class History:
         elif target == TutoringRequestStatus.CANCELLED:
             opened = earliest + self.days(0, 100)
         else:
-            path = rng.choice(pair_paths(PairStatus(target)))
+            paths = pair_paths(PairStatus(target))
+            # Most binômes run without a pause or a stop request.
+            plain = [p for p in paths if not set(p) & VOICE_STATUSES]
+            path = rng.choice(plain if plain and rng.random() < 0.85 else paths)
             steps = [(a, b, self.step_wait(a, b)) for a, b in itertools.pairwise(path)]
             busy = sum((w for *_, w in steps), timedelta())
             if target in PENDING_PAIR_STATUSES:
                 # Still waiting now: proposed less than the expiry delay ago.
                 proposed = end - self.days(busy.total_seconds() / 86400 + 0.1, 9)
-            elif target == PairStatus.ACTIVE:
+            elif target in (PairStatus.ACTIVE, *VOICE_STATUSES):
                 proposed = earliest + self.days(10, 120)
             elif target == PairStatus.ENDED:
                 proposed = earliest + self.days(5, 40)
@@ -248,7 +267,7 @@ class History:
             return self.expiry + timedelta(days=1)  # the cron's run after the delay
         if after == PairStatus.ACTIVE:
             return self.days(0.1, 2)  # the référent confirms
-        if after == PairStatus.ENDED:
+        if after == PairStatus.ENDED or (before == PairStatus.ACTIVE and after in VOICE_STATUSES):
             return self.days(30, 90)  # meetings meanwhile
         return self.days(0.1, 3)  # an answer, a refusal, a withdrawal
 
@@ -299,9 +318,16 @@ class History:
             if after == PairStatus.EXPIRED:
                 return  # the cron expires it
             if after == PairStatus.ENDED:
-                yield from self.meetings(pair, until=self.now + wait)
+                if pair.status == PairStatus.ACTIVE:
+                    yield from self.meetings(pair, until=self.now + wait)
+                else:
+                    yield wait
                 self.end_pair(pair, referent)
                 return
+            if before == PairStatus.ACTIVE and after in VOICE_STATUSES:
+                yield from self.meetings(pair, until=self.now + wait)
+                self.take_step(pair, person, before, after)
+                continue
             yield wait
             self.take_step(pair, person, before, after)
         if pair.status == PairStatus.ACTIVE:
@@ -333,6 +359,16 @@ class History:
             pairs.withdraw(pair, actor=referent, reason=rng.choice(WITHDRAW_REASONS), now=now)
         elif after == PairStatus.ACTIVE:
             pairs.confirm(pair, actor=referent, now=now)
+        elif after == PairStatus.PAUSED:
+            side = pair.tutor if rng.random() < 0.5 or not person.user.email else person.user
+            until = voices.paris_today(now) + timedelta(days=rng.randint(7, 45))
+            voices.pause(pair, actor=side, until=until, now=now)
+        elif after == PairStatus.STOP_REQUESTED:
+            side = pair.tutor if rng.random() < 0.5 or not person.user.email else person.user
+            reason = rng.choice([r for r in vocab.STOP_REQUEST_REASONS if r != "other"])
+            voices.request_stop(
+                pair, actor=side, reason=reason, comment=rng.choice(STOP_COMMENTS), now=now
+            )
         else:  # pragma: no cover - a status added to the table without a way to reach it here
             raise ValueError(f"no demo step leads to {after!r}")
 
@@ -384,6 +420,45 @@ class History:
         if wish is not None:
             pairs.record_tutor_wish(pair, actor=pair.tutor, wants_again=wish)
 
+    def voices(self) -> None:
+        """What the people said of their binômes, so that the demo shows it: the questions
+        « Comment se passe le tutorat ? » asked (most answered, the demo tutor's left for them
+        to answer), and a problem reported to the demo référent."""
+        rng, now = self.rng, min(self.clock.end, datetime.now(UTC))
+        checkins.ask_due(now)
+        questions = db.session.scalars(
+            select(CheckIn).where(CheckIn.answer.is_(None)).order_by(CheckIn.id)
+        ).all()
+        for question in questions:
+            if question.person_id == self.demo_tutor.id or rng.random() < 0.25:
+                continue
+            answer = rng.choices(list(CheckInAnswer), weights=(70, 22, 8))[0]
+            comment = rng.choice(CHECKIN_COMMENTS[answer])
+            checkins.answer(
+                question, actor=question.person, answer=answer, comment=comment, now=now
+            )
+        running = db.session.scalars(
+            select(Pair)
+            .join(MenteeProfile, MenteeProfile.user_id == Pair.mentee_id)
+            .join(User, User.id == MenteeProfile.referent_id)
+            .where(
+                Pair.status == PairStatus.ACTIVE,
+                Pair.tutor_id != self.demo_tutor.id,
+                User.email == "referent@example.org",
+            )
+            .order_by(Pair.id)
+        ).first()
+        if running is not None:
+            voices.report_problem(
+                running,
+                actor=running.mentee,
+                comment=(
+                    "Mon tuteur annule souvent au dernier moment et je n'ose pas le lui dire. "
+                    "Pouvez-vous m'appeler ?"
+                ),
+                now=now,
+            )
+
     def run(self) -> None:
         """Play the stories through the services, then drop the emails of the simulated past.
 
@@ -401,6 +476,7 @@ class History:
         try:
             with current_app.test_request_context(base_url=base_url):
                 self.clock.run()
+                self.voices()
         finally:
             session.expire_on_commit = expire_on_commit
         old = select(OutboxEmail.id).where(OutboxEmail.id >= first_email)

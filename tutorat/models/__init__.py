@@ -8,6 +8,8 @@ from tutorat.models.caseload import (
     ImportRowStatus,
     ReferentChange,
 )
+from tutorat.models.checkins import CheckIn, CheckInAnswer
+from tutorat.models.goals import Goal, GoalStatus
 from tutorat.models.health import HealthCheck
 from tutorat.models.letters import Letter, LetterPerson, letter_person
 from tutorat.models.meetings import Meeting
@@ -29,6 +31,7 @@ from tutorat.models.reference import (
     RomeGrandDomaine,
     RomeMetier,
 )
+from tutorat.models.reports import PairReport, ReportKind
 from tutorat.models.requests import TutoringRequest, TutoringRequestStatus
 from tutorat.models.settings import Setting
 from tutorat.models.users import MenteeProfile, Role, TutorProfile, User
@@ -39,8 +42,12 @@ __all__ = [
     "AccessLog",
     "BeneficiaryImport",
     "CaseloadStatus",
+    "CheckIn",
+    "CheckInAnswer",
     "Commune",
     "EventEntity",
+    "Goal",
+    "GoalStatus",
     "HealthCheck",
     "ImportRowStatus",
     "Letter",
@@ -55,9 +62,11 @@ __all__ = [
     "Pair",
     "PairAnswer",
     "PairOutcome",
+    "PairReport",
     "PairStatus",
     "PoolVersion",
     "ReferentChange",
+    "ReportKind",
     "Role",
     "RomeAppellation",
     "RomeDomaine",

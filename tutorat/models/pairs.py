@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tutorat import vocab
@@ -22,6 +33,10 @@ class PairStatus(enum.StrEnum):
     MENTEE_ACCEPTED = "mentee_accepted"
     ACCEPTED = "accepted"
     ACTIVE = "active"
+    # The mentee or the tutor paused the binôme until a date (`Pair.paused_until`).
+    PAUSED = "paused"
+    # The mentee or the tutor asked to stop: the référent ends it, or resumes it.
+    STOP_REQUESTED = "stop_requested"
     ENDED = "ended"
     DECLINED = "declined"
     EXPIRED = "expired"
@@ -38,6 +53,8 @@ PAIR_STATUS_LABELS = {
     PairStatus.MENTEE_ACCEPTED: "Accepté par le bénéficiaire, en attente du tuteur",
     PairStatus.ACCEPTED: "Accepté par les deux, à confirmer par le référent",
     PairStatus.ACTIVE: "Actif",
+    PairStatus.PAUSED: "En pause",
+    PairStatus.STOP_REQUESTED: "Arrêt demandé, en attente du référent",
     PairStatus.ENDED: "Terminé",
     PairStatus.DECLINED: "Refusé",
     PairStatus.EXPIRED: "Expiré sans réponse",
@@ -70,10 +87,14 @@ LIVE_PAIR_STATUSES = frozenset(
         PairStatus.MENTEE_ACCEPTED,
         PairStatus.ACCEPTED,
         PairStatus.ACTIVE,
+        PairStatus.PAUSED,
+        PairStatus.STOP_REQUESTED,
     }
 )
+# A binôme the référent confirmed and that has not ended: active, paused, or waiting for its end.
+RUNNING_PAIR_STATUSES = frozenset({PairStatus.ACTIVE, PairStatus.PAUSED, PairStatus.STOP_REQUESTED})
 # A proposal not yet confirmed by the référent.
-PENDING_PAIR_STATUSES = LIVE_PAIR_STATUSES - {PairStatus.ACTIVE}
+PENDING_PAIR_STATUSES = LIVE_PAIR_STATUSES - RUNNING_PAIR_STATUSES
 # A proposal someone has still to answer: reminded, then expired (`services/followup.py`).
 UNANSWERED_PAIR_STATUSES = PENDING_PAIR_STATUSES - {PairStatus.ACCEPTED}
 # A proposal that ended without a binôme.
@@ -84,7 +105,7 @@ FAILED_PROPOSAL_STATUSES = frozenset(
 # proposed (the dashboard's recent changes; a withdrawal is the référent's own doing, not news).
 RECENT_FAILURE_STATUSES = frozenset({PairStatus.DECLINED, PairStatus.EXPIRED})
 # A binôme that was (or is) active: it has meetings and an end.
-STARTED_PAIR_STATUSES = frozenset({PairStatus.ACTIVE, PairStatus.ENDED})
+STARTED_PAIR_STATUSES = RUNNING_PAIR_STATUSES | {PairStatus.ENDED}
 LIVE_PAIR_SQL = in_check("status", LIVE_PAIR_STATUSES)
 
 
@@ -137,6 +158,8 @@ class Pair(Base):
     outcome_rights: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Asked of the tutor once the binôme has ended (on their side), never typed by the référent.
     tutor_wants_again: Mapped[bool | None] = mapped_column(Boolean)
+    # Until when the binôme is paused (Europe/Paris day, included); it resumes the day after.
+    paused_until: Mapped[date | None] = mapped_column(Date)
     # Reminders already sent for an unanswered proposal (0, 1 after 3 days, 2 after 7 days).
     reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -178,6 +201,11 @@ class Pair(Base):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_PAIR_STATUSES
+
+    @property
+    def is_running(self) -> bool:
+        """Confirmed and not ended: active, paused, or with a stop requested."""
+        return self.status in RUNNING_PAIR_STATUSES
 
     @property
     def is_pending(self) -> bool:

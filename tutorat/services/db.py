@@ -23,6 +23,10 @@ CONSTRAINT_MESSAGES = {
     "duree_positive": "La durée doit être comprise entre 1 minute et 12 heures.",
     "uq_user_account_email": "Un compte existe déjà avec cette adresse électronique.",
     "uq_numero_allocataire": "Une personne suivie a déjà ce numéro allocataire.",
+    "arret_avec_raison": "Choisissez la raison de l'arrêt dans la liste.",
+    "probleme_avec_description": "Décrivez le problème en quelques mots.",
+    "point_une_fois_par_tour": "Vous avez déjà répondu à cette question. Merci !",
+    "objectif_non_vide": "Écrivez l'objectif en quelques mots.",
 }
 
 

@@ -30,7 +30,7 @@ from tutorat.models import (
     TutoringRequestStatus,
     User,
 )
-from tutorat.models.pairs import PENDING_PAIR_STATUSES
+from tutorat.models.pairs import PENDING_PAIR_STATUSES, RUNNING_PAIR_STATUSES
 from tutorat.models.requests import UNMATCHED_REQUEST_STATUSES
 from tutorat.services import accounts, audit
 from tutorat.services import pairs as pair_service
@@ -71,7 +71,7 @@ def deactivate_account(
     for pair in db.session.scalars(person_pairs.where(Pair.status.in_(PENDING_PAIR_STATUSES))):
         _withdraw(pair, user, actor, reason, notify=notify)
         report["propositions retirées"] += 1
-    for pair in db.session.scalars(person_pairs.where(Pair.status == PairStatus.ACTIVE)):
+    for pair in db.session.scalars(person_pairs.where(Pair.status.in_(RUNNING_PAIR_STATUSES))):
         if not notify:
             # Anonymisation: the person is gone, the binôme cannot go on.
             _end_for_erasure(pair, user, actor)
@@ -115,6 +115,7 @@ def _end_for_erasure(pair: Pair, user: User, actor: User | None) -> None:
     )
     pair.outcome_rows = [PairOutcome(outcome=vocab.STOPPED_OUTCOME, reason="other")]
     pair.ended_at = pair.updated_at = now
+    pair.paused_until = None
     pair_service.free_place(pair.tutor_id, now)
     if user.id == pair.tutor_id:
         move_request_after(

@@ -15,7 +15,7 @@ from typing import Any
 
 import matching
 from tutorat import vocab
-from tutorat.models import Pair, PairStatus, User
+from tutorat.models import Pair, User
 from tutorat.services.profiles import shared_with_tutor
 from tutorat.services.reference import metier_labels
 
@@ -149,11 +149,7 @@ def pair_view(pair: Pair, viewer: User | None) -> PairView:
     profile = pair.mentee.mentee_profile
     hidden: set[str] = set()
     if audience == Audience.TUTOR:
-        fields = (
-            shared_with_tutor(profile, contact=pair.status == PairStatus.ACTIVE)
-            if profile is not None
-            else {}
-        )
+        fields = shared_with_tutor(profile, contact=pair.is_running) if profile is not None else {}
         for part, share in PART_NEEDS.items():
             if profile is None or not getattr(profile, f"share_{share}", False):
                 hidden.add(part)

@@ -96,6 +96,15 @@ KINDS: dict[str, EmailKind] = _kinds(
     EmailKind("caseload_received", "Des bénéficiaires vous sont confiés", PROPOSALS),
     EmailKind("caseload_given", "Vos bénéficiaires sont suivis par un autre référent", PROPOSALS),
     EmailKind("referent_changed", "Votre référent change", PROPOSALS),
+    # The mentee or the tutor pauses, asks to stop, reports a problem (services/voices.py).
+    EmailKind("pair_paused", "Votre binôme est en pause", PROPOSALS),
+    EmailKind("pair_resumed", "Votre binôme reprend", PROPOSALS),
+    EmailKind("pair_stop_other", "Un arrêt de votre binôme est demandé", PROPOSALS),
+    EmailKind(
+        "pair_report_referent",
+        "À traiter : un signalement sur le binôme n° {pair.id}",
+        PROPOSALS,
+    ),
     # Cron jobs (flask run-reminders, flask send-digests).
     EmailKind("reminder", "Rappel : une proposition de binôme attend votre réponse", REMINDERS),
     EmailKind("expired", "Une proposition de binôme est annulée faute de réponse", REMINDERS),
@@ -104,6 +113,7 @@ KINDS: dict[str, EmailKind] = _kinds(
         "Un tuteur est possible pour une demande en liste d'attente",
         PROPOSALS,
     ),
+    EmailKind("checkin", "Comment se passe le tutorat ?", REMINDERS),
     EmailKind("digest", "Tutorat : votre résumé de la semaine {week}", DIGEST),
     # The account's security: always sent.
     EmailKind(

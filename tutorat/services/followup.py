@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    exists,
     func,
     literal_column,
     null,
@@ -37,10 +38,13 @@ from sqlalchemy.orm import aliased, selectinload
 from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.models import (
+    CheckIn,
+    CheckInAnswer,
     Commune,
     Meeting,
     MenteeProfile,
     Pair,
+    PairReport,
     Role,
     Setting,
     TutoringRequest,
@@ -51,6 +55,7 @@ from tutorat.models.pairs import (
     LIVE_PAIR_SQL,
     PENDING_PAIR_STATUSES,
     RECENT_FAILURE_STATUSES,
+    RUNNING_PAIR_STATUSES,
     UNANSWERED_PAIR_STATUSES,
     PairStatus,
 )
@@ -352,6 +357,60 @@ def silent_pair(last_meeting: ColumnElement[date]) -> ColumnElement[bool]:
     )
 
 
+def _no_later_answer(check_in) -> ColumnElement[bool]:
+    """No answer from the same person to a later question of the same binôme."""
+    later = aliased(CheckIn, name="later")
+    return ~exists(
+        select(later.id).where(
+            later.pair_id == check_in.pair_id,
+            later.person_id == check_in.person_id,
+            later.answer.is_not(None),
+            later.round_number > check_in.round_number,
+        )
+    )
+
+
+def reported_pair() -> ColumnElement[bool]:
+    """To do first: in a running binôme, the mentee or the tutor asked to stop it or reported a
+    problem to the référent, not handled yet (services/voices.py); or their latest answer to
+    « Comment se passe le tutorat ? » is « Pas bien »; or one of them left two questions in a row
+    unanswered for a week (services/checkins.py). Safeguarding comes first."""
+    bad = aliased(CheckIn, name="bad")
+    missed = aliased(CheckIn, name="missed")
+    return and_(
+        Pair.status.in_(RUNNING_PAIR_STATUSES),
+        or_(
+            Pair.status == PairStatus.STOP_REQUESTED,
+            exists(
+                select(PairReport.id)
+                .where(PairReport.pair_id == Pair.id, PairReport.handled_at.is_(None))
+                .correlate(Pair)
+            ),
+            exists(
+                select(bad.id)
+                .where(
+                    bad.pair_id == Pair.id,
+                    bad.answer == CheckInAnswer.BAD,
+                    _no_later_answer(bad),
+                )
+                .correlate(Pair)
+            ),
+            exists(
+                select(missed.person_id)
+                .where(
+                    missed.pair_id == Pair.id,
+                    missed.answer.is_(None),
+                    missed.asked_at <= bindparam("week_ago"),
+                    _no_later_answer(missed),
+                )
+                .group_by(missed.person_id)
+                .having(func.count() >= 2)
+                .correlate(Pair)
+            ),
+        ),
+    )
+
+
 def to_confirm() -> ColumnElement[bool]:
     """To do: both people accepted, the référent has to confirm the binôme."""
     return Pair.status == PairStatus.ACCEPTED
@@ -460,18 +519,25 @@ class CaseloadCounts:
     pending_pairs: int  # proposed, not confirmed yet
     to_confirm: int  # to do: accepted by both, for the référent to confirm
     reminded_pairs: int  # to do: unanswered past the first reminder
-    active_pairs: int
-    silent_pairs: int  # to do
+    active_pairs: int  # running: active, paused, or with a stop requested
+    silent_pairs: int  # to do (unless reported: each item once)
+    reported_pairs: int  # to do first: a stop request, a problem, a « Pas bien »…
     recent_failures: int  # declined or expired lately
 
     @property
     def alerts(self) -> int:
-        return self.old_open_requests + self.silent_pairs
+        return self.old_open_requests + self.silent_pairs + self.reported_pairs
 
     @property
     def to_do(self) -> int:
         """The items of the "À faire" list (`caseload_to_do`)."""
-        return self.to_confirm + self.reminded_pairs + self.old_open_requests + self.silent_pairs
+        return (
+            self.reported_pairs
+            + self.to_confirm
+            + self.reminded_pairs
+            + self.old_open_requests
+            + self.silent_pairs
+        )
 
     # The other lists of the dashboard show what is not to do today, so that each item is shown once.
     @property
@@ -484,7 +550,7 @@ class CaseloadCounts:
 
     @property
     def other_active(self) -> int:
-        return self.active_pairs - self.silent_pairs
+        return self.active_pairs - self.silent_pairs - self.reported_pairs
 
 
 def _n(condition) -> ColumnElement[int]:
@@ -507,8 +573,10 @@ def _counts_stmt(key: tuple[str | None, bool]) -> Select:
             _n(Pair.status.in_(PENDING_PAIR_STATUSES)).label("pending_pairs"),
             _n(to_confirm()).label("to_confirm"),
             _n(reminded_proposal()).label("reminded_pairs"),
-            _n(Pair.status == PairStatus.ACTIVE).label("active_pairs"),
-            _n(silent_pair(last_meeting_date())).label("silent_pairs"),
+            _n(Pair.status.in_(RUNNING_PAIR_STATUSES)).label("active_pairs"),
+            # A binôme reported is to do as such, not also as silent: each item once.
+            _n(and_(silent_pair(last_meeting_date()), ~reported_pair())).label("silent_pairs"),
+            _n(reported_pair()).label("reported_pairs"),
         ),
         Pair.mentee_id,
         key,
@@ -559,8 +627,8 @@ def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
 class ToDo(enum.StrEnum):
     """A kind of item of the "À faire" list; their order is the urgency order."""
 
-    # Helper hook: problems and stop requests reported by a mentee or a tutor come first (add their
-    # rule beside the others and a `_to_do_*` select below, with PROBLEM's priority).
+    # A stop request, a problem reported, a « Pas bien » or unanswered check-ins (reported_pair).
+    PROBLEM = "problem"
     CONFIRM = "confirm"  # both accepted: people are waiting for the référent alone
     REMINDED = "reminded"  # unanswered past a reminder: the closest to expiry first
     OLD_REQUEST = "old_request"  # a demande without proposal for too long: the oldest first
@@ -590,13 +658,14 @@ def _to_do_pairs(kind: ToDo, condition: ColumnElement[bool], key) -> Select:
             # When the item became due: both accepted (the last change of an accepted pair),
             # proposed, confirmed.
             {
+                ToDo.PROBLEM: Pair.updated_at,
                 ToDo.CONFIRM: Pair.updated_at,
                 ToDo.REMINDED: Pair.proposed_at,
                 ToDo.SILENT: Pair.confirmed_at,
             }[kind].label("since"),
             last.label("last_meeting"),
         )
-        .where(condition if kind != ToDo.SILENT else silent_pair(last)),
+        .where(condition if kind != ToDo.SILENT else and_(silent_pair(last), ~reported_pair())),
         Pair.mentee_id,
         key,
         Pair.tutor_id,
@@ -627,6 +696,7 @@ def _to_do_requests(key) -> Select:
 @functools.cache
 def _to_do_stmt(key: tuple[str | None, bool]) -> Select:
     items = union_all(
+        _to_do_pairs(ToDo.PROBLEM, reported_pair(), key),
         _to_do_pairs(ToDo.CONFIRM, to_confirm(), key),
         _to_do_pairs(ToDo.REMINDED, reminded_proposal(), key),
         _to_do_requests(key),
@@ -761,7 +831,9 @@ def _pairs_stmt(which: CaseloadList, key: tuple[str | None, bool]) -> Select:
         ordering = ("confirmed_at", "id")
         last = last_meeting_date()
         stmt = _live_pairs().add_columns(*columns, last.label("last_meeting"))
-        stmt = stmt.where(Pair.status == PairStatus.ACTIVE, ~silent_pair(last))
+        stmt = stmt.where(
+            Pair.status.in_(RUNNING_PAIR_STATUSES), ~silent_pair(last), ~reported_pair()
+        )
     else:
         ordering = ("updated_at", "id")
         stmt = select(*columns).where(recent_failure())

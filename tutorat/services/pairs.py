@@ -21,7 +21,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
-from tutorat.services import suggestions
+from tutorat.services import suggestions, voices
 from tutorat.services.db import changed_rows, integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
@@ -367,8 +367,10 @@ def end(
     Whether the tutor wishes to go on is asked of the tutor afterwards (`record_tutor_wish`)."""
     now = now or datetime.now(UTC)
     _check_referent(pair, actor)
-    if pair.status != PairStatus.ACTIVE:
-        raise Conflict("Seul un binôme actif peut être terminé.")
+    if not pair.is_running:
+        raise Conflict(
+            "Seul un binôme en cours (actif, en pause ou en attente d'arrêt) peut être terminé."
+        )
     chosen = set(outcomes)
     if not chosen or any(code not in vocab.OUTCOMES for code in chosen):
         raise DomainError(
@@ -409,6 +411,8 @@ def end(
     pair.outcome_contract = contract if "job" in chosen else None
     pair.outcome_rights = ",".join(rights) if "rights" in chosen else ""
     pair.ended_at = pair.updated_at = now
+    pair.paused_until = None
+    voices.close_reports(pair, actor=actor, note="Binôme terminé", now=now)
     free_place(pair.tutor_id, now, rest=True)
     if chosen & vocab.FAILED_OUTCOMES:
         move_request_after(

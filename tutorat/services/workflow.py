@@ -47,7 +47,11 @@ PAIR_TRANSITIONS: dict[PairStatus, frozenset[PairStatus]] = {
     _P.TUTOR_ACCEPTED: frozenset({_P.ACCEPTED, _P.DECLINED, _P.EXPIRED, _P.WITHDRAWN}),
     _P.MENTEE_ACCEPTED: frozenset({_P.ACCEPTED, _P.DECLINED, _P.EXPIRED, _P.WITHDRAWN}),
     _P.ACCEPTED: frozenset({_P.ACTIVE, _P.WITHDRAWN}),
-    _P.ACTIVE: frozenset({_P.ENDED}),
+    # The mentee or the tutor pauses the binôme or asks to stop it (services/voices.py); the
+    # référent ends it, or resumes it; a pause also ends on its own at its date (run-reminders).
+    _P.ACTIVE: frozenset({_P.PAUSED, _P.STOP_REQUESTED, _P.ENDED}),
+    _P.PAUSED: frozenset({_P.ACTIVE, _P.STOP_REQUESTED, _P.ENDED}),
+    _P.STOP_REQUESTED: frozenset({_P.ACTIVE, _P.ENDED}),
     _P.ENDED: frozenset(),
     _P.DECLINED: frozenset(),
     _P.EXPIRED: frozenset(),

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import flash, redirect, request
+from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
 from tutorat.extensions import db
+from tutorat.forms import PauseForm, ReportForm, StopForm
+from tutorat.services import voices
 from tutorat.services.db import integrity_message
 from tutorat.services.errors import Conflict, DomainError
 
@@ -87,3 +89,42 @@ def _form_errors_status(form: FlaskForm) -> int:
         return 400
     flash(FORM_ERRORS, "error")
     return 422
+
+
+def pair_voice(pair, kind: str, *, actor, home: str, names: dict[str, str]) -> ResponseReturnValue:
+    """The mentee's or the tutor's page to pause their binôme, ask to stop it, or report a problem.
+
+    `kind` is "pause", "stop" or "report"; `home` the URL of their binôme page; `names` says how
+    to name the other person and the référent. One service call, as every form (`handle_post`).
+    """
+    forms = {"pause": PauseForm, "stop": StopForm, "report": ReportForm}
+    form = forms[kind]()
+    actions = {
+        "pause": lambda: voices.pause(pair, actor=actor, until=form.until.data),
+        "stop": lambda: voices.request_stop(
+            pair, actor=actor, reason=form.reason.data, comment=form.comment.data or ""
+        ),
+        "report": lambda: voices.report_problem(pair, actor=actor, comment=form.comment.data or ""),
+    }
+    done = {
+        "pause": "Le binôme est en pause. Il reprendra de lui-même après la date choisie.",
+        "stop": "Votre demande d'arrêt est envoyée au référent. Il va prendre contact avec vous.",
+        "report": "Votre message est envoyé au référent, et à lui seul. Il va prendre contact avec vous.",
+    }
+    return handle_post(
+        form,
+        actions[kind],
+        on_success=lambda _: success(done[kind], home),
+        render=lambda status: (
+            render_template(
+                "_pair_voice.html",
+                pair=pair,
+                kind=kind,
+                form=form,
+                home=home,
+                names=names,
+                max_pause_days=voices.MAX_PAUSE_DAYS,
+            ),
+            status,
+        ),
+    )

@@ -12,10 +12,10 @@ from tutorat.models import Meeting, MenteeProfile, Pair, Role, TutoringRequest
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs, visible_requests
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.services import profiles, transparency
+from tutorat.services import profiles, transparency, voices
 from tutorat.services import requests as request_service
 from tutorat.services.reference import metier_labels
-from tutorat.views._helpers import handle_post, success
+from tutorat.views._helpers import handle_post, pair_voice, success
 
 bp = Blueprint("mentee", __name__, url_prefix="/beneficiaire")
 guard_blueprint(bp, Role.MENTEE)
@@ -119,6 +119,7 @@ def pair(pair_id: int):
             meetings=meetings,
             tutor_profile=pair.tutor.tutor_profile,
             action_form=ActionForm(),
+            my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
         ), status
 
     return handle_post(
@@ -178,3 +179,33 @@ def explanation_pdf(pair_id: int):
         f'attachment; filename="explication-proposition-{pair.id}.pdf"'
     )
     return response
+
+
+def _voice_names(pair: Pair) -> dict[str, str]:
+    return {"other": f"votre tuteur, {pair.tutor.first_name},", "referent": "votre référent"}
+
+
+@bp.route("/binome/<int:pair_id>/<any(pause, arret, signaler):what>", methods=["GET", "POST"])
+def pair_voice_page(pair_id: int, what: str):
+    """Pause the binôme, ask to stop it, or report a problem privately to the référent."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    kind = {"pause": "pause", "arret": "stop", "signaler": "report"}[what]
+    return pair_voice(
+        pair,
+        kind,
+        actor=current_user,
+        home=url_for("mentee.pair", pair_id=pair.id),
+        names=_voice_names(pair),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/reprendre")
+def resume(pair_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    back = url_for("mentee.pair", pair_id=pair.id)
+    return handle_post(
+        ActionForm(),
+        lambda: voices.resume(pair, actor=current_user),
+        on_success=lambda _: success("Le binôme reprend. Votre tuteur est prévenu.", back),
+        render=lambda _status: redirect(back),
+    )

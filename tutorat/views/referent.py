@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, joinedload
@@ -19,6 +19,7 @@ from tutorat.forms import (
     LettersSentForm,
     MenteeProfileForm,
     NewMenteeForm,
+    NoteForm,
     OutsideRankingForm,
     ProposeForm,
     RequestForm,
@@ -32,6 +33,7 @@ from tutorat.models import (
     MenteeProfile,
     MessageStatus,
     Pair,
+    PairReport,
     Role,
     StatusEvent,
     TutoringRequest,
@@ -56,6 +58,7 @@ from tutorat.services import (
     profiles,
     suggestions,
     transparency,
+    voices,
 )
 from tutorat.services import letters as letter_service
 from tutorat.services import pairs as pair_service
@@ -409,6 +412,7 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None):
         no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
         reminder_days=current_app.config["REMINDER_DAYS"],
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
+        reports=voices.reports_of(pair),
     ), status
 
 
@@ -461,6 +465,32 @@ def withdraw(pair_id: int):
         lambda pair, form: pair_service.withdraw(pair, actor=current_user),
         "La proposition est retirée ; la demande revient dans votre file.",
     )
+
+
+@bp.post("/binomes/<int:pair_id>/reprendre")
+def resume(pair_id: int):
+    """Resume a paused binôme, or one whose stop was requested, after talking with both people."""
+    return _pair_action(
+        pair_id,
+        lambda pair, form: voices.resume(pair, actor=current_user, note=form.note.data or ""),
+        "Le binôme reprend. Le tuteur et le bénéficiaire sont prévenus.",
+        NoteForm(),
+    )
+
+
+@bp.post("/binomes/<int:pair_id>/signalements/<int:report_id>/traiter")
+def handle_report(pair_id: int, report_id: int):
+    """Mark a problem reported on this binôme as handled (with what was done)."""
+
+    def action(pair: Pair, form: NoteForm) -> None:
+        report = db.session.scalars(
+            select(PairReport).where(PairReport.id == report_id, PairReport.pair_id == pair.id)
+        ).first()
+        if report is None:
+            abort(404)
+        voices.handle_report(report, pair, actor=current_user, note=form.note.data or "")
+
+    return _pair_action(pair_id, action, "Le signalement est marqué comme traité.", NoteForm())
 
 
 @bp.route("/binomes/<int:pair_id>/terminer", methods=["GET", "POST"])

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from tutorat.extensions import db
-from tutorat.forms import AnswerForm, MeetingForm, TutorProfileForm, TutorWishForm, validated
+from tutorat.forms import (
+    ActionForm,
+    AnswerForm,
+    MeetingForm,
+    TutorProfileForm,
+    TutorWishForm,
+    validated,
+)
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
-from tutorat.services import disclosure, profiles, transparency
+from tutorat.services import disclosure, profiles, transparency, voices
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.views._helpers import handle_post, success
+from tutorat.views._helpers import handle_post, pair_voice, success
 
 bp = Blueprint("tutor", __name__, url_prefix="/tuteur")
 guard_blueprint(bp, Role.TUTOR)
@@ -79,7 +86,12 @@ def _pair_page(
         if pair.tutor_wants_again is not None:
             wish_form.wants_again.data = "yes" if pair.tutor_wants_again else "no"
     return render_template(
-        "tutor/pair.html", pair=pair, form=answer_form, meetings=meetings, wish_form=wish_form
+        "tutor/pair.html",
+        pair=pair,
+        form=answer_form,
+        meetings=meetings,
+        wish_form=wish_form,
+        my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
     ), status
 
 
@@ -180,3 +192,35 @@ def explanation_pdf(pair_id: int):
         f'attachment; filename="explication-proposition-{pair.id}.pdf"'
     )
     return response
+
+
+def _voice_names(pair: Pair) -> dict[str, str]:
+    shared = disclosure.pair_view(pair, current_user).mentee_fields
+    other = shared.get("first_name") or "la personne que vous accompagnez"
+    return {"other": other, "referent": "son référent"}
+
+
+@bp.route("/binome/<int:pair_id>/<any(pause, arret, signaler):what>", methods=["GET", "POST"])
+def pair_voice_page(pair_id: int, what: str):
+    """Pause the binôme, ask to stop it, or report a problem privately to the référent."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    kind = {"pause": "pause", "arret": "stop", "signaler": "report"}[what]
+    return pair_voice(
+        pair,
+        kind,
+        actor=current_user,
+        home=url_for("tutor.pair", pair_id=pair.id),
+        names=_voice_names(pair),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/reprendre")
+def resume(pair_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    back = url_for("tutor.pair", pair_id=pair.id)
+    return handle_post(
+        ActionForm(),
+        lambda: voices.resume(pair, actor=current_user),
+        on_success=lambda _: success("Le binôme reprend. La personne est prévenue.", back),
+        render=lambda _status: redirect(back),
+    )

@@ -1,0 +1,122 @@
+"""Check-ins: « Comment se passe le tutorat ? » after the first meeting, then every CHECKIN_DAYS.
+
+`ask_due` (run by `flask run-reminders`) asks each side of an active binôme the round that is
+due; a round is asked once per person whatever the number of runs (a unique constraint and an
+INSERT … ON CONFLICT DO NOTHING). A « Pas bien », or two questions in a row left unanswered,
+raises an alert on the référent's dashboard (`followup.reported_pair`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tutorat.extensions import db
+from tutorat.models import CheckIn, CheckInAnswer, Meeting, Pair, PairStatus, User
+from tutorat.services.errors import Conflict, DomainError
+from tutorat.services.notifications import queue_email
+
+COMMENT_MAX = 1000
+
+
+def due_round(
+    pair_confirmed_at: datetime, has_meeting: bool, now: datetime, every: int
+) -> int | None:
+    """The round due now: n ≥ 1 once n × `every` days have passed since the confirmation, else 0
+    after the first meeting, else none."""
+    rounds = (now - pair_confirmed_at).days // every
+    if rounds >= 1:
+        return rounds
+    return 0 if has_meeting else None
+
+
+def ask_due(now: datetime | None = None) -> int:
+    """Ask the due round to both people of every active binôme; returns how many questions were
+    asked by this run (0 when run again)."""
+    now = now or datetime.now(UTC)
+    every = current_app.config["CHECKIN_DAYS"]
+    has_meeting = exists(select(Meeting.id).where(Meeting.pair_id == Pair.id).correlate(Pair))
+    rows = db.session.execute(
+        select(Pair.id, Pair.tutor_id, Pair.mentee_id, Pair.confirmed_at, has_meeting)
+        .where(Pair.status == PairStatus.ACTIVE, Pair.confirmed_at.is_not(None))
+        .order_by(Pair.id)
+    ).all()
+    values = []
+    for pair_id, tutor_id, mentee_id, confirmed_at, met in rows:
+        round_number = due_round(confirmed_at, bool(met), now, every) if confirmed_at else None
+        if round_number is None:
+            continue
+        for person_id in (mentee_id, tutor_id):
+            values.append(
+                {
+                    "pair_id": pair_id,
+                    "person_id": person_id,
+                    "round_number": round_number,
+                    "asked_at": min(now, datetime.now(UTC)),
+                    "comment": "",
+                }
+            )
+    if not values:
+        return 0
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    asked = db.session.execute(
+        insert(CheckIn)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["pair_id", "person_id", "round_number"])
+        .returning(CheckIn.id, CheckIn.pair_id, CheckIn.person_id)
+    ).all()
+    for _id, pair_id, person_id in asked:
+        pair = db.session.get_one(Pair, pair_id)
+        queue_email("checkin", db.session.get_one(User, person_id), pair=pair)
+    return len(asked)
+
+
+def open_check_in(pair: Pair, person: User) -> CheckIn | None:
+    """The latest question to `person` on this binôme, if not answered yet."""
+    latest = db.session.scalars(
+        select(CheckIn)
+        .where(CheckIn.pair_id == pair.id, CheckIn.person_id == person.id)
+        .order_by(CheckIn.round_number.desc())
+        .limit(1)
+    ).first()
+    return latest if latest is not None and latest.answer is None else None
+
+
+def answer(
+    check_in: CheckIn,
+    *,
+    actor: User,
+    answer: str | None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> None:
+    """The person answers their question (once)."""
+    if actor.id != check_in.person_id:
+        raise DomainError("Seule la personne interrogée peut répondre.")
+    if check_in.answer is not None:
+        raise Conflict("Vous avez déjà répondu à cette question. Merci !")
+    try:
+        value = CheckInAnswer(answer or "")
+    except ValueError:
+        raise DomainError("Choisissez Bien, Moyen ou Pas bien.", field="answer") from None
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise DomainError(f"{COMMENT_MAX} caractères au plus.", field="comment")
+    check_in.answer = value
+    check_in.comment = comment
+    check_in.answered_at = now or datetime.now(UTC)
+
+
+def check_ins_of(pair: Pair) -> list[CheckIn]:
+    """Every question of the binôme and its answer, the newest first (the référent's page)."""
+    return list(
+        db.session.scalars(
+            select(CheckIn)
+            .where(CheckIn.pair_id == pair.id)
+            .order_by(CheckIn.round_number.desc(), CheckIn.person_id)
+        )
+    )
