@@ -178,8 +178,8 @@ def test_report_through_the_pages_reaches_the_referent_only(app):
     # The référent: alert on top of the dashboard, the words on the binôme page.
     ref = _browser(app, emails["referent"])
     dashboard = ref.get("/referent/").get_data(as_text=True)
-    assert "problème signalé" in dashboard
-    assert dashboard.index("problème signalé") < dashboard.index("demandes-title")
+    assert "Problème signalé" in dashboard
+    assert dashboard.index("Problème signalé") < dashboard.index("Le reste de votre file")
     page = ref.get(f"/referent/binomes/{ids['pair']}").get_data(as_text=True)
     assert "MOT-SECRET-42" in page and "Marquer comme traité" in page
 
@@ -202,7 +202,7 @@ def test_report_through_the_pages_reaches_the_referent_only(app):
         page=f"/referent/binomes/{ids['pair']}",
     )
     assert r.status_code == 302
-    assert "problème signalé" not in ref.get("/referent/").get_data(as_text=True)
+    assert "Problème signalé" not in ref.get("/referent/").get_data(as_text=True)
 
 
 def test_stop_and_pause_forms_refuse_bad_input(app):
