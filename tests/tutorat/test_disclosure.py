@@ -38,6 +38,7 @@ UNFILLABLE = {
     "filename": "static files",
     "table": "public indicator exports, aggregated over the whole département",
     "letter_id": "a letter, printed by its référent only (test_letters_sms checks the scope)",
+    "import_id": "a staff CSV import (a tutor is refused the whole blueprint)",
 }
 
 
