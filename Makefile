@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web bench-reminders bench-search clean
+.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web bench-reminders bench-search bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench-web: install
 ## run-reminders on a Gers-sized database (PostgreSQL via BENCH_PG_URL, then SQLite), beside the old per-pair loop.
 bench-reminders: install
 	$(BIN)/python -m bench.bench_reminders
+
+## 10,000 beneficiaries imported from a CSV file, on SQLite and PostgreSQL (BENCH_IMPORT_PG_URL); target < 30 s
+bench-import: install
+	$(BIN)/python -m bench.bench_import
 
 bench: bench-matching bench-web bench-search
 

@@ -272,3 +272,51 @@ def test_import_is_all_or_nothing(ctx, monkeypatch):
         imports.run(item, actor=referent)
     db.session.rollback()
     assert mentee_count() == 0
+
+
+def test_command_dry_run_writes_nothing_then_imports(app, runner, tmp_path):
+    with app.app_context():
+        referent_id = make_referent(email="ref.cli@exemple.fr").id
+        db.session.commit()
+    path = tmp_path / "liste.csv"
+    path.write_bytes(
+        csv_bytes(
+            "Lefèvre;Hélène;Auch;12/03/1985;helene@exemple.fr;;;;",
+            "Faux;Ligne;Nulle-Part;;;;;;",
+            encoding="cp1252",
+        )
+    )
+    report = tmp_path / "refus.csv"
+    dry = runner.invoke(
+        args=[
+            "import-beneficiaires",
+            str(path),
+            "--referent",
+            "REF.cli@exemple.fr",
+            "--dry-run",
+            "--rapport",
+            str(report),
+        ]
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "2 ligne(s) lue(s) en Windows-1252" in dry.output
+    assert "1 à créer, 0 déjà suivie(s), 1 en erreur." in dry.output
+    assert "ligne 3 : commune : commune inconnue dans le Gers" in dry.output
+    assert "Rien n'a été écrit" in dry.output
+    assert "Faux;Ligne;Nulle-Part" in report.read_text(encoding="utf-8")
+    with app.app_context():
+        assert mentee_count() == 0
+    done = runner.invoke(
+        args=["import-beneficiaires", str(path), "--referent", "ref.cli@exemple.fr"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "1 créée(s)" in done.output and "1 invitation(s)" in done.output
+    with app.app_context():
+        assert mentee_count() == 1
+        assert db.session.scalar(select(MenteeProfile.referent_id)) == referent_id
+    again = runner.invoke(
+        args=["import-beneficiaires", str(path), "--referent", "ref.cli@exemple.fr"]
+    )
+    assert "0 créée(s), 1 déjà suivie(s)" in again.output
+    unknown = runner.invoke(args=["import-beneficiaires", str(path), "--referent", "x@y.fr"])
+    assert unknown.exit_code != 0 and "Aucun référent actif" in unknown.output

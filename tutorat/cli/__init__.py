@@ -3,7 +3,7 @@
 - `data`: load-reference-data, export, import;
 - `demo`: seed-demo;
 - `jobs` (what cron runs): send-mail, run-reminders, send-digest, purge;
-- `ops`: create-user, match.
+- `ops`: create-user, match, import-beneficiaires.
 
 `flask db …` (migrations) comes from Flask-Migrate.
 """

@@ -1,16 +1,17 @@
-"""Operator commands: `flask create-user`, `flask match` (batch matching)."""
+"""Operator commands: `flask create-user`, `flask match` (batch matching), `flask import-beneficiaires`."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 from tutorat.cli._progress import StageBar
 from tutorat.extensions import db
-from tutorat.models import Role
-from tutorat.services import accounts, batch
+from tutorat.models import ImportRowStatus, Role
+from tutorat.services import accounts, batch, imports
 from tutorat.services.errors import DomainError
 
 
@@ -132,6 +133,70 @@ def match_command(dry_run: bool, k: int, summary_only: bool, yes: bool):
     )
 
 
-COMMANDS = [create_user_command, match_command]
+@click.command("import-beneficiaires")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--referent",
+    "referent_email",
+    required=True,
+    help="Adresse électronique du référent qui suivra ces personnes.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Vérifier seulement : le bilan et les raisons de chaque refus, rien n'est écrit.",
+)
+@click.option(
+    "--rapport",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Écrire les lignes refusées, avec leur motif, dans ce fichier CSV.",
+)
+def import_beneficiaries_command(path: Path, referent_email: str, dry_run: bool, report_path):
+    """Importer des bénéficiaires depuis un fichier CSV (les mêmes règles que la page d'import)."""
+    referent = imports.referent_by_email(referent_email)
+    if referent is None or not referent.active:
+        raise click.ClickException(f"Aucun référent actif n'a l'adresse « {referent_email} ».")
+    content = path.read_bytes()
+    bar = StageBar()
+    started = time.perf_counter()
+    try:
+        if dry_run:
+            result = imports.preview(content, actor=referent, referent=referent, progress=bar)
+        else:
+            item = imports.upload(content, path.name, actor=referent, referent=referent)
+            outcome, result = imports.run_with_preview(item, actor=referent, progress=bar)
+    except DomainError as error:
+        bar.close()
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    bar.close()
+    if not dry_run:
+        db.session.commit()
+    seconds = time.perf_counter() - started
+    counts = result.counts
+    click.echo(
+        f"{len(result.rows)} ligne(s) lue(s) en {result.table.encoding}, en {_fr(seconds, 1)} s : "
+        f"{counts[ImportRowStatus.CREATE]} "
+        + ("à créer" if dry_run else "créée(s)")
+        + f", {counts[ImportRowStatus.EXISTS]} déjà suivie(s), "
+        f"{counts[ImportRowStatus.ERROR]} en erreur."
+    )
+    if not dry_run:
+        click.echo(f"{outcome.invited} invitation(s) envoyée(s) par courriel.")
+    else:
+        click.echo("Rien n'a été écrit (--dry-run).")
+    errors = [r for r in result.rows if r.status == ImportRowStatus.ERROR]
+    for row in errors[:20]:
+        click.echo(f"  ligne {row.line} : {row.reason}")
+    if len(errors) > 20:
+        click.echo(f"  … et {len(errors) - 20} autre(s) : voyez le rapport (--rapport).")
+    if report_path is not None:
+        report_path.write_text(imports.report_csv(result), encoding="utf-8", newline="")
+        click.echo(f"Lignes refusées écrites dans {report_path}.")
+
+
+COMMANDS = [create_user_command, match_command, import_beneficiaries_command]
 
 __all__ = ["COMMANDS"]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import FromClause, Table, event, insert, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import IntegrityError
@@ -185,3 +185,42 @@ def remove_quietly(scoped: scoped_session) -> None:
 def changed_rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed (a conditional UPDATE is a claim: 1 or 0)."""
     return cast(CursorResult[Any], result).rowcount or 0
+
+
+def allocate_ids(session: Session | scoped_session, table_name: str, count: int) -> list[int]:
+    """`count` fresh primary keys of `table_name` (an integer `id`), to insert many rows at once
+    without RETURNING, and to link other rows to them in the same batch.
+
+    PostgreSQL takes them from the column's sequence (never given twice). SQLite has no sequence:
+    they follow the largest id, in the caller's write transaction (SQLite has one writer at a time).
+    """
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"table": table_name, "count": count},
+            )
+        )
+    start = session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table_name}")) or 0
+    return list(range(start + 1, start + 1 + count))
+
+
+def insert_many(
+    session: Session | scoped_session, table: FromClause, rows: list[dict[str, Any]]
+) -> None:
+    """Insert many rows of a Core `table` in a few multi-row statements (a thousand rows each).
+
+    RETURNING is asked only so that SQLAlchemy batches the rows into multi-row INSERTs
+    ("insertmanyvalues", its statement compiled once and cached) on SQLite and PostgreSQL alike:
+    a plain executemany is one statement per row on PostgreSQL, each firing the statement triggers
+    (`pool_version` on user_account: thousands of updates of one row in one transaction), and a
+    `.values([...])` of a thousand rows is compiled anew each time (seconds per batch).
+    """
+    if rows:
+        target = cast(Table, table)  # a model's __table__ is typed as a FromClause
+        session.execute(insert(target).returning(*target.primary_key.columns), rows).all()

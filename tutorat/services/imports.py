@@ -12,14 +12,13 @@ once is "already followed" the second time.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.models import (
@@ -32,10 +31,11 @@ from tutorat.models import (
     User,
 )
 from tutorat.services import accounts, audit
+from tutorat.services.db import allocate_ids, insert_many
 from tutorat.services.duplicates import Duplicate, DuplicateIndex, Known, may_see, name_key
 from tutorat.services.errors import Conflict, DomainError
-from tutorat.services.notifications import queue_email
-from tutorat.services.reference import normalize
+from tutorat.services.notifications import queue_many
+from tutorat.services.reference import normalize, search_communes
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -298,7 +298,6 @@ class CommuneIndex:
             for old in (commune.anciens_noms or "").split(";"):
                 if normalize(old):
                     self.by_name.setdefault(normalize(old), []).append(commune)
-        self.names = sorted(self.by_name)
 
     def resolve(
         self, text: str, postal: str = "", *, insee: bool = False
@@ -332,9 +331,10 @@ class CommuneIndex:
             found = [c for c in found if postal in c.codes_postaux.split(";")]
         if len(found) == 1:
             return found[0], ""
-        close = difflib.get_close_matches(key, self.names, n=3, cutoff=0.75)
+        # The forgiving search (typos, missing words, "st" for "saint") names the close matches.
+        close = search_communes(raw, limit=3)
         if close:
-            names = ", ".join(f"« {self.by_name[n][0].nom} »" for n in close)
+            names = ", ".join(f"« {c.nom} »" for c in close)
             return None, f"commune inconnue dans le Gers : « {raw} ». Vouliez-vous dire {names} ?"
         return None, f"commune inconnue dans le Gers : « {raw} »."
 
@@ -584,6 +584,16 @@ def run(
     progress: Progress | None = None,
 ) -> Outcome:
     """Create the valid rows of an uploaded file; the caller commits once (all rows or none)."""
+    return run_with_preview(item, actor=actor, progress=progress)[0]
+
+
+def run_with_preview(
+    item: BeneficiaryImport,
+    *,
+    actor: User,
+    progress: Progress | None = None,
+) -> tuple[Outcome, Preview]:
+    """`run`, and the rows as they were checked just before the import (for a report)."""
     if item.imported_at is not None:
         raise Conflict("Ce fichier a déjà été importé : envoyez-le de nouveau pour le réimporter.")
     result = preview(item.content, actor=actor, referent=item.referent, progress=progress)
@@ -600,45 +610,53 @@ def run(
         target=f"import n° {item.id} : {len(created)} créés",
         actor=actor,
     )
-    return Outcome(
+    outcome = Outcome(
         len(created),
         result.count(ImportRowStatus.EXISTS),
         result.count(ImportRowStatus.ERROR),
         invited,
     )
+    return outcome, result
 
 
 def create_rows(rows: list[Row], *, actor: User, progress: Progress | None = None) -> list[int]:
-    """Insert the accounts and profiles of checked rows, a batch at a time; their ids."""
+    """Insert the accounts and profiles of checked rows, a batch at a time; their ids.
+
+    Multi-row INSERTs (`db.insert_many`), with the ids taken beforehand (RETURNING in parameter
+    order would go row by row); the columns' defaults apply as for any insert."""
     now = datetime.now(UTC)
     ids: list[int] = []
     total = len(rows)
     for start in range(0, total, BATCH):
         batch = rows[start : start + BATCH]
-        users = [
-            {
-                "role": Role.MENTEE,
-                "email": r.clean["email"],
-                "first_name": r.clean["first_name"],
-                "last_name": r.clean["last_name"],
-                "phone": r.clean["phone"],
-                "street_address": r.clean["street_address"],
-                "postal_code": r.clean["postal_code"],
-                "created_by_id": actor.id,
-                "active": True,
-                "session_version": 1,
-                "created_at": now,
-                # Informed by their référent, who records their consent (accounts.invite does the same).
-                "consent_at": now,
-                "consent_by_id": actor.id,
-            }
-            for r in batch
-        ]
-        new_ids = list(
-            db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), users)
+        new_ids = allocate_ids(db.session, "user_account", len(batch))
+        insert_many(
+            db.session,
+            User.__table__,
+            [
+                {
+                    "id": uid,
+                    "role": Role.MENTEE,
+                    "email": r.clean["email"],
+                    "first_name": r.clean["first_name"],
+                    "last_name": r.clean["last_name"],
+                    "phone": r.clean["phone"],
+                    "street_address": r.clean["street_address"],
+                    "postal_code": r.clean["postal_code"],
+                    "created_by_id": actor.id,
+                    "active": True,
+                    "session_version": 1,
+                    "created_at": now,
+                    # Informed by their référent, who records their consent (as accounts.invite).
+                    "consent_at": now,
+                    "consent_by_id": actor.id,
+                }
+                for uid, r in zip(new_ids, batch, strict=True)
+            ],
         )
-        db.session.execute(
-            insert(MenteeProfile),
+        insert_many(
+            db.session,
+            MenteeProfile.__table__,
             [
                 {
                     "user_id": uid,
@@ -665,10 +683,10 @@ def invite(user_ids: list[int], *, actor: User, progress: Progress | None = None
         users = db.session.scalars(
             select(User).where(User.id.in_(chunk), User.email.is_not(None))
         ).all()
-        for user in users:
-            if queue_email("invitation", user, token=accounts.password_token(user), inviter=actor):
-                sent += 1
-        db.session.flush()
+        sent += queue_many(
+            "invitation",
+            [(user, {"token": accounts.password_token(user), "inviter": actor}) for user in users],
+        )
         if progress is not None:
             progress("invitations", min(start + BATCH, total), total)
     return sent
