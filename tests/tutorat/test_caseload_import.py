@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.factories import make_admin, make_mentee, make_referent, make_tutor
@@ -320,3 +322,69 @@ def test_command_dry_run_writes_nothing_then_imports(app, runner, tmp_path):
     assert "0 créée(s), 1 déjà suivie(s)" in again.output
     unknown = runner.invoke(args=["import-beneficiaires", str(path), "--referent", "x@y.fr"])
     assert unknown.exit_code != 0 and "Aucun référent actif" in unknown.output
+
+
+_CELL = st.one_of(
+    st.sampled_from(
+        [
+            "Auch",
+            "32000",
+            "32013",
+            "Condom",
+            "Auchh",
+            "",
+            "=1+1",
+            "+33 6 12 34 56 78",
+            "06 1",
+            "12/03/1985",
+            "31/02/1990",
+            "2099-01-01",
+            "a@b.fr",
+            "pas@",
+            "Hélène",
+            "é;è",
+            '"',
+            "\x00",
+        ]
+    ),
+    st.text(max_size=12),
+)
+
+
+@given(
+    header=st.lists(
+        st.sampled_from(["nom", "Prénom", "COMMUNE", "courriel", "tél", "ddn", "x", ""]),
+        min_size=1,
+        max_size=7,
+    ),
+    rows=st.lists(st.lists(_CELL, max_size=8), max_size=12),
+    delimiter=st.sampled_from([";", ",", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_fuzzed_files_never_crash_and_never_half_import(ctx, header, rows, delimiter, encoding):
+    referent = db.session.scalars(select(User).where(User.email == "fuzz@exemple.fr")).first()
+    if referent is None:
+        referent = make_referent(email="fuzz@exemple.fr")
+    text = "\r\n".join(delimiter.join(r) for r in [header, *rows])
+    content = text.encode(encoding, errors="replace")
+    before = mentee_count()
+    try:
+        item = imports.upload(content, "f.csv", actor=referent, referent=None)
+        result = imports.preview(item.content, actor=referent, referent=None)
+        outcome = imports.run(item, actor=referent)
+    except imports.ImportFileError as error:
+        assert error.message and error.message[0].isupper()
+        db.session.rollback()
+        assert mentee_count() == before
+        return
+    for row in result.rows:
+        assert row.status in ImportRowStatus
+        assert (row.status == ImportRowStatus.ERROR) == bool(row.errors)
+        assert all(message for message in row.errors.values())
+    db.session.flush()
+    assert mentee_count() == before + outcome.created
+    assert outcome.created == result.count(ImportRowStatus.CREATE)
+    db.session.rollback()

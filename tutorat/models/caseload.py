@@ -26,8 +26,8 @@ class ImportRowStatus(enum.StrEnum):
 
 
 IMPORT_ROW_STATUS_LABELS = {
-    ImportRowStatus.CREATE: "Sera créé",
-    ImportRowStatus.EXISTS: "Déjà suivi",
+    ImportRowStatus.CREATE: "Sera créée",
+    ImportRowStatus.EXISTS: "Déjà suivie",
     ImportRowStatus.ERROR: "Erreur",
 }
 

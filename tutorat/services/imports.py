@@ -144,7 +144,7 @@ def decode(content: bytes) -> tuple[str, str]:
             "Ce fichier est un classeur (Excel ou LibreOffice), pas un fichier CSV : ouvrez-le et "
             "enregistrez-le au format « CSV (séparateur : point-virgule) »."
         )
-    if b"\x00" in content[:4096]:
+    if b"\x00" in content:
         raise ImportFileError(
             "Ce fichier n'est pas un fichier texte CSV (il est peut-être en UTF-16 ou binaire) : "
             "enregistrez-le au format « CSV UTF-8 »."
