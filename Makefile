@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web bench-reminders bench-search bench-import clean
+.PHONY: install run serve setup test test-sqlite test-postgres lint format bench bench-matching bench-web bench-reminders bench-search bench-import bench-letters clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,9 @@ bench-web: install
 	$(BIN)/python -m bench.bench_web
 
 ## run-reminders on a Gers-sized database (PostgreSQL via BENCH_PG_URL, then SQLite), beside the old per-pair loop.
+bench-letters: install
+	$(BIN)/python -m bench.bench_letters
+
 bench-reminders: install
 	$(BIN)/python -m bench.bench_reminders
 

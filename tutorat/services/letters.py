@@ -30,7 +30,7 @@ from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
 
 DEFAULT_LETTERHEAD = (
-    Path(__file__).resolve().parent.parent / "static" / "letters" / "letterhead.svg"
+    Path(__file__).resolve().parent.parent / "static" / "letters" / "letterhead.png"
 )
 NO_REFERENT = "Aucun référent ne suit cette personne : personne ne peut imprimer ce courrier."
 
