@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
+from tests.tutorat.test_letters_sms import pdf_text
 from tutorat.extensions import db
 from tutorat.models import MenteeProfile, OutboxEmail, Pair
 from tutorat.services import followup, notifications
@@ -147,7 +148,11 @@ def _pages(app, w) -> dict[str, str]:
         response = browser.client.get(url)
         assert response.status_code < 500, url
         if response.status_code == 200:
-            pages[url.replace(str(w["pair_id"]), "<pair>")] = response.get_data(as_text=True)
+            key = url.replace(str(w["pair_id"]), "<pair>")
+            if response.mimetype == "application/pdf":  # the printable explanation, read back
+                pages[key] = pdf_text(response.get_data())
+            else:
+                pages[key] = response.get_data(as_text=True)
     return pages
 
 

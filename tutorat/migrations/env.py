@@ -34,6 +34,14 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with db.engine.connect() as connection:
         postgresql = connection.dialect.name == "postgresql"
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, DROP, rename); with foreign keys on, dropping a
+            # table other rows point to fails, so a migration of a populated database would stop
+            # half-way. Off for the migration (outside any transaction, or SQLite ignores it),
+            # then every reference is checked before they are back on.
+            # (On the DBAPI connection: through SQLAlchemy it would follow our own BEGIN.)
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         if postgresql:
             # DB_STATEMENT_TIMEOUT_MS bounds the requests' statements; a migration may rewrite a
             # large table. SET lasts for the session, past this commit.
@@ -43,7 +51,14 @@ def run_migrations_online():
             context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"Références cassées après la migration : {broken[:5]}")
         finally:
+            if sqlite:
+                connection.rollback()
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
             if postgresql:
                 # The connection goes back to the pool: the requests' limit again.
                 connection.rollback()
