@@ -49,8 +49,8 @@ def rank_candidates(
 def _check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
         raise ValueError(f"k must be an integer, got {k!r}")
-    if k < 0:
-        raise ValueError(f"k must be non-negative, got {k}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (how many tutors to keep), got {k}")
     return int(k)
 
 

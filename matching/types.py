@@ -61,6 +61,9 @@ ROME_LEVEL_LABELS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+#: A tutor follows 1 to 3 people; `Tutor.capacity` is the places left (0 when full).
+MAX_CAPACITY = 3
+
 # A ROME code: grand domaine letter (A..N), optionally the 2 digits of the domaine
 # professionnel, optionally the 2 digits of the fiche métier (K, K13 or K1302).
 ROME_CODE = re.compile(r"[A-N](?:[0-9]{2}(?:[0-9]{2})?)?")
@@ -269,6 +272,10 @@ class Tutor:
         capacity = _check_int(self.capacity, "capacity")
         if capacity < 0:
             raise ValueError(f"capacity must be non-negative, got {capacity}")
+        if capacity > MAX_CAPACITY:
+            raise ValueError(
+                f"capacity (places left) must be at most {MAX_CAPACITY}, got {capacity}: a tutor follows 1 to 3 people"
+            )
         object.__setattr__(self, "capacity", capacity)
         if self.last_asked is not None:
             object.__setattr__(self, "last_asked", _check_real(self.last_asked, "last_asked"))
@@ -315,6 +322,8 @@ class Weights:
                 raise ValueError(f"weight {f.name!r} must be finite, got {value!r}")
             if value < 0:
                 raise ValueError(f"weight {f.name!r} must be non-negative, got {value}")
+            if value > 1:
+                raise ValueError(f"weight {f.name!r} must be at most 1, got {value}")
             object.__setattr__(self, f.name, value)
         if self.total <= 0:
             raise ValueError("at least one weight must be positive (all weights are zero)")

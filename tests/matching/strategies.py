@@ -77,8 +77,8 @@ def tutors(draw: st.DrawFn, ident: int | None = None) -> Tutor:
 weights = st.one_of(
     st.just(Weights()),
     st.tuples(
-        st.sampled_from([0.0, 0.1, 0.3, 1.0, 7.5]),
-        st.sampled_from([0.0, 0.35, 1.0, 3.0]),
+        st.sampled_from([0.0, 0.1, 0.3, 1.0, 0.75]),
+        st.sampled_from([0.0, 0.35, 1.0, 0.03]),
         st.sampled_from([0.0, 0.15, 1.0]),
         st.sampled_from([0.0, 0.2, 1.0, 1e-3]),
     )

@@ -31,7 +31,7 @@ def full_scan(m, ts, k, w):
 @given(
     st.lists(mentees(), min_size=1, max_size=4),
     st.lists(tutors(), max_size=12),
-    st.integers(0, 6),
+    st.integers(1, 6),
     weights,
 )
 def test_top_candidates_is_exactly_the_full_scan(ms, ts, k, w):
@@ -43,7 +43,7 @@ def test_top_candidates_is_exactly_the_full_scan(ms, ts, k, w):
 
 
 @PROPERTY
-@given(st.lists(mentees(), max_size=8), st.lists(tutors(), max_size=10), st.integers(0, 4), weights)
+@given(st.lists(mentees(), max_size=8), st.lists(tutors(), max_size=10), st.integers(1, 4), weights)
 def test_candidate_graph_is_each_mentees_top_k(ms, ts, k, w):
     g = matching.candidate_graph(ms, ts, k=k, weights=w)
     assert g.n_mentees == len(ms) and g.n_tutors == len(ts)
@@ -106,11 +106,12 @@ def test_large_spread_out_index_agrees_with_full_scan():
 
 
 def test_bad_k_and_types():
-    with pytest.raises(ValueError, match="k must be non-negative"):
+    with pytest.raises(ValueError, match="k must be at least 1"):
         matching.top_candidates(mentee(), [tutor()], k=-1)
     with pytest.raises(ValueError, match="k must be an integer"):
         matching.top_candidates(mentee(), [tutor()], k=2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="expected a Mentee"):
         matching.top_candidates(tutor(), [tutor()])  # type: ignore[arg-type]
     assert matching.top_candidates(mentee(), []) == []
-    assert matching.top_candidates(mentee(), [tutor()], k=0) == []
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        matching.top_candidates(mentee(), [tutor()], k=0)  # was silently []

@@ -210,8 +210,8 @@ def test_closer_and_better_matched_pairs_score_higher():
 
 def test_weights_change_the_score_only_through_their_ratios():
     m, t = mentee(), tutor(lat=43.7, lon=0.6)
-    a = matching.explain(m, t, Weights(1, 2, 3, 4)).score
-    b = matching.explain(m, t, Weights(2, 4, 6, 8)).score
+    a = matching.explain(m, t, Weights(0.1, 0.2, 0.3, 0.4)).score
+    b = matching.explain(m, t, Weights(0.2, 0.4, 0.6, 0.8)).score
     assert math.isclose(a, b, rel_tol=1e-12)
     only_sector = matching.explain(m, t, Weights(0, 1, 0, 0))
     assert only_sector.score == 1.0

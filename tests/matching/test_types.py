@@ -167,10 +167,11 @@ def test_weights_defaults_roundtrip_and_validation():
     assert math.isclose(w.total, 1.0)
     assert Weights.from_dict(w.to_dict()) == w
     assert json.loads(json.dumps(w.to_dict())) == w.to_dict()
-    assert Weights.from_dict({"sector": 2}) == Weights(sector=2.0)
+    assert Weights.from_dict({"sector": 0.5}) == Weights(sector=0.5)
     assert Weights(distance=0, sector=0, availability=0, experience=1).total == 1.0
     for bad, message in [
         ({"distance": -0.1}, "non-negative"),
+        ({"distance": 1.5}, "at most 1"),
         ({"sector": math.nan}, "finite"),
         ({"availability": math.inf}, "finite"),
         ({"experience": "1"}, "number"),
@@ -183,3 +184,33 @@ def test_weights_defaults_roundtrip_and_validation():
         Weights.from_dict({"distance": 1, "age": 2})
     with pytest.raises(ValueError, match="mapping"):
         Weights.from_dict([("distance", 1)])  # type: ignore[arg-type]
+
+
+def test_silent_inputs_are_refused():
+    import matching
+    from matching.types import MAX_CAPACITY
+
+    base = {
+        "id": 1,
+        "lat": 43.6,
+        "lon": 0.5,
+        "sectors": ("K1302",),
+        "availability": 1,
+        "max_km": 20.0,
+        "has_car": True,
+        "remote_ok": False,
+    }
+    with pytest.raises(ValueError, match="at most 3"):
+        matching.Tutor(**base, capacity=MAX_CAPACITY + 1)
+    assert matching.Tutor(**base, capacity=MAX_CAPACITY).capacity == 3
+    mentee = matching.Mentee(**base)
+    tutors = [matching.Tutor(**base)]
+    for k in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            matching.top_candidates(mentee, tutors, k=k)
+        with pytest.raises(ValueError, match="at least 1"):
+            matching.candidate_graph([mentee], tutors, k=k)
+    with pytest.raises(ValueError, match="at most 1"):
+        Weights(distance=2)
+    with pytest.raises(ValueError, match="malformed ROME code"):
+        matching.Mentee(**{**base, "sectors": ("Z9999",)})
