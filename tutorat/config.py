@@ -44,6 +44,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "SMS_API_KEY": "",
         "SMS_SENDER": "CD32Tutorat",
         "SMS_TIMEOUT": 10,
+        # The secret part of the address the provider posts replies to (/sms/retour/<secret>);
+        # empty: no webhook.
+        "SMS_WEBHOOK_TOKEN": "",
         # Letters (services/letters.py): the département's letterhead, a file one may replace (an
         # image: SVG, PNG or JPEG), printed at the top of every letter and explanation.
         "LETTERHEAD_PATH": "",
@@ -128,6 +131,7 @@ def from_environment() -> dict[str, Any]:
         "SMS_API_URL",
         "SMS_API_KEY",
         "SMS_SENDER",
+        "SMS_WEBHOOK_TOKEN",
         "LETTERHEAD_PATH",
         "MAIL_SERVER",
         "MAIL_USERNAME",

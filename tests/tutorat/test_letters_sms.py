@@ -544,3 +544,29 @@ def test_admin_sees_failed_sms_and_letters_and_sends_an_sms_again(app, sms_api):
     with app.app_context():
         assert sms.send_pending() == (1, 0)
     assert len(sms_api.received) == 1
+
+
+def test_stop_reply_through_the_providers_webhook(app):
+    with app.app_context():
+        queued = _queue_one("07 81 23 45 67")
+        sms_id = queued.id
+    client = app.test_client()
+    app.config["SMS_WEBHOOK_TOKEN"] = "secret-du-webhook"
+    try:
+        assert client.post("/sms/retour/mauvais", json={"from": "33781234567"}).status_code == 404
+        r = client.post(
+            "/sms/retour/secret-du-webhook", json={"from": "33781234567", "reply": "Bonjour"}
+        )
+        assert r.status_code == 200 and r.get_json() == {"comptes_arretes": 0}
+        r = client.post(
+            "/sms/retour/secret-du-webhook", json={"from": "33781234567", "reply": " stop "}
+        )
+        assert r.status_code == 200 and r.get_json() == {"comptes_arretes": 1}
+        assert client.post("/sms/retour/secret-du-webhook", data="x").status_code == 400
+    finally:
+        app.config["SMS_WEBHOOK_TOKEN"] = ""
+    assert client.post("/sms/retour/secret-du-webhook", json={}).status_code == 404  # unset: none
+    with app.app_context():
+        assert db.session.get(OutboxSms, sms_id).status == MessageStatus.CANCELLED
+        user = db.session.scalars(select(User).where(User.phone == "07 81 23 45 67")).one()
+        assert user.sms_stopped_at is not None

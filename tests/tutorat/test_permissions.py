@@ -139,6 +139,7 @@ POST_ONLY: dict[str, str | None] = {
     "admin.retry_email": "admin",
     "referent.letters_sent": "referent",
     "admin.retry_sms": "admin",
+    "main.sms_inbound": None,  # public, behind a secret address: test_letters_sms checks it
     "admin.adopt_weights": "admin",
     "mentee.resume": "mentee",
     "tutor.resume": "tutor",
@@ -256,6 +257,7 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "referent.mentee_contact": {"user_id": objs["mentee_id"]},
         "referent.letter_pdf": {"letter_id": 999999},
         "main.unsubscribe": {"token": "jeton-invalide"},
+        "main.sms_inbound": {"token": "jeton-invalide"},
         "auth.set_password": {"token": "jeton-invalide"},
         "indicators.export": {"table": "cantons"},
         "mentee.cancel_request": {"request_id": objs["request"]},

@@ -26,6 +26,7 @@ from tutorat.models import MessageStatus, OutboxSms, OutboxSmsPerson, User
 from tutorat.models.outbox import UNSENT_STATUSES
 from tutorat.services.contact import mobile_e164
 from tutorat.services.db import changed_rows
+from tutorat.services.errors import DomainError
 
 LEASE = timedelta(minutes=5)
 MAX_SEGMENTS = 2
@@ -317,3 +318,27 @@ def retry_failed(sms: OutboxSms) -> None:
     sms.status = MessageStatus.PENDING
     sms.attempts = 0
     sms.next_attempt_at = datetime.now(UTC)
+
+
+STOP_WORDS = frozenset({"STOP", "STOP SMS", "ARRET", "ARRÊT", "STOPSMS"})
+STOP_EVENTS = frozenset({"unsubscribe", "unsubscribed", "stop", "blacklisted"})
+
+
+def handle_inbound(payload: dict) -> int:
+    """A reply or an event the provider posts back (its webhook): a STOP answer, or the
+    provider's own unsubscribe event, is recorded. Returns how many accounts it concerned."""
+    phone = next(
+        (
+            str(payload[k])
+            for k in ("from", "phone_number", "msisdn", "to", "recipient")
+            if payload.get(k)
+        ),
+        "",
+    )
+    text = str(payload.get("reply") or payload.get("text") or payload.get("content") or "")
+    event = str(payload.get("event") or "").lower()
+    if not phone:
+        raise DomainError("Numéro absent.")
+    if text.strip().upper() in STOP_WORDS or event in STOP_EVENTS:
+        return record_stop(phone)
+    return 0

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 import matching
 from tutorat.extensions import csrf
 from tutorat.models import Role
-from tutorat.services import notifications, suggestions, transparency
+from tutorat.services import notifications, sms, suggestions, transparency
 from tutorat.views._helpers import handle_post
 
 bp = Blueprint("main", __name__)
@@ -113,4 +123,22 @@ def unsubscribe(token: str):
             render_template("main/unsubscribe.html", preference=preference, done=False),
             status,
         ),
+    )
+
+
+@bp.post("/sms/retour/<token>")
+@csrf.exempt  # the SMS provider posts here; the secret in the address is the proof
+def sms_inbound(token: str):
+    """The SMS provider's webhook: a STOP reply stops the SMS to that number."""
+    expected = current_app.config.get("SMS_WEBHOOK_TOKEN") or ""
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        abort(404)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify({"erreur": "Corps JSON attendu."}), 400
+    return handle_post(
+        None,
+        lambda: sms.handle_inbound(payload),
+        on_success=lambda count: jsonify({"comptes_arretes": count}),
+        render=lambda status: (jsonify({"erreur": "Message illisible."}), status),
     )
