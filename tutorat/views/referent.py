@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
@@ -105,10 +106,11 @@ DASHBOARD_TO_DO = 6
 NAME_MAX = 80
 
 
-def _path_before_id(endpoint: str, **zero: int) -> str:
+def _path_before_id(endpoint: str, key: str) -> str:
     """The path of `endpoint` up to its id ("/referent/binomes/"): a list of many rows links each
     row with a string join instead of one `url_for` per row (a tenth of the dashboard's cost)."""
-    path = url_for(endpoint, **zero)
+    values: dict[str, Any] = {key: 0}
+    path = url_for(endpoint, **values)
     assert path.endswith("/0"), path
     return path[:-1]
 
@@ -185,8 +187,8 @@ def dashboard():
         territory=territory,
         name=name,
         ToDo=followup.ToDo,
-        pair_path=_path_before_id("referent.pair", pair_id=0),
-        request_path=_path_before_id("referent.request_detail", request_id=0),
+        pair_path=_path_before_id("referent.pair", "pair_id"),
+        request_path=_path_before_id("referent.request_detail", "request_id"),
         open_days=config["ALERT_OPEN_REQUEST_DAYS"],
         no_meeting_days=config["ALERT_NO_MEETING_DAYS"],
         reminder_days=config["REMINDER_DAYS"],
