@@ -866,3 +866,17 @@ class NoteForm(Form):
         "Note (facultatif)",
         validators=[Length(max=2000, message=_too_long(2000))],
     )
+
+
+class CheckInForm(Form):
+    """« Comment se passe le tutorat ? » (services/checkins.py)."""
+
+    answer = ChoiceField(
+        "Comment se passe le tutorat ?",
+        choices=_choices(vocab.CHECKIN_ANSWERS),
+        validators=[InputRequired("Choisissez Bien, Moyen ou Pas bien.")],
+    )
+    comment = TextAreaField(
+        "Un mot pour le référent",
+        validators=[Length(max=1000, message=_too_long(1000))],
+    )

@@ -145,6 +145,8 @@ POST_ONLY: dict[str, str | None] = {
     "tutor.resume": "tutor",
     "referent.resume": "referent",
     "referent.handle_report": "referent",
+    "mentee.answer_check_in": "mentee",
+    "tutor.answer_check_in": "tutor",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
@@ -287,6 +289,8 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "tutor.resume": {"pair_id": objs["pair"]},
         "referent.resume": {"pair_id": objs["pair"]},
         "referent.handle_report": {"pair_id": objs["pair"], "report_id": 1},
+        "mentee.answer_check_in": {"pair_id": objs["pair"], "check_in_id": 1},
+        "tutor.answer_check_in": {"pair_id": objs["pair"], "check_in_id": 1},
     }.get(endpoint, {})
     with app.test_request_context():
         from flask import url_for
@@ -358,6 +362,8 @@ def test_post_only_routes(app, world, role):
         "referent.handle_report",
         "mentee.pair_voice_page",
         "tutor.pair_voice_page",
+        "mentee.answer_check_in",
+        "tutor.answer_check_in",
     ],
 )
 def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):

@@ -187,9 +187,7 @@ def test_report_through_the_pages_reaches_the_referent_only(app):
     t = _browser(app, emails["tutor"])
     for url in ("/tuteur/", f"/tuteur/binome/{ids['pair']}"):
         html = t.get(url).get_data(as_text=True)
-        assert "MOT-SECRET" not in html and "problème" not in html.lower().replace(
-            "signaler un problème", ""
-        ), url
+        assert "MOT-SECRET" not in html and "Problème signalé" not in html, url
     # Nor his data export.
     assert "MOT-SECRET" not in t.get("/compte/mes-donnees.json").get_data(as_text=True)
 
@@ -282,3 +280,45 @@ def test_check_ins_after_the_first_meeting_then_every_30_days(ctx):
     assert followup.caseload_counts(referent.id, now).reported_pairs == 0
     # Two questions in a row left unanswered for more than a week: alert.
     assert followup.caseload_counts(referent.id, now + timedelta(days=45)).reported_pairs == 1
+
+
+def test_check_in_answered_on_the_pair_page_by_its_person_only(app):
+    with app.app_context():
+        referent, mentee, tutor, pair = _pair()
+        db.session.add(
+            Meeting(
+                pair_id=pair.id,
+                logged_by_id=tutor.id,
+                date=datetime.now(UTC).date(),
+                duration_minutes=30,
+                mode="video",
+            )
+        )
+        db.session.flush()
+        checkins.ask_due()
+        db.session.commit()
+        mine = checkins.open_check_in(pair, mentee).id
+        pair_id, emails = pair.id, (mentee.email, tutor.email, referent.email)
+    m, t = _browser(app, emails[0]), _browser(app, emails[1])
+    assert "Comment se passe le tutorat" in m.get("/beneficiaire/").get_data(as_text=True)
+    # The tutor cannot answer her question, even through his own binôme's URL.
+    t.get(f"/tuteur/binome/{pair_id}")
+    assert t.post(f"/tuteur/binome/{pair_id}/point/{mine}", {"answer": "good"}).status_code == 404
+    # Bad input: no answer → nothing written.
+    m.get(f"/beneficiaire/binome/{pair_id}")
+    m.post(f"/beneficiaire/binome/{pair_id}/point/{mine}", {"answer": "super"})
+    with app.app_context():
+        assert db.session.get(CheckIn, mine).answer is None
+    r = m.post(
+        f"/beneficiaire/binome/{pair_id}/point/{mine}",
+        {"answer": "bad", "comment": "Il ne répond plus"},
+        page=f"/beneficiaire/binome/{pair_id}",
+    )
+    assert r.status_code == 302
+    assert "Comment se passe le tutorat" not in m.get("/beneficiaire/").get_data(as_text=True)
+    # The référent reads it; the tutor does not.
+    ref = _browser(app, emails[2])
+    assert "Il ne répond plus" in ref.get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
+    assert "Il ne répond plus" not in t.get(f"/tuteur/binome/{pair_id}").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(CheckIn, mine).answer == "bad"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -118,5 +118,33 @@ def check_ins_of(pair: Pair) -> list[CheckIn]:
             select(CheckIn)
             .where(CheckIn.pair_id == pair.id)
             .order_by(CheckIn.round_number.desc(), CheckIn.person_id)
+        )
+    )
+
+
+def pairs_waiting_for(person: User) -> list[int]:
+    """The binômes where `person` has a question « Comment se passe le tutorat ? » to answer
+    (their latest one, unanswered), for their home page."""
+    latest = (
+        select(CheckIn.pair_id, func.max(CheckIn.round_number).label("round_number"))
+        .where(CheckIn.person_id == person.id)
+        .group_by(CheckIn.pair_id)
+        .subquery()
+    )
+    return list(
+        db.session.scalars(
+            select(CheckIn.pair_id)
+            .join(
+                latest,
+                (latest.c.pair_id == CheckIn.pair_id)
+                & (latest.c.round_number == CheckIn.round_number),
+            )
+            .join(Pair, Pair.id == CheckIn.pair_id)
+            .where(
+                CheckIn.person_id == person.id,
+                CheckIn.answer.is_(None),
+                Pair.status == PairStatus.ACTIVE,
+            )
+            .order_by(CheckIn.pair_id)
         )
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import flash, redirect, render_template, request
+from flask import abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tutorat.extensions import db
-from tutorat.forms import PauseForm, ReportForm, StopForm
-from tutorat.services import voices
+from tutorat.forms import CheckInForm, PauseForm, ReportForm, StopForm
+from tutorat.models import CheckIn
+from tutorat.services import checkins, voices
 from tutorat.services.db import integrity_message
 from tutorat.services.errors import Conflict, DomainError
 
@@ -127,4 +129,24 @@ def pair_voice(pair, kind: str, *, actor, home: str, names: dict[str, str]) -> R
             ),
             status,
         ),
+    )
+
+
+def check_in_answer(pair, check_in_id: int, *, actor, home: str) -> ResponseReturnValue:
+    """The mentee's or the tutor's answer to « Comment se passe le tutorat ? » (their own only)."""
+    check_in = db.session.scalars(
+        select(CheckIn).where(
+            CheckIn.id == check_in_id, CheckIn.pair_id == pair.id, CheckIn.person_id == actor.id
+        )
+    ).first()
+    if check_in is None:
+        abort(404)
+    form = CheckInForm()
+    return handle_post(
+        form,
+        lambda: checkins.answer(
+            check_in, actor=actor, answer=form.answer.data, comment=form.comment.data or ""
+        ),
+        on_success=lambda _: success("Merci pour votre réponse.", home),
+        render=lambda _status: redirect(home),
     )

@@ -7,15 +7,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, AnswerForm, MenteeProfileForm, RequestForm
+from tutorat.forms import ActionForm, AnswerForm, CheckInForm, MenteeProfileForm, RequestForm
 from tutorat.models import Meeting, MenteeProfile, Pair, Role, TutoringRequest
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs, visible_requests
+from tutorat.services import checkins, profiles, transparency, voices
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.services import profiles, transparency, voices
 from tutorat.services import requests as request_service
 from tutorat.services.reference import metier_labels
-from tutorat.views._helpers import handle_post, pair_voice, success
+from tutorat.views._helpers import check_in_answer, handle_post, pair_voice, success
 
 bp = Blueprint("mentee", __name__, url_prefix="/beneficiaire")
 guard_blueprint(bp, Role.MENTEE)
@@ -43,6 +43,7 @@ def _render_home(status: int = 200):
         pair=pair,
         action_form=ActionForm(),
         metiers=metier_labels(profile.metier_codes),
+        check_in_pairs=checkins.pairs_waiting_for(current_user),
     ), status
 
 
@@ -120,6 +121,8 @@ def pair(pair_id: int):
             tutor_profile=pair.tutor.tutor_profile,
             action_form=ActionForm(),
             my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
+            check_in=checkins.open_check_in(pair, current_user) if pair.is_running else None,
+            check_in_form=CheckInForm(),
         ), status
 
     return handle_post(
@@ -208,4 +211,13 @@ def resume(pair_id: int):
         lambda: voices.resume(pair, actor=current_user),
         on_success=lambda _: success("Le binôme reprend. Votre tuteur est prévenu.", back),
         render=lambda _status: redirect(back),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/point/<int:check_in_id>")
+def answer_check_in(pair_id: int, check_in_id: int):
+    """« Comment se passe le tutorat ? »: one's own answer (another's question is a 404)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return check_in_answer(
+        pair, check_in_id, actor=current_user, home=url_for("mentee.pair", pair_id=pair.id)
     )

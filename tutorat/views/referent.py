@@ -54,6 +54,7 @@ from tutorat.permissions import (
 from tutorat.services import (
     accounts,
     caseload,
+    checkins,
     contact,
     followup,
     profiles,
@@ -425,6 +426,8 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None):
         reminder_days=current_app.config["REMINDER_DAYS"],
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
         reports=voices.reports_of(pair),
+        check_ins=checkins.check_ins_of(pair),
+        checkin_days=current_app.config["CHECKIN_DAYS"],
     ), status
 
 

@@ -10,6 +10,7 @@ from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
     AnswerForm,
+    CheckInForm,
     MeetingForm,
     TutorProfileForm,
     TutorWishForm,
@@ -18,10 +19,10 @@ from tutorat.forms import (
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
-from tutorat.services import disclosure, profiles, transparency, voices
+from tutorat.services import checkins, disclosure, profiles, transparency, voices
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.views._helpers import handle_post, pair_voice, success
+from tutorat.views._helpers import check_in_answer, handle_post, pair_voice, success
 
 bp = Blueprint("tutor", __name__, url_prefix="/tuteur")
 guard_blueprint(bp, Role.TUTOR)
@@ -55,6 +56,7 @@ def home():
         live=live,
         past=past,
         last_meetings=last_meetings,
+        check_in_pairs=checkins.pairs_waiting_for(current_user),
     )
 
 
@@ -92,6 +94,8 @@ def _pair_page(
         meetings=meetings,
         wish_form=wish_form,
         my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
+        check_in=checkins.open_check_in(pair, current_user) if pair.is_running else None,
+        check_in_form=CheckInForm(),
     ), status
 
 
@@ -223,4 +227,13 @@ def resume(pair_id: int):
         lambda: voices.resume(pair, actor=current_user),
         on_success=lambda _: success("Le binôme reprend. La personne est prévenue.", back),
         render=lambda _status: redirect(back),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/point/<int:check_in_id>")
+def answer_check_in(pair_id: int, check_in_id: int):
+    """« Comment se passe le tutorat ? »: one's own answer (another's question is a 404)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return check_in_answer(
+        pair, check_in_id, actor=current_user, home=url_for("tutor.pair", pair_id=pair.id)
     )
