@@ -197,6 +197,8 @@ def test_waiting_list_then_back_when_a_tutor_fits(app, world):
     assert "Demande en liste d'attente" in page and "Aucun tuteur à moins de 15 km" in page
     dash = b.get("/referent/?statut=demandes").get_data(as_text=True)
     assert url not in dash  # out of the urgent list
+    dash = _page(b, "/referent/")
+    assert url not in dash and "En liste d'attente : 1 demande pour laquelle" in dash
     # Twice: the state changed.
     r = b.post(f"{url}/liste-attente", {"wait-reason": "encore"}, page=url)
     assert r.status_code == 409

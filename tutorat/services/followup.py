@@ -523,6 +523,7 @@ class CaseloadCounts:
     silent_pairs: int  # to do (unless reported: each item once)
     reported_pairs: int  # to do first: a stop request, a problem, a « Pas bien »…
     recent_failures: int  # declined or expired lately
+    waiting_requests: int = 0  # on the waiting list: out of "À faire", re-checked by run-reminders
 
     @property
     def alerts(self) -> int:
@@ -564,6 +565,7 @@ def _counts_stmt(key: tuple[str | None, bool]) -> Select:
             _n(TutoringRequest.created_at >= bindparam("week_ago")).label("new_requests"),
             _n(TutoringRequest.status == TutoringRequestStatus.OPEN).label("open_requests"),
             _n(old_request()).label("old_open_requests"),
+            _n(TutoringRequest.status == TutoringRequestStatus.WAITING).label("waiting_requests"),
         ).select_from(TutoringRequest),
         TutoringRequest.mentee_id,
         key,

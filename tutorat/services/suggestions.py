@@ -926,13 +926,46 @@ def left_out_for(
     """The tutors left out of `request`'s ranking, grouped by reason (closest first), and, when
     fewer than FEW_CANDIDATES are ranked, what change to the mentee's profile would bring more."""
     now = now or datetime.now(UTC)
-    profile, commune = _mentee_for(request)
     token, _ = _pool_token_and_weights()
-    pool = _tutor_pool(token, now)
+    return _left_out(request, _tutor_pool(token, now), declined, ranked, now)
+
+
+def request_overview(
+    request: TutoringRequest, k: int | None, declined: dict[int, Declined]
+) -> tuple[list[Candidate], int, Overview]:
+    """A demande page's ranked tutors, how many are feasible, and who was left out (one pool read)."""
+    now = datetime.now(UTC)
+    pool, commune, ranked = _ranking(request, k, frozenset(declined))
+    candidates, feasible = _candidates(pool, commune, ranked) if ranked is not None else ([], 0)
+    return candidates, feasible, _left_out(request, pool, declined, feasible, now)
+
+
+def _left_out(
+    request: TutoringRequest,
+    pool: TutorPool,
+    declined: dict[int, Declined],
+    ranked: int,
+    now: datetime,
+) -> Overview:
+    profile, commune = _mentee_for(request)
     r = _roster(pool)
     mentee = mentee_values(profile, commune)
     holds = roster_holds(r, declined, now)
-    part = matching.partition(mentee, r.roster, holds)
+    few = ranked < FEW_CANDIDATES
+    # Pure functions of this key and of the pool: kept with the ranked lists, and gone with them.
+    key = ("left_out", mentee, frozenset(declined), holds["resting"].tobytes(), few)
+    found = pool.ranked.get(key)
+    if found is None:
+        part = matching.partition(mentee, r.roster, holds)
+        diagnosis = (
+            list(matching.diagnose(mentee, r.roster, holds, place_names=r.communes)) if few else []
+        )
+        found = (part, diagnosis)
+        with _POOLS_LOCK:
+            if len(pool.ranked) >= _RANKED_MAX:
+                pool.ranked.clear()
+            pool.ranked[key] = found
+    part, suggestions = found
     groups = part.groups
     shown = sorted({i for g in groups for i in g.closest})
     ids = [r.ids[i] for i in shown]
@@ -968,7 +1001,4 @@ def left_out_for(
                 )
             )
         out.append(LeftOutGroup(g.reason, g.label, g.count, people))
-    suggestions: list[matching.Suggestion] = []
-    if ranked < FEW_CANDIDATES:
-        suggestions = list(matching.diagnose(mentee, r.roster, holds, place_names=r.communes))
     return Overview(out, suggestions, len(r.ids), part.left_out)

@@ -285,10 +285,9 @@ def _request_page(
     if unmatched:
         declined = suggestions.declined_tutors(tutoring_request.id)
         try:
-            candidates, feasible = suggestions.candidates_for(
-                tutoring_request, k=shown_max, declined=frozenset(declined)
+            candidates, feasible, overview = suggestions.request_overview(
+                tutoring_request, shown_max, declined
             )
-            overview = suggestions.left_out_for(tutoring_request, declined, feasible)
         except DomainError as exc:
             error = exc.message
         searched = request.args.get("tuteur")
@@ -316,10 +315,9 @@ def _request_page(
         found=found,
         pairs=pairs,
         events=events,
-        form=propose_form or ProposeForm(),
-        outside_form=outside_form or OutsideRankingForm(prefix="outside"),
-        wait_form=wait_form or WaitingListForm(prefix="wait"),
-        action_form=ActionForm(),
+        # Forms are built only to show their errors: the page writes its few fields itself.
+        outside_form=outside_form,
+        wait_form=wait_form,
         metiers=metier_labels(profile.metier_codes),
         reason_labels=matching.LEFT_OUT_REASONS,
         unmatched=unmatched,
