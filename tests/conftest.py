@@ -17,6 +17,8 @@ from tutorat.services import audit
 MUTABLE_TABLES = (
     "referent_change",
     "beneficiary_import",
+    "tutor_application_event",
+    "tutor_application",
     "outbox_email_person",
     "outbox_sms_person",
     "outbox_sms",
@@ -90,6 +92,7 @@ def app(database_url, tmp_path_factory):
             "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
             "RESET_RATE_LIMIT": "100000 per minute",
             "RESET_ACCOUNT_RATE_LIMIT": "100000 per minute",
+            "APPLY_RATE_LIMIT": "100000 per minute",
             "SERVER_NAME": None,
             "BASE_URL": "http://localhost",
         }

@@ -26,13 +26,16 @@ from tutorat.views import (
     account,
     admin,
     api,
+    apply,
     auth,
     caseload,
     indicators,
     main,
     mentee,
+    recruit,
     referent,
     tutor,
+    vetting,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +94,21 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (main, auth, api, account, mentee, tutor, referent, admin, caseload, indicators):
+    for module in (
+        main,
+        auth,
+        api,
+        account,
+        apply,
+        mentee,
+        tutor,
+        referent,
+        recruit,
+        admin,
+        vetting,
+        caseload,
+        indicators,
+    ):
         app.register_blueprint(module.bp)
 
 

@@ -82,6 +82,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",
         "RESET_RATE_LIMIT": "20 per hour",
         "RESET_ACCOUNT_RATE_LIMIT": "5 per hour",
+        # The public « Devenir tuteur » form, per address (a library's shared network included).
+        "APPLY_RATE_LIMIT": "10 per minute;60 per day",
         # Logged out after this long without activity (shared computers), by role.
         "IDLE_TIMEOUT_STAFF_MINUTES": 30,
         "IDLE_TIMEOUT_PARTICIPANT_MINUTES": 60,
@@ -143,6 +145,7 @@ def from_environment() -> dict[str, Any]:
         "LOGIN_ACCOUNT_RATE_LIMIT",
         "RESET_RATE_LIMIT",
         "RESET_ACCOUNT_RATE_LIMIT",
+        "APPLY_RATE_LIMIT",
     ):
         if env.get(key):
             out[key] = env[key]

@@ -36,7 +36,7 @@ from wtforms.validators import (
 
 from tutorat import vocab
 from tutorat.models import Commune, MenteeProfile, Role, TutorProfile
-from tutorat.services import emails, profiles, reference
+from tutorat.services import emails, profiles, reference, vetting
 from tutorat.services.reference import MetierHit
 
 REQUIRED = "Ce champ est obligatoire."
@@ -392,6 +392,9 @@ class TutorProfileForm(_PlaceForm):
         "Ce qui vous a aidé à retrouver un emploi (facultatif)",
         validators=[Length(max=1000, message=_too_long(1000))],
     )
+    unavailable_until = FrenchDateField(
+        "Indisponible jusqu'au (facultatif)", validators=[Optional()]
+    )
     metier_hit: MetierHit | None = None
 
     def validate_metier(self, field):
@@ -400,6 +403,7 @@ class TutorProfileForm(_PlaceForm):
     def fill(self, profile: TutorProfile) -> None:
         """Show the saved profile."""
         self._fill_place(profile)
+        self.unavailable_until.data = profile.unavailable_until
         if profile.metier is not None:
             self.metier.data = f"{profile.metier.label_rome4} — {profile.metier_code}"
         self.capacity.data = profile.capacity
@@ -412,6 +416,7 @@ class TutorProfileForm(_PlaceForm):
             "metier_code": validated(self.metier_hit).code,
             "capacity": self.capacity.data,
             "experience_note": self.experience_note.data or "",
+            "unavailable_until": self.unavailable_until.data,
         }
 
 
@@ -879,4 +884,107 @@ class CheckInForm(Form):
     comment = TextAreaField(
         "Un mot pour le référent",
         validators=[Length(max=1000, message=_too_long(1000))],
+    )
+
+
+# ---- Tutor applications (services/vetting.py) ----
+
+
+class ApplicationForm(TutorProfileForm, PersonForm):
+    """The public « Devenir tuteur » form: who, where, which trade, when, and two consents.
+
+    `website` is a honeypot (hidden from people, filled by bots) and `started` the signed time the
+    form was shown: the service treats a filled honeypot or a too-fast form as a bot.
+    """
+
+    experience_note = TextAreaField(
+        "Quelques mots sur votre parcours (facultatif)",
+        validators=[Length(max=1000, message=_too_long(1000))],
+    )
+    charter = BooleanField("J'ai lu la charte des tuteurs et je l'accepte")
+    consent = BooleanField(
+        "J'accepte que le Conseil départemental du Gers utilise ces informations pour examiner ma "
+        "candidature"
+    )
+    website = StringField("Laissez ce champ vide", validators=[Optional(), Length(max=200)])
+    started = HiddenField()
+
+    def validate_email(self, field):
+        if not field.data:
+            raise ValidationError(
+                "Indiquez votre adresse électronique : nous vous répondrons par courriel."
+            )
+
+    def validate_charter(self, field):
+        if not field.data:
+            raise ValidationError("Lisez la charte, puis cochez la case pour l'accepter.")
+
+    def validate_consent(self, field):
+        if not field.data:
+            raise ValidationError(
+                "Cochez la case pour que nous puissions examiner votre candidature."
+            )
+
+    def prefill(self, application) -> None:
+        """What an invitation already knows (name, address; a former mentee's place and trade)."""
+        self.first_name.data = application.first_name
+        self.last_name.data = application.last_name
+        self.email.data = application.email
+        self.phone.data = application.phone
+        if application.commune is not None:
+            self.commune.data = application.commune.label
+        if application.metier is not None:
+            self.metier.data = f"{application.metier.label_rome4} — {application.metier_code}"
+        if application.obstacles:
+            self.obstacles.data = application.obstacle_codes
+
+    def application_values(self):
+        from_profile = self.service_values()
+        return vetting.ApplicationValues(
+            first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "",
+            email=self.email.data or "",
+            phone=self.phone.data or None,
+            commune_code=from_profile["commune_code"],
+            metier_code=from_profile["metier_code"],
+            availability=from_profile["availability"],
+            capacity=from_profile["capacity"],
+            has_car=from_profile["has_car"],
+            max_km=from_profile["max_km"],
+            remote_ok=from_profile["remote_ok"],
+            obstacles=from_profile["obstacles"],
+            experience_note=from_profile["experience_note"],
+            charter_accepted=bool(self.charter.data),
+            consent=bool(self.consent.data),
+        )
+
+
+class SuggestTutorForm(PersonForm):
+    """A référent invites someone they know to apply."""
+
+    note = TextAreaField(
+        "Un mot pour la personne (facultatif, repris dans le courriel)",
+        validators=[Length(max=1000, message=_too_long(1000))],
+    )
+
+    def validate_email(self, field):
+        if not field.data:
+            raise ValidationError(
+                "Indiquez l'adresse électronique de la personne : l'invitation part par courriel."
+            )
+
+
+class CheckForm(Form):
+    """One item of the vetting checklist: the day it was checked."""
+
+    day = FrenchDateField("Date", validators=[InputRequired("Indiquez la date (jj/mm/aaaa).")])
+
+
+class RefuseForm(Form):
+    reason = TextAreaField(
+        "Raison du refus (envoyée à la personne)",
+        validators=[
+            DataRequired(REQUIRED),
+            Length(min=10, max=2000, message="Entre 10 et 2 000 caractères."),
+        ],
     )

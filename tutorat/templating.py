@@ -9,6 +9,7 @@ from flask import Flask
 
 from tutorat import links, vocab
 from tutorat.models import (
+    ApplicationStatus,
     CaseloadStatus,
     CheckInAnswer,
     EventEntity,
@@ -22,6 +23,7 @@ from tutorat.models import (
     TutoringRequestStatus,
 )
 from tutorat.models.access import ACCESS_ACTION_LABELS
+from tutorat.models.applications import APPLICATION_STATUS_LABELS
 from tutorat.models.pairs import PAIR_STATUS_LABELS
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS
 from tutorat.models.users import ROLE_PLURAL_LABELS
@@ -137,6 +139,8 @@ def register(app: Flask) -> None:
         ACCESS_ACTION_LABELS=ACCESS_ACTION_LABELS,
         TUTORING_REQUEST_STATUS_LABELS=TUTORING_REQUEST_STATUS_LABELS,
         ROLE_PLURAL_LABELS=ROLE_PLURAL_LABELS,
+        ApplicationStatus=ApplicationStatus,
+        APPLICATION_STATUS_LABELS=APPLICATION_STATUS_LABELS,
     )
     # Absolute links for emails, from BASE_URL only (tutorat/links.py).
     links.init_app(app)

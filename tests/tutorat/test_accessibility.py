@@ -66,6 +66,8 @@ PUBLIC_PAGES = {
     "mot-de-passe-oublie",
     "mot-de-passe",
     "page-qui-n-existe-pas",
+    "devenir-tuteur",
+    "charte-des-tuteurs",
 }
 # (family of pages, kind of page) already checked at every width, for all the tests of this module.
 WIDE_DONE: set[tuple[str, str]] = set()

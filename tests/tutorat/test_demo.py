@@ -13,6 +13,7 @@ from tutorat.demo.scale import Targets, invariant_violations, seed_scale
 from tutorat.demo.story import DEMO_PREFERENCE
 from tutorat.extensions import db
 from tutorat.models import (
+    ApplicationStatus,
     Meeting,
     MenteeProfile,
     OutboxEmail,
@@ -20,6 +21,7 @@ from tutorat.models import (
     PairStatus,
     Role,
     StatusEvent,
+    TutorApplication,
     TutoringRequest,
     TutoringRequestStatus,
     TutorProfile,
@@ -43,7 +45,29 @@ def test_seed_demo_twice(app, runner):
     assert "Demo-Armagnac-2026" in result.output and "beneficiaire@example.org" in result.output
     with app.app_context():
         counts = {role: _count(select(User).where(User.role == role.value)) for role in Role}
-        assert counts == {Role.MENTEE: 300, Role.TUTOR: 120, Role.REFERENT: 6, Role.ADMIN: 1}
+        # 120 tutors, and one more from an application the demo validated (tutorat/demo/applications.py).
+        assert counts == {Role.MENTEE: 300, Role.TUTOR: 121, Role.REFERENT: 6, Role.ADMIN: 1}
+        applications = dict(
+            db.session.execute(
+                select(TutorApplication.status, func.count()).group_by(TutorApplication.status)
+            ).all()
+        )
+        assert set(applications) == set(ApplicationStatus) - {ApplicationStatus.WITHDRAWN}
+        # Every tutor not yet validated has its checklist open.
+        assert (
+            _count(
+                select(TutorProfile).where(
+                    TutorProfile.validated_at.is_(None),
+                    ~TutorProfile.user_id.in_(
+                        select(TutorApplication.tutor_id).where(
+                            TutorApplication.status == ApplicationStatus.TO_REVIEW,
+                            TutorApplication.tutor_id.is_not(None),
+                        )
+                    ),
+                )
+            )
+            == 0
+        )
         pair_statuses = set(db.session.scalars(select(Pair.status).distinct()))
         assert pair_statuses == {s.value for s in PairStatus}
         assert set(db.session.scalars(select(TutoringRequest.status).distinct())) == {

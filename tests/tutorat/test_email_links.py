@@ -8,6 +8,7 @@ delivered to the in-process SMTP server; every URL in each message must start wi
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -25,8 +26,8 @@ from tests.factories import (
 )
 from tutorat import create_app, production
 from tutorat.extensions import db
-from tutorat.models import Meeting, OutboxEmail, Pair, User
-from tutorat.services import followup, notifications, voices
+from tutorat.models import Meeting, OutboxEmail, Pair, TutorApplication, User
+from tutorat.services import followup, notifications, vetting, voices
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.emails import KINDS
@@ -308,6 +309,59 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     with app.app_context():
         make_tutor(remote_ok=True, capacity=1)
         db.session.commit()
+    # Tutor applications (issue 17): an invitation from the référent, two applications sent
+    # anonymously, one validated once its checklist is complete, the other refused.
+    _ok(
+        _browser(app, emails["referent"]).post(
+            "/referent/proposer-un-tuteur/",
+            {"first_name": "Iris", "last_name": "Invitée", "email": "iris@test.example.org"},
+            page="/referent/proposer-un-tuteur/",
+        )
+    )
+    for first in ("Valentin", "Roxane"):
+        applicant = _browser(app)
+        applicant.get("/devenir-tuteur")
+        with app.app_context():
+            started = vetting.form_started_token(now=time.time() - 60)
+        _ok(
+            applicant.post(
+                "/devenir-tuteur",
+                {
+                    "first_name": first,
+                    "last_name": "Candidat",
+                    "email": f"{first.lower()}@test.example.org",
+                    "commune": "32013",
+                    "metier": "J1501",
+                    "slots": ["0"],  # lundi matin: nobody here waits for it
+                    "capacity": "1",
+                    "has_car": "yes",
+                    "max_km": "20",
+                    "charter": "y",
+                    "consent": "y",
+                    "started": started,
+                },
+            )
+        )
+    with app.app_context():
+        valentin, roxane = (
+            db.session.scalars(
+                select(TutorApplication.id).where(TutorApplication.email == f"{n}@test.example.org")
+            ).one()
+            for n in ("valentin", "roxane")
+        )
+    admin = _browser(app, emails["admin"])
+    page = f"/admin/candidatures/{valentin}"
+    for item in ("identity", "criminal_record", "info_meeting"):
+        _ok(
+            admin.post(
+                f"{page}/verification/{item}",
+                {f"{item}-day": now.date().isoformat()},
+                page=page,
+            )
+        )
+    _ok(admin.post(f"{page}/valider", {}, page=page))
+    page = f"/admin/candidatures/{roxane}"
+    _ok(admin.post(f"{page}/refuser", {"reason": "Pas de besoin dans votre canton."}, page=page))
 
     # Reminders, expiry and the digest are cron jobs; run them inside a request that carries the
     # same headers (as an admin button would), so nothing of the request may reach the links.
@@ -344,7 +398,8 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         # Every email one may refuse ends with the settings and one-click unsubscribe links, and
         # carries them in its List-Unsubscribe headers (RFC 8058); security emails do not.
         footer = [u for u in _urls(message) if "/desabonnement/" in u or u.endswith("/compte/")]
-        if KINDS[kind].account_security:
+        if KINDS[kind].account_security or KINDS[kind].applicant:
+            # An applicant has no account, hence nothing to unsubscribe from.
             assert not footer and message["List-Unsubscribe"] is None, kind
         else:
             assert footer and message["List-Unsubscribe"].startswith(f"<{BASE}/desabonnement/")

@@ -18,7 +18,9 @@ EMAIL_TEMPLATES = ROOT / "templates" / "email"
 # The frame and the shared pieces, not kinds of email.
 NOT_KINDS = {"layout.html"}
 SECURITY = sorted(name for name, kind in KINDS.items() if kind.account_security)
-GOVERNED = sorted(name for name, kind in KINDS.items() if not kind.account_security)
+GOVERNED = sorted(name for name, kind in KINDS.items() if kind.preference is not None)
+# About a tutor application: to someone without an account (services/vetting.py).
+APPLICANT = sorted(name for name, kind in KINDS.items() if kind.applicant)
 
 
 def test_every_kind_has_its_template_and_every_template_its_kind():
@@ -37,7 +39,7 @@ def test_the_registry_is_consistent():
     assert SECURITY == ["invitation", "password_reset"]
     for kind in KINDS.values():
         assert kind.subject.strip() and kind.subject[0].isupper(), kind.name
-        assert (kind.preference is None) == kind.account_security, kind.name
+        assert (kind.preference is None) == (kind.account_security or kind.applicant), kind.name
         if kind.preference is not None:
             assert kind.preference in PREFERENCES
     # Every preference governs at least one kind, or it would be a checkbox that does nothing.
@@ -47,6 +49,14 @@ def test_the_registry_is_consistent():
         EmailKind("oops", "Oups", None)
     with pytest.raises(ValueError):
         EmailKind("oops", "Oups", PREFERENCES[0], account_security=True, label="oups")
+    with pytest.raises(ValueError):
+        EmailKind("oops", "Oups", PREFERENCES[0], applicant=True)
+    assert APPLICANT == [
+        "application_invitation",
+        "application_received",
+        "application_refused",
+        "application_validated",
+    ]
 
 
 def _all_off() -> User:

@@ -9,7 +9,7 @@ from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
 from tutorat.models import Meeting, Pair, TutoringRequest
-from tutorat.services import imports
+from tutorat.services import imports, vetting
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 
@@ -117,6 +117,13 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     # Pause, ask to stop, report a problem (services/voices.py).
     "mentee.pair_voice_page": _only("mentee"),
     "tutor.pair_voice_page": _only("tutor"),
+    # Tutor applications: the public form and charter; vetting is the administration's only.
+    "apply.form": EVERYONE,
+    "apply.thanks": EVERYONE,
+    "apply.charter": EVERYONE,
+    "applications.index": _only("admin"),
+    "applications.detail": _only("admin"),
+    "recruit.suggest": _only("referent"),
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {
@@ -147,6 +154,10 @@ POST_ONLY: dict[str, str | None] = {
     "referent.handle_report": "referent",
     "mentee.answer_check_in": "mentee",
     "tutor.answer_check_in": "tutor",
+    "applications.check": "admin",
+    "applications.validate": "admin",
+    "applications.refuse": "admin",
+    "tutor.accept_charter": "tutor",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
@@ -228,6 +239,9 @@ def world(app):
                     select(TutoringRequest.id).where(TutoringRequest.mentee_id == other.id)
                 ),
                 "tutor_id": tutor.id,
+                "application": vetting.open_for_account(
+                    make_tutor(validated=False), actor=referent
+                ).id,
             }
         out["admin"] = make_admin().email
         db.session.commit()
@@ -291,6 +305,10 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "referent.handle_report": {"pair_id": objs["pair"], "report_id": 1},
         "mentee.answer_check_in": {"pair_id": objs["pair"], "check_in_id": 1},
         "tutor.answer_check_in": {"pair_id": objs["pair"], "check_in_id": 1},
+        "applications.detail": {"application_id": objs["application"]},
+        "applications.check": {"application_id": objs["application"], "item": "identity"},
+        "applications.validate": {"application_id": objs["application"]},
+        "applications.refuse": {"application_id": objs["application"]},
     }.get(endpoint, {})
     with app.test_request_context():
         from flask import url_for

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from werkzeug.datastructures import MultiDict
 
 from tests.factories import MARDI_SOIR, SAMEDI_MATIN, make_mentee, make_referent, make_tutor
@@ -47,6 +49,7 @@ def test_tutor_profile_sent_back_unchanged_is_the_same(app, ctx):
     obstacles = list(vocab.OBSTACLES)[1:3]
     profile.obstacles = ",".join(obstacles)
     profile.experience_note = "Un atelier CV m'a beaucoup aidé."
+    profile.unavailable_until = date.today() + timedelta(days=10)
     db.session.flush()
     assert _round_trip(app, TutorProfileForm, profile) == {
         "commune_code": profile.commune_code,
@@ -58,6 +61,7 @@ def test_tutor_profile_sent_back_unchanged_is_the_same(app, ctx):
         "obstacles": obstacles,
         "capacity": 2,
         "experience_note": "Un atelier CV m'a beaucoup aidé.",
+        "unavailable_until": profile.unavailable_until,
     }
 
 

@@ -10,7 +10,7 @@ import click
 from sqlalchemy import func, select
 
 from tutorat import vocab
-from tutorat.demo import story
+from tutorat.demo import applications, story
 from tutorat.extensions import db
 from tutorat.models import (
     Commune,
@@ -384,6 +384,8 @@ def seed_demo(seed: int = 32) -> bool:
         )
     db.session.flush()
     history.run()
+    click.echo("Candidatures de tuteurs, à chaque étape…")
+    applications.seed_applications(rng, now)
     db.session.commit()
     for model, label in ((TutoringRequest, "Demandes"), (Pair, "Binômes")):
         counts = db.session.execute(

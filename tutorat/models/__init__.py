@@ -1,6 +1,13 @@
 """The ORM models, one module per aggregate; importing this package registers them all."""
 
 from tutorat.models.access import AccessAction, AccessLog
+from tutorat.models.applications import (
+    ApplicationEvent,
+    ApplicationSource,
+    ApplicationStatus,
+    ChecklistItem,
+    TutorApplication,
+)
 from tutorat.models.audit import EventEntity, StatusEvent
 from tutorat.models.caseload import (
     BeneficiaryImport,
@@ -40,10 +47,14 @@ __all__ = [
     "POOL_TABLES",
     "AccessAction",
     "AccessLog",
+    "ApplicationEvent",
+    "ApplicationSource",
+    "ApplicationStatus",
     "BeneficiaryImport",
     "CaseloadStatus",
     "CheckIn",
     "CheckInAnswer",
+    "ChecklistItem",
     "Commune",
     "EventEntity",
     "Goal",
@@ -75,6 +86,7 @@ __all__ = [
     "Setting",
     "StatusEvent",
     "StopReason",
+    "TutorApplication",
     "TutorProfile",
     "TutoringRequest",
     "TutoringRequestStatus",

@@ -245,6 +245,11 @@ class TutorProfile(_PlaceMixin, Base):
     last_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rest_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The tutor's own pause: not proposed before this day (a holiday, a busy season).
+    unavailable_until: Mapped[date | None] = mapped_column(Date)
+    # The charter's version the tutor accepted online (services/charter.py); a new one asks again.
+    charter_version: Mapped[int | None] = mapped_column(Integer)
+    charter_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tutor_profile")
     commune: Mapped[Commune | None] = relationship()

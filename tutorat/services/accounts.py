@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tutorat.extensions import db
 from tutorat.models import AccessAction, MenteeProfile, Role, TutorProfile, User
-from tutorat.services import audit, duplicates, emails, profiles, throttle
+from tutorat.services import audit, duplicates, emails, throttle
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
 
@@ -213,7 +213,8 @@ def invite(
     """Create someone's account for them and email them a link to choose their password; the
     caller commits.
 
-    A tutor created by the département is validated at once. A mentee is created by their
+    A tutor created by the département is not validated yet: it goes through the same checklist as
+    an application (`vetting.create_tutor_account`). A mentee is created by their
     référent, who has informed them and records their consent (the person may have no email: the
     référent then acts for them); the person records it again as theirs with their password.
     A mentee who is already followed (same email or phone) is refused (`DuplicateError`).
@@ -237,8 +238,6 @@ def invite(
         created_by=inviter,
         referent=inviter if role == Role.MENTEE else None,
     )
-    if user.tutor_profile is not None:
-        profiles.validate_tutor(user.tutor_profile)
     if role == Role.MENTEE:
         record_consent(user, by=inviter)
     if user.email:

@@ -50,11 +50,17 @@ class EmailKind:
     preference: Preference | None
     account_security: bool = False
     label: str = ""  # how the account page names a kind that is always sent
+    # About a tutor application (services/vetting.py): to a person who has no account, hence no
+    # preferences, yet (or who has just been given one).
+    applicant: bool = False
 
     def __post_init__(self) -> None:
-        # A security email cannot be turned off, and every other one can.
-        if self.account_security != (self.preference is None):
-            raise ValueError(f"{self.name}: account_security iff no preference")
+        # A security email cannot be turned off, an application's neither (nobody could), and
+        # every other one can.
+        if (self.account_security or self.applicant) != (self.preference is None):
+            raise ValueError(f"{self.name}: account_security or applicant iff no preference")
+        if self.account_security and self.applicant:
+            raise ValueError(f"{self.name}: account_security or applicant, not both")
         if self.account_security and not self.label:
             raise ValueError(f"{self.name}: a security email needs a label for the account page")
 
@@ -122,6 +128,31 @@ KINDS: dict[str, EmailKind] = _kinds(
         None,
         account_security=True,
         label="invitation",
+    ),
+    # Tutor applications: the person has no account (or a new one) and cannot choose; always sent.
+    EmailKind(
+        "application_received",
+        "Votre candidature pour devenir tuteur",
+        None,
+        applicant=True,
+    ),
+    EmailKind(
+        "application_invitation",
+        "Et si vous deveniez tuteur ?",
+        None,
+        applicant=True,
+    ),
+    EmailKind(
+        "application_validated",
+        "Votre candidature de tuteur est validée",
+        None,
+        applicant=True,
+    ),
+    EmailKind(
+        "application_refused",
+        "Votre candidature de tuteur",
+        None,
+        applicant=True,
     ),
     EmailKind(
         "password_reset",

@@ -100,10 +100,14 @@ def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
         return None
     people = people_named(recipient, context)
     email = None
-    by_email = bool(recipient.email) and (recipient.contact_email or declared.account_security)
+    # A tutor application's emails go to the address the person typed, by email only: they have
+    # no référent to post a letter, and no contact preferences yet (services/vetting.py).
+    by_email = bool(recipient.email) and (
+        recipient.contact_email or declared.account_security or declared.applicant
+    )
     if by_email:
         email = _queue_email_row(declared, recipient, people, context)
-    if declared.account_security:
+    if declared.account_security or declared.applicant:
         return email
     subject = declared.subject_for(context)
     if sms.has_text(kind) and sms.accepts_sms(recipient):

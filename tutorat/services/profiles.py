@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from tutorat import vocab
 from tutorat.models import MenteeProfile, TutorProfile
 from tutorat.services.errors import DomainError
 from tutorat.services.reference import metier_labels
+
+PARIS = ZoneInfo("Europe/Paris")
 
 SHARE_FIELDS = ("first_name", "commune", "phone", "email", "metier", "obstacles")
 
@@ -65,6 +68,7 @@ def update_tutor_profile(
     obstacles: list[str],
     capacity: int,
     experience_note: str,
+    unavailable_until: date | None = None,
 ) -> None:
     _check_common(availability, max_km, obstacles)
     if not 1 <= capacity <= 3:
@@ -83,14 +87,48 @@ def update_tutor_profile(
     profile.obstacles = ",".join(obstacles)
     profile.capacity = capacity
     profile.experience_note = experience_note.strip()
+    if unavailable_until != profile.unavailable_until:
+        set_unavailable_until(profile, unavailable_until)
     if profile.completed_at is None:
         profile.completed_at = datetime.now(UTC)
 
 
-def validate_tutor(profile: TutorProfile) -> None:
-    """The département has checked this tutor: they may now be proposed."""
+def local_today(now: datetime | None = None) -> date:
+    """Today in the Gers (a day typed by a person is a local day)."""
+    return (now or datetime.now(UTC)).astimezone(PARIS).date()
+
+
+def unavailable_end(day: date | None) -> datetime | None:
+    """When « indisponible jusqu'au <day> » ends: the next local midnight, in UTC."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=PARIS).astimezone(UTC)
+
+
+def set_unavailable_until(
+    profile: TutorProfile, day: date | None, *, now: datetime | None = None
+) -> None:
+    """The tutor's own pause: no proposal up to and including `day` (None: available again)."""
+    if day is not None:
+        today = local_today(now)
+        if day < today:
+            raise DomainError(
+                "Cette date est passée : laissez le champ vide si vous êtes disponible.",
+                field="unavailable_until",
+            )
+        if day > today + timedelta(days=366):
+            raise DomainError(
+                "Indiquez une date dans l'année qui vient ; au-delà, vous pouvez quitter le "
+                "programme depuis votre compte et revenir plus tard.",
+                field="unavailable_until",
+            )
+    profile.unavailable_until = day
+
+
+def validate_tutor(profile: TutorProfile, *, now: datetime | None = None) -> None:
+    """The département has checked this tutor (services/vetting.py::validate): they may be proposed."""
     if profile.validated_at is None:
-        profile.validated_at = datetime.now(UTC)
+        profile.validated_at = now or datetime.now(UTC)
 
 
 def set_social_note(profile: MenteeProfile, note: str) -> None:

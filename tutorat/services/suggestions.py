@@ -38,7 +38,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES
-from tutorat.services import audit
+from tutorat.services import audit, profiles
 from tutorat.services.errors import Conflict, DomainError
 
 ALGORITHM_VERSION = "1"
@@ -195,6 +195,10 @@ def available_tutors_stmt(exclude_user_id: int | None = None):
         .where(
             *_CAN_TUTOR,
             or_(TutorProfile.rest_until.is_(None), TutorProfile.rest_until <= now),
+            or_(
+                TutorProfile.unavailable_until.is_(None),
+                TutorProfile.unavailable_until < profiles.local_today(now),
+            ),
         )
         .order_by(TutorProfile.user_id)
     )
@@ -318,6 +322,7 @@ def _build_pool(now: datetime) -> TutorPool:
             TutorProfile.places_used,
             TutorProfile.last_asked_at,
             TutorProfile.rest_until,
+            TutorProfile.unavailable_until,
             Commune.latitude,
             Commune.longitude,
         )
@@ -341,9 +346,15 @@ def _build_pool(now: datetime) -> TutorPool:
         used,
         last_asked,
         rest_until,
+        unavailable_until,
         lat,
         lon,
     ) in db.session.execute(stmt):
+        # Resting after a binôme, or unavailable by the tutor's own choice: back when it ends.
+        rest_until = max(
+            (t for t in (rest_until, profiles.unavailable_end(unavailable_until)) if t is not None),
+            default=None,
+        )
         if rest_until is not None and rest_until > now:
             valid_until = rest_until if valid_until is None else min(valid_until, rest_until)
             continue

@@ -14,12 +14,14 @@ from tutorat.extensions import db
 from tutorat.forms import ActionForm, AdoptWeightsForm, NewAccountForm, TransferForm, WeightsForm
 from tutorat.models import (
     AccessLog,
+    ApplicationStatus,
     Letter,
     MessageStatus,
     OutboxEmail,
     OutboxSms,
     Pair,
     Role,
+    TutorApplication,
     TutoringRequest,
     TutorProfile,
     User,
@@ -32,10 +34,10 @@ from tutorat.services import (
     decisions,
     notifications,
     privacy,
-    profiles,
     shortage,
     sms,
     suggestions,
+    vetting,
 )
 from tutorat.services.errors import DomainError
 from tutorat.views._helpers import handle_post, success
@@ -57,6 +59,7 @@ def home():
     )
     return render_template(
         "admin/home.html",
+        to_review=vetting.open_count(),
         counts=counts,
         requests_by_status=requests_by_status,
         pairs_by_status=pairs_by_status,
@@ -83,11 +86,22 @@ def accounts_list():
                 select(TutorProfile).where(TutorProfile.user_id.in_([u.id for u in users]))
             )
         }
+    applications = {}
+    if role == Role.TUTOR:
+        applications = dict(
+            db.session.execute(
+                select(TutorApplication.tutor_id, TutorApplication.id).where(
+                    TutorApplication.tutor_id.in_([u.id for u in users]),
+                    TutorApplication.status == ApplicationStatus.TO_REVIEW,
+                )
+            ).all()
+        )
     return render_template(
         "admin/accounts.html",
         users=users,
         role=role,
         tutor_profiles=tutor_profiles,
+        applications=applications,
         action_form=ActionForm(),
     )
 
@@ -95,9 +109,18 @@ def accounts_list():
 @bp.route("/comptes/nouveau", methods=["GET", "POST"])
 def new_account():
     form = NewAccountForm()
-    return handle_post(
-        form,
-        lambda: accounts.invite(
+
+    def create():
+        if form.role.data == Role.TUTOR:
+            # Not validated yet: the same checklist as an application (services/vetting.py).
+            return vetting.create_tutor_account(
+                email=form.email.data,
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                phone=form.phone.data,
+                inviter=current_user,
+            )
+        return accounts.invite(
             role=Role(form.role.data),
             email=form.email.data,
             first_name=form.first_name.data,
@@ -105,28 +128,48 @@ def new_account():
             phone=form.phone.data,
             organisation=form.organisation.data,
             inviter=current_user,
-        ),
-        on_success=lambda user: success(
+        )
+
+    def created(user):
+        if user.role == Role.TUTOR:
+            application = vetting.open_application_of(user)
+            return success(
+                f"Le compte de {user.full_name} est créé ; un courriel l'invite à choisir son mot "
+                "de passe. Il pourra être proposé une fois la liste de vérification complète.",
+                url_for("applications.detail", application_id=application.id)
+                if application
+                else url_for("applications.index"),
+            )
+        return success(
             f"Le compte de {user.full_name} est créé ; un courriel l'invite à choisir son mot de passe.",
             url_for("admin.accounts_list", role=user.role),
-        ),
+        )
+
+    return handle_post(
+        form,
+        create,
+        on_success=created,
         render=lambda status: (render_template("admin/new_account.html", form=form), status),
     )
 
 
 @bp.post("/tuteurs/<int:user_id>/valider")
 def validate_tutor(user_id: int):
-    profile = db.session.get(TutorProfile, user_id)
-    if profile is None:
+    """Validate a tutor account from the list: through its application's checklist (a 409 naming
+    what is missing otherwise, shown on the application's page)."""
+    user = db.session.get(User, user_id)
+    application = vetting.open_application_of(user) if user is not None else None
+    if application is None:
         abort(404)
+    page = url_for("applications.detail", application_id=application.id)
     return handle_post(
         ActionForm(),
-        lambda: profiles.validate_tutor(profile),
+        lambda: vetting.validate(application, actor=current_user),
         on_success=lambda _: success(
             "Le tuteur est validé : il peut maintenant être proposé.",
             url_for("admin.accounts_list", role=Role.TUTOR),
         ),
-        render=lambda status: abort(status),
+        render=lambda status: (redirect(page), 303) if status == 409 else abort(status),
     )
 
 

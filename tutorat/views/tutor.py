@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -19,7 +21,7 @@ from tutorat.forms import (
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
-from tutorat.services import checkins, disclosure, profiles, transparency, voices
+from tutorat.services import charter, checkins, disclosure, profiles, transparency, vetting, voices
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.views._helpers import check_in_answer, handle_post, pair_voice, success
@@ -49,14 +51,34 @@ def home():
         if live
         else {}
     )
+    profile = _profile()
+    now = datetime.now(UTC)
     return render_template(
         "tutor/home.html",
-        profile=_profile(),
+        profile=profile,
+        charter_version=charter.CURRENT_VERSION,
+        resting_until=profile.rest_until
+        if profile.rest_until is not None and profile.rest_until > now
+        else None,
+        today=profiles.local_today(now),
         waiting=waiting,
         live=live,
         past=past,
         last_meetings=last_meetings,
         check_in_pairs=checkins.pairs_waiting_for(current_user),
+    )
+
+
+@bp.post("/charte")
+def accept_charter():
+    """The tutor accepts the charter in force (a new version asks again)."""
+    return handle_post(
+        ActionForm(),
+        lambda: vetting.accept_charter(current_user),
+        on_success=lambda _: success(
+            "Merci : votre accord avec la charte des tuteurs est enregistré.", url_for("tutor.home")
+        ),
+        render=lambda status: abort(status),
     )
 
 

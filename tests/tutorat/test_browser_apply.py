@@ -1,0 +1,131 @@
+"""Applying to become a tutor on a phone (360 px) in Debian's Chromium, then the vetting, axe-clean."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import PASSWORD, make_admin
+from tests.tutorat.browser_support import ARTIFACTS, CHROMIUM_ARGS, LiveServer, require_chromium
+from tests.tutorat.test_accessibility import axe_violations, load_axe_script
+from tutorat.extensions import db
+from tutorat.models import ApplicationStatus, TutorApplication, TutorProfile
+
+pytestmark = pytest.mark.browser
+WIDTH = 360
+
+
+def _fits(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def _clean(page, axe: str, label: str) -> None:
+    violations = axe_violations(page, axe)
+    assert violations == [], (label, [(v["id"], v["nodes"][0]["html"][:160]) for v in violations])
+    assert _fits(page), f"défilement horizontal sur {label} à {WIDTH} px"
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"candidature-{WIDTH}-{name}.png"), full_page=True)
+
+
+def test_apply_on_a_phone_then_vetting(app):
+    chromium_path = require_chromium()
+    axe = load_axe_script()
+    from playwright.sync_api import sync_playwright
+
+    with app.app_context():
+        admin_email = make_admin().email
+        db.session.commit()
+    with LiveServer(app) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(
+                viewport={"width": WIDTH, "height": 800}, locale="fr-FR"
+            ).new_page()
+            page.goto(server.url)
+            page.get_by_role("link", name="Devenir tuteur ou tutrice").click()
+            page.wait_for_load_state()
+            assert page.url.endswith("/devenir-tuteur")
+            _clean(page, axe, "le formulaire de candidature")
+            # The honeypot is out of sight and out of the keyboard's way.
+            assert not page.locator("input[name=website]").is_visible() or page.evaluate(
+                "document.querySelector('input[name=website]').getBoundingClientRect().right < 0"
+            )
+            assert page.locator("input[name=website]").get_attribute("tabindex") == "-1"
+
+            # First with a mistake: an unknown commune, and the charter not ticked.
+            page.locator("#first_name").fill("Nadia")
+            page.locator("#last_name").fill("Bernès")
+            page.locator("#email").fill("nadia.bernes@test.example.org")
+            page.locator("#commune").fill("Auchh")
+            page.locator("#metier").fill("aide-soignant")
+            page.get_by_label("mardi soir").check()
+            page.get_by_label("samedi matin").check()
+            page.locator("input[name=has_car][value=yes]").check()
+            page.locator("#max_km").fill("20")
+            page.get_by_label(re.compile("J'accepte que le Conseil")).check()
+            time.sleep(3.2)  # a person takes longer than the minimum fill time
+            page.get_by_role("button", name="Envoyer ma candidature").click()
+            page.wait_for_load_state()
+            content = page.content()
+            assert "Le formulaire contient des erreurs" in content
+            assert "Lisez la charte" in content
+            _clean(page, axe, "le formulaire de candidature en erreur")
+            _shot(page, "erreurs")
+
+            page.locator("#commune").fill("Auch")
+            page.get_by_label(re.compile("J'ai lu la charte")).check()
+            page.get_by_role("button", name="Envoyer ma candidature").click()
+            page.wait_for_load_state()
+            assert "Merci, votre candidature est envoyée" in page.content()
+            _clean(page, axe, "la page de remerciement")
+
+            page.goto(server.url + "/charte-des-tuteurs")
+            _clean(page, axe, "la charte des tuteurs")
+
+            with app.app_context():
+                application = db.session.scalars(select(TutorApplication)).one()
+                assert application.status == ApplicationStatus.TO_REVIEW
+                assert application.commune_code == "32013"
+                application_id = application.id
+
+            # The administration vets it, on a phone too.
+            admin = browser.new_context(
+                viewport={"width": WIDTH, "height": 800}, locale="fr-FR"
+            ).new_page()
+            admin.goto(server.url + "/connexion")
+            admin.get_by_label("Adresse électronique").fill(admin_email)
+            admin.get_by_label("Mot de passe").fill(PASSWORD)
+            admin.get_by_role("button", name="Se connecter").click()
+            admin.wait_for_load_state()
+            assert "1 candidature de tuteur à examiner" in admin.content()
+            admin.get_by_role("link", name="Voir les candidatures à examiner").click()
+            admin.wait_for_load_state()
+            _clean(admin, axe, "la liste des candidatures")
+            admin.get_by_role("link", name="Bernès Nadia").click()
+            admin.wait_for_load_state()
+            assert admin.url.endswith(f"/admin/candidatures/{application_id}")
+            _clean(admin, axe, "une candidature")
+            today = date.today().isoformat()
+            for label in ("identité vérifiée", "bulletin n° 3", "réunion d'information"):
+                admin.get_by_label(re.compile("Date : .*" + re.escape(label))).fill(today)
+                admin.get_by_label(re.compile("Date : .*" + re.escape(label))).press("Enter")
+                admin.wait_for_load_state()
+                assert "Enregistré" in admin.content(), label
+            admin.get_by_role("button", name="Valider la candidature").click()
+            admin.wait_for_load_state()
+            assert "est validé" in admin.content()
+            _shot(admin, "validee")
+            with app.app_context():
+                application = db.session.get_one(TutorApplication, application_id)
+                assert application.status == ApplicationStatus.VALIDATED
+                profile = db.session.get_one(TutorProfile, application.tutor_id)
+                assert profile.validated_at is not None
+        finally:
+            browser.close()
