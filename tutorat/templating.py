@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app
 
 from tutorat import links, vocab
 from tutorat.models import (
@@ -27,7 +27,7 @@ from tutorat.models.applications import APPLICATION_STATUS_LABELS
 from tutorat.models.pairs import PAIR_STATUS_LABELS
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS
 from tutorat.models.users import ROLE_PLURAL_LABELS
-from tutorat.services.disclosure import pair_view
+from tutorat.services.disclosure import pair_view, proposal_brief
 from tutorat.services.reference import with_rome_labels
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -101,6 +101,11 @@ def add_days(value: date | datetime, days: int) -> date | datetime:
     return value + timedelta(days=days)
 
 
+def _brief(pair, viewer):
+    """`brief(pair, viewer)` in templates and emails: what a tutor needs to answer knowingly."""
+    return proposal_brief(pair, viewer, expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"])
+
+
 def number_fr(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
@@ -121,7 +126,9 @@ def register(app: Flask) -> None:
         rome_labels=_rome_labels,
     )
     # `disclose(pair, viewer)`: what `viewer` may see of `pair` (every page and email about a pair).
-    app.jinja_env.globals.update(vocab=vocab, slot_label=vocab.slot_label, disclose=pair_view)
+    app.jinja_env.globals.update(
+        vocab=vocab, slot_label=vocab.slot_label, disclose=pair_view, brief=_brief
+    )
     # Statuses, answers and roles are compared to these enums in templates, never to strings.
     app.jinja_env.globals.update(
         PairStatus=PairStatus,

@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import Browser
-from tests.factories import PASSWORD, make_active_pair, make_mentee, make_referent, make_tutor
+from tests.factories import (
+    PASSWORD,
+    make_active_pair,
+    make_mentee,
+    make_proposal,
+    make_referent,
+    make_tutor,
+)
 from tutorat.extensions import db
 from tutorat.models import (
     CheckIn,
@@ -322,3 +329,25 @@ def test_check_in_answered_on_the_pair_page_by_its_person_only(app):
     assert "Il ne répond plus" not in t.get(f"/tuteur/binome/{pair_id}").get_data(as_text=True)
     with app.app_context():
         assert db.session.get(CheckIn, mine).answer == "bad"
+
+
+def test_tutor_answers_knowingly_page_and_email(app):
+    """Topics, meeting modes, common free moments named, the place, « Répondez avant le »."""
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent, first_name="Julie")
+        tutor = make_tutor(first_name="Marc")
+        pair = make_proposal(referent, mentee, tutor)  # topics: CV; modes: video
+        db.session.commit()
+        pair_id, tutor_email = pair.id, tutor.email
+        answer_by = (pair.proposed_at + timedelta(days=10)).astimezone(voices.PARIS).date()
+        [email] = [e for e in _emails("proposal_tutor") if e.recipient == tutor_email]
+        expected = answer_by.strftime("%d/%m/%Y")
+        assert "Ce que la personne demande : Faire ou refaire son CV." in email.body_text
+        assert "Façons de se rencontrer qu'elle accepte : En visio." in email.body_text
+        assert "Vos moments libres en commun : " in email.body_text
+        assert f"Répondez avant le {expected}" in email.body_text
+        assert "Bonjour" not in email.body_text.split("Ce que la personne demande")[1]
+    html = _browser(app, tutor_email).get(f"/tuteur/binome/{pair_id}").get_data(as_text=True)
+    assert "Ce que la personne demande" in html and "Faire ou refaire son CV" in html
+    assert "Répondez avant le" in html and "En visio" in html

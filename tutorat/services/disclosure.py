@@ -11,7 +11,9 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import matching
 from tutorat import vocab
@@ -19,6 +21,7 @@ from tutorat.models import Pair, User
 from tutorat.services.profiles import shared_with_tutor
 from tutorat.services.reference import metier_labels
 
+PARIS = ZoneInfo("Europe/Paris")
 PLACE_TO_AGREE = "Lieu à convenir avec le référent"
 MOTIVE_HIDDEN = "(motif non communiqué)"
 
@@ -218,4 +221,49 @@ def pair_view(pair: Pair, viewer: User | None) -> PairView:
     )
 
 
-__all__ = ["MOTIVE_HIDDEN", "PLACE_TO_AGREE", "PairView", "PartView", "pair_view"]
+@dataclass(frozen=True)
+class ProposalBrief:
+    """What a tutor needs to answer a proposal knowingly (issue 15 item 1): what the person asks
+    for (the demande's topics), how she wishes to meet, the free moments they have in common,
+    and the date by which to answer. No free text of hers: her own words stay with her référent."""
+
+    topics: tuple[str, ...]
+    modes: tuple[str, ...]
+    common_slots: tuple[str, ...]
+    answer_by: date | None
+
+
+def proposal_brief(pair: Pair, viewer: User | None, *, expiry_days: int) -> ProposalBrief:
+    """The brief of `pair` for `viewer` (nothing for a stranger)."""
+    if _audience(pair, viewer) == Audience.NONE:
+        return ProposalBrief((), (), (), None)
+    request = pair.request
+    mentee_profile = pair.mentee.mentee_profile
+    tutor_profile = pair.tutor.tutor_profile
+    common = (
+        mentee_profile.availability & tutor_profile.availability
+        if mentee_profile is not None and tutor_profile is not None
+        else 0
+    )
+    answer_by = (
+        (pair.proposed_at + timedelta(days=expiry_days)).astimezone(PARIS).date()
+        if pair.is_unanswered
+        else None
+    )
+    return ProposalBrief(
+        topics=tuple(vocab.labels(request.topic_codes, vocab.TOPICS)),
+        modes=tuple(vocab.labels(request.mode_codes, vocab.MEETING_MODES)),
+        common_slots=tuple(vocab.slots_labels(common)),
+        answer_by=answer_by,
+    )
+
+
+__all__ = [
+    "MOTIVE_HIDDEN",
+    "PLACE_TO_AGREE",
+    "PairView",
+    "PartView",
+    "ProposalBrief",
+    "pair_view",
+    "proposal_brief",
+]
