@@ -46,8 +46,13 @@ def test_demo_dashboard_to_do_fits_the_first_screen(app, runner, chromium):
         assert rows.count() >= 3  # the demo has things to do
         box = page.locator("section[aria-labelledby='a-faire-title']").bounding_box()
         assert box is not None and box["y"] + box["height"] <= 800, box
-        first = rows.first.inner_text()
-        assert "Confirmer le binôme" in first  # the most urgent kind first
+        # The most urgent kinds first: problems reported, then binômes to confirm, then reminders.
+        actions = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+        kinds = [
+            0 if "signalé" in a or "Arrêt demandé" in a else 1 if "Confirmer" in a else 2
+            for a in actions
+        ]
+        assert kinds == sorted(kinds), actions
         # Search by name, with the keyboard only.
         name = page.locator("table.table--todo tbody tr td:nth-child(2)").first.inner_text()
         first_name = name.split()[0]
