@@ -523,6 +523,42 @@ def _load() -> str:
         return "unknown"
 
 
+def bench_adversarial(n: int, m: int) -> None:
+    """Two families where a sparse method may fall off a cliff: every mentee ranks the tutors the same way
+    ("identical rankings"), and each mentee accepts only a prefix of tutors ordered alike ("staircase")."""
+    rng = np.random.default_rng(44)
+    base = rng.uniform(0.2, 0.9, size=m)
+    capacity = rng.integers(1, 4, size=m)
+    identical = np.tile(base, (n, 1))
+    staircase = np.tile(np.sort(base)[::-1], (n, 1))
+    reach = (np.arange(n) * m) // n + 1  # mentee i accepts the first reach[i] tutors
+    staircase[np.arange(m)[None, :] >= reach[:, None]] = np.nan
+    for name, scores in (("identical rankings", identical), ("staircase", staircase)):
+        print(f"\nassign, {n:,} mentees x {m:,} tutors, {name}")
+        pairs, seconds, _ = _measured(lambda scores=scores: matching.assign(scores, capacity))
+        cpu = _last_cpu[0]
+        d_pairs, d_seconds, _ = _measured(lambda scores=scores: dense_baseline(scores, capacity))
+        d_cpu = _last_cpu[0]
+        total = _total(lambda i, j, scores=scores: scores[i, j], pairs)
+        d_total = _total(lambda i, j, scores=scores: scores[i, j], d_pairs)
+        _line(
+            "assign (exact)",
+            f"{seconds:.2f} s (CPU {cpu:.2f} s), {len(pairs):,} pairs, total {total:,.3f}",
+        )
+        _line(
+            "dense scipy baseline",
+            f"{d_seconds:.2f} s (CPU {d_cpu:.2f} s), {len(d_pairs):,} pairs, total {d_total:,.3f}",
+            "same optimum",
+            len(pairs) == len(d_pairs) and abs(total - d_total) < 1e-6,
+        )
+        _line(
+            "ratio to dense (CPU)",
+            f"{cpu / max(d_cpu, 1e-9):.2f}",
+            "target <= 1.5",
+            cpu <= 1.5 * d_cpu + 0.05,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -542,6 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_assign(1_500, 500, False, dense=True)
         bench_assign(1_000, 500, True, dense=True)
         bench_national(10_000, 3_000, 10, 10)
+        bench_adversarial(1_000, 200)
     else:
         bench_scores(10_000, 3_000)
         bench_top(3_000, 1, 1_000)
@@ -549,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_assign(10_000, 3_000, False, dense=True)
         bench_assign(10_000, 5_000, True, dense=True)
         bench_national(100_000, 30_000, 100, 10)
+        bench_adversarial(3_000, 600)
     print(f"\nload average at the end: {_load()}")
     print(f"peak resident memory of the whole benchmark (resource): {_max_rss_mb():.0f} MB")
     print(

@@ -40,6 +40,10 @@ _TUTOR_K_MIN = 12
 _ROW_BLOCK = 256
 # Once some pairs break the duals, pairs within this score of breaking them join too.
 _NEAR = 0.03
+# ... but at most this many per mentee and per tutor in one round (see _violations).
+_NEAR_PER_PERSON = 8
+# Scores differ by at least 2**-30 once quantised: a jitter far below changes no real order.
+_JITTER = 1e-12
 # Rounds of candidate graphs before falling back to the whole matrix.
 _MAX_ROUNDS = 8
 _INF = np.int64(1) << np.int64(62)
@@ -323,7 +327,9 @@ class _TopPerColumn:
             np.concatenate(self.cols),
             np.concatenate(self.scores),
         )
-        order = np.lexsort((pr, -ps, pc))
+        # Ties broken by a fixed scramble of (mentee, tutor), not by mentee index: when every
+        # mentee scores a tutor the same, each tutor must not bring the same first mentees.
+        order = np.lexsort((pr, _scramble(pr, pc), -ps, pc))
         pr, pc, ps = pr[order], pc[order], ps[order]
         rank = np.arange(pc.size) - np.searchsorted(pc, pc, side="left")
         kept = rank < self.keep[pc]
@@ -352,6 +358,11 @@ def _initial_graph(s: FloatArray, cap: IntArray) -> tuple[IntArray, IntArray]:
     all_columns = np.arange(m)
     for r0 in range(0, n, _ROW_BLOCK):
         block = s[r0 : r0 + _ROW_BLOCK]
+        # For choosing the graph only (the solver uses the exact scores): a tiny fixed jitter
+        # breaks exact ties, as when every mentee ranks tutors alike; otherwise every tutor would
+        # bring the same first mentees and the tied entries would all be collected.
+        rr = np.arange(r0, r0 + block.shape[0])[:, None]
+        block = block + (_JITTER / 2.0**63) * _scramble(rr, all_columns[None, :])
         if k < m:
             # Any k best will do (ties at the cut need not be complete): nan sort last.
             c = np.argpartition(np.negative(block), k - 1, axis=1)[:, :k].ravel()
@@ -383,8 +394,15 @@ def _violations(
     """
     n = s.shape[0]
     near = int(_NEAR * SCORE_UNIT)
-    left = (a - near).astype(np.float64) / SCORE_UNIT
     right = np.where(usable, (v.astype(np.float64) + 0.5) / SCORE_UNIT, np.inf)
+    # First, does any pair break the duals at all (usually none: the answer is proven)?
+    strict = a.astype(np.float64) / SCORE_UNIT
+    if not any(
+        np.any(s[r0 : r0 + _ROW_BLOCK] >= strict[r0 : r0 + _ROW_BLOCK, None] + right[None, :])
+        for r0 in range(0, n, _ROW_BLOCK)
+    ):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    left = (a - near).astype(np.float64) / SCORE_UNIT
     found_r: list[IntArray] = []
     found_c: list[IntArray] = []
     for r0 in range(0, n, _ROW_BLOCK):
@@ -397,7 +415,40 @@ def _violations(
     if not np.any(slack > 0):
         return rows[:0], cols[:0]
     close = slack > -near
-    return rows[close], cols[close]
+    rows, cols, slack = rows[close], cols[close], slack[close]
+    # When mentees rank tutors alike, the band holds nearly every pair and the next round would
+    # solve the whole matrix sparsely (34 times slower than a dense solver): keep only, for each
+    # mentee and for each tutor, the `_NEAR_PER_PERSON` pairs that break (or come closest to
+    # breaking) the duals most. Optimality does not depend on it: the next round checks every
+    # pair of the matrix again. Per tutor matters: when everyone ranks tutors alike, every tutor
+    # must meet an unmatched mentee for its dual to be set.
+    if rows.size > _NEAR_PER_PERSON * (n + s.shape[1]):
+        keep = _top_per_group(rows, slack, _NEAR_PER_PERSON, rows, cols) | _top_per_group(
+            cols, slack, _NEAR_PER_PERSON, rows, cols
+        )
+        rows, cols = rows[keep], cols[keep]
+    return rows, cols
+
+
+def _scramble(rows: IntArray, cols: IntArray) -> IntArray:
+    """A fixed pseudo-random tie-break key for pairs (deterministic: the same input, the same answer)."""
+    h = rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + cols.astype(np.uint64)
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's mixing: neighbouring pairs land far apart
+    h ^= h >> np.uint64(29)
+    return (h >> np.uint64(1)).astype(np.int64)
+
+
+def _top_per_group(
+    group: IntArray, slack: IntArray, k: int, rows: IntArray, cols: IntArray
+) -> NDArray[np.bool_]:
+    """Mask of the `k` largest `slack` values within each value of `group` (ties scrambled)."""
+    order = np.lexsort((np.arange(group.size), _scramble(rows, cols), -slack, group))
+    sorted_group = group[order]
+    rank = np.arange(group.size) - np.searchsorted(sorted_group, sorted_group, side="left")
+    keep = np.zeros(group.size, dtype=bool)
+    keep[order[rank < k]] = True
+    return keep
 
 
 def assign_sparse(
