@@ -570,3 +570,37 @@ def test_stop_reply_through_the_providers_webhook(app):
         assert db.session.get(OutboxSms, sms_id).status == MessageStatus.CANCELLED
         user = db.session.scalars(select(User).where(User.phone == "07 81 23 45 67")).one()
         assert user.sms_stopped_at is not None
+
+
+def test_one_click_unsubscribe_from_the_email_header(app, smtp):
+    """RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the header's address, with no
+    cookie and no form token; that kind of email stops, and a tampered address does nothing."""
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent)
+        tutor = make_tutor()
+        tutoring_request = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message=""
+        )
+        db.session.flush()
+        pair_service.propose(tutoring_request, tutor.id, actor=referent)
+        db.session.commit()
+        notifications.send_pending()
+        mentee_id, mentee_email = mentee.id, mentee.email
+    [message] = smtp.inbox.to(mentee_email)
+    header = message["List-Unsubscribe"].strip()
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    path = header.strip("<>").replace("http://localhost", "")
+    client = app.test_client()
+    assert client.post(path + "x", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    page = client.get(path)
+    assert page.status_code == 200 and "Ne plus recevoir" in text_of(page)
+    with app.app_context():
+        assert db.session.get(User, mentee_id).notify_proposals
+    r = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 200 and "C'est fait" in text_of(r)
+    with app.app_context():
+        user = db.session.get(User, mentee_id)
+        assert not user.notify_proposals and user.notify_reminders  # that kind only
+    body = smtp.inbox.text(message)
+    assert "/compte/" in body and "/desabonnement/" in body
