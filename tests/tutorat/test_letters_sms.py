@@ -604,3 +604,32 @@ def test_one_click_unsubscribe_from_the_email_header(app, smtp):
         assert not user.notify_proposals and user.notify_reminders  # that kind only
     body = smtp.inbox.text(message)
     assert "/compte/" in body and "/desabonnement/" in body
+
+
+def test_a_pdf_that_cannot_be_made_is_an_error_the_admin_sees(app, tmp_path):
+    from tests.factories import make_admin
+
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(
+            referent, email=None, street_address="3 rue Dessoles", postal_code="32000"
+        )
+        letter = letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour", set(), {})
+        db.session.commit()
+        letter_id, emails_ = letter.id, (referent.email, make_admin().email)
+        db.session.commit()
+    saved = app.config["LETTERHEAD_PATH"]
+    app.config["LETTERHEAD_PATH"] = str(tmp_path / "en-tete-disparu.png")  # a real failure
+    try:
+        ref = _browser(app, emails_[0])
+        r = ref.client.get(f"/referent/courriers/{letter_id}.pdf")
+        assert r.status_code == 503 and "pas pu être préparé" in text_of(r)
+        assert ref.client.get("/referent/courriers/a-envoyer.pdf").status_code == 503
+    finally:
+        app.config["LETTERHEAD_PATH"] = saved
+    with app.app_context():
+        row = db.session.get(Letter, letter_id)
+        assert row.attempts == 2 and "FileNotFoundError" in row.last_error
+        assert row.status == MessageStatus.PENDING  # still to send once it can be made
+    page = text_of(_browser(app, emails_[1]).client.get("/admin/courriels"))
+    assert "FileNotFoundError" in page

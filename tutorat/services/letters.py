@@ -133,6 +133,32 @@ def render_pdf(letters: Sequence[Letter]) -> bytes:
     return html_to_pdf(render_html(letters))
 
 
+class LetterRenderError(DomainError):
+    """A letter could not be made into a PDF: recorded on the letters, shown to the admin."""
+
+
+def render_pdf_or_record(letters: Sequence[Letter]) -> bytes:
+    """`render_pdf`, and if it fails, the failure is written on each letter (committed at once,
+    whatever the request does next: the admin sees it in « Courriels, SMS et courriers ») and
+    the référent reads why, never a blank page or a silent gap."""
+    try:
+        return render_pdf(letters)
+    except Exception as exc:
+        db.session.rollback()
+        error = f"PDF impossible : {type(exc).__name__}: {exc}"[:500]
+        db.session.execute(
+            update(Letter)
+            .where(Letter.id.in_([letter.id for letter in letters]))
+            .values(attempts=Letter.attempts + 1, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        raise LetterRenderError(
+            "Le courrier n'a pas pu être préparé en PDF. L'administration en est informée ; "
+            "réessayez plus tard."
+        ) from exc
+
+
 def printable(letter: Letter) -> None:
     """A letter that cannot be posted is refused with the reason and what to do."""
     if letter.redacted_at is not None or letter.status == MessageStatus.CANCELLED:

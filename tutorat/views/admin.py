@@ -204,8 +204,15 @@ def emails():
         .order_by(Letter.id.desc())
         .limit(200)
     ).all()
+    letter_errors = db.session.scalars(
+        select(Letter)
+        .where(Letter.status == MessageStatus.PENDING, Letter.last_error != "")
+        .order_by(Letter.id.desc())
+        .limit(200)
+    ).all()
     return render_template(
         "admin/emails.html",
+        letter_errors=letter_errors,
         counts=counts,
         failed=failed,
         sms_counts=sms_counts,

@@ -747,10 +747,12 @@ def letters_pdf():
     if not printable:
         flash("Aucun courrier à imprimer : la liste est vide.", "error")
         return _letters_page(404)
-    return _pdf_response(
-        letter_service.render_pdf(printable),
-        f"courriers-tutorat-{datetime.now(UTC):%Y-%m-%d}.pdf",
-    )
+    try:
+        data = letter_service.render_pdf_or_record(printable)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _letters_page(503)
+    return _pdf_response(data, f"courriers-tutorat-{datetime.now(UTC):%Y-%m-%d}.pdf")
 
 
 @bp.get("/courriers/<int:letter_id>.pdf")
@@ -758,10 +760,14 @@ def letter_pdf(letter_id: int):
     letter = get_or_404(visible_letters, Letter, letter_id)
     try:
         letter_service.printable(letter)
+        data = letter_service.render_pdf_or_record([letter])
+    except letter_service.LetterRenderError as error:
+        flash(error.message, "error")
+        return _letters_page(503)
     except DomainError as error:
         flash(error.message, "error")
         return _letters_page(409 if isinstance(error, Conflict) else 422)
-    return _pdf_response(letter_service.render_pdf([letter]), f"courrier-{letter.reference}.pdf")
+    return _pdf_response(data, f"courrier-{letter.reference}.pdf")
 
 
 @bp.post("/courriers/envoyes")
