@@ -159,8 +159,10 @@ def test_every_kind_follows_the_persons_choices(ctx):
         assert email is None  # no address
         letters_after = db.session.scalar(select(func.count()).select_from(Letter))
         sms_after = db.session.scalar(select(func.count()).select_from(OutboxSms))
-        assert letters_after - letters_before == (0 if kind.account_security else 1), kind.name
-        expected_sms = int(not kind.account_security and sms.has_text(kind.name))
+        # Security emails and a tutor application's (no référent, no preferences yet): email only.
+        email_only = kind.account_security or getattr(kind, "applicant", False)
+        assert letters_after - letters_before == (0 if email_only else 1), kind.name
+        expected_sms = int(not email_only and sms.has_text(kind.name))
         assert sms_after - sms_before == expected_sms, kind.name
     assert db.session.scalar(select(func.count()).select_from(Letter)) > before
     # The kinds of the journey at least (others may need a context this test does not build).
