@@ -14,6 +14,7 @@ from tutorat.extensions import db
 from tutorat.models import (
     AccessLog,
     BeneficiaryImport,
+    Letter,
     MenteeProfile,
     OutboxEmail,
     Pair,
@@ -224,8 +225,10 @@ def test_admin_moves_a_whole_caseload_with_its_binomes(app):
                 select(OutboxEmail.kind).where(OutboxEmail.kind.not_like("proposal%"))
             ).all()
         )
-        # The person without email is told by her new référent (the email to them says so).
         assert kinds == ["caseload_given", "caseload_received", "referent_changed"]
+        # The person without email is told by a letter, which her new référent prints.
+        letter = db.session.scalars(select(Letter).where(Letter.kind == "referent_changed")).one()
+        assert (letter.recipient_id, letter.referent_id) == (no_email_id, staying_id)
         assert (
             db.session.scalar(
                 select(func.count()).select_from(AccessLog).where(AccessLog.action == "transfer")

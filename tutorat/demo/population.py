@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tutorat import vocab
 from tutorat.demo import applications, story
@@ -15,6 +16,8 @@ from tutorat.extensions import db
 from tutorat.models import (
     Commune,
     MenteeProfile,
+    OutboxEmail,
+    OutboxEmailPerson,
     Pair,
     PairStatus,
     Role,
@@ -26,7 +29,7 @@ from tutorat.models import (
 )
 from tutorat.models.pairs import PAIR_STATUS_LABELS
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS
-from tutorat.services import accounts, suggestions
+from tutorat.services import accounts, caseload, imports, suggestions
 from tutorat.services.reference import load_reference_data
 
 DEMO_PASSWORD = "Demo-Armagnac-2026"
@@ -152,6 +155,9 @@ STREETS = (
     "avenue de Gascogne",
     "impasse des Tilleuls",
 )
+
+
+SAMPLE_IMPORT = Path(__file__).resolve().parents[2] / "docs" / "exemple-import.csv"
 
 
 def _slots(rng: random.Random, n: int) -> int:
@@ -387,6 +393,7 @@ def seed_demo(seed: int = 32) -> bool:
     click.echo("Candidatures de tuteurs, à chaque étape…")
     applications.seed_applications(rng, now)
     db.session.commit()
+    _caseload_demo(referents)
     for model, label in ((TutoringRequest, "Demandes"), (Pair, "Binômes")):
         counts = db.session.execute(
             select(model.status, func.count()).group_by(model.status).order_by(model.status)
@@ -396,6 +403,42 @@ def seed_demo(seed: int = 32) -> bool:
         )
         click.echo(f"{label} : " + ", ".join(f"{labels[k].lower()} {n}" for k, n in counts))
     return True
+
+
+def _caseload_demo(referents: list[User]) -> None:
+    """Issue 14 in the demo, through the services: the last référent's caseload partly given to the
+    one before (the admin's journal and the history show it), and the README's sample file sent by
+    the demo référent, waiting for her to confirm its preview."""
+    admin = db.session.scalars(select(User).where(User.email == "admin@example.org")).one()
+    leaving, successor = referents[-1], referents[-2]
+    moved = list(
+        db.session.scalars(
+            select(MenteeProfile.user_id)
+            .where(MenteeProfile.referent_id == leaving.id)
+            .order_by(MenteeProfile.user_id)
+            .limit(5)
+        )
+    )
+    first_email = (db.session.scalar(select(func.max(OutboxEmail.id))) or 0) + 1
+    caseload.transfer(
+        from_referent=leaving,
+        to_referent=successor,
+        actor=admin,
+        mentee_ids=moved,
+        reason="Réorganisation des secteurs (démonstration)",
+    )
+    # Its emails would have left at the time (as the story's, story.History.run).
+    old = select(OutboxEmail.id).where(OutboxEmail.id >= first_email)
+    db.session.execute(delete(OutboxEmailPerson).where(OutboxEmailPerson.email_id.in_(old)))
+    db.session.execute(delete(OutboxEmail).where(OutboxEmail.id >= first_email))
+    imports.upload(
+        SAMPLE_IMPORT.read_bytes(), SAMPLE_IMPORT.name, actor=referents[0], referent=referents[0]
+    )
+    db.session.commit()
+    click.echo(
+        f"Files actives : {len(moved)} bénéficiaires confiés à un autre référent ; "
+        "un fichier d'import attend sa confirmation (referent@example.org)."
+    )
 
 
 __all__ = ["DEMO_EMAILS", "DEMO_PASSWORD", "seed_demo"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from tutorat.extensions import db
 from tutorat.models import (
@@ -290,6 +291,7 @@ class CommuneIndex:
         self.by_code: dict[str, Commune] = {}
         self.by_postal: dict[str, list[Commune]] = {}
         self.by_name: dict[str, list[Commune]] = {}
+        self.close: dict[str, list[Commune]] = {}
         for commune in db.session.scalars(select(Commune)):
             self.by_code[commune.code_insee] = commune
             for postal in commune.codes_postaux.split(";"):
@@ -331,8 +333,11 @@ class CommuneIndex:
             found = [c for c in found if postal in c.codes_postaux.split(";")]
         if len(found) == 1:
             return found[0], ""
-        # The forgiving search (typos, missing words, "st" for "saint") names the close matches.
-        close = search_communes(raw, limit=3)
+        # The forgiving search (typos, missing words, "st" for "saint") names the close matches;
+        # a file repeats its mistakes, so each is searched once.
+        if key not in self.close:
+            self.close[key] = search_communes(raw, limit=3)
+        close = self.close[key]
         if close:
             names = ", ".join(f"« {c.nom} »" for c in close)
             return None, f"commune inconnue dans le Gers : « {raw} ». Vouliez-vous dire {names} ?"
@@ -714,6 +719,18 @@ def _neutralise(cell: str) -> str:
 def visible_imports(actor: User):
     """The files a person uploaded (nobody else's)."""
     return select(BeneficiaryImport).where(BeneficiaryImport.uploaded_by_id == actor.id)
+
+
+def recent_imports(actor: User, limit: int = 10) -> list[BeneficiaryImport]:
+    """The files a person uploaded lately, newest first (without their content)."""
+    return list(
+        db.session.scalars(
+            visible_imports(actor)
+            .options(defer(BeneficiaryImport.content))
+            .order_by(BeneficiaryImport.created_at.desc(), BeneficiaryImport.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def referent_by_email(email: str) -> User | None:

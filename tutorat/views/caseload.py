@@ -68,6 +68,7 @@ def upload():
                 columns=imports.COLUMNS,
                 is_admin=is_admin,
                 max_rows=imports.MAX_ROWS,
+                recent=imports.recent_imports(current_user),
             ),
             status,
         ),
