@@ -179,7 +179,7 @@ def test_password_reset_same_answer_and_single_use(app, smtp):
         b.post(path, {"password": new, "confirm": new, "consent": "y"}, page=path).status_code
         == 302
     )
-    assert b.client.get(path).status_code == 404  # single use
+    assert b.client.get(path).status_code == 410  # single use: « déjà servi »
     assert Browser(app.test_client()).login(address, new).status_code == 302
 
 

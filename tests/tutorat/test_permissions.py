@@ -45,7 +45,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "main.report_problem": EVERYONE,
     "main.my_space": LOGGED_IN_REDIRECT,
     "auth.login": {"anonymous": OK, "mentee": 302, "tutor": 302, "referent": 302, "admin": 302},
-    "auth.set_password": dict.fromkeys(ROLES, MISSING),  # with a forged token
+    "auth.set_password": dict.fromkeys(ROLES, 410),  # a forged token: « déjà servi », not a 404
     "api.communes": API,
     "api.metiers": API,
     "mentee.home": _only("mentee"),

@@ -176,9 +176,14 @@ def test_a_used_link_is_refused_and_a_login_ends_earlier_links(app):
     new = "Trois-mots-de-passe-solides-42"
     done = b.post(invitation, {"password": new, "confirm": new, "consent": "y"}, page=invitation)
     assert done.status_code == 302
-    assert b.client.get(invitation).status_code == 404  # used
-    assert b.client.get(f"/mot-de-passe/{forged.split('/')[-1]}").status_code == 404
+    # Logged in at once: no second login after choosing the password (issue 15 item 8).
+    assert b.client.get("/beneficiaire/").status_code == 200
+    used = b.client.get(invitation)  # used: a page that says so and offers to log in
+    assert used.status_code == 410
+    assert "déjà servi" in used.get_data(as_text=True)
+    assert "/connexion" in used.get_data(as_text=True)
+    assert b.client.get(f"/mot-de-passe/{forged.split('/')[-1]}").status_code == 410
     assert b.client.get(reset).status_code == 200
     _logged_in(app, tutor_email)
-    assert b.client.get(reset).status_code == 404  # a login since the link was sent
-    assert b.client.get("/mot-de-passe/pas-un-jeton").status_code == 404
+    assert b.client.get(reset).status_code == 410  # a login since the link was sent
+    assert b.client.get("/mot-de-passe/pas-un-jeton").status_code == 410

@@ -29,6 +29,7 @@ from tutorat.models import (
 )
 from tutorat.services import checkins, followup, voices
 from tutorat.services import pairs as pair_service
+from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
 
 SECRET = "Il me met mal à l'aise, MOT-SECRET-42"
@@ -351,3 +352,31 @@ def test_tutor_answers_knowingly_page_and_email(app):
     html = _browser(app, tutor_email).get(f"/tuteur/binome/{pair_id}").get_data(as_text=True)
     assert "Ce que la personne demande" in html and "Faire ou refaire son CV" in html
     assert "Répondez avant le" in html and "En visio" in html
+
+
+def test_cancel_asks_first_and_meeting_date_is_today(app):
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent)
+        tutoring_request = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
+        db.session.commit()
+        request_id, mentee_email = tutoring_request.id, mentee.email
+        _, _, tutor, pair = _pair()
+        pair_id, tutor_email = pair.id, tutor.email
+    m = _browser(app, mentee_email)
+    url = f"/beneficiaire/demande/{request_id}/annuler"
+    first = m.post(url, {}, page="/beneficiaire/")
+    assert first.status_code == 200 and "Voulez-vous vraiment annuler" in first.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.get(TutoringRequest, request_id).status == "open"  # not yet
+    assert m.post(url, {"confirm": "yes"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(TutoringRequest, request_id).status == "cancelled"
+    html = (
+        _browser(app, tutor_email).get(f"/tuteur/binome/{pair_id}/rencontre").get_data(as_text=True)
+    )
+    assert f'value="{_today().isoformat()}"' in html

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     make_response,
@@ -173,14 +172,21 @@ def forgot_password():
 def set_password(token: str):
     user = accounts.user_from_token(token)
     if user is None:
-        abort(404)
+        # A link already used, expired, or mistyped: say so and offer the way on (not a 404).
+        return render_template("auth/link_used.html"), 410
     form = SetPasswordForm()
+
+    def logged_in(_result):
+        # The link proved the mailbox and the password was just chosen: no second login.
+        sessions.begin(user)
+        return success(
+            "Votre mot de passe est enregistré. Vous êtes connecté.", url_for("main.my_space")
+        )
+
     return handle_post(
         form,
         lambda: accounts.set_password_from_link(user, form.password.data),
-        on_success=lambda _: success(
-            "Votre mot de passe est enregistré. Vous pouvez vous connecter.", url_for("auth.login")
-        ),
+        on_success=logged_in,
         render=lambda status: (
             render_template("auth/set_password.html", form=form, user=user),
             status,

@@ -96,6 +96,11 @@ def new_request():
 @bp.post("/demande/<int:request_id>/annuler")
 def cancel_request(request_id: int):
     tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
+    if request.form.get("confirm") != "yes":
+        # The first tap asks: cancelling is not undone by a second tap (issue 15 item 8).
+        return render_template(
+            "mentee/cancel_confirm.html", tutoring_request=tutoring_request, form=ActionForm()
+        )
     return handle_post(
         ActionForm(),
         lambda: request_service.cancel_request(tutoring_request, actor=current_user),

@@ -24,6 +24,7 @@ from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
 from tutorat.services import charter, checkins, disclosure, profiles, transparency, vetting, voices
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
+from tutorat.templating import PARIS
 from tutorat.views._helpers import check_in_answer, handle_post, pair_voice, success
 
 bp = Blueprint("tutor", __name__, url_prefix="/tuteur")
@@ -172,6 +173,8 @@ def new_meeting(pair_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     form = MeetingForm()
     if request.method == "GET":
+        # Most meetings are logged the same day: today, in the Gers.
+        form.date.data = datetime.now(PARIS).date()
         view = disclosure.pair_view(pair, current_user)
         form.place.data = view.meeting_place if view.meeting_place_shown else ""
     return handle_post(
