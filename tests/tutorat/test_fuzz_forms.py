@@ -247,6 +247,13 @@ def _forms(w):
             ["notif-notify_proposals", "notif-notify_reminders", "notif-notify_digest"],
             "notif",
         ),
+        "suggest_tutor": (
+            "referent",
+            "/referent/proposer-un-tuteur/",
+            "/referent/proposer-un-tuteur/",
+            ["first_name", "last_name", "email", "phone", "note"],
+            None,
+        ),
         "change_password": (
             "referent",
             "/compte/mot-de-passe",
@@ -291,6 +298,7 @@ GET_FILTERS = [
     ("referent", "/referent/", ["statut", "territoire", "nom", "page"]),
     ("admin", "/admin/journal", ["action", "personne"]),
     ("admin", "/admin/comptes", ["role"]),
+    ("admin", "/admin/candidatures/", ["statut", "canton", "domaine", "age"]),
 ]
 
 

@@ -124,6 +124,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "applications.index": _only("admin"),
     "applications.detail": _only("admin"),
     "recruit.suggest": _only("referent"),
+    "tutor.leave": _only("tutor"),
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {

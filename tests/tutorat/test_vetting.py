@@ -19,6 +19,7 @@ from tutorat.models import (
     ChecklistItem,
     OutboxEmail,
     Pair,
+    PairStatus,
     Role,
     TutorApplication,
     TutorProfile,
@@ -622,3 +623,89 @@ def test_unavailable_until_keeps_a_tutor_out_of_the_ranking_and_is_shown(app, cl
     home = b.get("/tuteur/").get_data(as_text=True)
     assert "Temps de repos après votre dernier binôme" in home
     assert "indisponible jusqu'au" not in home
+
+
+# ---- The public form fuzzed ----
+
+FUZZ_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "commune",
+    "metier",
+    "slots",
+    "capacity",
+    "has_car",
+    "max_km",
+    "remote_ok",
+    "obstacles",
+    "experience_note",
+    "charter",
+    "consent",
+]
+
+
+def test_the_public_form_fuzzed_never_fails_and_never_half_writes(app, client):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.tutorat.test_fuzz_forms import _check, field_value
+
+    b = Browser(client)
+    b.get(FORM)
+    with app.app_context():
+        started = _started()
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(st.fixed_dictionaries({}, optional={f: field_value for f in FUZZ_FIELDS}))
+    def run(data):
+        response = b.post(FORM, {**data, "started": started, "website": ""})
+        assert response.status_code in (302, 400, 422), response.status_code
+        _check(response, data)  # what was sent back is escaped
+        with app.app_context():
+            applications = db.session.scalars(select(TutorApplication)).all()
+            events = db.session.scalar(select(func.count()).select_from(ApplicationEvent))
+            # An application is written whole (with its two events) or not at all.
+            assert events == 2 * len(applications)
+            for application in applications:
+                assert application.status == ApplicationStatus.TO_REVIEW
+                assert application.commune_code and application.metier_code
+                assert application.charter_version == charter.CURRENT_VERSION
+
+    run()
+
+
+def test_a_tutor_leaves_the_programme_and_pending_proposals_are_withdrawn(app, client):
+    with app.app_context():
+        referent = make_referent()
+        tutor = make_tutor(capacity=2)
+        pair = pair_service.propose(
+            request_service.open_request(
+                make_mentee(referent),
+                actor=referent,
+                topics=["cv"],
+                meeting_modes=["video"],
+                message="Bonjour",
+            ),
+            tutor.id,
+            actor=referent,
+        )
+        db.session.commit()
+        tutor_email, tutor_id, pair_id = tutor.email, tutor.id, pair.id
+    b = _login(client, tutor_email)
+    page = b.get("/tuteur/quitter")
+    assert page.status_code == 200 and "Quitter le programme" in page.get_data(as_text=True)
+    r = b.post("/tuteur/quitter", {}, page="/tuteur/quitter")
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.get_one(User, tutor_id).active is False
+        assert db.session.get_one(Pair, pair_id).status == PairStatus.WITHDRAWN
+    # Logged out, and the account no longer opens.
+    assert b.client.get("/tuteur/").status_code == 302
+    assert Browser(app.test_client()).login(tutor_email, PASSWORD).status_code != 302

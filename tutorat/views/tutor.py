@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from tutorat import sessions
 from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
@@ -21,7 +22,16 @@ from tutorat.forms import (
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
-from tutorat.services import charter, checkins, disclosure, profiles, transparency, vetting, voices
+from tutorat.services import (
+    charter,
+    checkins,
+    deactivation,
+    disclosure,
+    profiles,
+    transparency,
+    vetting,
+    voices,
+)
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.templating import PARIS
@@ -80,6 +90,33 @@ def accept_charter():
             "Merci : votre accord avec la charte des tuteurs est enregistré.", url_for("tutor.home")
         ),
         render=lambda status: abort(status),
+    )
+
+
+@bp.route("/quitter", methods=["GET", "POST"])
+def leave():
+    """The tutor leaves the programme, at any time: the account is closed, pending proposals withdrawn."""
+
+    def left(report):
+        sessions.end()
+        withdrawn = report["propositions retirées"]
+        return success(
+            "Vous avez quitté le programme de tutorat. Merci pour votre engagement."
+            + (f" {withdrawn} proposition(s) en attente ont été retirées." if withdrawn else "")
+            + " Pour revenir un jour, il suffira de candidater à nouveau.",
+            url_for("main.index"),
+        )
+
+    return handle_post(
+        ActionForm(),
+        lambda: deactivation.deactivate_account(
+            current_user, actor=current_user, reason="Le tuteur a quitté le programme"
+        ),
+        on_success=left,
+        render=lambda status: (
+            render_template("tutor/leave.html", profile=_profile(), form=ActionForm()),
+            status,
+        ),
     )
 
 
