@@ -85,13 +85,14 @@ class _Geometry:
     no_slot: BoolArray  # no common slot, and remote contact not accepted by both
     feasible: BoolArray  # as matching's kernel says, places aside
     sector: FloatArray  # value of the sector part (1 same métier, 0.6 same domaine…)
+    far_tutor: BoolArray  # beyond the tutor's own limit
 
 
 def _geometry(mentee: Mentee, roster: Roster) -> _Geometry:
     if not len(roster):
         empty_f = np.empty(0, dtype=np.float64)
         empty_b = np.empty(0, dtype=np.bool_)
-        return _Geometry(empty_f, empty_b, empty_b, empty_b, empty_f)
+        return _Geometry(empty_f, empty_b, empty_b, empty_b, empty_f, empty_b)
     ms = MenteeSide([mentee], roster.side)
     _, parts = _kernel(ms, 0, 1, roster.side.subset(None), _GEOMETRY, detail=True)
     both_remote = mentee.remote_ok & roster.side.remote
@@ -102,7 +103,17 @@ def _geometry(mentee: Mentee, roster: Roster) -> _Geometry:
         no_slot=(parts["common"][0] == 0) & ~both_remote,
         feasible=parts["feasible"][0].copy(),
         sector=parts["sector"][0],
+        far_tutor=parts["distance_km"][0] > roster.side.limit,
     )
+
+
+def _feasible_with(changed: Mentee, geo: _Geometry, roster: Roster) -> BoolArray:
+    """Feasibility for the mentee with another availability, distance limit, car or remote
+    choice (same commune and métiers): the kernel's rule, on the distances already computed."""
+    side = roster.side
+    far = (geo.distance_km > changed.effective_max_km) | geo.far_tutor
+    common = (side.slots & changed.availability) != 0
+    return (common & ~far) | (changed.remote_ok & side.remote)
 
 
 #: Bit of each reason in ``Partition.codes``.
@@ -303,7 +314,7 @@ def diagnose(
     base = int((geo.feasible & open_).sum())
 
     def gain(changed: Mentee) -> int:
-        return int((_geometry(changed, roster).feasible & open_).sum()) - base
+        return int((_feasible_with(changed, geo, roster) & open_).sum()) - base
 
     out: list[Suggestion] = []
     if not mentee.remote_ok:

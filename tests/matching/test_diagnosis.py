@@ -171,3 +171,13 @@ def test_bad_holds_are_refused():
     with pytest.raises(ValueError):
         partition(_mentee(), Roster([_tutor(1)]), {"refused": [3]})
     assert partition(_mentee(), Roster([])).groups == ()
+
+
+@PROPERTY
+@given(mentees(), st.lists(tutors(), max_size=8))
+def test_the_shortcut_feasibility_is_the_kernels(m, ts):
+    from matching.diagnosis import _feasible_with, _geometry
+
+    roster = Roster(ts)
+    geo = _geometry(m, roster)
+    assert (_feasible_with(m, geo, roster) == geo.feasible).all()
