@@ -609,3 +609,32 @@ def test_dashboard_to_do_by_urgency_and_recent_changes(app):
     assert recent.count("Proposer un autre tuteur") == 2
     pair_page = b.get(f"/referent/binomes/{declined_id}").get_data(as_text=True)
     assert "Proposer un autre tuteur" in pair_page and "Prochaine étape" in pair_page
+
+
+def test_waiting_list_leaves_to_do_and_has_its_own_page(app):
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent, first_name="Patiente")
+        tutoring_request = request_service.open_request(
+            mentee, actor=mentee, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
+        db.session.flush()
+        db.session.execute(
+            update(TutoringRequest)
+            .where(TutoringRequest.id == tutoring_request.id)
+            .values(updated_at=datetime.now(UTC) - timedelta(days=30))
+        )
+        db.session.expire_all()
+        tutoring_request = db.session.get(TutoringRequest, tutoring_request.id)
+        request_service.put_on_waiting_list(
+            tutoring_request, actor=referent, reason="Aucun tuteur possible pour l'instant"
+        )
+        db.session.commit()
+        email = referent.email
+    b = Browser(app.test_client())
+    b.login(email, PASSWORD)
+    page = b.get("/referent/").get_data(as_text=True)
+    assert "À faire (0)" in page and "Voir la liste d" in page
+    assert 'id="attente-title"' not in page  # named, not listed, in the overview
+    waiting = b.get("/referent/?statut=attente").get_data(as_text=True)
+    assert "attente (1)</h2>" in waiting and "Patiente" in waiting

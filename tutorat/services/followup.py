@@ -769,7 +769,14 @@ def _page(stmt: Select) -> Select:
 
 
 @functools.cache
-def _requests_stmt(key: tuple[str | None, bool]) -> Select:
+def _requests_stmt(key: tuple[str | None, bool], waiting: bool = False) -> Select:
+    if waiting:
+        condition = TutoringRequest.status == TutoringRequestStatus.WAITING
+    else:
+        condition = and_(
+            TutoringRequest.status == TutoringRequestStatus.OPEN,
+            TutoringRequest.updated_at > bindparam("old_before"),
+        )
     page = _page(
         _in_caseload(
             select(
@@ -778,10 +785,7 @@ def _requests_stmt(key: tuple[str | None, bool]) -> Select:
                 TutoringRequest.topics,
                 TutoringRequest.created_at,
                 TutoringRequest.updated_at,
-            ).where(
-                TutoringRequest.status == TutoringRequestStatus.OPEN,
-                TutoringRequest.updated_at > bindparam("old_before"),
-            ),
+            ).where(condition),
             TutoringRequest.mentee_id,
             key,
         ).order_by(TutoringRequest.updated_at, TutoringRequest.id)
@@ -795,13 +799,21 @@ def _requests_stmt(key: tuple[str | None, bool]) -> Select:
 
 
 def caseload_requests(
-    referent_id: int, now: datetime, *, scope: Scope | None = None, limit: int, offset: int = 0
+    referent_id: int,
+    now: datetime,
+    *,
+    scope: Scope | None = None,
+    waiting: bool = False,
+    limit: int,
+    offset: int = 0,
 ) -> list[Row]:
-    """Open demandes not yet late ("À faire" has the late ones), the oldest first."""
+    """Open demandes not yet late ("À faire" has the late ones), or those on the waiting list,
+    the oldest first."""
     scope = scope or Scope()
     return list(
         _read(
-            _requests_stmt(scope.key), _params(referent_id, now, scope, limit=limit, offset=offset)
+            _requests_stmt(scope.key, waiting),
+            _params(referent_id, now, scope, limit=limit, offset=offset),
         )
     )
 

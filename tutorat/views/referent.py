@@ -81,6 +81,7 @@ DASHBOARD_SECTIONS = {
     "propositions": "Propositions en attente de réponse",
     "actifs": "Binômes actifs",
     "recents": "Changements récents",
+    "attente": "Liste d'attente",
 }
 # Which total each section pages through.
 _SECTION_TOTALS = {
@@ -89,6 +90,7 @@ _SECTION_TOTALS = {
     "propositions": "other_pending",
     "actifs": "other_active",
     "recents": "recent_failures",
+    "attente": "waiting_requests",
 }
 _SECTION_LISTS = {
     "propositions": followup.CaseloadList.PENDING_PAIRS,
@@ -152,7 +154,7 @@ def dashboard():
         """The rows to read of a list, or None if this view does not show it."""
         if section == which:
             return {"limit": DASHBOARD_ROWS, "offset": (page - 1) * DASHBOARD_ROWS}
-        if section:
+        if section or which == "attente":  # "Tout" names the waiting list, with a link
             return None
         return {"limit": DASHBOARD_TO_DO if which == "a-faire" else DASHBOARD_PREVIEW, "offset": 0}
 
@@ -162,8 +164,10 @@ def dashboard():
             return []
         if which == "a-faire":
             return followup.caseload_to_do(current_user.id, now, scope=scope, **shown)
-        if which == "demandes":
-            return followup.caseload_requests(current_user.id, now, scope=scope, **shown)
+        if which in ("demandes", "attente"):
+            return followup.caseload_requests(
+                current_user.id, now, scope=scope, waiting=which == "attente", **shown
+            )
         return followup.caseload_pairs(
             current_user.id, now, _SECTION_LISTS[which], scope=scope, **shown
         )
@@ -177,6 +181,7 @@ def dashboard():
         pending=rows("propositions"),
         active=rows("actifs"),
         recent=rows("recents"),
+        waiting=rows("attente"),
         totals=totals,
         page=page,
         pages=max(1, -(-section_total // DASHBOARD_ROWS)),
