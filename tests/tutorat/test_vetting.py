@@ -269,6 +269,7 @@ def test_the_whole_journey_apply_vet_validate_propose(app, client):
     assert "1 candidature de tuteur à examiner" in home
     listing = admin.get("/admin/candidatures/").get_data(as_text=True)
     assert "Bernès Nadia" in listing and "Auch" in listing
+    assert re.search(r'stats__value">1</span> à examiner', listing)
     page = f"/admin/candidatures/{application.id}"
     detail = admin.get(page).get_data(as_text=True)
     assert "nadia.bernes@test.example.org" in detail and "aide-soignante" in detail

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from tutorat.extensions import db
@@ -96,6 +96,12 @@ def index():
         select(Commune.canton_code, Commune.canton_nom).distinct().order_by(Commune.canton_nom)
     ).all()
     domains = db.session.scalars(select(RomeGrandDomaine).order_by(RomeGrandDomaine.code)).all()
+    # The pipeline at a glance: how many applications in each state.
+    by_status = dict(
+        db.session.execute(
+            select(TutorApplication.status, func.count()).group_by(TutorApplication.status)
+        ).all()
+    )
     return render_template(
         "admin/applications.html",
         applications=applications,
@@ -108,6 +114,7 @@ def index():
         cantons=cantons,
         domains=domains,
         statuses=list(ApplicationStatus),
+        by_status=by_status,
         now=now,
     ), (400 if errors else 200)
 
