@@ -126,6 +126,7 @@ FUTURE_BY_DESIGN = {
     ("outbox_email", "next_attempt_at"),
     ("user_account", "locked_until"),
     ("tutor_profile", "rest_until"),
+    ("pair", "paused_until"),  # a pause runs until a date the person chose
 }
 
 # Every reason the demo's events may carry: the services' own, in French.

@@ -23,10 +23,10 @@ def test_the_demande_page_shows_the_first_tutors_and_more_on_request(app):
     b = Browser(app.test_client())
     assert b.login(email, PASSWORD).status_code == 302
     page = b.get(url).get_data(as_text=True)
-    assert page.count('class="candidate__rank"') == shown
+    assert page.count('<td data-label="Rang">') == shown
     assert f"Voici les {shown} premiers." in page and "Voir 10 tuteurs de plus" in page
     more = b.get(f"{url}?nombre={shown + 10}").get_data(as_text=True)
-    assert more.count('class="candidate__rank"') == shown + 6  # every feasible tutor
+    assert more.count('<td data-label="Rang">') == shown + 6  # every feasible tutor
     assert "Voir 10 tuteurs de plus" not in more
     bad = b.get(f"{url}?nombre=mille")
     assert bad.status_code == 400 and "Nombre de tuteurs inconnu" in bad.get_data(as_text=True)
