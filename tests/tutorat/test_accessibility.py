@@ -103,7 +103,7 @@ def build_world(app) -> dict[str, str]:
             remote_ok=True,
             availability=MERCREDI_MATIN | SAMEDI_MATIN,
         )
-        make_tutor(
+        sandrine = make_tutor(
             first_name="Sandrine",
             last_name="Dupuy",
             commune="32013",
@@ -165,9 +165,10 @@ def build_world(app) -> dict[str, str]:
             detail="CDD de six mois dans un EHPAD.",
         )
         marc.tutor_profile.rest_until = None
-        # Karim: a declined proposal, then an active binôme with Marc and two meetings.
+        # Karim: a declined proposal (Sandrine: a declined tutor is never proposed again for the
+        # same demande), then an active binôme with Marc and two meetings.
         request_karim = tutoring_request(karim, actor=referent)
-        declined = pair_service.propose(request_karim, marc.id, actor=referent)
+        declined = pair_service.propose(request_karim, sandrine.id, actor=referent)
         pair_service.answer(declined, side="mentee", accept=False, actor=karim, reason="too_far")
         db.session.flush()
         pair_karim = pair_service.propose(request_karim, marc.id, actor=referent)
