@@ -988,3 +988,20 @@ class RefuseForm(Form):
             Length(min=10, max=2000, message="Entre 10 et 2 000 caractères."),
         ],
     )
+
+
+class GoalForm(Form):
+    """A goal of the mentee: from the list, or in her own words (services/goals.py)."""
+
+    code = SelectField(
+        "Un objectif de la liste",
+        choices=[SelectChoice("", "— ou écrivez le vôtre ci-dessous —"), *_choices(vocab.GOALS)],
+        validate_choice=False,
+    )
+    text = StringField(
+        "Votre objectif, avec vos mots", validators=[Length(max=200, message=_too_long(200))]
+    )
+
+
+class GoalStatusForm(Form):
+    status = SelectField("Où en est cet objectif ?", choices=_choices(vocab.GOAL_STATUSES))

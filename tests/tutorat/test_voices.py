@@ -19,6 +19,7 @@ from tests.factories import (
 from tutorat.extensions import db
 from tutorat.models import (
     CheckIn,
+    Goal,
     Meeting,
     OutboxEmail,
     Pair,
@@ -27,7 +28,7 @@ from tutorat.models import (
     StatusEvent,
     TutoringRequest,
 )
-from tutorat.services import checkins, followup, voices
+from tutorat.services import checkins, followup, goals, voices
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
@@ -380,3 +381,48 @@ def test_cancel_asks_first_and_meeting_date_is_today(app):
         _browser(app, tutor_email).get(f"/tuteur/binome/{pair_id}/rencontre").get_data(as_text=True)
     )
     assert f'value="{_today().isoformat()}"' in html
+
+
+def test_goals_set_by_the_mentee_marked_by_both(app):
+    with app.app_context():
+        referent, mentee, tutor, pair = _pair()
+        _, _, _, other_pair = _pair()
+        theirs = goals.add_goal(other_pair, actor=other_pair.mentee, code="cv")
+        db.session.commit()
+        pair_id, theirs_id = pair.id, theirs.id
+        emails = (mentee.email, tutor.email, referent.email)
+        with pytest.raises(DomainError):
+            goals.add_goal(pair, actor=tutor, code="cv")  # her goals, not his
+    m, t = _browser(app, emails[0]), _browser(app, emails[1])
+    url = f"/beneficiaire/binome/{pair_id}/objectifs"
+    page = f"/beneficiaire/binome/{pair_id}"
+    assert "Objectifs du binôme" in m.get(page).get_data(as_text=True)
+    m.post(url, {"code": "", "text": ""}, page=page)  # nothing chosen: refused
+    m.post(url, {"code": "inconnu"}, page=page)  # not in the list: refused
+    m.post(url, {"text": "z" * 201}, page=page)  # too long: refused
+    with app.app_context():
+        assert goals.goals_of(db.session.get(Pair, pair_id)) == []
+    assert m.post(url, {"code": "driving_licence"}, page=page).status_code == 302
+    assert m.post(url, {"text": "Trouver un stage"}, page=page).status_code == 302
+    assert m.post(url, {"code": "cv"}, page=page).status_code == 302
+    m.post(url, {"code": "job"}, page=page)  # a fourth: refused
+    with app.app_context():
+        mine = goals.goals_of(db.session.get(Pair, pair_id))
+        assert [g.text for g in mine] == [
+            "Passer le permis de conduire",
+            "Trouver un stage",
+            "Avoir un CV à jour",
+        ]
+        first = mine[0].id
+    # The tutor marks progress; another binôme's goal is a 404 through his URL.
+    tpage = f"/tuteur/binome/{pair_id}"
+    assert "Trouver un stage" in t.get(tpage).get_data(as_text=True)
+    r = t.post(f"{tpage}/objectifs/{first}", {"status": "reached"}, page=tpage)
+    assert r.status_code == 302
+    assert t.post(f"{tpage}/objectifs/{theirs_id}", {"status": "reached"}).status_code == 404
+    t.post(f"{tpage}/objectifs/{first}", {"status": "bof"}, page=tpage)  # unknown: refused
+    with app.app_context():
+        assert db.session.get(Goal, first).status == "reached"
+        assert db.session.get(Goal, theirs_id).status == "todo"
+    ref = _browser(app, emails[2]).get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
+    assert "Passer le permis de conduire" in ref and "Atteint" in ref

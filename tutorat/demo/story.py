@@ -38,7 +38,16 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import PENDING_PAIR_STATUSES
-from tutorat.services import checkins, followup, meetings, pairs, requests, suggestions, voices
+from tutorat.services import (
+    checkins,
+    followup,
+    goals,
+    meetings,
+    pairs,
+    requests,
+    suggestions,
+    voices,
+)
 from tutorat.services.workflow import PAIR_TRANSITIONS
 
 MESSAGES = [
@@ -437,6 +446,19 @@ class History:
             checkins.answer(
                 question, actor=question.person, answer=answer, comment=comment, now=now
             )
+        # The demo tutor's binôme: the goals the mentee set, one under way.
+        demo_pair = db.session.scalars(
+            select(Pair)
+            .where(Pair.tutor_id == self.demo_tutor.id, Pair.status == PairStatus.ACTIVE)
+            .order_by(Pair.id)
+        ).first()
+        if demo_pair is not None:
+            author = demo_pair.mentee if demo_pair.mentee.email else demo_pair.referent
+            first = goals.add_goal(demo_pair, actor=author, code="cv", now=now)
+            goals.add_goal(
+                demo_pair, actor=author, text="Décrocher un stage en maison de retraite", now=now
+            )
+            goals.mark(first, demo_pair, actor=self.demo_tutor, status="in_progress", now=now)
         running = db.session.scalars(
             select(Pair)
             .join(MenteeProfile, MenteeProfile.user_id == Pair.mentee_id)

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tutorat.extensions import db
-from tutorat.forms import CheckInForm, PauseForm, ReportForm, StopForm
-from tutorat.models import CheckIn
-from tutorat.services import checkins, voices
+from tutorat.forms import CheckInForm, GoalForm, GoalStatusForm, PauseForm, ReportForm, StopForm
+from tutorat.models import CheckIn, Goal
+from tutorat.services import checkins, goals, voices
 from tutorat.services.db import integrity_message
 from tutorat.services.errors import Conflict, DomainError
 
@@ -148,5 +148,31 @@ def check_in_answer(pair, check_in_id: int, *, actor, home: str) -> ResponseRetu
             check_in, actor=actor, answer=form.answer.data, comment=form.comment.data or ""
         ),
         on_success=lambda _: success("Merci pour votre réponse.", home),
+        render=lambda _status: redirect(home),
+    )
+
+
+def goal_action(pair, *, actor, home: str, goal_id: int | None = None) -> ResponseReturnValue:
+    """Add a goal (`goal_id` None) or mark one's progress, from the binôme page."""
+    if goal_id is None:
+        add = GoalForm()
+        return handle_post(
+            add,
+            lambda: goals.add_goal(
+                pair, actor=actor, code=add.code.data or "", text=add.text.data or ""
+            ),
+            on_success=lambda _: success("L'objectif est ajouté.", home),
+            render=lambda _status: redirect(home),
+        )
+    goal = db.session.scalars(
+        select(Goal).where(Goal.id == goal_id, Goal.pair_id == pair.id)
+    ).first()
+    if goal is None:
+        abort(404)
+    form = GoalStatusForm()
+    return handle_post(
+        form,
+        lambda: goals.mark(goal, pair, actor=actor, status=form.status.data),
+        on_success=lambda _: success("C'est noté.", home),
         render=lambda _status: redirect(home),
     )

@@ -7,15 +7,22 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, AnswerForm, CheckInForm, MenteeProfileForm, RequestForm
+from tutorat.forms import (
+    ActionForm,
+    AnswerForm,
+    CheckInForm,
+    GoalForm,
+    MenteeProfileForm,
+    RequestForm,
+)
 from tutorat.models import Meeting, MenteeProfile, Pair, Role, TutoringRequest
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs, visible_requests
-from tutorat.services import checkins, profiles, transparency, voices
+from tutorat.services import checkins, goals, profiles, transparency, voices
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.reference import metier_labels
-from tutorat.views._helpers import check_in_answer, handle_post, pair_voice, success
+from tutorat.views._helpers import check_in_answer, goal_action, handle_post, pair_voice, success
 
 bp = Blueprint("mentee", __name__, url_prefix="/beneficiaire")
 guard_blueprint(bp, Role.MENTEE)
@@ -128,6 +135,8 @@ def pair(pair_id: int):
             my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
             check_in=checkins.open_check_in(pair, current_user) if pair.is_running else None,
             check_in_form=CheckInForm(),
+            goals=goals.goals_of(pair) if pair.is_started else [],
+            goal_form=GoalForm(),
         ), status
 
     return handle_post(
@@ -225,4 +234,18 @@ def answer_check_in(pair_id: int, check_in_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     return check_in_answer(
         pair, check_in_id, actor=current_user, home=url_for("mentee.pair", pair_id=pair.id)
+    )
+
+
+@bp.post("/binome/<int:pair_id>/objectifs")
+def add_goal(pair_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return goal_action(pair, actor=current_user, home=url_for("mentee.pair", pair_id=pair.id))
+
+
+@bp.post("/binome/<int:pair_id>/objectifs/<int:goal_id>")
+def mark_goal(pair_id: int, goal_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return goal_action(
+        pair, actor=current_user, home=url_for("mentee.pair", pair_id=pair.id), goal_id=goal_id
     )

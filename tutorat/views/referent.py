@@ -57,6 +57,7 @@ from tutorat.services import (
     checkins,
     contact,
     followup,
+    goals,
     profiles,
     suggestions,
     transparency,
@@ -430,6 +431,7 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None):
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
         reports=voices.reports_of(pair),
         check_ins=checkins.check_ins_of(pair),
+        goals=goals.goals_of(pair),
         checkin_days=current_app.config["CHECKIN_DAYS"],
     ), status
 

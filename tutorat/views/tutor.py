@@ -14,6 +14,7 @@ from tutorat.forms import (
     ActionForm,
     AnswerForm,
     CheckInForm,
+    GoalForm,
     MeetingForm,
     TutorProfileForm,
     TutorWishForm,
@@ -27,6 +28,7 @@ from tutorat.services import (
     checkins,
     deactivation,
     disclosure,
+    goals,
     profiles,
     transparency,
     vetting,
@@ -35,7 +37,7 @@ from tutorat.services import (
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.templating import PARIS
-from tutorat.views._helpers import check_in_answer, handle_post, pair_voice, success
+from tutorat.views._helpers import check_in_answer, goal_action, handle_post, pair_voice, success
 
 bp = Blueprint("tutor", __name__, url_prefix="/tuteur")
 guard_blueprint(bp, Role.TUTOR)
@@ -156,6 +158,8 @@ def _pair_page(
         my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
         check_in=checkins.open_check_in(pair, current_user) if pair.is_running else None,
         check_in_form=CheckInForm(),
+        goals=goals.goals_of(pair) if pair.is_started else [],
+        goal_form=GoalForm(),
     ), status
 
 
@@ -298,4 +302,12 @@ def answer_check_in(pair_id: int, check_in_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     return check_in_answer(
         pair, check_in_id, actor=current_user, home=url_for("tutor.pair", pair_id=pair.id)
+    )
+
+
+@bp.post("/binome/<int:pair_id>/objectifs/<int:goal_id>")
+def mark_goal(pair_id: int, goal_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    return goal_action(
+        pair, actor=current_user, home=url_for("tutor.pair", pair_id=pair.id), goal_id=goal_id
     )
