@@ -426,3 +426,44 @@ def test_goals_set_by_the_mentee_marked_by_both(app):
         assert db.session.get(Goal, theirs_id).status == "todo"
     ref = _browser(app, emails[2]).get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
     assert "Passer le permis de conduire" in ref and "Atteint" in ref
+
+
+# ---- Her data: in her export, gone with her anonymisation ----
+
+
+def test_reports_check_ins_and_goals_are_exported_to_their_author_and_erased(ctx):
+    from tutorat.services import privacy
+
+    referent, mentee, tutor, pair = _pair()
+    voices.report_problem(pair, actor=mentee, comment=SECRET)
+    goals.add_goal(pair, actor=mentee, text="Trouver un poste à MOT-OBJECTIF-7")
+    goals.add_goal(pair, actor=mentee, code="cv")
+    db.session.add(
+        Meeting(
+            pair_id=pair.id, logged_by_id=tutor.id, date=_today(), duration_minutes=45, mode="phone"
+        )
+    )
+    db.session.flush()
+    checkins.ask_due(datetime.now(UTC))
+    question = checkins.open_check_in(pair, mentee)
+    checkins.answer(question, actor=mentee, answer="bad", comment="Réponse MOT-POINT-9")
+    db.session.commit()
+
+    mine = str(privacy.my_data(mentee))
+    assert all(word in mine for word in ("MOT-SECRET-42", "MOT-OBJECTIF-7", "MOT-POINT-9"))
+    theirs = str(privacy.my_data(tutor))  # goals are shared; her report and her answer are not
+    assert "MOT-OBJECTIF-7" in theirs
+    assert "MOT-SECRET-42" not in theirs and "MOT-POINT-9" not in theirs
+
+    privacy.anonymise(mentee, actor=referent)
+    db.session.commit()
+    rows = [
+        *(r.comment + r.handled_note for r in db.session.scalars(select(PairReport))),
+        *(c.comment for c in db.session.scalars(select(CheckIn))),
+        *(g.text for g in db.session.scalars(select(Goal))),
+    ]
+    assert not any("MOT-" in row for row in rows), rows
+    assert sorted(g.text for g in db.session.scalars(select(Goal))) == [
+        "Avoir un CV à jour",
+        privacy.ERASED_GOAL,
+    ]

@@ -14,13 +14,17 @@ from tutorat.extensions import db
 from tutorat.models import (
     AccessLog,
     BeneficiaryImport,
+    CheckIn,
     Commune,
     EventEntity,
+    Goal,
     Letter,
     Meeting,
     OutboxEmail,
     OutboxSms,
     Pair,
+    PairReport,
+    ReferentChange,
     Role,
     StatusEvent,
     TutoringRequest,
@@ -305,6 +309,43 @@ def my_data(user: User) -> dict[str, Any]:
             _pair_data(p, user, pair_events[p.id], [m for m in meetings if m.pair_id == p.id])
             for p in pairs
         ]
+        pair_ids = [p.id for p in pairs]
+        # Their own words only: a report or an answer by the other person is not theirs to read.
+        data["vos_signalements_au_referent"] = [
+            {
+                "binome": r.pair_id,
+                "le": _iso(r.created_at),
+                "type": r.kind.label,
+                "raison": r.reason_label if r.reason else None,
+                "commentaire": r.comment,
+                "traite_le": _iso(r.handled_at),
+            }
+            for r in db.session.scalars(
+                select(PairReport)
+                .where(PairReport.pair_id.in_(pair_ids), PairReport.author_id == user.id)
+                .order_by(PairReport.created_at, PairReport.id)
+            )
+        ]
+        data["vos_reponses_comment_se_passe_le_tutorat"] = [
+            {
+                "binome": c.pair_id,
+                "demande_le": _iso(c.asked_at),
+                "reponse": c.answer_label if c.answer else None,
+                "commentaire": c.comment,
+                "repondu_le": _iso(c.answered_at),
+            }
+            for c in db.session.scalars(
+                select(CheckIn)
+                .where(CheckIn.pair_id.in_(pair_ids), CheckIn.person_id == user.id)
+                .order_by(CheckIn.asked_at, CheckIn.id)
+            )
+        ]
+        data["objectifs"] = [
+            {"binome": g.pair_id, "objectif": g.text, "etat": g.status_label}
+            for g in db.session.scalars(
+                select(Goal).where(Goal.pair_id.in_(pair_ids)).order_by(Goal.id)
+            )
+        ]
     data["messages_recus"] = (
         [
             {
@@ -413,6 +454,10 @@ def coarse_place(profile) -> None:
     profile.commune_code = None
 
 
+ERASED_GOAL = "Objectif effacé"
+ERASED_TEXT = "(effacé à l'anonymisation)"  # a problem report keeps a description (its check)
+
+
 def anonymise(user: User, *, actor: User | None) -> None:
     """Remove everything that identifies `user`, so what remains is anonymous, not pseudonymous:
     counts, statuses, dates and coarse codes stay (statistics stay true)."""
@@ -457,6 +502,19 @@ def anonymise(user: User, *, actor: User | None) -> None:
     )
     db.session.execute(
         update(Meeting).where(Meeting.pair_id.in_(pair_ids)).values(note="", place="")
+    )
+    # What was said about the binôme in words (reports, check-ins, goals typed in her words) may
+    # name or describe the person: emptied; kinds, answers, codes and dates stay for the figures.
+    db.session.execute(
+        update(PairReport)
+        .where(PairReport.pair_id.in_(pair_ids))
+        .values(comment=ERASED_TEXT, handled_note="")
+    )
+    db.session.execute(update(CheckIn).where(CheckIn.pair_id.in_(pair_ids)).values(comment=""))
+    for goal in db.session.scalars(select(Goal).where(Goal.pair_id.in_(pair_ids))):
+        goal.text = vocab.GOALS.get(goal.code or "", ERASED_GOAL)
+    db.session.execute(
+        update(ReferentChange).where(ReferentChange.mentee_id == user.id).values(reason="")
     )
     request_ids = select(TutoringRequest.id).where(TutoringRequest.mentee_id == user.id)
     db.session.execute(
