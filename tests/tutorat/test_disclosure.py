@@ -39,6 +39,7 @@ UNFILLABLE = {
     "filename": "static files",
     "table": "public indicator exports, aggregated over the whole département",
     "letter_id": "a letter, printed by its référent only (test_letters_sms checks the scope)",
+    "application_id": "a tutor application, for the admin only (test_vetting checks the access)",
     "import_id": "a staff CSV import (a tutor is refused the whole blueprint)",
 }
 
