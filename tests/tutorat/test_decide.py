@@ -4,7 +4,7 @@ outside the ranking, the waiting list — through the test client, and bad input
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -50,6 +50,8 @@ def world(app):
         resting = make_tutor(commune=PAVIE, first_name="Repos", last_name="Tuteur")
         db.session.get(TutorProfile, resting.id).rest_until = datetime.now(UTC) + timedelta(days=9)
         fresh = make_tutor(commune=PAVIE, validated=False, first_name="Nouveau", last_name="Venu")
+        away = make_tutor(commune=PAVIE, first_name="Absente", last_name="Tutrice")
+        db.session.get(TutorProfile, away.id).unavailable_until = date.today() + timedelta(days=20)
         tutoring_request = _open(mentee, referent)
         db.session.commit()
         return {
@@ -106,6 +108,9 @@ def test_the_page_ranks_compactly_and_shows_who_was_left_out_and_why(app, world)
     assert "Lointaine Tutrice</strong>, Mirande" in left_out
     assert "au-delà des 15 km acceptés par la personne accompagnée" in left_out
     assert "Pas encore validé</strong> : 1 tuteur" in left_out
+    # « Indisponible jusqu'au » typed by the tutor: left out as paused, with the date.
+    assert "Absente Tutrice" not in ranked
+    assert "Absente Tutrice</strong>, Pavie" in left_out and "indisponible jusqu'au" in left_out
     # Only one tutor fits: the diagnosis says what would bring more, and links to the profile.
     assert "Avec des rencontres à distance (téléphone, visio) : 1 tuteur de plus." in page
     assert "/profil#remote_ok" in page

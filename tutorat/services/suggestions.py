@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -254,8 +254,11 @@ class _Roster:
     rest_until: list[datetime | None]
     validated: list[bool]
     complete: list[bool]
+    # « Indisponible jusqu'au » (a day the tutor typed), kept out of the pool until it ends.
+    paused_until: list[date | None]
     # The same facts as arrays, for a ranking's holds without a loop over every tutor.
     rest_ts: np.ndarray = field(init=False)
+    paused_ts: np.ndarray = field(init=False)
     not_validated: np.ndarray = field(init=False)
     incomplete: np.ndarray = field(init=False)
 
@@ -263,6 +266,10 @@ class _Roster:
         self.rest_ts = np.array(
             [u.timestamp() if u is not None else -np.inf for u in self.rest_until],
             dtype=np.float64,
+        )
+        ends = [profiles.unavailable_end(day) for day in self.paused_until]
+        self.paused_ts = np.array(
+            [end.timestamp() if end is not None else -np.inf for end in ends], dtype=np.float64
         )
         self.not_validated = np.flatnonzero(~np.array(self.validated, dtype=np.bool_))
         self.incomplete = np.flatnonzero(~np.array(self.complete, dtype=np.bool_))
@@ -765,6 +772,7 @@ _ROSTER = (
         TutorProfile.places_used,
         TutorProfile.validated_at,
         TutorProfile.rest_until,
+        TutorProfile.unavailable_until,
         Commune.latitude,
         Commune.longitude,
         Commune.nom,
@@ -786,6 +794,7 @@ def _roster(pool: TutorPool) -> _Roster:
     rest: list[datetime | None] = []
     validated: list[bool] = []
     complete: list[bool] = []
+    paused: list[date | None] = []
     for row in db.session.execute(_ROSTER):
         ids.append(row.user_id)
         values.append(
@@ -806,6 +815,7 @@ def _roster(pool: TutorPool) -> _Roster:
         rest.append(row.rest_until)
         validated.append(row.validated_at is not None)
         complete.append(bool(row.metier_code and row.availability))
+        paused.append(row.unavailable_until)
     roster = _Roster(
         ids,
         matching.Roster(values),
@@ -814,6 +824,7 @@ def _roster(pool: TutorPool) -> _Roster:
         rest,
         validated,
         complete,
+        paused,
     )
     with _POOLS_LOCK:
         if not pool.rosters:
@@ -826,6 +837,7 @@ def roster_holds(r: _Roster, declined, now: datetime) -> dict[str, Any]:
     return {
         "refused": [r.position[t] for t in declined if t in r.position],
         "resting": np.flatnonzero(r.rest_ts > now.timestamp()),
+        "paused": np.flatnonzero(r.paused_ts > now.timestamp()),
         "not_validated": r.not_validated,
         "incomplete": r.incomplete,
     }
@@ -849,6 +861,7 @@ class LeftOutPerson:
     reasons: tuple[str, ...]
     declined: Declined | None = None
     rest_until: datetime | None = None
+    paused_until: date | None = None
     places: tuple[int, int] = (0, 0)  # used, capacity
     frees_by: datetime | None = None  # a pending proposal of theirs expires at the latest then
     slots: tuple[str, ...] = ()
@@ -868,6 +881,8 @@ class LeftOutPerson:
             )
         if reason == "resting" and self.rest_until is not None:
             return f"en repos jusqu'au {_day(self.rest_until)}"
+        if reason == "paused" and self.paused_until is not None:
+            return f"indisponible jusqu'au {self.paused_until:%d/%m/%Y} (indiqué sur son profil)"
         if reason == "full":
             used, capacity = self.places
             when = (
@@ -1006,6 +1021,7 @@ def _left_out(
                     reasons=part.reasons(i),
                     declined=declined.get(uid),
                     rest_until=r.rest_until[i],
+                    paused_until=r.paused_until[i],
                     places=places.get(uid, (0, 0)),
                     frees_by=frees.get(uid),
                     slots=tuple(matching.slots_to_labels(r.roster.tutors[i].availability)),
