@@ -187,6 +187,9 @@ def test_outside_the_ranking_needs_a_reason_and_says_so_everywhere(app, world):
         pair_id = pair.id
     text = _page(b, f"/referent/binomes/{pair_id}/explication")
     assert "hors classement" in text and "aucune" in text and "Sa sœur l" in text
+    # The demande's list of proposals says it too.
+    listed = _page(b, url).split("Propositions pour cette demande")[1]
+    assert "hors classement</strong> : Sa sœur l'emmène à Mirande" in listed
 
 
 def test_waiting_list_then_back_when_a_tutor_fits(app, world):
