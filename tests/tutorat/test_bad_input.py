@@ -329,3 +329,24 @@ def test_api_lookups_never_fail(app, people, q):
     for endpoint in ("/api/communes", "/api/metiers"):
         r = b.client.get(endpoint, query_string={"q": q})
         assert r.status_code == 200 and isinstance(r.get_json(), list)
+
+
+def test_a_nul_byte_in_a_search_is_a_400(app):
+    """PostgreSQL refuses NUL in a text value: each search says so instead of failing (500)."""
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(referent, remote_ok=True)
+        tutoring_request = request_service.open_request(
+            mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
+        db.session.commit()
+        email, request_id = referent.email, tutoring_request.id
+    b = _as(app, email)
+    for url in (
+        "/referent/?nom=Ju%00lie",
+        "/referent/beneficiaires?q=Ju%00lie",
+        f"/referent/demandes/{request_id}?tuteur=Ma%00rc",
+    ):
+        r = b.client.get(url)
+        assert r.status_code == 400, url
+    assert "caractère non autorisé" in b.client.get("/referent/?nom=%00").get_data(as_text=True)

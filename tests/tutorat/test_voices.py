@@ -92,7 +92,9 @@ def test_pause_with_an_end_date_then_resumes_on_its_own(ctx):
     db.session.refresh(pair)
     assert pair.status == PairStatus.ACTIVE and pair.paused_until is None
     events = db.session.scalars(
-        select(StatusEvent).where(StatusEvent.entity == "pair", StatusEvent.entity_id == pair.id)
+        select(StatusEvent)
+        .where(StatusEvent.entity == "pair", StatusEvent.entity_id == pair.id)
+        .order_by(StatusEvent.id)
     ).all()
     assert [e.to_status for e in events][-2:] == ["paused", "active"]
     assert events[-1].actor_id is None and events[-2].actor_id == mentee.id

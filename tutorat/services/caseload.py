@@ -125,9 +125,12 @@ def parse_filters(
     page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 10_000 else 0
     if not page:
         page, ok = 1, False
+    query = args.get("q", "")[:80]
+    if "\x00" in query:  # PostgreSQL refuses it in a text value
+        query, ok = "", False
     filters = Filters(
         referent_id=referent_id,
-        query=args.get("q", "")[:80],
+        query=query,
         status=status,
         territory=territory,
         sort=sort,

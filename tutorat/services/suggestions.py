@@ -630,6 +630,8 @@ _SEARCH = (
 def search_tutors(text: str) -> list:
     """Validated, active tutors whose name contains `text` (10 at most), with their places."""
     text = " ".join(text.split())
+    if "\x00" in text:  # PostgreSQL refuses it in a text value
+        raise DomainError("Nom invalide : il contient un caractère non autorisé.", field="q")
     if len(text) < 2:
         raise DomainError("Tapez au moins deux lettres du nom du tuteur.", field="q")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

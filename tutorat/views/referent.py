@@ -143,6 +143,9 @@ def dashboard():
     if len(name) > NAME_MAX:
         flash(f"Nom trop long : {NAME_MAX} caractères au plus.", "error")
         name, status = "", 400
+    if "\x00" in name:  # PostgreSQL refuses it in a text value
+        flash("Nom invalide : il contient un caractère non autorisé.", "error")
+        name, status = "", 400
     page = _page_number()
     if page is None:
         flash("Numéro de page inconnu : la première page est affichée.", "error")
