@@ -239,7 +239,11 @@ def test_admin_moves_a_whole_caseload_with_its_binomes(app):
     # The new référent sees the binôme and may act on it; the former one no longer does.
     newcomer = logged_in(app, staying_email)
     assert newcomer.get(f"/referent/binomes/{pair_id}").status_code == 200
-    assert newcomer.get(f"/referent/beneficiaires/{no_email_id}").status_code == 200
+    person = newcomer.get(f"/referent/beneficiaires/{no_email_id}")
+    assert person.status_code == 200
+    # Her page tells the move: when, from whom to whom, by whom, why.
+    moves = text(person).split("Référents successifs")[1].split("Note du référent")[0]
+    assert "Départ" in moves and "par " in moves and moves.count("Le ") == 1
 
 
 def test_admin_moves_some_people(app):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from tutorat.extensions import db
 from tutorat.models import (
@@ -395,6 +395,11 @@ def history(mentee_id: int) -> list[ReferentChange]:
             select(ReferentChange)
             .where(ReferentChange.mentee_id == mentee_id)
             .order_by(ReferentChange.at.desc(), ReferentChange.id.desc())
+            .options(
+                selectinload(ReferentChange.from_referent),
+                selectinload(ReferentChange.to_referent),
+                selectinload(ReferentChange.actor),
+            )
         )
     )
 

@@ -604,6 +604,7 @@ def mentee(user_id: int):
             requests=requests_,
             pairs=pairs,
             letters=letter_service.history_of(user),
+            referent_changes=caseload.history(user.id),
             metiers=metier_labels(profile.metier_codes),
         ), status
 
