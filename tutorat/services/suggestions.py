@@ -883,8 +883,6 @@ class LeftOutPerson:
             )
         if reason == "resting" and self.rest_until is not None:
             return f"en repos jusqu'au {_day(self.rest_until)}"
-        if reason == "paused" and self.paused_until is not None:
-            return f"indisponible jusqu'au {self.paused_until:%d/%m/%Y} (indiqué sur son profil)"
         if reason == "full":
             used, capacity = self.places
             when = (
@@ -904,7 +902,11 @@ class LeftOutPerson:
             )
         return {
             "not_validated": "inscription pas encore validée",
-            "paused": "en pause",
+            "paused": (
+                f"indisponible jusqu'au {self.paused_until:%d/%m/%Y} (indiqué sur son profil)"
+                if self.paused_until is not None
+                else "en pause"
+            ),
             "incomplete": "profil incomplet (métier ou moments libres)",
         }.get(reason, matching.LEFT_OUT_REASONS.get(reason, reason).lower())
 
