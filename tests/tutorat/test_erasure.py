@@ -237,7 +237,7 @@ def test_a_claimed_email_cancelled_by_a_concurrent_erasure_is_not_sent(app, ctx,
     )
     db.session.commit()
     mentee_id = mentee.id
-    claim = notifications._claim
+    claim = notifications.EMAILS.claim
     erasures = []
 
     def erase_elsewhere() -> None:
@@ -256,7 +256,7 @@ def test_a_claimed_email_cancelled_by_a_concurrent_erasure_is_not_sent(app, ctx,
         worker.join(30)
         return claimed
 
-    monkeypatch.setattr(notifications, "_claim", claim_then_erasure)
+    monkeypatch.setattr(notifications.EMAILS, "claim", claim_then_erasure)
     notifications.send_pending()
     assert erasures == [True]
     assert smtp.inbox.messages == []
@@ -264,7 +264,7 @@ def test_a_claimed_email_cancelled_by_a_concurrent_erasure_is_not_sent(app, ctx,
     db.session.refresh(email)
     assert email.status == "cancelled" and "jeton-secret" not in email.body_text
     # Retrying later sends nothing either.
-    monkeypatch.setattr(notifications, "_claim", claim)
+    monkeypatch.setattr(notifications.EMAILS, "claim", claim)
     assert notifications.send_pending(now=datetime.now(UTC) + timedelta(hours=1)) == (0, 0)
     assert smtp.inbox.messages == []
 
@@ -276,7 +276,7 @@ def test_a_worker_that_died_after_its_claim_is_taken_over_once(app, ctx, smtp):
     db.session.commit()
     now = datetime.now(UTC)
     email_id = db.session.scalars(select(OutboxEmail.id)).one()
-    assert notifications._claim(email_id, now)  # ...and the worker dies here
+    assert notifications.EMAILS.claim(email_id, now)  # ...and the worker dies here
     assert notifications.send_pending(now=now + timedelta(minutes=1)) == (0, 0)  # still leased
     assert notifications.send_pending(now=now + notifications.LEASE * 2) == (1, 0)
     assert notifications.send_pending(now=now + notifications.LEASE * 4) == (0, 0)

@@ -2,9 +2,8 @@
 
 `queue_email` never sends: it adds a row that the caller's commit makes durable (or its rollback
 removes), linked to every person it names. `send_pending` (the `flask send-mail` worker) claims due
-rows (pending → sending, with a short lease), checks again just before sending that the row was not
-cancelled meanwhile by an erasure, sends it with a stable Message-ID, and retries failures with
-growing delays.
+rows and sends them with a stable Message-ID through the routine all outboxes share
+(services/outbox.py: lease, check before sending, retries with growing delays).
 """
 
 from __future__ import annotations
@@ -12,13 +11,12 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_mail import Message
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
-from sqlalchemy import select, update
 
 from tutorat import links
 from tutorat.extensions import db, mail
@@ -31,12 +29,10 @@ from tutorat.models import (
     User,
     outbox_email_person,
 )
-from tutorat.models.outbox import UNSENT_STATUSES
-from tutorat.services import emails, letters, sms
-from tutorat.services.db import allocate_ids, changed_rows, insert_many
+from tutorat.services import emails, letters, outbox, sms
+from tutorat.services.db import allocate_ids, insert_many
 from tutorat.services.errors import DomainError
 
-LEASE = timedelta(minutes=5)
 _URL = re.compile(r"(https?://[^\s<>\"']+)")
 
 
@@ -242,113 +238,37 @@ def people_named(recipient: User, context: dict) -> set[int]:
     return ids
 
 
-def _due(now: datetime):
-    """Rows a sender may take: pending and due, or claimed by a sender whose lease ran out."""
-    # A claim moves next_attempt_at to the end of its lease, so one condition covers both.
-    return OutboxEmail.status.in_(UNSENT_STATUSES) & (OutboxEmail.next_attempt_at <= now)
-
-
-def _claim(email_id: int, now: datetime) -> bool:
-    """Take a short lease on a due email (pending → sending), so that two workers never send it
-    at the same time; a worker that dies leaves it to be taken again once the lease has run out."""
-    result = db.session.execute(
-        update(OutboxEmail)
-        .where(OutboxEmail.id == email_id, _due(now))
-        .values(status=MessageStatus.SENDING, next_attempt_at=now + LEASE)
-        .execution_options(synchronize_session=False)
+def _send_email(email: OutboxEmail) -> dict:
+    message = Message(
+        subject=email.subject,
+        recipients=[email.recipient],
+        body=email.body_text,
+        html=email.body_html or None,
     )
-    db.session.commit()
-    return changed_rows(result) == 1
+    # Stable across retries: a resent message is recognised as the same one.
+    message.msgId = email.message_id
+    if email.unsubscribe_url:
+        message.extra_headers = {
+            "List-Unsubscribe": f"<{email.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    mail.send(message)
+    return {}
 
 
-def _still_ours(email_id: int) -> bool:
-    """Just before sending: is the row still claimed (an erasure may have cancelled it since)?
-    A conditional UPDATE, committed, so it is decided by the database and not by what we read."""
-    result = db.session.execute(
-        update(OutboxEmail)
-        .where(OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING)
-        .values(attempts=OutboxEmail.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return changed_rows(result) == 1
+# The email outbox: the shared routine (services/outbox.py) with Flask-Mail as its sender.
+EMAILS = outbox.Outbox(OutboxEmail, connect=lambda: _send_email)
+LEASE = outbox.LEASE
 
 
 def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, int]:
-    """Send the due emails once. Returns (sent, failed this pass). (`send_all` adds the SMS.)"""
-    now = now or datetime.now(UTC)
-    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
-    due_ids = db.session.scalars(
-        select(OutboxEmail.id).where(_due(now)).order_by(OutboxEmail.id).limit(limit)
-    ).all()
-    db.session.commit()
-    sent = failed = 0
-    for email_id in due_ids:
-        if not _claim(email_id, now):
-            continue
-        # Read after the claim, then checked again: a row cancelled (and redacted) by an erasure
-        # between the claim and this point is never sent.
-        email = db.session.get(OutboxEmail, email_id, populate_existing=True)
-        if email is None:  # deleted (a purge) since the claim
-            continue
-        message = Message(
-            subject=email.subject,
-            recipients=[email.recipient],
-            body=email.body_text,
-            html=email.body_html or None,
-        )
-        # Stable across retries: a resent message is recognised as the same one.
-        message.msgId = email.message_id
-        if email.unsubscribe_url:
-            message.extra_headers = {
-                "List-Unsubscribe": f"<{email.unsubscribe_url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            }
-        if not _still_ours(email_id):
-            continue
-        try:
-            mail.send(message)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            _finish(email_id, now, error=error, max_attempts=max_attempts)
-            failed += 1
-        else:
-            _finish(email_id, now, error=None, max_attempts=max_attempts)
-            sent += 1
-        db.session.commit()
-    return sent, failed
-
-
-def _finish(email_id: int, now: datetime, *, error: str | None, max_attempts: int) -> None:
-    """Record the result of one attempt, only on a row still claimed (a cancelled row stays so)."""
-    claimed = update(OutboxEmail).where(
-        OutboxEmail.id == email_id, OutboxEmail.status == MessageStatus.SENDING
-    )
-    if error is None:
-        statement = claimed.values(
-            status=MessageStatus.SENT, sent_at=datetime.now(UTC), last_error=""
-        )
-    else:
-        # `_still_ours` counted this attempt.
-        attempts = db.session.scalar(select(OutboxEmail.attempts).where(OutboxEmail.id == email_id))
-        attempts = attempts or max_attempts
-        given_up = attempts >= max_attempts
-        statement = claimed.values(
-            status=MessageStatus.FAILED if given_up else MessageStatus.PENDING,
-            # 1, 2, 4, 8… minutes: a server that is down has time to come back.
-            next_attempt_at=now + timedelta(minutes=2 ** (attempts - 1)),
-            last_error=error,
-        )
-    db.session.execute(statement.execution_options(synchronize_session=False))
+    """Send the due emails once. Returns (sent, failed this pass)."""
+    return EMAILS.send_pending(limit, now)
 
 
 def retry_failed(email: OutboxEmail) -> None:
     """The admin sends a failed email again (same Message-ID)."""
-    if email.redacted_at is not None or email.status != MessageStatus.FAILED:
-        return
-    email.status = MessageStatus.PENDING
-    email.attempts = 0
-    email.next_attempt_at = datetime.now(UTC)
+    outbox.retry_failed(email)
 
 
 def unsubscribe(token: str) -> tuple[User, emails.Preference]:

@@ -1,10 +1,10 @@
 """SMS: short notices to people who gave a mobile number and accept SMS.
 
 `queue_sms` writes a row of the SMS outbox in the caller's transaction; `send_pending` (run by the
-same `flask send-mail` worker as the emails) claims due rows with a lease, checks again just before
-sending that the row was not cancelled, sends it through the provider chosen by SMS_PROVIDER, and
-retries failures with growing delays. Texts are GSM-7 (accents outside that alphabet are
-replaced) and must fit in two 160-character segments.
+same `flask send-mail` worker as the emails) sends the due rows through the provider chosen by
+SMS_PROVIDER, with the routine all outboxes share (services/outbox.py: lease, check before sending,
+retries with growing delays, failures shown to the admin). Texts are GSM-7 (accents outside that
+alphabet are replaced) and must fit in two 160-character segments.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import unicodedata
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -23,12 +23,10 @@ from sqlalchemy import select, update
 from tutorat.extensions import db
 from tutorat.links import absolute_url
 from tutorat.models import MessageStatus, OutboxSms, OutboxSmsPerson, User
-from tutorat.models.outbox import UNSENT_STATUSES
+from tutorat.services import outbox
 from tutorat.services.contact import mobile_e164
-from tutorat.services.db import changed_rows
 from tutorat.services.errors import DomainError
 
-LEASE = timedelta(minutes=5)
 MAX_SEGMENTS = 2
 
 # The GSM 03.38 basic alphabet, and its extension table (each of those counts twice).
@@ -213,77 +211,22 @@ def provider():
     raise RuntimeError(f"SMS_PROVIDER inconnu : {config['SMS_PROVIDER']!r} (brevo ou spool)")
 
 
-def _due(now: datetime):
-    return OutboxSms.status.in_(UNSENT_STATUSES) & (OutboxSms.next_attempt_at <= now)
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, SmsError) else f"{type(exc).__name__}: {exc}"
 
 
-def _claim(sms_id: int, now: datetime) -> bool:
-    result = db.session.execute(
-        update(OutboxSms)
-        .where(OutboxSms.id == sms_id, _due(now))
-        .values(status=MessageStatus.SENDING, next_attempt_at=now + LEASE)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return changed_rows(result) == 1
+def _connect():
+    sender = provider()
+    return lambda sms: {"provider_ref": sender.send(sms)}
 
 
-def _still_ours(sms_id: int) -> bool:
-    result = db.session.execute(
-        update(OutboxSms)
-        .where(OutboxSms.id == sms_id, OutboxSms.status == MessageStatus.SENDING)
-        .values(attempts=OutboxSms.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return changed_rows(result) == 1
+# The SMS outbox: the routine all outboxes share (services/outbox.py), the provider as its sender.
+SMS = outbox.Outbox(OutboxSms, connect=_connect, describe=_describe)
 
 
 def send_pending(limit: int = 200, now: datetime | None = None) -> tuple[int, int]:
     """Send the due SMS once. Returns (sent, failed this pass)."""
-    now = now or datetime.now(UTC)
-    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
-    due_ids = db.session.scalars(
-        select(OutboxSms.id).where(_due(now)).order_by(OutboxSms.id).limit(limit)
-    ).all()
-    db.session.commit()
-    sender = provider() if due_ids else None
-    sent = failed = 0
-    for sms_id in due_ids:
-        if not _claim(sms_id, now):
-            continue
-        sms = db.session.get(OutboxSms, sms_id, populate_existing=True)
-        if sms is None or not _still_ours(sms_id):
-            continue
-        try:
-            ref = sender.send(sms)  # type: ignore[union-attr]
-        except SmsError as exc:
-            _finish(sms_id, now, error=str(exc)[:500], ref="", max_attempts=max_attempts)
-            failed += 1
-        else:
-            _finish(sms_id, now, error=None, ref=ref, max_attempts=max_attempts)
-            sent += 1
-        db.session.commit()
-    return sent, failed
-
-
-def _finish(sms_id: int, now: datetime, *, error: str | None, ref: str, max_attempts: int) -> None:
-    claimed = update(OutboxSms).where(
-        OutboxSms.id == sms_id, OutboxSms.status == MessageStatus.SENDING
-    )
-    if error is None:
-        statement = claimed.values(
-            status=MessageStatus.SENT, sent_at=datetime.now(UTC), last_error="", provider_ref=ref
-        )
-    else:
-        attempts = db.session.scalar(select(OutboxSms.attempts).where(OutboxSms.id == sms_id))
-        attempts = attempts or max_attempts
-        statement = claimed.values(
-            status=MessageStatus.FAILED if attempts >= max_attempts else MessageStatus.PENDING,
-            next_attempt_at=now + timedelta(minutes=2 ** (attempts - 1)),
-            last_error=error,
-        )
-    db.session.execute(statement.execution_options(synchronize_session=False))
+    return SMS.send_pending(limit, now)
 
 
 def record_stop(phone: str, now: datetime | None = None) -> int:
@@ -313,11 +256,7 @@ def record_stop(phone: str, now: datetime | None = None) -> int:
 
 
 def retry_failed(sms: OutboxSms) -> None:
-    if sms.redacted_at is not None or sms.status != MessageStatus.FAILED:
-        return
-    sms.status = MessageStatus.PENDING
-    sms.attempts = 0
-    sms.next_attempt_at = datetime.now(UTC)
+    outbox.retry_failed(sms)
 
 
 STOP_WORDS = frozenset({"STOP", "STOP SMS", "ARRET", "ARRÊT", "STOPSMS"})
