@@ -304,6 +304,28 @@ def test_health_says_503_when_sqlite_is_full(site):
     assert response.get_json()["base"] == "pleine"
 
 
+def test_health_checks_at_the_same_time_share_one_probe(site, monkeypatch):
+    """A worker with several threads gets several checks at once: while the database is fine they
+    all say so (each used to answer 503 « bloquée » while another thread's probe ran)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tutorat.services import health as health_service
+
+    real, probes = health_service.probe, []
+
+    def slow_probe(timeout_s, busy_timeout_ms):
+        probes.append(1)
+        time.sleep(0.2)  # long enough for the other checks to arrive meanwhile
+        real(timeout_s, busy_timeout_ms)
+
+    monkeypatch.setattr(health_service, "probe", slow_probe)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: health_of(site.app), range(6)))
+    assert [r.status_code for r, _ in answers] == [200] * 6
+    assert all(elapsed < 1.5 for _, elapsed in answers)
+    assert len(probes) < 6  # shared: not one probe per check
+
+
 class _Blackhole:
     """A TCP server that accepts connections and never answers (a frozen database host)."""
 
@@ -330,7 +352,8 @@ def test_health_answers_within_its_timeout_when_the_host_never_answers():
         assert response.get_json() == {"statut": "indisponible", "base": "bloquée"}
         # Not the 5 s of the connection timeout: the balancer has its answer in time.
         assert elapsed < 1.5
-        # While that probe still waits, the next one answers at once (no pile of threads).
+        # While that probe still waits, the next check waits for it, within the same bound,
+        # rather than starting another (no pile of threads).
         response, elapsed = health_of(frozen)
         assert response.status_code == 503 and elapsed < 1.5
     finally:

@@ -20,43 +20,62 @@ class ProbeTimeout(Exception):
     """The probe did not finish in time: a frozen server, or a connection that never opens."""
 
 
-# One probe at a time per worker: while one is still waiting on a frozen database, the next
-# check answers at once instead of piling up threads.
-_running = threading.Lock()
+class _Probe:
+    """One probe of the database, shared by every health check that arrives while it runs."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+# One probe at a time per worker, shared: a check arriving while a probe runs waits for that
+# probe's answer instead of starting another (no pile of threads while a database is frozen) or
+# answering 503 at once (a worker with several threads got up to four checks at a time from a
+# balancer or a benchmark, and all but one were told « bloquée » while the database was fine).
+_guard = threading.Lock()
+_current: _Probe | None = None
 
 
 def _probe_within(timeout_s: float, busy_timeout_ms: int) -> None:
-    """Run the probe in a thread of its own and wait `timeout_s` at most (plus a little).
+    """Run the probe in a thread of its own (or join the one running) and wait `timeout_s` at
+    most (plus a little).
 
     The probe's own timeouts bound its statements, but not a connection to a host that never
     answers (libpq waits at least 2 s): the thread keeps waiting, the balancer has its answer.
     """
-    if not _running.acquire(blocking=False):
-        raise ProbeTimeout("a previous probe is still waiting")
+    global _current
+    with _guard:
+        probe = _current
+        if probe is None:
+            probe = _current = _Probe()
+            _start(probe, timeout_s, busy_timeout_ms)
+    if not probe.done.wait(timeout_s + 0.3):
+        raise ProbeTimeout(f"no answer within {timeout_s} s")
+    if probe.error is not None:
+        raise probe.error
+
+
+def _start(probe: _Probe, timeout_s: float, busy_timeout_ms: int) -> None:
     # The app behind the proxy (Flask types current_app as the app itself, hence the ignore).
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    outcome: list[BaseException | None] = []
 
     def run() -> None:
+        global _current
         try:
             with app.app_context():
                 try:
                     health_service.probe(timeout_s, busy_timeout_ms)
-                    outcome.append(None)
                 except BaseException as exc:
                     with contextlib.suppress(SQLAlchemyError):
                         db.session.rollback()
-                    outcome.append(exc)
+                    probe.error = exc
         finally:
-            _running.release()
+            with _guard:
+                if _current is probe:
+                    _current = None
+            probe.done.set()
 
-    thread = threading.Thread(target=run, name="tutorat-sante", daemon=True)
-    thread.start()
-    thread.join(timeout_s + 0.3)
-    if not outcome:
-        raise ProbeTimeout(f"no answer within {timeout_s} s")
-    if outcome[0] is not None:
-        raise outcome[0]
+    threading.Thread(target=run, name="tutorat-sante", daemon=True).start()
 
 
 @bp.get("/sante")
