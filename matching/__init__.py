@@ -3,7 +3,7 @@
 Pure computation on plain values: no web framework, no database, no file or network access.
 """
 
-from .assignment import SCORE_UNIT, assign, assign_sparse
+from .assignment import SCORE_UNIT, Assignment, Certificate, assign, assign_sparse, tie_order
 from .batch import BatchResult, Round, assign_all, assign_batch
 from .candidates import CandidateGraph, TutorIndex, candidate_graph, top_candidates
 from .diagnosis import (
@@ -17,6 +17,7 @@ from .diagnosis import (
     diagnose,
     partition,
 )
+from .errors import MatchingInputError
 from .geo import EARTH_RADIUS_KM, haversine_km
 from .scoring import (
     PART_LABELS,
@@ -52,10 +53,13 @@ __all__ = [
     "SCORE_UNIT",
     "SECTOR_LEVEL_VALUES",
     "SLOT_COUNT",
+    "Assignment",
     "BatchResult",
     "CandidateGraph",
+    "Certificate",
     "Explanation",
     "Group",
+    "MatchingInputError",
     "Mentee",
     "PartDetail",
     "Partition",
@@ -79,5 +83,6 @@ __all__ = [
     "score_matrix",
     "slot_label",
     "slots_to_labels",
+    "tie_order",
     "top_candidates",
 ]

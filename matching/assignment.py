@@ -20,13 +20,17 @@ How it works (see README.md for the plain-French version):
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import maximum_bipartite_matching, min_weight_full_bipartite_matching
 
-__all__ = ["assign", "assign_sparse"]
+from .errors import MatchingInputError
+from .types import MAX_CAPACITY
+
+__all__ = ["Assignment", "Certificate", "assign", "assign_sparse", "tie_order"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -58,16 +62,19 @@ def _check_scores(scores: ArrayLike) -> FloatArray:
     try:
         s = np.asarray(scores, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"scores must be a 2-D array of numbers: {exc}") from None
+        raise MatchingInputError(f"Les scores sont un tableau de nombres : {exc}") from None
     if s.ndim != 2:
-        raise ValueError(f"scores must be a 2-D array (mentees x tutors), got shape {s.shape}")
+        raise MatchingInputError(
+            f"Les scores sont un tableau à 2 dimensions (bénéficiaires × tuteurs), pas de forme {s.shape}."
+        )
     if s.size:
         low = np.fmin.reduce(s, axis=None)
         high = np.fmax.reduce(s, axis=None)
         if not np.isnan(low) and not (low >= 0.0 and high <= 1.0):
             bad = np.argwhere(~np.isnan(s) & ~((s >= 0.0) & (s <= 1.0)))[0]
-            raise ValueError(
-                f"scores must be in [0, 1] or nan (infeasible); got {s[tuple(bad)]!r} at {tuple(int(b) for b in bad)}"
+            raise MatchingInputError(
+                f"Un score est entre 0 et 1 (ou nan : binôme impossible), pas {s[tuple(bad)]!r} "
+                f"(case {tuple(int(b) for b in bad)})."
             )
     return s
 
@@ -75,8 +82,8 @@ def _check_scores(scores: ArrayLike) -> FloatArray:
 def _check_capacity(capacity: ArrayLike, m: int) -> IntArray:
     cap = np.asarray(capacity)
     if cap.ndim != 1 or cap.shape[0] != m:
-        raise ValueError(
-            f"capacity must be a 1-D array with one entry per tutor ({m}), got shape {cap.shape}"
+        raise MatchingInputError(
+            f"Places libres : une valeur par tuteur ({m}) est attendue, pas un tableau de forme {cap.shape}."
         )
     if cap.dtype == np.bool_:
         ok = False
@@ -89,11 +96,16 @@ def _check_capacity(capacity: ArrayLike, m: int) -> IntArray:
     else:
         ok = False
     if not ok:
-        raise ValueError(f"capacity must hold non-negative integers, got {cap.dtype} values")
+        raise MatchingInputError(
+            f"Places libres : des nombres entiers de 0 à {MAX_CAPACITY} sont attendus, pas des valeurs {cap.dtype}."
+        )
     result = cap.astype(np.int64)
-    if np.any(result < 0):
-        j = int(np.flatnonzero(result < 0)[0])
-        raise ValueError(f"capacity must be non-negative; tutor {j} has {result[j]}")
+    wrong = (result < 0) | (result > MAX_CAPACITY)
+    if np.any(wrong):
+        j = int(np.flatnonzero(wrong)[0])
+        raise MatchingInputError(
+            f"Places libres : de 0 à {MAX_CAPACITY} (un tuteur accompagne 1 à 3 personnes) ; le tuteur {j} en a {result[j]}."
+        )
     return result
 
 
@@ -103,12 +115,18 @@ def _check_capacity(capacity: ArrayLike, m: int) -> IntArray:
 
 
 def _solve_graph(
-    n: int, m: int, cap: IntArray, rows: IntArray, cols: IntArray, q: IntArray
+    n: int,
+    m: int,
+    cap: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    q: IntArray,
+    unit: int = SCORE_UNIT,
 ) -> IntArray:
     """Lexicographic optimum (cardinality, then total q) on the given edges.
 
     Returns the tutor of each mentee, -1 when unmatched. ``rows``/``cols`` must be unique pairs
-    of tutors with a positive capacity.
+    of tutors with a positive capacity; ``q`` integers in ``[0, unit]``.
     """
     tutor_of = np.full(n, -1, dtype=np.int64)
     if rows.size == 0:
@@ -126,7 +144,7 @@ def _solve_graph(
     place = first_place[c][edge] + offset
     place_owner = np.repeat(tutors, places)
     # Costs are positive integers held exactly in float64: (1 + UNIT) - q in [1, 1 + UNIT].
-    cost = (SCORE_UNIT + 1 - q[edge]).astype(np.float64)
+    cost = (unit + 1 - q[edge]).astype(np.float64)
     if n_places <= mentees.size:
         a_idx, b_idx, n_a, n_b = place, r[edge], n_places, mentees.size
     else:
@@ -135,9 +153,9 @@ def _solve_graph(
     if int(np.count_nonzero(maximum_bipartite_matching(graph, perm_type="column") >= 0)) < n_a:
         # Not every row can be matched: give each row a dummy column whose cost exceeds any
         # possible total of real costs, so that one more real match always wins.
-        dummy = float((n_a + 1) * (SCORE_UNIT + 1))
+        dummy = float((n_a + 1) * (unit + 1))
         if dummy * 4 >= 2.0**53:
-            raise ValueError("problem too large for exact arithmetic")
+            raise MatchingInputError("Problème trop grand pour un calcul exact.")
         graph = sp.csr_array(
             (
                 np.concatenate([cost, np.full(n_a, dummy)]),
@@ -159,7 +177,14 @@ def _solve_graph(
 
 
 def _duals(
-    n: int, m: int, cap: IntArray, rows: IntArray, cols: IntArray, q: IntArray, tutor_of: IntArray
+    n: int,
+    m: int,
+    cap: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    q: IntArray,
+    tutor_of: IntArray,
+    unit: int = SCORE_UNIT,
 ) -> tuple[IntArray, IntArray]:
     """Exact duals proving that ``tutor_of`` is optimal on the edges given.
 
@@ -171,7 +196,7 @@ def _duals(
     by Bellman-Ford. Returns ``(a, v)`` with ``a_i = u_i - B`` so that an edge is dual-feasible
     iff ``q_ij <= a_i + v_j``.
     """
-    big = np.int64(n + 2) * np.int64(SCORE_UNIT)
+    big = np.int64(n + 2) * np.int64(unit)
     matched = tutor_of >= 0
     load = np.bincount(tutor_of[matched], minlength=m)
     own = tutor_of[rows] == cols
@@ -226,12 +251,237 @@ def _quantise(values: FloatArray) -> IntArray:
     return np.rint(values * SCORE_UNIT).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """How good an assignment is, proven by a feasible solution of the dual linear programme.
+
+    With ``B`` the weight of one more pair (larger than any total of scores), every assignment
+    has ``B * (number of pairs) + (total score) <= bound``: so no assignment matches more than
+    ``max_pairs`` mentees, nor, with as many pairs as this one, scores more than ``score_bound``.
+    When the bound is met, the assignment is optimal: « optimum prouvé ». Scores are counted in
+    units of ``2**-30`` (exact integers).
+
+    Attributes
+    ----------
+    pairs : int
+        Pairs of the assignment.
+    total_units, bound_units : int
+        Its total score, and the proven bound on the total score of any assignment with as
+        many pairs, in units of ``2**-30``; ``bound_units`` is None when ``max_pairs > pairs``.
+    max_pairs : int
+        Proven upper bound on the number of pairs of any assignment.
+    """
+
+    pairs: int
+    total_units: int
+    max_pairs: int
+    bound_units: int | None
+
+    @property
+    def total_score(self) -> float:
+        return self.total_units / SCORE_UNIT
+
+    @property
+    def score_bound(self) -> float | None:
+        return None if self.bound_units is None else self.bound_units / SCORE_UNIT
+
+    @property
+    def proven_optimal(self) -> bool:
+        """No assignment matches more mentees, nor as many with a higher total score."""
+        return self.max_pairs == self.pairs and self.bound_units == self.total_units
+
+    @property
+    def gap(self) -> float | None:
+        """``(score_bound - total_score) / score_bound``: the most that is left to gain (0 when proven)."""
+        if self.bound_units is None:
+            return None
+        if self.bound_units <= 0:
+            return 0.0
+        return max(0.0, (self.bound_units - self.total_units) / self.bound_units)
+
+
+def _certificate(
+    n: int, cap: IntArray, q_own: int, pairs: int, a: IntArray, v: IntArray, unit: int = SCORE_UNIT
+) -> Certificate:
+    """The dual objective of ``(a, v)`` (see :func:`_duals`), which must cover every feasible pair."""
+    big = (n + 2) * unit
+    u_sum = sum(max(int(x) + big, 0) for x in a.tolist())
+    v_sum = sum(int(c) * int(x) for c, x in zip(cap.tolist(), v.tolist(), strict=True) if c > 0)
+    bound = u_sum + v_sum
+    max_pairs = bound // big
+    return Certificate(pairs, q_own, max_pairs, bound - big * pairs if max_pairs == pairs else None)
+
+
+class Assignment(list[tuple[int, int]]):
+    """The ``(mentee, tutor)`` pairs (a list), with their optimality :class:`Certificate`."""
+
+    certificate: Certificate
+
+    def __init__(self, pairs: list[tuple[int, int]], certificate: Certificate) -> None:
+        super().__init__(pairs)
+        self.certificate = certificate
+
+
+def tie_order(tutors: object) -> IntArray:
+    """Rank of each tutor in the documented tie rule (0 comes first).
+
+    At equal score, the tutor asked least recently comes first (never asked: first of all), then
+    the one registered first (smaller id). ``tutors`` is a sequence of :class:`matching.Tutor`.
+    """
+    from .types import Tutor
+
+    people = list(tutors)  # type: ignore[call-overload]
+    for t in people:
+        if not isinstance(t, Tutor):
+            raise MatchingInputError(f"Des tuteurs (Tutor) sont attendus, pas {type(t).__name__}.")
+    last = np.array([-np.inf if t.last_asked is None else t.last_asked for t in people])
+    ids = np.array([t.id for t in people], dtype=np.int64)
+    return _tie_rank(ids, last)
+
+
+def _tie_rank(ids: IntArray, last_asked: FloatArray) -> IntArray:
+    """Rank of each tutor: never or least recently asked first, then the smaller id."""
+    order = np.lexsort((np.arange(ids.size), ids, last_asked))
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[order] = np.arange(ids.size)
+    return rank
+
+
+def _check_tie_order(order: ArrayLike | None, m: int) -> IntArray:
+    if order is None:
+        return np.arange(m, dtype=np.int64)
+    rank = np.asarray(order)
+    if (
+        rank.shape != (m,)
+        or not np.issubdtype(rank.dtype, np.integer)
+        or not np.array_equal(np.sort(rank), np.arange(m))
+    ):
+        raise MatchingInputError(
+            f"Ordre des tuteurs à égalité : les rangs 0 à {m - 1}, chacun une fois, sont attendus."
+        )
+    return rank.astype(np.int64)
+
+
+def _break_ties(
+    n: int,
+    m: int,
+    cap: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    tutor_of: IntArray,
+    a: IntArray,
+    v: IntArray,
+    rank: IntArray,
+) -> IntArray:
+    """Among the optimal assignments, the one the tie rule chooses (the same whatever the solver saw).
+
+    ``rows, cols`` are every *tight* feasible pair of the whole problem (``q_ij = a_i + v_j``)
+    for optimal duals ``(a, v)``: every optimal assignment uses only those pairs, matches every
+    mentee whose dual is positive and fills every tutor whose dual is positive, and any
+    assignment that does so is optimal. Three more problems are solved in turn on these pairs,
+    each keeping the optimal set of the previous one exactly in the same way: prefer (1) the
+    tutors first in the tie rule (``rank``: least recently asked first), then (2) the mentees
+    first in order (the oldest demande), then (3) a fixed scramble of the pairs, so that the
+    answer does not depend on which optimal assignment the solver found first.
+    """
+    unit = SCORE_UNIT
+    if int(np.count_nonzero(tutor_of >= 0)) == rows.size:
+        return tutor_of  # every tight pair is used: this optimum is the only one
+    mentees_in = np.unique(rows).size
+    for stage in range(3):
+        must_mentee = (a + np.int64(n + 2) * np.int64(unit)) > 0
+        must_tutor = v > 0
+        if stage == 0:
+            tie = (m - 1 - rank)[cols]
+            top = m - 1
+        elif stage == 1:
+            tie = n - 1 - rows
+            top = n - 1
+        else:
+            room = (1 << 49) // ((n + 2) * (2 * mentees_in + 3))
+            top = int(max(1, min(1 << 24, room))) - 1
+            tie = _scramble(rows, cols) % (top + 1)
+        step = mentees_in * top + 1  # more than any total of `tie`
+        q = step * (must_mentee[rows].astype(np.int64) + must_tutor[cols]) + tie
+        unit = 2 * step + top
+        tutor_of, a, v = _solve_proven(n, m, cap, rows, cols, q, unit, tutor_of)
+        tight = q == a[rows] + v[cols]
+        rows, cols = rows[tight], cols[tight]
+        if int(np.count_nonzero(tutor_of >= 0)) == rows.size:
+            break
+    return tutor_of
+
+
+def _solve_proven(
+    n: int,
+    m: int,
+    cap: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    q: IntArray,
+    unit: int,
+    seed: IntArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Optimum (cardinality, then total q) over the sparse edges given, with duals covering them all.
+
+    As :func:`assign` does on a matrix: solve on a small part of the edges (each mentee's and each
+    tutor's best few, and the pairs of ``seed``), check every edge against the duals, add those
+    that break them, again until none does. When every mentee scores every tutor alike, the edges
+    given may be all the pairs there are; the part solved stays small.
+    """
+    taken = np.zeros(rows.size, dtype=bool)
+    taken[np.flatnonzero(seed[rows] == cols)] = True
+    per_tutor = _tutor_quota(cap)[cols]
+    order = np.lexsort((_scramble(rows, cols), -q, cols))
+    rank = np.arange(cols.size) - np.searchsorted(cols[order], cols[order], side="left")
+    taken[order[rank < per_tutor[order]]] = True
+    taken |= _top_per_group(rows, q, _MENTEE_K, rows, cols)
+    for round_number in range(1, _MAX_ROUNDS + 2):
+        r, c, qq = rows[taken], cols[taken], q[taken]
+        tutor_of = _solve_graph(n, m, cap, r, c, qq, unit)
+        a, v = _duals(n, m, cap, r, c, qq, tutor_of, unit)
+        slack = q - (a[rows] + v[cols])
+        bad = np.flatnonzero(slack > 0)
+        if bad.size == 0:
+            return tutor_of, a, v
+        if round_number >= _MAX_ROUNDS:
+            taken[:] = True
+            continue
+        if bad.size > _NEAR_PER_PERSON * (n + m):
+            keep = _top_per_group(rows[bad], slack[bad], _NEAR_PER_PERSON, rows[bad], cols[bad])
+            keep |= _top_per_group(cols[bad], slack[bad], _NEAR_PER_PERSON, rows[bad], cols[bad])
+            bad = bad[keep]
+        taken[bad] = True
+    raise RuntimeError("internal error: ties could not be broken")  # pragma: no cover
+
+
+def _tight(
+    s: FloatArray, a: IntArray, v: IntArray, usable: NDArray[np.bool_]
+) -> tuple[IntArray, IntArray]:
+    """Feasible pairs of the full matrix with ``q_ij = a_i + v_j`` (the duals cover every pair)."""
+    n = s.shape[0]
+    right = np.where(usable, (v.astype(np.float64) - 0.5) / SCORE_UNIT, np.inf)
+    left = a.astype(np.float64) / SCORE_UNIT
+    found_r: list[IntArray] = []
+    found_c: list[IntArray] = []
+    for r0 in range(0, n, _ROW_BLOCK):
+        block = s[r0 : r0 + _ROW_BLOCK]
+        r, c = np.nonzero(block >= left[r0 : r0 + _ROW_BLOCK, None] + right[None, :])
+        found_r.append(r + r0)
+        found_c.append(c)
+    rows, cols = np.concatenate(found_r), np.concatenate(found_c)
+    exact = _quantise(s[rows, cols]) == a[rows] + v[cols]
+    return rows[exact], cols[exact]
+
+
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
 
 
-def assign(scores: ArrayLike, capacity: ArrayLike) -> list[tuple[int, int]]:
+def assign(
+    scores: ArrayLike, capacity: ArrayLike, tie_order: ArrayLike | None = None
+) -> Assignment:
     """Optimal assignment of mentees to tutors.
 
     Parameters
@@ -240,26 +490,38 @@ def assign(scores: ArrayLike, capacity: ArrayLike) -> list[tuple[int, int]]:
         Score in [0, 1] of each pair, ``nan`` where the pair is infeasible (as returned by
         :func:`matching.score_matrix`).
     capacity : array_like of int, shape (n_tutors,)
-        Places of each tutor (0 allowed).
+        Places left of each tutor, 0 to 3.
+    tie_order : array_like of int, shape (n_tutors,), optional
+        Rank of each tutor in the tie rule (0 first), as :func:`tie_order` gives it from the
+        tutors (least recently asked first). Without it, ties are not broken by the rule: the
+        answer is still optimal and deterministic, but it is whichever optimum the solver met
+        first (cheaper when a great many assignments tie, as when every mentee ranks the
+        tutors alike).
 
     Returns
     -------
-    list of (int, int)
-        ``(mentee index, tutor index)`` pairs sorted by mentee: each mentee at most once, each
-        tutor at most ``capacity[j]`` times, never an infeasible pair. Among all such
+    Assignment
+        A list of ``(mentee index, tutor index)`` pairs sorted by mentee: each mentee at most
+        once, each tutor at most ``capacity[j]`` times, never an infeasible pair. Among all such
         assignments it has the largest number of pairs and, among those, the largest total
-        score (exact for scores rounded to ``2**-30``). The same input gives the same answer.
+        score (exact for scores rounded to ``2**-30``); among those, with ``tie_order``, the tie
+        rule decides: the tutors first in ``tie_order``, then the mentees first in order, then
+        a fixed scramble of the pairs.
+        Its ``certificate`` (:class:`Certificate`) proves it. The same input gives the same
+        answer, and :func:`matching.assign_all` gives it too, pair for pair.
 
     Raises
     ------
-    ValueError
-        Wrong shapes, a score outside [0, 1] (or infinite), a negative or non-integer capacity.
+    MatchingInputError
+        (a ``ValueError``) Wrong shapes, a score outside [0, 1] (or infinite), a capacity
+        outside 0–3 or not an integer, a tie order that is not a ranking.
     """
     s = _check_scores(scores)
     n, m = s.shape
     cap = _check_capacity(capacity, m)
+    rank = None if tie_order is None else _check_tie_order(tie_order, m)
     if n == 0 or m == 0:
-        return []
+        return Assignment([], Certificate(0, 0, 0, 0))
     # Pairs with a tutor without places can never be used.
     usable = cap > 0
     rows, cols = _initial_graph(s, cap)
@@ -269,7 +531,13 @@ def assign(scores: ArrayLike, capacity: ArrayLike) -> list[tuple[int, int]]:
         a, v = _duals(n, m, cap, rows, cols, q, tutor_of)
         new_rows, new_cols = _violations(s, a, v, usable)
         if new_rows.size == 0:
-            return _pairs(tutor_of)
+            matched = np.flatnonzero(tutor_of >= 0)
+            own = int(_quantise(s[matched, tutor_of[matched]]).sum())
+            certificate = _certificate(n, cap, own, int(matched.size), a, v)
+            if rank is not None:
+                tight_rows, tight_cols = _tight(s, a, v, usable)
+                tutor_of = _break_ties(n, m, cap, tight_rows, tight_cols, tutor_of, a, v, rank)
+            return Assignment(_pairs(tutor_of), certificate)
         if round_number >= _MAX_ROUNDS:
             # Safety net, never needed in practice: all feasible pairs, then it is proven.
             new_rows, new_cols = np.nonzero(~np.isnan(s) & usable[None, :])
@@ -479,30 +747,36 @@ def assign_sparse(
         ``(mentee index, tutor index)`` pairs sorted by mentee.
     """
     if isinstance(n_mentees, bool) or not isinstance(n_mentees, numbers.Integral) or n_mentees < 0:
-        raise ValueError(f"n_mentees must be a non-negative integer, got {n_mentees!r}")
+        raise MatchingInputError(
+            f"Nombre de bénéficiaires : un entier positif ou nul est attendu, pas {n_mentees!r}."
+        )
     n = int(n_mentees)
     r = np.asarray(rows)
     c = np.asarray(cols)
     sc = np.asarray(scores, dtype=np.float64)
     if r.ndim != 1 or c.shape != r.shape or sc.shape != r.shape:
-        raise ValueError(
-            f"rows, cols and scores must be 1-D of the same length, got {r.shape}, {c.shape}, {sc.shape}"
+        raise MatchingInputError(
+            f"Lignes, colonnes et scores : trois listes de même longueur sont attendues, pas {r.shape}, {c.shape}, {sc.shape}."
         )
     cap0 = np.asarray(capacity)
     m = cap0.shape[0] if cap0.ndim == 1 else -1
     cap = _check_capacity(capacity, m)
     if r.size and not (np.issubdtype(r.dtype, np.integer) and np.issubdtype(c.dtype, np.integer)):
-        raise ValueError("rows and cols must be integer indices")
+        raise MatchingInputError("Lignes et colonnes : des indices entiers sont attendus.")
     r = r.astype(np.int64)
     c = c.astype(np.int64)
     if r.size:
         if r.min() < 0 or r.max() >= n or c.min() < 0 or c.max() >= m:
-            raise ValueError(f"indices out of range for {n} mentees and {m} tutors")
+            raise MatchingInputError(f"Indices hors limites pour {n} bénéficiaires et {m} tuteurs.")
         if not (np.all(np.isfinite(sc)) and sc.min() >= 0.0 and sc.max() <= 1.0):
-            raise ValueError("scores of the given pairs must be finite and in [0, 1]")
+            raise MatchingInputError(
+                "Le score de chaque binôme donné est un nombre fini entre 0 et 1."
+            )
         key = r * m + c
         if np.unique(key).size != key.size:
-            raise ValueError("a (mentee, tutor) pair is given more than once")
+            raise MatchingInputError(
+                "Un même binôme (bénéficiaire, tuteur) est donné plusieurs fois."
+            )
     ok = cap[c] > 0
     r, c, sc = r[ok], c[ok], sc[ok]
     if r.size == 0:

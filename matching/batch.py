@@ -11,10 +11,12 @@ from numpy.typing import NDArray
 from .assignment import (
     _NEAR,
     SCORE_UNIT,
+    _break_ties,
     _duals,
     _pairs,
     _quantise,
     _solve_graph,
+    _tie_rank,
     _TopPerColumn,
     _tutor_quota,
 )
@@ -190,6 +192,18 @@ def assign_batch(
                 new_c.append(columns[c])
                 new_s.append(block[r, c])
         result = _result(tutor_of, rows, cols, scores, cap, v, raised, big, m, history)
+        if breaking == 0 and exact:
+            # Proven: the tie rule picks the same optimum as `assign` (see assignment._break_ties)
+            # among the pairs that meet the duals exactly, all of them within the band just read.
+            tr = np.concatenate([rows, *new_r])
+            tc = np.concatenate([cols, *new_c])
+            tq = _quantise(np.concatenate([scores, *new_s]))
+            tight = tq == a[tr] + v[tc]
+            key = np.unique(tr[tight] * m + tc[tight])
+            tutor_of = _break_ties(
+                n, m, cap, key // m, key % m, tutor_of, a, v, _tie_rank(ts.ids, ts.last_asked)
+            )
+            result = replace(result, pairs=_pairs(tutor_of))
         if breaking == 0 or not exact:
             return replace(result, proven_optimal=breaking == 0, rounds=round_number)
         rows, cols, scores = _unique_pairs(

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from .errors import MatchingInputError
 from .geo import EARTH_RADIUS_KM
 from .scoring import MenteeSide, TutorSide, _check_weights, _kernel, _TutorColumns, _Workspace
 from .types import Mentee, Tutor, Weights
@@ -48,9 +49,9 @@ def rank_candidates(
 
 def _check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
-        raise ValueError(f"k must be an integer, got {k!r}")
+        raise MatchingInputError(f"k (tuteurs gardés) : un nombre entier est attendu, pas {k!r}.")
     if k < 1:
-        raise ValueError(f"k must be at least 1 (how many tutors to keep), got {k}")
+        raise MatchingInputError(f"k (tuteurs gardés) : au moins 1, pas {k}.")
     return int(k)
 
 
@@ -144,7 +145,9 @@ class TutorIndex:
 
 def _check_mentee(mentee: object) -> None:
     if not isinstance(mentee, Mentee):
-        raise ValueError(f"expected a Mentee, got {type(mentee).__name__}")
+        raise MatchingInputError(
+            f"Un bénéficiaire (Mentee) est attendu, pas {type(mentee).__name__}."
+        )
 
 
 def top_candidates(

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .errors import MatchingInputError
 from .geo import chord_to_km, unit_vectors
 from .types import (
     NO_CAR_MAX_KM,
@@ -189,7 +190,9 @@ class TutorSide(_Side):
         tutors = list(tutors)
         for t in tutors:
             if not isinstance(t, Tutor):
-                raise ValueError(f"expected Tutor values, got {type(t).__name__}")
+                raise MatchingInputError(
+                    f"Des tuteurs (Tutor) sont attendus, pas {type(t).__name__}."
+                )
         m = len(tutors)
         self.tutors = tutors
         self.capacity = np.fromiter((t.capacity for t in tutors), dtype=np.int64, count=m)
@@ -246,7 +249,9 @@ class MenteeSide(_Side):
         mentees = list(mentees)
         for p in mentees:
             if not isinstance(p, Mentee):
-                raise ValueError(f"expected Mentee values, got {type(p).__name__}")
+                raise MatchingInputError(
+                    f"Des bénéficiaires (Mentee) sont attendus, pas {type(p).__name__}."
+                )
         n = len(mentees)
         self.mentees = mentees
         self._fill(mentees, np.ones(n, dtype=np.bool_))
@@ -410,7 +415,9 @@ def _gather_max(table: FloatArray, index: IntArray, out: FloatArray, tmp: FloatA
 
 def _check_weights(weights: Weights) -> Weights:
     if not isinstance(weights, Weights):
-        raise ValueError(f"weights must be a matching.Weights, got {type(weights).__name__}")
+        raise MatchingInputError(
+            f"Des poids (matching.Weights) sont attendus, pas {type(weights).__name__}."
+        )
     return weights
 
 
@@ -619,9 +626,11 @@ def explain(mentee: Mentee, tutor: Tutor, weights: Weights | None = None) -> Exp
     """
     w = _check_weights(weights if weights is not None else Weights())
     if not isinstance(mentee, Mentee):
-        raise ValueError(f"expected a Mentee, got {type(mentee).__name__}")
+        raise MatchingInputError(
+            f"Un bénéficiaire (Mentee) est attendu, pas {type(mentee).__name__}."
+        )
     if not isinstance(tutor, Tutor):
-        raise ValueError(f"expected a Tutor, got {type(tutor).__name__}")
+        raise MatchingInputError(f"Un tuteur (Tutor) est attendu, pas {type(tutor).__name__}.")
     # A tutor without a place left is infeasible whatever else; the parts are still worth
     # showing, so they are computed as if one place were left.
     ts = TutorSide([tutor if tutor.capacity > 0 else replace(tutor, capacity=1)])

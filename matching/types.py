@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .errors import MatchingInputError
+
 __all__ = [
     "DAYS",
     "NO_CAR_MAX_KM",
@@ -84,9 +86,9 @@ def slot_label(bit: int) -> str:
         For instance ``"mardi soir"`` for bit 5.
     """
     if isinstance(bit, bool) or not isinstance(bit, numbers.Integral):
-        raise ValueError(f"slot bit must be an integer, got {bit!r}")
+        raise MatchingInputError(f"Un créneau est un nombre entier, pas {bit!r}.")
     if not 0 <= int(bit) < SLOT_COUNT:
-        raise ValueError(f"slot bit must be in 0..{SLOT_COUNT - 1}, got {bit}")
+        raise MatchingInputError(f"Un créneau est un nombre de 0 à {SLOT_COUNT - 1}, pas {bit}.")
     day, part = divmod(int(bit), 3)
     return f"{DAYS[day]} {PARTS_OF_DAY[part]}"
 
@@ -108,27 +110,52 @@ def slots_to_labels(mask: int) -> list[str]:
     return [slot_label(bit) for bit in range(SLOT_COUNT) if mask >> bit & 1]
 
 
+#: French names of the fields, for error messages.
+_FIELD_LABELS = {
+    "id": "Identifiant",
+    "lat": "Latitude",
+    "lon": "Longitude",
+    "availability": "Disponibilités",
+    "max_km": "Distance maximale",
+    "has_car": "Voiture",
+    "remote_ok": "Rencontres à distance",
+    "capacity": "Places libres",
+    "last_asked": "Dernière sollicitation",
+    "distance": "distance",
+    "sector": "métier",
+    "experience": "expérience vécue",
+}
+
+
+def _label(name: str) -> str:
+    return _FIELD_LABELS.get(name, name)
+
+
 def _check_mask(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer bitmask, got {value!r}")
+        raise MatchingInputError(
+            f"{_label(name)} : un nombre entier est attendu (masque des créneaux), pas {value!r}."
+        )
     value = int(value)
     if value < 0:
-        raise ValueError(f"{name} must be non-negative, got {value}")
+        raise MatchingInputError(
+            f"{_label(name)} : une valeur positive ou nulle est attendue, pas {value}."
+        )
     if value > ALL_SLOTS:
         extra = [bit for bit in range(SLOT_COUNT, value.bit_length()) if value >> bit & 1]
-        raise ValueError(
-            f"{name} has bits beyond the {SLOT_COUNT} weekly slots (bits {extra}); "
-            f"valid bits are 0..{SLOT_COUNT - 1} (3 * day + part)"
+        raise MatchingInputError(
+            f"{_label(name)} : des créneaux hors des {SLOT_COUNT} de la semaine (bits {extra}) ; "
+            f"les créneaux vont de 0 à {SLOT_COUNT - 1} (3 × jour + moment)."
         )
     return value
 
 
 def _check_real(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise MatchingInputError(f"{_label(name)} : un nombre est attendu, pas {value!r}.")
     result = float(value)
     if not math.isfinite(result):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise MatchingInputError(f"{_label(name)} : un nombre fini est attendu, pas {value!r}.")
     return result
 
 
@@ -136,37 +163,42 @@ def _check_bool(value: Any, name: str) -> bool:
     # numpy.bool_ is not a bool subclass but is a fine value here.
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    raise ValueError(f"{name} must be True or False, got {value!r}")
+    raise MatchingInputError(
+        f"{_label(name)} : oui ou non (True ou False) est attendu, pas {value!r}."
+    )
 
 
 def _check_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise MatchingInputError(f"{_label(name)} : un nombre entier est attendu, pas {value!r}.")
     return int(value)
 
 
 def _check_sectors(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValueError(f"sectors must be a tuple of ROME codes such as ('K1302',), got {value!r}")
+        raise MatchingInputError(
+            f"Les métiers sont une liste de codes ROME comme ('K1302',), pas {value!r}."
+        )
     codes = tuple(value)
     for code in codes:
         if not isinstance(code, str) or not ROME_CODE.fullmatch(code):
-            raise ValueError(
-                f"malformed ROME code {code!r}: expected a grand domaine letter A..N, optionally "
-                "followed by 2 digits (domaine professionnel) and 2 more (métier), e.g. 'K1302'"
+            raise MatchingInputError(
+                f"Code ROME mal formé : {code!r}. Un code ROME est une lettre de A à N (grand "
+                "domaine), suivie ou non de 2 chiffres (domaine professionnel) puis de 2 autres "
+                "(métier), par exemple « K1302 »."
             )
     return codes
 
 
 def _check_obstacles(value: Any) -> frozenset[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValueError(
-            f"obstacles must be a set of short codes such as {{'mobility'}}, got {value!r}"
+        raise MatchingInputError(
+            f"Les difficultés sont un ensemble de codes comme {{'mobility'}}, pas {value!r}."
         )
     codes = frozenset(value)
     for code in codes:
         if not isinstance(code, str) or not code.strip():
-            raise ValueError(f"obstacle codes must be non-empty strings, got {code!r}")
+            raise MatchingInputError(f"Un code de difficulté est un texte non vide, pas {code!r}.")
     return codes
 
 
@@ -176,17 +208,17 @@ def _validate_person(person: Mentee | Tutor) -> None:
     put(person, "id", _check_int(person.id, "id"))
     lat = _check_real(person.lat, "lat")
     if not -90.0 <= lat <= 90.0:
-        raise ValueError(f"lat must be in [-90, 90] degrees, got {lat}")
+        raise MatchingInputError(f"La latitude va de -90 à 90 degrés, pas {lat}.")
     lon = _check_real(person.lon, "lon")
     if not -180.0 <= lon <= 180.0:
-        raise ValueError(f"lon must be in [-180, 180] degrees, got {lon}")
+        raise MatchingInputError(f"La longitude va de -180 à 180 degrés, pas {lon}.")
     put(person, "lat", lat)
     put(person, "lon", lon)
     put(person, "sectors", _check_sectors(person.sectors))
     put(person, "availability", _check_mask(person.availability, "availability"))
     max_km = _check_real(person.max_km, "max_km")
     if max_km < 0:
-        raise ValueError(f"max_km must be non-negative, got {max_km}")
+        raise MatchingInputError(f"La distance maximale est positive ou nulle, pas {max_km} km.")
     put(person, "max_km", max_km)
     put(person, "has_car", _check_bool(person.has_car, "has_car"))
     put(person, "remote_ok", _check_bool(person.remote_ok, "remote_ok"))
@@ -271,10 +303,14 @@ class Tutor:
         _validate_person(self)
         capacity = _check_int(self.capacity, "capacity")
         if capacity < 0:
-            raise ValueError(f"capacity must be non-negative, got {capacity}")
+            raise MatchingInputError(
+                f"Places libres d'un tuteur : de 0 à {MAX_CAPACITY}, pas {capacity} (un tuteur "
+                "accompagne 1 à 3 personnes)."
+            )
         if capacity > MAX_CAPACITY:
-            raise ValueError(
-                f"capacity (places left) must be at most {MAX_CAPACITY}, got {capacity}: a tutor follows 1 to 3 people"
+            raise MatchingInputError(
+                f"Places libres d'un tuteur : au plus {MAX_CAPACITY}, pas {capacity} (un tuteur "
+                "accompagne 1 à 3 personnes)."
             )
         object.__setattr__(self, "capacity", capacity)
         if self.last_asked is not None:
@@ -316,17 +352,25 @@ class Weights:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ValueError(f"weight {f.name!r} must be a number, got {value!r}")
+                raise MatchingInputError(
+                    f"Poids « {_label(f.name)} » : un nombre est attendu, pas {value!r}."
+                )
             value = float(value)
             if not math.isfinite(value):
-                raise ValueError(f"weight {f.name!r} must be finite, got {value!r}")
+                raise MatchingInputError(
+                    f"Poids « {_label(f.name)} » : un nombre fini est attendu, pas {value!r}."
+                )
             if value < 0:
-                raise ValueError(f"weight {f.name!r} must be non-negative, got {value}")
+                raise MatchingInputError(
+                    f"Poids « {_label(f.name)} » : entre 0 et 1, pas {value} (négatif)."
+                )
             if value > 1:
-                raise ValueError(f"weight {f.name!r} must be at most 1, got {value}")
+                raise MatchingInputError(f"Poids « {_label(f.name)} » : entre 0 et 1, pas {value}.")
             object.__setattr__(self, f.name, value)
         if self.total <= 0:
-            raise ValueError("at least one weight must be positive (all weights are zero)")
+            raise MatchingInputError(
+                "Tous les poids sont nuls : au moins un poids doit être positif."
+            )
 
     @property
     def total(self) -> float:
@@ -344,8 +388,10 @@ class Weights:
         Missing parts take their default; an unknown part is an error.
         """
         if not isinstance(data, Mapping):
-            raise ValueError(f"weights must be given as a mapping, got {data!r}")
+            raise MatchingInputError(f"Les poids sont donnés critère par critère, pas {data!r}.")
         unknown = sorted(set(data) - set(cls.PARTS))
         if unknown:
-            raise ValueError(f"unknown weight(s) {unknown}; expected among {list(cls.PARTS)}")
+            raise MatchingInputError(
+                f"Poids inconnu(s) : {unknown} ; les critères sont {list(cls.PARTS)}."
+            )
         return cls(**{name: data[name] for name in cls.PARTS if name in data})

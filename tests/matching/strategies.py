@@ -100,5 +100,5 @@ def score_problems(
     scores = np.array([np.nan if u < nan_rate else v for u, v in cells], dtype=np.float64).reshape(
         n, m
     )
-    capacity = np.array(draw(st.lists(st.integers(0, 4), min_size=m, max_size=m)), dtype=np.int64)
+    capacity = np.array(draw(st.lists(st.integers(0, 3), min_size=m, max_size=m)), dtype=np.int64)
     return scores, capacity

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 import matching
-from matching import assign, assign_sparse
+from matching import MatchingInputError, assign, assign_sparse
 
 from .strategies import PROPERTY, mentees, score_problems, tutors
 
@@ -135,33 +135,34 @@ def test_larger_random_instance_matches_reference():
 @pytest.mark.parametrize(
     ("scores", "capacity", "message"),
     [
-        ([0.5, 0.2], [1, 1], "2-D"),
-        ([[0.5, 0.2]], [1], "one entry per tutor"),
-        ([[0.5, 0.2]], [[1, 1]], "one entry per tutor"),
-        ([[0.5, 1.2]], [1, 1], r"in \[0, 1\] or nan"),
-        ([[0.5, -0.1]], [1, 1], r"in \[0, 1\] or nan"),
-        ([[0.5, np.inf]], [1, 1], r"in \[0, 1\] or nan"),
-        ([[0.5, 0.2]], [1, -1], "non-negative"),
-        ([[0.5, 0.2]], [1, 1.5], "non-negative integers"),
-        ([[0.5, 0.2]], [True, False], "non-negative integers"),
-        ([["a", 0.2]], [1, 1], "2-D array of numbers"),
+        ([0.5, 0.2], [1, 1], "2 dimensions"),
+        ([[0.5, 0.2]], [1], "une valeur par tuteur"),
+        ([[0.5, 0.2]], [[1, 1]], "une valeur par tuteur"),
+        ([[0.5, 1.2]], [1, 1], "entre 0 et 1"),
+        ([[0.5, -0.1]], [1, 1], "entre 0 et 1"),
+        ([[0.5, np.inf]], [1, 1], "entre 0 et 1"),
+        ([[0.5, 0.2]], [1, -1], "de 0 à 3"),
+        ([[0.5, 0.2]], [1, 4], "de 0 à 3"),
+        ([[0.5, 0.2]], [1, 1.5], "nombres entiers"),
+        ([[0.5, 0.2]], [True, False], "nombres entiers"),
+        ([["a", 0.2]], [1, 1], "tableau de nombres"),
     ],
 )
 def test_bad_input_is_refused(scores, capacity, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(MatchingInputError, match=message):
         assign(scores, capacity)
 
 
 def test_bad_sparse_input_is_refused():
-    with pytest.raises(ValueError, match="more than once"):
+    with pytest.raises(ValueError, match="plusieurs fois"):
         assign_sparse(2, [0, 0], [1, 1], [0.5, 0.5], [1, 1])
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match="hors limites"):
         assign_sparse(2, [0, 2], [1, 1], [0.5, 0.5], [1, 1])
-    with pytest.raises(ValueError, match="finite and in"):
+    with pytest.raises(ValueError, match="nombre fini entre 0 et 1"):
         assign_sparse(2, [0, 1], [1, 1], [0.5, np.nan], [1, 1])
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="même longueur"):
         assign_sparse(2, [0, 1], [1], [0.5, 0.5], [1, 1])
-    with pytest.raises(ValueError, match="non-negative integer"):
+    with pytest.raises(ValueError, match="entier positif ou nul"):
         assign_sparse(-1, [], [], [], [1])
 
 
@@ -212,3 +213,99 @@ def test_identical_rankings_and_staircases_reach_the_dense_optimum(n, m, seed, s
         float(scores[rows[ok], columns[cols][ok]].sum()), abs=1e-6
     )
     assert matching.assign(scores, capacity) == pairs  # deterministic
+
+
+# --------------------------------------------------------------------------------------------
+# The optimality certificate, and the tie rule (issue 18)
+# --------------------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(score_problems(max_mentees=20, max_tutors=10))
+def test_certificate_bound_equals_the_objective(problem):
+    scores, capacity = problem
+    pairs = assign(scores, capacity)
+    cert = pairs.certificate
+    count, total = reference_optimum(scores, capacity)
+    own = sum(int(np.rint(scores[i, j] * matching.SCORE_UNIT)) for i, j in pairs)
+    # The dual bound is met exactly: the assignment is proven optimal, and it is the optimum.
+    assert cert.pairs == len(pairs) == count == cert.max_pairs
+    assert cert.total_units == own
+    assert cert.bound_units == own
+    assert cert.proven_optimal and cert.gap == 0.0
+    assert cert.score_bound is not None and abs(cert.score_bound - total) <= TOLERANCE
+
+
+def _brute_force_tie_key(scores, capacity, rank):
+    """Best (pairs, total in 2**-30 units, tutors first in the tie rule, mentees first) by enumeration."""
+    n, m = scores.shape
+    q = np.where(np.isnan(scores), -1, np.rint(np.nan_to_num(scores) * matching.SCORE_UNIT))
+    best = None
+    left = list(capacity)
+
+    def walk(i, key):
+        nonlocal best
+        if i == n:
+            best = key if best is None or key > best else best
+            return
+        walk(i + 1, key)
+        for j in range(m):
+            if q[i, j] >= 0 and left[j] > 0:
+                left[j] -= 1
+                count, total, tutors_, mentees_ = key
+                walk(
+                    i + 1,
+                    (
+                        count + 1,
+                        total + int(q[i, j]),
+                        tutors_ + m - 1 - rank[j],
+                        mentees_ + n - 1 - i,
+                    ),
+                )
+                left[j] += 1
+
+    walk(0, (0, 0, 0, 0))
+    return best
+
+
+@PROPERTY
+@given(score_problems(max_mentees=5, max_tutors=4), st.randoms(use_true_random=False))
+def test_ties_follow_the_documented_rule(problem, random):
+    """Among optimal assignments: the tutors first in the tie order (least recently asked), then
+    the mentees first in order: checked against every assignment there is."""
+    scores, capacity = problem
+    n, m = scores.shape
+    rank = np.array(random.sample(range(m), m), dtype=np.int64)
+    pairs = assign(scores, capacity, tie_order=rank)
+    key = (
+        len(pairs),
+        sum(int(np.rint(scores[i, j] * matching.SCORE_UNIT)) for i, j in pairs),
+        sum(m - 1 - int(rank[j]) for _, j in pairs),
+        sum(n - 1 - i for i, _ in pairs),
+    )
+    assert key == _brute_force_tie_key(scores, capacity, rank)
+
+
+def test_ties_on_identical_rankings_do_not_depend_on_the_graph():
+    """Every mentee scores every tutor alike: a great many optima; the rule picks one, the least
+    recently asked tutors first, whatever the first candidate graph was."""
+    rng = np.random.default_rng(5)
+    base = rng.choice([0.4, 0.6, 0.8], size=12)
+    scores = np.tile(base, (40, 1))
+    capacity = rng.integers(1, 4, size=12)
+    rank = rng.permutation(12)
+    pairs = assign(scores, capacity, tie_order=rank)
+    # Capacities are filled best score first, then by tie rank; the first mentees get them.
+    order = np.lexsort((rank, -base))
+    expected_tutors = sorted(np.repeat(order, capacity[order])[:40].tolist())
+    assert sorted(j for _, j in pairs) == expected_tutors
+    assert [i for i, _ in pairs] == list(range(min(40, int(capacity.sum()))))
+    assert assign(scores[::-1].copy(), capacity, tie_order=rank) == pairs
+
+
+def test_bad_tie_order_is_refused():
+    with pytest.raises(MatchingInputError, match="Ordre des tuteurs"):
+        assign([[0.5, 0.2]], [1, 1], tie_order=[0, 0])
+    with pytest.raises(MatchingInputError, match="Ordre des tuteurs"):
+        assign([[0.5, 0.2]], [1, 1], tie_order=[0])
+    assert matching.tie_order([]).size == 0

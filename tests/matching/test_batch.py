@@ -22,6 +22,26 @@ def test_assign_all_is_the_optimum_over_all_pairs(ms, ts, w, k):
     count, total = reference_optimum(scores, capacity)
     assert len(pairs) == count
     assert abs(sum(scores[i, j] for i, j in pairs) - total) <= TOLERANCE
+    # Pair for pair, not only in total: both apply the tie rule (least recently asked first).
+    assert pairs == matching.assign(scores, capacity, tie_order=matching.tie_order(ts))
+
+
+@PROPERTY
+@given(
+    st.lists(mentees(), min_size=3, max_size=14),
+    st.lists(tutors(), min_size=2, max_size=6),
+    st.integers(1, 2),
+)
+def test_assign_all_equals_assign_pair_for_pair_with_many_ties(ms, ts, k):
+    """Few distinct people (copies): many equal scores, many optima; the rule picks the same one."""
+    ms = [ms[i % 3] for i in range(len(ms))]
+    scores = matching.score_matrix(ms, ts)
+    capacity = np.array([t.capacity for t in ts], dtype=np.int64)
+    expected = matching.assign(scores, capacity, tie_order=matching.tie_order(ts))
+    assert matching.assign_all(ms, ts, k=k) == expected
+    result = matching.assign_batch(ms, ts, k=k)
+    assert result.pairs == expected and result.proven_optimal
+    assert result.max_pairs == expected.certificate.max_pairs == len(expected)
 
 
 @PROPERTY

@@ -106,12 +106,12 @@ def test_large_spread_out_index_agrees_with_full_scan():
 
 
 def test_bad_k_and_types():
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(ValueError, match=r"k \(tuteurs gardés\) : au moins 1"):
         matching.top_candidates(mentee(), [tutor()], k=-1)
-    with pytest.raises(ValueError, match="k must be an integer"):
+    with pytest.raises(ValueError, match="nombre entier"):
         matching.top_candidates(mentee(), [tutor()], k=2.5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="expected a Mentee"):
+    with pytest.raises(ValueError, match="Un bénéficiaire"):
         matching.top_candidates(tutor(), [tutor()])  # type: ignore[arg-type]
     assert matching.top_candidates(mentee(), []) == []
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(ValueError, match=r"k \(tuteurs gardés\) : au moins 1"):
         matching.top_candidates(mentee(), [tutor()], k=0)  # was silently []

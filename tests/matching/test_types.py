@@ -48,26 +48,26 @@ def tutor(**changes):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"lat": 91.0}, "lat must be in"),
-        ({"lat": -90.5}, "lat must be in"),
-        ({"lon": 180.01}, "lon must be in"),
-        ({"lat": math.nan}, "lat must be finite"),
-        ({"lon": "0.5"}, "lon must be a number"),
-        ({"availability": 1 << 21}, "bits beyond the 21 weekly slots"),
-        ({"availability": -1}, "availability must be non-negative"),
-        ({"availability": 2.0}, "availability must be an integer"),
-        ({"sectors": ("K13021",)}, "malformed ROME code"),
-        ({"sectors": ("k1302",)}, "malformed ROME code"),
-        ({"sectors": ("O1302",)}, "malformed ROME code"),
-        ({"sectors": ("K130",)}, "malformed ROME code"),
-        ({"sectors": "K1302"}, "sectors must be a tuple"),
-        ({"max_km": -1.0}, "max_km must be non-negative"),
-        ({"max_km": math.inf}, "max_km must be finite"),
-        ({"has_car": "yes"}, "has_car must be True or False"),
-        ({"remote_ok": 1}, "remote_ok must be True or False"),
-        ({"obstacles": "mobility"}, "obstacles must be a set"),
-        ({"obstacles": frozenset({""})}, "non-empty strings"),
-        ({"id": "12"}, "id must be an integer"),
+        ({"lat": 91.0}, "latitude va de -90 à 90"),
+        ({"lat": -90.5}, "latitude va de -90 à 90"),
+        ({"lon": 180.01}, "longitude va de -180 à 180"),
+        ({"lat": math.nan}, "Latitude : un nombre fini"),
+        ({"lon": "0.5"}, "Longitude : un nombre est attendu"),
+        ({"availability": 1 << 21}, "hors des 21 de la semaine"),
+        ({"availability": -1}, "Disponibilités : une valeur positive"),
+        ({"availability": 2.0}, "Disponibilités : un nombre entier"),
+        ({"sectors": ("K13021",)}, "Code ROME mal formé"),
+        ({"sectors": ("k1302",)}, "Code ROME mal formé"),
+        ({"sectors": ("O1302",)}, "Code ROME mal formé"),
+        ({"sectors": ("K130",)}, "Code ROME mal formé"),
+        ({"sectors": "K1302"}, "liste de codes ROME"),
+        ({"max_km": -1.0}, "distance maximale est positive"),
+        ({"max_km": math.inf}, "Distance maximale : un nombre fini"),
+        ({"has_car": "yes"}, "Voiture : oui ou non"),
+        ({"remote_ok": 1}, "Rencontres à distance : oui ou non"),
+        ({"obstacles": "mobility"}, "Les difficultés sont un ensemble"),
+        ({"obstacles": frozenset({""})}, "texte non vide"),
+        ({"id": "12"}, "Identifiant : un nombre entier"),
     ],
 )
 def test_person_validation(changes, message):
@@ -80,9 +80,9 @@ def test_person_validation(changes, message):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"capacity": -1}, "capacity must be non-negative"),
-        ({"capacity": 1.5}, "capacity must be an integer"),
-        ({"last_asked": math.nan}, "last_asked must be finite"),
+        ({"capacity": -1}, "Places libres d'un tuteur : de 0 à 3"),
+        ({"capacity": 1.5}, "Places libres : un nombre entier"),
+        ({"last_asked": math.nan}, "Dernière sollicitation : un nombre fini"),
     ],
 )
 def test_tutor_validation(changes, message):
@@ -141,7 +141,7 @@ def test_slot_labels():
     for bad in (-1, 21, 2.0, True):
         with pytest.raises(ValueError):
             matching.slot_label(bad)
-    with pytest.raises(ValueError, match="bits beyond"):
+    with pytest.raises(ValueError, match="hors des 21"):
         matching.slots_to_labels(1 << 22)
 
 
@@ -170,19 +170,22 @@ def test_weights_defaults_roundtrip_and_validation():
     assert Weights.from_dict({"sector": 0.5}) == Weights(sector=0.5)
     assert Weights(distance=0, sector=0, availability=0, experience=1).total == 1.0
     for bad, message in [
-        ({"distance": -0.1}, "non-negative"),
-        ({"distance": 1.5}, "at most 1"),
-        ({"sector": math.nan}, "finite"),
-        ({"availability": math.inf}, "finite"),
-        ({"experience": "1"}, "number"),
-        ({"distance": True}, "number"),
-        ({"distance": 0, "sector": 0, "availability": 0, "experience": 0}, "all weights are zero"),
+        ({"distance": -0.1}, "négatif"),
+        ({"distance": 1.5}, "entre 0 et 1"),
+        ({"sector": math.nan}, "nombre fini"),
+        ({"availability": math.inf}, "nombre fini"),
+        ({"experience": "1"}, "un nombre est attendu"),
+        ({"distance": True}, "un nombre est attendu"),
+        (
+            {"distance": 0, "sector": 0, "availability": 0, "experience": 0},
+            "Tous les poids sont nuls",
+        ),
     ]:
         with pytest.raises(ValueError, match=message):
             Weights(**bad)
-    with pytest.raises(ValueError, match="unknown weight"):
+    with pytest.raises(ValueError, match="Poids inconnu"):
         Weights.from_dict({"distance": 1, "age": 2})
-    with pytest.raises(ValueError, match="mapping"):
+    with pytest.raises(ValueError, match="critère par critère"):
         Weights.from_dict([("distance", 1)])  # type: ignore[arg-type]
 
 
@@ -200,17 +203,17 @@ def test_silent_inputs_are_refused():
         "has_car": True,
         "remote_ok": False,
     }
-    with pytest.raises(ValueError, match="at most 3"):
+    with pytest.raises(ValueError, match="au plus 3"):
         matching.Tutor(**base, capacity=MAX_CAPACITY + 1)
     assert matching.Tutor(**base, capacity=MAX_CAPACITY).capacity == 3
     mentee = matching.Mentee(**base)
     tutors = [matching.Tutor(**base)]
     for k in (0, -1):
-        with pytest.raises(ValueError, match="at least 1"):
+        with pytest.raises(ValueError, match="au moins 1"):
             matching.top_candidates(mentee, tutors, k=k)
-        with pytest.raises(ValueError, match="at least 1"):
+        with pytest.raises(ValueError, match="au moins 1"):
             matching.candidate_graph([mentee], tutors, k=k)
-    with pytest.raises(ValueError, match="at most 1"):
+    with pytest.raises(ValueError, match="entre 0 et 1"):
         Weights(distance=2)
-    with pytest.raises(ValueError, match="malformed ROME code"):
+    with pytest.raises(ValueError, match="Code ROME mal formé"):
         matching.Mentee(**{**base, "sectors": ("Z9999",)})
