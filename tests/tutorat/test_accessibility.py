@@ -48,7 +48,7 @@ pytestmark = [pytest.mark.browser]
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
-MAX_PAGES = 60  # per role: a bound on the crawl, far above what any role can reach today
+MAX_PAGES = 90  # per role: a bound on the crawl, far above what any role can reach today
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Links never followed: leaving the session, JSON look-ups, files to download.
 SKIP_PATH = re.compile(r"^/(deconnexion|static/|api/)|/export")

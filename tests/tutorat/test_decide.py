@@ -97,11 +97,16 @@ def _decline(app, world):
 def test_the_page_ranks_compactly_and_shows_who_was_left_out_and_why(app, world):
     b = _browser(app, world["referent"])
     page = _page(b, f"/referent/demandes/{world['request']}")
-    ranked, left_out = page.split('id="ecartes"')
+    ranked, counts = page.split('id="ecartes"')
     assert 'class="table compare"' in ranked and "<summary>Proche Tuteur</summary>" in ranked
     assert (
         "Lointaine" not in ranked and "Repos Tuteur" not in ranked and "Nouveau Venu" not in ranked
     )
+    # The demande's page counts the left-out tutors by reason; the people are on their own page.
+    assert "En repos après un binôme</strong> : 1 tuteur" in counts
+    assert "Trop loin</strong> : 1 tuteur" in counts and "Lointaine" not in counts
+    assert f"/referent/demandes/{world['request']}/ecartes" in counts
+    left_out = _page(b, f"/referent/demandes/{world['request']}/ecartes")
     assert "En repos après un binôme</strong> : 1 tuteur" in left_out
     assert "Repos Tuteur</strong>, Pavie" in left_out and "en repos jusqu'au" in left_out
     assert "Trop loin</strong> : 1 tuteur" in left_out
@@ -121,8 +126,10 @@ def test_a_tutor_who_declined_is_not_ranked_nor_proposable_again(app, world):
     b = _browser(app, world["referent"])
     url = f"/referent/demandes/{world['request']}"
     page = _page(b, url)
-    ranked, left_out = page.split('id="ecartes"')
+    ranked, counts = page.split('id="ecartes"')
     assert "Proche Tuteur" not in ranked
+    assert "A déjà refusé cette demande</strong> : 1 tuteur" in counts
+    left_out = _page(b, f"{url}/ecartes")
     assert "A déjà refusé cette demande</strong> : 1 tuteur" in left_out
     assert "a refusé le" in left_out and "Pas disponible en ce moment" in left_out
     before = _counts(app, world["request"])

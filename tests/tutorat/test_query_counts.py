@@ -140,6 +140,7 @@ def test_query_counts_do_not_grow_with_the_data(app, world):
     assert browser.login(world["referent"], PASSWORD).status_code == 302
     urls = {
         "demande": f"/referent/demandes/{world['request']}",
+        "tuteurs écartés": f"/referent/demandes/{world['request']}/ecartes",
         "tableau de bord": "/referent/",
         "binôme": f"/referent/binomes/{world['pair']}",
         "indicateurs": "/indicateurs/",
@@ -170,6 +171,7 @@ def test_query_counts_do_not_grow_with_the_data(app, world):
     )
     # The pool is the only thing kept: the demande page is cheaper with it, the others are not.
     assert small["demande"][1] < small["demande"][0]
+    assert small["tuteurs écartés"][1] < small["tuteurs écartés"][0]
     for page in ("tableau de bord", "binôme", "indicateurs"):
         assert small[page][0] == small[page][1], (page, small)
 
@@ -196,8 +198,9 @@ def test_candidate_list_follows_a_change_committed_elsewhere(app, world):
         profile.places_used = profile.capacity
         db.session.commit()
     page = browser.client.get(url).get_data(as_text=True)
-    ranked, left_out = page.split('id="ecartes"')
-    assert "Nouvelle Tutrice" not in ranked
+    ranked, counts = page.split('id="ecartes"')
+    assert "Nouvelle Tutrice" not in ranked and "Plus de place libre</strong> : 1 tuteur" in counts
+    left_out = browser.client.get(f"{url}/ecartes").get_data(as_text=True)
     assert "Nouvelle Tutrice" in left_out.split("Plus de place libre")[1]
 
 

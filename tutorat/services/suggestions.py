@@ -13,13 +13,12 @@ import math
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import joinedload
 
 import matching
 from tutorat import vocab
@@ -207,12 +206,37 @@ def available_tutors_stmt(exclude_user_id: int | None = None):
     return stmt
 
 
+@dataclass(frozen=True)
+class CandidateTutor:
+    """A ranked tutor's name (a plain row, not the account: a demande page shows ten)."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Place(Protocol):
+    """A commune as the meeting place needs it (a `Commune` or a row of the same columns)."""
+
+    code_insee: str
+    nom: str
+    latitude: float
+    longitude: float
+    population: int
+
+
 @dataclass
 class Candidate:
     rank: int
-    tutor: User
-    profile: TutorProfile
-    commune: Commune
+    tutor: CandidateTutor
+    commune: Place
+    places_left: int
+    capacity: int
     explanation: Any  # matching.Explanation
     meeting_place: str
 
@@ -391,11 +415,24 @@ _TOKEN_AND_WEIGHTS = select(
     select(PoolVersion.token).where(PoolVersion.id == 1).scalar_subquery().label("token"),
     select(Setting.value).where(Setting.key == "weights").scalar_subquery().label("weights"),
 )
+# The ranked tutors' names, places and communes as plain rows (no ORM objects: ten of them, with
+# their profiles and communes, cost more to build than the query).
 _CANDIDATE_ROWS = (
-    select(TutorProfile, User, Commune)
+    select(
+        TutorProfile.user_id,
+        User.first_name,
+        User.last_name,
+        User.email,
+        TutorProfile.capacity,
+        TutorProfile.places_used,
+        Commune.code_insee,
+        Commune.nom,
+        Commune.latitude,
+        Commune.longitude,
+        Commune.population,
+    )
     .join(User, User.id == TutorProfile.user_id)
     .join(Commune, Commune.code_insee == TutorProfile.commune_code)
-    .options(joinedload(TutorProfile.metier))
     .where(TutorProfile.user_id.in_(bindparam("ids", expanding=True)))
 )
 
@@ -458,22 +495,22 @@ def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candida
     if not top:
         return [], feasible
     rows = db.session.execute(_CANDIDATE_ROWS, {"ids": [pool.ids[i] for i, _ in top]}).all()
-    by_id = {tp.user_id: (tp, user, c) for tp, user, c in rows}
+    by_id = {row.user_id: row for row in rows}
     out: list[Candidate] = []
     for (index, _score), explanation in zip(top, explanations, strict=True):
-        found = by_id.get(pool.ids[index])
-        if found is None:  # removed since the token was read
+        row = by_id.get(pool.ids[index])
+        if row is None:  # removed since the token was read
             continue
-        tp, user, c = found
         out.append(
             Candidate(
                 len(out) + 1,
-                user,
-                tp,
-                c,
+                CandidateTutor(row.user_id, row.first_name, row.last_name, row.email),
+                row,
+                row.capacity - row.places_used,
+                row.capacity,
                 explanation,
                 # No meeting place for a pair that can only meet at a distance.
-                "" if explanation.remote else _meeting_place(pool, commune, c),
+                "" if explanation.remote else _meeting_place(pool, commune, row),
             )
         )
     return out, feasible
@@ -664,7 +701,7 @@ def meeting_place(a: Commune, b: Commune) -> str:
     return _meeting_place(tutor_pool(), a, b)
 
 
-def _meeting_place(pool: TutorPool, a: Commune, b: Commune) -> str:
+def _meeting_place(pool: TutorPool, a: Place, b: Place) -> str:
     if a.code_insee == b.code_insee:
         return a.nom
     key = (a.code_insee, b.code_insee)
@@ -678,7 +715,7 @@ def _meeting_place(pool: TutorPool, a: Commune, b: Commune) -> str:
     return place
 
 
-def _place_between(communes: _CommuneArrays, a: Commune, b: Commune) -> str:
+def _place_between(communes: _CommuneArrays, a: Place, b: Place) -> str:
     d_ab = matching.haversine_km(a.latitude, a.longitude, b.latitude, b.longitude)
     best = max((a, b), key=lambda c: c.population)
     # Communes closer to each of the two than they are to each other, more populated than both.
@@ -947,27 +984,31 @@ _PENDING_OF = select(Pair.tutor_id, Pair.proposed_at).where(
 )
 
 
-def left_out_for(
-    request: TutoringRequest,
-    declined: dict[int, Declined],
-    ranked: int,
-    now: datetime | None = None,
-) -> Overview:
-    """The tutors left out of `request`'s ranking, grouped by reason (closest first), and, when
+def left_out_for(request: TutoringRequest, declined: dict[int, Declined]) -> tuple[int, Overview]:
+    """How many tutors are ranked for `request`, and those left out, grouped by reason, with the
+    closest people of each group and their reasons in French (the « Tuteurs écartés » page); when
     fewer than FEW_CANDIDATES are ranked, what change to the mentee's profile would bring more."""
-    now = now or datetime.now(UTC)
-    token, _ = _pool_token_and_weights()
-    return _left_out(request, _tutor_pool(token, now), declined, ranked, now)
+    pool, _commune, ranked = _ranking(request, None, frozenset(declined))
+    feasible = ranked[1] if ranked is not None else 0
+    return feasible, _left_out(
+        request, pool, declined, feasible, datetime.now(UTC), with_people=True
+    )
 
 
 def request_overview(
     request: TutoringRequest, k: int | None, declined: dict[int, Declined]
 ) -> tuple[list[Candidate], int, Overview]:
-    """A demande page's ranked tutors, how many are feasible, and who was left out (one pool read)."""
+    """A demande page's ranked tutors, how many are feasible, and who was left out: the groups and
+    their counts, and the diagnosis when few are ranked, without the people (one pool read; the
+    people are on their own page, `left_out_for`)."""
     now = datetime.now(UTC)
     pool, commune, ranked = _ranking(request, k, frozenset(declined))
     candidates, feasible = _candidates(pool, commune, ranked) if ranked is not None else ([], 0)
-    return candidates, feasible, _left_out(request, pool, declined, feasible, now)
+    return (
+        candidates,
+        feasible,
+        _left_out(request, pool, declined, feasible, now, with_people=False),
+    )
 
 
 def _left_out(
@@ -976,6 +1017,8 @@ def _left_out(
     declined: dict[int, Declined],
     ranked: int,
     now: datetime,
+    *,
+    with_people: bool,
 ) -> Overview:
     profile, commune = _mentee_for(request)
     r = _roster(pool)
@@ -997,6 +1040,13 @@ def _left_out(
             pool.ranked[key] = found
     part, suggestions = found
     groups = part.groups
+    if not with_people:
+        return Overview(
+            [LeftOutGroup(g.reason, g.label, g.count, []) for g in groups],
+            suggestions,
+            len(r.ids),
+            part.left_out,
+        )
     shown = sorted({i for g in groups for i in g.closest})
     ids = [r.ids[i] for i in shown]
     names: dict[int, str] = {}

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import joinedload
 
 import matching
 from tutorat.extensions import db
@@ -234,13 +243,21 @@ _REQUEST_WITH_PEOPLE = (
         joinedload(TutoringRequest.created_by),
     )
 )
+# A demande's proposals as plain rows, with their tutor's name and whether they were made outside
+# the ranking (read from the explanation kept with each).
 _REQUEST_PAIRS = (
-    select(Pair)
-    .where(Pair.request_id == bindparam("id"))
-    .order_by(Pair.proposed_at.desc())
-    .options(
-        joinedload(Pair.tutor).load_only(*_NAMES), defer(Pair.explanation), defer(Pair.weights)
+    select(
+        Pair.id,
+        Pair.status,
+        Pair.proposed_at,
+        Pair.decline_reason,
+        Pair.explanation,
+        User.first_name,
+        User.last_name,
     )
+    .join(User, User.id == Pair.tutor_id)
+    .where(Pair.request_id == bindparam("id"))
+    .order_by(Pair.proposed_at.desc(), Pair.id.desc())
 )
 # The people, places and métier the binôme page shows, in one query.
 _PAIR_WITH_PEOPLE = (
@@ -306,7 +323,7 @@ def _request_page(
             except DomainError as exc:
                 flash(exc.message, "error")
                 status = 400
-    pairs = db.session.scalars(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
+    pairs = db.session.execute(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
     events = db.session.scalars(
         _EVENTS, {"entity": EventEntity.REQUEST, "id": tutoring_request.id}
     ).all()
@@ -339,6 +356,34 @@ def _request_page(
 def request_detail(request_id: int):
     tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
     return _request_page(tutoring_request)
+
+
+@bp.get("/demandes/<int:request_id>/ecartes")
+def request_left_out(request_id: int):
+    """The tutors left out of a demande's ranking, with the closest people of each reason: on their
+    own page, so that the demande's page stays light (it shows the reasons and their counts)."""
+    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
+    db.session.execute(_REQUEST_WITH_PEOPLE, {"id": tutoring_request.id}).unique().all()
+    if tutoring_request.status not in UNMATCHED_REQUEST_STATUSES:
+        flash(
+            "Cette demande a déjà un binôme : il n'y a plus de classement ni de tuteurs écartés.",
+            "info",
+        )
+        return redirect(url_for("referent.request_detail", request_id=request_id))
+    feasible, overview, error = 0, None, None
+    try:
+        feasible, overview = suggestions.left_out_for(
+            tutoring_request, suggestions.declined_tutors(tutoring_request.id)
+        )
+    except DomainError as exc:
+        error = exc.message
+    return render_template(
+        "referent/left_out.html",
+        tutoring_request=tutoring_request,
+        feasible=feasible,
+        overview=overview,
+        error=error,
+    )
 
 
 @bp.post("/demandes/<int:request_id>/proposer")
