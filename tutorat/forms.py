@@ -23,6 +23,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -252,12 +253,45 @@ def validated(value: T | None) -> T:
     return value
 
 
+class SuggestedField(StringField):
+    """A commune or a job title typed in a forgiving search box (with or without JavaScript).
+
+    What was typed is never silently replaced by a guess: when it names nothing for sure, the
+    form comes back with « Vouliez-vous dire … ? » and the closest choices as radio buttons
+    (`did_you_mean`: (value, label) pairs, drawn by the `field` macro and named `<name>_choix`).
+    The one picked is what the next submission reads; « none of these » leaves the text as typed.
+    """
+
+    CHOICE_SUFFIX = "_choix"
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        self.did_you_mean: list[tuple[str, str]] = []
+        self.picked = False
+        if formdata is not None:
+            choice = str(formdata.get(self.name + self.CHOICE_SUFFIX) or "").strip()
+            if choice:
+                self.data = choice[:300]
+                self.raw_data = [self.data]
+                self.picked = True
+
+    def suggest(self, choices: list[tuple[str, str]], what: str) -> ValidationError:
+        """The error that asks « Vouliez-vous dire … ? » with `choices` to pick from."""
+        self.did_you_mean = choices[:5]
+        return ValidationError(
+            f"« {self.data.strip()} » n'est pas dans la liste : vouliez-vous dire {what} "
+            "proposé ci-dessous ? Cochez-le, ou corrigez ce que vous avez tapé."
+        )
+
+
 class CommuneMixin:
     commune_obj: Commune | None = None  # set by validate_commune
 
     def validate_commune(self, field):
         commune, close = reference.resolve_commune(field.data)
         if commune is None:
+            if close and isinstance(field, SuggestedField):
+                raise field.suggest([(c.code_insee, c.label) for c in close], "un des lieux")
             if close:
                 names = ", ".join(c.label for c in close[:5])
                 raise ValidationError(f"Précisez la commune parmi : {names}.")
@@ -265,6 +299,7 @@ class CommuneMixin:
                 "Commune inconnue dans le Gers. Tapez son nom ou son code postal."
             )
         self.commune_obj = commune
+        field.data = commune.label  # shown as such if another field sends the form back
 
 
 def _resolve_metier(field, required: bool) -> MetierHit | None:
@@ -276,17 +311,20 @@ def _resolve_metier(field, required: bool) -> MetierHit | None:
         return None
     hit, close = reference.resolve_metier(field.data)
     if hit is None:
+        if close and isinstance(field, SuggestedField):
+            raise field.suggest([(h.display, h.title) for h in close], "un des métiers")
         if close:
             titles = " ; ".join(h.display for h in close[:5])
             raise ValidationError(f"Précisez le métier, par exemple : {titles}.")
         raise ValidationError(
             "Métier introuvable dans le répertoire ROME. Essayez un autre intitulé."
         )
+    field.data = hit.display
     return hit
 
 
 class _PlaceForm(CommuneMixin, Form):
-    commune = StringField(
+    commune = SuggestedField(
         "Votre commune",
         validators=[DataRequired(REQUIRED), Length(max=120, message=_too_long(120))],
     )
@@ -335,8 +373,8 @@ class _PlaceForm(CommuneMixin, Form):
 
 
 class MenteeProfileForm(_PlaceForm):
-    metier_1 = StringField("Métier visé", validators=[Length(max=200, message=_too_long(200))])
-    metier_2 = StringField(
+    metier_1 = SuggestedField("Métier visé", validators=[Length(max=200, message=_too_long(200))])
+    metier_2 = SuggestedField(
         "Autre métier visé (facultatif)", validators=[Length(max=200, message=_too_long(200))]
     )
     shares = MultiCheckboxField(
@@ -365,8 +403,9 @@ class MenteeProfileForm(_PlaceForm):
         """Show the saved profile (the mentee's own page and their référent's, acting for them)."""
         self._fill_place(profile)
         labels = reference.metier_labels(profile.metier_codes)
+        titles = profile.metier_titles
         for field, code in zip((self.metier_1, self.metier_2), profile.metier_codes, strict=False):
-            field.data = f"{labels.get(code, code)} — {code}"
+            field.data = f"{titles.get(code) or labels.get(code, code)} — {code}"
         self.shares.data = [f for f in profiles.SHARE_FIELDS if getattr(profile, f"share_{f}")]
 
     def service_values(self) -> dict:
@@ -374,12 +413,13 @@ class MenteeProfileForm(_PlaceForm):
         return {
             **self._place_values(),
             "metier_codes": [h.code for h in self.metier_hits],
+            "metier_titles": [h.title for h in self.metier_hits],
             "shares": {f: f in (self.shares.data or []) for f in profiles.SHARE_FIELDS},
         }
 
 
 class TutorProfileForm(_PlaceForm):
-    metier = StringField(
+    metier = SuggestedField(
         "Votre métier actuel", validators=[Length(max=200, message=_too_long(200))]
     )
     capacity = ListField(
@@ -405,7 +445,8 @@ class TutorProfileForm(_PlaceForm):
         self._fill_place(profile)
         self.unavailable_until.data = profile.unavailable_until
         if profile.metier is not None:
-            self.metier.data = f"{profile.metier.label_rome4} — {profile.metier_code}"
+            title = profile.metier_title or profile.metier.label_rome4
+            self.metier.data = f"{title} — {profile.metier_code}"
         self.capacity.data = profile.capacity
         self.experience_note.data = profile.experience_note
 
@@ -414,6 +455,7 @@ class TutorProfileForm(_PlaceForm):
         return {
             **self._place_values(),
             "metier_code": validated(self.metier_hit).code,
+            "metier_title": validated(self.metier_hit).title,
             "capacity": self.capacity.data,
             "experience_note": self.experience_note.data or "",
             "unavailable_until": self.unavailable_until.data,

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from matching.types import NO_CAR_MAX_KM
 from tutorat import links, vocab
 from tutorat.models import (
     ApplicationStatus,
@@ -129,6 +130,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         vocab=vocab, slot_label=vocab.slot_label, disclose=pair_view, brief=_brief
     )
+    # Without a car, the distance kept for the matching is capped (matching/types.py): the forms say so.
+    app.jinja_env.globals.update(NO_CAR_MAX_KM=int(NO_CAR_MAX_KM))
     # Statuses, answers and roles are compared to these enums in templates, never to strings.
     app.jinja_env.globals.update(
         PairStatus=PairStatus,

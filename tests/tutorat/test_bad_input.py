@@ -66,11 +66,9 @@ def _as(app, email):
     [
         ({"commune": ""}, "obligatoire"),
         ({"commune": "Paris"}, "Commune inconnue"),
-        ({"commune": "fleurence"}, "Précisez la commune parmi : Fleurance (32500)"),
-        (
-            {"metier_1": "boulanjer"},
-            "Précisez le métier, par exemple : Boulanger / Boulangère — D1102",
-        ),
+        # « Vouliez-vous dire … ? »: the closest choices as radio buttons, never a silent guess.
+        ({"commune": "fleurence"}, "Fleurance (32500)</label>"),
+        ({"metier_1": "boulanjer"}, "Boulanger / Boulangère</label>"),
         ({"commune": LONG}, "120 caractères"),
         ({"metier_1": ""}, "Indiquez un métier"),
         ({"metier_1": "Z9999"}, "Métier introuvable"),

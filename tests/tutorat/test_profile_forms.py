@@ -50,10 +50,12 @@ def test_tutor_profile_sent_back_unchanged_is_the_same(app, ctx):
     profile.obstacles = ",".join(obstacles)
     profile.experience_note = "Un atelier CV m'a beaucoup aidé."
     profile.unavailable_until = date.today() + timedelta(days=10)
+    profile.metier_title = "Aide-soignant / Aide-soignante en gériatrie"
     db.session.flush()
     assert _round_trip(app, TutorProfileForm, profile) == {
         "commune_code": profile.commune_code,
         "metier_code": profile.metier_code,
+        "metier_title": "Aide-soignant / Aide-soignante en gériatrie",
         "availability": profile.availability,
         "has_car": True,
         "max_km": 25,
@@ -69,9 +71,12 @@ def test_mentee_profile_sent_back_unchanged_is_the_same(app, ctx):
     mentee = make_mentee(make_referent(), metiers="J1501,K2204", has_car=False, max_km=10)
     profile = mentee.mentee_profile
     profile.share_first_name, profile.share_commune, profile.share_metier = True, False, True
+    # The job title she picked comes back as such; a code saved without one, as its ROME label.
+    profile.target_titles = "Aide-soignant / Aide-soignante à domicile\n"
     db.session.flush()
     values = _round_trip(app, MenteeProfileForm, profile)
     assert values["metier_codes"] == ["J1501", "K2204"]
+    assert values["metier_titles"][0] == "Aide-soignant / Aide-soignante à domicile"
     assert values["shares"] == {
         "first_name": True,
         "commune": False,

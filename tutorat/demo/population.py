@@ -259,6 +259,7 @@ def seed_demo(seed: int = 32) -> bool:
                 user_id=user.id,
                 commune_code=place.code_insee,
                 metier_code="J1501" if demo else metier(),
+                metier_title="Aide-soignant / Aide-soignante" if demo else "",
                 availability=(1 << 5) | (1 << 7) | (1 << 11) | (1 << 15)
                 if demo
                 else _slots(rng, rng.randint(2, 7)),
@@ -308,6 +309,8 @@ def seed_demo(seed: int = 32) -> bool:
                 target_metiers="J1501"
                 if demo
                 else ",".join(dict.fromkeys(metier() for _ in range(rng.randint(1, 2)))),
+                # The job title the demo mentee picked (shown back to her as such).
+                target_titles="Aide-soignant / Aide-soignante en gériatrie" if demo else "",
                 # Mardi soir, jeudi après-midi, samedi matin for the demo mentee.
                 availability=(1 << 5) | (1 << 10) | (1 << 15)
                 if demo

@@ -60,6 +60,16 @@ PAIR_STATUS_LABELS = {
     PairStatus.EXPIRED: "Expiré sans réponse",
     PairStatus.WITHDRAWN: "Retiré par le référent",
 }
+# The same, on the mentee's own pages: she is « vous », never « le bénéficiaire ».
+MENTEE_PAIR_STATUS_LABELS = {
+    **PAIR_STATUS_LABELS,
+    PairStatus.PROPOSED: "Proposé, en attente de votre réponse et de celle du tuteur",
+    PairStatus.TUTOR_ACCEPTED: "Accepté par le tuteur, en attente de votre réponse",
+    PairStatus.MENTEE_ACCEPTED: "Vous avez accepté, en attente de la réponse du tuteur",
+    PairStatus.ACCEPTED: "Accepté par vous et par le tuteur, à confirmer par votre référent",
+    PairStatus.STOP_REQUESTED: "Arrêt demandé, en attente de votre référent",
+    PairStatus.WITHDRAWN: "Retiré par votre référent",
+}
 
 
 class StopReason(enum.StrEnum):
@@ -192,6 +202,10 @@ class Pair(Base):
     @property
     def status_label(self) -> str:
         return PAIR_STATUS_LABELS[self.status]
+
+    @property
+    def status_label_for_mentee(self) -> str:
+        return MENTEE_PAIR_STATUS_LABELS[self.status]
 
     @property
     def referent(self) -> User:

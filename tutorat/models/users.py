@@ -92,6 +92,8 @@ class User(UserMixin, Base):
     notify_proposals: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A référent: the emails about a report or a stop request on a binôme of their caseload.
+    notify_reports: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Brute force: failed logins in a row, and a temporary lock.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -191,6 +193,9 @@ class MenteeProfile(_PlaceMixin, Base):
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
     # Up to three target métiers (ROME v3 codes), comma-separated.
     target_metiers: Mapped[str] = mapped_column(String(20), default="")
+    # The job titles the mentee picked (ROME appellations, or her own words confirmed), one a line,
+    # in the order of `target_metiers`: what she is shown, the ROME label only in small print.
+    target_titles: Mapped[str] = mapped_column(Text, default="", server_default="")
     # What the mentee agreed to share with their tutor, field by field.
     share_first_name: Mapped[bool] = mapped_column(Boolean, default=True)
     share_commune: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -213,6 +218,16 @@ class MenteeProfile(_PlaceMixin, Base):
     @property
     def metier_codes(self) -> list[str]:
         return _codes(self.target_metiers)
+
+    @property
+    def metier_titles(self) -> dict[str, str]:
+        """The job title picked for each code (a code saved before titles were kept: none)."""
+        titles = (self.target_titles or "").split("\n")
+        return {
+            code: title
+            for code, title in zip(self.metier_codes, titles, strict=False)
+            if title.strip()
+        }
 
     @property
     def is_complete(self) -> bool:
@@ -238,6 +253,8 @@ class TutorProfile(_PlaceMixin, Base):
     )
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
     metier_code: Mapped[str | None] = mapped_column(ForeignKey("rome_metier.code"))
+    # The job title the tutor picked (a ROME appellation): what they and others are shown.
+    metier_title: Mapped[str] = mapped_column(String(300), default="", server_default="")
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     places_used: Mapped[int] = mapped_column(Integer, default=0)
     experience_note: Mapped[str] = mapped_column(Text, default="")
@@ -254,6 +271,13 @@ class TutorProfile(_PlaceMixin, Base):
     user: Mapped[User] = relationship(back_populates="tutor_profile")
     commune: Mapped[Commune | None] = relationship()
     metier: Mapped[RomeMetier | None] = relationship()
+
+    @property
+    def metier_shown(self) -> str:
+        """The job title the tutor picked, else their métier's ROME label."""
+        if self.metier_title:
+            return self.metier_title
+        return self.metier.label if self.metier is not None else (self.metier_code or "")
 
     @property
     def places_left(self) -> int:

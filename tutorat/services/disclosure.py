@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 import matching
 from tutorat import vocab
 from tutorat.models import Pair, User
-from tutorat.services.profiles import shared_with_tutor
-from tutorat.services.reference import metier_labels
+from tutorat.services.profiles import metiers_shown, shared_with_tutor
 
 PARIS = ZoneInfo("Europe/Paris")
 PLACE_TO_AGREE = "Lieu à convenir avec le référent"
@@ -140,8 +139,7 @@ def _full_fields(pair: Pair) -> dict[str, Any]:
         out["phone"] = mentee.phone
     if mentee.email:
         out["email"] = mentee.email
-    labels = metier_labels(profile.metier_codes)
-    out["metiers"] = [f"{labels.get(c, c)} ({c})" for c in profile.metier_codes]
+    out["metiers"] = metiers_shown(profile)
     out["obstacles"] = [vocab.OBSTACLES.get(o, o) for o in profile.obstacle_codes]
     return out
 

@@ -38,7 +38,14 @@ DIGEST = Preference(
     "resume_hebdomadaire",
     roles=(Role.REFERENT,),
 )
-PREFERENCES: tuple[Preference, ...] = (PROPOSALS, REMINDERS, DIGEST)
+# A safeguarding matter: its own choice, so that turning off the news of proposals never silences it.
+REPORTS = Preference(
+    "notify_reports",
+    "Les signalements sur un binôme : problème, demande d’arrêt (référents)",
+    "signalements",
+    roles=(Role.REFERENT,),
+)
+PREFERENCES: tuple[Preference, ...] = (PROPOSALS, REMINDERS, DIGEST, REPORTS)
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ KINDS: dict[str, EmailKind] = _kinds(
     EmailKind(
         "pair_report_referent",
         "À traiter : un signalement sur le binôme n° {pair.id}",
-        PROPOSALS,
+        REPORTS,
     ),
     # Cron jobs (flask run-reminders, flask send-digests).
     EmailKind("reminder", "Rappel : une proposition de binôme attend votre réponse", REMINDERS),

@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    distinct,
     exists,
     func,
     literal_column,
@@ -370,6 +371,22 @@ def _no_later_answer(check_in) -> ColumnElement[bool]:
     )
 
 
+def open_report() -> ColumnElement[bool]:
+    """The mentee or the tutor told the référent something about the binôme (a stop request, a
+    problem: services/voices.py) that the référent has not handled yet."""
+    return exists(
+        select(PairReport.id)
+        .where(PairReport.pair_id == Pair.id, PairReport.handled_at.is_(None))
+        .correlate(Pair)
+    )
+
+
+def reported_ended_pair() -> ColumnElement[bool]:
+    """To do first as well: a report about a binôme that has already ended (told after its end,
+    or sent from a page opened before it): it reaches the référent all the same."""
+    return and_(Pair.status == PairStatus.ENDED, open_report())
+
+
 def reported_pair() -> ColumnElement[bool]:
     """To do first: in a running binôme, the mentee or the tutor asked to stop it or reported a
     problem to the référent, not handled yet (services/voices.py); or their latest answer to
@@ -381,11 +398,7 @@ def reported_pair() -> ColumnElement[bool]:
         Pair.status.in_(RUNNING_PAIR_STATUSES),
         or_(
             Pair.status == PairStatus.STOP_REQUESTED,
-            exists(
-                select(PairReport.id)
-                .where(PairReport.pair_id == Pair.id, PairReport.handled_at.is_(None))
-                .correlate(Pair)
-            ),
+            open_report(),
             exists(
                 select(bad.id)
                 .where(
@@ -524,16 +537,21 @@ class CaseloadCounts:
     reported_pairs: int  # to do first: a stop request, a problem, a « Pas bien »…
     recent_failures: int  # declined or expired lately
     waiting_requests: int = 0  # on the waiting list: out of "À faire", re-checked by run-reminders
+    # To do first: an ended binôme with a report not handled yet (reported_ended_pair).
+    reported_ended: int = 0
 
     @property
     def alerts(self) -> int:
-        return self.old_open_requests + self.silent_pairs + self.reported_pairs
+        return (
+            self.old_open_requests + self.silent_pairs + self.reported_pairs + self.reported_ended
+        )
 
     @property
     def to_do(self) -> int:
         """The items of the "À faire" list (`caseload_to_do`)."""
         return (
             self.reported_pairs
+            + self.reported_ended
             + self.to_confirm
             + self.reminded_pairs
             + self.old_open_requests
@@ -590,9 +608,19 @@ def _counts_stmt(key: tuple[str | None, bool]) -> Select:
         key,
         Pair.tutor_id,
     ).subquery()
-    # Three one-row aggregates side by side.
-    return select(requests_, pairs, failures).select_from(
-        requests_.join(pairs, true()).join(failures, true())
+    # Ended binômes with an open report: from the few open reports, not from every ended binôme.
+    ended = _in_caseload(
+        select(func.count(distinct(Pair.id)).label("reported_ended"))
+        .select_from(PairReport)
+        .join(Pair, Pair.id == PairReport.pair_id)
+        .where(PairReport.handled_at.is_(None), Pair.status == PairStatus.ENDED),
+        Pair.mentee_id,
+        key,
+        Pair.tutor_id,
+    ).subquery()
+    # Four one-row aggregates side by side.
+    return select(requests_, pairs, failures, ended).select_from(
+        requests_.join(pairs, true()).join(failures, true()).join(ended, true())
     )
 
 
@@ -641,11 +669,13 @@ class ToDo(enum.StrEnum):
         return list(ToDo).index(self)
 
 
-def _to_do_pairs(kind: ToDo, condition: ColumnElement[bool], key) -> Select:
+def _to_do_pairs(
+    kind: ToDo, condition: ColumnElement[bool], key, base: Select | None = None
+) -> Select:
     # Typed NULLs: PostgreSQL types a union's columns from its first select.
     last = type_coerce(last_meeting_date(), Date) if kind == ToDo.SILENT else cast(null(), Date)
     return _in_caseload(
-        _live_pairs()
+        (_live_pairs() if base is None else base)
         .add_columns(
             literal_column(f"'{kind.value}'").label("kind"),
             literal_column(str(kind.priority)).label("priority"),
@@ -699,6 +729,7 @@ def _to_do_requests(key) -> Select:
 def _to_do_stmt(key: tuple[str | None, bool]) -> Select:
     items = union_all(
         _to_do_pairs(ToDo.PROBLEM, reported_pair(), key),
+        _to_do_pairs(ToDo.PROBLEM, reported_ended_pair(), key, base=select().select_from(Pair)),
         _to_do_pairs(ToDo.CONFIRM, to_confirm(), key),
         _to_do_pairs(ToDo.REMINDED, reminded_proposal(), key),
         _to_do_requests(key),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, or_, select
 
-from matching.search import SearchIndex, commune_index, title_index
+from matching.search import SearchIndex, commune_index, gendered_forms, title_index
 from tutorat.extensions import db
 from tutorat.models import Commune, RomeAppellation, RomeDomaine, RomeGrandDomaine, RomeMetier
 
@@ -192,6 +192,21 @@ def _title_hits(raw: str, limit: int) -> list[tuple[MetierHit, bool]]:
     return out
 
 
+def _is_title_of(metier: RomeMetier, title: str) -> bool:
+    """Whether `title` is a job title (or a label) of `metier`, once both are folded."""
+    q = normalize(title)
+    if q in (normalize(metier.label), normalize(metier.label_rome4)):
+        return True
+    return (
+        db.session.scalar(
+            select(RomeAppellation.code_ogr)
+            .where(RomeAppellation.label_normalise == q, RomeAppellation.metier_code == metier.code)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def resolve_metier(text: str) -> tuple[MetierHit | None, list[MetierHit]]:
     """The métier `text` names (a ROME code, an exact job title, or "title — CODE"), else close matches."""
     raw = (text or "").strip()
@@ -200,8 +215,11 @@ def resolve_metier(text: str) -> tuple[MetierHit | None, list[MetierHit]]:
     match = re.fullmatch(r"(.*?)\s*[—-]\s*([A-N]\d{4})", raw)
     if match:
         metier = db.session.get(RomeMetier, match.group(2))
-        if metier:
-            return MetierHit(metier.code, metier.label, match.group(1) or metier.label_rome4), []
+        title = match.group(1).strip()
+        if metier and (not title or _is_title_of(metier, title)):
+            return MetierHit(metier.code, metier.label, title or metier.label_rome4), []
+        # A title that is not one of this code's: read as typed text (never kept as such).
+        raw = title or raw
     if ROME_CODE.match(raw.upper()):
         metier = db.session.get(RomeMetier, raw.upper())
         if metier:
@@ -220,15 +238,14 @@ def resolve_metier(text: str) -> tuple[MetierHit | None, list[MetierHit]]:
         return MetierHit(exact.metier_code, metier.label if metier else "", exact.label), []
     # "aide-soignant" names "Aide-soignant / Aide-soignante": accept a title equal to one gendered form.
     for hit in hits:
-        forms = [normalize(part) for part in hit.title.split("/")]
+        # « Développeur / Développeuse web » is « Développeur web »: not what « developpeur » says.
+        forms = [normalize(form) for form in gendered_forms(hit.title)]
         if q in forms:
             return hit, []
     # "caissieres", "aide soignante": the first title equals the text once both are folded.
     if ranked and ranked[0][1]:
         return ranked[0][0], []
-    codes = {h.code for h in hits}
-    if len(codes) == 1 and hits and hits[0].title and normalize(hits[0].title).startswith(q):
-        return hits[0], []
+    # Anything else is a guess: the form asks « Vouliez-vous dire … ? » with these (forms.py).
     return None, hits
 
 

@@ -127,13 +127,18 @@ def request_stop(
     """The mentee or the tutor asks to stop: the binôme waits for the référent, who is alerted."""
     now = now or datetime.now(UTC)
     side = side_of(pair, actor)
-    if pair.status not in (PairStatus.ACTIVE, PairStatus.PAUSED):
+    ended = pair.status == PairStatus.ENDED
+    if pair.status not in (PairStatus.ACTIVE, PairStatus.PAUSED) and not ended:
         raise Conflict("Ce binôme n'est pas en cours : il ne peut pas être arrêté.")
     if reason not in vocab.STOP_REQUEST_REASONS:
         raise DomainError("Choisissez la raison dans la liste.", field="reason")
     comment = _comment(comment)
     if reason == "other" and not comment:
         raise DomainError("Précisez la raison en quelques mots.", field="comment")
+    if ended:
+        # Ended meanwhile (the page was open): nothing to stop, but what the person says still
+        # reaches the référent — the report is open on their dashboard until they mark it handled.
+        return _report(pair, actor, side, ReportKind.STOP, comment, now, reason=reason)
     # The event says who asked, not why: the reason is for the référent (the report).
     transition(
         pair,
@@ -143,10 +148,27 @@ def request_stop(
         now=now,
     )
     pair.paused_until = None
+    report = _report(pair, actor, side, ReportKind.STOP, comment, now, reason=reason)
+    queue_email("pair_stop_other", _other(pair, side), pair=pair)
+    return report
+
+
+def _report(
+    pair: Pair,
+    actor: User,
+    side: Role,
+    kind: ReportKind,
+    comment: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+) -> PairReport:
+    """Record what `actor` tells the référent, and tell the référent (their dashboard shows it
+    until it is handled, the binôme running or ended: followup.reported_pair)."""
     report = PairReport(
         pair_id=pair.id,
         author_id=actor.id,
-        kind=ReportKind.STOP,
+        kind=kind,
         reason=reason,
         comment=comment,
         created_at=now,
@@ -154,7 +176,6 @@ def request_stop(
     db.session.add(report)
     db.session.flush()
     queue_email("pair_report_referent", pair.referent, pair=pair, report=report, side=side)
-    queue_email("pair_stop_other", _other(pair, side), pair=pair)
     return report
 
 
@@ -172,17 +193,7 @@ def report_problem(
     comment = _comment(comment)
     if not comment:
         raise DomainError("Décrivez le problème en quelques mots.", field="comment")
-    report = PairReport(
-        pair_id=pair.id,
-        author_id=actor.id,
-        kind=ReportKind.PROBLEM,
-        comment=comment,
-        created_at=now,
-    )
-    db.session.add(report)
-    db.session.flush()
-    queue_email("pair_report_referent", pair.referent, pair=pair, report=report, side=side)
-    return report
+    return _report(pair, actor, side, ReportKind.PROBLEM, comment, now)
 
 
 def handle_report(

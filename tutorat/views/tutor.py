@@ -122,19 +122,32 @@ def leave():
     )
 
 
+def _forged_capacity() -> bool:
+    return request.form.get("capacity") not in {str(n) for n in range(1, 4)}
+
+
 @bp.route("/profil", methods=["GET", "POST"])
 def profile():
     profile = _profile()
     form = TutorProfileForm()
     if request.method == "GET":
         form.fill(profile)
+    running, pending = profiles.places_taken(profile)
     return handle_post(
         form,
         lambda: profiles.update_tutor_profile(profile, **form.service_values()),
-        on_success=lambda _: success("Votre profil est enregistré.", url_for("tutor.home")),
+        on_success=lambda news: success(
+            f"Votre profil est enregistré. {news}".strip(), url_for("tutor.home")
+        ),
         render=lambda status: (
-            render_template("tutor/profile.html", form=form, profile=profile),
-            status,
+            render_template(
+                "tutor/profile.html",
+                form=form,
+                profile=profile,
+                places=profiles.places_sentence(running, pending),
+            ),
+            # A number of persons outside 1 to 3 can only be a forged request: a 400.
+            400 if request.method == "POST" and _forged_capacity() else status,
         ),
     )
 
