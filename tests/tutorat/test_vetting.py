@@ -183,8 +183,9 @@ def test_unknown_commune_and_metier_offer_close_matches(app, client):
     r = _apply(app, client, commune="Aucch", metier="boulangre")
     html = r.get_data(as_text=True)
     assert r.status_code == 422
-    assert "Commune inconnue" in html or "Précisez la commune" in html
-    assert "Précisez le métier" in html or "Métier introuvable" in html
+    # « Vouliez-vous dire … ? »: the closest choices as radio buttons (forms.SuggestedField).
+    assert "Commune inconnue" in html or 'name="commune_choix"' in html
+    assert 'name="metier_choix"' in html or "Métier introuvable" in html
     assert _applications(app) == []
 
 
