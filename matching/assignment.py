@@ -479,8 +479,23 @@ def _tight(
 # --------------------------------------------------------------------------------------------
 
 
+def check_min_score(min_score: float | None) -> float | None:
+    """``None`` (no minimum) or a finite number in [0, 1]; MatchingInputError otherwise."""
+    if min_score is None:
+        return None
+    if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real):
+        raise MatchingInputError(f"Score minimum : un nombre est attendu, pas {min_score!r}.")
+    value = float(min_score)
+    if not (0.0 <= value <= 1.0):  # nan fails too
+        raise MatchingInputError(f"Score minimum : entre 0 et 1, pas {min_score!r}.")
+    return value
+
+
 def assign(
-    scores: ArrayLike, capacity: ArrayLike, tie_order: ArrayLike | None = None
+    scores: ArrayLike,
+    capacity: ArrayLike,
+    tie_order: ArrayLike | None = None,
+    min_score: float | None = None,
 ) -> Assignment:
     """Optimal assignment of mentees to tutors.
 
@@ -497,6 +512,8 @@ def assign(
         answer is still optimal and deterministic, but it is whichever optimum the solver met
         first (cheaper when a great many assignments tie, as when every mentee ranks the
         tutors alike).
+    min_score : float in [0, 1], optional
+        A pair scoring less is never made, not even to match one more mentee (as if infeasible).
 
     Returns
     -------
@@ -519,6 +536,9 @@ def assign(
     s = _check_scores(scores)
     n, m = s.shape
     cap = _check_capacity(capacity, m)
+    floor = check_min_score(min_score)
+    if floor is not None and floor > 0.0:
+        s = np.where(s < floor, np.nan, s)
     rank = None if tie_order is None else _check_tie_order(tie_order, m)
     if n == 0 or m == 0:
         return Assignment([], Certificate(0, 0, 0, 0))

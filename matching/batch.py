@@ -19,6 +19,7 @@ from .assignment import (
     _tie_rank,
     _TopPerColumn,
     _tutor_quota,
+    check_min_score,
 )
 from .candidates import Progress, TutorIndex, _check_k, _merge_top_k, _ScoreStream, _top_k_rows
 from .scoring import _check_weights
@@ -95,6 +96,7 @@ def assign_batch(
     k: int = 10,
     exact: bool = True,
     progress: Progress | None = None,
+    min_score: float | None = None,
 ) -> BatchResult:
     """Assign mentees to tutors (most mentees first, then highest total score), from the people.
 
@@ -117,6 +119,8 @@ def assign_batch(
         could be gained at most.
     progress : callable, optional
         ``progress(stage, done, total)``, called during each pass over the mentees.
+    min_score : float in [0, 1], optional
+        A pair scoring less is never made, not even to match one more mentee.
 
     Returns
     -------
@@ -134,6 +138,7 @@ def assign_batch(
     """
     k = max(1, _check_k(k))
     w = _check_weights(weights if weights is not None else Weights())
+    floor = check_min_score(min_score)
     index = tutors if isinstance(tutors, TutorIndex) else TutorIndex(tutors)
     mentees = list(mentees)
     n, m = len(mentees), len(index)
@@ -144,11 +149,17 @@ def assign_batch(
     usable = cap > 0
     stream = _ScoreStream(mentees, index, w)
 
+    def blocks(stage: str):
+        for block_rows, columns, block in stream.blocks(stage, progress):
+            if floor is not None and floor > 0.0:
+                block = np.where(block < floor, np.nan, block)
+            yield block_rows, columns, block
+
     # First pass: each mentee's best tutors and each tutor's best mentees.
     empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     parts_r, parts_c, parts_s = [empty_i], [empty_i], [empty_f]
     per_tutor = _TopPerColumn(_tutor_quota(cap))
-    for rows, columns, block in stream.blocks("candidats", progress):
+    for rows, columns, block in blocks("candidats"):
         r, c, s = _top_k_rows(block, columns, ts.ids, ts.last_asked, k)
         parts_r.append(rows[r])
         parts_c.append(c)
@@ -180,7 +191,7 @@ def assign_batch(
         raised = a.astype(np.float64)
         new_r, new_c, new_s = [], [], []
         breaking = 0
-        for block_rows, columns, block in stream.blocks(f"vérification {round_number}", progress):
+        for block_rows, columns, block in blocks(f"vérification {round_number}"):
             slack = np.rint(block * SCORE_UNIT) - v_float[columns][None, :]
             best = np.fmax.reduce(slack, axis=1)  # exact: integers below 2**53
             np.fmax.at(raised, block_rows, best)
@@ -257,13 +268,16 @@ def assign_all(
     weights: Weights | None = None,
     k: int = 10,
     progress: Progress | None = None,
+    min_score: float | None = None,
 ) -> list[tuple[int, int]]:
     """The proven optimal assignment over all feasible pairs: ``assign_batch(...).pairs``.
 
     Equal (up to the 2**-30 rounding of scores) to
     ``assign(score_matrix(mentees, tutors, weights), [t.capacity for t in tutors])``.
     """
-    return assign_batch(mentees, tutors, weights, k=k, exact=True, progress=progress).pairs
+    return assign_batch(
+        mentees, tutors, weights, k=k, exact=True, progress=progress, min_score=min_score
+    ).pairs
 
 
 def _unique_pairs(

@@ -21,8 +21,10 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import exc as sa_exc
 from werkzeug.routing import BuildError
 
+from matching import MatchingInputError
 from tutorat.extensions import db, limiter, login_manager
 from tutorat.services.db import database_unavailable, failure_reason, rollback_quietly
+from tutorat.services.errors import Conflict, DomainError
 
 # How long a client (or a proxy) should wait before trying again when the database is unavailable.
 RETRY_AFTER_SECONDS = 30
@@ -35,7 +37,12 @@ MESSAGES = {
     403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
     404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
     405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
+    409: (
+        "Action impossible pour l'instant",
+        "Cette action n'est pas possible dans l'état actuel des données. Rechargez la page.",
+    ),
     413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
+    422: ("Donnée refusée", "Une donnée envoyée a été refusée. Vérifiez le formulaire."),
     429: (
         "Trop de tentatives",
         "Vous avez fait trop de tentatives. Patientez une minute puis réessayez.",
@@ -174,11 +181,25 @@ def _too_many(error: RateLimitExceeded):
     return response
 
 
+def _domain_error(error: DomainError):
+    """A rule refused the action and no view caught it: its French message, never a 500."""
+    _rollback()
+    return render_error(409 if isinstance(error, Conflict) else 422, error.message)
+
+
+def _matching_input(error: MatchingInputError):
+    """The matching library refused an input (a capacity, a weight, a ROME code…): French 400."""
+    _rollback()
+    return render_error(400, f"Le classement ne peut pas être calculé avec ces données : {error}")
+
+
 def register(app: Flask) -> None:
     """Every error handler of the application."""
     for code in MESSAGES:
         app.register_error_handler(code, lambda _e, code=code: render_error(code))
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _too_many)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(MatchingInputError, _matching_input)
     for error_class in (sa_exc.DBAPIError, sa_exc.TimeoutError, sqlite3.OperationalError):
         app.register_error_handler(error_class, _database_error)

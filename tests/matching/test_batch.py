@@ -117,3 +117,32 @@ def test_empty():
     assert matching.assign_all([], []) == []
     result = matching.assign_batch([], [])
     assert result.pairs == [] and result.proven_optimal
+
+
+@PROPERTY
+@given(
+    st.lists(mentees(), max_size=10),
+    st.lists(tutors(), max_size=6),
+    st.sampled_from([0.0, 0.2, 0.4, 0.5, 0.7, 1.0]),
+)
+def test_a_minimum_score_makes_no_pair_below_it(ms, ts, floor):
+    """No pair under the minimum, not even to match one more mentee; batch and matrix agree."""
+    scores = matching.score_matrix(ms, ts)
+    capacity = np.array([t.capacity for t in ts], dtype=np.int64)
+    masked = np.where(scores < floor, np.nan, scores)
+    expected = matching.assign(masked, capacity, tie_order=matching.tie_order(ts))
+    assert all(scores[i, j] >= floor for i, j in expected)
+    assert matching.assign(scores, capacity, min_score=floor) == matching.assign(masked, capacity)
+    assert matching.assign_all(ms, ts, min_score=floor) == expected
+    count, _total = reference_optimum(masked, capacity)
+    assert len(expected) == count
+
+
+def test_a_minimum_score_is_checked():
+    import pytest
+
+    for bad in (-0.1, 1.5, float("nan"), "0.5", True):
+        with pytest.raises(matching.MatchingInputError, match="Score minimum"):
+            matching.assign([[0.5]], [1], min_score=bad)  # type: ignore[arg-type]
+        with pytest.raises(matching.MatchingInputError, match="Score minimum"):
+            matching.assign_batch([], [], min_score=bad)  # type: ignore[arg-type]

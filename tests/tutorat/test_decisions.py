@@ -111,6 +111,7 @@ def test_learn_simulate_adopt_publish_and_refuse_a_stale_adoption(app):
     assert "Les poids que les référents appliquent" in html and "120 propositions" in html
     assert "Adopter ces poids (version 1)" in html
     assert "Personnes pour qui un tuteur serait trouvé" in html
+    assert html.count("optimum prouvé") == 2  # current and suggested weights: the dual bound is met
     with app.app_context():
         report = decisions.report()
         suggested = report.suggestion

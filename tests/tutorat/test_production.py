@@ -269,6 +269,7 @@ def test_match_dry_run_writes_nothing(app, runner):
     assert "simulation : rien n'est enregistré" in result.output
     assert "bénéficiaires appariés    1 ;" in result.output  # one place for two demandes
     assert "au plus 1 appariés" in result.output
+    assert "(optimum prouvé)" in result.output  # the dual bound is met
     assert result.output.count("→ tuteur n°") == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Pair)) == 0

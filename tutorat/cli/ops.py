@@ -106,7 +106,7 @@ def match_command(dry_run: bool, k: int, summary_only: bool, yes: bool):
     bound = "—" if result.score_bound is None else _fr(result.score_bound)
     click.echo(
         f"  bornes prouvées           au plus {result.max_pairs} appariés ; score au plus {bound}"
-        f" ({'optimum atteint' if result.proven_optimal else 'optimum non prouvé'})"
+        f" ({result.optimality})"
     )
     timings = ", ".join(f"{name} {_fr(s, 1)} s" for name, s in result.seconds.items())
     click.echo(f"  durée                     {_fr(elapsed, 1)} s ({timings})")

@@ -29,7 +29,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.services import pairs as pair_service
-from tutorat.services import suggestions
+from tutorat.services import reference, suggestions
 from tutorat.services.errors import DomainError
 
 #: What the status events of a proposal made by `propose_all` say, before the usual reason.
@@ -68,6 +68,27 @@ class Plan:
     def matched(self) -> int:
         return len(self.proposals)
 
+    @property
+    def gap(self) -> float | None:
+        """What is left to gain at most, as a share of the proven bound (0 when proven optimal)."""
+        if self.proven_optimal:
+            return 0.0
+        if self.score_bound is None or self.score_bound <= 0:
+            return None
+        return max(0.0, (self.score_bound - self.total_score) / self.score_bound)
+
+    @property
+    def optimality(self) -> str:
+        """« optimum prouvé », or the gap left at most, in French."""
+        if self.proven_optimal:
+            return "optimum prouvé"
+        if self.gap is None:
+            return (
+                f"optimum non prouvé : jusqu'à {self.max_pairs - self.matched} "
+                "bénéficiaire(s) de plus pourrai(en)t être apparié(s)"
+            )
+        return f"optimum non prouvé : écart au plus {self.gap * 100:.2f} %".replace(".", ",")
+
 
 def _mentees() -> tuple[list[tuple[int, int, int, str]], list[matching.Mentee], int, int]:
     rows = db.session.execute(
@@ -94,9 +115,15 @@ def _mentees() -> tuple[list[tuple[int, int, int, str]], list[matching.Mentee], 
     ).all()
     keys, mentees = [], []
     incomplete = 0
+    # A code unknown to the ROME repertory is refused before scoring: the profile is incomplete.
+    unknown = set(
+        reference.unknown_rome_codes(
+            sorted({c for row in rows for c in (row.target_metiers or "").split(",") if c})
+        )
+    )
     for rid, uid, referent, metiers, slots, max_km, car, remote, obstacles, code, lat, lon in rows:
         sectors = tuple(c for c in (metiers or "").split(",") if c)
-        if code is None or not sectors or not slots:
+        if code is None or not sectors or not slots or unknown.intersection(sectors):
             incomplete += 1
             continue
         keys.append((rid, uid, referent, code))

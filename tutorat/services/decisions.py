@@ -118,6 +118,7 @@ class Outcome:
     mean_km: float | None
     mean_score: float | None
     groups: dict[str, tuple[int, int]]  # group label → (matched, open demandes in the group)
+    optimality: str = ""  # « optimum prouvé », or the gap left at most (batch.Plan.optimality)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def simulate(weights: matching.Weights) -> Outcome:
         mean_km=sum(km) / len(km) if km else None,
         mean_score=plan.total_score / plan.matched if plan.matched else None,
         groups={label: (m, n) for label, (m, n) in groups.items()},
+        optimality=plan.optimality,
     )
 
 

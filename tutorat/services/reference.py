@@ -261,6 +261,37 @@ def metier_labels(codes: list[str]) -> dict[str, str]:
     return dict(db.session.execute(_METIER_LABELS, {"codes": list(codes)}).all())
 
 
+_KNOWN_CODES = {
+    1: (
+        RomeGrandDomaine,
+        select(RomeGrandDomaine.code).where(
+            RomeGrandDomaine.code.in_(bindparam("codes", expanding=True))
+        ),
+    ),
+    3: (
+        RomeDomaine,
+        select(RomeDomaine.code).where(RomeDomaine.code.in_(bindparam("codes", expanding=True))),
+    ),
+    5: (
+        RomeMetier,
+        select(RomeMetier.code).where(RomeMetier.code.in_(bindparam("codes", expanding=True))),
+    ),
+}
+
+
+def unknown_rome_codes(codes: list[str]) -> list[str]:
+    """The codes that are not in the ROME repertory (a métier, domaine or grand domaine), in order.
+
+    `matching` checks only the form of a code (K, K13, K1302): the application checks, before any
+    score is computed, that each one exists (one query per length of code given)."""
+    known: set[str] = set()
+    for length, (_model, stmt) in _KNOWN_CODES.items():
+        wanted = sorted({c for c in codes if len(c) == length})
+        if wanted:
+            known.update(db.session.scalars(stmt, {"codes": wanted}))
+    return [c for c in codes if c not in known]
+
+
 def rome_level_label(code: str) -> str:
     """The label of a ROME code at any level (K, K13, K1302)."""
     obj: RomeGrandDomaine | RomeDomaine | RomeMetier | None

@@ -37,7 +37,7 @@ from tutorat.models import (
     User,
 )
 from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES
-from tutorat.services import audit, profiles
+from tutorat.services import audit, profiles, reference
 from tutorat.services.errors import Conflict, DomainError
 
 ALGORITHM_VERSION = "1"
@@ -255,6 +255,14 @@ def _mentee_for(request: TutoringRequest) -> tuple[MenteeProfile, Commune]:
         raise DomainError(
             "Le profil de ce bénéficiaire est incomplet (commune, métier visé et disponibilités) : "
             "complétez-le pour voir les tuteurs proposés."
+        )
+    unknown = reference.unknown_rome_codes(profile.metier_codes)
+    if unknown:
+        raise DomainError(
+            "Le métier visé de ce bénéficiaire porte un code inconnu du répertoire ROME ("
+            + ", ".join(unknown)
+            + ") : choisissez de nouveau son métier visé dans son profil pour voir les tuteurs "
+            "proposés."
         )
     return profile, profile.commune
 
