@@ -28,6 +28,8 @@ MUTABLE_TABLES = (
     "check_in",
     "goal",
     "access_log",
+    "meeting_change",
+    "next_meeting",
     "meeting",
     "pair_outcome",
     "status_event",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask_wtf import FlaskForm
@@ -21,6 +20,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
@@ -137,6 +137,14 @@ class FrenchDateField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Indiquez une date valide (jj/mm/aaaa).") from None
+
+
+class FrenchTimeField(TimeField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Indiquez une heure valide (hh:mm), par exemple 14:30.") from None
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -659,10 +667,71 @@ class MeetingForm(Form):
     )
 
     def validate_date(self, field):
-        if field.data and field.data > datetime.now(UTC).date():
+        # "Today" is the Gers' day: at 00:30 in Paris the UTC date is still yesterday.
+        if field.data and field.data > profiles.local_today():
             raise ValidationError("La date de la rencontre ne peut pas être dans le futur.")
         if field.data and field.data.year < 2000:
             raise ValidationError("Indiquez une date valide.")
+
+    def service_values(self) -> dict:
+        return {
+            "day": self.date.data,
+            "duration_minutes": self.duration.data,
+            "mode": self.mode.data,
+            "place": self.place.data or "",
+            "topics": list(self.topics.data or []),
+            "note": self.note.data or "",
+        }
+
+
+class NextMeetingFields:
+    """The next meeting, optional: a date, and if wished an hour and a place."""
+
+    next_date = FrenchDateField("Date de la prochaine rencontre", validators=[Optional()])
+    next_time = FrenchTimeField("Heure", validators=[Optional()])
+    next_place = StringField("Lieu", validators=[Length(max=150, message=_too_long(150))])
+
+    def validate_next_date(self, field):
+        if field.data and field.data < profiles.local_today():
+            raise ValidationError(
+                "La prochaine rencontre ne peut pas être dans le passé : choisissez aujourd'hui "
+                "ou un jour à venir."
+            )
+
+    def next_values(self) -> dict:
+        return {
+            "day": self.next_date.data,
+            "at_time": self.next_time.data,
+            "place": self.next_place.data or "",
+        }
+
+
+class NewMeetingForm(MeetingForm, NextMeetingFields):
+    """Log a meeting, and plan the next one if already agreed."""
+
+    def validate_next_time(self, field):
+        if field.data and not self.next_date.data:
+            raise ValidationError("Indiquez aussi la date de la prochaine rencontre.")
+
+    def validate_next_place(self, field):
+        if (field.data or "").strip() and not self.next_date.data:
+            raise ValidationError("Indiquez aussi la date de la prochaine rencontre.")
+
+
+class NextMeetingForm(Form, NextMeetingFields):
+    """Plan (or move) the next meeting on its own, from the binôme page: the date is required."""
+
+    next_date = FrenchDateField(
+        "Date de la prochaine rencontre",
+        validators=[InputRequired("Indiquez la date de la prochaine rencontre (jj/mm/aaaa).")],
+    )
+
+
+class DeleteMeetingForm(Form):
+    confirm = BooleanField(
+        "Oui, supprimer cette rencontre",
+        validators=[DataRequired("Cochez la case pour confirmer la suppression.")],
+    )
 
 
 class PersonForm(Form):

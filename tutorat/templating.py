@@ -72,6 +72,23 @@ MONTHS_SHORT = (
 )
 
 
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def day_fr(value: date | None) -> str:
+    """ "jeudi 10 décembre 2026" (a planned meeting: the day of the week matters)."""
+    if value is None:
+        return ""
+    return f"{WEEKDAYS[value.weekday()]} {date_fr(value)}"
+
+
+def day_sms(value: date | None) -> str:
+    """ "jeudi 10/12" (an SMS counts its characters)."""
+    if value is None:
+        return ""
+    return f"{WEEKDAYS[value.weekday()]} {value:%d/%m}"
+
+
 def date_short(value: date | datetime | None) -> str:
     """ "4 déc.", with the year only if it is not this year (compact tables)."""
     if value is None:
@@ -119,6 +136,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_fr=date_fr,
         date_short=date_short,
+        day_fr=day_fr,
+        day_sms=day_sms,
         datetime_fr=datetime_fr,
         days_since=days_since,
         add_days=add_days,

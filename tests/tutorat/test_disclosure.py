@@ -41,6 +41,8 @@ UNFILLABLE = {
     "letter_id": "a letter, printed by its référent only (test_letters_sms checks the scope)",
     "application_id": "a tutor application, for the admin only (test_vetting checks the access)",
     "import_id": "a staff CSV import (a tutor is refused the whole blueprint)",
+    "meeting_id": "a meeting the tutor logged (its correction page shows only what they typed; "
+    "test_meetings checks another tutor's is a 404)",
 }
 
 

@@ -27,10 +27,11 @@ from tests.factories import (
 from tutorat import create_app, production
 from tutorat.extensions import db
 from tutorat.models import Meeting, OutboxEmail, Pair, TutorApplication, User
-from tutorat.services import followup, notifications, vetting, voices
+from tutorat.services import followup, meetings, notifications, vetting, voices
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.emails import KINDS
+from tutorat.services.profiles import PARIS
 
 BASE = "https://tutorat.gers.example.fr"
 EVIL = "evil.example"
@@ -285,6 +286,16 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     _ok(vt.post(f"{tutor_pair}/pause", {"until": until}, page=f"{tutor_pair}/pause"))
     _ok(vm.post(f"{mentee_pair}/reprendre", {}, page=mentee_pair))
     _ok(vm.post(f"{mentee_pair}/signaler", {"comment": "Un souci"}, page=f"{mentee_pair}/signaler"))
+    # The next meeting, tomorrow: run-reminders reminds both the day before (services/meetings.py).
+    tomorrow = (now.astimezone(PARIS) + timedelta(days=1)).date().isoformat()
+    _ok(
+        vt.post(
+            f"{tutor_pair}/prochaine-rencontre",
+            {"next-next_date": tomorrow},
+            prefix="next",
+            page=tutor_pair,
+        )
+    )
 
     # A demande put on the waiting list; a tutor who fits appears: run-reminders tells the référent.
     with app.app_context():
@@ -381,6 +392,8 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         assert followup.send_digests(now=now) == 2
         db.session.commit()
         assert voices.run_scheduled(now=now) == {"pauses terminées": 0, "points": 2}
+        assert meetings.remind_tomorrow(now=now) == 1
+        db.session.commit()
     _ok(vt.post(f"{tutor_pair}/arret", {"reason": "no_time"}, page=f"{tutor_pair}/arret"))
 
     with app.app_context():

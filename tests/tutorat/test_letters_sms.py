@@ -7,7 +7,8 @@ import html
 import re
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 
 import pytest
 from jinja2 import UndefinedError
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Letter, MessageStatus, OutboxEmail, OutboxSms, Pair, User
+from tutorat.models import Letter, MessageStatus, NextMeeting, OutboxEmail, OutboxSms, Pair, User
 from tutorat.services import contact, emails, letters, notifications, sms
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -434,10 +435,12 @@ def test_every_sms_text_fits_two_segments(ctx):
     )
     db.session.flush()
     pair = pair_service.propose(tutoring_request, tutor.id, actor=referent)
+    # The longest next meeting a tutor can plan: a Wednesday, 10 h 30, a place of 150 characters.
+    planned = NextMeeting(day=date(2026, 12, 9), at_time=clock(10, 30), place="Médiathèque " * 12)
     kinds = [k for k in emails.KINDS if sms.has_text(k)]
-    assert len(kinds) >= 5
+    assert len(kinds) >= 6 and "meeting_tomorrow" in kinds
     for kind in kinds:
-        text = sms.render_text(kind, mentee, pair=pair, side="mentee")
+        text = sms.render_text(kind, mentee, pair=pair, side="mentee", planned=planned)
         assert 1 <= sms.segments(text) <= sms.MAX_SEGMENTS, (kind, len(text), text)
         assert "STOP" in text and "http" in text
 

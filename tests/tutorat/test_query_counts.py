@@ -17,7 +17,15 @@ from sqlalchemy import event, func, select
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
-from tutorat.models import Meeting, Pair, TutoringRequest, TutorProfile, User
+from tutorat.models import (
+    Meeting,
+    MeetingChange,
+    MeetingChangeKind,
+    Pair,
+    TutoringRequest,
+    TutorProfile,
+    User,
+)
 from tutorat.services import audit, indicators, suggestions
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -152,6 +160,18 @@ def test_query_counts_do_not_grow_with_the_data(app, world):
         referent = db.session.get(User, world["referent_id"])
         _grow(referent, tutors=30, open_requests=24, active=12, pending=4, seed=1)
         pair = db.session.get(Pair, world["pair"])
+        for i in range(
+            3
+        ):  # corrections of its meetings, by the tutor (one query whatever their number)
+            db.session.add(
+                MeetingChange(
+                    pair_id=pair.id,
+                    meeting_id=1000 + i,
+                    kind=MeetingChangeKind.DELETED,
+                    actor_id=pair.tutor_id,
+                    changes={"duration_minutes": [30, None]},
+                )
+            )
         for i in range(8):  # more meetings on the binôme shown
             db.session.add(
                 Meeting(

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from tutorat.extensions import db
-from tutorat.services import sms, voices
+from tutorat.services import meetings, sms, voices
 from tutorat.services.followup import run_reminders, send_digests
 from tutorat.services.notifications import send_pending
 from tutorat.services.privacy import purge
@@ -75,15 +75,18 @@ def purge_command():
 @with_appcontext
 def run_reminders_command():
     """Relances (3 et 7 jours) et expiration (10 jours) des propositions sans réponse, fin des
-    pauses de binômes ; pour cron."""
+    pauses de binômes, rappel la veille d'une rencontre prévue ; pour cron."""
     report = run_reminders()
     back = report["listes d'attente"]
     report.update(voices.run_scheduled())
+    tomorrow = meetings.remind_tomorrow()
+    db.session.commit()
     click.echo(
         f"{report['rappels']} proposition(s) relancée(s), {report['expirées']} expirée(s), "
         f"{back} demande(s) sortie(s) de la liste d'attente, "
         f"{report['pauses terminées']} pause(s) terminée(s), "
-        f"{report['points']} question(s) « Comment se passe le tutorat ? » posée(s)."
+        f"{report['points']} question(s) « Comment se passe le tutorat ? » posée(s), "
+        f"{tomorrow} rencontre(s) du lendemain rappelée(s)."
     )
 
 

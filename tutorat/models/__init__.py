@@ -19,7 +19,7 @@ from tutorat.models.checkins import CheckIn, CheckInAnswer
 from tutorat.models.goals import Goal, GoalStatus
 from tutorat.models.health import HealthCheck
 from tutorat.models.letters import Letter, LetterPerson, letter_person
-from tutorat.models.meetings import Meeting
+from tutorat.models.meetings import Meeting, MeetingChange, MeetingChangeKind, NextMeeting
 from tutorat.models.outbox import (
     MessageStatus,
     OutboxEmail,
@@ -64,8 +64,11 @@ __all__ = [
     "Letter",
     "LetterPerson",
     "Meeting",
+    "MeetingChange",
+    "MeetingChangeKind",
     "MenteeProfile",
     "MessageStatus",
+    "NextMeeting",
     "OutboxEmail",
     "OutboxEmailPerson",
     "OutboxSms",

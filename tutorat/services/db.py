@@ -27,6 +27,9 @@ CONSTRAINT_MESSAGES = {
     "probleme_avec_description": "Décrivez le problème en quelques mots.",
     "point_une_fois_par_tour": "Vous avez déjà répondu à cette question. Merci !",
     "objectif_non_vide": "Écrivez l'objectif en quelques mots.",
+    "une_prochaine_rencontre_par_binome": (
+        "La prochaine rencontre vient d'être changée par ailleurs : rechargez la page."
+    ),
 }
 
 
@@ -102,6 +105,8 @@ def integrity_message(error: IntegrityError) -> str:
         return CONSTRAINT_MESSAGES["uq_demande_ouverte_par_beneficiaire"]
     if "mentee_profile.caf_number" in text:
         return CONSTRAINT_MESSAGES["uq_numero_allocataire"]
+    if "next_meeting.pair_id" in text:
+        return CONSTRAINT_MESSAGES["une_prochaine_rencontre_par_binome"]
     if "pair.mentee_id" in text:
         return CONSTRAINT_MESSAGES["uq_binome_vivant_par_beneficiaire"]
     return "Cette modification est en conflit avec les données existantes. Rechargez la page et réessayez."

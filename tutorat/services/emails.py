@@ -31,7 +31,11 @@ PROPOSALS = Preference(
     "Les propositions de binôme, les réponses et les confirmations",
     "propositions",
 )
-REMINDERS = Preference("notify_reminders", "Les rappels quand une réponse est attendue", "rappels")
+REMINDERS = Preference(
+    "notify_reminders",
+    "Les rappels : une réponse attendue, une rencontre prévue le lendemain",
+    "rappels",
+)
 DIGEST = Preference(
     "notify_digest",
     "Le résumé de la semaine (référents)",
@@ -60,6 +64,8 @@ class EmailKind:
     # About a tutor application (services/vetting.py): to a person who has no account, hence no
     # preferences, yet (or who has just been given one).
     applicant: bool = False
+    # False for a notice that a letter would bring too late (a meeting tomorrow): email and SMS only.
+    by_letter: bool = True
 
     def __post_init__(self) -> None:
         # A security email cannot be turned off, an application's neither (nobody could), and
@@ -127,6 +133,12 @@ KINDS: dict[str, EmailKind] = _kinds(
         PROPOSALS,
     ),
     EmailKind("checkin", "Comment se passe le tutorat ?", REMINDERS),
+    EmailKind(
+        "meeting_tomorrow",
+        "Rappel : votre rencontre de tutorat demain",
+        REMINDERS,
+        by_letter=False,
+    ),
     EmailKind("digest", "Tutorat : votre résumé de la semaine {week}", DIGEST),
     # The account's security: always sent.
     EmailKind(

@@ -25,6 +25,7 @@ from tutorat.extensions import db
 from tutorat.links import absolute_url
 from tutorat.models import Letter, LetterPerson, MessageStatus, Pair, PairStatus, User
 from tutorat.services import disclosure
+from tutorat.services import meetings as meetings_service
 from tutorat.services.contact import has_postal_address, postal_lines
 from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
@@ -216,7 +217,8 @@ def history_of(user: User) -> list[Letter]:
 def pair_summary_pdf(pair: Pair, meetings: Sequence) -> bytes:
     """One page for a meeting with the person: her binôme as she may see it (disclosure, with her
     as the viewer: the tutor's first name, and contact once the binôme is active), her goals (her
-    demande), the meetings so far and the next step."""
+    demande), the meetings so far, the next meeting when the tutor has planned it, and the next
+    step."""
     view = disclosure.pair_view(pair, pair.mentee)
     template = current_app.jinja_env.get_template("letters/pair_summary.html")
     html = template.render(
@@ -225,6 +227,7 @@ def pair_summary_pdf(pair: Pair, meetings: Sequence) -> bytes:
         meetings=sorted(meetings, key=lambda m: (m.date, m.id)),
         referent=pair.referent,
         tutor_contact=pair.status == PairStatus.ACTIVE,
+        next_meeting=meetings_service.next_meeting_of(pair),
         topics=vocab.labels(pair.request.topic_codes, vocab.TOPICS),
         modes=vocab.labels(pair.request.mode_codes, vocab.MEETING_MODES),
         letterhead=letterhead_data_uri(),

@@ -86,7 +86,8 @@ def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
     - an SMS too when the kind has a short text (`templates/sms/<kind>.txt`) and they gave a
       mobile number and accept SMS;
     - a letter, queued for their référent to print, when they asked for paper or cannot be
-      reached by email (security emails excepted: a password link is never posted).
+      reached by email (security emails excepted: a password link is never posted; nor a notice
+      a letter would bring too late, `by_letter=False`).
 
     Each is written in the caller's transaction; nothing leaves before it commits. Returns the
     email, if one was written. The routing knows no kind by name: every kind declared in the
@@ -108,7 +109,7 @@ def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
     subject = declared.subject_for(context)
     if sms.has_text(kind) and sms.accepts_sms(recipient):
         sms.queue_sms(kind, recipient, subject, people, **context)
-    if recipient.contact_letter or not by_email:
+    if declared.by_letter and (recipient.contact_letter or not by_email):
         text = _render(declared.template, recipient=recipient, channel="letter", **context)
         letters.queue_letter(kind, recipient, subject, text, people, context)
     return email

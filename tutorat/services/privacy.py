@@ -20,6 +20,8 @@ from tutorat.models import (
     Goal,
     Letter,
     Meeting,
+    MeetingChange,
+    NextMeeting,
     OutboxEmail,
     OutboxSms,
     Pair,
@@ -502,6 +504,14 @@ def anonymise(user: User, *, actor: User | None) -> None:
     )
     db.session.execute(
         update(Meeting).where(Meeting.pair_id.in_(pair_ids)).values(note="", place="")
+    )
+    # The same words kept in the meetings' corrections, and the place of a meeting to come.
+    for change in db.session.scalars(
+        select(MeetingChange).where(MeetingChange.pair_id.in_(pair_ids))
+    ):
+        change.changes = {k: v for k, v in change.changes.items() if k not in ("note", "place")}
+    db.session.execute(
+        update(NextMeeting).where(NextMeeting.pair_id.in_(pair_ids)).values(place="")
     )
     # What was said about the binôme in words (reports, check-ins, goals typed in her words) may
     # name or describe the person: emptied; kinds, answers, codes and dates stay for the figures.

@@ -51,6 +51,7 @@ def _render_home(status: int = 200):
         action_form=ActionForm(),
         metiers=metier_labels(profile.metier_codes),
         check_in_pairs=checkins.pairs_waiting_for(current_user),
+        next_meeting=meeting_service.next_meeting_of(pair) if pair is not None else None,
     ), status
 
 
@@ -137,6 +138,7 @@ def pair(pair_id: int):
             check_in_form=CheckInForm(),
             goals=goals.goals_of(pair) if pair.is_started else [],
             goal_form=GoalForm(),
+            next_meeting=meeting_service.next_meeting_of(pair),
         ), status
 
     return handle_post(

@@ -73,6 +73,7 @@ from tutorat.services import (
     voices,
 )
 from tutorat.services import letters as letter_service
+from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
@@ -481,6 +482,8 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None):
         check_ins=checkins.check_ins_of(pair),
         goals=goals.goals_of(pair),
         checkin_days=current_app.config["CHECKIN_DAYS"],
+        next_meeting=meeting_service.next_meeting_of(pair),
+        meeting_changes=meeting_service.changes_of(pair),
     ), status
 
 

@@ -14,11 +14,13 @@ from tutorat.forms import (
     ActionForm,
     AnswerForm,
     CheckInForm,
+    DeleteMeetingForm,
     GoalForm,
     MeetingForm,
+    NewMeetingForm,
+    NextMeetingForm,
     TutorProfileForm,
     TutorWishForm,
-    validated,
 )
 from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
@@ -36,7 +38,6 @@ from tutorat.services import (
 )
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
-from tutorat.templating import PARIS
 from tutorat.views._helpers import check_in_answer, goal_action, handle_post, pair_voice, success
 
 bp = Blueprint("tutor", __name__, url_prefix="/tuteur")
@@ -78,6 +79,7 @@ def home():
         live=live,
         past=past,
         last_meetings=last_meetings,
+        next_meetings=meeting_service.next_meetings_for(live),
         check_in_pairs=checkins.pairs_waiting_for(current_user),
     )
 
@@ -153,7 +155,11 @@ def profile():
 
 
 def _pair_page(
-    pair: Pair, answer_form: AnswerForm, status: int = 200, wish_form: TutorWishForm | None = None
+    pair: Pair,
+    answer_form: AnswerForm,
+    status: int = 200,
+    wish_form: TutorWishForm | None = None,
+    next_form: NextMeetingForm | None = None,
 ):
     meetings = db.session.scalars(
         select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
@@ -162,11 +168,24 @@ def _pair_page(
         wish_form = TutorWishForm(prefix="wish")
         if pair.tutor_wants_again is not None:
             wish_form.wants_again.data = "yes" if pair.tutor_wants_again else "no"
+    next_meeting = meeting_service.next_meeting_of(pair) if pair.is_running else None
+    if next_form is None:
+        next_form = NextMeetingForm(prefix="next")
+        if next_meeting is not None:
+            next_form.next_date.data = next_meeting.day
+            next_form.next_time.data = next_meeting.at_time
+            next_form.next_place.data = next_meeting.place
+    now = datetime.now(UTC)
     return render_template(
         "tutor/pair.html",
         pair=pair,
         form=answer_form,
         meetings=meetings,
+        changeable={m.id for m in meetings if meeting_service.can_change(m, pair, now)},
+        edit_days=meeting_service.EDIT_DAYS,
+        changes=meeting_service.changes_of(pair) if pair.is_started else [],
+        next_meeting=next_meeting,
+        next_form=next_form,
         wish_form=wish_form,
         my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
         check_in=checkins.open_check_in(pair, current_user) if pair.is_running else None,
@@ -225,31 +244,148 @@ def wish(pair_id: int):
 @bp.route("/binome/<int:pair_id>/rencontre", methods=["GET", "POST"])
 def new_meeting(pair_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
-    form = MeetingForm()
+    form = NewMeetingForm()
     if request.method == "GET":
         # Most meetings are logged the same day: today, in the Gers.
-        form.date.data = datetime.now(PARIS).date()
+        form.date.data = profiles.local_today()
         view = disclosure.pair_view(pair, current_user)
         form.place.data = view.meeting_place if view.meeting_place_shown else ""
+    next_values = form.next_values()
     return handle_post(
         form,
         lambda: meeting_service.log_meeting(
             pair,
             actor=current_user,
-            day=form.date.data,
-            duration_minutes=validated(form.duration.data),
-            mode=form.mode.data,
-            place=form.place.data or "",
-            topics=list(form.topics.data or []),
-            note=form.note.data or "",
+            **form.service_values(),
+            next_day=next_values["day"],
+            next_time=next_values["at_time"],
+            next_place=next_values["place"],
         ),
         on_success=lambda _: success(
-            "La rencontre est enregistrée.", url_for("tutor.pair", pair_id=pair.id)
+            "La rencontre est enregistrée."
+            + (
+                " La prochaine rencontre aussi : un rappel sera envoyé la veille."
+                if next_values["day"]
+                else ""
+            ),
+            url_for("tutor.pair", pair_id=pair.id),
         ),
         render=lambda status: (
-            render_template("tutor/meeting.html", form=form, pair=pair),
+            render_template(
+                "tutor/meeting.html",
+                form=form,
+                pair=pair,
+                next_meeting=meeting_service.next_meeting_of(pair),
+            ),
             status,
         ),
+    )
+
+
+def _meeting_of(pair: Pair, meeting_id: int) -> Meeting:
+    """A meeting of this binôme (the binôme is the tutor's own): any other is a 404."""
+    meeting = db.session.scalars(
+        select(Meeting).where(Meeting.id == meeting_id, Meeting.pair_id == pair.id)
+    ).first()
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def _edit_page(pair: Pair, meeting: Meeting, form, delete_form, status: int):
+    if not meeting_service.can_change(meeting, pair) and status < 400:
+        status = 409  # the page says why it cannot be changed any more
+    return render_template(
+        "tutor/meeting_edit.html",
+        pair=pair,
+        meeting=meeting,
+        form=form,
+        delete_form=delete_form,
+        can_change=meeting_service.can_change(meeting, pair),
+        edit_days=meeting_service.EDIT_DAYS,
+        editable_until=meeting_service.editable_until(meeting),
+    ), status
+
+
+@bp.route("/binome/<int:pair_id>/rencontres/<int:meeting_id>", methods=["GET", "POST"])
+def edit_meeting(pair_id: int, meeting_id: int):
+    """Correct a meeting within 7 days of logging it (each change is kept)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    meeting = _meeting_of(pair, meeting_id)
+    form = _filled(meeting) if request.method == "GET" else MeetingForm()
+    return handle_post(
+        form,
+        lambda: meeting_service.correct_meeting(
+            meeting, pair, actor=current_user, **form.service_values()
+        ),
+        on_success=lambda change: success(
+            "La rencontre est corrigée ; la correction est gardée dans l'historique."
+            + (
+                " La personne pourra confirmer la rencontre corrigée."
+                if "mentee_confirmation" in change.changes
+                else ""
+            ),
+            url_for("tutor.pair", pair_id=pair.id),
+        ),
+        render=lambda status: _edit_page(
+            pair, meeting, form, DeleteMeetingForm(prefix="delete"), status
+        ),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/rencontres/<int:meeting_id>/supprimer")
+def delete_meeting(pair_id: int, meeting_id: int):
+    """Delete a meeting logged by mistake, within 7 days (what it said is kept)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    meeting = _meeting_of(pair, meeting_id)
+    form = DeleteMeetingForm(prefix="delete")
+    return handle_post(
+        form,
+        lambda: meeting_service.delete_meeting(meeting, pair, actor=current_user),
+        on_success=lambda _: success(
+            "La rencontre est supprimée ; ce qu'elle disait reste dans l'historique.",
+            url_for("tutor.pair", pair_id=pair.id),
+        ),
+        render=lambda status: _edit_page(pair, meeting, _filled(meeting), form, status),
+    )
+
+
+def _filled(meeting: Meeting) -> MeetingForm:
+    form = MeetingForm(formdata=None)
+    form.date.data = meeting.date
+    form.duration.data = meeting.duration_minutes
+    form.mode.data = meeting.mode
+    form.place.data = meeting.place
+    form.topics.data = meeting.topic_codes
+    form.note.data = meeting.note
+    return form
+
+
+@bp.post("/binome/<int:pair_id>/prochaine-rencontre")
+def next_meeting(pair_id: int):
+    """Plan or move the next meeting (shown to both, reminded the day before)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    form = NextMeetingForm(prefix="next")
+    return handle_post(
+        form,
+        lambda: meeting_service.plan_next_meeting(pair, actor=current_user, **form.next_values()),
+        on_success=lambda _: success(
+            "La prochaine rencontre est notée. Vous et la personne recevrez un rappel la veille.",
+            url_for("tutor.pair", pair_id=pair.id) + "#prochaine-rencontre",
+        ),
+        render=lambda status: _pair_page(pair, AnswerForm(prefix="answer"), status, next_form=form),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/prochaine-rencontre/annuler")
+def cancel_next_meeting(pair_id: int):
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    back = url_for("tutor.pair", pair_id=pair.id)
+    return handle_post(
+        ActionForm(),
+        lambda: meeting_service.cancel_next_meeting(pair, actor=current_user),
+        on_success=lambda _: success("La prochaine rencontre est retirée.", back),
+        render=lambda _status: redirect(back),
     )
 
 
