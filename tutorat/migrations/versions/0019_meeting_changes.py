@@ -1,7 +1,7 @@
 """Meetings corrected or deleted within 7 days (history kept), the next meeting planned
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-04 05:18:29.356289
 
 """
@@ -12,8 +12,8 @@ import tutorat.models._types
 
 
 # revision identifiers, used by Alembic.
-revision = '0018'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
