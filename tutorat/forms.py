@@ -275,6 +275,7 @@ class SuggestedField(StringField):
     def process(self, formdata, data=unset_value, extra_filters=None):
         super().process(formdata, data, extra_filters)
         self.did_you_mean: list[tuple[str, str]] = []
+        self.none_of_these = ""
         self.picked = False
         if formdata is not None:
             choice = str(formdata.get(self.name + self.CHOICE_SUFFIX) or "").strip()
@@ -283,12 +284,18 @@ class SuggestedField(StringField):
                 self.raw_data = [self.data]
                 self.picked = True
 
-    def suggest(self, choices: list[tuple[str, str]], what: str) -> ValidationError:
+    def suggest(self, choices: list[tuple[str, str]], *, feminine: bool) -> ValidationError:
         """The error that asks « Vouliez-vous dire … ? » with `choices` to pick from."""
         self.did_you_mean = choices[:5]
+        self.none_of_these = (
+            "Aucune de celles-là : je corrige ce que j'ai tapé"
+            if feminine
+            else "Aucun de ceux-là : je corrige ce que j'ai tapé"
+        )
+        what = "l'une des communes proposées" if feminine else "l'un des métiers proposés"
         return ValidationError(
             f"« {self.data.strip()} » n'est pas dans la liste : vouliez-vous dire {what} "
-            "proposé ci-dessous ? Cochez-le, ou corrigez ce que vous avez tapé."
+            "ci-dessous ? Cochez votre choix, ou corrigez ce que vous avez tapé."
         )
 
 
@@ -299,7 +306,7 @@ class CommuneMixin:
         commune, close = reference.resolve_commune(field.data)
         if commune is None:
             if close and isinstance(field, SuggestedField):
-                raise field.suggest([(c.code_insee, c.label) for c in close], "un des lieux")
+                raise field.suggest([(c.code_insee, c.label) for c in close], feminine=True)
             if close:
                 names = ", ".join(c.label for c in close[:5])
                 raise ValidationError(f"Précisez la commune parmi : {names}.")
@@ -320,7 +327,7 @@ def _resolve_metier(field, required: bool) -> MetierHit | None:
     hit, close = reference.resolve_metier(field.data)
     if hit is None:
         if close and isinstance(field, SuggestedField):
-            raise field.suggest([(h.display, h.title) for h in close], "un des métiers")
+            raise field.suggest([(h.display, h.title) for h in close], feminine=False)
         if close:
             titles = " ; ".join(h.display for h in close[:5])
             raise ValidationError(f"Précisez le métier, par exemple : {titles}.")

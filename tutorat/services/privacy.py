@@ -249,6 +249,7 @@ def my_data(user: User) -> dict[str, Any]:
             "date_de_naissance": _iso(mentee_profile.birth_date),
             "numero_allocataire": mentee_profile.caf_number,
             "metiers_vises": mentee_profile.metier_codes,
+            "intitules_choisis": mentee_profile.metier_titles,
             "disponibilites": vocab.slots_labels(mentee_profile.availability),
             "voiture": mentee_profile.has_car,
             "distance_max_km": mentee_profile.max_km,
@@ -288,6 +289,7 @@ def my_data(user: User) -> dict[str, Any]:
         data["profil"] = {
             "commune": tutor_profile.commune.nom if tutor_profile.commune else None,
             "metier": tutor_profile.metier_code,
+            "intitule_choisi": tutor_profile.metier_title,
             "disponibilites": vocab.slots_labels(tutor_profile.availability),
             "voiture": tutor_profile.has_car,
             "distance_max_km": tutor_profile.max_km,

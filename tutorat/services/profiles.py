@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -113,14 +113,12 @@ def _persons(n: int) -> str:
 def places_taken(profile: TutorProfile) -> tuple[int, int]:
     """The tutor's places taken (`places_used`), told apart: (binômes running, proposals waiting
     for an answer or for the référent's confirmation). Each takes a place."""
-    rows = dict(
-        db.session.execute(
-            select(Pair.status.in_(RUNNING_PAIR_STATUSES), func.count())
-            .where(Pair.tutor_id == profile.user_id, Pair.status.in_(LIVE_PAIR_STATUSES))
-            .group_by(Pair.status.in_(RUNNING_PAIR_STATUSES))
-        ).all()
-    )
-    return int(rows.get(True, 0)), int(rows.get(False, 0))
+    running, live = db.session.execute(
+        select(func.count(case((Pair.status.in_(RUNNING_PAIR_STATUSES), 1))), func.count()).where(
+            Pair.tutor_id == profile.user_id, Pair.status.in_(LIVE_PAIR_STATUSES)
+        )
+    ).one()
+    return int(running), int(live) - int(running)
 
 
 def places_sentence(running: int, pending: int) -> str:
