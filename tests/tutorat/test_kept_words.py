@@ -180,9 +180,15 @@ def test_tutor_metier_confirmed_and_kept(app):
 
 
 def test_the_no_car_distance_rule_is_said_where_the_distance_is_typed(app):
-    _, email, _ = _mentee(app)
-    html = _browser(app, email).get("/beneficiaire/profil").get_data(as_text=True)
+    referent_email, email, mentee_id = _mentee(app, has_car=False, max_km=30)
+    m = _browser(app, email)
+    html = m.get("/beneficiaire/profil").get_data(as_text=True)
     assert "Sans voiture, le service cherche un tuteur à 15 km au plus" in html
+    # What she said is kept (30 km) and the rule that applies is said beside it, never hidden.
+    home = m.get("/beneficiaire/").get_data(as_text=True)
+    assert "jusqu'à 30 km" in home and "le service cherche à 15 km au plus" in home
+    ref = _browser(app, referent_email).get(f"/referent/beneficiaires/{mentee_id}")
+    assert "le service cherche à 15 km au plus" in ref.get_data(as_text=True)
     with app.app_context():
         tutor = make_tutor()
         db.session.commit()
