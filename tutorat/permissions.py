@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, false, select
+from sqlalchemy.sql.elements import BindParameter
 
 from tutorat import access_log
 from tutorat.extensions import db, login_manager
@@ -25,6 +27,14 @@ def guard_blueprint(bp, *roles: Role) -> None:
         return None
 
 
+def in_caseload(stmt: Select, mentee_id: Any, referent: int | BindParameter) -> Select:
+    """`stmt` narrowed to the rows whose mentee (`mentee_id`) is in the caseload of `referent`: an id,
+    or a bound parameter for a statement built once and run with the référent's id."""
+    return stmt.join(MenteeProfile, MenteeProfile.user_id == mentee_id).where(
+        MenteeProfile.referent_id == referent
+    )
+
+
 def visible_mentees(user: User) -> Select:
     """Mentees a user may see: a référent sees their own caseload; a mentee sees themself."""
     stmt = select(User).join(MenteeProfile, MenteeProfile.user_id == User.id)
@@ -38,9 +48,7 @@ def visible_mentees(user: User) -> Select:
 def visible_requests(user: User) -> Select:
     stmt = select(TutoringRequest)
     if user.role == Role.REFERENT:
-        return stmt.join(MenteeProfile, MenteeProfile.user_id == TutoringRequest.mentee_id).where(
-            MenteeProfile.referent_id == user.id
-        )
+        return in_caseload(stmt, TutoringRequest.mentee_id, user.id)
     if user.role == Role.MENTEE:
         return stmt.where(TutoringRequest.mentee_id == user.id)
     return stmt.where(false())
@@ -49,9 +57,7 @@ def visible_requests(user: User) -> Select:
 def visible_pairs(user: User) -> Select:
     stmt = select(Pair)
     if user.role == Role.REFERENT:
-        return stmt.join(MenteeProfile, MenteeProfile.user_id == Pair.mentee_id).where(
-            MenteeProfile.referent_id == user.id
-        )
+        return in_caseload(stmt, Pair.mentee_id, user.id)
     if user.role == Role.TUTOR:
         return stmt.where(Pair.tutor_id == user.id)
     if user.role == Role.MENTEE:
@@ -76,6 +82,16 @@ def get_or_404(scoped: Callable[[User], Select], model, obj_id: int, *, for_upda
     if obj is None:
         abort(404)
     mentee_id = getattr(obj, "mentee_id", None)
+    if mentee_id is not None:
+        access_log.record_subject(mentee_id)
+    return obj
+
+
+def found_or_404(obj, mentee_id: int | None = None):
+    """`obj` read by a scoped statement of the caller's own (None: a 404); the record of its
+    mentee is noted for the access log, as `get_or_404` does."""
+    if obj is None:
+        abort(404)
     if mentee_id is not None:
         access_log.record_subject(mentee_id)
     return obj

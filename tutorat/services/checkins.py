@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -111,15 +111,16 @@ def answer(
     check_in.answered_at = now or datetime.now(UTC)
 
 
+_CHECK_INS = (  # built once, the binôme bound at each request
+    select(CheckIn)
+    .where(CheckIn.pair_id == bindparam("pair_id"))
+    .order_by(CheckIn.round_number.desc(), CheckIn.person_id)
+)
+
+
 def check_ins_of(pair: Pair) -> list[CheckIn]:
     """Every question of the binôme and its answer, the newest first (the référent's page)."""
-    return list(
-        db.session.scalars(
-            select(CheckIn)
-            .where(CheckIn.pair_id == pair.id)
-            .order_by(CheckIn.round_number.desc(), CheckIn.person_id)
-        )
-    )
+    return list(db.session.scalars(_CHECK_INS, {"pair_id": pair.id}))
 
 
 def pairs_waiting_for(person: User) -> list[int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -69,5 +70,15 @@ def mark(goal: Goal, pair: Pair, *, actor: User, status: str, now: datetime | No
     goal.updated_at = now or datetime.now(UTC)
 
 
+# Built once, the binôme bound at each request; who last marked each goal read with it (no query
+# per goal).
+_GOALS = (
+    select(Goal)
+    .where(Goal.pair_id == bindparam("pair_id"))
+    .order_by(Goal.id)
+    .options(joinedload(Goal.updated_by).load_only(User.id, User.first_name, User.last_name))
+)
+
+
 def goals_of(pair: Pair) -> list[Goal]:
-    return list(db.session.scalars(select(Goal).where(Goal.pair_id == pair.id).order_by(Goal.id)))
+    return list(db.session.scalars(_GOALS, {"pair_id": pair.id}))

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -267,15 +268,23 @@ def resume_due_pauses(now: datetime | None = None) -> int:
     return len(moved)
 
 
+# Built once, the binôme bound at each request; the names of the author and of who handled each
+# report read with it (no query per report).
+_NAMES = (User.id, User.first_name, User.last_name)
+_REPORTS = (
+    select(PairReport)
+    .where(PairReport.pair_id == bindparam("pair_id"))
+    .order_by(PairReport.created_at.desc(), PairReport.id.desc())
+    .options(
+        joinedload(PairReport.author).load_only(*_NAMES),
+        joinedload(PairReport.handled_by).load_only(*_NAMES),
+    )
+)
+
+
 def reports_of(pair: Pair) -> list[PairReport]:
     """Every report of the binôme, the newest first — for the référent's page only."""
-    return list(
-        db.session.scalars(
-            select(PairReport)
-            .where(PairReport.pair_id == pair.id)
-            .order_by(PairReport.created_at.desc(), PairReport.id.desc())
-        )
-    )
+    return list(db.session.scalars(_REPORTS, {"pair_id": pair.id}))
 
 
 def my_reports(pair: Pair, author: User) -> list[PairReport]:

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, defer, joinedload
 
 import matching
 from tutorat.extensions import db
@@ -37,6 +37,7 @@ from tutorat.forms import (
     WaitingListForm,
 )
 from tutorat.models import (
+    Commune,
     EventEntity,
     Letter,
     Meeting,
@@ -44,7 +45,9 @@ from tutorat.models import (
     MessageStatus,
     Pair,
     PairReport,
+    PairStatus,
     Role,
+    RomeMetier,
     StatusEvent,
     TutoringRequest,
     TutorProfile,
@@ -53,9 +56,11 @@ from tutorat.models import (
 from tutorat.models.pairs import PAIR_STATUS_LABELS
 from tutorat.models.requests import UNMATCHED_REQUEST_STATUSES
 from tutorat.permissions import (
+    found_or_404,
     get_mentee_or_404,
     get_or_404,
     guard_blueprint,
+    in_caseload,
     visible_letters,
     visible_pairs,
     visible_requests,
@@ -260,18 +265,63 @@ _REQUEST_PAIRS = (
     .where(Pair.request_id == bindparam("id"))
     .order_by(Pair.proposed_at.desc(), Pair.id.desc())
 )
-# The people, places and métier the binôme page shows, in one query.
-_PAIR_WITH_PEOPLE = (
-    select(Pair)
-    .where(Pair.id == bindparam("id"))
-    .options(
-        joinedload(Pair.mentee).joinedload(User.mentee_profile).joinedload(MenteeProfile.commune),
-        joinedload(Pair.tutor)
-        .joinedload(User.tutor_profile)
-        .options(joinedload(TutorProfile.commune), joinedload(TutorProfile.metier)),
-        joinedload(Pair.request),
-        joinedload(Pair.proposed_by),
+# The binôme page: the pair, with the names, places and métier it shows as plain columns (not nine
+# ORM objects), in one query that is also the access check (the référent's caseload, :referent_id).
+_mentee, _tutor, _proposer = (aliased(User, name=n) for n in ("mentee", "tutor", "proposer"))
+_mentee_profile, _tutor_profile = aliased(MenteeProfile), aliased(TutorProfile)
+_mentee_commune, _tutor_commune = aliased(Commune), aliased(Commune)
+_PAIR_PAGE = (
+    in_caseload(
+        select(
+            Pair,
+            _mentee.first_name.label("mentee_first_name"),
+            _mentee.last_name.label("mentee_last_name"),
+            _mentee_commune.nom.label("mentee_commune"),
+            _tutor.first_name.label("tutor_first_name"),
+            _tutor.last_name.label("tutor_last_name"),
+            _tutor.email.label("tutor_email"),
+            _tutor.phone.label("tutor_phone"),
+            _tutor_commune.nom.label("tutor_commune"),
+            _tutor_profile.metier_code.label("metier_code"),
+            _tutor_profile.metier_title.label("metier_title"),
+            RomeMetier.label.label("metier_label"),
+            TutoringRequest.created_at.label("request_created_at"),
+            TutoringRequest.status.label("request_status"),
+            _proposer.first_name.label("proposer_first_name"),
+            _proposer.last_name.label("proposer_last_name"),
+        ),
+        Pair.mentee_id,
+        bindparam("referent_id"),
     )
+    .join(_mentee, _mentee.id == Pair.mentee_id)
+    .outerjoin(_mentee_profile, _mentee_profile.user_id == Pair.mentee_id)
+    .outerjoin(_mentee_commune, _mentee_commune.code_insee == _mentee_profile.commune_code)
+    .join(_tutor, _tutor.id == Pair.tutor_id)
+    .outerjoin(_tutor_profile, _tutor_profile.user_id == Pair.tutor_id)
+    .outerjoin(_tutor_commune, _tutor_commune.code_insee == _tutor_profile.commune_code)
+    .outerjoin(RomeMetier, RomeMetier.code == _tutor_profile.metier_code)
+    .join(TutoringRequest, TutoringRequest.id == Pair.request_id)
+    .join(_proposer, _proposer.id == Pair.proposed_by_id)
+    .where(Pair.id == bindparam("id"))
+    .options(defer(Pair.weights), defer(Pair.shown_candidates))
+)
+# A binôme's status changes as plain rows, with who acted (and for whom) by name.
+_actor, _on_behalf_of = aliased(User, name="actor"), aliased(User, name="on_behalf_of")
+_PAIR_EVENTS = (
+    select(
+        StatusEvent.id,
+        StatusEvent.at,
+        StatusEvent.from_status,
+        StatusEvent.to_status,
+        StatusEvent.reason,
+        StatusEvent.actor_id,
+        (_actor.first_name + " " + _actor.last_name).label("actor_name"),
+        (_on_behalf_of.first_name + " " + _on_behalf_of.last_name).label("on_behalf_of_name"),
+    )
+    .outerjoin(_actor, _actor.id == StatusEvent.actor_id)
+    .outerjoin(_on_behalf_of, _on_behalf_of.id == StatusEvent.on_behalf_of_id)
+    .where(StatusEvent.entity == EventEntity.PAIR, StatusEvent.entity_id == bindparam("id"))
+    .order_by(StatusEvent.at, StatusEvent.id)
 )
 _PAIR_MEETINGS = (
     select(Meeting)
@@ -457,24 +507,31 @@ def leave_waiting_list(request_id: int):
     )
 
 
-def _pair_page(pair: Pair, status: int = 200, answer_form=None):
-    db.session.execute(_PAIR_WITH_PEOPLE, {"id": pair.id}).unique().all()
+def _pair_page(pair_id: int, status: int = 200, answer_form=None):
+    """The binôme page (a 404 outside the référent's caseload); `answer_form` with its errors."""
+    row = db.session.execute(_PAIR_PAGE, {"id": pair_id, "referent_id": current_user.id}).first()
+    pair: Pair = found_or_404(row[0] if row else None, row[0].mentee_id if row else None)
     meetings = db.session.scalars(_PAIR_MEETINGS, {"id": pair.id}).all()
-    events = db.session.scalars(_EVENTS, {"entity": EventEntity.PAIR, "id": pair.id}).all()
+    events = db.session.connection().execute(_PAIR_EVENTS, {"id": pair.id}).all()
     # One timeline: status changes and meetings, oldest first (a meeting has a date, no time).
     timeline = sorted(
         [(e.at.astimezone(PARIS).date(), 0, "event", e) for e in events]
         + [(m.date, 1, "meeting", m) for m in meetings],
         key=lambda item: (item[0], item[1], item[3].id),
     )
+    # The mentee's answer is entered here only while a proposal awaits it.
+    answering = pair.mentee_answer is None and pair.status in (
+        PairStatus.PROPOSED,
+        PairStatus.TUTOR_ACCEPTED,
+    )
     return render_template(
         "referent/pair.html",
         pair=pair,
+        people=row,
         meetings=meetings,
         events=events,
         timeline=timeline,
-        answer_form=answer_form or AnswerForm(prefix="answer"),
-        action_form=ActionForm(),
+        answer_form=(answer_form or AnswerForm(prefix="answer")) if answering else None,
         no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
         reminder_days=current_app.config["REMINDER_DAYS"],
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
@@ -489,7 +546,7 @@ def _pair_page(pair: Pair, status: int = 200, answer_form=None):
 
 @bp.get("/binomes/<int:pair_id>")
 def pair(pair_id: int):
-    return _pair_page(get_or_404(visible_pairs, Pair, pair_id))
+    return _pair_page(pair_id)
 
 
 def _pair_action(pair_id: int, action, success_message: str, form=None, form_kw: str | None = None):
@@ -500,7 +557,7 @@ def _pair_action(pair_id: int, action, success_message: str, form=None, form_kw:
         form,
         lambda: action(pair, form),
         on_success=lambda _: success(success_message, url_for("referent.pair", pair_id=pair.id)),
-        render=lambda status: _pair_page(pair, status, **page_kw),
+        render=lambda status: _pair_page(pair.id, status, **page_kw),
     )
 
 
