@@ -97,7 +97,9 @@ def test_correction_keeps_history_and_asks_the_mentee_again(ctx):
         "duration_minutes": [60, 90],
         "mode": ["in_person", "phone"],
         "mentee_confirmation": ["confirmed", None],
+        "on": meeting.date.isoformat(),
     }
+    assert change.meeting_day == meeting.date
     assert ("Durée", "60 min", "90 min") in change.lines
     assert ("Confirmation par la personne", "confirmée", "à confirmer") in change.lines
     # Nothing changed: refused, nothing written.

@@ -120,7 +120,8 @@ class MeetingChange(Base):
     kind: Mapped[MeetingChangeKind] = mapped_column(EnumText(MeetingChangeKind, 10))
     actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # {field: [before, after]} (after is None for a deletion), plain JSON values: dates as ISO text.
+    # {field: [before, after]} (after is None for a deletion), plain JSON values: dates as ISO text;
+    # "on": the meeting's date before a correction that left it unchanged.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User] = relationship()
@@ -140,7 +141,7 @@ class MeetingChange(Base):
     @property
     def meeting_day(self) -> date | None:
         """The meeting's date as it was before this change."""
-        value = (self.changes.get("date") or [None])[0]
+        value = (self.changes.get("date") or [self.changes.get("on")])[0]
         return date.fromisoformat(value) if value else None
 
 

@@ -209,6 +209,7 @@ def correct_meeting(
     if meeting.mentee_confirmation is not None:
         changes["mentee_confirmation"] = [meeting.mentee_confirmation, None]
         meeting.mentee_confirmation = None
+    changes["on"] = _plain(meeting.date)  # which meeting, for the history (not a change)
     for name, value in values.items():
         setattr(meeting, name, value)
     change = MeetingChange(
