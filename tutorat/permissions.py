@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, false, select
+from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import BindParameter
 
 from tutorat import access_log
@@ -73,9 +74,20 @@ def visible_letters(user: User) -> Select:
     return stmt.where(false())
 
 
-def get_or_404(scoped: Callable[[User], Select], model, obj_id: int, *, for_update: bool = False):
-    """Fetch `model` #obj_id through the scoped query of the current user, or 404."""
+def get_or_404(
+    scoped: Callable[[User], Select],
+    model,
+    obj_id: int,
+    *,
+    for_update: bool = False,
+    options: Sequence[ExecutableOption] = (),
+):
+    """Fetch `model` #obj_id through the scoped query of the current user, or 404.
+
+    `options`: loader options (what the page shows of the related rows, in the same query)."""
     stmt = scoped(current_user).where(model.id == obj_id)
+    if options:
+        stmt = stmt.options(*options)
     if for_update:
         stmt = stmt.with_for_update(of=model)
     obj = db.session.scalars(stmt).first()

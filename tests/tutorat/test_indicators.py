@@ -354,12 +354,16 @@ def test_the_page_for_the_admin_and_for_a_referent(world, app):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "les bénéficiaires dont vous êtes le référent" in html
-    assert "Les places libres sont celles de tous les tuteurs du département" in html
+    territories = referent.client.get("/indicateurs/territoires").get_data(as_text=True)
+    assert "Les places libres sont celles de tous les tuteurs du département" in territories
     communes = referent.client.get("/indicateurs/communes").get_data(as_text=True)
     assert "Les places libres sont celles de tous les tuteurs du département" in communes
+    table = referent.client.get("/indicateurs/tableau/reponses").get_data(as_text=True)
+    assert "Les personnes que vous suivez" in table and 'id="tableau-reponses"' in table
     # No one's name on the pages: only the logged-in référent's own, in the header.
     for name in world["names"]:
         assert name not in html and name not in communes
+        assert name not in territories and name not in table
 
 
 def test_the_page_has_no_inline_style_or_script(world, app):
@@ -377,7 +381,10 @@ def test_every_chart_is_well_formed_svg_with_a_text_alternative(world, app):
     assert communes.status_code == 200
     communes_html = communes.get_data(as_text=True)
     assert len(html.encode()) < 100_000
-    svgs = re.findall(r"<svg\b.*?</svg>", html + communes_html, flags=re.S)
+    # Today's supply and demand by canton and EPCI are on their own page too.
+    assert 'href="/indicateurs/territoires"' in html
+    territories = admin.client.get("/indicateurs/territoires").get_data(as_text=True)
+    svgs = re.findall(r"<svg\b.*?</svg>", html + territories + communes_html, flags=re.S)
     assert len(svgs) == 9
     assert " style=" not in communes_html and "<style" not in communes_html
     assert 'id="tableau-communes"' in communes_html
@@ -395,9 +402,20 @@ def test_every_chart_is_well_formed_svg_with_a_text_alternative(world, app):
     fills = [c.get("fill") for c in circles]
     assert fills.count(charts.BACKGROUND_DOT) == 458
     assert fills.count(charts.ARMAGNAC) == 2 + 1  # Auch, Condom; plus the legend's disc
-    # The same figures in tables: a table per chart, with a caption and header cells.
-    assert html.count("<caption") >= 9
-    assert 'scope="col"' in html and 'scope="row"' in html
+    # The same figures in tables: a table per chart, linked from the chart (its own page, and its
+    # CSV file), with a caption and header cells.
+    keys = re.findall(r'href="/indicateurs/tableau/(\w+)\?du=', html)
+    assert len(keys) >= 8 and len(set(keys)) == len(keys)
+    for key in keys:
+        assert f'href="/indicateurs/export/{key}.csv?du=' in html
+        table = admin.client.get(f"/indicateurs/tableau/{key}?du=2026-01-01&au=2026-06-30")
+        assert table.status_code == 200, key
+        text = table.get_data(as_text=True)
+        assert text.count("<caption") == 1 and 'scope="col"' in text and 'scope="row"' in text
+    assert territories.count("<caption") == 2
+    assert admin.client.get("/indicateurs/tableau/utilisateurs").status_code == 404
+    bad = admin.client.get("/indicateurs/tableau/mois?du=2026-13-45")
+    assert bad.status_code == 400 and "date valide" in bad.get_data(as_text=True)
 
 
 def test_csv_export(world, app):

@@ -152,6 +152,7 @@ def test_query_counts_do_not_grow_with_the_data(app, world):
         "tableau de bord": "/referent/",
         "binôme": f"/referent/binomes/{world['pair']}",
         "indicateurs": "/indicateurs/",
+        "indicateurs : territoires": "/indicateurs/territoires",
     }
     for url in urls.values():  # reference data read once per process (communes, ROME labels)
         assert browser.client.get(url).status_code == 200
@@ -192,7 +193,7 @@ def test_query_counts_do_not_grow_with_the_data(app, world):
     # The pool is the only thing kept: the demande page is cheaper with it, the others are not.
     assert small["demande"][1] < small["demande"][0]
     assert small["tuteurs écartés"][1] < small["tuteurs écartés"][0]
-    for page in ("tableau de bord", "binôme", "indicateurs"):
+    for page in ("tableau de bord", "binôme", "indicateurs", "indicateurs : territoires"):
         assert small[page][0] == small[page][1], (page, small)
 
 

@@ -239,14 +239,12 @@ class Candidate:
     capacity: int
     explanation: Any  # matching.Explanation
     meeting_place: str
+    score: float = field(init=False)
+    percent: int = field(init=False)  # read several times by each row of the page
 
-    @property
-    def score(self) -> float:
-        return float(self.explanation.score)
-
-    @property
-    def percent(self) -> int:
-        return round(self.score * 100)
+    def __post_init__(self) -> None:
+        self.score = float(self.explanation.score)
+        self.percent = round(self.score * 100)
 
 
 def _mentee_for(request: TutoringRequest) -> tuple[MenteeProfile, Commune]:
@@ -781,17 +779,31 @@ class Declined:
     reason: str
 
 
+def _declined(at: datetime, reason: str | None, detail: str, tutor_answer) -> Declined:
+    text = vocab.DECLINE_REASONS.get(reason or "", reason or "")
+    if detail:
+        text = f"{text} : {detail}" if text else detail
+    return Declined(at, tutor_answer == PairAnswer.DECLINED, text)
+
+
 def declined_tutors(request_id: int) -> dict[int, Declined]:
     """The tutors whose proposal for this demande was declined (by them or by the mentee)."""
-    out: dict[int, Declined] = {}
-    for tutor_id, at, reason, detail, tutor_answer in db.session.execute(
-        _DECLINED, {"id": request_id}
-    ):
-        text = vocab.DECLINE_REASONS.get(reason or "", reason or "")
-        if detail:
-            text = f"{text} : {detail}" if text else detail
-        out[tutor_id] = Declined(at, tutor_answer == PairAnswer.DECLINED, text)
-    return out
+    return {
+        tutor_id: _declined(at, reason, detail, tutor_answer)
+        for tutor_id, at, reason, detail, tutor_answer in db.session.execute(
+            _DECLINED, {"id": request_id}
+        )
+    }
+
+
+def declined_among(proposals) -> dict[int, Declined]:
+    """`declined_tutors` from a demande's proposals already read (rows with tutor_id, status,
+    updated_at, decline_reason, decline_detail, tutor_answer): one query fewer for its page."""
+    return {
+        p.tutor_id: _declined(p.updated_at, p.decline_reason, p.decline_detail, p.tutor_answer)
+        for p in proposals
+        if p.status == PairStatus.DECLINED
+    }
 
 
 def check_not_declined(request: TutoringRequest, tutor_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -66,7 +66,6 @@ def _bucket_labels(report: Report) -> list[str]:
 
 
 def _charts(report: Report) -> dict[str, Markup]:
-    demand, supply = "Demandes ouvertes", "Places libres"
     buckets = report.series_by_bucket()
     delay_labels = [
         b[3].replace(" à ", " à\n", 1) if " à " in b[3] else b[3] for b in DELAY_BUCKETS
@@ -141,6 +140,12 @@ def _charts(report: Report) -> dict[str, Markup]:
             [r[0] for r in outcomes],
             [charts.Series("Binômes terminés", [r[1] for r in outcomes], charts.GREEN)],
         ),
+    }
+
+
+def _territory_charts(report: Report) -> dict[str, Markup]:
+    demand, supply = "Demandes ouvertes", "Places libres"
+    return {
         "cantons": charts.bar_chart(
             "graphique-cantons",
             "Demandes ouvertes et places libres de tuteurs, par canton",
@@ -208,6 +213,39 @@ def shortage_page():
     )
 
 
+@bp.get("/territoires")
+def territories():
+    """Today's supply and demand by canton and EPCI (no period): charts and tables, on their own page."""
+    period = indicators.default_period(datetime.now(UTC).date())
+    report = indicators.build_report(period, referent_id=_referent_id())
+    return render_template(
+        "indicators/territories.html",
+        report=report,
+        tables=_LazyTables(report),
+        charts=_territory_charts(report),
+    )
+
+
+@bp.get("/tableau/<table>")
+def table_page(table: str):
+    """One table of the indicators (the figures of a chart), for the period asked: the main page
+    shows the charts and links here, so that it stays light."""
+    if table not in indicators.TABLES:
+        abort(404)
+    if table == "communes":
+        return redirect(url_for("indicators.communes", _anchor="communes"))
+    try:
+        period = _period()
+    except PeriodError as error:
+        return render_template(
+            "errors/error.html", code=400, title="Période invalide", text=error.message
+        ), 400
+    report = indicators.build_report(
+        period, referent_id=_referent_id(), territories=table in indicators.TERRITORY_TABLES
+    )
+    return render_template("indicators/table.html", report=report, table=report.table(table))
+
+
 @bp.get("/")
 def home():
     try:
@@ -220,14 +258,16 @@ def home():
             au=request.args.get("au", ""),
             report=None,
         ), 400
-    report = indicators.build_report(period, referent_id=_referent_id())
+    # The period's figures and charts; each chart's table, and today's supply and demand by
+    # territory, on their own pages (links): the page a référent opens stays light.
+    report = indicators.build_report(period, referent_id=_referent_id(), territories=False)
     return render_template(
         "indicators/home.html",
         error=None,
         du=period.start.isoformat(),
         au=period.end.isoformat(),
         report=report,
-        tables=_LazyTables(report),
+        titles=indicators.TABLES,
         charts=_charts(report),
     )
 
@@ -243,7 +283,10 @@ def export(table: str):
             "errors/error.html", code=400, title="Période invalide", text=error.message
         ), 400
     report = indicators.build_report(
-        period, referent_id=_referent_id(), communes=table == "communes"
+        period,
+        referent_id=_referent_id(),
+        communes=table == "communes",
+        territories=table in indicators.TERRITORY_TABLES,
     )
     scope = "departement" if report.whole_department else "mes-beneficiaires"
     filename = f"tutorat-{table}-{scope}-{period.start.isoformat()}-{period.end.isoformat()}.csv"

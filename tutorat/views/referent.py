@@ -238,16 +238,12 @@ _EVENTS = (
         joinedload(StatusEvent.on_behalf_of).load_only(*_NAMES),
     )
 )
-# What the demande page shows of the mentee, in one query rather than one per relationship.
-_REQUEST_WITH_PEOPLE = (
-    select(TutoringRequest)
-    .where(TutoringRequest.id == bindparam("id"))
-    .options(
-        joinedload(TutoringRequest.mentee)
-        .joinedload(User.mentee_profile)
-        .joinedload(MenteeProfile.commune),
-        joinedload(TutoringRequest.created_by),
-    )
+# What the demande page shows of the mentee, read with the demande (get_or_404's options).
+_REQUEST_PEOPLE = (
+    joinedload(TutoringRequest.mentee)
+    .joinedload(User.mentee_profile)
+    .joinedload(MenteeProfile.commune),
+    joinedload(TutoringRequest.created_by),
 )
 # A demande's proposals as plain rows, with their tutor's name and whether they were made outside
 # the ranking (read from the explanation kept with each).
@@ -260,6 +256,11 @@ _REQUEST_PAIRS = (
         Pair.explanation,
         User.first_name,
         User.last_name,
+        # What suggestions.declined_among reads: who declined this demande, when, why.
+        Pair.tutor_id,
+        Pair.updated_at,
+        Pair.decline_detail,
+        Pair.tutor_answer,
     )
     .join(User, User.id == Pair.tutor_id)
     .where(Pair.request_id == bindparam("id"))
@@ -342,7 +343,6 @@ def _request_page(
     outside_form=None,
     wait_form=None,
 ):
-    db.session.execute(_REQUEST_WITH_PEOPLE, {"id": tutoring_request.id}).unique().all()
     shown_max = current_app.config["CANDIDATES_SHOWN"]
     raw = request.args.get("nombre", "")
     if raw:
@@ -358,9 +358,10 @@ def _request_page(
     feasible, error, overview = 0, None, None
     searched, found = None, []
     unmatched = tutoring_request.status in UNMATCHED_REQUEST_STATUSES
+    pairs = db.session.execute(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
     declined: dict = {}
     if unmatched:
-        declined = suggestions.declined_tutors(tutoring_request.id)
+        declined = suggestions.declined_among(pairs)
         try:
             candidates, feasible, overview = suggestions.request_overview(
                 tutoring_request, shown_max, declined
@@ -374,7 +375,6 @@ def _request_page(
             except DomainError as exc:
                 flash(exc.message, "error")
                 status = 400
-    pairs = db.session.execute(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
     events = db.session.scalars(
         _EVENTS, {"entity": EventEntity.REQUEST, "id": tutoring_request.id}
     ).all()
@@ -405,7 +405,9 @@ def _request_page(
 
 @bp.get("/demandes/<int:request_id>")
 def request_detail(request_id: int):
-    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
+    tutoring_request = get_or_404(
+        visible_requests, TutoringRequest, request_id, options=_REQUEST_PEOPLE
+    )
     return _request_page(tutoring_request)
 
 
@@ -413,8 +415,9 @@ def request_detail(request_id: int):
 def request_left_out(request_id: int):
     """The tutors left out of a demande's ranking, with the closest people of each reason: on their
     own page, so that the demande's page stays light (it shows the reasons and their counts)."""
-    tutoring_request = get_or_404(visible_requests, TutoringRequest, request_id)
-    db.session.execute(_REQUEST_WITH_PEOPLE, {"id": tutoring_request.id}).unique().all()
+    tutoring_request = get_or_404(
+        visible_requests, TutoringRequest, request_id, options=_REQUEST_PEOPLE
+    )
     if tutoring_request.status not in UNMATCHED_REQUEST_STATUSES:
         flash(
             "Cette demande a déjà un binôme : il n'y a plus de classement ni de tuteurs écartés.",

@@ -10,7 +10,7 @@ it keeps SQLite and PostgreSQL identical.
 """
 
 from tutorat.services.indicators.export import Column, Percent, Table, csv_value, display
-from tutorat.services.indicators.queries import build_report
+from tutorat.services.indicators.queries import TERRITORY_TABLES, build_report
 from tutorat.services.indicators.report import (
     DELAY_BUCKETS,
     MEETING_BUCKETS,
@@ -29,6 +29,7 @@ __all__ = [
     "MEETING_BUCKETS",
     "MONTHS_SHORT",
     "TABLES",
+    "TERRITORY_TABLES",
     "Column",
     "Percent",
     "Period",

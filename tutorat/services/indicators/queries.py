@@ -423,16 +423,29 @@ def _communes(scope: _Scope) -> list[MapCommune]:
     return communes
 
 
-def build_report(period: Period, *, referent_id: int | None, communes: bool = False) -> Report:
+# The tables that read today's supply and demand by territory (the territories' queries, the
+# costliest: every tutor with a free place, grouped by canton and EPCI).
+TERRITORY_TABLES = frozenset({"synthese", "cantons", "epci", "communes"})
+
+
+def build_report(
+    period: Period,
+    *,
+    referent_id: int | None,
+    communes: bool = False,
+    territories: bool = True,
+) -> Report:
     """Every figure of the indicators page, for the whole département or one référent's caseload.
 
-    The 458 communes (the map and the communes' table) only if `communes`.
+    The 458 communes (the map and the communes' table) only if `communes`; today's supply and
+    demand by canton and EPCI only if `territories` (the main page links to them: its figures
+    are those of the period).
     """
     scope = _Scope(referent_id, *period.bounds)
     answers, reasons = _answers_and_reasons(scope)
     to_proposal, to_active = _delays(scope)
     tutors_live, tutors_with_pair, tutors_repeat = _tutors(scope)
-    cantons, epcis, unknown = _territories(scope)
+    cantons, epcis, unknown = _territories(scope) if territories or communes else ([], [], None)
     return Report(
         period=period,
         whole_department=referent_id is None,
