@@ -3,7 +3,15 @@
 Pure computation on plain values: no web framework, no database, no file or network access.
 """
 
-from .assignment import SCORE_UNIT, Assignment, Certificate, assign, assign_sparse, tie_order
+from .assignment import (
+    SCORE_UNIT,
+    Assignment,
+    Certificate,
+    assign,
+    assign_sparse,
+    check_min_score,
+    tie_order,
+)
 from .batch import BatchResult, Round, assign_all, assign_batch
 from .candidates import CandidateGraph, TutorIndex, candidate_graph, top_candidates
 from .diagnosis import (
@@ -74,6 +82,7 @@ __all__ = [
     "assign_batch",
     "assign_sparse",
     "candidate_graph",
+    "check_min_score",
     "diagnose",
     "explain",
     "haversine_km",

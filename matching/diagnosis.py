@@ -47,10 +47,13 @@ LEFT_OUT_REASONS: Mapping[str, str] = MappingProxyType(
         "not_validated": "Pas encore validé",
         "paused": "En pause",
         "incomplete": "Profil incomplet",
+        "below_min_score": "Note sous le minimum fixé",
     }
 )
 #: Reasons the caller states for each tutor (the others are computed).
-HOLD_REASONS = frozenset({"refused", "resting", "not_validated", "paused", "incomplete"})
+HOLD_REASONS = frozenset(
+    {"refused", "resting", "not_validated", "paused", "incomplete", "below_min_score"}
+)
 
 _GEOMETRY = Weights()
 

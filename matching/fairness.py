@@ -202,6 +202,11 @@ def audit(
     return whole, rows
 
 
+def _fr(x: float) -> str:
+    """A ratio with 2 decimals, written the French way (0,18)."""
+    return f"{x:.2f}".replace(".", ",")
+
+
 def _pct(x: float) -> str:
     return f"{round(100 * x)} %"
 
@@ -231,7 +236,7 @@ def largest_gaps(whole: GroupRow, rows: Sequence[GroupRow], limit: int = 3) -> l
         group = r.group.split(". ", 1)[-1]
         out.append(
             f"{group} ({r.dimension.lower()}) : {_pct(value)} des demandes reçoivent une proposition en 60 jours, "
-            f"contre {_pct(base)} pour l'ensemble (soit {ratio:.2f} fois ; entre {_pct(low)} et {_pct(high)} avec "
+            f"contre {_pct(base)} pour l'ensemble (soit {_fr(ratio)} fois ; entre {_pct(low)} et {_pct(high)} avec "
             f"95 % de confiance, sur {r.within_60.n} demandes)."
         )
     return out

@@ -823,6 +823,16 @@ class WeightsForm(Form):
             raise ValidationError("Au moins un poids doit être plus grand que 0.")
 
 
+class MinScoreForm(Form):
+    """The minimum score, in % (empty or 0: none); under it no tutor is ranked nor paired."""
+
+    min_score = NumberField(
+        "Note minimale (en %)",
+        invalid="Indiquez un nombre entier entre 0 et 100, ou laissez vide.",
+        validators=[Optional(), NumberRange(0, 100, "Entre 0 et 100.")],
+    )
+
+
 class SocialNoteForm(Form):
     social_note = TextAreaField(
         "Note du référent (jamais visible par le tuteur)",

@@ -29,7 +29,7 @@ from tutorat.models import (
 )
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.models.pairs import UNANSWERED_PAIR_STATUSES as UNANSWERED
-from tutorat.services import contact, decisions, letters, suggestions
+from tutorat.services import contact, decisions, followup, letters, suggestions
 from tutorat.services import requests as request_service
 from tutorat.services.workflow import PAIR_TRANSITIONS, REQUEST_TRANSITIONS
 from tutorat.vocab import DECLINE_REASONS, OUTCOMES, STOP_REASONS
@@ -279,6 +279,17 @@ def test_demo_obeys_the_rules(app, runner):
         assert _dated_in_the_future() == {}
         # The demo's past emails are not waiting to leave.
         assert not db.session.scalar(select(func.count()).select_from(OutboxEmail))
+
+        # The waiting list's 5 demandes stay there when `make setup` runs the reminders: no tutor
+        # can meet those people (far from every tutor, no car, no remote meetings).
+        waiting_list = select(TutoringRequest.id).where(
+            TutoringRequest.status == TutoringRequestStatus.WAITING
+        )
+        before = set(db.session.scalars(waiting_list))
+        assert len(before) == 5
+        followup.run_reminders(now=datetime.now(UTC))
+        db.session.commit()
+        assert set(db.session.scalars(waiting_list)) == before
 
 
 def test_workflow_refuses_an_event_in_the_future(ctx):

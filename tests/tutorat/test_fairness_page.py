@@ -114,3 +114,55 @@ def test_empty_audit_explains(app):
         db.session.commit()
     html = _login(app, email).get("/indicateurs/equite").get_data(as_text=True)
     assert "pas encore de demande de plus de 60 jours" in html
+
+
+def test_the_weekly_digest_names_the_largest_gaps_and_links_the_audit(app):
+    """Issue 18: the référent's weekly email says, in plain French, which of their people wait
+    longer (a gap chance does not explain), with the link to the audit page; nothing otherwise."""
+    from sqlalchemy import select
+
+    from tutorat.models import OutboxEmail
+    from tutorat.services import followup
+
+    with app.app_context():
+        referent, even = make_referent(), make_referent()
+        long_ago = datetime.now(UTC) - timedelta(days=90)
+        for i in range(10):
+            waiting = make_mentee(referent, commune="32002", has_car=False)
+            if i < 1:
+                make_proposal(referent, waiting, make_tutor(commune="32002", remote_ok=True))
+            else:
+                request_service.open_request(
+                    waiting,
+                    actor=waiting,
+                    topics=["cv"],
+                    meeting_modes=["video"],
+                    message="Bonjour",
+                )
+            make_proposal(referent, make_mentee(referent, has_car=True), make_tutor())
+        make_proposal(even, make_mentee(even, has_car=True), make_tutor())
+        db.session.flush()
+        for req in db.session.query(TutoringRequest):
+            req.created_at = long_ago
+        for pair in db.session.query(Pair):
+            pair.proposed_at = long_ago + timedelta(days=3)
+        db.session.commit()
+        ids = referent.id, even.id
+        digest = followup.weekly_digest(referent, datetime.now(UTC))
+        gaps = digest["fairness_gaps"]
+        assert len(gaps) == followup.DIGEST_FAIRNESS_GAPS  # the largest ones only
+        assert all("10 % des demandes reçoivent une proposition en 60 jours" in g for g in gaps)
+        assert "(soit 0,18 fois" in gaps[0]  # written the French way
+        assert followup.send_digests(now=datetime.now(UTC)) == 2
+        emails = {
+            e.recipient: e.body_text
+            for e in db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "digest"))
+        }
+        from tutorat.models import User
+
+        mine = emails[db.session.get(User, ids[0]).email]
+        assert "Qui attend plus longtemps ?" in mine
+        assert f"- {gaps[0]}" in mine and f"- {gaps[1]}" in mine
+        assert "/indicateurs/equite" in mine
+        other = emails[db.session.get(User, ids[1]).email]
+        assert "Qui attend plus longtemps" not in other and "/indicateurs/equite" not in other

@@ -120,3 +120,93 @@ def test_weights_outside_0_1_are_refused_in_french(app):
             )
         db.session.rollback()
         assert suggestions.current_weights() == before
+
+
+# --------------------------------------------------------------------------------------------
+# The minimum score (issue 18): an admin setting, published, applied to rankings and batch matching
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_admin_sets_a_minimum_score_checked_and_published(app):
+    from tests.conftest import csrf_from
+
+    with app.app_context():
+        admin = make_admin()
+        db.session.commit()
+        email = admin.email
+    b = _login(app, email)
+    page = b.client.get("/admin/poids")
+    assert page.status_code == 200 and "Note minimale" in page.get_data(as_text=True)
+    token = csrf_from(page.get_data(as_text=True))
+    for bad in ("150", "-5", "douze", "0,5"):
+        response = b.client.post(
+            "/admin/poids/note-minimale", data={"csrf_token": token, "min_score": bad}
+        )
+        assert response.status_code == 422, bad
+        assert "Entre 0 et 100" in response.get_data(
+            as_text=True
+        ) or "nombre entier entre 0 et 100" in response.get_data(as_text=True)
+        with app.app_context():
+            assert suggestions.current_min_score() is None
+    assert "Aucune note minimale n" in b.client.get("/algorithme").get_data(as_text=True)
+    response = b.client.post(
+        "/admin/poids/note-minimale", data={"csrf_token": token, "min_score": "40"}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert suggestions.current_min_score() == pytest.approx(0.4)
+    assert "note minimale de <strong>40 %</strong>" in b.client.get("/algorithme").get_data(
+        as_text=True
+    )
+    assert 'value="40"' in b.client.get("/admin/poids").get_data(as_text=True)
+    # Empty: no minimum again.
+    response = b.client.post(
+        "/admin/poids/note-minimale", data={"csrf_token": token, "min_score": ""}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert suggestions.current_min_score() is None
+        with pytest.raises(DomainError, match="Score minimum : entre 0 et 1"):
+            suggestions.set_min_score(1.5, actor=make_admin())
+
+
+def test_no_tutor_under_the_minimum_is_ranked_nor_paired(app):
+    with app.app_context():
+        admin = make_admin()
+        referent = make_referent()
+        mentee = make_mentee(referent, commune="32013", metiers="J1501", remote_ok=True)
+        good = make_tutor(commune="32013", metier="J1501", remote_ok=True)  # note 80 %
+        weak = make_tutor(commune="32013", metier="A1101", remote_ok=True)  # another métier
+        req = request_service.open_request(
+            mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
+        db.session.commit()
+        ids = (req.id, good.id, weak.id, referent.email)
+        candidates, feasible = suggestions.candidates_for(req)
+        assert [c.tutor.id for c in candidates] == [good.id, weak.id] and feasible == 2
+        suggestions.set_min_score(0.7, actor=admin)
+        db.session.commit()
+        candidates, feasible = suggestions.candidates_for(db.session.get(TutoringRequest, ids[0]))
+        assert [c.tutor.id for c in candidates] == [good.id] and feasible == 1
+        # Batch matching: the good tutor has one place; the weak one is never used to add a pair.
+        plan = batch.plan()
+        assert [(p.request_id, p.tutor_id) for p in plan.proposals] == [(ids[0], good.id)]
+    html = _login(app, ids[3]).client.get(f"/referent/demandes/{ids[0]}").get_data(as_text=True)
+    assert "Note sous le minimum fixé" in html
+
+
+def test_batch_leaves_a_person_unmatched_rather_than_pair_under_the_minimum(app):
+    with app.app_context():
+        admin = make_admin()
+        referent = make_referent()
+        mentee = make_mentee(referent, commune="32013", metiers="J1501", remote_ok=True)
+        make_tutor(commune="32013", metier="A1101", remote_ok=True)
+        request_service.open_request(
+            mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message="Bonjour"
+        )
+        db.session.commit()
+        assert batch.plan().matched == 1
+        suggestions.set_min_score(0.7, actor=admin)
+        db.session.commit()
+        plan = batch.plan()
+        assert plan.matched == 0 and plan.optimality == "optimum prouvé"

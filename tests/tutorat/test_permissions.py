@@ -85,6 +85,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "admin.access_log": _only("admin"),
     "admin.erasures": _only("admin"),
     "admin.weights": _only("admin"),
+    "admin.min_score": _only("admin"),
     "admin.learned": _only("admin"),
     "referent.explanation": _only("referent"),
     "mentee.explanation": _only("mentee"),

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 from sqlalchemy import delete, func, select
 
+import matching
 from tutorat import vocab
 from tutorat.demo import applications, story
 from tutorat.extensions import db
@@ -369,6 +371,7 @@ def seed_demo(seed: int = 32) -> bool:
     demo_tutor = tutors[0][0]
     history = story.History(rng, start, now, tutors, by_code, demo_tutor)
     click.echo("Demandes, binômes, rencontres et relances, jour après jour…")
+    farthest: list[tuple[float, Any]] | None = None
     for i, (user, profile) in enumerate(mentees[1:], start=1):
         target = targets[(i - 1) % len(targets)]
         tutor = None
@@ -380,6 +383,10 @@ def seed_demo(seed: int = 32) -> bool:
             profile.target_metiers = "J1501"
         if target is None:
             continue
+        if target == TutoringRequestStatus.WAITING:
+            if farthest is None:
+                farthest = _farthest(communes, [tp for _, tp in tutors], by_code)
+            _out_of_reach(profile, farthest)
         assert profile.commune_code is not None
         history.add(
             story.Person(
@@ -406,6 +413,44 @@ def seed_demo(seed: int = 32) -> bool:
         )
         click.echo(f"{label} : " + ", ".join(f"{labels[k].lower()} {n}" for k, n in counts))
     return True
+
+
+#: The waiting list's demandes: no car, no remote meetings, in the communes farthest from every
+#: tutor's, with a travel limit below that distance: no tutor fits them, so `flask run-reminders`
+#: (`make setup`) leaves them on the waiting list.
+WAITING_FARTHEST = 5
+
+
+def _farthest(communes, tutor_profiles, by_code) -> list[tuple[float, Any]]:
+    """The WAITING_FARTHEST communes farthest from every tutor's, with that distance in km."""
+    spots = {
+        (by_code[tp.commune_code].latitude, by_code[tp.commune_code].longitude)
+        for tp in tutor_profiles
+        if tp.commune_code in by_code
+    }
+    if not spots:
+        return []
+    lat = np.array([s[0] for s in spots])
+    lon = np.array([s[1] for s in spots])
+    scored = [
+        (float(np.min(matching.haversine_km(c.latitude, c.longitude, lat, lon))), c.code_insee, c)
+        for c in communes
+    ]
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [(km, c) for km, _code, c in scored[:WAITING_FARTHEST]]
+
+
+def _out_of_reach(profile, farthest: list[tuple[float, Any]]) -> None:
+    """A waiting-list mentee of the demo lives where no tutor can meet her."""
+    if not farthest:
+        return
+    km, place = farthest[profile.user_id % len(farthest)]  # spread, deterministic
+    if km < 2:
+        return
+    profile.commune_code = place.code_insee
+    profile.has_car = False
+    profile.remote_ok = False
+    profile.max_km = max(1, int(km) - 1)
 
 
 def _caseload_demo(referents: list[User]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import and_, or_, select
@@ -178,12 +178,20 @@ def plan(
         return empty
 
     start = time.perf_counter()
-    result = matching.assign_batch(mentees, pool.index, weights, k=k, exact=True, progress=progress)
+    min_score = suggestions.current_min_score()
+    result = matching.assign_batch(
+        mentees, pool.index, weights, k=k, exact=True, progress=progress, min_score=min_score
+    )
     seconds["affectation"] = time.perf_counter() - start
 
     start = time.perf_counter()
     graph = matching.candidate_graph(mentees, pool.index, k=k, weights=weights)
     capacity = np.array([t.capacity for t in pool.values], dtype=np.int64)
+    if min_score:  # the baseline makes no pair under the minimum either
+        keep = graph.scores >= min_score
+        graph = replace(
+            graph, rows=graph.rows[keep], cols=graph.cols[keep], scores=graph.scores[keep]
+        )
     baseline = greedy(graph, capacity)
     lookup = dict(
         zip((graph.rows * len(pool.ids) + graph.cols).tolist(), graph.scores.tolist(), strict=True)

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
@@ -61,8 +62,8 @@ from tutorat.models.pairs import (
     PairStatus,
 )
 from tutorat.models.requests import TutoringRequestStatus
+from tutorat.services import fairness, suggestions
 from tutorat.services import requests as request_service
-from tutorat.services import suggestions
 from tutorat.services.db import declare_write_intent
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
@@ -922,13 +923,21 @@ def caseload_pairs(
     )
 
 
-def weekly_digest(referent: User, now: datetime) -> dict[str, int]:
-    """The figures of a référent's weekly email: the dashboard's counts (caseload_counts)."""
+#: Fairness gaps in a weekly digest, at most (the largest first; the audit page has them all).
+DIGEST_FAIRNESS_GAPS = 2
+
+
+def weekly_digest(referent: User, now: datetime) -> dict[str, Any]:
+    """The figures of a référent's weekly email: the dashboard's counts (caseload_counts), and the
+    largest fairness gaps of their caseload in plain French (those chance alone does not explain,
+    from the audit of /indicateurs/equite; none when there is none)."""
     counts = caseload_counts(referent.id, now)
+    gaps = fairness.report(referent_id=referent.id, now=now).gaps[:DIGEST_FAIRNESS_GAPS]
     return {
         **asdict(counts),
         "open_days": current_app.config["ALERT_OPEN_REQUEST_DAYS"],
         "no_meeting_days": current_app.config["ALERT_NO_MEETING_DAYS"],
+        "fairness_gaps": gaps,
     }
 
 

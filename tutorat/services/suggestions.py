@@ -57,6 +57,40 @@ def current_weights() -> matching.Weights:
     return _weights_from(setting.value if setting else None)
 
 
+MIN_SCORE_KEY = "min_score"
+
+
+def _min_score_from(value: Any) -> float | None:
+    try:
+        return matching.check_min_score(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def current_min_score() -> float | None:
+    """The minimum score under which no tutor is ranked nor paired (None: no minimum)."""
+    setting = db.session.get(Setting, MIN_SCORE_KEY)
+    return _min_score_from(setting.value if setting else None)
+
+
+def set_min_score(value: float | None, *, actor: User) -> None:
+    """The administration sets (or removes, with None) the minimum score; the caller commits.
+
+    Under it, a tutor is neither ranked for a demande nor paired by batch matching, not even to
+    match one more person: left out « Note sous le minimum fixé ». 0 or None: no minimum."""
+    try:
+        value = matching.check_min_score(value)
+    except ValueError as error:
+        raise DomainError(str(error), field="min_score") from None
+    value = value or None
+    setting = db.session.get(Setting, MIN_SCORE_KEY)
+    if setting is None:
+        db.session.add(Setting(key=MIN_SCORE_KEY, value=value, updated_by_id=actor.id))
+    else:
+        setting.value, setting.updated_by_id = value, actor.id
+    audit.note(AccessAction.MODIFY, target="admin.min_score", actor=actor)
+
+
 HISTORY_KEY = "weights_history"
 DEFAULT_HOW = "Poids par défaut, fixés à la conception de Tutorat (voir « Les poids par défaut, et pourquoi »)."
 MANUAL_HOW = "Réglés à la main par l'administration (page « Poids du classement »)."
@@ -420,6 +454,7 @@ def _build_pool(now: datetime) -> TutorPool:
 _TOKEN_AND_WEIGHTS = select(
     select(PoolVersion.token).where(PoolVersion.id == 1).scalar_subquery().label("token"),
     select(Setting.value).where(Setting.key == "weights").scalar_subquery().label("weights"),
+    select(Setting.value).where(Setting.key == MIN_SCORE_KEY).scalar_subquery().label("min_score"),
 )
 # The ranked tutors' names, places and communes as plain rows (no ORM objects: ten of them, with
 # their profiles and communes, cost more to build than the query).
@@ -445,8 +480,14 @@ _CANDIDATE_ROWS = (
 
 def _pool_token_and_weights() -> tuple[str | None, Any]:
     """The pool's version token and the scoring weights, in one query."""
+    token, weights, _min = _pool_settings()
+    return token, weights
+
+
+def _pool_settings() -> tuple[str | None, Any, float | None]:
+    """The pool's version token, the scoring weights and the minimum score, in one query."""
     row = db.session.execute(_TOKEN_AND_WEIGHTS).one()
-    return row.token, row.weights
+    return row.token, row.weights, _min_score_from(row.min_score)
 
 
 def _tutor_pool(token: str | None, now: datetime) -> TutorPool:
@@ -474,21 +515,23 @@ def tutor_pool(now: datetime | None = None) -> TutorPool:
 def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] = frozenset()):
     """The pool, the mentee's values and `request`'s ranked list (computed if new).
 
-    `declined`: the tutors who declined this demande, never ranked for it again."""
+    `declined`: the tutors who declined this demande, never ranked for it again. The ranked list
+    is ``(top, feasible, explanations, below)``: ``below``, the pool's tutors left out because
+    their score is under the minimum the administration set (none when it set none)."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
     profile, commune = _mentee_for(request)
     now = datetime.now(UTC)
     # The token is read before the tutors, so a kept pool is never labelled newer than its data.
-    token, weights_value = _pool_token_and_weights()
+    token, weights_value, min_score = _pool_settings()
     weights = _weights_from(weights_value)
     pool = _tutor_pool(token, now)
     if pool.index is None:
         return pool, commune, None
     mentee = mentee_values(profile, commune)
-    key = (mentee, weights, k, declined)
+    key = (mentee, weights, k, declined, min_score)
     ranked = pool.ranked.get(key)
     if ranked is None:
-        ranked = _rank(pool, mentee, weights, k, request.mentee_id, declined)
+        ranked = _rank(pool, mentee, weights, k, request.mentee_id, declined, min_score)
         with _POOLS_LOCK:
             if len(pool.ranked) >= _RANKED_MAX:
                 pool.ranked.clear()
@@ -497,7 +540,7 @@ def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] =
 
 
 def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candidate], int]:
-    top, feasible, explanations = ranked
+    top, feasible, explanations, _below = ranked
     if not top:
         return [], feasible
     rows = db.session.execute(_CANDIDATE_ROWS, {"ids": [pool.ids[i] for i, _ in top]}).all()
@@ -544,7 +587,7 @@ def shown_candidates(request: TutoringRequest) -> list[dict[str, Any]]:
     pool, _commune, ranked = _ranking(request, None, frozenset(declined_tutors(request.id)))
     if ranked is None:
         return []
-    top, _feasible, explanations = ranked
+    top, _feasible, explanations, _below = ranked
     return [
         {
             "tutor_id": pool.ids[index],
@@ -574,18 +617,30 @@ def _rank(
     k: int,
     mentee_id: int,
     declined: frozenset[int] = frozenset(),
+    min_score: float | None = None,
 ):
-    """The k best tutors of the pool for `mentee`, how many are feasible, and each one's explanation."""
+    """The k best tutors of the pool for `mentee`, how many are feasible, each one's explanation,
+    and the pool positions of the feasible tutors left out for a score under `min_score`."""
     assert pool.index is not None
     excluded = _excluded(pool, mentee_id, declined)
     columns = pool.index.candidate_columns(mentee)
-    feasible_mask = ~np.isnan(pool.index.scores(mentee, columns, weights))
+    scores = pool.index.scores(mentee, columns, weights)
+    feasible_mask = ~np.isnan(scores)
     if excluded:
         feasible_mask &= ~np.isin(columns, list(excluded))
+    below: tuple[int, ...] = ()
+    if min_score:
+        low = feasible_mask & (scores < min_score)
+        below = tuple(int(i) for i in columns[low])
+        feasible_mask &= ~low
     top = pool.index.top_candidates(mentee, k=k + len(excluded), weights=weights)
-    top = [(i, score) for i, score in top if i not in excluded][:k]
+    top = [
+        (i, score)
+        for i, score in top
+        if i not in excluded and (min_score is None or score >= min_score)
+    ][:k]
     explanations = [matching.explain(mentee, pool.values[i], weights) for i, _ in top]
-    return top, int(feasible_mask.sum()), explanations
+    return top, int(feasible_mask.sum()), explanations, below
 
 
 def explain_pair(request: TutoringRequest, tutor_id: int) -> tuple[Any, Commune, Commune]:
@@ -1010,8 +1065,9 @@ def left_out_for(request: TutoringRequest, declined: dict[int, Declined]) -> tup
     fewer than FEW_CANDIDATES are ranked, what change to the mentee's profile would bring more."""
     pool, _commune, ranked = _ranking(request, None, frozenset(declined))
     feasible = ranked[1] if ranked is not None else 0
+    below = ranked[3] if ranked is not None else ()
     return feasible, _left_out(
-        request, pool, declined, feasible, datetime.now(UTC), with_people=True
+        request, pool, declined, feasible, datetime.now(UTC), with_people=True, below=below
     )
 
 
@@ -1027,7 +1083,15 @@ def request_overview(
     return (
         candidates,
         feasible,
-        _left_out(request, pool, declined, feasible, now, with_people=False),
+        _left_out(
+            request,
+            pool,
+            declined,
+            feasible,
+            now,
+            with_people=False,
+            below=ranked[3] if ranked is not None else (),
+        ),
     )
 
 
@@ -1039,14 +1103,17 @@ def _left_out(
     now: datetime,
     *,
     with_people: bool,
+    below: tuple[int, ...] = (),
 ) -> Overview:
     profile, commune = _mentee_for(request)
     r = _roster(pool)
     mentee = mentee_values(profile, commune)
     holds = roster_holds(r, declined, now)
+    # Tutors under the minimum score (pool positions) are left out for that reason.
+    holds["below_min_score"] = [r.position[pool.ids[i]] for i in below if pool.ids[i] in r.position]
     few = ranked < FEW_CANDIDATES
     # Pure functions of this key and of the pool: kept with the ranked lists, and gone with them.
-    key = ("left_out", mentee, frozenset(declined), holds["resting"].tobytes(), few)
+    key = ("left_out", mentee, frozenset(declined), holds["resting"].tobytes(), few, below)
     found = pool.ranked.get(key)
     if found is None:
         part = matching.partition(mentee, r.roster, holds)

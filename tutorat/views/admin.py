@@ -11,7 +11,14 @@ from sqlalchemy.orm import joinedload
 
 import matching
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, AdoptWeightsForm, NewAccountForm, TransferForm, WeightsForm
+from tutorat.forms import (
+    ActionForm,
+    AdoptWeightsForm,
+    MinScoreForm,
+    NewAccountForm,
+    TransferForm,
+    WeightsForm,
+)
 from tutorat.models import (
     AccessLog,
     ApplicationStatus,
@@ -370,11 +377,50 @@ def weights():
             "faites gardent les poids avec lesquels elles ont été calculées.",
             url_for("admin.weights"),
         ),
-        render=lambda status: (
-            render_template("admin/weights.html", form=form, labels=matching.PART_LABELS),
-            status,
-        ),
+        render=lambda status: _weights_page(form, MinScoreForm(formdata=None), status),
     )
+
+
+def _weights_page(form, min_form, status):
+    if min_form.min_score.data is None and not min_form.errors:
+        current = suggestions.current_min_score()
+        min_form.min_score.data = round(100 * current) if current else None
+    return (
+        render_template(
+            "admin/weights.html", form=form, min_form=min_form, labels=matching.PART_LABELS
+        ),
+        status,
+    )
+
+
+@bp.route("/poids/note-minimale", methods=["GET", "POST"])
+def min_score():
+    """The minimum score under which no tutor is ranked for a demande nor paired by batch matching."""
+    form = MinScoreForm()
+    return handle_post(
+        form,
+        lambda: suggestions.set_min_score(
+            None if form.min_score.data is None else form.min_score.data / 100,
+            actor=current_user,
+        ),
+        on_success=lambda _: success(
+            "La note minimale est enregistrée : elle s'applique aux prochains classements et à "
+            "l'affectation groupée."
+            if form.min_score.data
+            else "Aucune note minimale : tout tuteur possible est classé.",
+            url_for("admin.weights"),
+        ),
+        render=lambda status: _weights_page(_filled_weights_form(), form, status),
+    )
+
+
+def _filled_weights_form() -> WeightsForm:
+    form = WeightsForm(formdata=None)
+    current = suggestions.current_weights()
+    total = sum(current.to_dict().values()) or 1
+    for name in WEIGHT_PARTS:
+        getattr(form, name).data = round(100 * getattr(current, name) / total)
+    return form
 
 
 # ---- Beneficiaries of the whole département, référents' caseloads, transfers ----

@@ -71,6 +71,7 @@ def algorithm():
         "main/algorithm.html",
         weights=rows,
         version=suggestions.weights_versions()[-1],
+        min_score=suggestions.current_min_score(),
         description=Markup(transparency.public_description_html()),
     )
 
