@@ -105,6 +105,10 @@ def dispose_engine(app, *, close: bool = True) -> None:
         engine.dispose(close=close)
 
 
+# Built once: most requests that log write one line (a record shown), on every such page view.
+_INSERT = insert(AccessLog)
+
+
 def insert_lines(entries: list[dict[str, Any]]) -> None:
     """Write `entries` now, on the log's own connection (committed on their own); raises if that
     fails. A log connection the server ended since its last use is replaced once (one retry)."""
@@ -114,10 +118,12 @@ def insert_lines(entries: list[dict[str, Any]]) -> None:
         db.session.execute(insert(AccessLog), entries)
         db.session.commit()
         return
+    # One line: a plain execute (a list takes the slower many-rows path, even for one row).
+    rows: list[dict[str, Any]] | dict[str, Any] = entries[0] if len(entries) == 1 else entries
     for attempt in (1, 2):
         try:
             with log_engine().connect() as conn:
-                conn.execute(insert(AccessLog), entries)
+                conn.execute(_INSERT, rows)
             return
         except sa_exc.DBAPIError as error:
             if attempt == 2 or not error.connection_invalidated:
