@@ -90,7 +90,7 @@ def test_export_holds_history_refusal_outcome_messages_consultations_and_consent
     by_id = {b["numero"]: b for b in data["binomes"]}
     refusal = by_id[s["declined"]]["refus"]
     assert refusal == {
-        "par": "la personne accompagnée",
+        "par": "vous-même",  # her own copy says « vous » (issue 15 item 7)
         "raison": "Pas disponible en ce moment",
         "precision": DECLINE_DETAIL,
     }

@@ -151,7 +151,8 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
 
     data: dict[str, Any] = {
         "numero": pair.id,
-        "statut": pair.status_label,
+        # Her own export says « vous » (« Accepté par le tuteur, en attente de votre réponse »).
+        "statut": pair.status_label_for_mentee if user.id == pair.mentee_id else pair.status_label,
         "propose_le": _iso(pair.proposed_at),
         "confirme_le": _iso(pair.confirmed_at),
         "termine_le": _iso(pair.ended_at),
@@ -173,7 +174,9 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
     tutor_declined = pair.tutor_answer == PairAnswer.DECLINED
     if pair.decline_reason and (view.details_shown or tutor_declined):
         data["refus"] = {
-            "par": "le tuteur" if tutor_declined else "la personne accompagnée",
+            "par": "le tuteur"
+            if tutor_declined
+            else ("vous-même" if user.id == pair.mentee_id else "la personne accompagnée"),
             "raison": vocab.END_REASONS.get(pair.decline_reason, pair.decline_reason),
             "precision": pair.decline_detail or None,
         }
