@@ -127,6 +127,7 @@ FUTURE_BY_DESIGN = {
     ("user_account", "locked_until"),
     ("tutor_profile", "rest_until"),
     ("pair", "paused_until"),  # a pause runs until a date the person chose
+    ("next_meeting", "day"),  # the meeting the tutor planned is to come
 }
 
 # Every reason the demo's events may carry: the services' own, in French.

@@ -23,7 +23,7 @@ from tutorat.models import (
     OutboxEmail,
     OutboxSms,
 )
-from tutorat.services import meetings, sms
+from tutorat.services import goals, meetings, sms
 from tutorat.services import pairs as pair_service
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.profiles import PARIS, local_today
@@ -379,6 +379,9 @@ def test_meeting_date_prefilled_with_today_in_paris(app):
 def test_next_meeting_set_and_shown_to_all_three(app):
     with app.app_context():
         referent, mentee, tutor, pair, _ = _world(share_first_name=False)
+        goal = goals.add_goal(pair, actor=mentee, text="Refaire mon CV")
+        goals.mark(goal, pair, actor=tutor, status="in_progress")
+        db.session.commit()
         emails, pair_id = (referent.email, mentee.email, tutor.email), pair.id
     day = local_today() + timedelta(days=5)
     t = _browser(app, emails[2])
@@ -414,6 +417,8 @@ def test_next_meeting_set_and_shown_to_all_three(app):
     assert shown in ref.get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
     summary = pdf_text(ref.client.get(f"/referent/binomes/{pair_id}/fiche.pdf").get_data())
     assert day_fr(day) in summary and "14 h 30" in summary and "........ h" not in summary
+    # Her goals for the binôme, with where each stands (issue 16 item 5).
+    assert "Refaire mon CV : en cours" in summary
     # The mentee shared nothing: her first name stays out of the tutor's pages.
     assert "Julie" not in t.get(page).get_data(as_text=True)
     # Removed: gone from every page.

@@ -48,6 +48,7 @@ from tutorat.services import (
     suggestions,
     voices,
 )
+from tutorat.services.profiles import local_today
 from tutorat.services.workflow import PAIR_TRANSITIONS
 
 MESSAGES = [
@@ -459,6 +460,15 @@ class History:
                 demo_pair, actor=author, text="Décrocher un stage en maison de retraite", now=now
             )
             goals.mark(first, demo_pair, actor=self.demo_tutor, status="in_progress", now=now)
+            # …and their next meeting, agreed for later this week (reminded the day before).
+            meetings.plan_next_meeting(
+                demo_pair,
+                actor=self.demo_tutor,
+                day=local_today(now) + timedelta(days=5),
+                at_time=time(17, 30),
+                place=(demo_pair.meeting_place or "")[:150],
+                now=now,
+            )
         running = db.session.scalars(
             select(Pair)
             .join(MenteeProfile, MenteeProfile.user_id == Pair.mentee_id)

@@ -25,6 +25,7 @@ from tutorat.extensions import db
 from tutorat.links import absolute_url
 from tutorat.models import Letter, LetterPerson, MessageStatus, Pair, PairStatus, User
 from tutorat.services import disclosure
+from tutorat.services import goals as goals_service
 from tutorat.services import meetings as meetings_service
 from tutorat.services.contact import has_postal_address, postal_lines
 from tutorat.services.db import changed_rows
@@ -216,9 +217,9 @@ def history_of(user: User) -> list[Letter]:
 
 def pair_summary_pdf(pair: Pair, meetings: Sequence) -> bytes:
     """One page for a meeting with the person: her binôme as she may see it (disclosure, with her
-    as the viewer: the tutor's first name, and contact once the binôme is active), her goals (her
-    demande), the meetings so far, the next meeting when the tutor has planned it, and the next
-    step."""
+    as the viewer: the tutor's first name, and contact once the binôme is active), her goals
+    (those set for the binôme and where each stands, else the topics of her demande), the
+    meetings so far, the next meeting when the tutor has planned it, and the next step."""
     view = disclosure.pair_view(pair, pair.mentee)
     template = current_app.jinja_env.get_template("letters/pair_summary.html")
     html = template.render(
@@ -229,6 +230,7 @@ def pair_summary_pdf(pair: Pair, meetings: Sequence) -> bytes:
         tutor_contact=pair.status == PairStatus.ACTIVE,
         next_meeting=meetings_service.next_meeting_of(pair),
         topics=vocab.labels(pair.request.topic_codes, vocab.TOPICS),
+        goals=goals_service.goals_of(pair) if pair.is_started else [],
         modes=vocab.labels(pair.request.mode_codes, vocab.MEETING_MODES),
         letterhead=letterhead_data_uri(),
         printed_on=datetime.now(UTC),
