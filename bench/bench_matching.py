@@ -437,6 +437,13 @@ def bench_assign(n: int, m: int, places_equal_demand: bool, dense: bool) -> None
             )
         else:
             _line("speed-up over the dense baseline", ratio)
+        # Every family's ratio to dense scipy, as for the adversarial ones below (issue 18).
+        _line(
+            "ratio to dense (CPU)",
+            f"{cpu / max(d_cpu, 1e-9):.2f}",
+            "target <= 1.5",
+            cpu <= 1.5 * d_cpu + 0.05,
+        )
         same = len(d_pairs) == len(pairs) and abs(d_total - total) <= 1e-6
         _line(
             "same optimum as the dense baseline",
@@ -556,6 +563,12 @@ def bench_adversarial(n: int, m: int) -> None:
             f"{cpu / max(d_cpu, 1e-9):.2f}",
             "target <= 1.5",
             cpu <= 1.5 * d_cpu + 0.05,
+        )
+        # With the documented tie rule (tie_order): every optimum ties here, the rule picks one.
+        _measured(lambda scores=scores: matching.assign(scores, capacity, tie_order=np.arange(m)))
+        _line(
+            "assign with the tie rule (tie_order), for information",
+            f"CPU {_last_cpu[0]:.2f} s, ratio to dense {_last_cpu[0] / max(d_cpu, 1e-9):.2f}",
         )
 
 

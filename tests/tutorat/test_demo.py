@@ -430,3 +430,35 @@ def test_gers_scale_generator_obeys_the_invariants(app):
         assert not db.session.scalar(
             select(func.count()).where(User.consent_at.is_not(None), User.consent_by_id.is_(None))
         )
+
+
+def _scale_decisions(choices: str):
+    """The Gers-scale generator's own decisions (the small demo's left aside), fitted."""
+    from tutorat.demo import seed_demo
+
+    seed_demo(seed=5)
+    first = db.session.scalar(select(func.max(Pair.id))) or 0
+    seed_scale(
+        Targets(mentees=900, tutors=260, referents=8, pairs=600, meetings=100),
+        seed=5,
+        echo=False,
+        choices=choices,
+    )
+    data = decisions.learning_data(after_pair_id=first)
+    return decisions.fit_choices(data.decisions)
+
+
+def test_gers_scale_choices_carry_the_documented_preference(app):
+    """At Gers scale too, référents weigh distance more (DEMO_PREFERENCE): the choice model of
+    « Ce que montrent les décisions » finds it back from the generated proposals alone."""
+    with app.app_context():
+        fit = _scale_decisions("preference")
+        assert fit.enough and fit.signal, fit
+        for part, share in DEMO_PREFERENCE.items():
+            assert abs(fit.shares[part] - share) < 0.1, (part, fit.shares)
+
+
+def test_gers_scale_random_choices_show_no_signal(app):
+    with app.app_context():
+        fit = _scale_decisions("random")
+        assert fit.enough and not fit.signal, fit

@@ -14,6 +14,7 @@ the status events that lead to its status (a creation event, then each change).
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
 from collections import Counter, defaultdict
@@ -28,7 +29,7 @@ from sqlalchemy import and_, exists, func, insert, not_, select, text, update
 import matching
 from tutorat import vocab
 from tutorat.demo import COMMON_METIERS, DEMO_PASSWORD, FIRST_NAMES, LAST_NAMES, MESSAGES, seed_demo
-from tutorat.demo.story import VOICE_STATUSES, pair_paths
+from tutorat.demo.story import DEMO_CHOICE_NOISE, DEMO_PREFERENCE, VOICE_STATUSES, pair_paths
 from tutorat.extensions import db
 from tutorat.models import (
     Commune,
@@ -146,6 +147,8 @@ class _Story:
     kind: Kind
     history: list[Kind]
     final_tutor: int | None = None
+    # The candidates the référent chose the final tutor from: (tutor index, rank, parts).
+    shown: list[tuple[int, int, dict[str, float]]] = field(default_factory=list)
     created_at: datetime | None = None
     request_events: list[RequestEvent] = field(default_factory=list)
     status: TutoringRequestStatus = TutoringRequestStatus.OPEN
@@ -172,8 +175,11 @@ def _batches(rows: list[dict], size: int = BATCH) -> list[list[dict]]:
 
 
 class _Generator:
-    def __init__(self, targets: Targets, seed: int, progress: Progress) -> None:
+    def __init__(
+        self, targets: Targets, seed: int, progress: Progress, choices: str = "preference"
+    ) -> None:
         self.t = targets
+        self.choices = choices
         self.rng = random.Random(seed * 7919 + 1)
         self.progress = progress
         self.now = datetime.now(UTC)
@@ -362,16 +368,21 @@ class _Generator:
             story = self.stories[i]
             if story.kind in LIVE_PAIR_STATUSES or story.kind == _P.ENDED:
                 candidates = top(i)
-                near = candidates[:5]
-                rng.shuffle(near)
-                chosen = next(
-                    (j for j, _ in near + candidates[5:] if story.kind == _P.ENDED or free[j] > 0),
-                    None,
-                )
+                usable = [
+                    (rank, j)
+                    for rank, (j, _) in enumerate(candidates, start=1)
+                    if story.kind == _P.ENDED or free[j] > 0
+                ]
+                # The référent chooses among the five best who can take her (the small demo's
+                # rule: DEMO_PREFERENCE, distance weighed more, with a little noise), or takes the
+                # first free one further down.
+                options = [(rank, j) for rank, j in usable if rank <= 5] or usable[:1]
+                chosen = self._choose(i, options) if options else None
                 if chosen is None:
                     story.kind = _R.OPEN
                 else:
                     story.final_tutor = chosen
+                    story.shown = [(j, rank, self._parts(i, j)) for rank, j in options]
                     if story.kind in LIVE_PAIR_STATUSES:
                         free[chosen] -= 1
 
@@ -401,6 +412,26 @@ class _Generator:
 
         for story in self.progress.over(self.stories, "Demandes et binômes"):
             self._timeline(story, top)
+
+    def _parts(self, i: int, j: int) -> dict[str, float]:
+        """The four parts of the score of mentee i with tutor j."""
+        explanation = matching.explain(self.mentee_value(i), self.tutor_values[j], self.weights)
+        return {p: float(explanation.parts[p].value) for p in matching.Weights.PARTS}
+
+    def _choose(self, i: int, options: list[tuple[int, int]]) -> int:
+        """The tutor the référent picks among `options` ((rank, tutor index)): the one that
+        maximises DEMO_PREFERENCE's shares of the parts plus Gumbel noise, as in the small demo
+        (conditional logit: what « Ce que montrent les décisions » fits); any of them, at random,
+        with ``choices="random"``."""
+        if self.choices == "random":
+            return self.rng.choice(options)[1]
+
+        def utility(j: int) -> float:
+            parts = self._parts(i, j)
+            noise = -DEMO_CHOICE_NOISE * math.log(-math.log(self.rng.random() or 1e-12))
+            return sum(w * parts[p] for p, w in DEMO_PREFERENCE.items()) + noise
+
+        return max((j for _, j in options), key=utility)
 
     def _pair(self, story: _Story, tutor: int, kind: str, proposed_at: datetime, top) -> _PairPlan:
         candidates = top(story.mentee)
@@ -837,6 +868,12 @@ class _Generator:
                     "rank": pair.rank,
                     "candidates_count": None,
                     "explanation": suggestions.explanation_dict(pair.explanation),
+                    "shown_candidates": [
+                        {"tutor_id": self.tutors[j].id, "rank": rank, "parts": parts}
+                        for j, rank, parts in st.shown
+                    ]
+                    if st.shown and pair.tutor == st.final_tutor and pair.kind == st.kind
+                    else None,
                     "weights": weights,
                     "algorithm_version": suggestions.ALGORITHM_VERSION,
                     "meeting_place": pair.place,
@@ -955,12 +992,13 @@ class _Generator:
 
 
 def seed_scale(
-    targets: Targets = GERS, *, seed: int = 32, echo: bool = True
+    targets: Targets = GERS, *, seed: int = 32, echo: bool = True, choices: str = "preference"
 ) -> dict[str, float] | None:
     """Complete the demo population up to `targets` (rows added, and "secondes"); None if it is
-    already that large."""
+    already that large. The référents choose tutors as in the small demo (`choices="preference"`:
+    DEMO_PREFERENCE, distance weighed more), or at random among the five best (`"random"`)."""
     seed_demo(seed=seed)
-    gen = _Generator(targets, seed, Progress(echo))
+    gen = _Generator(targets, seed, Progress(echo), choices)
     gen.load()
     if gen.existing["mentee"] >= targets.mentees:
         return None

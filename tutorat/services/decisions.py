@@ -81,12 +81,14 @@ class Learned:
     outcome_positive: list[bool]
 
 
-def learning_data() -> Learned:
-    """Référents' decisions (chosen vs the others shown) and ended binômes' parts and outcomes."""
+def learning_data(*, after_pair_id: int = 0) -> Learned:
+    """Référents' decisions (chosen vs the others shown) and ended binômes' parts and outcomes
+    (of the binômes numbered above `after_pair_id`: all by default)."""
     decisions: list[Decision] = []
     parts_rows: list[tuple[float, ...]] = []
     positive: list[bool] = []
-    for tutor_id, status, outcome, explanation, shown in db.session.execute(_PAIRS):
+    stmt = _PAIRS.where(Pair.id > after_pair_id) if after_pair_id else _PAIRS
+    for tutor_id, status, outcome, explanation, shown in db.session.execute(stmt):
         chosen = _explanation_parts(explanation)
         if chosen is None:
             continue
