@@ -184,7 +184,13 @@ def test_admin_moves_a_whole_caseload_with_its_binomes(app):
         leaving = make_referent(organisation="MDS d'Auch")
         staying = make_referent(organisation="MDS de Mirande")
         mentee = make_mentee(leaving, remote_ok=True)
-        no_email = make_mentee(leaving, email=None, phone="06 99 99 99 99")
+        no_email = make_mentee(
+            leaving,
+            email=None,
+            phone="06 99 99 99 99",
+            street_address="3 rue Dessoles",
+            postal_code="32000",
+        )
         tutor = make_tutor(remote_ok=True)
         tutoring_request = request_service.open_request(
             mentee, actor=leaving, topics=["cv"], meeting_modes=["video"], message=""

@@ -126,7 +126,7 @@ def test_every_kind_follows_the_persons_choices(ctx):
     """The routing names no kind: each declared kind reaches a person without email by letter,
     never a security one; SMS only for the kinds with a short text."""
     referent = make_referent()
-    mentee = make_mentee(referent, email=None)
+    mentee = make_mentee(referent, email=None, street_address="2 rue Dessoles", postal_code="32000")
     tutor = make_tutor()
     tutoring_request = request_service.open_request(
         mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message=""
@@ -173,7 +173,7 @@ def test_every_kind_follows_the_persons_choices(ctx):
 
 def test_person_with_email_who_asked_for_paper_gets_both(ctx):
     referent = make_referent()
-    mentee = make_mentee(referent)
+    mentee = make_mentee(referent, street_address="2 rue Dessoles", postal_code="32000")
     mentee.contact_letter = True
     tutor = make_tutor()
     tutoring_request = request_service.open_request(
@@ -289,7 +289,9 @@ def test_person_without_email_journey_letters_printed_and_marked_sent(app):
         assert "Sophie Lamothe" in page_text  # the référent, to call
         assert "Objet" in page_text
     assert "Un tuteur vous est proposé" in pages[0] and "Marc" in pages[0]
-    assert "/beneficiaire/binome/" in pages[0]  # the link's address, printed in full
+    # She cannot log in (no email): the next step is a call to her référent, not a link.
+    assert "appelez votre référent" in " ".join(pages[0].split())
+    assert "/beneficiaire/binome/" not in text
     assert "Soubiran" not in pages[0]  # the tutor's last name: not what the mentee sees
     assert "merci de ne pas y répondre" not in text  # an email's line, not a letter's
 
@@ -345,15 +347,89 @@ def test_letters_are_scoped_to_their_referent(app):
         assert db.session.get(Letter, letter_id).status == MessageStatus.PENDING
 
 
-def test_letter_without_address_is_flagged_and_not_printed(app):
+def test_letter_for_someone_without_address_is_refused_and_nothing_queued(ctx):
+    referent = make_referent()
+    mentee = make_mentee(referent, email=None, first_name="Sans", last_name="Adresse")
+    with pytest.raises(DomainError) as refused:
+        letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour", set(), {})
+    assert "Sans Adresse n'a pas d'adresse postale complète" in refused.value.message
+    assert "aucun courrier n'est préparé" in refused.value.message
+    mentee.street_address = "1 place de la Mairie"  # a street without postal code: not complete
+    with pytest.raises(DomainError):
+        letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour", set(), {})
+    db.session.flush()
+    assert db.session.scalar(select(func.count()).select_from(Letter)) == 0
+
+
+def test_a_notice_to_someone_without_address_is_a_to_do_for_the_referent(app):
+    """A notice the person should receive by post, but who has no address: no letter that could
+    not be posted, but « Adresse manquante » for the référent (dashboard, courriers, her page),
+    until the address is given; then letters are prepared again."""
     with app.app_context():
         referent = make_referent()
+        other = make_referent()
         mentee = make_mentee(referent, email=None, first_name="Sans", last_name="Adresse")
+        with_address = make_mentee(
+            referent, email=None, street_address="5 rue Dessoles", postal_code="32000"
+        )
+        make_mentee(referent, first_name="Avec", last_name="Courriel")  # by email: not listed
+        tutor = make_tutor()
+        tutoring_request = request_service.open_request(
+            mentee, actor=referent, topics=["cv"], meeting_modes=["video"], message=""
+        )
+        db.session.flush()
+        pair_service.propose(tutoring_request, tutor.id, actor=referent)
+        db.session.commit()
+        assert db.session.scalars(select(Letter)).all() == []
+        assert [u.id for u in letters.missing_addresses(referent.id)] == [mentee.id]
+        assert letters.missing_addresses(other.id) == []
+        ids = (referent.email, other.email, mentee.id, with_address.id)
+    b = _browser(app, ids[0])
+    dashboard = text_of(b.get("/referent/"))
+    assert "Adresse manquante" in dashboard and "Sans Adresse" in dashboard
+    page = text_of(b.get("/referent/courriers"))
+    assert "Adresse manquante (1)" in page and "Sans Adresse" in page
+    assert f"/referent/beneficiaires/{ids[2]}/coordonnees" in page
+    assert "Aucun courrier à envoyer" in page
+    assert "Adresse manquante" in text_of(b.get(f"/referent/beneficiaires/{ids[2]}"))
+    assert "Adresse manquante" not in text_of(b.get(f"/referent/beneficiaires/{ids[3]}"))
+    # Another référent sees nothing of her.
+    o = _browser(app, ids[1])
+    assert "Sans Adresse" not in text_of(o.get("/referent/courriers"))
+    assert "Sans Adresse" not in text_of(o.get("/referent/"))
+    # The address given: out of the list, and the next notice is a letter.
+    url = f"/referent/beneficiaires/{ids[2]}/coordonnees"
+    address = {"street_address": "12 rue Gambetta", "postal_code": "32000", "contact_letter": "y"}
+    r = b.post(url, address, page=url)
+    assert r.status_code == 302
+    assert "Adresse manquante" not in text_of(b.get("/referent/courriers"))
+    assert "Adresse manquante" not in text_of(b.get("/referent/"))
+    with app.app_context():
+        mentee = db.session.get(User, ids[2])
+        notifications.queue_email(
+            "reminder",
+            mentee,
+            pair=db.session.scalars(select(Pair)).one(),
+            side="mentee",
+            days=3,
+            expiry_days=10,
+        )
+        db.session.commit()
+        assert [x.kind for x in db.session.scalars(select(Letter))] == ["reminder"]
+
+
+def test_a_pending_letter_whose_address_was_removed_is_flagged_and_not_printed(app):
+    with app.app_context():
+        referent = make_referent()
+        mentee = make_mentee(
+            referent, email=None, street_address="1 place de la Mairie", postal_code="32000"
+        )
         letter = letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour", set(), {})
+        mentee.street_address = mentee.postal_code = None
         db.session.commit()
         letter_id, email = letter.id, referent.email
     b = _browser(app, email)
-    page = b.get("/referent/courriers").get_data(as_text=True)
+    page = text_of(b.get("/referent/courriers"))
     assert "Adresse manquante" in page and "Compléter l'adresse" in page
     r = b.client.get(f"/referent/courriers/{letter_id}.pdf")
     assert r.status_code == 422 and "pas d'adresse postale" in text_of(r)
@@ -361,7 +437,7 @@ def test_letter_without_address_is_flagged_and_not_printed(app):
 
 
 def test_letter_without_referent_is_an_error_the_admin_sees(ctx):
-    tutor = make_tutor()
+    tutor = make_tutor(commune="32013", street_address="3 rue Dessoles", postal_code="32000")
     tutor.contact_letter = True
     letter = letters.queue_letter("pair_ended", tutor, "Objet", "Bonjour", set(), {})
     assert letter.status == MessageStatus.FAILED and "Aucun référent" in letter.last_error
@@ -371,7 +447,14 @@ def test_erasure_cancels_and_redacts_letters_and_sms(ctx):
     from tutorat.services import privacy
 
     referent = make_referent()
-    mentee = make_mentee(referent, email=None, first_name="Effacée", last_name="Bientôt")
+    mentee = make_mentee(
+        referent,
+        email=None,
+        first_name="Effacée",
+        last_name="Bientôt",
+        street_address="3 rue Dessoles",
+        postal_code="32000",
+    )
     letter = letters.queue_letter("proposal_mentee", mentee, "Objet", "Bonjour Effacée", set(), {})
     mentee.contact_sms = True
     text = sms.OutboxSms(
@@ -532,7 +615,13 @@ def test_admin_sees_failed_sms_and_letters_and_sends_an_sms_again(app, sms_api):
         with app.app_context():
             queued = _queue_one()
             assert sms.send_pending() == (0, 1)
-            tutor = make_tutor(first_name="Sans", last_name="Référent")
+            tutor = make_tutor(
+                first_name="Sans",
+                last_name="Référent",
+                commune="32013",
+                street_address="3 rue Dessoles",
+                postal_code="32000",
+            )
             letters.queue_letter("pair_ended", tutor, "Votre binôme est terminé", "x", set(), {})
             admin_email = make_admin().email
             db.session.commit()

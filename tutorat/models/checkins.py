@@ -43,8 +43,12 @@ class CheckIn(Base):
     answer: Mapped[CheckInAnswer | None] = mapped_column(EnumText(CheckInAnswer, 10))
     comment: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The référent, when the person answered by phone (a letter or an SMS asked them to call);
+    # None when the person answered on their page.
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    person: Mapped[User] = relationship()
+    person: Mapped[User] = relationship(foreign_keys=[person_id])
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
 
     @property
     def answer_label(self) -> str:

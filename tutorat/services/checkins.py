@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tutorat.extensions import db
-from tutorat.models import CheckIn, CheckInAnswer, Meeting, Pair, PairStatus, User
+from tutorat.models import CheckIn, CheckInAnswer, Meeting, Pair, PairStatus, Role, User
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
 
@@ -94,9 +94,12 @@ def answer(
     comment: str = "",
     now: datetime | None = None,
 ) -> None:
-    """The person answers their question (once)."""
+    """The person answers their question (once), on their page; or their référent records the
+    answer they gave by phone (a letter or an SMS asked them to call), marked as recorded by them."""
     if actor.id != check_in.person_id:
-        raise DomainError("Seule la personne interrogée peut répondre.")
+        pair = db.session.get_one(Pair, check_in.pair_id)
+        if actor.role != Role.REFERENT or pair.referent.id != actor.id:
+            raise DomainError("Seule la personne interrogée, ou son référent, peut répondre.")
     if check_in.answer is not None:
         raise Conflict("Vous avez déjà répondu à cette question. Merci !")
     try:
@@ -109,6 +112,7 @@ def answer(
     check_in.answer = value
     check_in.comment = comment
     check_in.answered_at = now or datetime.now(UTC)
+    check_in.recorded_by_id = actor.id if actor.id != check_in.person_id else None
 
 
 _CHECK_INS = (  # built once, the binôme bound at each request
@@ -121,6 +125,17 @@ _CHECK_INS = (  # built once, the binôme bound at each request
 def check_ins_of(pair: Pair) -> list[CheckIn]:
     """Every question of the binôme and its answer, the newest first (the référent's page)."""
     return list(db.session.scalars(_CHECK_INS, {"pair_id": pair.id}))
+
+
+def still_open(check_ins: list[CheckIn]) -> list[CheckIn]:
+    """Among a binôme's questions (`check_ins_of`), those still awaiting an answer: each person's
+    latest question, if unanswered (what the référent may record, answered by phone)."""
+    latest: dict[int, CheckIn] = {}
+    for check_in in check_ins:
+        seen = latest.get(check_in.person_id)
+        if seen is None or check_in.round_number > seen.round_number:
+            latest[check_in.person_id] = check_in
+    return [c for c in latest.values() if c.answer is None]
 
 
 def pairs_waiting_for(person: User) -> list[int]:

@@ -16,14 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from tutorat import vocab
 from tutorat.extensions import db
 from tutorat.links import absolute_url
-from tutorat.models import Letter, LetterPerson, MessageStatus, Pair, PairStatus, User
+from tutorat.models import (
+    Letter,
+    LetterPerson,
+    MenteeProfile,
+    MessageStatus,
+    Pair,
+    PairStatus,
+    User,
+)
 from tutorat.services import disclosure
 from tutorat.services import goals as goals_service
 from tutorat.services import meetings as meetings_service
@@ -35,6 +43,52 @@ DEFAULT_LETTERHEAD = (
     Path(__file__).resolve().parent.parent / "static" / "letters" / "letterhead.png"
 )
 NO_REFERENT = "Aucun référent ne suit cette personne : personne ne peut imprimer ce courrier."
+
+
+def reached_by_letter(user: User) -> bool:
+    """Whether Tutorat writes to this person by post: they asked for paper, or cannot be reached
+    by email (no address, or they do not accept emails)."""
+    return bool(user.contact_letter or not (user.email and user.contact_email))
+
+
+def check_address(recipient: User) -> None:
+    """A letter is never prepared for a person without a complete postal address: it could not
+    be posted. The message says what to do."""
+    if not has_postal_address(recipient):
+        raise DomainError(
+            f"{recipient.full_name} n'a pas d'adresse postale complète (rue, code postal et "
+            "commune) : aucun courrier n'est préparé. Complétez ses coordonnées, puis recommencez.",
+            field="street_address",
+        )
+
+
+def missing_addresses(referent_id: int) -> list[User]:
+    """The référent's beneficiaries Tutorat writes to by post but who have no complete postal
+    address: no letter can be prepared for them, so every notice misses them until the référent
+    completes their address (or reaches them otherwise). Their « Adresse manquante » to-do."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(MenteeProfile, MenteeProfile.user_id == User.id)
+            .where(
+                MenteeProfile.referent_id == referent_id,
+                User.active.is_(True),
+                User.anonymised_at.is_(None),
+                or_(
+                    User.contact_letter.is_(True),
+                    User.email.is_(None),
+                    User.contact_email.is_(False),
+                ),
+                or_(
+                    User.street_address.is_(None),
+                    User.street_address == "",
+                    User.postal_code.is_(None),
+                    MenteeProfile.commune_code.is_(None),
+                ),
+            )
+            .order_by(User.last_name, User.first_name, User.id)
+        )
+    )
 
 
 def new_reference(now: datetime) -> str:
@@ -55,8 +109,10 @@ def referent_for(recipient: User, context: dict) -> User | None:
 def queue_letter(
     kind: str, recipient: User, subject: str, text: str, people: set[int], context: dict
 ) -> Letter:
-    """A letter in the référent's « Courriers à envoyer » list. Without a référent it is written
-    as failed, with the reason, so the admin sees it instead of a silent gap."""
+    """A letter in the référent's « Courriers à envoyer » list. Refused (DomainError, nothing
+    written) when the person has no complete postal address. Without a référent it is written as
+    failed, with the reason, so the admin sees it instead of a silent gap."""
+    check_address(recipient)
     now = datetime.now(UTC)
     referent = referent_for(recipient, context)
     letter = Letter(

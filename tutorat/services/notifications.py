@@ -30,6 +30,7 @@ from tutorat.models import (
     outbox_email_person,
 )
 from tutorat.services import emails, letters, outbox, sms
+from tutorat.services.contact import has_postal_address
 from tutorat.services.db import allocate_ids, insert_many
 from tutorat.services.errors import DomainError
 
@@ -86,8 +87,9 @@ def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
     - an SMS too when the kind has a short text (`templates/sms/<kind>.txt`) and they gave a
       mobile number and accept SMS;
     - a letter, queued for their référent to print, when they asked for paper or cannot be
-      reached by email (security emails excepted: a password link is never posted; nor a notice
-      a letter would bring too late, `by_letter=False`).
+      reached by email and have a postal address (security emails excepted: a password link is
+      never posted; nor a notice a letter would bring too late, `by_letter=False`); without an
+      address, their référent is told instead (« Adresse manquante »).
 
     Each is written in the caller's transaction; nothing leaves before it commits. Returns the
     email, if one was written. The routing knows no kind by name: every kind declared in the
@@ -109,9 +111,15 @@ def queue_email(kind: str, recipient: User, **context) -> OutboxEmail | None:
     subject = declared.subject_for(context)
     if sms.has_text(kind) and sms.accepts_sms(recipient):
         sms.queue_sms(kind, recipient, subject, people, **context)
-    if declared.by_letter and (recipient.contact_letter or not by_email):
+    if (
+        declared.by_letter
+        and (recipient.contact_letter or not by_email)
+        and has_postal_address(recipient)
+    ):
         text = _render(declared.template, recipient=recipient, channel="letter", **context)
         letters.queue_letter(kind, recipient, subject, text, people, context)
+    # Without a postal address no letter is prepared (it could not be posted): the person is in
+    # their référent's « Adresse manquante » list (letters.missing_addresses) until it is given.
     return email
 
 

@@ -20,6 +20,7 @@ from tutorat.services.indicators import (
     PeriodError,
     Report,
 )
+from tutorat.services.indicators import checkins as checkin_rates
 
 bp = Blueprint("indicators", __name__, url_prefix="/indicateurs")
 guard_blueprint(bp, Role.ADMIN, Role.REFERENT)
@@ -251,13 +252,7 @@ def home():
     try:
         period = _period()
     except PeriodError as error:
-        return render_template(
-            "indicators/home.html",
-            error=error,
-            du=request.args.get("du", ""),
-            au=request.args.get("au", ""),
-            report=None,
-        ), 400
+        return _period_error("indicators/home.html", error, report=None)
     # The period's figures and charts; each chart's table, and today's supply and demand by
     # territory, on their own pages (links): the page a référent opens stays light.
     report = indicators.build_report(period, referent_id=_referent_id(), territories=False)
@@ -290,14 +285,7 @@ def export(table: str):
     )
     scope = "departement" if report.whole_department else "mes-beneficiaires"
     filename = f"tutorat-{table}-{scope}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
-    return Response(
-        report.table(table).csv_bytes(),
-        mimetype="text/csv",
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
+    return _csv(report.table(table).csv_bytes(), filename)
 
 
 @bp.get("/equite")
@@ -313,11 +301,59 @@ def fairness_export():
     report = fairness.report(referent_id=_referent_id())
     scope = "departement" if report.whole_department else "mes-beneficiaires"
     day = datetime.now(UTC).date().isoformat()
+    return _csv(report.table().csv_bytes(), f"tutorat-equite-{scope}-{day}.csv")
+
+
+def _period_error(template: str, error: PeriodError, **empty):
+    """The page again, with the period typed and why it cannot be used (400)."""
+    return render_template(
+        template,
+        error=error,
+        du=request.args.get("du", ""),
+        au=request.args.get("au", ""),
+        **empty,
+    ), 400
+
+
+def _csv(data: bytes, filename: str) -> Response:
     return Response(
-        report.table().csv_bytes(),
+        data,
         mimetype="text/csv",
         headers={
             "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="tutorat-equite-{scope}-{day}.csv"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
         },
     )
+
+
+@bp.get("/points")
+def checkins_page():
+    """« Comment se passe le tutorat ? »: answer rates, Bien / Moyen / Pas bien, missed."""
+    try:
+        period = _period()
+    except PeriodError as error:
+        return _period_error("indicators/checkins.html", error, table=None)
+    table = checkin_rates.check_in_rates(period, referent_id=_referent_id(), now=datetime.now(UTC))
+    return render_template(
+        "indicators/checkins.html",
+        error=None,
+        du=period.start.isoformat(),
+        au=period.end.isoformat(),
+        period=period,
+        table=table,
+    )
+
+
+@bp.get("/points.csv")
+def checkins_export():
+    try:
+        period = _period()
+    except PeriodError as error:
+        return render_template(
+            "errors/error.html", code=400, title="Période invalide", text=error.message
+        ), 400
+    referent_id = _referent_id()
+    table = checkin_rates.check_in_rates(period, referent_id=referent_id, now=datetime.now(UTC))
+    scope = "departement" if referent_id is None else "mes-beneficiaires"
+    filename = f"tutorat-points-{scope}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return _csv(table.csv_bytes(), filename)

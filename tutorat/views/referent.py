@@ -24,6 +24,7 @@ from tutorat.extensions import db
 from tutorat.forms import (
     ActionForm,
     AnswerForm,
+    CheckInForm,
     ContactForm,
     EndForm,
     LettersSentForm,
@@ -37,6 +38,7 @@ from tutorat.forms import (
     WaitingListForm,
 )
 from tutorat.models import (
+    CheckIn,
     Commune,
     EventEntity,
     Letter,
@@ -213,6 +215,9 @@ def dashboard():
         name=name,
         ToDo=followup.ToDo,
         pair_path=_path_before_id("referent.pair", "pair_id"),
+        missing_addresses=letter_service.missing_addresses(current_user.id)
+        if section in ("", "a-faire")
+        else [],
         request_path=_path_before_id("referent.request_detail", "request_id"),
         open_days=config["ALERT_OPEN_REQUEST_DAYS"],
         no_meeting_days=config["ALERT_NO_MEETING_DAYS"],
@@ -510,7 +515,7 @@ def leave_waiting_list(request_id: int):
     )
 
 
-def _pair_page(pair_id: int, status: int = 200, answer_form=None):
+def _pair_page(pair_id: int, status: int = 200, answer_form=None, check_in_form=None):
     """The binôme page (a 404 outside the référent's caseload); `answer_form` with its errors."""
     row = db.session.execute(_PAIR_PAGE, {"id": pair_id, "referent_id": current_user.id}).first()
     pair: Pair = found_or_404(row[0] if row else None, row[0].mentee_id if row else None)
@@ -527,6 +532,14 @@ def _pair_page(pair_id: int, status: int = 200, answer_form=None):
         PairStatus.PROPOSED,
         PairStatus.TUTOR_ACCEPTED,
     )
+    check_ins = checkins.check_ins_of(pair)
+    # The answer a person gave by phone, recorded by the référent: one form per open question.
+    check_in_forms = {
+        c.id: CheckInForm(prefix=f"point{c.id}")
+        for c in (checkins.still_open(check_ins) if pair.is_running else [])
+    }
+    if check_in_form is not None:
+        check_in_forms[check_in_form[0]] = check_in_form[1]
     return render_template(
         "referent/pair.html",
         pair=pair,
@@ -539,7 +552,8 @@ def _pair_page(pair_id: int, status: int = 200, answer_form=None):
         reminder_days=current_app.config["REMINDER_DAYS"],
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
         reports=voices.reports_of(pair),
-        check_ins=checkins.check_ins_of(pair),
+        check_ins=check_ins,
+        check_in_forms=check_in_forms,
         goals=goals.goals_of(pair),
         checkin_days=current_app.config["CHECKIN_DAYS"],
         next_meeting=meeting_service.next_meeting_of(pair),
@@ -550,6 +564,33 @@ def _pair_page(pair_id: int, status: int = 200, answer_form=None):
 @bp.get("/binomes/<int:pair_id>")
 def pair(pair_id: int):
     return _pair_page(pair_id)
+
+
+@bp.post("/binomes/<int:pair_id>/points/<int:check_in_id>")
+def check_in_answer(pair_id: int, check_in_id: int):
+    """The answer to « Comment se passe le tutorat ? » a person gave by phone (asked by letter or
+    SMS), recorded by their référent on their behalf."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    check_in = db.session.scalars(
+        select(CheckIn).where(CheckIn.id == check_in_id, CheckIn.pair_id == pair.id)
+    ).first()
+    if check_in is None:
+        abort(404)
+    form = CheckInForm(prefix=f"point{check_in.id}")
+    return handle_post(
+        form,
+        lambda: checkins.answer(
+            check_in,
+            actor=current_user,
+            answer=form.answer.data,
+            comment=form.comment.data or "",
+        ),
+        on_success=lambda _: success(
+            f"La réponse de {check_in.person.full_name} est enregistrée.",
+            url_for("referent.pair", pair_id=pair.id),
+        ),
+        render=lambda status: _pair_page(pair.id, status, check_in_form=(check_in.id, form)),
+    )
 
 
 def _pair_action(pair_id: int, action, success_message: str, form=None, form_kw: str | None = None):
@@ -712,6 +753,8 @@ def mentee(user_id: int):
             requests=requests_,
             pairs=pairs,
             letters=letter_service.history_of(user),
+            missing_address=letter_service.reached_by_letter(user)
+            and not contact.has_postal_address(user),
             referent_changes=caseload.history(user.id),
             metiers=metier_labels(profile.metier_codes),
         ), status
@@ -845,7 +888,12 @@ def _letters_page(status: int):
     form = LettersSentForm()
     form.letter_ids.data = ",".join(map(str, printable))
     return render_template(
-        "referent/letters.html", rows=rows, sent=sent, printable=printable, form=form
+        "referent/letters.html",
+        rows=rows,
+        sent=sent,
+        printable=printable,
+        form=form,
+        missing=letter_service.missing_addresses(current_user.id),
     ), status
 
 
