@@ -890,7 +890,7 @@ class TransferForm(Form):
             raise ValidationError("Choisissez un autre référent que le référent actuel.")
 
     def validate_mentee_ids(self, field):
-        if any(not v.isdigit() for v in field.data or []):
+        if any(not (v.isascii() and v.isdigit()) for v in field.data or []):
             raise ValidationError("Sélection invalide : rechargez la page.")
 
 

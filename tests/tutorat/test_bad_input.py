@@ -348,3 +348,17 @@ def test_a_nul_byte_in_a_search_is_a_400(app):
         r = b.client.get(url)
         assert r.status_code == 400, url
     assert "caractère non autorisé" in b.client.get("/referent/?nom=%00").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("digits", ["¹", "²", "٣", "１"])  # str.isdigit() says yes, int() says no
+def test_unicode_digits_in_page_numbers_are_not_a_500(app, people, digits):
+    """Found by the query-string fuzz: « ?page=¹ » passed isdigit() and broke int() (500)."""
+    b = _as(app, people["referent"])
+    for url in (
+        f"/referent/?page={digits}",
+        f"/referent/?statut=attente&page={digits}",
+        f"/referent/beneficiaires?page={digits}",
+    ):
+        assert b.get(url).status_code < 500, url
+    admin = _as(app, people["admin"])
+    assert admin.get(f"/admin/beneficiaires?page={digits}&referent={digits}").status_code < 500

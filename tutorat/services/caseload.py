@@ -117,12 +117,16 @@ def parse_filters(
         territory, ok = "", False
     if referent_id is None and args.get("referent"):
         raw = args["referent"]
-        if raw.isdigit() and len(raw) < 10:
+        if raw.isascii() and raw.isdigit() and len(raw) < 10:
             referent_id = int(raw)
         else:
             ok = False
     raw_page = args.get("page", "1")
-    page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 10_000 else 0
+    page = (
+        int(raw_page)
+        if raw_page.isascii() and raw_page.isdigit() and 0 < int(raw_page) <= 10_000
+        else 0
+    )
     if not page:
         page, ok = 1, False
     query = args.get("q", "")[:80]

@@ -455,7 +455,7 @@ def transfer():
         form.mentee_ids.data = request.args.getlist("mentee_ids")
     by_id = {str(r.id): r for r, _size in referent_list}
     source = by_id.get(form.from_referent.data or "")
-    chosen = [int(v) for v in form.mentee_ids.data or [] if v.isdigit()]
+    chosen = [int(v) for v in form.mentee_ids.data or [] if v.isascii() and v.isdigit()]
     people = caseload.people_of(source.id, chosen) if source is not None and chosen else []
 
     def action():

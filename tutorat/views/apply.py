@@ -65,7 +65,7 @@ def charter_page():
     raw = request.args.get("version", "")
     version = charter.CURRENT_VERSION
     if raw:
-        if not raw.isdigit() or int(raw) not in charter.VERSIONS:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) not in charter.VERSIONS:
             abort(404)
         version = int(raw)
     return render_template(

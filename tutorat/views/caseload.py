@@ -86,7 +86,7 @@ def _own_import(import_id: int) -> BeneficiaryImport:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 1000 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 1000 else 1
 
 
 @bp.route("/<int:import_id>", methods=["GET", "POST"])

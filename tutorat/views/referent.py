@@ -138,7 +138,7 @@ def _path_before_id(endpoint: str, key: str) -> str:
 
 def _page_number() -> int | None:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 10_000 else None
 
 
 @bp.get("/")
@@ -351,7 +351,7 @@ def _request_page(
     shown_max = current_app.config["CANDIDATES_SHOWN"]
     raw = request.args.get("nombre", "")
     if raw:
-        if raw.isdigit() and 0 < int(raw) <= CANDIDATES_MAX:
+        if raw.isascii() and raw.isdigit() and 0 < int(raw) <= CANDIDATES_MAX:
             shown_max = int(raw)
         else:
             flash(
