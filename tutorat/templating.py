@@ -114,6 +114,30 @@ def days_since(value: date | datetime | None) -> int:
     return (datetime.now(PARIS).date() - value).days
 
 
+def ago(value: date | datetime | None) -> str:
+    """ "aujourd'hui", "il y a 1 jour", "il y a 12 jours" (a filter: far cheaper than a macro in
+    the dashboard's rows)."""
+    days = days_since(value)
+    if days <= 0:
+        return "aujourd'hui"
+    return "il y a 1 jour" if days == 1 else f"il y a {days} jours"
+
+
+def pair_names(row) -> str:
+    """ "Mentee Name avec Tutor Name" of a dashboard row (the tutor if the row has one)."""
+    text = f"{row.mentee_first_name} {row.mentee_last_name}"
+    if row.tutor_first_name:
+        text += f" avec {row.tutor_first_name} {row.tutor_last_name}"
+    return text
+
+
+def waiting_for(row) -> str:
+    """Whose answer a proposal awaits: "les deux", "le tuteur" or "le bénéficiaire"."""
+    if row.tutor_answer is None:
+        return "les deux" if row.mentee_answer is None else "le tuteur"
+    return "le bénéficiaire"
+
+
 def add_days(value: date | datetime, days: int) -> date | datetime:
     """A date `days` later (a proposal's reminder and expiry dates)."""
     return value + timedelta(days=days)
@@ -140,6 +164,9 @@ def register(app: Flask) -> None:
         day_sms=day_sms,
         datetime_fr=datetime_fr,
         days_since=days_since,
+        ago=ago,
+        pair_names=pair_names,
+        waiting_for=waiting_for,
         add_days=add_days,
         number_fr=number_fr,
         slots=vocab.slots_labels,
