@@ -116,9 +116,7 @@ def test_referent_records_the_answer_given_by_phone(app):
     assert done.status_code == 302
     page = text_of(r.get(url))
     assert "La réponse de Paulette Dubarry est enregistrée" in page
-    assert (
-        "par téléphone, noté par vous" in page and "Elle aimerait le voir plus." in page
-    )
+    assert "par téléphone, noté par vous" in page and "Elle aimerait le voir plus." in page
     assert f'name="point{hers}-answer"' not in page  # answered: no form any more
     again = r.post(f"{url}/points/{hers}", data, prefix=f"point{his}", page=url)
     assert again.status_code == 409

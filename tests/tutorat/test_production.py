@@ -275,6 +275,13 @@ def test_match_dry_run_writes_nothing(app, runner):
         assert db.session.scalar(select(func.count()).select_from(Pair)) == 0
 
 
+def test_match_refuses_k_below_1_in_french(app, runner):
+    result = runner.invoke(args=["match", "--k", "0"])
+    assert result.exit_code == 1
+    assert "--k : au moins 1 tuteur gardé par demande, pas 0." in result.output
+    assert "Traceback" not in result.output
+
+
 def test_match_create_proposes_on_behalf_of_the_referent(app, runner):
     from sqlalchemy import select
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+import matching
 from tutorat.cli._progress import StageBar
 from tutorat.extensions import db
 from tutorat.models import ImportRowStatus, Role
@@ -57,7 +58,12 @@ def create_user_command(role, email, first_name, last_name, password):
     help="Montrer les propositions (par défaut) ou les créer (--create).",
 )
 @click.option(
-    "--k", "k", default=10, show_default=True, help="Tuteurs gardés par demande dans le graphe."
+    "--k",
+    "k",
+    default=10,
+    show_default=True,
+    type=int,
+    help="Tuteurs gardés par demande dans le graphe (au moins 1).",
 )
 @click.option(
     "--summary-only", is_flag=True, help="N'afficher que le bilan, pas chaque proposition."
@@ -65,10 +71,14 @@ def create_user_command(role, email, first_name, last_name, password):
 @click.option("--yes", is_flag=True, help="Avec --create : ne pas demander de confirmation.")
 def match_command(dry_run: bool, k: int, summary_only: bool, yes: bool):
     """Affectation groupée de toutes les demandes ouvertes (simulation par défaut)."""
+    if k < 1:
+        raise click.ClickException(f"--k : au moins 1 tuteur gardé par demande, pas {k}.")
     started = time.perf_counter()
     bar = StageBar()
     try:
         result = batch.plan(k=k, progress=bar)
+    except matching.MatchingInputError as error:
+        raise click.ClickException(f"Affectation impossible avec ces données : {error}") from None
     finally:
         bar.close()
     if not summary_only:
