@@ -513,7 +513,8 @@ def tutor_pool(now: datetime | None = None) -> TutorPool:
 
 
 def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] = frozenset()):
-    """The pool, the mentee's values and `request`'s ranked list (computed if new).
+    """The pool, the mentee's commune, `request`'s ranked list (computed if new) and the
+    mentee's values.
 
     `declined`: the tutors who declined this demande, never ranked for it again. The ranked list
     is ``(top, feasible, explanations, below)``: ``below``, the pool's tutors left out because
@@ -525,9 +526,9 @@ def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] =
     token, weights_value, min_score = _pool_settings()
     weights = _weights_from(weights_value)
     pool = _tutor_pool(token, now)
-    if pool.index is None:
-        return pool, commune, None
     mentee = mentee_values(profile, commune)
+    if pool.index is None:
+        return pool, commune, None, mentee
     key = (mentee, weights, k, declined, min_score)
     ranked = pool.ranked.get(key)
     if ranked is None:
@@ -536,7 +537,7 @@ def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] =
             if len(pool.ranked) >= _RANKED_MAX:
                 pool.ranked.clear()
             pool.ranked[key] = ranked
-    return pool, commune, ranked
+    return pool, commune, ranked, mentee
 
 
 def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candidate], int]:
@@ -573,7 +574,7 @@ def candidates_for(
     A tutor who declined this demande is never among them (`declined`, read when not given)."""
     if declined is None:
         declined = frozenset(declined_tutors(request.id))
-    pool, commune, ranked = _ranking(request, k, declined)
+    pool, commune, ranked, _mentee = _ranking(request, k, declined)
     if ranked is None:
         return [], 0
     return _candidates(pool, commune, ranked)
@@ -584,7 +585,9 @@ def shown_candidates(request: TutoringRequest) -> list[dict[str, Any]]:
 
     Read from the same cached ranking as the page (no query): what the référent chose from.
     """
-    pool, _commune, ranked = _ranking(request, None, frozenset(declined_tutors(request.id)))
+    pool, _commune, ranked, _mentee = _ranking(
+        request, None, frozenset(declined_tutors(request.id))
+    )
     if ranked is None:
         return []
     top, _feasible, explanations, _below = ranked
@@ -1063,11 +1066,11 @@ def left_out_for(request: TutoringRequest, declined: dict[int, Declined]) -> tup
     """How many tutors are ranked for `request`, and those left out, grouped by reason, with the
     closest people of each group and their reasons in French (the « Tuteurs écartés » page); when
     fewer than FEW_CANDIDATES are ranked, what change to the mentee's profile would bring more."""
-    pool, _commune, ranked = _ranking(request, None, frozenset(declined))
+    pool, _commune, ranked, mentee = _ranking(request, None, frozenset(declined))
     feasible = ranked[1] if ranked is not None else 0
     below = ranked[3] if ranked is not None else ()
     return feasible, _left_out(
-        request, pool, declined, feasible, datetime.now(UTC), with_people=True, below=below
+        mentee, pool, declined, feasible, datetime.now(UTC), with_people=True, below=below
     )
 
 
@@ -1078,13 +1081,13 @@ def request_overview(
     their counts, and the diagnosis when few are ranked, without the people (one pool read; the
     people are on their own page, `left_out_for`)."""
     now = datetime.now(UTC)
-    pool, commune, ranked = _ranking(request, k, frozenset(declined))
+    pool, commune, ranked, mentee = _ranking(request, k, frozenset(declined))
     candidates, feasible = _candidates(pool, commune, ranked) if ranked is not None else ([], 0)
     return (
         candidates,
         feasible,
         _left_out(
-            request,
+            mentee,
             pool,
             declined,
             feasible,
@@ -1096,7 +1099,7 @@ def request_overview(
 
 
 def _left_out(
-    request: TutoringRequest,
+    mentee: matching.Mentee,
     pool: TutorPool,
     declined: dict[int, Declined],
     ranked: int,
@@ -1105,9 +1108,7 @@ def _left_out(
     with_people: bool,
     below: tuple[int, ...] = (),
 ) -> Overview:
-    profile, commune = _mentee_for(request)
     r = _roster(pool)
-    mentee = mentee_values(profile, commune)
     holds = roster_holds(r, declined, now)
     # Tutors under the minimum score (pool positions) are left out for that reason.
     holds["below_min_score"] = [r.position[pool.ids[i]] for i in below if pool.ids[i] in r.position]
