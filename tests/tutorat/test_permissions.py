@@ -58,6 +58,7 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "tutor.new_meeting": _only("tutor"),
     "referent.dashboard": _only("referent"),
     "referent.request_detail": _only("referent"),
+    "referent.request_left_out": _only("referent"),
     "referent.pair": _only("referent"),
     "referent.end": _only("referent"),  # the form ending a binôme
     "referent.mentees": _only("referent"),
@@ -75,6 +76,8 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "indicators.home": STAFF,
     "indicators.shortage_page": STAFF,
     "indicators.communes": STAFF,
+    "indicators.territories": STAFF,
+    "indicators.table_page": STAFF,
     "indicators.export": STAFF,
     "indicators.fairness_page": STAFF,
     "indicators.fairness_export": STAFF,
@@ -166,6 +169,7 @@ POST_ONLY: dict[str, str | None] = {
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
+    "referent.request_left_out": "referent",
     "mentee.pair": "mentee",
     "tutor.pair": "tutor",
     "tutor.new_meeting": "tutor",
@@ -272,6 +276,7 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "tutor.new_meeting": {"pair_id": objs["pair"]},
         "referent.pair": {"pair_id": objs["pair"]},
         "referent.request_detail": {"request_id": objs["request"]},
+        "referent.request_left_out": {"request_id": objs["request"]},
         "referent.mentee": {"user_id": objs["mentee_id"]},
         "referent.mentee_profile": {"user_id": objs["mentee_id"]},
         "referent.mentee_request": {"user_id": objs["mentee_id"]},
@@ -281,6 +286,7 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "main.sms_inbound": {"token": "jeton-invalide"},
         "auth.set_password": {"token": "jeton-invalide"},
         "indicators.export": {"table": "cantons"},
+        "indicators.table_page": {"table": "cantons"},
         "mentee.cancel_request": {"request_id": objs["request"]},
         "mentee.confirm_meeting": {
             "pair_id": objs["pair"],
