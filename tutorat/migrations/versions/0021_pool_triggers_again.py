@@ -1,7 +1,7 @@
 """The tutors' pool triggers back on user_account (SQLite): migration 0018 rebuilt the table
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-04 06:40:00.000000
 
 SQLite rebuilds a table in batch mode and drops its triggers: after 0018 (user_account), a change to
@@ -15,8 +15,8 @@ from __future__ import annotations
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
