@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
@@ -62,33 +62,49 @@ def check_address(recipient: User) -> None:
         )
 
 
+def _missing_address(stmt: Select) -> Select:
+    """`stmt` (on User) narrowed to the :referent_id's active beneficiaries Tutorat writes to by
+    post who have no complete postal address; built once, the référent bound at each call."""
+    return (
+        stmt.join(MenteeProfile, MenteeProfile.user_id == User.id)
+        .where(
+            MenteeProfile.referent_id == bindparam("referent_id"),
+            User.active.is_(True),
+            User.anonymised_at.is_(None),
+            or_(
+                User.contact_letter.is_(True),
+                User.email.is_(None),
+                User.contact_email.is_(False),
+            ),
+            or_(
+                User.street_address.is_(None),
+                User.street_address == "",
+                User.postal_code.is_(None),
+                MenteeProfile.commune_code.is_(None),
+            ),
+        )
+        .order_by(User.last_name, User.first_name, User.id)
+    )
+
+
+_MISSING = _missing_address(select(User))
+# The dashboard's notice: how many, and the first three names, in one light query.
+_MISSING_BRIEF = _missing_address(
+    select(User.first_name, User.last_name, func.count().over().label("total"))
+).limit(3)
+
+
 def missing_addresses(referent_id: int) -> list[User]:
     """The référent's beneficiaries Tutorat writes to by post but who have no complete postal
     address: no letter can be prepared for them, so every notice misses them until the référent
     completes their address (or reaches them otherwise). Their « Adresse manquante » to-do."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(MenteeProfile, MenteeProfile.user_id == User.id)
-            .where(
-                MenteeProfile.referent_id == referent_id,
-                User.active.is_(True),
-                User.anonymised_at.is_(None),
-                or_(
-                    User.contact_letter.is_(True),
-                    User.email.is_(None),
-                    User.contact_email.is_(False),
-                ),
-                or_(
-                    User.street_address.is_(None),
-                    User.street_address == "",
-                    User.postal_code.is_(None),
-                    MenteeProfile.commune_code.is_(None),
-                ),
-            )
-            .order_by(User.last_name, User.first_name, User.id)
-        )
-    )
+    return list(db.session.scalars(_MISSING, {"referent_id": referent_id}))
+
+
+def missing_addresses_brief(referent_id: int) -> tuple[int, list[str]]:
+    """How many `missing_addresses` there are, and the first three names (the dashboard's notice)."""
+    rows = db.session.execute(_MISSING_BRIEF, {"referent_id": referent_id}).all()
+    return (rows[0].total if rows else 0), [f"{r.first_name} {r.last_name}".strip() for r in rows]
 
 
 def new_reference(now: datetime) -> str:

@@ -215,9 +215,9 @@ def dashboard():
         name=name,
         ToDo=followup.ToDo,
         pair_path=_path_before_id("referent.pair", "pair_id"),
-        missing_addresses=letter_service.missing_addresses(current_user.id)
+        missing_addresses=letter_service.missing_addresses_brief(current_user.id)
         if section in ("", "a-faire")
-        else [],
+        else (0, []),
         request_path=_path_before_id("referent.request_detail", "request_id"),
         open_days=config["ALERT_OPEN_REQUEST_DAYS"],
         no_meeting_days=config["ALERT_NO_MEETING_DAYS"],
