@@ -240,6 +240,9 @@ def test_tutor_corrects_and_deletes_from_the_pages(app):
     tutor_page = t.get(f"/tuteur/binome/{pair_id}").get_data(as_text=True)
     assert "Corrections des rencontres" in tutor_page and "60 min → 90 min" in tutor_page
     assert "Marc" in tutor_page.split("Corrections des rencontres")[-1]
+    mine = t.client.get("/compte/mes-donnees.json").get_json()["vos_corrections_de_rencontres"]
+    assert mine[0]["type"] == "Corrigée"
+    assert {"champ": "Durée", "avant": "60 min", "apres": "90 min"} in mine[0]["changements"]
     # The référent sees the history and that the meeting is to be confirmed again.
     ref = _browser(app, emails[0]).get(f"/referent/binomes/{pair_id}").get_data(as_text=True)
     history = ref.split("Corrections des rencontres")[-1]
@@ -249,6 +252,10 @@ def test_tutor_corrects_and_deletes_from_the_pages(app):
     m = _browser(app, emails[1])
     mpage = m.get(f"/beneficiaire/binome/{pair_id}").get_data(as_text=True)
     assert "Cette rencontre a-t-elle bien eu lieu" in mpage
+    assert "Corrigée par votre tuteur le" in mpage
+    export = m.client.get("/compte/mes-donnees.json").get_json()
+    assert "vos_corrections_de_rencontres" in export
+    assert export["vos_corrections_de_rencontres"] == []  # hers: none, the tutor's stay his
     assert "NOTE-DU-TUTEUR" not in mpage and "Corrections des rencontres" not in mpage
     r = m.post(f"/beneficiaire/binome/{pair_id}/rencontres/{meeting_id}/confirmer", {})
     assert r.status_code == 302

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from tutorat import vocab
@@ -260,6 +260,21 @@ def changes_of(pair: Pair) -> list[MeetingChange]:
             .order_by(MeetingChange.at.desc(), MeetingChange.id.desc())
         )
     )
+
+
+def corrected_on(pair: Pair) -> dict[int, datetime]:
+    """{meeting id: when it was last corrected}, for the mentee's page: she confirms a corrected
+    meeting again, and is told why it is asked again (not what changed: that is the tutor's
+    history, with their note)."""
+    rows = db.session.execute(
+        select(MeetingChange.meeting_id, func.max(MeetingChange.at))
+        .where(
+            MeetingChange.pair_id == pair.id,
+            MeetingChange.kind == MeetingChangeKind.CORRECTED,
+        )
+        .group_by(MeetingChange.meeting_id)
+    ).all()
+    return {meeting_id: at for meeting_id, at in rows}
 
 
 # ---- The next meeting ----

@@ -353,6 +353,38 @@ def my_data(user: User) -> dict[str, Any]:
                 select(Goal).where(Goal.pair_id.in_(pair_ids)).order_by(Goal.id)
             )
         ]
+        data["prochaines_rencontres"] = [
+            {
+                "binome": n.pair_id,
+                "le": _iso(n.day),
+                "heure": n.time_label or None,
+                "lieu": n.place,
+                "rappel_envoye_le": _iso(n.reminded_at),
+            }
+            for n in db.session.scalars(
+                select(NextMeeting)
+                .where(NextMeeting.pair_id.in_(pair_ids))
+                .order_by(NextMeeting.id)
+            )
+        ]
+        # The corrections the tutor made to the meetings they logged (the mentee does not see
+        # this history on her pages: neither here).
+        data["vos_corrections_de_rencontres"] = [
+            {
+                "binome": c.pair_id,
+                "le": _iso(c.at),
+                "type": c.kind.label,
+                "changements": [
+                    {"champ": label, "avant": before, "apres": after}
+                    for label, before, after in c.lines
+                ],
+            }
+            for c in db.session.scalars(
+                select(MeetingChange)
+                .where(MeetingChange.pair_id.in_(pair_ids), MeetingChange.actor_id == user.id)
+                .order_by(MeetingChange.at, MeetingChange.id)
+            )
+        ]
     data["messages_recus"] = (
         [
             {

@@ -139,6 +139,7 @@ def pair(pair_id: int):
             goals=goals.goals_of(pair) if pair.is_started else [],
             goal_form=GoalForm(),
             next_meeting=meeting_service.next_meeting_of(pair),
+            corrected=meeting_service.corrected_on(pair) if meetings else {},
         ), status
 
     return handle_post(
