@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import maximum_bipartite_matching, min_weight_full_bipartite_matching
 
 from .errors import MatchingInputError
-from .types import MAX_CAPACITY
+from .types import MAX_CAPACITY, Tutor
 
 __all__ = ["Assignment", "Certificate", "assign", "assign_sparse", "tie_order"]
 
@@ -328,8 +328,6 @@ def tie_order(tutors: object) -> IntArray:
     At equal score, the tutor asked least recently comes first (never asked: first of all), then
     the one registered first (smaller id). ``tutors`` is a sequence of :class:`matching.Tutor`.
     """
-    from .types import Tutor
-
     people = list(tutors)  # type: ignore[call-overload]
     for t in people:
         if not isinstance(t, Tutor):

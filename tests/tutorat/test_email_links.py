@@ -27,7 +27,7 @@ from tests.factories import (
 from tutorat import create_app, production
 from tutorat.extensions import db
 from tutorat.models import Meeting, OutboxEmail, Pair, TutorApplication, User
-from tutorat.services import followup, meetings, notifications, vetting, voices
+from tutorat.services import followup, notifications, vetting, voices
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.emails import KINDS
@@ -392,7 +392,7 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         assert followup.send_digests(now=now) == 2
         db.session.commit()
         assert voices.run_scheduled(now=now) == {"pauses terminées": 0, "points": 2}
-        assert meetings.remind_tomorrow(now=now) == 1
+        assert followup.remind_tomorrow(now=now) == 1
         db.session.commit()
     _ok(vt.post(f"{tutor_pair}/arret", {"reason": "no_time"}, page=f"{tutor_pair}/arret"))
 

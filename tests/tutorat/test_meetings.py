@@ -23,7 +23,7 @@ from tutorat.models import (
     OutboxEmail,
     OutboxSms,
 )
-from tutorat.services import goals, meetings, sms
+from tutorat.services import followup, goals, meetings, sms
 from tutorat.services import pairs as pair_service
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.profiles import PARIS, local_today
@@ -478,10 +478,10 @@ def test_reminder_the_day_before_is_sent_once(ctx):
     mentee.contact_sms = True
     db.session.commit()
     # Not two days before.
-    assert meetings.remind_tomorrow(now=datetime.now(UTC) - timedelta(days=1)) == 0
-    assert meetings.remind_tomorrow() == 1
+    assert followup.remind_tomorrow(now=datetime.now(UTC) - timedelta(days=1)) == 0
+    assert followup.remind_tomorrow() == 1
     db.session.commit()
-    assert meetings.remind_tomorrow() == 0  # run again: nothing more
+    assert followup.remind_tomorrow() == 0  # run again: nothing more
     db.session.commit()
     reminders = db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.kind == "meeting_tomorrow")
@@ -502,7 +502,7 @@ def test_reminder_by_sms_only_never_by_letter(ctx):
     mentee.contact_sms = True
     mentee.contact_email = False
     db.session.commit()
-    assert meetings.remind_tomorrow() == 1
+    assert followup.remind_tomorrow() == 1
     db.session.commit()
     assert not db.session.scalars(select(Letter).where(Letter.kind == "meeting_tomorrow")).all()
     assert (
@@ -517,7 +517,7 @@ def test_reminder_respects_the_persons_choice_and_the_binome(ctx):
     _referent, mentee, tutor, _pair = _tomorrow_world()
     mentee.notify_reminders = False
     db.session.commit()
-    assert meetings.remind_tomorrow() == 1
+    assert followup.remind_tomorrow() == 1
     db.session.commit()
     recipients = db.session.scalars(
         select(OutboxEmail.recipient).where(OutboxEmail.kind == "meeting_tomorrow")
@@ -527,14 +527,14 @@ def test_reminder_respects_the_persons_choice_and_the_binome(ctx):
     other = _tomorrow_world()[3]
     pair_service.end(other, actor=other.proposed_by, outcomes=["job"], contract="permanent")
     db.session.commit()
-    assert meetings.remind_tomorrow() == 0
+    assert followup.remind_tomorrow() == 0
 
 
 def test_tutors_reminder_shows_only_what_the_mentee_shares(ctx):
     _referent, mentee, tutor, _pair = _tomorrow_world()
     mentee.mentee_profile.share_first_name = False
     db.session.commit()
-    meetings.remind_tomorrow()
+    followup.remind_tomorrow()
     db.session.commit()
     to_tutor = db.session.scalars(
         select(OutboxEmail).where(

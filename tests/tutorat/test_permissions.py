@@ -81,6 +81,8 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "indicators.export": STAFF,
     "indicators.fairness_page": STAFF,
     "indicators.fairness_export": STAFF,
+    "indicators.checkins_page": STAFF,
+    "indicators.checkins_export": STAFF,
     "account.settings": API,
     "account.my_data": API,
     "account.my_data_json": API,
@@ -129,6 +131,8 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "applications.detail": _only("admin"),
     "recruit.suggest": _only("referent"),
     "tutor.leave": _only("tutor"),
+    # Correcting a meeting (GET shows the form, POST corrects it).
+    "tutor.edit_meeting": _only("tutor"),
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {
@@ -166,6 +170,10 @@ POST_ONLY: dict[str, str | None] = {
     "applications.validate": "admin",
     "applications.refuse": "admin",
     "tutor.accept_charter": "tutor",
+    "referent.check_in_answer": "referent",
+    "tutor.delete_meeting": "tutor",
+    "tutor.next_meeting": "tutor",
+    "tutor.cancel_next_meeting": "tutor",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
@@ -187,6 +195,7 @@ SCOPED = {
     "caseload.report": "referent",
     "mentee.pair_voice_page": "mentee",
     "tutor.pair_voice_page": "tutor",
+    "tutor.edit_meeting": "tutor",
 }
 
 
@@ -319,6 +328,11 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "mentee.add_goal": {"pair_id": objs["pair"]},
         "mentee.mark_goal": {"pair_id": objs["pair"], "goal_id": 1},
         "tutor.mark_goal": {"pair_id": objs["pair"], "goal_id": 1},
+        "referent.check_in_answer": {"pair_id": objs["pair"], "check_in_id": 1},
+        "tutor.edit_meeting": {"pair_id": objs["pair"], "meeting_id": objs["meeting"]},
+        "tutor.delete_meeting": {"pair_id": objs["pair"], "meeting_id": objs["meeting"]},
+        "tutor.next_meeting": {"pair_id": objs["pair"]},
+        "tutor.cancel_next_meeting": {"pair_id": objs["pair"]},
         "applications.detail": {"application_id": objs["application"]},
         "applications.check": {"application_id": objs["application"], "item": "identity"},
         "applications.validate": {"application_id": objs["application"]},
@@ -399,6 +413,10 @@ def test_post_only_routes(app, world, role):
         "mentee.add_goal",
         "mentee.mark_goal",
         "tutor.mark_goal",
+        "referent.check_in_answer",
+        "tutor.delete_meeting",
+        "tutor.next_meeting",
+        "tutor.cancel_next_meeting",
     ],
 )
 def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):

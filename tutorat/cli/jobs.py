@@ -9,8 +9,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from tutorat.extensions import db
-from tutorat.services import meetings, sms, voices
-from tutorat.services.followup import run_reminders, send_digests
+from tutorat.services import sms, voices
+from tutorat.services.followup import remind_tomorrow, run_reminders, send_digests
 from tutorat.services.notifications import send_pending
 from tutorat.services.privacy import purge
 
@@ -79,7 +79,7 @@ def run_reminders_command():
     report = run_reminders()
     back = report["listes d'attente"]
     report.update(voices.run_scheduled())
-    tomorrow = meetings.remind_tomorrow()
+    tomorrow = remind_tomorrow()
     db.session.commit()
     click.echo(
         f"{report['rappels']} proposition(s) relancée(s), {report['expirées']} expirée(s), "

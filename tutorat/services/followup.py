@@ -1,4 +1,5 @@
-"""Follow-up: reminders and expiry of unanswered proposals, alerts, the référents' weekly digest."""
+"""Follow-up: reminders and expiry of unanswered proposals, the day-before reminder of a planned
+meeting, alerts, the référents' weekly digest."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ from tutorat.models import (
     Commune,
     Meeting,
     MenteeProfile,
+    NextMeeting,
     Pair,
     PairReport,
     Role,
@@ -64,9 +66,10 @@ from tutorat.models.pairs import (
 from tutorat.models.requests import TutoringRequestStatus
 from tutorat.services import fairness, suggestions
 from tutorat.services import requests as request_service
-from tutorat.services.db import declare_write_intent
+from tutorat.services.db import changed_rows, declare_write_intent
 from tutorat.services.errors import DomainError
 from tutorat.services.notifications import queue_email
+from tutorat.services.profiles import local_today
 from tutorat.services.workflow import REQUEST_AFTER_PAIR, transition_many
 
 
@@ -969,3 +972,38 @@ def send_digests(now: datetime | None = None) -> int:
             setting.value = stamp
         db.session.commit()
     return sent
+
+
+def remind_tomorrow(now: datetime | None = None) -> int:
+    """The day before a planned meeting, remind both people (email and/or SMS, as each accepts:
+    no letter, it would come too late). Each meeting is claimed by a conditional UPDATE before
+    anything is queued, so running twice (or two runs at once) reminds once. How many meetings."""
+    now = now or datetime.now(UTC)
+    tomorrow = local_today(now) + timedelta(days=1)
+    due = db.session.scalars(
+        select(NextMeeting.id)
+        .join(Pair, Pair.id == NextMeeting.pair_id)
+        .where(
+            NextMeeting.day == tomorrow,
+            NextMeeting.reminded_at.is_(None),
+            Pair.status == PairStatus.ACTIVE,
+        )
+        .order_by(NextMeeting.id)
+    ).all()
+    reminded = 0
+    for planned_id in due:
+        claimed = db.session.execute(
+            update(NextMeeting)
+            .where(NextMeeting.id == planned_id, NextMeeting.reminded_at.is_(None))
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if changed_rows(claimed) != 1:
+            continue
+        planned = db.session.get_one(NextMeeting, planned_id)
+        db.session.refresh(planned)
+        pair = db.session.get_one(Pair, planned.pair_id)
+        for person in (pair.mentee, pair.tutor):
+            queue_email("meeting_tomorrow", person, pair=pair, planned=planned)
+        reminded += 1
+    return reminded

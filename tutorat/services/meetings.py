@@ -4,7 +4,7 @@ The tutor may correct or delete a meeting within `EDIT_DAYS` days of logging it;
 kept (`MeetingChange`: who, when, each field from what to what), and a meeting the mentee had
 confirmed or contested goes back to « à confirmer » once corrected: she confirms what it now says.
 The tutor may also plan the next meeting (`NextMeeting`), shown to both and reminded the day
-before by `flask run-reminders` (`remind_tomorrow`, once whatever the number of runs).
+before by `flask run-reminders` (`followup.remind_tomorrow`, once whatever the number of runs).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from tutorat import vocab
@@ -27,7 +27,6 @@ from tutorat.models import (
     PairStatus,
     User,
 )
-from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.profiles import PARIS, local_today
 
@@ -356,40 +355,3 @@ def next_meetings_for(pairs: Iterable[Pair], now: datetime | None = None) -> dic
         select(NextMeeting).where(NextMeeting.pair_id.in_(ids), NextMeeting.day >= today)
     )
     return {row.pair_id: row for row in rows}
-
-
-def remind_tomorrow(now: datetime | None = None) -> int:
-    """The day before a planned meeting, remind both people (email and/or SMS, as each accepts:
-    no letter, it would come too late). Each meeting is claimed by a conditional UPDATE before
-    anything is queued, so running twice (or two runs at once) reminds once. How many meetings."""
-    from tutorat.services.notifications import queue_email  # notifications imports much
-
-    now = now or datetime.now(UTC)
-    tomorrow = local_today(now) + timedelta(days=1)
-    due = db.session.scalars(
-        select(NextMeeting.id)
-        .join(Pair, Pair.id == NextMeeting.pair_id)
-        .where(
-            NextMeeting.day == tomorrow,
-            NextMeeting.reminded_at.is_(None),
-            Pair.status == PairStatus.ACTIVE,
-        )
-        .order_by(NextMeeting.id)
-    ).all()
-    reminded = 0
-    for planned_id in due:
-        claimed = db.session.execute(
-            update(NextMeeting)
-            .where(NextMeeting.id == planned_id, NextMeeting.reminded_at.is_(None))
-            .values(reminded_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if changed_rows(claimed) != 1:
-            continue
-        planned = db.session.get_one(NextMeeting, planned_id)
-        db.session.refresh(planned)
-        pair = db.session.get_one(Pair, planned.pair_id)
-        for person in (pair.mentee, pair.tutor):
-            queue_email("meeting_tomorrow", person, pair=pair, planned=planned)
-        reminded += 1
-    return reminded
