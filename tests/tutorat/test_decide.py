@@ -19,6 +19,7 @@ from tutorat.models import (
     StatusEvent,
     TutoringRequest,
     TutorProfile,
+    User,
 )
 from tutorat.models.requests import TutoringRequestStatus
 from tutorat.services import followup, suggestions
@@ -108,6 +109,12 @@ def test_the_page_ranks_compactly_and_shows_who_was_left_out_and_why(app, world)
     assert f"/referent/demandes/{world['request']}/ecartes" in counts
     left_out = _page(b, f"/referent/demandes/{world['request']}/ecartes")
     assert "En repos après un binôme</strong> : 1 tuteur" in left_out
+    # The demande's history names who acted (read as rows, with the names joined).
+    with app.app_context():
+        referent = db.session.scalars(select(User).where(User.email == world["referent"])).one()
+        name = referent.full_name
+    history = page.split("Historique des changements d'état de la demande")[-1]
+    assert f"<td>{name}" in history and "Le service (action automatique)" not in history
     assert "Repos Tuteur</strong>, Pavie" in left_out and "en repos jusqu'au" in left_out
     assert "Trop loin</strong> : 1 tuteur" in left_out
     assert "Lointaine Tutrice</strong>, Mirande" in left_out

@@ -232,17 +232,6 @@ def dashboard():
 # The demande and binôme pages' statements are built once, the ids bound at each request: building a
 # statement with its loader options, and its cache key, costs more than running it
 # (bench/README.md, "Pages web").
-_NAMES = (User.id, User.first_name, User.last_name)
-# History tables show who acted by name only.
-_EVENTS = (
-    select(StatusEvent)
-    .where(StatusEvent.entity == bindparam("entity"), StatusEvent.entity_id == bindparam("id"))
-    .order_by(StatusEvent.at, StatusEvent.id)
-    .options(
-        joinedload(StatusEvent.actor).load_only(*_NAMES),
-        joinedload(StatusEvent.on_behalf_of).load_only(*_NAMES),
-    )
-)
 # What the demande page shows of the mentee, read with the demande (get_or_404's options).
 _REQUEST_PEOPLE = (
     joinedload(TutoringRequest.mentee)
@@ -311,24 +300,31 @@ _PAIR_PAGE = (
     .where(Pair.id == bindparam("id"))
     .options(defer(Pair.weights), defer(Pair.shown_candidates))
 )
-# A binôme's status changes as plain rows, with who acted (and for whom) by name.
+# A binôme's or a demande's status changes as plain rows, with who acted (and for whom) by name.
 _actor, _on_behalf_of = aliased(User, name="actor"), aliased(User, name="on_behalf_of")
-_PAIR_EVENTS = (
-    select(
-        StatusEvent.id,
-        StatusEvent.at,
-        StatusEvent.from_status,
-        StatusEvent.to_status,
-        StatusEvent.reason,
-        StatusEvent.actor_id,
-        (_actor.first_name + " " + _actor.last_name).label("actor_name"),
-        (_on_behalf_of.first_name + " " + _on_behalf_of.last_name).label("on_behalf_of_name"),
+
+
+def _event_rows(entity: EventEntity):
+    return (
+        select(
+            StatusEvent.id,
+            StatusEvent.at,
+            StatusEvent.from_status,
+            StatusEvent.to_status,
+            StatusEvent.reason,
+            StatusEvent.actor_id,
+            (_actor.first_name + " " + _actor.last_name).label("actor_name"),
+            (_on_behalf_of.first_name + " " + _on_behalf_of.last_name).label("on_behalf_of_name"),
+        )
+        .outerjoin(_actor, _actor.id == StatusEvent.actor_id)
+        .outerjoin(_on_behalf_of, _on_behalf_of.id == StatusEvent.on_behalf_of_id)
+        .where(StatusEvent.entity == entity, StatusEvent.entity_id == bindparam("id"))
+        .order_by(StatusEvent.at, StatusEvent.id)
     )
-    .outerjoin(_actor, _actor.id == StatusEvent.actor_id)
-    .outerjoin(_on_behalf_of, _on_behalf_of.id == StatusEvent.on_behalf_of_id)
-    .where(StatusEvent.entity == EventEntity.PAIR, StatusEvent.entity_id == bindparam("id"))
-    .order_by(StatusEvent.at, StatusEvent.id)
-)
+
+
+_PAIR_EVENTS = _event_rows(EventEntity.PAIR)
+_REQUEST_EVENTS = _event_rows(EventEntity.REQUEST)
 _PAIR_MEETINGS = (
     select(Meeting)
     .where(Meeting.pair_id == bindparam("id"))
@@ -380,9 +376,7 @@ def _request_page(
             except DomainError as exc:
                 flash(exc.message, "error")
                 status = 400
-    events = db.session.scalars(
-        _EVENTS, {"entity": EventEntity.REQUEST, "id": tutoring_request.id}
-    ).all()
+    events = db.session.connection().execute(_REQUEST_EVENTS, {"id": tutoring_request.id}).all()
     profile = tutoring_request.mentee.require_mentee_profile()
     return render_template(
         "referent/request.html",
