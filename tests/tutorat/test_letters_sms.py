@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import re
 import subprocess
-import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
@@ -476,7 +475,9 @@ def test_erasure_cancels_and_redacts_letters_and_sms(ctx):
     assert "Effacée" not in letter.body_text and "Effacée" not in text.body_text
 
 
-def test_hundred_letters_render_in_one_pdf_quickly(ctx):
+def test_hundred_letters_render_in_one_pdf(ctx):
+    """Each of 100 letters is in the one PDF. How fast is `make bench-letters`' business (target
+    < 20 s): a timed assertion here would fail on a loaded machine, not on slow code."""
     referent = make_referent()
     mentee = make_mentee(referent, email=None, street_address="3 rue Dessoles", postal_code="32000")
     body = (
@@ -487,10 +488,7 @@ def test_hundred_letters_render_in_one_pdf_quickly(ctx):
         for _ in range(100)
     ]
     db.session.flush()
-    started = time.perf_counter()
     data = letters.render_pdf(batch)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 20, elapsed
     assert pdf_text(data).count("Référence : C-") == 100
 
 
