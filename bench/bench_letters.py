@@ -1,7 +1,8 @@
 """Letters benchmark and snapshots (python -m bench.bench_letters).
 
 On a fresh SQLite database: a person without email, with a postal address, goes through the
-journey (proposal, answers, confirmation, reminder, end) through the product's services; each
+journey (proposal, reminder, answers, confirmation, a check-in, a pause by her tutor and its end,
+the end of the binôme with a job) through the product's services; each
 letter queued for her is rendered to PDF, and its first page to a PNG in docs/courriers/ (with the
 explanation and the binôme sheet). Then 100 letters are rendered into one PDF, timed (target: under
 20 s), and read back with pdftotext to check that each is there.
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +42,7 @@ def main() -> int:
     from tutorat import create_app
     from tutorat.extensions import db
     from tutorat.models import Letter, Role
-    from tutorat.services import accounts, letters, transparency
+    from tutorat.services import accounts, letters, transparency, voices
     from tutorat.services import pairs as pair_service
     from tutorat.services import requests as request_service
     from tutorat.services.notifications import queue_email
@@ -96,8 +98,6 @@ def main() -> int:
         tutor.tutor_profile.metier_code = "J1501"
         tutor.tutor_profile.has_car = True
         tutor.tutor_profile.max_km = 30
-        from datetime import UTC, datetime
-
         tutor.tutor_profile.validated_at = datetime.now(UTC)
         mentee.street_address = "4 chemin du Moulin"
         mentee.postal_code = "32000"
@@ -117,6 +117,10 @@ def main() -> int:
         pair_service.answer(pair, side="tutor", accept=True, actor=tutor)
         pair_service.answer(pair, side="mentee", accept=True, actor=referent)
         pair_service.confirm(pair, actor=referent)
+        queue_email("checkin", mentee, pair=pair)  # as checkins.ask_due does after a meeting
+        voices.pause(pair, actor=tutor, until=(datetime.now(UTC) + timedelta(days=14)).date())
+        voices.resume(pair, actor=tutor)
+        pair_service.end(pair, actor=referent, outcomes=["job"], contract="fixed_term")
         db.session.commit()
         made = []
         for letter in db.session.scalars(select(Letter).order_by(Letter.id)):
