@@ -50,6 +50,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Letters (services/letters.py): the département's letterhead, a file one may replace (an
         # image: SVG, PNG or JPEG), printed at the top of every letter and explanation.
         "LETTERHEAD_PATH": "",
+        # Who signs the tutors' « attestation de bénévolat » (services/attestation.py).
+        "ATTESTATION_SIGNATORY": "Le service Insertion du Conseil départemental du Gers",
         # Follow-up delays, in days (PRODUCT.md: reminders, expiry, alerts).
         "REMINDER_DAYS": (3, 7),
         "PROPOSAL_EXPIRY_DAYS": 10,
@@ -69,6 +71,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # A file uploaded for import (services/imports.py) is kept this long, then `flask purge`
         # deletes it; the largest upload accepted (5 MB of CSV, plus the form around it).
         "IMPORT_RETENTION_DAYS": 30,
+        # Tutor applications refused or withdrawn: `flask purge` deletes them after this long
+        # (counted from the decision; the person may apply again meanwhile).
+        "APPLICATION_RETENTION_DAYS": 365,
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         # Brute force: lock an account for a while after this many failed logins in a row.
         "LOGIN_MAX_FAILURES": 5,

@@ -650,6 +650,33 @@ class TutorWishForm(Form):
     )
 
 
+class HelpLaterForm(Form):
+    """At the end of a binôme that led to a job: would she like, later, to help in turn?"""
+
+    would_help = ChoiceField(
+        "Aimeriez-vous, plus tard, aider à votre tour une personne au RSA ?",
+        choices=_pairs(
+            [
+                ("yes", "Oui, invitez-moi à devenir tuteur ou tutrice dans quelques mois"),
+                ("no", "Non merci"),
+            ]
+        ),
+        validators=[InputRequired("Choisissez une réponse.")],
+    )
+
+
+class LoopMonthsForm(Form):
+    """The administration's setting: after how many months a former mentee is invited."""
+
+    months = IntegerField(
+        "Inviter à devenir tuteur, combien de mois après la fin du binôme ?",
+        validators=[
+            InputRequired("Indiquez un nombre de mois."),
+            NumberRange(min=1, max=24, message="Entre 1 et 24 mois."),
+        ],
+    )
+
+
 class MeetingForm(Form):
     date = FrenchDateField(
         "Date de la rencontre", validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")]
@@ -1065,6 +1092,19 @@ class ApplicationForm(TutorProfileForm, PersonForm):
             self.metier.data = f"{application.metier.label_rome4} — {application.metier_code}"
         if application.obstacles:
             self.obstacles.data = application.obstacle_codes
+
+    def prefill_from(self, values: dict) -> None:
+        """A former mentee's profile (services/loop.py), once she agreed to it being copied."""
+        self.first_name.data = values["first_name"]
+        self.last_name.data = values["last_name"]
+        self.email.data = values["email"]
+        self.phone.data = values["phone"]
+        if values["commune"] is not None:
+            self.commune.data = values["commune"].label
+        if values["metier_code"]:
+            code = values["metier_code"]
+            self.metier.data = f"{reference.metier_labels([code]).get(code, code)} — {code}"
+        self.obstacles.data = values["obstacles"]
 
     def application_values(self):
         from_profile = self.service_values()

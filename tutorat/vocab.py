@@ -72,6 +72,9 @@ RIGHTS = {
 # several outcomes (a job and leaving the RSA); "stopped" is alone, with a reason from STOP_REASONS.
 FAILED_OUTCOMES = {"stopped"}
 STOPPED_OUTCOME = "stopped"
+# Outcomes after which the mentee is asked whether she would like, later, to help someone in turn
+# (services/loop.py: the loop of the action, people who left the RSA help those on it).
+LOOP_OUTCOMES = frozenset({"job", "left_rsa"})
 
 STOP_REASONS = {
     "dropped_out": "Abandon",

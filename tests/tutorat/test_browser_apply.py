@@ -1,4 +1,5 @@
-"""Applying to become a tutor on a phone (360 px) in Debian's Chromium, then the vetting, axe-clean."""
+"""Applying to become a tutor on a phone (360 px) in Debian's Chromium, then the vetting, axe-clean,
+then the first proposal to the new tutor (the journey of issue 17, as test_vetting walks it)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.factories import PASSWORD, make_admin
+from tests.factories import PASSWORD, make_admin, make_mentee, make_referent
 from tests.tutorat.browser_support import ARTIFACTS, CHROMIUM_ARGS, LiveServer, require_chromium
 from tests.tutorat.test_accessibility import axe_violations, load_axe_script
 from tutorat.extensions import db
-from tutorat.models import ApplicationStatus, TutorApplication, TutorProfile
+from tutorat.models import ApplicationStatus, Pair, PairStatus, TutorApplication, TutorProfile
+from tutorat.services import requests as request_service
 
 pytestmark = pytest.mark.browser
 WIDTH = 360
@@ -41,6 +43,13 @@ def test_apply_on_a_phone_then_vetting(app):
 
     with app.app_context():
         admin_email = make_admin().email
+        # A mentee in Auch whose demande waits: the new tutor will be proposed to her.
+        referent = make_referent()
+        mentee = make_mentee(referent, first_name="Julie", commune="32013", metiers="J1501")
+        request_service.open_request(
+            mentee, actor=referent, topics=["cv"], meeting_modes=["in_person"], message="Bonjour"
+        )
+        referent_email = referent.email
         db.session.commit()
     with LiveServer(app) as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -127,5 +136,27 @@ def test_apply_on_a_phone_then_vetting(app):
                 assert application.status == ApplicationStatus.VALIDATED
                 profile = db.session.get_one(TutorProfile, application.tutor_id)
                 assert profile.validated_at is not None
+                tutor_id = application.tutor_id
+
+            # The first proposal to the new tutor: a référent, on a phone, proposes her.
+            ref = browser.new_context(
+                viewport={"width": WIDTH, "height": 800}, locale="fr-FR"
+            ).new_page()
+            ref.goto(server.url + "/connexion")
+            ref.get_by_label("Adresse électronique").fill(referent_email)
+            ref.get_by_label("Mot de passe").fill(PASSWORD)
+            ref.get_by_role("button", name="Se connecter").click()
+            ref.wait_for_load_state()
+            ref.get_by_role("link", name=re.compile("Julie")).first.click()
+            ref.wait_for_load_state()
+            assert "Nadia Bernès" in ref.content()
+            assert _fits(ref), "défilement horizontal sur la page de la demande"
+            ref.get_by_role("button", name="Proposer ce tuteur : Nadia Bernès").click()
+            ref.wait_for_load_state()
+            assert "La proposition est envoyée" in ref.content()
+            _shot(ref, "premiere-proposition")
+            with app.app_context():
+                pair = db.session.scalars(select(Pair).where(Pair.tutor_id == tutor_id)).one()
+                assert pair.status == PairStatus.PROPOSED
         finally:
             browser.close()

@@ -26,7 +26,7 @@ from tests.factories import (
 )
 from tutorat import create_app, production
 from tutorat.extensions import db
-from tutorat.models import Meeting, OutboxEmail, Pair, TutorApplication, User
+from tutorat.models import Meeting, OutboxEmail, Pair, PairOutcome, TutorApplication, User
 from tutorat.services import followup, notifications, vetting, voices
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -379,6 +379,11 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
     with app.app_context():
         db.session.get(Pair, reminded).proposed_at = now - timedelta(days=4)
         db.session.get(Pair, expired).proposed_at = now - timedelta(days=11)
+        # The loop: the first binôme's mentee, out of the RSA, said yes months ago.
+        ended = db.session.get_one(Pair, pair_ids[0])
+        ended.outcome_rows.append(PairOutcome(outcome="left_rsa"))
+        ended.ended_at = now - timedelta(days=100)
+        ended.mentee_would_help, ended.mentee_would_help_at = True, now - timedelta(days=100)
         db.session.commit()
     with app.test_request_context(
         "/admin/",
@@ -387,7 +392,12 @@ def test_every_email_kind_links_to_base_url_despite_hostile_headers(behind_proxy
         environ_overrides={"SCRIPT_NAME": f"@{EVIL}"},
     ):
         report = followup.run_reminders(now=now)
-        assert report == {"rappels": 1, "expirées": 1, "listes d'attente": 1}
+        assert report == {
+            "rappels": 1,
+            "expirées": 1,
+            "listes d'attente": 1,
+            "invitations à devenir tuteur": 1,
+        }
         # The référent and their successor, who now follows someone (the transfer above).
         assert followup.send_digests(now=now) == 2
         db.session.commit()

@@ -44,16 +44,19 @@ def test_reminders_then_expiry_and_safe_to_run_twice(ctx):
         "rappels": 0,
         "expirées": 0,
         "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
     }
     assert followup.run_reminders(start + timedelta(days=3, hours=1)) == {
         "rappels": 1,
         "expirées": 0,
         "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
     }
     assert followup.run_reminders(start + timedelta(days=3, hours=2)) == {
         "rappels": 0,
         "expirées": 0,
         "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
     }
     reminders = _emails("reminder")
     assert [e.recipient for e in reminders] == [tutor.email]  # only who has not answered
@@ -61,22 +64,26 @@ def test_reminders_then_expiry_and_safe_to_run_twice(ctx):
         "rappels": 1,
         "expirées": 0,
         "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
     }
     assert followup.run_reminders(start + timedelta(days=8)) == {
         "rappels": 0,
         "expirées": 0,
         "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
     }
     assert len(_emails("reminder")) == 2
     assert followup.run_reminders(start + timedelta(days=10, hours=1)) == {
         "rappels": 0,
         "expirées": 1,
         "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
     }
     assert followup.run_reminders(start + timedelta(days=11)) == {
         "rappels": 0,
         "expirées": 0,
         "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
     }
     db.session.refresh(pair)
     assert pair.status == "expired" and pair.decline_reason == "no_answer"
@@ -387,7 +394,12 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
     ids = {name: pair.id for name, pair in pairs.items()}
     people = {name: (pair.tutor.email, pair.mentee.email) for name, pair in pairs.items()}
 
-    assert followup.run_reminders() == {"rappels": 3, "expirées": 2, "listes d'attente": 0}
+    assert followup.run_reminders() == {
+        "rappels": 3,
+        "expirées": 2,
+        "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
+    }
 
     sent = {name: db.session.get(Pair, pair_id).reminders_sent for name, pair_id in ids.items()}
     assert sent == {
@@ -434,7 +446,12 @@ def test_batched_run_reminds_and_expires_the_right_pairs(ctx, monkeypatch):
 
     # Twice: nothing more, not one email.
     outbox = db.session.scalar(select(func.count()).select_from(OutboxEmail))
-    assert followup.run_reminders() == {"rappels": 0, "expirées": 0, "listes d'attente": 0}
+    assert followup.run_reminders() == {
+        "rappels": 0,
+        "expirées": 0,
+        "listes d'attente": 0,
+        "invitations à devenir tuteur": 0,
+    }
     assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == outbox
 
 
@@ -499,7 +516,12 @@ def test_run_reminders_is_set_based(ctx):
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        assert followup.run_reminders() == {"rappels": 20, "expirées": 20, "listes d'attente": 0}
+        assert followup.run_reminders() == {
+            "rappels": 20,
+            "expirées": 20,
+            "listes d'attente": 0,
+            "invitations à devenir tuteur": 0,
+        }
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) < 40, "\n".join(statements)

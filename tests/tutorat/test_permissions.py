@@ -133,6 +133,15 @@ GET_MATRIX: dict[str, dict[str, int]] = {
     "tutor.leave": _only("tutor"),
     # Correcting a meeting (GET shows the form, POST corrects it).
     "tutor.edit_meeting": _only("tutor"),
+    # Issue 17, the rest: the attestation once the binôme has ended (here it runs: 404), the public
+    # form's typing suggestions, an applicant's withdrawal link (here a forged one: 404).
+    "tutor.attestation_pdf": {**_only("tutor"), "tutor": MISSING},
+    "admin.tutor_attestation": {**_only("admin"), "admin": MISSING},
+    "apply.communes": EVERYONE,
+    "apply.metiers": EVERYONE,
+    "apply.withdraw": dict.fromkeys(ROLES, MISSING),
+    "indicators.recruitment": {**STAFF, "referent": FORBIDDEN},
+    "indicators.recruitment_export": {**STAFF, "referent": FORBIDDEN},
 }
 # POST-only routes: the role allowed to call them (others: 403, anonymous: login).
 POST_ONLY: dict[str, str | None] = {
@@ -174,6 +183,10 @@ POST_ONLY: dict[str, str | None] = {
     "tutor.delete_meeting": "tutor",
     "tutor.next_meeting": "tutor",
     "tutor.cancel_next_meeting": "tutor",
+    "mentee.help_later": "mentee",
+    "referent.help_later": "referent",
+    "account.withdraw_help_later": "mentee",
+    "applications.loop_setting": "admin",
 }
 # Routes with an object: which are scoped (someone else's object must be a 404).
 SCOPED = {
@@ -196,6 +209,7 @@ SCOPED = {
     "mentee.pair_voice_page": "mentee",
     "tutor.pair_voice_page": "tutor",
     "tutor.edit_meeting": "tutor",
+    "tutor.attestation_pdf": "tutor",
 }
 
 
@@ -337,6 +351,12 @@ def _url(app, endpoint: str, objs: dict) -> str:
         "applications.check": {"application_id": objs["application"], "item": "identity"},
         "applications.validate": {"application_id": objs["application"]},
         "applications.refuse": {"application_id": objs["application"]},
+        "tutor.attestation_pdf": {"pair_id": objs["pair"]},
+        "admin.tutor_attestation": {"pair_id": objs["pair"]},
+        "apply.withdraw": {"token": "jeton-invalide"},
+        "mentee.help_later": {"pair_id": objs["pair"]},
+        "referent.help_later": {"pair_id": objs["pair"]},
+        "indicators.recruitment_export": {"table": "recrutement-cantons"},
     }.get(endpoint, {})
     with app.test_request_context():
         from flask import url_for
@@ -417,6 +437,8 @@ def test_post_only_routes(app, world, role):
         "tutor.delete_meeting",
         "tutor.next_meeting",
         "tutor.cancel_next_meeting",
+        "mentee.help_later",
+        "referent.help_later",
     ],
 )
 def test_scoped_post_on_someone_elses_object_is_a_404(app, world, endpoint):

@@ -58,7 +58,7 @@ def send_mail_command(loop: bool, interval: float, max_passes: int):
 @with_appcontext
 def purge_command():
     """Anonymiser les personnes sans contact depuis 2 ans (réglable), supprimer les vieux courriels
-    et le vieux journal ; pour cron, relançable."""
+    et le vieux journal, les candidatures refusées ou retirées anciennes ; pour cron, relançable."""
     report = purge()
     days = current_app.config["RETENTION_DAYS"]
     click.echo(
@@ -67,7 +67,9 @@ def purge_command():
         f"{report['messages']} courriel(s) de plus de {current_app.config['OUTBOX_RETENTION_DAYS']} "
         "jours supprimé(s) ; "
         f"{report['imports']} fichier(s) d'import de plus de "
-        f"{current_app.config['IMPORT_RETENTION_DAYS']} jours supprimé(s)."
+        f"{current_app.config['IMPORT_RETENTION_DAYS']} jours supprimé(s) ; "
+        f"{report['candidatures']} candidature(s) de tuteur refusée(s) ou retirée(s) depuis plus "
+        f"de {current_app.config['APPLICATION_RETENTION_DAYS']} jours supprimée(s)."
     )
 
 
@@ -75,7 +77,8 @@ def purge_command():
 @with_appcontext
 def run_reminders_command():
     """Relances (3 et 7 jours) et expiration (10 jours) des propositions sans réponse, fin des
-    pauses de binômes, rappel la veille d'une rencontre prévue ; pour cron."""
+    pauses de binômes, rappel la veille d'une rencontre prévue, invitations à devenir tuteur
+    (anciens bénéficiaires) ; pour cron."""
     report = run_reminders()
     back = report["listes d'attente"]
     report.update(voices.run_scheduled())
@@ -86,7 +89,9 @@ def run_reminders_command():
         f"{back} demande(s) sortie(s) de la liste d'attente, "
         f"{report['pauses terminées']} pause(s) terminée(s), "
         f"{report['points']} question(s) « Comment se passe le tutorat ? » posée(s), "
-        f"{tomorrow} rencontre(s) du lendemain rappelée(s)."
+        f"{tomorrow} rencontre(s) du lendemain rappelée(s), "
+        f"{report['invitations à devenir tuteur']} ancien(ne)(s) bénéficiaire(s) invité(e)(s) "
+        "à devenir tuteur."
     )
 
 

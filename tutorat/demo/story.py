@@ -42,6 +42,7 @@ from tutorat.services import (
     checkins,
     followup,
     goals,
+    loop,
     meetings,
     pairs,
     requests,
@@ -429,6 +430,12 @@ class History:
         wish = rng.choice([True, False, None])
         if wish is not None:
             pairs.record_tutor_wish(pair, actor=pair.tutor, wants_again=wish)
+        # The loop: after a job or leaving the RSA, most mentees say whether they would help in
+        # turn later (an RNG of their own, so that the rest of the demo stays as it was).
+        if loop.asks_to_help(pair):
+            would_help = random.Random(pair.id).choice([True, True, False, None])
+            if would_help is not None:
+                loop.record_answer(pair, actor=pair.mentee, yes=would_help, now=self.now)
 
     def voices(self) -> None:
         """What the people said of their binômes, so that the demo shows it: the questions

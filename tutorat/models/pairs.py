@@ -125,6 +125,10 @@ class Pair(Base):
         CheckConstraint(in_check("status", PairStatus), name="statut_connu"),
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 1)", name="score_entre_0_et_1"),
         CheckConstraint("mentee_id <> tutor_id", name="personnes_distinctes"),
+        CheckConstraint(
+            "mentee_would_help IS NULL OR mentee_would_help_at IS NOT NULL",
+            name="reponse_aider_datee",
+        ),
         # PRODUCT.md: one live binôme per mentee.
         Index(
             "uq_binome_vivant_par_beneficiaire",
@@ -168,6 +172,12 @@ class Pair(Base):
     outcome_rights: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Asked of the tutor once the binôme has ended (on their side), never typed by the référent.
     tutor_wants_again: Mapped[bool | None] = mapped_column(Boolean)
+    # The loop of the action (services/loop.py): after a binôme ended with a job or leaving the
+    # RSA, the mentee says whether she would like, later, to help someone in turn (and when);
+    # when she said yes, `flask run-reminders` invites her to apply some months after the end.
+    mentee_would_help: Mapped[bool | None] = mapped_column(Boolean)
+    mentee_would_help_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    help_invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Until when the binôme is paused (Europe/Paris day, included); it resumes the day after.
     paused_until: Mapped[date | None] = mapped_column(Date)
     # Reminders already sent for an unanswered proposal (0, 1 after 3 days, 2 after 7 days).

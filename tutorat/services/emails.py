@@ -132,6 +132,8 @@ KINDS: dict[str, EmailKind] = _kinds(
         "Un tuteur est possible pour une demande en liste d'attente",
         PROPOSALS,
     ),
+    # The loop (services/loop.py): she said yes at the end of her binôme; by email or letter.
+    EmailKind("former_mentee_invitation", "Aider à votre tour : devenir tuteur ?", PROPOSALS),
     EmailKind("checkin", "Comment se passe le tutorat ?", REMINDERS),
     EmailKind(
         "meeting_tomorrow",

@@ -64,7 +64,7 @@ from tutorat.models.pairs import (
     PairStatus,
 )
 from tutorat.models.requests import TutoringRequestStatus
-from tutorat.services import fairness, suggestions
+from tutorat.services import fairness, loop, suggestions
 from tutorat.services import requests as request_service
 from tutorat.services.db import changed_rows, declare_write_intent
 from tutorat.services.errors import DomainError
@@ -232,7 +232,7 @@ def _run_reminders(now: datetime) -> dict[str, int]:
     first, second = current_app.config["REMINDER_DAYS"]
     expiry_days = current_app.config["PROPOSAL_EXPIRY_DAYS"]
     expiry_limit = now - timedelta(days=expiry_days)
-    report = {"rappels": 0, "expirées": 0, "listes d'attente": 0}
+    report = {"rappels": 0, "expirées": 0, "listes d'attente": 0, "invitations à devenir tuteur": 0}
     # `now` decides what is due; the events are dated `now` too, but never later than the real
     # clock (a test asks what would be due in 10 days; the demo replays the past at its dates).
     at = min(now, datetime.now(UTC))
@@ -257,6 +257,8 @@ def _run_reminders(now: datetime) -> dict[str, int]:
                 db.session.commit()
         # After expiries, whose freed places may be what a waiting demande needed.
         report["listes d'attente"] = recheck_waiting(at)
+        # The loop: former mentees who said yes are invited to apply, months after their end.
+        report["invitations à devenir tuteur"] = loop.send_invitations(now)
     return report
 
 

@@ -21,7 +21,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
-from tutorat.services import suggestions, voices
+from tutorat.services import loop, suggestions, voices
 from tutorat.services.db import changed_rows, integrity_message
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
@@ -422,8 +422,9 @@ def end(
             reason=f"Binôme n° {pair.id} arrêté : nouvelle proposition",
             now=now,
         )
+    ask_help = loop.asks_to_help(pair)
     for person in (pair.tutor, pair.mentee):
-        queue_email("pair_ended", person, pair=pair)
+        queue_email("pair_ended", person, pair=pair, ask_help=ask_help)
 
 
 def record_tutor_wish(pair: Pair, *, actor: User, wants_again: bool) -> None:

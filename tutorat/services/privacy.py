@@ -39,7 +39,7 @@ from tutorat.models.access import ACCESS_ACTION_LABELS, AccessAction
 from tutorat.models.outbox import FINISHED_STATUSES, UNSENT_STATUSES, MessageStatus
 from tutorat.models.pairs import LIVE_PAIR_STATUSES, PairAnswer, PairStatus
 from tutorat.models.requests import TUTORING_REQUEST_STATUS_LABELS, TutoringRequestStatus
-from tutorat.services import audit, disclosure, emails
+from tutorat.services import audit, disclosure, emails, vetting
 from tutorat.services.db import changed_rows
 from tutorat.services.deactivation import deactivate_account
 from tutorat.services.disclosure import Audience
@@ -653,7 +653,15 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     db.session.commit()
     files = purge_imports(now)
     db.session.commit()
-    return {"anonymisées": anonymised, "journal": logs, "messages": messages, "imports": files}
+    applications = vetting.purge_decided(now)
+    db.session.commit()
+    return {
+        "anonymisées": anonymised,
+        "journal": logs,
+        "messages": messages,
+        "imports": files,
+        "candidatures": applications,
+    }
 
 
 def purge_imports(now: datetime | None = None) -> int:

@@ -437,3 +437,13 @@ def load_reference_data(progress: Progress | None = None) -> dict[str, tuple[int
     db.session.commit()
     forget_search_indexes()
     return report
+
+
+def commune_suggestions(query: str) -> list[dict]:
+    """The typing suggestions for a commune field (autocomplete.js), as JSON-ready values."""
+    return [{"value": c.label, "code": c.code_insee} for c in search_communes(query)]
+
+
+def metier_suggestions(query: str) -> list[dict]:
+    """The typing suggestions for a métier field (autocomplete.js), as JSON-ready values."""
+    return [{"value": h.display, "code": h.code, "label": h.label} for h in search_metiers(query)]

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tutorat import vocab
@@ -24,12 +24,14 @@ from tutorat.models import (
     ApplicationSource,
     ApplicationStatus,
     ChecklistItem,
+    Pair,
     Role,
     TutorApplication,
     TutorProfile,
     User,
 )
 from tutorat.models.applications import OPEN_APPLICATION_STATUSES
+from tutorat.models.pairs import RUNNING_PAIR_STATUSES
 from tutorat.services import accounts, charter, profiles, throttle
 from tutorat.services.db import changed_rows
 from tutorat.services.errors import Conflict, DomainError
@@ -171,6 +173,68 @@ def invited_application(token: str | None) -> TutorApplication | None:
     return application
 
 
+WITHDRAWAL_MAX_AGE = 365 * 24 * 3600
+
+
+def withdrawal_token(application: TutorApplication) -> str:
+    """The link of the acknowledgement email with which the person withdraws their application."""
+    return _serializer("candidature-retrait").dumps({"a": application.id})
+
+
+def application_from_withdrawal(token: str | None) -> TutorApplication | None:
+    """The application a withdrawal link was made for (any status: the page says where it is)."""
+    if not token:
+        return None
+    try:
+        data = _serializer("candidature-retrait").loads(token, max_age=WITHDRAWAL_MAX_AGE)
+        application_id = int(data["a"])
+    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+        return None
+    return db.session.get(TutorApplication, application_id)
+
+
+def withdraw_by_applicant(
+    application: TutorApplication, *, now: datetime | None = None
+) -> ApplicationEvent:
+    """The person withdraws their application still « à examiner » (a `Conflict` otherwise).
+    What they typed is deleted by `flask purge` after APPLICATION_RETENTION_DAYS."""
+    now = now or datetime.now(UTC)
+    application.decided_at = now
+    return move(
+        application,
+        ApplicationStatus.WITHDRAWN,
+        actor=None,
+        note="Retirée par la personne (lien du courriel de confirmation)",
+        now=now,
+    )
+
+
+def purge_decided(now: datetime | None = None) -> int:
+    """Delete refused and withdrawn applications decided more than APPLICATION_RETENTION_DAYS ago
+    (their events go with them). Validated ones stay: they are the tutor's file. Returns how many."""
+    now = now or datetime.now(UTC)
+    limit = now - timedelta(days=current_app.config["APPLICATION_RETENTION_DAYS"])
+    ids = db.session.scalars(
+        select(TutorApplication.id).where(
+            TutorApplication.status.in_((ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN)),
+            func.coalesce(TutorApplication.decided_at, TutorApplication.updated_at) < limit,
+        )
+    ).all()
+    if not ids:
+        return 0
+    db.session.execute(
+        delete(ApplicationEvent)
+        .where(ApplicationEvent.application_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    result = db.session.execute(
+        delete(TutorApplication)
+        .where(TutorApplication.id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    return changed_rows(result)
+
+
 def _recipient(application: TutorApplication) -> User:
     """Someone without an account yet, as the outbox addresses people (never added to the session)."""
     return User(
@@ -189,9 +253,18 @@ def _normalise_phone(phone: str | None) -> str:
     return "".join(c for c in phone or "" if c.isdigit())[-9:]
 
 
-def _already_known(email: str, phone: str | None, *, except_id: int | None = None) -> bool:
-    """An account has this address, or an application in progress has this address or phone."""
-    if accounts.email_taken(email):
+def _already_known(
+    email: str,
+    phone: str | None,
+    *,
+    except_id: int | None = None,
+    former_mentee: User | None = None,
+) -> bool:
+    """An account has this address, or an application in progress has this address or phone.
+
+    A former mentee invited to apply (services/loop.py) may use her own account's address."""
+    own = former_mentee is not None and (former_mentee.email or "").lower() == email
+    if accounts.email_taken(email) and not own:
         return True
     same = TutorApplication.email == email
     if phone:
@@ -286,6 +359,7 @@ def apply(
     values: ApplicationValues,
     *,
     invitation: TutorApplication | None = None,
+    former_mentee: User | None = None,
     now: datetime | None = None,
 ) -> TutorApplication | None:
     """Record an application « à examiner » and email its acknowledgement.
@@ -318,12 +392,21 @@ def apply(
                 TutorApplication.status == ApplicationStatus.INVITED,
             )
         ).first()
-    if _already_known(email, values.phone, except_id=invitation.id if invitation else None):
+    if _already_known(
+        email,
+        values.phone,
+        except_id=invitation.id if invitation else None,
+        former_mentee=former_mentee,
+    ):
         return None
     now = now or datetime.now(UTC)
     application = invitation or TutorApplication(
         status=ApplicationStatus.TO_REVIEW, source=ApplicationSource.PUBLIC, created_at=now
     )
+    if former_mentee is not None and invitation is None:
+        # The loop: she said yes at the end of her binôme, and answers the invitation.
+        application.source = ApplicationSource.FORMER_MENTEE
+        application.former_mentee_id = former_mentee.id
     application.first_name = values.first_name.strip()
     application.last_name = values.last_name.strip()
     application.email = email
@@ -343,7 +426,17 @@ def apply(
     application.submitted_at = now
     if invitation is None:
         application.updated_at = now
-        _created(application, actor=None, now=now, note="Candidature en ligne")
+        _created(
+            application,
+            actor=None,
+            now=now,
+            note="Candidature en ligne"
+            + (
+                " d'une ancienne bénéficiaire ou d'un ancien bénéficiaire, invité après son binôme"
+                if application.former_mentee_id
+                else ""
+            ),
+        )
     else:
         db.session.flush()
         move(application, ApplicationStatus.TO_REVIEW, actor=None, note="Candidature en ligne")
@@ -354,7 +447,11 @@ def apply(
         item=ChecklistItem.CHARTER,
         note=f"Charte version {charter.CURRENT_VERSION} acceptée en ligne",
     )
-    queue_email("application_received", _recipient(application))
+    queue_email(
+        "application_received",
+        _recipient(application),
+        withdraw_token=withdrawal_token(application),
+    )
     return application
 
 
@@ -491,6 +588,37 @@ def accept_charter(tutor: User, *, now: datetime | None = None) -> None:
 # ---- Decisions ----
 
 
+def _close_former_mentee_account(application: TutorApplication, *, actor: User) -> None:
+    """A former mentee who applied with her own account's address: her new tutor account takes
+    the address, and her beneficiary account is closed (deactivated, without email; her past
+    binômes stay in it until the retention delay). Refused while she is still in a binôme."""
+    if application.former_mentee_id is None:
+        return
+    mentee = db.session.get(User, application.former_mentee_id)
+    if mentee is None or (mentee.email or "").lower() != application.email.lower():
+        return
+    live = db.session.scalar(
+        select(func.count())
+        .select_from(Pair)
+        .where(Pair.mentee_id == mentee.id, Pair.status.in_(RUNNING_PAIR_STATUSES))
+    )
+    if live:
+        raise Conflict(
+            "Cette personne est encore accompagnée dans un binôme en cours : validez sa "
+            "candidature une fois ce binôme terminé."
+        )
+    from tutorat.services.deactivation import deactivate_account
+
+    deactivate_account(
+        mentee,
+        actor,
+        "Devenue tutrice ou devenu tuteur : son compte de tuteur remplace ce compte",
+        notify=False,
+    )
+    mentee.email = None
+    db.session.flush()
+
+
 def validate(application: TutorApplication, *, actor: User, now: datetime | None = None) -> User:
     """Validate a complete application: the tutor account exists (created now if needed) and may be
     proposed. A `Conflict` naming what is missing otherwise."""
@@ -508,6 +636,7 @@ def validate(application: TutorApplication, *, actor: User, now: datetime | None
         )
     now = now or datetime.now(UTC)
     if application.tutor_id is None:
+        _close_former_mentee_account(application, actor=actor)
         if accounts.email_taken(application.email):
             raise Conflict(
                 "Un compte existe déjà avec cette adresse électronique : refusez la candidature "

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from tutorat.forms import ActionForm, ChangePasswordForm, ContactForm, NotificationsForm
 from tutorat.models import AccessAction, Role
 from tutorat.permissions import guard_blueprint
-from tutorat.services import accounts, audit, contact, emails, privacy
+from tutorat.services import accounts, audit, contact, emails, loop, privacy
 from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
@@ -37,9 +37,34 @@ def settings():
                 form=form,
                 preferences=preferences,
                 always_sent=emails.security_labels(),
+                help_later=loop.opted_in(current_user) if current_user.is_mentee else None,
+                action_form=ActionForm(),
             ),
             status,
         ),
+    )
+
+
+@bp.post("/devenir-tuteur/retirer")
+def withdraw_help_later():
+    """A former mentee withdraws her yes to « être invitée à devenir tuteur plus tard »."""
+    if not current_user.is_mentee:
+        abort(403)
+    form = ActionForm()
+
+    def done(count):
+        return success(
+            "Votre accord est retiré : vous ne recevrez pas d'invitation à devenir tuteur."
+            if count
+            else "Vous n'aviez pas d'accord en cours : rien n'a changé.",
+            url_for("account.settings"),
+        )
+
+    return handle_post(
+        form,
+        lambda: loop.withdraw(current_user),
+        on_success=done,
+        render=lambda _status: redirect(url_for("account.settings")),
     )
 
 

@@ -36,6 +36,7 @@ from tutorat.models import (
 from tutorat.permissions import guard_blueprint
 from tutorat.services import (
     accounts,
+    attestation,
     caseload,
     deactivation,
     decisions,
@@ -532,3 +533,18 @@ def adopt_weights():
         ),
         render=render,
     )
+
+
+@bp.get("/binomes/<int:pair_id>/attestation.pdf")
+def tutor_attestation(pair_id: int):
+    """The tutor's « attestation de bénévolat », for the administration (a tutor who lost theirs)."""
+    pair = db.session.get(Pair, pair_id)
+    if pair is None or not attestation.available(pair):
+        abort(404)
+    response = current_app.response_class(
+        attestation.attestation_pdf(pair), mimetype="application/pdf"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="attestation-benevolat-{pair.id}.pdf"'
+    )
+    return response

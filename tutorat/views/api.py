@@ -16,17 +16,10 @@ guard_blueprint(bp, Role.MENTEE, Role.TUTOR, Role.REFERENT, Role.ADMIN)
 @bp.get("/communes")
 @limiter.limit("120 per minute")
 def communes():
-    q = request.args.get("q", "")[:80]
-    return jsonify([{"value": c.label, "code": c.code_insee} for c in reference.search_communes(q)])
+    return jsonify(reference.commune_suggestions(request.args.get("q", "")[:80]))
 
 
 @bp.get("/metiers")
 @limiter.limit("120 per minute")
 def metiers():
-    q = request.args.get("q", "")[:80]
-    return jsonify(
-        [
-            {"value": h.display, "code": h.code, "label": h.label}
-            for h in reference.search_metiers(q)
-        ]
-    )
+    return jsonify(reference.metier_suggestions(request.args.get("q", "")[:80]))

@@ -21,6 +21,7 @@ from tutorat.services.indicators import (
     Report,
 )
 from tutorat.services.indicators import checkins as checkin_rates
+from tutorat.services.indicators import recruitment as recruitment_service
 
 bp = Blueprint("indicators", __name__, url_prefix="/indicateurs")
 guard_blueprint(bp, Role.ADMIN, Role.REFERENT)
@@ -357,3 +358,37 @@ def checkins_export():
     scope = "departement" if referent_id is None else "mes-beneficiaires"
     filename = f"tutorat-points-{scope}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return _csv(table.csv_bytes(), filename)
+
+
+def _admin_only() -> None:
+    # Applications are seen by the administration only (services/vetting.py).
+    if current_user.role != Role.ADMIN:
+        abort(403)
+
+
+@bp.get("/recrutement")
+def recruitment():
+    """Recruiting tutors: the pipeline with its delays, supply and demand by canton and EPCI."""
+    _admin_only()
+    report = recruitment_service.recruitment()
+    return render_template(
+        "indicators/recruitment.html",
+        report=report,
+        tables=[report.table(key) for key in recruitment_service.TABLES],
+    )
+
+
+@bp.get("/recrutement/<table>.csv")
+def recruitment_export(table: str):
+    _admin_only()
+    if table not in recruitment_service.TABLES:
+        abort(404)
+    day = datetime.now(UTC).date().isoformat()
+    return Response(
+        recruitment_service.recruitment().table(table).csv_bytes(),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="tutorat-{table}-{day}.csv"',
+        },
+    )

@@ -12,12 +12,13 @@ from tutorat.forms import (
     AnswerForm,
     CheckInForm,
     GoalForm,
+    HelpLaterForm,
     MenteeProfileForm,
     RequestForm,
 )
-from tutorat.models import Meeting, MenteeProfile, Pair, Role, TutoringRequest
+from tutorat.models import Meeting, MenteeProfile, Pair, PairStatus, Role, TutoringRequest
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs, visible_requests
-from tutorat.services import checkins, goals, profiles, transparency, voices
+from tutorat.services import checkins, goals, loop, profiles, transparency, voices
 from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
@@ -117,31 +118,38 @@ def cancel_request(request_id: int):
     )
 
 
+def _pair_page(pair: Pair, form: AnswerForm, status: int = 200, help_form=None):
+    meetings = db.session.scalars(
+        select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
+    ).all()
+    if help_form is None:
+        help_form = HelpLaterForm(prefix="help")
+        if pair.mentee_would_help is not None:
+            help_form.would_help.data = "yes" if pair.mentee_would_help else "no"
+    return render_template(
+        "mentee/pair.html",
+        pair=pair,
+        form=form,
+        meetings=meetings,
+        tutor_profile=pair.tutor.tutor_profile,
+        action_form=ActionForm(),
+        my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
+        check_in=checkins.open_check_in(pair, current_user) if pair.is_running else None,
+        check_in_form=CheckInForm(),
+        goals=goals.goals_of(pair) if pair.is_started else [],
+        goal_form=GoalForm(),
+        next_meeting=meeting_service.next_meeting_of(pair),
+        corrected=meeting_service.corrected_on(pair) if meetings else {},
+        asks_to_help=loop.asks_to_help(pair),
+        loop_months=loop.invite_months() if pair.status == PairStatus.ENDED else None,
+        help_form=help_form,
+    ), status
+
+
 @bp.route("/binome/<int:pair_id>", methods=["GET", "POST"])
 def pair(pair_id: int):
     pair = get_or_404(visible_pairs, Pair, pair_id)
     form = AnswerForm(prefix="answer")
-
-    def page(status: int):
-        meetings = db.session.scalars(
-            select(Meeting).where(Meeting.pair_id == pair.id).order_by(Meeting.date.desc())
-        ).all()
-        return render_template(
-            "mentee/pair.html",
-            pair=pair,
-            form=form,
-            meetings=meetings,
-            tutor_profile=pair.tutor.tutor_profile,
-            action_form=ActionForm(),
-            my_reports=voices.my_reports(pair, current_user) if pair.is_started else [],
-            check_in=checkins.open_check_in(pair, current_user) if pair.is_running else None,
-            check_in_form=CheckInForm(),
-            goals=goals.goals_of(pair) if pair.is_started else [],
-            goal_form=GoalForm(),
-            next_meeting=meeting_service.next_meeting_of(pair),
-            corrected=meeting_service.corrected_on(pair) if meetings else {},
-        ), status
-
     return handle_post(
         form,
         lambda: pair_service.answer(
@@ -154,7 +162,33 @@ def pair(pair_id: int):
             "Votre réponse est enregistrée. Votre référent est prévenu.",
             url_for("mentee.pair", pair_id=pair.id),
         ),
-        render=page,
+        render=lambda status: _pair_page(pair, form, status),
+    )
+
+
+@bp.post("/binome/<int:pair_id>/aider-plus-tard")
+def help_later(pair_id: int):
+    """At the end of a binôme that led to a job: would she like, later, to help in turn?"""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    form = HelpLaterForm(prefix="help")
+
+    def answered(_):
+        if form.would_help.data == "yes":
+            return success(
+                "Merci ! Nous vous inviterons à devenir tuteur ou tutrice dans "
+                f"{loop.invite_months()} mois. Vous pouvez retirer votre accord à tout moment "
+                "depuis « Mon compte ».",
+                url_for("mentee.pair", pair_id=pair.id),
+            )
+        return success(
+            "Votre réponse est enregistrée. Merci !", url_for("mentee.pair", pair_id=pair.id)
+        )
+
+    return handle_post(
+        form,
+        lambda: loop.record_answer(pair, actor=current_user, yes=form.would_help.data == "yes"),
+        on_success=answered,
+        render=lambda status: _pair_page(pair, AnswerForm(prefix="answer"), status, form),
     )
 
 

@@ -27,6 +27,7 @@ from tutorat.forms import (
     CheckInForm,
     ContactForm,
     EndForm,
+    HelpLaterForm,
     LettersSentForm,
     MenteeProfileForm,
     NewMenteeForm,
@@ -74,6 +75,7 @@ from tutorat.services import (
     contact,
     followup,
     goals,
+    loop,
     profiles,
     suggestions,
     transparency,
@@ -509,8 +511,11 @@ def leave_waiting_list(request_id: int):
     )
 
 
-def _pair_page(pair_id: int, status: int = 200, answer_form=None, check_in_form=None):
-    """The binôme page (a 404 outside the référent's caseload); `answer_form` with its errors."""
+def _pair_page(
+    pair_id: int, status: int = 200, answer_form=None, check_in_form=None, help_form=None
+):
+    """The binôme page (a 404 outside the référent's caseload); `answer_form`, `check_in_form`
+    and `help_form` with their errors."""
     row = db.session.execute(_PAIR_PAGE, {"id": pair_id, "referent_id": current_user.id}).first()
     pair: Pair = found_or_404(row[0] if row else None, row[0].mentee_id if row else None)
     meetings = db.session.scalars(_PAIR_MEETINGS, {"id": pair.id}).all()
@@ -542,6 +547,8 @@ def _pair_page(pair_id: int, status: int = 200, answer_form=None, check_in_form=
         events=events,
         timeline=timeline,
         answer_form=(answer_form or AnswerForm(prefix="answer")) if answering else None,
+        asks_to_help=loop.asks_to_help(pair),
+        help_form=help_form or HelpLaterForm(prefix="help"),
         no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
         reminder_days=current_app.config["REMINDER_DAYS"],
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
@@ -596,6 +603,21 @@ def _pair_action(pair_id: int, action, success_message: str, form=None, form_kw:
         lambda: action(pair, form),
         on_success=lambda _: success(success_message, url_for("referent.pair", pair_id=pair.id)),
         render=lambda status: _pair_page(pair.id, status, **page_kw),
+    )
+
+
+@bp.post("/binomes/<int:pair_id>/aider-plus-tard")
+def help_later(pair_id: int):
+    """The référent notes the mentee's answer (given by phone, or to a letter) to « aider à son
+    tour plus tard »."""
+    return _pair_action(
+        pair_id,
+        lambda pair, form: loop.record_answer(
+            pair, actor=current_user, yes=form.would_help.data == "yes"
+        ),
+        "La réponse de la personne est enregistrée (saisie par vous, en son nom).",
+        HelpLaterForm(prefix="help"),
+        "help_form",
     )
 
 

@@ -26,6 +26,7 @@ from tutorat.models import Meeting, Pair, Role, TutorProfile
 from tutorat.models.pairs import LIVE_PAIR_STATUSES
 from tutorat.permissions import get_or_404, guard_blueprint, visible_pairs
 from tutorat.services import (
+    attestation,
     charter,
     checkins,
     deactivation,
@@ -409,6 +410,21 @@ def explanation_pdf(pair_id: int):
     )
     response.headers["Content-Disposition"] = (
         f'attachment; filename="explication-proposition-{pair.id}.pdf"'
+    )
+    return response
+
+
+@bp.get("/binome/<int:pair_id>/attestation.pdf")
+def attestation_pdf(pair_id: int):
+    """The « attestation de bénévolat » of an ended binôme: for its tutor only (others: 404)."""
+    pair = get_or_404(visible_pairs, Pair, pair_id)
+    if not attestation.available(pair):
+        abort(404)
+    response = current_app.response_class(
+        attestation.attestation_pdf(pair), mimetype="application/pdf"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="attestation-benevolat-{pair.id}.pdf"'
     )
     return response
 

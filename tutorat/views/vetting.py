@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from tutorat.extensions import db
-from tutorat.forms import ActionForm, CheckForm, RefuseForm
+from tutorat.forms import ActionForm, CheckForm, LoopMonthsForm, RefuseForm
 from tutorat.models import (
     ApplicationEvent,
     ApplicationStatus,
@@ -23,7 +23,7 @@ from tutorat.models import (
     TutorProfile,
 )
 from tutorat.permissions import guard_blueprint
-from tutorat.services import charter, vetting
+from tutorat.services import charter, loop, vetting
 from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("applications", __name__, url_prefix="/admin/candidatures")
@@ -41,7 +41,7 @@ DATED_ITEMS = (ChecklistItem.IDENTITY, ChecklistItem.CRIMINAL_RECORD, ChecklistI
 
 
 @bp.get("/")
-def index():
+def index(loop_form: LoopMonthsForm | None = None, status_code: int | None = None):
     status_raw = request.args.get("statut", ApplicationStatus.TO_REVIEW.value)
     canton = request.args.get("canton", "")
     domain = request.args.get("domaine", "")
@@ -116,7 +116,30 @@ def index():
         statuses=list(ApplicationStatus),
         by_status=by_status,
         now=now,
-    ), (400 if errors else 200)
+        loop_form=loop_form or _loop_form(),
+    ), (400 if errors else 200) if status_code is None else status_code
+
+
+def _loop_form() -> LoopMonthsForm:
+    form = LoopMonthsForm(prefix="loop")
+    form.months.data = loop.invite_months()
+    return form
+
+
+@bp.post("/reglage-anciens-beneficiaires")
+def loop_setting():
+    """After how many months a former mentee who said yes is invited to apply."""
+    form = LoopMonthsForm(prefix="loop")
+    return handle_post(
+        form,
+        lambda: loop.set_invite_months(form.months.data, actor=current_user),
+        on_success=lambda months: success(
+            f"Les anciens bénéficiaires qui l'ont accepté seront invités {months} mois après la "
+            "fin de leur binôme.",
+            url_for("applications.index"),
+        ),
+        render=lambda status: index(loop_form=form, status_code=status),
+    )
 
 
 def _get(application_id: int) -> TutorApplication:
