@@ -16,6 +16,7 @@ from tests.tutorat.test_accessibility import axe_violations, load_axe_script
 from tutorat.extensions import db
 from tutorat.models import ApplicationStatus, Pair, PairStatus, TutorApplication, TutorProfile
 from tutorat.services import requests as request_service
+from tutorat.services import vetting
 
 pytestmark = pytest.mark.browser
 WIDTH = 360
@@ -158,5 +159,84 @@ def test_apply_on_a_phone_then_vetting(app):
             with app.app_context():
                 pair = db.session.scalars(select(Pair).where(Pair.tutor_id == tutor_id)).one()
                 assert pair.status == PairStatus.PROPOSED
+        finally:
+            browser.close()
+
+
+def test_the_new_pages_of_issue_17_are_axe_clean_on_a_phone(app):
+    """The loop's question on the mentee's ended binôme, the tutor's attestation link, the
+    recruiting indicators, the public form opened from a former mentee's invitation, and the
+    applicant's withdrawal page: axe-clean and without horizontal scrolling at 360 px."""
+    from tests.tutorat.test_loop import _apply_public, _ended_pair
+    from tutorat.services import loop
+
+    chromium_path = require_chromium()
+    axe = load_axe_script()
+    from playwright.sync_api import sync_playwright
+
+    with app.app_context():
+        pair = _ended_pair(("job",))
+        loop.record_answer(pair, actor=pair.mentee, yes=True)
+        admin_email = make_admin().email
+        db.session.commit()
+        people = {"mentee": pair.mentee.email, "tutor": pair.tutor.email, "admin": admin_email}
+        pair_id, token = pair.id, loop.invitation_token(pair)
+    application = _apply_public(app)
+    with app.app_context():
+        withdrawal = vetting.withdrawal_token(db.session.get_one(TutorApplication, application.id))
+
+    with LiveServer(app) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+
+            def person(email: str | None):
+                page = browser.new_context(
+                    viewport={"width": WIDTH, "height": 800}, locale="fr-FR"
+                ).new_page()
+                if email:
+                    page.goto(server.url + "/connexion")
+                    page.get_by_label("Adresse électronique").fill(email)
+                    page.get_by_label("Mot de passe").fill(PASSWORD)
+                    page.get_by_role("button", name="Se connecter").click()
+                    page.wait_for_load_state()
+                return page
+
+            mentee = person(people["mentee"])
+            mentee.goto(f"{server.url}/beneficiaire/binome/{pair_id}")
+            assert "aider à votre tour" in mentee.content()
+            _clean(mentee, axe, "la question « aider à votre tour »")
+            mentee.goto(server.url + "/compte/")
+            assert "Retirer mon accord" in mentee.content()
+            _clean(mentee, axe, "« Mon compte » avec l'accord à retirer")
+
+            tutor = person(people["tutor"])
+            tutor.goto(f"{server.url}/tuteur/binome/{pair_id}")
+            assert "attestation de bénévolat" in tutor.content()
+            _clean(tutor, axe, "le binôme terminé, côté tuteur")
+
+            admin = person(people["admin"])
+            admin.goto(server.url + "/indicateurs/recrutement")
+            assert "Candidatures reçues" in admin.content()
+            _clean(admin, axe, "les indicateurs de recrutement")
+            admin.goto(server.url + "/admin/candidatures/")
+            _clean(admin, axe, "les candidatures et le réglage des anciens bénéficiaires")
+
+            anonymous = person(None)
+            anonymous.goto(f"{server.url}/devenir-tuteur?ancien={token}")
+            anonymous.get_by_label(re.compile("J'accepte que mes nom et coordonnées")).check()
+            anonymous.get_by_role("button", name="Remplir avec mon profil").click()
+            anonymous.wait_for_load_state()
+            assert people["mentee"] in anonymous.content()
+            _clean(anonymous, axe, "le formulaire pré-rempli d'une ancienne bénéficiaire")
+            # The commune's suggestions, without an account.
+            anonymous.locator("#commune").fill("")
+            anonymous.locator("#commune").type("Lecto")
+            anonymous.wait_for_selector("[role=option]", timeout=5000)
+            assert "Lectoure" in anonymous.content()
+            anonymous.goto(f"{server.url}/devenir-tuteur/retirer/{withdrawal}")
+            _clean(anonymous, axe, "le retrait d'une candidature")
+            anonymous.get_by_role("button", name="Retirer ma candidature").click()
+            anonymous.wait_for_load_state()
+            assert "Votre candidature est retirée" in anonymous.content()
         finally:
             browser.close()
