@@ -130,7 +130,7 @@ def test_no_attestation_before_the_end(app):
 def test_the_end_asks_the_mentee_and_records_her_answer(app):
     with app.app_context():
         pair = _ended_pair(("job", "left_rsa"))
-        pair_id, mentee_email = pair.id, pair.mentee.email
+        pair_id, mentee_email, tutor_login = pair.id, pair.mentee.email, pair.tutor.email
         [ended] = db.session.scalars(
             select(OutboxEmail).where(
                 OutboxEmail.kind == "pair_ended", OutboxEmail.recipient == mentee_email
@@ -160,6 +160,11 @@ def test_the_end_asks_the_mentee_and_records_her_answer(app):
         pair = db.session.get_one(Pair, pair_id)
         assert pair.mentee_would_help is True and pair.mentee_would_help_at is not None
     assert "Vous pouvez changer d'avis" in b.get(page).get_data(as_text=True)
+    # Her answer is in her own data export, and not in her tutor's.
+    [mine] = b.get("/compte/mes-donnees.json").get_json()["binomes"]
+    assert mine["devenir_tuteur_plus_tard"]["reponse"] == "oui"
+    [theirs] = _login(app, tutor_login).get("/compte/mes-donnees.json").get_json()["binomes"]
+    assert "devenir_tuteur_plus_tard" not in theirs
     # Without the CSRF token: refused, nothing changes.
     r = b.client.post(f"{page}/aider-plus-tard", data={"help-would_help": "no"})
     assert r.status_code == 400

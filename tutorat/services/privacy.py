@@ -200,6 +200,13 @@ def _pair_data(pair: Pair, user: User, events: list[StatusEvent], meetings) -> d
             data["resultat_details"]["raison_de_l_arret"] = vocab.STOP_REASONS.get(
                 pair.stop_reason, pair.stop_reason
             )
+    if user.id == pair.mentee_id and pair.mentee_would_help is not None:
+        # Her own answer to « aider à votre tour plus tard ? » (services/loop.py).
+        data["devenir_tuteur_plus_tard"] = {
+            "reponse": "oui" if pair.mentee_would_help else "non",
+            "le": _iso(pair.mentee_would_help_at),
+            "invitation_envoyee_le": _iso(pair.help_invited_at),
+        }
     data["historique"] = _history(events, EventEntity.PAIR, name, view.event_reason)
     data["rencontres"] = [
         {
