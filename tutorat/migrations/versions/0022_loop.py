@@ -1,7 +1,7 @@
 """The loop: a mentee's answer « aider à mon tour plus tard » on her ended binôme, and the invitation sent
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-04 05:50:00
 
 """
@@ -12,8 +12,8 @@ import tutorat.models._types
 
 
 # revision identifiers, used by Alembic.
-revision = '0020'
-down_revision = '0019'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
