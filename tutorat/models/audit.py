@@ -24,7 +24,9 @@ class StatusEvent(Base):
     __tablename__ = "status_event"
     __table_args__ = (
         CheckConstraint(in_check("entity", EventEntity), name="entite_connue"),
-        Index("ix_status_event_entity", "entity", "entity_id"),
+        # The entity's events, and when it first reached a status (the indicators' delays: a
+        # covering index, min(at) read from the index alone).
+        Index("ix_status_event_entity_status", "entity", "entity_id", "to_status", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
