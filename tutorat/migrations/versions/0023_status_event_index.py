@@ -1,7 +1,7 @@
 """Status events indexed by (entity, entity_id, to_status, at) instead of (entity, entity_id)
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-04 07:00:00.000000
 
 The indicators' delays (from a demande to its first proposal, to its active binôme) read, for each
@@ -15,8 +15,8 @@ from __future__ import annotations
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
