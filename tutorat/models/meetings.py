@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -37,10 +38,13 @@ class Meeting(Base):
             "mentee_confirmation IS NULL OR mentee_confirmation IN ('confirmed', 'contested')",
             name="confirmation_connue",
         ),
+        # A binôme's meetings by date: its last meeting (followup.last_meeting_date, evaluated for
+        # every live binôme of the référent's dashboard) is one index seek, not a read of them all.
+        Index("ix_meeting_pair_date", "pair_id", "date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pair_id: Mapped[int] = mapped_column(ForeignKey("pair.id"), index=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pair.id"))
     logged_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     date: Mapped[date] = mapped_column(Date)
     duration_minutes: Mapped[int] = mapped_column(Integer)
