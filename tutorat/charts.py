@@ -67,7 +67,10 @@ def _e(text: object) -> str:
 
 def _f(value: float) -> str:
     """A coordinate, short."""
-    return f"{value:.1f}".rstrip("0").rstrip(".") if value % 1 else str(int(value))
+    if not value % 1:
+        return str(int(value))
+    short = f"{value:.1f}"
+    return short[:-2] if short.endswith(".0") else short
 
 
 def _text_width(text: str, size: float = FONT_SIZE) -> float:

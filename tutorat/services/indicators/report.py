@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 from tutorat import vocab
 from tutorat.models.pairs import STARTED_PAIR_STATUSES, UNANSWERED_PAIR_STATUSES, PairStatus
@@ -90,15 +91,16 @@ class Period:
             datetime.combine(self.end + timedelta(days=1), time.min, UTC),
         )
 
-    @property
+    @cached_property
     def months(self) -> list[str]:
+        """Each month of the period, as YYYY-MM (computed once: the charts ask for it 17 times)."""
         out, year, month = [], self.start.year, self.start.month
         while (year, month) <= (self.end.year, self.end.month):
             out.append(f"{year:04d}-{month:02d}")
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return out
 
-    @property
+    @cached_property
     def by_year(self) -> bool:
         return len(self.months) > MAX_MONTHLY_BUCKETS
 
