@@ -55,6 +55,17 @@ def run_migrations_online():
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise RuntimeError(f"Références cassées après la migration : {broken[:5]}")
+                # A batch rebuild drops the planner's statistics of the table it rebuilds (and a
+                # new index has none): with the other tables' kept, SQLite then chose plans that
+                # made the référent's dashboard ten times slower at the Gers scale (bench/README.md,
+                # "Pages web"). A base analysed before is analysed again; one never analysed is
+                # left so (statistics of a still empty base would mislead the planner later).
+                analysed = connection.exec_driver_sql(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                ).first()
+                if analysed:
+                    connection.exec_driver_sql("ANALYZE")
+                    connection.commit()
         finally:
             if sqlite:
                 connection.rollback()
