@@ -34,6 +34,7 @@ from tutorat.models.applications import OPEN_APPLICATION_STATUSES
 from tutorat.models.pairs import RUNNING_PAIR_STATUSES
 from tutorat.services import accounts, charter, profiles, throttle
 from tutorat.services.db import changed_rows
+from tutorat.services.deactivation import deactivate_account
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
 from tutorat.services.workflow import check_event_time
@@ -607,8 +608,6 @@ def _close_former_mentee_account(application: TutorApplication, *, actor: User) 
             "Cette personne est encore accompagnée dans un binôme en cours : validez sa "
             "candidature une fois ce binôme terminé."
         )
-    from tutorat.services.deactivation import deactivate_account
-
     deactivate_account(
         mentee,
         actor,
