@@ -453,21 +453,26 @@ def _solve_proven(
     raise RuntimeError("internal error: ties could not be broken")  # pragma: no cover
 
 
-def _tight(
-    s: FloatArray, a: IntArray, v: IntArray, usable: NDArray[np.bool_]
-) -> tuple[IntArray, IntArray]:
-    """Feasible pairs of the full matrix with ``q_ij = a_i + v_j`` (the duals cover every pair)."""
-    n = s.shape[0]
-    right = np.where(usable, (v.astype(np.float64) - 0.5) / SCORE_UNIT, np.inf)
-    left = a.astype(np.float64) / SCORE_UNIT
+def _at_least(s: FloatArray, left: FloatArray, right: FloatArray) -> tuple[IntArray, IntArray]:
+    """Pairs (i, j) with ``s[i, j] >= left[i] + right[j]``, read by blocks of rows so that the
+    comparison never holds a whole n × m boolean matrix in memory."""
     found_r: list[IntArray] = []
     found_c: list[IntArray] = []
-    for r0 in range(0, n, _ROW_BLOCK):
+    for r0 in range(0, s.shape[0], _ROW_BLOCK):
         block = s[r0 : r0 + _ROW_BLOCK]
         r, c = np.nonzero(block >= left[r0 : r0 + _ROW_BLOCK, None] + right[None, :])
         found_r.append(r + r0)
         found_c.append(c)
-    rows, cols = np.concatenate(found_r), np.concatenate(found_c)
+    return np.concatenate(found_r), np.concatenate(found_c)
+
+
+def _tight(
+    s: FloatArray, a: IntArray, v: IntArray, usable: NDArray[np.bool_]
+) -> tuple[IntArray, IntArray]:
+    """Feasible pairs of the full matrix with ``q_ij = a_i + v_j`` (the duals cover every pair)."""
+    right = np.where(usable, (v.astype(np.float64) - 0.5) / SCORE_UNIT, np.inf)
+    left = a.astype(np.float64) / SCORE_UNIT
+    rows, cols = _at_least(s, left, right)
     exact = _quantise(s[rows, cols]) == a[rows] + v[cols]
     return rows[exact], cols[exact]
 
@@ -689,14 +694,7 @@ def _violations(
     ):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     left = (a - near).astype(np.float64) / SCORE_UNIT
-    found_r: list[IntArray] = []
-    found_c: list[IntArray] = []
-    for r0 in range(0, n, _ROW_BLOCK):
-        block = s[r0 : r0 + _ROW_BLOCK]
-        r, c = np.nonzero(block >= left[r0 : r0 + _ROW_BLOCK, None] + right[None, :])
-        found_r.append(r + r0)
-        found_c.append(c)
-    rows, cols = np.concatenate(found_r), np.concatenate(found_c)
+    rows, cols = _at_least(s, left, right)
     slack = _quantise(s[rows, cols]) - (a[rows] + v[cols])
     if not np.any(slack > 0):
         return rows[:0], cols[:0]
