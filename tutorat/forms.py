@@ -1089,7 +1089,8 @@ class ApplicationForm(TutorProfileForm, PersonForm):
         if application.commune is not None:
             self.commune.data = application.commune.label
         if application.metier is not None:
-            self.metier.data = f"{application.metier.label_rome4} — {application.metier_code}"
+            title = application.metier_title or application.metier.label_rome4
+            self.metier.data = f"{title} — {application.metier_code}"
         if application.obstacles:
             self.obstacles.data = application.obstacle_codes
 
@@ -1103,7 +1104,8 @@ class ApplicationForm(TutorProfileForm, PersonForm):
             self.commune.data = values["commune"].label
         if values["metier_code"]:
             code = values["metier_code"]
-            self.metier.data = f"{reference.metier_labels([code]).get(code, code)} — {code}"
+            title = values["metier_title"] or reference.metier_labels([code]).get(code, code)
+            self.metier.data = f"{title} — {code}"
         self.obstacles.data = values["obstacles"]
 
     def application_values(self):
@@ -1115,6 +1117,7 @@ class ApplicationForm(TutorProfileForm, PersonForm):
             phone=self.phone.data or None,
             commune_code=from_profile["commune_code"],
             metier_code=from_profile["metier_code"],
+            metier_title=from_profile["metier_title"],
             availability=from_profile["availability"],
             capacity=from_profile["capacity"],
             has_car=from_profile["has_car"],

@@ -306,6 +306,8 @@ def test_the_invitation_prefills_only_with_her_consent_then_she_becomes_a_tutor(
     with app.app_context():
         pair = _ended_pair(("job",))
         loop.record_answer(pair, actor=pair.mentee, yes=True)
+        # The job title she picked (J1501) is offered to her as a tutor's trade.
+        pair.mentee.mentee_profile.target_titles = "Aide-soignant / Aide-soignante en gériatrie"
         db.session.commit()
         mentee_id, mentee_email = pair.mentee_id, pair.mentee.email
         token = loop.invitation_token(pair)
@@ -323,6 +325,7 @@ def test_the_invitation_prefills_only_with_her_consent_then_she_becomes_a_tutor(
     page = client.get(url + "&reprendre=oui").get_data(as_text=True)
     assert mentee_email in page and "Lafitte" in page and "Auch" in page
     assert re.search(r'value="childcare"[^>]*checked', page)
+    assert 'value="Aide-soignant / Aide-soignante en gériatrie — J1501"' in page
     # A forged or withdrawn link: the plain form.
     assert "Remplir avec mon profil" not in client.get(
         "/devenir-tuteur?ancien=faux&reprendre=oui"

@@ -345,6 +345,31 @@ def test_the_whole_journey_apply_vet_validate_propose(app, client):
     assert admin.post(f"{page}/valider", {}, page=page).status_code == 409
 
 
+def test_the_job_title_picked_on_the_form_goes_to_the_new_tutors_profile(app, client):
+    title = "Aide-soignant / Aide-soignante en gériatrie"
+    assert _apply(app, client, metier=f"{title} — J1501").status_code == 302
+    application = _one(app)
+    assert (application.metier_code, application.metier_title) == ("J1501", title)
+    with app.app_context():
+        admin_email = make_admin().email
+        db.session.commit()
+    admin = _login(app.test_client(), admin_email)
+    page = f"/admin/candidatures/{application.id}"
+    detail = admin.get(page).get_data(as_text=True)
+    assert title in detail and "ROME J1501" in detail
+    assert title in admin.get("/admin/candidatures/").get_data(as_text=True)
+    today = date.today().isoformat()
+    for item in ("identity", "criminal_record", "info_meeting"):
+        r = admin.post(f"{page}/verification/{item}", {f"{item}-day": today}, page=page)
+        assert r.status_code == 302, item
+    assert admin.post(f"{page}/valider", {}, page=page).status_code == 302
+    with app.app_context():
+        tutor_id = db.session.get_one(TutorApplication, application.id).tutor_id
+        profile = db.session.get_one(TutorProfile, tutor_id)
+        assert (profile.metier_code, profile.metier_title) == ("J1501", title)
+        assert profile.metier_shown == title
+
+
 def test_refusal_needs_a_reason_and_emails_it(app, client, admin_browser):
     assert _apply(app, client).status_code == 302
     page = f"/admin/candidatures/{_one(app).id}"

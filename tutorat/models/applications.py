@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tutorat.extensions import Base
 from tutorat.models._types import EnumText, UTCDateTime, in_check, utcnow
 from tutorat.models.reference import Commune, RomeMetier
-from tutorat.models.users import AVAILABILITY_MAX, User, _codes
+from tutorat.models.users import AVAILABILITY_MAX, PickedMetierMixin, User, _codes
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -94,7 +94,7 @@ CHECKLIST_LABELS = {
 }
 
 
-class TutorApplication(Base):
+class TutorApplication(PickedMetierMixin, Base):
     """One person's application to become a tutor, with the département's checklist.
 
     Until validation the person has no account: what they typed is kept here, seen by the
@@ -138,6 +138,8 @@ class TutorApplication(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
     metier_code: Mapped[str | None] = mapped_column(ForeignKey("rome_metier.code"))
+    # The job title picked on the form (a ROME appellation), carried to the tutor's profile.
+    metier_title: Mapped[str] = mapped_column(String(300), default="", server_default="")
     availability: Mapped[int] = mapped_column(Integer, default=0)
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     has_car: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -176,6 +177,23 @@ class _PlaceMixin:
         return _codes(self.obstacles)
 
 
+class PickedMetierMixin:
+    """A tutor's trade: the ROME code and the job title picked (a ROME appellation), kept by the
+    tutor's profile and, before it exists, by the tutor's application."""
+
+    if TYPE_CHECKING:  # the columns are declared by each class (the mixin maps nothing)
+        metier_code: str | None
+        metier_title: str
+        metier: RomeMetier | None
+
+    @property
+    def metier_shown(self) -> str:
+        """The job title picked, else the métier's ROME label."""
+        if self.metier_title:
+            return self.metier_title
+        return self.metier.label if self.metier is not None else (self.metier_code or "")
+
+
 class MenteeProfile(_PlaceMixin, Base):
     __tablename__ = "mentee_profile"
     __table_args__ = (
@@ -234,7 +252,7 @@ class MenteeProfile(_PlaceMixin, Base):
         return bool(self.commune_code and self.metier_codes and self.availability)
 
 
-class TutorProfile(_PlaceMixin, Base):
+class TutorProfile(_PlaceMixin, PickedMetierMixin, Base):
     __tablename__ = "tutor_profile"
     __table_args__ = (
         CheckConstraint(
@@ -271,13 +289,6 @@ class TutorProfile(_PlaceMixin, Base):
     user: Mapped[User] = relationship(back_populates="tutor_profile")
     commune: Mapped[Commune | None] = relationship()
     metier: Mapped[RomeMetier | None] = relationship()
-
-    @property
-    def metier_shown(self) -> str:
-        """The job title the tutor picked, else their métier's ROME label."""
-        if self.metier_title:
-            return self.metier_title
-        return self.metier.label if self.metier is not None else (self.metier_code or "")
 
     @property
     def places_left(self) -> int:

@@ -208,6 +208,7 @@ def prefill_from_profile(mentee: User) -> dict:
         "phone": mentee.phone or "",
         "commune": profile.commune if profile is not None else None,
         "metier_code": codes[0] if codes else None,
+        "metier_title": profile.metier_titles.get(codes[0], "") if profile and codes else "",
         "obstacles": obstacles,
     }
 

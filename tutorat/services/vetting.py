@@ -354,6 +354,7 @@ class ApplicationValues:
     experience_note: str
     charter_accepted: bool
     consent: bool
+    metier_title: str = ""
 
 
 def apply(
@@ -414,6 +415,7 @@ def apply(
     application.phone = (values.phone or "").strip() or None
     application.commune_code = values.commune_code
     application.metier_code = values.metier_code
+    application.metier_title = " ".join(values.metier_title.split())[:300]
     application.availability = values.availability
     application.capacity = values.capacity
     application.has_car = values.has_car
@@ -663,6 +665,7 @@ def validate(application: TutorApplication, *, actor: User, now: datetime | None
                 obstacles=application.obstacle_codes,
                 capacity=application.capacity,
                 experience_note=application.experience_note,
+                metier_title=application.metier_title,
             )
         accounts.record_consent(tutor, by=tutor, at=application.consent_at or now)
         application.tutor_id = tutor.id
