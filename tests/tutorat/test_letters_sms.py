@@ -14,7 +14,7 @@ from jinja2 import UndefinedError
 from sqlalchemy import func, select
 
 from tests.conftest import Browser
-from tests.factories import PASSWORD, make_mentee, make_referent, make_tutor
+from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
 from tutorat.models import Letter, MessageStatus, NextMeeting, OutboxEmail, OutboxSms, Pair, User
 from tutorat.services import contact, emails, letters, notifications, sms
@@ -415,6 +415,35 @@ def test_a_notice_to_someone_without_address_is_a_to_do_for_the_referent(app):
         )
         db.session.commit()
         assert [x.kind for x in db.session.scalars(select(Letter))] == ["reminder"]
+
+
+def test_a_tutor_without_emails_needs_an_address_and_the_admin_sees_those_without(app):
+    """No référent follows a tutor: turning emails off without a postal address is refused, and
+    a tutor already so (made by the administration, or from before) is the admin's to-do."""
+    with app.app_context():
+        tutor = make_tutor(first_name="Tom", last_name="Courriel")  # Pavie, 32550
+        unreachable = make_tutor(first_name="Sans", last_name="Adresse", phone="06 12 34 56 78")
+        unreachable.contact_email, unreachable.contact_sms = False, True
+        admin_email = make_admin().email
+        db.session.commit()
+        tutor_id, tutor_email = tutor.id, tutor.email
+    b = _browser(app, tutor_email)
+    url = "/compte/coordonnees"
+    sms_only = {"street_address": "", "postal_code": "", "phone": "0612345678", "contact_sms": "y"}
+    r = b.post(url, sms_only, page=url)
+    assert r.status_code == 422
+    assert "Sans courriels, Tutorat vous écrit par courrier" in text_of(r)
+    with app.app_context():
+        assert db.session.get_one(User, tutor_id).contact_email is True  # nothing written
+    r = b.post(
+        url, {**sms_only, "street_address": "2 rue Nationale", "postal_code": "32550"}, page=url
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        assert [u.full_name for u in letters.tutors_without_address()] == ["Sans Adresse"]
+    home = text_of(_browser(app, admin_email).get("/admin/"))
+    assert "Adresse manquante" in home and "Sans Adresse — 06 12 34 56 78" in home
+    assert "Tom Courriel" not in home
 
 
 def test_a_pending_letter_whose_address_was_removed_is_flagged_and_not_printed(app):

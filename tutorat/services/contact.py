@@ -136,6 +136,13 @@ def update_contact(
         )
     if not (contact_email or contact_sms or contact_letter):
         raise DomainError("Choisissez au moins une façon d'être prévenu.", field="contact_email")
+    if user.tutor_profile is not None and not contact_email and not (street and code):
+        # Without emails Tutorat writes by post; no référent follows a tutor to notice the gap.
+        raise DomainError(
+            "Sans courriels, Tutorat vous écrit par courrier : indiquez votre adresse postale "
+            "(rue et code postal), ou gardez les courriels.",
+            field="street_address",
+        )
     user.street_address = street
     user.postal_code = code
     user.phone = display_phone(number) if number is not None else None

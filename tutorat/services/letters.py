@@ -30,6 +30,7 @@ from tutorat.models import (
     MessageStatus,
     Pair,
     PairStatus,
+    TutorProfile,
     User,
 )
 from tutorat.services import disclosure
@@ -62,6 +63,22 @@ def check_address(recipient: User) -> None:
         )
 
 
+def _written_to_by_post_without_address(commune_code) -> list:
+    """The SQL of `reached_by_letter` and not `has_postal_address`, for an active account whose
+    profile's commune is `commune_code`: no letter can be prepared for such a person."""
+    return [
+        User.active.is_(True),
+        User.anonymised_at.is_(None),
+        or_(User.contact_letter.is_(True), User.email.is_(None), User.contact_email.is_(False)),
+        or_(
+            User.street_address.is_(None),
+            User.street_address == "",
+            User.postal_code.is_(None),
+            commune_code.is_(None),
+        ),
+    ]
+
+
 def _missing_address(stmt: Select) -> Select:
     """`stmt` (on User) narrowed to the :referent_id's active beneficiaries Tutorat writes to by
     post who have no complete postal address; built once, the référent bound at each call."""
@@ -69,19 +86,7 @@ def _missing_address(stmt: Select) -> Select:
         stmt.join(MenteeProfile, MenteeProfile.user_id == User.id)
         .where(
             MenteeProfile.referent_id == bindparam("referent_id"),
-            User.active.is_(True),
-            User.anonymised_at.is_(None),
-            or_(
-                User.contact_letter.is_(True),
-                User.email.is_(None),
-                User.contact_email.is_(False),
-            ),
-            or_(
-                User.street_address.is_(None),
-                User.street_address == "",
-                User.postal_code.is_(None),
-                MenteeProfile.commune_code.is_(None),
-            ),
+            *_written_to_by_post_without_address(MenteeProfile.commune_code),
         )
         .order_by(User.last_name, User.first_name, User.id)
     )
@@ -105,6 +110,22 @@ def missing_addresses_brief(referent_id: int) -> tuple[int, list[str]]:
     """How many `missing_addresses` there are, and the first three names (the dashboard's notice)."""
     rows = db.session.execute(_MISSING_BRIEF, {"referent_id": referent_id}).all()
     return (rows[0].total if rows else 0), [f"{r.first_name} {r.last_name}".strip() for r in rows]
+
+
+def tutors_without_address() -> list[User]:
+    """Tutors Tutorat writes to by post (no email, or they turned emails off) but who have no
+    complete postal address: no letter reaches them. No référent follows a tutor, so they are the
+    administration's « Adresse manquante » to-do (its home page), until the tutor completes their
+    address in « Mon compte » or accepts emails again (services/contact.py refuses that choice
+    now; these are accounts from before, or made so by the administration)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(TutorProfile, TutorProfile.user_id == User.id)
+            .where(*_written_to_by_post_without_address(TutorProfile.commune_code))
+            .order_by(User.last_name, User.first_name, User.id)
+        )
+    )
 
 
 def new_reference(now: datetime) -> str:

@@ -40,6 +40,7 @@ from tutorat.services import (
     caseload,
     deactivation,
     decisions,
+    letters,
     notifications,
     privacy,
     shortage,
@@ -72,6 +73,7 @@ def home():
         requests_by_status=requests_by_status,
         pairs_by_status=pairs_by_status,
         shortage=shortage.shortage(),
+        tutors_without_address=letters.tutors_without_address(),
     )
 
 
