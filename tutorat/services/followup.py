@@ -5,25 +5,28 @@ from __future__ import annotations
 
 import enum
 import functools
+import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Dialect,
     Integer,
     Row,
     ScalarSelect,
     Select,
+    String,
     and_,
     bindparam,
     case,
     cast,
-    distinct,
     exists,
     func,
     literal_column,
@@ -31,12 +34,12 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     type_coerce,
     union_all,
     update,
 )
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.types import NullType
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -55,6 +58,7 @@ from tutorat.models import (
     TutorProfile,
     User,
 )
+from tutorat.models._types import UTCDateTime
 from tutorat.models.pairs import (
     LIVE_PAIR_SQL,
     PENDING_PAIR_STATUSES,
@@ -532,15 +536,214 @@ def _params(referent_id: int, now: datetime, scope: Scope, **extra) -> dict:
     return {"referent_id": referent_id, **alert_params(now), **scope.params(), **extra}
 
 
-def _live_pairs() -> Select:
-    # The live-binôme predicate, written as in the partial unique index on pair.mentee_id, lets
-    # SQLite use that index from the référent's mentees (PostgreSQL infers it on its own).
-    return select().select_from(Pair).where(text(f"pair.{LIVE_PAIR_SQL}"))
+@functools.cache
+def _territories_stmt() -> Select:
+    return (
+        select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
+        .join(MenteeProfile, MenteeProfile.commune_code == Commune.code_insee)
+        .where(MenteeProfile.referent_id == bindparam("referent_id"))
+        .distinct()
+    )
+
+
+def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
+    """The cantons, then the EPCIs, where a référent's mentees live: ("canton:32xx", label)."""
+    rows = _read(_territories_stmt(), {"referent_id": referent_id}).all()
+    cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
+    epcis = sorted(
+        {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
+    )
+    return cantons + epcis
+
+
+# ---- The caseload in one statement: "À faire", the other lists and every count ----
+#
+# A référent's caseload (about 160 mentees at Gers scale) has some 40 live binômes and 50 open
+# demandes: one statement reads them, with the few binômes recently failed or ended with an open
+# report, each row with the names it shows and the marks of the rules above (each rule written
+# once, here, in SQL; the marks of a row are the bits of one integer). Python only counts the rows,
+# sorts each list and pages it: the rules' subqueries (last meeting, reports, check-ins) run once
+# per binôme, not once per list (bench/README.md, "Tableau de bord, troisième passe").
+
+
+class Mark(enum.IntFlag):
+    """What the rules say of a row of the caseload (the bits of its `marks` column)."""
+
+    PENDING = enum.auto()  # a proposal not confirmed yet (PENDING_PAIR_STATUSES)
+    TO_CONFIRM = enum.auto()  # to_confirm
+    REMINDED = enum.auto()  # reminded_proposal
+    RUNNING = enum.auto()  # active, paused, or with a stop requested
+    SILENT = enum.auto()  # silent_pair
+    REPORTED = enum.auto()  # reported_pair
+    REPORTED_ENDED = enum.auto()  # reported_ended_pair
+    RECENT_FAILURE = enum.auto()  # recent_failure
+    OPEN_REQUEST = enum.auto()  # a demande waiting for a proposal
+    OLD_REQUEST = enum.auto()  # old_request
+    WAITING_REQUEST = enum.auto()  # on the waiting list
+
+
+class ToDo(enum.StrEnum):
+    """A kind of item of the "À faire" list; their order is the urgency order."""
+
+    # A stop request, a problem reported, a « Pas bien » or unanswered check-ins (reported_pair).
+    PROBLEM = "problem"
+    CONFIRM = "confirm"  # both accepted: people are waiting for the référent alone
+    REMINDED = "reminded"  # unanswered past a reminder: the closest to expiry first
+    OLD_REQUEST = "old_request"  # a demande without proposal for too long: the oldest first
+    SILENT = "silent"  # an active binôme without meetings: the longest silent first
+
+    @property
+    def priority(self) -> int:
+        return _PRIORITY[self]
+
+
+_PRIORITY = {kind: rank for rank, kind in enumerate(ToDo)}
+
+
+class CaseloadList(enum.StrEnum):
+    """A list of the dashboard below "À faire": what is not to do today, each item shown once."""
+
+    OPEN_REQUESTS = "other_requests"  # open demandes not late yet, the oldest first
+    WAITING_REQUESTS = "waiting_requests"  # the waiting list, the oldest first
+    PENDING_PAIRS = "other_pending"  # proposals not reminded yet, the oldest first
+    ACTIVE_PAIRS = "other_active"  # running binômes neither silent nor reported
+    RECENT_FAILURES = "recent_failures"  # declined or expired lately, the latest first
+
+
+def _marks(rules: dict[Mark, ColumnElement[bool]]) -> ColumnElement[int]:
+    """The row's marks as one integer: the sum of the bits of the rules it meets."""
+    zero = literal_column("0", Integer)
+    bits = [
+        case((rule, literal_column(str(int(mark)), Integer)), else_=zero)
+        for mark, rule in rules.items()
+    ]
+    return functools.reduce(operator.add, bits).label("marks")
+
+
+@functools.cache
+def _caseload_stmt(key: tuple[str | None, bool]) -> Select:
+    last = last_meeting_date()
+    mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
+    pairs = _in_caseload(
+        select(
+            Pair.id.label("pair_id"),
+            Pair.request_id,
+            # Statuses and answers as their text: a StrEnum member equals its value, and the
+            # rows need no conversion (a tenth of the page's work at Gers scale).
+            type_coerce(Pair.status, String).label("status"),
+            type_coerce(Pair.tutor_answer, String).label("tutor_answer"),
+            type_coerce(Pair.mentee_answer, String).label("mentee_answer"),
+            Pair.reminders_sent,
+            Pair.decline_reason,
+            cast(null(), String).label("topics"),
+            # Dates as the database gives them (Caseload.page converts those of the rows shown).
+            null().label("created_at"),
+            _raw(Pair.proposed_at),
+            _raw(Pair.confirmed_at),
+            _raw(Pair.updated_at),
+            _raw(last).label("last_meeting"),
+            mentee.first_name.label("mentee_first_name"),
+            mentee.last_name.label("mentee_last_name"),
+            tutor.first_name.label("tutor_first_name"),
+            tutor.last_name.label("tutor_last_name"),
+            _marks(
+                {
+                    Mark.PENDING: _status_in(Pair.status, PENDING_PAIR_STATUSES),
+                    Mark.TO_CONFIRM: to_confirm(),
+                    Mark.REMINDED: reminded_proposal(),
+                    Mark.RUNNING: _status_in(Pair.status, RUNNING_PAIR_STATUSES),
+                    Mark.SILENT: silent_pair(last),
+                    Mark.REPORTED: reported_pair(),
+                    Mark.REPORTED_ENDED: reported_ended_pair(),
+                    Mark.RECENT_FAILURE: recent_failure(),
+                }
+            ),
+        )
+        .join(mentee, mentee.id == Pair.mentee_id)
+        .join(tutor, tutor.id == Pair.tutor_id)
+        .where(or_(text(f"pair.{LIVE_PAIR_SQL}"), recent_failure(), reported_ended_pair())),
+        Pair.mentee_id,
+        key,
+        Pair.tutor_id,
+    )
+    requests_ = _in_caseload(
+        select(
+            null().label("pair_id"),
+            TutoringRequest.id.label("request_id"),
+            null().label("status"),
+            null().label("tutor_answer"),
+            null().label("mentee_answer"),
+            null().label("reminders_sent"),
+            null().label("decline_reason"),
+            TutoringRequest.topics,
+            _raw(TutoringRequest.created_at),
+            null().label("proposed_at"),
+            null().label("confirmed_at"),
+            _raw(TutoringRequest.updated_at),
+            null().label("last_meeting"),
+            User.first_name.label("mentee_first_name"),
+            User.last_name.label("mentee_last_name"),
+            null().label("tutor_first_name"),
+            null().label("tutor_last_name"),
+            _marks(
+                {
+                    Mark.OPEN_REQUEST: TutoringRequest.status == TutoringRequestStatus.OPEN,
+                    Mark.OLD_REQUEST: old_request(),
+                    Mark.WAITING_REQUEST: TutoringRequest.status == TutoringRequestStatus.WAITING,
+                }
+            ),
+        )
+        .join(User, User.id == TutoringRequest.mentee_id)
+        .where(
+            _status_in(
+                TutoringRequest.status, {TutoringRequestStatus.OPEN, TutoringRequestStatus.WAITING}
+            )
+        ),
+        TutoringRequest.mentee_id,
+        key,
+    )
+    # PostgreSQL types a union's columns from its first select: the binômes come first.
+    return union_all(pairs, requests_)  # type: ignore[return-value]
+
+
+Place = ToDo | CaseloadList
+
+
+@functools.cache
+def _place(marks: int) -> Place | None:
+    """Where a row goes, the most urgent first: an item to do, another list, or nowhere (each
+    item is shown once: a reported binôme is to do as such, not also as silent)."""
+    mark = Mark(marks)
+    for place, bits in (
+        (ToDo.PROBLEM, Mark.REPORTED | Mark.REPORTED_ENDED),
+        (ToDo.CONFIRM, Mark.TO_CONFIRM),
+        (ToDo.REMINDED, Mark.REMINDED),
+        (ToDo.OLD_REQUEST, Mark.OLD_REQUEST),
+        (ToDo.SILENT, Mark.SILENT),
+        (CaseloadList.OPEN_REQUESTS, Mark.OPEN_REQUEST),
+        (CaseloadList.WAITING_REQUESTS, Mark.WAITING_REQUEST),
+        (CaseloadList.PENDING_PAIRS, Mark.PENDING),
+        (CaseloadList.ACTIVE_PAIRS, Mark.RUNNING),
+        (CaseloadList.RECENT_FAILURES, Mark.RECENT_FAILURE),
+    ):
+        if mark & bits:
+            return place
+    return None
+
+
+# Since when an item is to do: both accepted (the last change of an accepted pair), proposed,
+# confirmed; a demande's last change.
+_SINCE = {
+    ToDo.PROBLEM: "updated_at",
+    ToDo.CONFIRM: "updated_at",
+    ToDo.REMINDED: "proposed_at",
+    ToDo.OLD_REQUEST: "updated_at",
+    ToDo.SILENT: "confirmed_at",
+}
 
 
 @dataclass(frozen=True)
 class CaseloadCounts:
-    new_requests: int  # created in the last 7 days
     open_requests: int
     old_open_requests: int  # to do
     pending_pairs: int  # proposed, not confirmed yet
@@ -550,9 +753,8 @@ class CaseloadCounts:
     silent_pairs: int  # to do (unless reported: each item once)
     reported_pairs: int  # to do first: a stop request, a problem, a « Pas bien »…
     recent_failures: int  # declined or expired lately
-    waiting_requests: int = 0  # on the waiting list: out of "À faire", re-checked by run-reminders
-    # To do first: an ended binôme with a report not handled yet (reported_ended_pair).
-    reported_ended: int = 0
+    waiting_requests: int  # on the waiting list: out of "À faire", re-checked by run-reminders
+    reported_ended: int  # to do first: an ended binôme with a report not handled yet
 
     @property
     def alerts(self) -> int:
@@ -562,7 +764,7 @@ class CaseloadCounts:
 
     @property
     def to_do(self) -> int:
-        """The items of the "À faire" list (`caseload_to_do`)."""
+        """The items of the "À faire" list (`Caseload.to_do`)."""
         return (
             self.reported_pairs
             + self.reported_ended
@@ -586,354 +788,174 @@ class CaseloadCounts:
         return self.active_pairs - self.silent_pairs - self.reported_pairs
 
 
-def _n(condition) -> ColumnElement[int]:
-    return func.count(case((condition, 1)))
+# The count each mark adds to; a silent binôme counts as silent only if it is to do as such.
+_COUNTED = {
+    Mark.PENDING: "pending_pairs",
+    Mark.TO_CONFIRM: "to_confirm",
+    Mark.REMINDED: "reminded_pairs",
+    Mark.RUNNING: "active_pairs",
+    Mark.REPORTED: "reported_pairs",
+    Mark.REPORTED_ENDED: "reported_ended",
+    Mark.RECENT_FAILURE: "recent_failures",
+    Mark.OPEN_REQUEST: "open_requests",
+    Mark.OLD_REQUEST: "old_open_requests",
+    Mark.WAITING_REQUEST: "waiting_requests",
+}
 
 
 @functools.cache
-def _counts_stmt(key: tuple[str | None, bool]) -> Select:
-    requests_ = _in_caseload(
-        select(
-            _n(TutoringRequest.created_at >= bindparam("week_ago")).label("new_requests"),
-            _n(TutoringRequest.status == TutoringRequestStatus.OPEN).label("open_requests"),
-            _n(old_request()).label("old_open_requests"),
-            _n(TutoringRequest.status == TutoringRequestStatus.WAITING).label("waiting_requests"),
-        ).select_from(TutoringRequest),
-        TutoringRequest.mentee_id,
-        key,
-    ).subquery()
-    pairs = _in_caseload(
-        _live_pairs().add_columns(
-            _n(_status_in(Pair.status, PENDING_PAIR_STATUSES)).label("pending_pairs"),
-            _n(to_confirm()).label("to_confirm"),
-            _n(reminded_proposal()).label("reminded_pairs"),
-            _n(_status_in(Pair.status, RUNNING_PAIR_STATUSES)).label("active_pairs"),
-            # A binôme reported is to do as such, not also as silent: each item once.
-            _n(and_(silent_pair(last_meeting_date()), ~reported_pair())).label("silent_pairs"),
-            _n(reported_pair()).label("reported_pairs"),
-        ),
-        Pair.mentee_id,
-        key,
-        Pair.tutor_id,
-    ).subquery()
-    failures = _in_caseload(
-        select(_n(true()).label("recent_failures")).select_from(Pair).where(recent_failure()),
-        Pair.mentee_id,
-        key,
-        Pair.tutor_id,
-    ).subquery()
-    # Ended binômes with an open report: from the few open reports, not from every ended binôme.
-    ended = _in_caseload(
-        select(func.count(distinct(Pair.id)).label("reported_ended"))
-        .select_from(PairReport)
-        .join(Pair, Pair.id == PairReport.pair_id)
-        .where(PairReport.handled_at.is_(None), Pair.status == PairStatus.ENDED),
-        Pair.mentee_id,
-        key,
-        Pair.tutor_id,
-    ).subquery()
-    # Four one-row aggregates side by side.
-    return select(requests_, pairs, failures, ended).select_from(
-        requests_.join(pairs, true()).join(failures, true()).join(ended, true())
+def _counted(marks: int) -> tuple[str, ...]:
+    """The counts a row with these marks adds one to."""
+    names = [name for mark, name in _COUNTED.items() if marks & mark]
+    return (*names, "silent_pairs") if _place(marks) == ToDo.SILENT else tuple(names)
+
+
+def _counts(marks: Counter[int]) -> CaseloadCounts:
+    counts = dict.fromkeys((f.name for f in fields(CaseloadCounts)), 0)
+    for value, n in marks.items():
+        for name in _counted(value):
+            counts[name] += n
+    return CaseloadCounts(**counts)
+
+
+def _raw(column):
+    """A date column as the database driver gives it, without SQLAlchemy's conversion: a text in
+    SQLite (one format, so that text order is date order, as the rules' comparisons already assume),
+    a datetime in PostgreSQL. Only the rows shown are converted (Caseload.page)."""
+    return type_coerce(column, NullType()).label(column.key if hasattr(column, "key") else None)
+
+
+# The dates of a row, and their types (what the rows shown are converted to).
+_DATES = {
+    "created_at": UTCDateTime(),
+    "proposed_at": UTCDateTime(),
+    "confirmed_at": UTCDateTime(),
+    "updated_at": UTCDateTime(),
+    "last_meeting": Date(),
+}
+
+
+@functools.cache
+def _converters(dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    converters = (
+        (name, kind.dialect_impl(dialect).result_processor(dialect, None))
+        for name, kind in _DATES.items()
     )
+    return tuple((name, convert) for name, convert in converters if convert is not None)
+
+
+def _order(value) -> tuple:
+    """A raw date as a sort key, none first (the same type in every row of a list)."""
+    return (value is not None, value)
+
+
+# Since when an item is to do: both accepted (the last change of an accepted pair), proposed,
+# confirmed; a demande's last change.
+_SINCE = {
+    ToDo.PROBLEM: "updated_at",
+    ToDo.CONFIRM: "updated_at",
+    ToDo.REMINDED: "proposed_at",
+    ToDo.OLD_REQUEST: "updated_at",
+    ToDo.SILENT: "confirmed_at",
+}
+
+
+def _to_do_order(item: tuple[ToDo, Row]) -> tuple:
+    # Within a kind, the longest waiting first (a silent binôme: its last meeting, or none at all).
+    kind, row = item
+    last = row.last_meeting if kind is ToDo.SILENT else None
+    return (
+        _PRIORITY[kind],
+        last is not None,
+        last,
+        _order(getattr(row, _SINCE[kind])),
+        row.pair_id or 0,
+        row.request_id or 0,
+    )
+
+
+# Each list's order: its date, then its id (a stable order from page to page).
+_LIST_ORDER = {
+    CaseloadList.OPEN_REQUESTS: (lambda r: (r.updated_at, r.request_id), False),
+    CaseloadList.WAITING_REQUESTS: (lambda r: (r.updated_at, r.request_id), False),
+    CaseloadList.PENDING_PAIRS: (lambda r: (r.proposed_at, r.pair_id), False),
+    CaseloadList.ACTIVE_PAIRS: (lambda r: (_order(r.confirmed_at), r.pair_id), False),
+    CaseloadList.RECENT_FAILURES: (lambda r: (r.updated_at, r.pair_id), True),  # the latest first
+}
+
+
+@dataclass(frozen=True)
+class Caseload:
+    """A référent's caseload as the dashboard shows it: every count, "À faire" the most urgent
+    first, and each other list in its order (rows of names, ids, dates: not ORM objects)."""
+
+    counts: CaseloadCounts
+    to_do: list[tuple[ToDo, Row]]
+    lists: dict[CaseloadList, list[Row]]
+    converters: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+    def page(self, which: CaseloadList | None, start: int, stop: int) -> list[SimpleNamespace]:
+        """Rows `start` to `stop` of a list ("À faire" if `which` is None), their dates converted.
+        An item to do also has its `kind`, since when it is to do (`since`) and, if silent, its
+        `last_meeting` (none for the other kinds)."""
+        if which is not None:
+            return [self._line(row) for row in self.lists[which][start:stop]]
+        out = []
+        for kind, row in self.to_do[start:stop]:
+            line = self._line(row)
+            line.kind, line.since = kind, getattr(line, _SINCE[kind])
+            if kind != ToDo.SILENT:
+                line.last_meeting = None
+            out.append(line)
+        return out
+
+    def _line(self, row: Row) -> SimpleNamespace:
+        values = row._asdict()
+        for name, convert in self.converters:
+            values[name] = convert(values[name])
+        return SimpleNamespace(**values)
+
+
+def caseload(referent_id: int, now: datetime, scope: Scope | None = None) -> Caseload:
+    """A référent's caseload (narrowed by `scope`) in one query: its binômes and demandes with
+    their marks; counted, sorted and split into lists here."""
+    scope = scope or Scope()
+    connection = db.session.connection()
+    rows = connection.execute(_caseload_stmt(scope.key), _params(referent_id, now, scope)).all()
+    to_do: list[tuple[ToDo, Row]] = []
+    lists: dict[CaseloadList, list[Row]] = {which: [] for which in CaseloadList}
+    for row in rows:
+        place = _place(row.marks)
+        if isinstance(place, ToDo):
+            to_do.append((place, row))
+        elif place is not None:
+            lists[place].append(row)
+    to_do.sort(key=_to_do_order)
+    for which, (key, descending) in _LIST_ORDER.items():
+        lists[which].sort(key=key, reverse=descending)
+    counts = _counts(Counter(row.marks for row in rows))
+    return Caseload(counts, to_do, lists, _converters(connection.dialect))
 
 
 def caseload_counts(referent_id: int, now: datetime, scope: Scope | None = None) -> CaseloadCounts:
-    """Every count of a référent's caseload, alerts included, in one query."""
-    scope = scope or Scope()
-    row = _read(_counts_stmt(scope.key), _params(referent_id, now, scope)).one()
-    return CaseloadCounts(**{key: int(value or 0) for key, value in row._mapping.items()})
+    """Every count of a référent's caseload, alerts included (the weekly digest's figures)."""
+    return caseload(referent_id, now, scope).counts
 
 
 @functools.cache
-def _territories_stmt() -> Select:
-    return (
-        select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
-        .join(MenteeProfile, MenteeProfile.commune_code == Commune.code_insee)
-        .where(MenteeProfile.referent_id == bindparam("referent_id"))
-        .distinct()
-    )
-
-
-def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
-    """The cantons, then the EPCIs, where a référent's mentees live: ("canton:32xx", label)."""
-    rows = _read(_territories_stmt(), {"referent_id": referent_id}).all()
-    cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
-    epcis = sorted(
-        {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
-    )
-    return cantons + epcis
-
-
-# ---- "À faire" : what the référent has to do today, each item once, the most urgent first ----
-
-
-class ToDo(enum.StrEnum):
-    """A kind of item of the "À faire" list; their order is the urgency order."""
-
-    # A stop request, a problem reported, a « Pas bien » or unanswered check-ins (reported_pair).
-    PROBLEM = "problem"
-    CONFIRM = "confirm"  # both accepted: people are waiting for the référent alone
-    REMINDED = "reminded"  # unanswered past a reminder: the closest to expiry first
-    OLD_REQUEST = "old_request"  # a demande without proposal for too long: the oldest first
-    SILENT = "silent"  # an active binôme without meetings: the longest silent first
-
-    @property
-    def priority(self) -> int:
-        return list(ToDo).index(self)
-
-
-def _to_do_pairs(
-    kind: ToDo, condition: ColumnElement[bool], key, base: Select | None = None
-) -> Select:
-    # Typed NULLs: PostgreSQL types a union's columns from its first select.
-    last = type_coerce(last_meeting_date(), Date) if kind == ToDo.SILENT else cast(null(), Date)
+def _new_requests_stmt() -> Select:
     return _in_caseload(
-        (_live_pairs() if base is None else base)
-        .add_columns(
-            literal_column(f"'{kind.value}'").label("kind"),
-            literal_column(str(kind.priority)).label("priority"),
-            Pair.id.label("pair_id"),
-            cast(null(), Integer).label("request_id"),
-            Pair.mentee_id,
-            Pair.tutor_id,
-            Pair.status,
-            Pair.tutor_answer,
-            Pair.mentee_answer,
-            Pair.reminders_sent,
-            # When the item became due: both accepted (the last change of an accepted pair),
-            # proposed, confirmed.
-            {
-                ToDo.PROBLEM: Pair.updated_at,
-                ToDo.CONFIRM: Pair.updated_at,
-                ToDo.REMINDED: Pair.proposed_at,
-                ToDo.SILENT: Pair.confirmed_at,
-            }[kind].label("since"),
-            last.label("last_meeting"),
-        )
-        .where(condition if kind != ToDo.SILENT else and_(silent_pair(last), ~reported_pair())),
-        Pair.mentee_id,
-        key,
-        Pair.tutor_id,
-    )
-
-
-def _to_do_requests(key) -> Select:
-    return _in_caseload(
-        select(
-            literal_column(f"'{ToDo.OLD_REQUEST.value}'").label("kind"),
-            literal_column(str(ToDo.OLD_REQUEST.priority)).label("priority"),
-            cast(null(), Integer).label("pair_id"),
-            TutoringRequest.id.label("request_id"),
-            TutoringRequest.mentee_id,
-            cast(null(), Integer).label("tutor_id"),
-            null().label("status"),
-            null().label("tutor_answer"),
-            null().label("mentee_answer"),
-            cast(null(), Integer).label("reminders_sent"),
-            TutoringRequest.updated_at.label("since"),
-            cast(null(), Date).label("last_meeting"),
-        ).where(old_request()),
+        select(func.count())
+        .select_from(TutoringRequest)
+        .where(TutoringRequest.created_at >= bindparam("week_ago")),
         TutoringRequest.mentee_id,
-        key,
+        Scope().key,
     )
 
 
-@functools.cache
-def _to_do_stmt(key: tuple[str | None, bool]) -> Select:
-    items = union_all(
-        _to_do_pairs(ToDo.PROBLEM, reported_pair(), key),
-        _to_do_pairs(ToDo.PROBLEM, reported_ended_pair(), key, base=select().select_from(Pair)),
-        _to_do_pairs(ToDo.CONFIRM, to_confirm(), key),
-        _to_do_pairs(ToDo.REMINDED, reminded_proposal(), key),
-        _to_do_requests(key),
-        _to_do_pairs(ToDo.SILENT, true(), key),
-    ).subquery("items")
-    # Within a kind, the longest waiting first (a silent binôme: its last meeting, or none at all).
-    page = (
-        select(items)
-        .order_by(
-            items.c.priority,
-            items.c.last_meeting.is_not(None),
-            items.c.last_meeting,
-            items.c.since,
-            items.c.pair_id,
-            items.c.request_id,
-        )
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-        .subquery("page")
-    )
-    mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
-    return (
-        select(
-            page,
-            mentee.first_name.label("mentee_first_name"),
-            mentee.last_name.label("mentee_last_name"),
-            tutor.first_name.label("tutor_first_name"),
-            tutor.last_name.label("tutor_last_name"),
-        )
-        .join(mentee, mentee.id == page.c.mentee_id)
-        .outerjoin(tutor, tutor.id == page.c.tutor_id)
-        .order_by(
-            page.c.priority,
-            page.c.last_meeting.is_not(None),
-            page.c.last_meeting,
-            page.c.since,
-            page.c.pair_id,
-            page.c.request_id,
-        )
-    )
-
-
-def caseload_to_do(
-    referent_id: int, now: datetime, *, scope: Scope | None = None, limit: int, offset: int = 0
-) -> list[Row]:
-    """The "À faire" list: binômes to confirm, proposals past their reminder, demandes waiting
-    too long, silent binômes — in that order, the longest waiting first within each."""
-    scope = scope or Scope()
-    return list(
-        _read(_to_do_stmt(scope.key), _params(referent_id, now, scope, limit=limit, offset=offset))
-    )
-
-
-# The dashboard's other lists, a page of rows at a time: plain rows of the columns shown (names,
-# dates, statuses), not ORM objects, so a page costs little whatever the caseload. They leave out
-# what "À faire" shows, so that each item appears once.
-class CaseloadList(enum.StrEnum):
-    """A list of the dashboard below "À faire"."""
-
-    OPEN_REQUESTS = "other_requests"
-    PENDING_PAIRS = "other_pending"
-    ACTIVE_PAIRS = "other_active"
-    RECENT_FAILURES = "recent_failures"
-
-
-def _page(stmt: Select) -> Select:
-    return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
-
-
-@functools.cache
-def _requests_stmt(key: tuple[str | None, bool], waiting: bool = False) -> Select:
-    if waiting:
-        condition = TutoringRequest.status == TutoringRequestStatus.WAITING
-    else:
-        condition = and_(
-            TutoringRequest.status == TutoringRequestStatus.OPEN,
-            TutoringRequest.updated_at > bindparam("old_before"),
-        )
-    page = _page(
-        _in_caseload(
-            select(
-                TutoringRequest.id,
-                TutoringRequest.mentee_id,
-                TutoringRequest.topics,
-                TutoringRequest.created_at,
-                TutoringRequest.updated_at,
-            ).where(condition),
-            TutoringRequest.mentee_id,
-            key,
-        ).order_by(TutoringRequest.updated_at, TutoringRequest.id)
-    ).subquery("page")
-    # The names of the page's rows only (PostgreSQL would otherwise scan every account).
-    return (
-        select(page, User.first_name, User.last_name)
-        .join(User, User.id == page.c.mentee_id)
-        .order_by(page.c.updated_at, page.c.id)
-    )
-
-
-def caseload_requests(
-    referent_id: int,
-    now: datetime,
-    *,
-    scope: Scope | None = None,
-    waiting: bool = False,
-    limit: int,
-    offset: int = 0,
-) -> list[Row]:
-    """Open demandes not yet late ("À faire" has the late ones), or those on the waiting list,
-    the oldest first."""
-    scope = scope or Scope()
-    return list(
-        _read(
-            _requests_stmt(scope.key, waiting),
-            _params(referent_id, now, scope, limit=limit, offset=offset),
-        )
-    )
-
-
-@functools.cache
-def _pairs_stmt(which: CaseloadList, key: tuple[str | None, bool]) -> Select:
-    columns = (
-        Pair.id,
-        Pair.request_id,
-        Pair.mentee_id,
-        Pair.tutor_id,
-        Pair.status,
-        Pair.tutor_answer,
-        Pair.mentee_answer,
-        Pair.proposed_at,
-        Pair.confirmed_at,
-        Pair.updated_at,
-        Pair.reminders_sent,
-        Pair.decline_reason,
-    )
-    if which == CaseloadList.PENDING_PAIRS:
-        ordering: tuple[str, ...] = ("proposed_at", "id")
-        stmt = _live_pairs().add_columns(*columns)
-        stmt = stmt.where(
-            _status_in(Pair.status, UNANSWERED_PAIR_STATUSES),
-            Pair.proposed_at > bindparam("reminded_before"),
-        )
-    elif which == CaseloadList.ACTIVE_PAIRS:
-        ordering = ("confirmed_at", "id")
-        last = last_meeting_date()
-        stmt = _live_pairs().add_columns(*columns, last.label("last_meeting"))
-        stmt = stmt.where(
-            _status_in(Pair.status, RUNNING_PAIR_STATUSES), ~silent_pair(last), ~reported_pair()
-        )
-    else:
-        ordering = ("updated_at", "id")
-        stmt = select(*columns).where(recent_failure())
-    stmt = _in_caseload(stmt, Pair.mentee_id, key, Pair.tutor_id)
-    descending = which == CaseloadList.RECENT_FAILURES  # the latest change first
-    order = [getattr(Pair, name) for name in ordering]
-    page = _page(stmt.order_by(*(c.desc() if descending else c for c in order))).subquery("page")
-    # The names of the page's rows only (PostgreSQL would otherwise scan every account).
-    mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
-    outer = [page.c[name] for name in ordering]
-    return (
-        select(
-            page,
-            mentee.first_name.label("mentee_first_name"),
-            mentee.last_name.label("mentee_last_name"),
-            tutor.first_name.label("tutor_first_name"),
-            tutor.last_name.label("tutor_last_name"),
-        )
-        .join(mentee, mentee.id == page.c.mentee_id)
-        .join(tutor, tutor.id == page.c.tutor_id)
-        .order_by(*(c.desc() if descending else c for c in outer))
-    )
-
-
-def caseload_pairs(
-    referent_id: int,
-    now: datetime,
-    which: CaseloadList,
-    *,
-    scope: Scope | None = None,
-    limit: int,
-    offset: int = 0,
-) -> list[Row]:
-    """Binômes: proposals not yet reminded, active ones not silent, or recently failed proposals."""
-    scope = scope or Scope()
-    return list(
-        _read(
-            _pairs_stmt(which, scope.key),
-            _params(referent_id, now, scope, limit=limit, offset=offset),
-        )
-    )
+def new_requests(referent_id: int, now: datetime) -> int:
+    """The demandes of a référent's caseload created in the last 7 days (the weekly digest)."""
+    return _read(_new_requests_stmt(), _params(referent_id, now, Scope())).scalar_one()
 
 
 #: Fairness gaps in a weekly digest, at most (the largest first; the audit page has them all).
@@ -948,6 +970,7 @@ def weekly_digest(referent: User, now: datetime) -> dict[str, Any]:
     gaps = fairness.report(referent_id=referent.id, now=now).gaps[:DIGEST_FAIRNESS_GAPS]
     return {
         **asdict(counts),
+        "new_requests": new_requests(referent.id, now),
         "open_days": current_app.config["ALERT_OPEN_REQUEST_DAYS"],
         "no_meeting_days": current_app.config["ALERT_NO_MEETING_DAYS"],
         "fairness_gaps": gaps,

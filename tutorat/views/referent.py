@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -87,7 +87,7 @@ from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.reference import metier_labels
-from tutorat.templating import PARIS
+from tutorat.templating import PARIS, date_fr, date_short
 from tutorat.views._helpers import handle_post, success
 
 bp = Blueprint("referent", __name__, url_prefix="/referent")
@@ -103,19 +103,13 @@ DASHBOARD_SECTIONS = {
     "recents": "Changements récents",
     "attente": "Liste d'attente",
 }
-# Which total each section pages through.
-_SECTION_TOTALS = {
-    "a-faire": "to_do",
-    "demandes": "other_requests",
-    "propositions": "other_pending",
-    "actifs": "other_active",
-    "recents": "recent_failures",
-    "attente": "waiting_requests",
-}
+# The list each section pages through.
 _SECTION_LISTS = {
+    "demandes": followup.CaseloadList.OPEN_REQUESTS,
     "propositions": followup.CaseloadList.PENDING_PAIRS,
     "actifs": followup.CaseloadList.ACTIVE_PAIRS,
     "recents": followup.CaseloadList.RECENT_FAILURES,
+    "attente": followup.CaseloadList.WAITING_REQUESTS,
 }
 
 
@@ -136,6 +130,24 @@ def _path_before_id(endpoint: str, key: str) -> str:
     path = url_for(endpoint, **values)
     assert path.endswith("/0"), path
     return path[:-1]
+
+
+def _chase(proposed_at: datetime, reminders_sent: int, short: bool = False) -> str:
+    """A proposal's reminder and expiry dates: when it was (or will be) chased, when it expires;
+    `short`, the reminders sent only, in short dates ("À faire")."""
+    config = current_app.config
+    reminders = [
+        (number <= reminders_sent, proposed_at + timedelta(days=days))
+        for number, days in enumerate(config["REMINDER_DAYS"], start=1)
+    ]
+    end = proposed_at + timedelta(days=config["PROPOSAL_EXPIRY_DAYS"])
+    if short:
+        done = " et ".join(date_short(on) for sent, on in reminders if sent)
+        return f"{f'relancée le {done}, ' if done else ''}expire le {date_short(end)}"
+    chased = "".join(
+        f"{'relancée' if sent else 'relance'} le {date_fr(on)}, " for sent, on in reminders
+    )
+    return f"{chased}expire le {date_fr(end)}"
 
 
 def _page_number() -> int | None:
@@ -169,33 +181,25 @@ def dashboard():
     if page is None:
         flash("Numéro de page inconnu : la première page est affichée.", "error")
         page, status = 1, 400
-    now = datetime.now(UTC)
     scope = followup.Scope(followup.Territory.parse(territory), name)
-    totals = followup.caseload_counts(current_user.id, now, scope)
-
-    def window(which: str) -> dict | None:
-        """The rows to read of a list, or None if this view does not show it."""
-        if section == which:
-            return {"limit": DASHBOARD_ROWS, "offset": (page - 1) * DASHBOARD_ROWS}
-        if section or which == "attente":  # "Tout" names the waiting list, with a link
-            return None
-        return {"limit": DASHBOARD_TO_DO if which == "a-faire" else DASHBOARD_PREVIEW, "offset": 0}
+    # One query for every count and list; each list shown is a slice of it.
+    items = followup.caseload(current_user.id, datetime.now(UTC), scope)
+    totals = items.counts
 
     def rows(which: str) -> list:
-        shown = window(which)
-        if shown is None:
+        """The rows shown of a list: a page of it in its own view, its first rows in "Tout"."""
+        shown = None if which == "a-faire" else _SECTION_LISTS[which]
+        if section == which:
+            return items.page(shown, (page - 1) * DASHBOARD_ROWS, page * DASHBOARD_ROWS)
+        if section or which == "attente":  # "Tout" names the waiting list, with a link
             return []
-        if which == "a-faire":
-            return followup.caseload_to_do(current_user.id, now, scope=scope, **shown)
-        if which in ("demandes", "attente"):
-            return followup.caseload_requests(
-                current_user.id, now, scope=scope, waiting=which == "attente", **shown
-            )
-        return followup.caseload_pairs(
-            current_user.id, now, _SECTION_LISTS[which], scope=scope, **shown
-        )
+        return items.page(shown, 0, DASHBOARD_TO_DO if which == "a-faire" else DASHBOARD_PREVIEW)
 
-    section_total = getattr(totals, _SECTION_TOTALS[section]) if section else 0
+    section_total = (
+        (totals.to_do if section == "a-faire" else len(items.lists[_SECTION_LISTS[section]]))
+        if section
+        else 0
+    )
     config = current_app.config
     return render_template(
         "referent/dashboard.html",
@@ -217,6 +221,13 @@ def dashboard():
         name=name,
         ToDo=followup.ToDo,
         pair_path=_path_before_id("referent.pair", "pair_id"),
+        # A list's link keeps the name and territory searched: one url_for for them all.
+        section_href=url_for(
+            "referent.dashboard", statut="_", territoire=territory or None, nom=name or None
+        )
+        .replace("statut=_", "statut={}", 1)
+        .format,
+        chase=_chase,
         missing_addresses=letter_service.missing_addresses_brief(current_user.id)
         if section in ("", "a-faire")
         else (0, []),
