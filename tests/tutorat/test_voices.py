@@ -28,7 +28,7 @@ from tutorat.models import (
     StatusEvent,
     TutoringRequest,
 )
-from tutorat.services import checkins, followup, goals, voices
+from tutorat.services import checkins, followup, goals, pair_record, voices
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
@@ -137,7 +137,7 @@ def test_referent_resumes_after_a_stop_request(ctx):
     voices.resume(pair, actor=referent, note="Appel aux deux : on continue.")
     db.session.commit()
     assert pair.status == PairStatus.ACTIVE
-    assert all(r.handled_at for r in voices.reports_of(pair))
+    assert all(r.handled_at for r in pair_record.read(pair.id).reports)
     assert {e.recipient for e in _emails("pair_resumed")} == {mentee.email, tutor.email}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,6 +19,7 @@ from tutorat.extensions import db
 from tutorat.models import CheckIn, CheckInAnswer, Meeting, Pair, PairStatus, Role, User
 from tutorat.services.errors import Conflict, DomainError
 from tutorat.services.notifications import queue_email
+from tutorat.services.pair_record import CheckInRow
 
 COMMENT_MAX = 1000
 
@@ -115,22 +116,10 @@ def answer(
     check_in.recorded_by_id = actor.id if actor.id != check_in.person_id else None
 
 
-_CHECK_INS = (  # built once, the binôme bound at each request
-    select(CheckIn)
-    .where(CheckIn.pair_id == bindparam("pair_id"))
-    .order_by(CheckIn.round_number.desc(), CheckIn.person_id)
-)
-
-
-def check_ins_of(pair: Pair) -> list[CheckIn]:
-    """Every question of the binôme and its answer, the newest first (the référent's page)."""
-    return list(db.session.scalars(_CHECK_INS, {"pair_id": pair.id}))
-
-
-def still_open(check_ins: list[CheckIn]) -> list[CheckIn]:
-    """Among a binôme's questions (`check_ins_of`), those still awaiting an answer: each person's
+def still_open(check_ins: list[CheckInRow]) -> list[CheckInRow]:
+    """Among a binôme's questions (`pair_record.read`), those still awaiting an answer: each person's
     latest question, if unanswered (what the référent may record, answered by phone)."""
-    latest: dict[int, CheckIn] = {}
+    latest: dict[int, CheckInRow] = {}
     for check_in in check_ins:
         seen = latest.get(check_in.person_id)
         if seen is None or check_in.round_number > seen.round_number:

@@ -10,11 +10,11 @@ before by `flask run-reminders` (`followup.remind_tomorrow`, once whatever the n
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, func, select
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -248,17 +248,43 @@ def delete_meeting(
     return change
 
 
-def changes_of(pair: Pair) -> list[MeetingChange]:
+@dataclass(slots=True)
+class ChangeRow:
+    """One correction or deletion of a meeting, as the pages list it (a plain row, not an ORM
+    object), with the model's own reading of what changed."""
+
+    id: int
+    at: datetime
+    kind: MeetingChangeKind
+    actor_name: str
+    changes: dict[str, Any]
+    lines = MeetingChange.lines
+    meeting_day = MeetingChange.meeting_day
+
+
+def newest_first(changes: list[ChangeRow]) -> list[ChangeRow]:
+    changes.sort(key=lambda c: (c.at, c.id), reverse=True)
+    return changes
+
+
+_CHANGES = (  # built once, the binôme bound at each request
+    select(
+        MeetingChange.id,
+        MeetingChange.at,
+        MeetingChange.kind,
+        (User.first_name + " " + User.last_name).label("actor_name"),
+        MeetingChange.changes,
+    )
+    .join(User, User.id == MeetingChange.actor_id)
+    .where(MeetingChange.pair_id == bindparam("pair_id"))
+)
+
+
+def changes_of(pair: Pair) -> list[ChangeRow]:
     """The corrections and deletions of the binôme's meetings, the newest first, with who made
     them (one query, whatever their number)."""
-    return list(
-        db.session.scalars(
-            select(MeetingChange)
-            .where(MeetingChange.pair_id == pair.id)
-            .options(joinedload(MeetingChange.actor))
-            .order_by(MeetingChange.at.desc(), MeetingChange.id.desc())
-        )
-    )
+    rows = db.session.connection().execute(_CHANGES, {"pair_id": pair.id})
+    return newest_first([ChangeRow(*row) for row in rows])
 
 
 def corrected_on(pair: Pair) -> dict[int, datetime]:

@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select, update
 
 from tutorat import vocab
 from tutorat.extensions import db
@@ -268,25 +267,6 @@ def resume_due_pauses(now: datetime | None = None) -> int:
     return len(moved)
 
 
-# Built once, the binôme bound at each request; the names of the author and of who handled each
-# report read with it (no query per report).
-_NAMES = (User.id, User.first_name, User.last_name)
-_REPORTS = (
-    select(PairReport)
-    .where(PairReport.pair_id == bindparam("pair_id"))
-    .order_by(PairReport.created_at.desc(), PairReport.id.desc())
-    .options(
-        joinedload(PairReport.author).load_only(*_NAMES),
-        joinedload(PairReport.handled_by).load_only(*_NAMES),
-    )
-)
-
-
-def reports_of(pair: Pair) -> list[PairReport]:
-    """Every report of the binôme, the newest first — for the référent's page only."""
-    return list(db.session.scalars(_REPORTS, {"pair_id": pair.id}))
-
-
 def my_reports(pair: Pair, author: User) -> list[PairReport]:
     """What `author` told the référent about this binôme (their own, never the other's)."""
     return list(
@@ -305,7 +285,6 @@ __all__ = [
     "my_reports",
     "pause",
     "report_problem",
-    "reports_of",
     "request_stop",
     "resume",
     "resume_due_pauses",

@@ -74,15 +74,14 @@ from tutorat.services import (
     checkins,
     contact,
     followup,
-    goals,
     loop,
+    pair_record,
     profiles,
     suggestions,
     transparency,
     voices,
 )
 from tutorat.services import letters as letter_service
-from tutorat.services import meetings as meeting_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
@@ -336,7 +335,6 @@ def _event_rows(entity: EventEntity):
     )
 
 
-_PAIR_EVENTS = _event_rows(EventEntity.PAIR)
 _REQUEST_EVENTS = _event_rows(EventEntity.REQUEST)
 _PAIR_MEETINGS = (
     select(Meeting)
@@ -529,8 +527,9 @@ def _pair_page(
     and `help_form` with their errors."""
     row = db.session.execute(_PAIR_PAGE, {"id": pair_id, "referent_id": current_user.id}).first()
     pair: Pair = found_or_404(row[0] if row else None, row[0].mentee_id if row else None)
-    meetings = db.session.scalars(_PAIR_MEETINGS, {"id": pair.id}).all()
-    events = db.session.connection().execute(_PAIR_EVENTS, {"id": pair.id}).all()
+    # Its meetings, status changes, questions, reports, goals…: plain rows, one query.
+    record = pair_record.read(pair.id)
+    meetings, events = record.meetings, record.events
     # One timeline: status changes and meetings, oldest first (a meeting has a date, no time).
     timeline = sorted(
         [(e.at.astimezone(PARIS).date(), 0, "event", e) for e in events]
@@ -542,7 +541,7 @@ def _pair_page(
         PairStatus.PROPOSED,
         PairStatus.TUTOR_ACCEPTED,
     )
-    check_ins = checkins.check_ins_of(pair)
+    check_ins = record.check_ins
     # The answer a person gave by phone, recorded by the référent: one form per open question.
     check_in_forms = {
         c.id: CheckInForm(prefix=f"point{c.id}")
@@ -563,13 +562,13 @@ def _pair_page(
         no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
         reminder_days=current_app.config["REMINDER_DAYS"],
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
-        reports=voices.reports_of(pair),
+        reports=record.reports,
         check_ins=check_ins,
         check_in_forms=check_in_forms,
-        goals=goals.goals_of(pair),
+        goals=record.goals,
         checkin_days=current_app.config["CHECKIN_DAYS"],
-        next_meeting=meeting_service.next_meeting_of(pair),
-        meeting_changes=meeting_service.changes_of(pair),
+        next_meeting=record.next_meeting,
+        meeting_changes=record.changes,
     ), status
 
 
