@@ -542,6 +542,11 @@ def _pair_page(
         PairStatus.TUTOR_ACCEPTED,
     )
     check_ins = record.check_ins
+    asks_to_help = loop.asks_to_help(pair)
+    # The mentee's answer to « aider à son tour », noted here until the invitation has gone: the
+    # form is built only then (a form costs as much as the rest of the view).
+    if asks_to_help and not pair.help_invited_at:
+        help_form = help_form or HelpLaterForm(prefix="help")
     # The answer a person gave by phone, recorded by the référent: one form per open question.
     check_in_forms = {
         c.id: CheckInForm(prefix=f"point{c.id}")
@@ -557,8 +562,8 @@ def _pair_page(
         events=events,
         timeline=timeline,
         answer_form=(answer_form or AnswerForm(prefix="answer")) if answering else None,
-        asks_to_help=loop.asks_to_help(pair),
-        help_form=help_form or HelpLaterForm(prefix="help"),
+        asks_to_help=asks_to_help,
+        help_form=help_form,
         no_meeting_days=current_app.config["ALERT_NO_MEETING_DAYS"],
         reminder_days=current_app.config["REMINDER_DAYS"],
         expiry_days=current_app.config["PROPOSAL_EXPIRY_DAYS"],
