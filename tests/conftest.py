@@ -40,6 +40,9 @@ MUTABLE_TABLES = (
     "outbox_email",
     "setting",
     "user_account",
+    # Last: the triggers of the deletions above change it.
+    "indicator_month_pending",
+    "indicator_month",
 )
 PG_URL = os.environ.get("TUTORAT_TEST_DATABASE_URL")
 # The attempt counters (Flask-Limiter, tutorat/services/throttle.py) live in a real Redis database,

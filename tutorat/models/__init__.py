@@ -18,6 +18,7 @@ from tutorat.models.caseload import (
 from tutorat.models.checkins import CheckIn, CheckInAnswer
 from tutorat.models.goals import Goal, GoalStatus
 from tutorat.models.health import HealthCheck
+from tutorat.models.indicators import IndicatorMonth, IndicatorMonthPending
 from tutorat.models.letters import Letter, LetterPerson, letter_person
 from tutorat.models.meetings import Meeting, MeetingChange, MeetingChangeKind, NextMeeting
 from tutorat.models.outbox import (
@@ -61,6 +62,8 @@ __all__ = [
     "GoalStatus",
     "HealthCheck",
     "ImportRowStatus",
+    "IndicatorMonth",
+    "IndicatorMonthPending",
     "Letter",
     "LetterPerson",
     "Meeting",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
     CompoundSelect,
@@ -30,6 +30,7 @@ from tutorat.extensions import db
 from tutorat.models import (
     Commune,
     EventEntity,
+    IndicatorMonth,
     Meeting,
     MenteeProfile,
     Pair,
@@ -197,6 +198,10 @@ def _first_event(to_status: TutoringRequestStatus):
     )
 
 
+_TO_PROPOSAL = "De la demande à la première proposition"
+_TO_ACTIVE = "De la demande au binôme actif"
+
+
 def _delays(scope: _Scope) -> tuple[Delay, Delay]:
     def build(scoped: bool) -> Select:
         per_request = _scoped(
@@ -225,8 +230,8 @@ def _delays(scope: _Scope) -> tuple[Delay, Delay]:
         if d2 is not None:
             to_active[max(int(d2), 0)] += n
     return (
-        Delay("De la demande à la première proposition", created, dict(to_proposal)),
-        Delay("De la demande au binôme actif", created, dict(to_active)),
+        Delay(_TO_PROPOSAL, created, dict(to_proposal)),
+        Delay(_TO_ACTIVE, created, dict(to_active)),
     )
 
 
@@ -300,6 +305,104 @@ def _tutors(scope: _Scope) -> tuple[int, int, int]:
 
     live, with_pair, repeat = scope.run("tutors", build).one()
     return int(live or 0), int(with_pair or 0), int(repeat or 0)
+
+
+# ---- The monthly summary (table indicator_month, kept by the triggers of migration 0026) ----
+
+
+def _summary_stmt(scoped: bool) -> Select:
+    """The period's months of the summary, summed: per month for the demandes created and the
+    proposals (the chart by month), over the whole period for the other kinds."""
+    im = IndicatorMonth
+    monthly = case((im.kind.in_(("created", "answer")), im.month), else_="")
+    stmt = (
+        select(monthly, im.kind, im.item, func.sum(im.n))
+        .where(im.month >= bindparam("first_month"), im.month <= bindparam("last_month"))
+        .group_by(monthly, im.kind, im.item)
+        .having(func.sum(im.n) != 0)
+    )
+    if scoped:
+        stmt = stmt.where(im.referent_id == bindparam("referent_id"))
+    return stmt
+
+
+def summary_covers(period: Period, today: date) -> bool:
+    """Whether the summary's whole months are exactly the period: it starts on the first of a
+    month and ends on the last day of a month, or today or later (nothing is dated in the future:
+    services/workflow.py refuses such an event, and every date counted is that of an event)."""
+    end = period.end
+    last_day = (end + timedelta(days=1)).month != end.month
+    return period.start.day == 1 and (last_day or end >= today)
+
+
+def _from_summary(scope: _Scope, period: Period) -> dict:
+    """The Report's period figures, read from the summary (same values as the queries below)."""
+    months = period.months
+    key = ("summary", scope.referent_id is not None)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS.setdefault(key, _summary_stmt(key[1]))
+    rows = db.session.connection().execute(
+        stmt,
+        {"referent_id": scope.referent_id, "first_month": months[0], "last_month": months[-1]},
+    )
+    by_month: dict[str, list[int]] = {}
+    answers = dict.fromkeys(ANSWER_GROUPS, 0)
+    group_of = {s: k for k, (_, statuses) in ANSWER_GROUPS.items() for s in statuses}
+    reasons: dict[str | None, list[int]] = {}
+    delays: dict[str, Counter[int]] = {"to_proposal": Counter(), "to_active": Counter()}
+    meetings: dict[int, int] = {}
+    outcomes: dict[str | None, int] = {OUTCOME_ENDED: 0, OUTCOME_NONE: 0}
+    for month, kind, item, n in rows:
+        if kind == "created":
+            by_month.setdefault(month, [0, 0])[0] += n
+        elif kind == "answer":
+            by_month.setdefault(month, [0, 0])[1] += n
+            status, _, reason = item.partition("|")
+            if status in group_of:
+                answers[group_of[status]] += n
+            if status in (PairStatus.DECLINED, PairStatus.EXPIRED):
+                code: str | None = reason or None
+                if status == PairStatus.EXPIRED and code is None:
+                    code = vocab.EXPIRY_REASON[0]
+                reasons.setdefault(code, [0, 0])[0 if status == PairStatus.DECLINED else 1] += n
+        elif kind in delays:
+            delays[kind][max(int(item), 0)] += n
+        elif kind == "meetings":
+            meetings[int(item)] = n
+        elif kind == "end":
+            outcomes[OUTCOME_ENDED] = n
+        elif kind == "none":
+            outcomes[OUTCOME_NONE] = n
+        elif kind == "outcome":
+            outcomes[item] = n
+        elif kind == "stop":
+            outcomes[OUTCOME_STOP_PREFIX + item] = n
+    created = sum(c for c, _ in by_month.values())
+    return {
+        "by_month": {k: (v[0], v[1]) for k, v in by_month.items()},
+        "answers": answers,
+        "reasons": {k: (v[0], v[1]) for k, v in reasons.items()},
+        "to_proposal": Delay(_TO_PROPOSAL, created, dict(delays["to_proposal"])),
+        "to_active": Delay(_TO_ACTIVE, created, dict(delays["to_active"])),
+        "meetings": meetings,
+        "outcomes": outcomes,
+    }
+
+
+def _from_tables(scope: _Scope) -> dict:
+    """The Report's period figures, aggregated from the tables (any period)."""
+    answers, reasons = _answers_and_reasons(scope)
+    to_proposal, to_active = _delays(scope)
+    return {
+        "by_month": _by_month(scope),
+        "answers": answers,
+        "reasons": reasons,
+        "to_proposal": to_proposal,
+        "to_active": to_active,
+        "meetings": _meetings(scope),
+        "outcomes": _outcomes(scope),
+    }
 
 
 _TERRITORY_KEYS = {
@@ -434,28 +537,29 @@ def build_report(
     referent_id: int | None,
     communes: bool = False,
     territories: bool = True,
+    today: date | None = None,
+    summary: bool = True,
 ) -> Report:
     """Every figure of the indicators page, for the whole département or one référent's caseload.
 
+    The period's figures come from the monthly summary when its months are the period (the
+    default period, whole months), from the tables otherwise (`summary=False`: always).
     The 458 communes (the map and the communes' table) only if `communes`; today's supply and
     demand by canton and EPCI only if `territories` (the main page links to them: its figures
     are those of the period).
     """
     scope = _Scope(referent_id, *period.bounds)
-    answers, reasons = _answers_and_reasons(scope)
-    to_proposal, to_active = _delays(scope)
+    today = today or datetime.now(UTC).date()
+    if summary and summary_covers(period, today):
+        figures = _from_summary(scope, period)
+    else:
+        figures = _from_tables(scope)
     tutors_live, tutors_with_pair, tutors_repeat = _tutors(scope)
     cantons, epcis, unknown = _territories(scope) if territories or communes else ([], [], None)
     return Report(
         period=period,
         whole_department=referent_id is None,
-        by_month=_by_month(scope),
-        answers=answers,
-        reasons=reasons,
-        to_proposal=to_proposal,
-        to_active=to_active,
-        meetings=_meetings(scope),
-        outcomes=_outcomes(scope),
+        **figures,
         tutors_live=tutors_live,
         tutors_with_pair=tutors_with_pair,
         tutors_repeat=tutors_repeat,
