@@ -124,6 +124,19 @@ def register_template_helpers(app: Flask) -> None:
     templating.register(app)
 
 
+# Sent with every response (a view may set its own first).
+SECURITY_HEADERS = (
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 def register_security_headers(app: Flask) -> None:
     access_log.init_app(app)
 
@@ -133,26 +146,22 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.is_secure:
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
+        # Each one unless the view set it (one pass over the response's few headers).
+        present = {key.lower() for key, _value in response.headers}
+        for key, value in SECURITY_HEADERS:
+            if key.lower() not in present:
+                response.headers.add(key, value)
+        if request.is_secure and "strict-transport-security" not in present:
+            response.headers.add("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Nothing personal may be kept by a browser or a proxy: every response to a logged-in user
         # (the home page shows their name) and every page but the anonymous home page is no-store;
         # static files carry nothing personal.
+        endpoint = request.endpoint
         if not request.path.startswith("/static/") and (
-            "_user_id" in session or request.endpoint != "main.index"
+            "_user_id" in session or endpoint != "main.index"
         ):
             response.headers["Cache-Control"] = "no-store"
-        if request.endpoint == "main.index":
+        if endpoint == "main.index":
             response.vary.add("Cookie")
         return response
 

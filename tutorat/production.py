@@ -12,9 +12,9 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -284,7 +284,7 @@ def configure_logging(app: Flask) -> None:
         environ["tutorat.endpoint"] = request.endpoint or "-"
         environ["tutorat.role"] = _role()
         incoming = request.headers.get("X-Request-Id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
         environ["tutorat.request_id"] = request_id
         response.headers.setdefault("X-Request-Id", request_id)
         return response

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from matching.types import NO_CAR_MAX_KM
 from tutorat import links, vocab
@@ -156,6 +158,91 @@ def _rome_labels(text: str) -> str:
     return with_rome_labels(text)
 
 
+# The main menu of each role: (endpoint, text), in order (templates/base.html).
+MENUS: dict[Role, tuple[tuple[str, str], ...]] = {
+    Role.MENTEE: (("mentee.home", "Accueil"), ("mentee.profile", "Mon profil")),
+    Role.TUTOR: (("tutor.home", "Accueil"), ("tutor.profile", "Mon profil")),
+    Role.REFERENT: (
+        ("referent.dashboard", "Tableau de bord"),
+        ("referent.mentees", "Mes bénéficiaires"),
+        ("referent.new_mentee", "Nouveau bénéficiaire"),
+        ("referent.letters", "Courriers"),
+        ("recruit.suggest", "Proposer un tuteur"),
+        ("indicators.home", "Indicateurs"),
+    ),
+    Role.ADMIN: (
+        ("admin.home", "Accueil"),
+        ("applications.index", "Candidatures"),
+        ("admin.beneficiaries", "Bénéficiaires"),
+        ("admin.accounts_list", "Comptes"),
+        ("admin.new_account", "Créer un compte"),
+        ("admin.emails", "Courriels"),
+        ("admin.access_log", "Journal"),
+        ("admin.erasures", "Effacements"),
+        ("indicators.home", "Indicateurs"),
+    ),
+}
+# Pages and static files every page links to (base.html), without arguments.
+SITE_ENDPOINTS = (
+    "main.index",
+    "main.about",
+    "main.accessibility",
+    "main.privacy",
+    "auth.login",
+    "auth.logout",
+    "account.settings",
+)
+SITE_STATIC = ("css/tutorat.css", "favicon.svg", "js/autocomplete.js")
+# What werkzeug leaves unquoted in a query string it builds (werkzeug.urls._urlencode).
+_QUERY_SAFE = "!$'()*,/:;?@"
+# Addresses are kept for so many script roots at most (one in any real deployment).
+_MAX_ROOTS = 4
+
+
+class SiteLinks:
+    """The addresses base.html links to on every page: URL strings, never rendered HTML.
+
+    Built by `url_for` once per application (and script root): an endpoint without arguments has
+    the same address on every request. The error pages pass their own builder (they render
+    without a URL adapter, tutorat/errorpages.py): their links are built each time.
+    """
+
+    def __init__(self, build: Callable[..., str]) -> None:
+        self.page = {endpoint: build(endpoint) for endpoint in SITE_ENDPOINTS}
+        self._report = build("main.report_problem")
+        self.static = {name: build("static", filename=name) for name in SITE_STATIC}
+        # role -> ((endpoint, url, text), ...)
+        self.menu = {
+            role: tuple((endpoint, build(endpoint), text) for endpoint, text in items)
+            for role, items in MENUS.items()
+        }
+
+    def report_problem(self, page: str | None) -> str:
+        """`url_for("main.report_problem", page=page)`: the footer's link, with this page's path."""
+        if page is None:
+            return self._report
+        return f"{self._report}?{urlencode({'page': page}, safe=_QUERY_SAFE)}"
+
+
+def site_links_for(app: Flask) -> Callable[[Callable[..., str]], SiteLinks]:
+    """`site_links(url_for)` in app's templates: the SiteLinks of that builder."""
+    built: dict[str, SiteLinks] = {}
+    standard = app.jinja_env.globals["url_for"]  # Flask's, bound to app
+
+    def site_links(build: Callable[..., str]) -> SiteLinks:
+        if build is not standard:
+            return SiteLinks(build)
+        root = request.script_root
+        found = built.get(root)
+        if found is None:
+            found = SiteLinks(build)
+            if len(built) < _MAX_ROOTS:
+                built[root] = found
+        return found
+
+    return site_links
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_fr=date_fr,
@@ -198,5 +285,6 @@ def register(app: Flask) -> None:
         ApplicationStatus=ApplicationStatus,
         APPLICATION_STATUS_LABELS=APPLICATION_STATUS_LABELS,
     )
+    app.jinja_env.globals.update(site_links=site_links_for(app))
     # Absolute links for emails, from BASE_URL only (tutorat/links.py).
     links.init_app(app)

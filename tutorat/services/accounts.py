@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, true
 
 from tutorat.extensions import db
 from tutorat.models import AccessAction, MenteeProfile, Role, TutorProfile, User
@@ -132,6 +132,16 @@ def authenticate(email: str, password: str) -> tuple[User | None, User | None]:
     return None, user
 
 
+# Flask-Login's loader runs on every request of a logged-in user: one statement, built once, that
+# reads the account only if it is active and at the session's version (cheaper than `session.get`
+# then the checks in Python; the same User object).
+_LOGGED_IN_USER = select(User).where(
+    User.id == bindparam("uid"),
+    User.session_version == bindparam("version"),
+    User.active.is_(true()),
+)
+
+
 def load_user(user_id: str) -> User | None:
     """Flask-Login loader: "id:version"; an old version (logged out everywhere) is refused."""
     try:
@@ -139,10 +149,9 @@ def load_user(user_id: str) -> User | None:
         uid, version = int(raw_id), int(raw_version)
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, uid)
-    if user is None or user.session_version != version or not user.active:
-        return None
-    return user
+    if not (0 < uid < 2**31 and -(2**31) <= version < 2**31):
+        return None  # no such account (and no integer overflow in the database)
+    return db.session.execute(_LOGGED_IN_USER, {"uid": uid, "version": version}).scalar()
 
 
 def email_taken(email: str) -> bool:
