@@ -42,6 +42,7 @@ PG_URL = os.environ.get(
 SQLITE_PATH = ROOT / "instance" / "bench" / "gers.sqlite3"
 REFERENT = "referent@example.org"
 PASSWORD = "Demo-Armagnac-2026"
+USER_AGENT = "tutorat-bench/1"  # sent by the login and by wrk, as one browser would
 TARGET_P99_MS = 100
 # A quarter of the "20 rows" reference page's req/s: the machine is shared and its speed varies
 # from one minute to the next; this ratio, measured in the same run, does not.
@@ -185,6 +186,9 @@ def login(base: str) -> str:
     """The Cookie header of a logged-in référent."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [
+        ("User-Agent", USER_AGENT)
+    ]  # the one wrk then sends (a browser keeps its own)
     html = opener.open(f"{base}/connexion").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert token, "pas de jeton CSRF sur la page de connexion"
@@ -248,7 +252,9 @@ def wrk(
     threads: int,
     page: str,
 ) -> Result:
-    env = dict(os.environ, TUTORAT_COOKIE=cookie, TUTORAT_PATHS=",".join(paths))
+    env = dict(
+        os.environ, TUTORAT_COOKIE=cookie, TUTORAT_PATHS=",".join(paths), TUTORAT_UA=USER_AGENT
+    )
     out = subprocess.run(
         [
             "wrk",

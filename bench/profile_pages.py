@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENT = "referent@example.org"
 PASSWORD = "Demo-Armagnac-2026"
 TARGET_RATIO = 0.25
+USER_AGENT = "tutorat-bench/1"  # the login's and the pages' (one browser)
 
 
 def _url(value: str) -> str:
@@ -53,12 +54,19 @@ def _quiet():
 
 
 class Caller:
-    """Calls a WSGI application with a prepared environ (the cookie of a logged-in référent)."""
+    """Calls a WSGI application with a prepared environ (the cookie of a logged-in référent).
 
-    def __init__(self, app, path: str, cookie: str = "") -> None:
+    Like a browser, it sends the login's User-Agent and keeps the session cookie the server sends
+    back (`jar`, shared by the pages of one login): the activity stamp is rewritten every 30 s
+    (tutorat/sessions.py), and a client that never took the new cookie would have every request
+    re-sign it.
+    """
+
+    def __init__(self, app, path: str, jar: dict[str, str] | None = None) -> None:
         from werkzeug.test import EnvironBuilder
 
-        headers = {"Cookie": cookie} if cookie else {}
+        self.jar = jar if jar is not None else {}
+        headers = {"User-Agent": USER_AGENT}
         builder = EnvironBuilder(path=path, base_url="http://127.0.0.1:8000", headers=headers)
         self.environ = builder.get_environ()
         builder.close()
@@ -67,10 +75,15 @@ class Caller:
 
     def _start(self, status, headers, exc_info=None):
         self.status = status
+        for name, value in headers:
+            if name == "Set-Cookie" and value.startswith("session="):
+                self.jar["cookie"] = value.split(";", 1)[0]
 
     def __call__(self) -> int:
         environ = dict(self.environ)
         environ["wsgi.input"] = io.BytesIO(b"")
+        if self.jar:
+            environ["HTTP_COOKIE"] = self.jar["cookie"]
         body = self.app(environ, self._start)
         size = 0
         try:
@@ -83,8 +96,10 @@ class Caller:
         return size
 
 
-def login(app) -> str:
+def login(app) -> dict[str, str]:
+    """The cookie jar of a logged-in référent (logged in with the User-Agent the pages send)."""
     client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     html = client.get("/connexion").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert token, "pas de jeton CSRF sur la page de connexion"
@@ -94,7 +109,7 @@ def login(app) -> str:
     )
     cookie = client.get_cookie("session")
     assert cookie is not None, "connexion refusée"
-    return f"session={cookie.value}"
+    return {"cookie": f"session={cookie.value}"}
 
 
 def add_floor_pages(app) -> None:
@@ -202,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     add_floor_pages(app)
-    cookie = login(app)
+    jar = login(app)
     pages = {
-        name: [Caller(app, p, cookie) for p in paths]
+        name: [Caller(app, p, jar) for p in paths]
         for name, paths in pick_paths(url).items()
         if paths and args.only.lower() in name.lower()
     }

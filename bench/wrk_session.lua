@@ -9,17 +9,32 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-function init(args)
-  non200 = 0
-  local cookie = os.getenv("TUTORAT_COOKIE")
-  if cookie and #cookie > 0 then
-    wrk.headers["Cookie"] = cookie
-  end
+-- Like a browser, the client keeps the session cookie the server sends back (the activity stamp
+-- is rewritten every 30 s, tutorat/sessions.py) and always sends the same User-Agent as the login
+-- (TUTORAT_UA): a client that never took the new cookie would make every request re-sign it.
+local function build_requests()
   requests_ = {}
-  local paths = os.getenv("TUTORAT_PATHS") or ""
-  for path in string.gmatch(paths, "[^,]+") do
+  for _, path in ipairs(paths_) do
     table.insert(requests_, wrk.format(nil, path))
   end
+end
+
+function init(args)
+  non200 = 0
+  cookie_ = os.getenv("TUTORAT_COOKIE") or ""
+  if #cookie_ > 0 then
+    wrk.headers["Cookie"] = cookie_
+  end
+  local agent = os.getenv("TUTORAT_UA")
+  if agent and #agent > 0 then
+    wrk.headers["User-Agent"] = agent
+  end
+  paths_ = {}
+  local paths = os.getenv("TUTORAT_PATHS") or ""
+  for path in string.gmatch(paths, "[^,]+") do
+    table.insert(paths_, path)
+  end
+  build_requests()
   position = math.random(1, math.max(#requests_, 1))
 end
 
@@ -34,6 +49,15 @@ end
 function response(status, headers, body)
   if status ~= 200 then
     non200 = non200 + 1
+  end
+  local set = headers["Set-Cookie"]
+  if set and #cookie_ > 0 then
+    local value = string.match(set, "^session=([^;]*)")
+    if value then
+      cookie_ = string.gsub(cookie_, "session=[^;]*", function() return "session=" .. value end)
+      wrk.headers["Cookie"] = cookie_
+      build_requests()
+    end
   end
 end
 
