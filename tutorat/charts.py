@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -61,8 +62,14 @@ def number(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
 
+@lru_cache(maxsize=4096)
+def _escaped(text: str) -> str:
+    return str(escape(text))
+
+
 def _e(text: object) -> str:
-    return str(escape(str(text)))
+    """`text` escaped for SVG (the charts' few labels repeat: each escaped once per process)."""
+    return _escaped(str(text))
 
 
 def _f(value: float) -> str:
@@ -204,10 +211,10 @@ def bar_chart(
             w = plot_w * v / max_value
             parts.append(
                 f'<rect x="{pad}" y="{_f(y)}" width="{_f(w)}" height="{bar_h}" fill="{s.colour}">'
-                f"<title>{_e(category)} — {_e(s.label.lower())} : {_e(number(v))}</title></rect>"
+                f"<title>{_e(category)} — {_e(s.label.lower())} : {number(v)}</title></rect>"
             )
             parts.append(
-                f'<text x="{_f(pad + w + 5)}" y="{_f(y + bar_h - 3)}" font-size="13">{_e(number(v))}</text>'
+                f'<text x="{_f(pad + w + 5)}" y="{_f(y + bar_h - 3)}" font-size="13">{number(v)}</text>'
             )
             y += bar_h + bar_gap
         y += group_gap
@@ -245,7 +252,7 @@ def _y_axis(ticks: Sequence[float], left: float, right: float, y_of) -> list[str
             f'<line x1="{_f(left)}" y1="{_f(y)}" x2="{_f(right)}" y2="{_f(y)}" stroke="{colour}" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" font-size="12" fill="{MUTED}">{_e(number(t))}</text>'
+            f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" font-size="12" fill="{MUTED}">{number(t)}</text>'
         )
     return parts
 
@@ -292,10 +299,10 @@ def column_chart(
             label = category.replace("\n", " ")
             parts.append(
                 f'<rect x="{_f(x + 1)}" y="{_f(y)}" width="{_f(col_w - 2)}" height="{_f(bottom - y)}" '
-                f'fill="{s.colour}"><title>{_e(label)} — {_e(s.label.lower())} : {_e(number(v))}</title></rect>'
+                f'fill="{s.colour}"><title>{_e(label)} — {_e(s.label.lower())} : {number(v)}</title></rect>'
             )
             parts.append(
-                f'<text x="{_f(x + col_w / 2)}" y="{_f(y - 4)}" text-anchor="middle" font-size="12">{_e(number(v))}</text>'
+                f'<text x="{_f(x + col_w / 2)}" y="{_f(y - 4)}" text-anchor="middle" font-size="12">{number(v)}</text>'
             )
     parts += _x_labels(categories, centres, bottom + 17)
     head = _open(
@@ -350,7 +357,7 @@ def line_chart(
         for x, v, label in zip(xs, s.values, x_labels, strict=True):
             parts.append(
                 f"<g>{_marker(MARKERS[k % len(MARKERS)], x, y_of(v), s.colour)}"
-                f"<title>{_e(label.replace(chr(10), ' '))} — {_e(s.label.lower())} : {_e(number(v))}</title></g>"
+                f"<title>{_e(label.replace(chr(10), ' '))} — {_e(s.label.lower())} : {number(v)}</title></g>"
             )
     every = max(1, math.ceil(n / max(1, int((right - left) / 44))))
     parts += _x_labels(x_labels, xs, bottom + 17, every)
@@ -471,7 +478,7 @@ def dot_map(
         r = radius(n)
         parts.append(
             f'<circle cx="{_f(sx + r)}" cy="{_f(base - r)}" r="{_f(r)}" fill="none" stroke="{MUTED}" stroke-width="1.2"/>'
-            f'<text x="{_f(sx + 2 * r + 4)}" y="{_f(base - 2)}" font-size="13">{_e(number(n))}</text>'
+            f'<text x="{_f(sx + 2 * r + 4)}" y="{_f(base - 2)}" font-size="13">{number(n)}</text>'
         )
         sx += 2 * r + 12 + _text_width(number(n), 13)
     height = base + 8

@@ -76,6 +76,7 @@ def _charts(report: Report) -> dict[str, Markup]:
     outcomes = report.outcome_rows()
     meetings = report.meeting_rows()
     answers = report.table("reponses").rows
+    to_proposal, to_active = report.to_proposal.buckets(), report.to_active.buckets()
     return {
         "mois": charts.line_chart(
             "graphique-mois",
@@ -99,16 +100,14 @@ def _charts(report: Report) -> dict[str, Markup]:
             "Délai entre la demande et la première proposition, puis le binôme actif",
             delay_labels,
             [
-                charts.Series("Première proposition", report.to_proposal.buckets(), charts.BLUE),
-                charts.Series("Binôme actif", report.to_active.buckets(), charts.GREEN),
+                charts.Series("Première proposition", to_proposal, charts.BLUE),
+                charts.Series("Binôme actif", to_active, charts.GREEN),
             ],
             desc=charts.describe(
                 [b[2] for b in DELAY_BUCKETS],
                 [
-                    charts.Series(
-                        "Demandes arrivées à la première proposition", report.to_proposal.buckets()
-                    ),
-                    charts.Series("Demandes arrivées au binôme actif", report.to_active.buckets()),
+                    charts.Series("Demandes arrivées à la première proposition", to_proposal),
+                    charts.Series("Demandes arrivées au binôme actif", to_active),
                 ],
             ),
         ),
