@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, union_all
 
 from matching.search import SearchIndex, commune_index, gendered_forms, title_index
 from tutorat.extensions import db
@@ -261,34 +261,31 @@ def metier_labels(codes: list[str]) -> dict[str, str]:
     return dict(db.session.execute(_METIER_LABELS, {"codes": list(codes)}).all())
 
 
-_KNOWN_CODES = {
-    1: (
-        RomeGrandDomaine,
-        select(RomeGrandDomaine.code).where(
-            RomeGrandDomaine.code.in_(bindparam("codes", expanding=True))
-        ),
-    ),
-    3: (
-        RomeDomaine,
-        select(RomeDomaine.code).where(RomeDomaine.code.in_(bindparam("codes", expanding=True))),
-    ),
-    5: (
-        RomeMetier,
-        select(RomeMetier.code).where(RomeMetier.code.in_(bindparam("codes", expanding=True))),
-    ),
-}
+# Built once: the codes given that exist in the ROME repertory, at any level, with their labels.
+_CODE_LABELS = union_all(
+    *(
+        select(model.code, model.label).where(model.code.in_(bindparam("codes", expanding=True)))
+        for model in (RomeGrandDomaine, RomeDomaine, RomeMetier)
+    )
+)
 
 
-def unknown_rome_codes(codes: list[str]) -> list[str]:
+def rome_code_labels(codes: list[str]) -> dict[str, str]:
+    """The codes of `codes` that are in the ROME repertory (a métier, domaine or grand domaine),
+    with their labels, in one query (none for no code)."""
+    if not codes:
+        return {}
+    return dict(db.session.execute(_CODE_LABELS, {"codes": sorted(set(codes))}).all())
+
+
+def unknown_rome_codes(codes: list[str], known: dict[str, str] | None = None) -> list[str]:
     """The codes that are not in the ROME repertory (a métier, domaine or grand domaine), in order.
 
     `matching` checks only the form of a code (K, K13, K1302): the application checks, before any
-    score is computed, that each one exists (one query per length of code given)."""
-    known: set[str] = set()
-    for length, (_model, stmt) in _KNOWN_CODES.items():
-        wanted = sorted({c for c in codes if len(c) == length})
-        if wanted:
-            known.update(db.session.scalars(stmt, {"codes": wanted}))
+    score is computed, that each one exists. `known`: `rome_code_labels` of these codes, when the
+    caller read it already (a demande page shows the labels too: one query for both)."""
+    if known is None:
+        known = rome_code_labels(codes)
     return [c for c in codes if c not in known]
 
 

@@ -264,6 +264,38 @@ class Place(Protocol):
     population: int
 
 
+@dataclass(frozen=True, slots=True)
+class RowText:
+    """A ranked tutor's explanation as the demande page prints it, in plain text: formatted once,
+    with the ranked list it belongs to (kept with the pool, and gone with it), not at each page."""
+
+    reasons: tuple[str, ...]  # matching's sentences, their ROME codes named
+    points: str  # « Distance 87/100, Métier 100/100, … »
+    distance_km: str  # « 12,3 »
+    limit: str  # « (à distance) » or « (≤ 30 km) »
+    metier: str  # the shared ROME level, or « Aucun point commun »
+    common_slots: int | str  # how many common moments, or « aucun »
+
+
+def _percent(value: float) -> int:
+    return int(round(value * 100, 0))  # as Jinja's `round|int` did
+
+
+def row_text(explanation) -> RowText:
+    """`explanation` (a `matching.Explanation`) as the demande page's table prints it."""
+    level = explanation.rome_level
+    return RowText(
+        tuple(reference.with_rome_labels(reason) for reason in explanation.reasons),
+        ", ".join(
+            f"{part.label} {_percent(part.value)}/100" for part in explanation.parts.values()
+        ),
+        f"{explanation.distance_km:.1f}".replace(".", ","),
+        "(à distance)" if explanation.remote else f"(≤ {int(round(explanation.limit_km, 0))} km)",
+        vocab.ROME_LEVELS.get(level, "Aucun point commun") if level else "Aucun point commun",
+        len(explanation.common_slot_labels) or "aucun",
+    )
+
+
 @dataclass
 class Candidate:
     rank: int
@@ -273,6 +305,7 @@ class Candidate:
     capacity: int
     explanation: Any  # matching.Explanation
     meeting_place: str
+    text: RowText
     score: float = field(init=False)
     percent: int = field(init=False)  # read several times by each row of the page
 
@@ -281,14 +314,18 @@ class Candidate:
         self.percent = round(self.score * 100)
 
 
-def _mentee_for(request: TutoringRequest) -> tuple[MenteeProfile, Commune]:
+def _mentee_for(
+    request: TutoringRequest, known: dict[str, str] | None = None
+) -> tuple[MenteeProfile, Commune]:
+    """The mentee's profile and commune, checked for ranking. `known`: the ROME labels of the
+    profile's codes (`reference.rome_code_labels`), when the caller read them already."""
     profile = db.session.get(MenteeProfile, request.mentee_id)
     if profile is None or not profile.is_complete or profile.commune is None:
         raise DomainError(
             "Le profil de ce bénéficiaire est incomplet (commune, métier visé et disponibilités) : "
             "complétez-le pour voir les tuteurs proposés."
         )
-    unknown = reference.unknown_rome_codes(profile.metier_codes)
+    unknown = reference.unknown_rome_codes(profile.metier_codes, known)
     if unknown:
         raise DomainError(
             "Le métier visé de ce bénéficiaire porte un code inconnu du répertoire ROME ("
@@ -512,15 +549,20 @@ def tutor_pool(now: datetime | None = None) -> TutorPool:
     return _tutor_pool(token, now or datetime.now(UTC))
 
 
-def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] = frozenset()):
+def _ranking(
+    request: TutoringRequest,
+    k: int | None,
+    declined: frozenset[int] = frozenset(),
+    known: dict[str, str] | None = None,
+):
     """The pool, the mentee's commune, `request`'s ranked list (computed if new) and the
     mentee's values.
 
     `declined`: the tutors who declined this demande, never ranked for it again. The ranked list
-    is ``(top, feasible, explanations, below)``: ``below``, the pool's tutors left out because
+    is ``(top, feasible, explanations, below, texts)``: ``below``, the pool's tutors left out because
     their score is under the minimum the administration set (none when it set none)."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
-    profile, commune = _mentee_for(request)
+    profile, commune = _mentee_for(request, known)
     now = datetime.now(UTC)
     # The token is read before the tutors, so a kept pool is never labelled newer than its data.
     token, weights_value, min_score = _pool_settings()
@@ -541,13 +583,13 @@ def _ranking(request: TutoringRequest, k: int | None, declined: frozenset[int] =
 
 
 def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candidate], int]:
-    top, feasible, explanations, _below = ranked
+    top, feasible, explanations, _below, texts = ranked
     if not top:
         return [], feasible
     rows = db.session.execute(_CANDIDATE_ROWS, {"ids": [pool.ids[i] for i, _ in top]}).all()
     by_id = {row.user_id: row for row in rows}
     out: list[Candidate] = []
-    for (index, _score), explanation in zip(top, explanations, strict=True):
+    for (index, _score), explanation, text in zip(top, explanations, texts, strict=True):
         row = by_id.get(pool.ids[index])
         if row is None:  # removed since the token was read
             continue
@@ -561,6 +603,7 @@ def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candida
                 explanation,
                 # No meeting place for a pair that can only meet at a distance.
                 "" if explanation.remote else _meeting_place(pool, commune, row),
+                text,
             )
         )
     return out, feasible
@@ -590,7 +633,7 @@ def shown_candidates(request: TutoringRequest) -> list[dict[str, Any]]:
     )
     if ranked is None:
         return []
-    top, _feasible, explanations, _below = ranked
+    top, _feasible, explanations, _below, _texts = ranked
     return [
         {
             "tutor_id": pool.ids[index],
@@ -623,7 +666,8 @@ def _rank(
     min_score: float | None = None,
 ):
     """The k best tutors of the pool for `mentee`, how many are feasible, each one's explanation,
-    and the pool positions of the feasible tutors left out for a score under `min_score`."""
+    the pool positions of the feasible tutors left out for a score under `min_score`, and each
+    explanation as the demande page prints it (`RowText`, formatted here once)."""
     assert pool.index is not None
     excluded = _excluded(pool, mentee_id, declined)
     columns = pool.index.candidate_columns(mentee)
@@ -643,7 +687,8 @@ def _rank(
         if i not in excluded and (min_score is None or score >= min_score)
     ][:k]
     explanations = [matching.explain(mentee, pool.values[i], weights) for i, _ in top]
-    return top, int(feasible_mask.sum()), explanations, below
+    texts = [row_text(e) for e in explanations]
+    return top, int(feasible_mask.sum()), explanations, below, texts
 
 
 def explain_pair(request: TutoringRequest, tutor_id: int) -> tuple[Any, Commune, Commune]:
@@ -1075,13 +1120,17 @@ def left_out_for(request: TutoringRequest, declined: dict[int, Declined]) -> tup
 
 
 def request_overview(
-    request: TutoringRequest, k: int | None, declined: dict[int, Declined]
+    request: TutoringRequest,
+    k: int | None,
+    declined: dict[int, Declined],
+    known: dict[str, str] | None = None,
 ) -> tuple[list[Candidate], int, Overview]:
     """A demande page's ranked tutors, how many are feasible, and who was left out: the groups and
     their counts, and the diagnosis when few are ranked, without the people (one pool read; the
-    people are on their own page, `left_out_for`)."""
+    people are on their own page, `left_out_for`). `known`: the ROME labels of the mentee's codes,
+    read by the page (`reference.rome_code_labels`)."""
     now = datetime.now(UTC)
-    pool, commune, ranked, mentee = _ranking(request, k, frozenset(declined))
+    pool, commune, ranked, mentee = _ranking(request, k, frozenset(declined), known)
     candidates, feasible = _candidates(pool, commune, ranked) if ranked is not None else ([], 0)
     return (
         candidates,

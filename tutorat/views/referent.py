@@ -85,7 +85,7 @@ from tutorat.services import letters as letter_service
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import Conflict, DomainError
-from tutorat.services.reference import metier_labels
+from tutorat.services.reference import metier_labels, rome_code_labels
 from tutorat.templating import PARIS, date_fr, date_short
 from tutorat.views._helpers import handle_post, success
 
@@ -371,12 +371,15 @@ def _request_page(
     searched, found = None, []
     unmatched = tutoring_request.status in UNMATCHED_REQUEST_STATUSES
     pairs = db.session.execute(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
+    profile = tutoring_request.mentee.require_mentee_profile()
+    # The ROME labels of the profile's codes, read once: shown, and checked before the ranking.
+    rome = rome_code_labels(profile.metier_codes)
     declined: dict = {}
     if unmatched:
         declined = suggestions.declined_among(pairs)
         try:
             candidates, feasible, overview = suggestions.request_overview(
-                tutoring_request, shown_max, declined
+                tutoring_request, shown_max, declined, rome
             )
         except DomainError as exc:
             error = exc.message
@@ -388,7 +391,6 @@ def _request_page(
                 flash(exc.message, "error")
                 status = 400
     events = db.session.connection().execute(_REQUEST_EVENTS, {"id": tutoring_request.id}).all()
-    profile = tutoring_request.mentee.require_mentee_profile()
     return render_template(
         "referent/request.html",
         tutoring_request=tutoring_request,
@@ -405,7 +407,8 @@ def _request_page(
         # Forms are built only to show their errors: the page writes its few fields itself.
         outside_form=outside_form,
         wait_form=wait_form,
-        metiers=metier_labels(profile.metier_codes),
+        # Métiers only (what `metier_labels` gives the other pages).
+        metiers={code: label for code, label in rome.items() if len(code) == 5},
         reason_labels=matching.LEFT_OUT_REASONS,
         unmatched=unmatched,
         declined_ids=set(declined),
