@@ -275,7 +275,8 @@ def rome_code_labels(codes: list[str]) -> dict[str, str]:
     with their labels, in one query (none for no code)."""
     if not codes:
         return {}
-    return dict(db.session.execute(_CODE_LABELS, {"codes": sorted(set(codes))}).all())
+    # Core rows on the session's connection: no ORM work for reference data.
+    return dict(db.session.connection().execute(_CODE_LABELS, {"codes": sorted(set(codes))}).all())
 
 
 def unknown_rome_codes(codes: list[str], known: dict[str, str] | None = None) -> list[str]:

@@ -376,6 +376,17 @@ class _Roster:
         self.incomplete = np.flatnonzero(~np.array(self.complete, dtype=np.bool_))
 
 
+@dataclass(frozen=True, slots=True)
+class PoolPlace:
+    """A pool tutor's commune, as the meeting place and the demande page need it (a `Place`)."""
+
+    code_insee: str
+    nom: str
+    latitude: float
+    longitude: float
+    population: int
+
+
 @dataclass(frozen=True)
 class TutorPool:
     """The available tutors as `matching` values, in index order, with their index."""
@@ -386,6 +397,12 @@ class TutorPool:
     position: dict[int, int]
     # A resting tutor becomes available when their rest ends, without any write: rebuild then.
     valid_until: datetime | None
+    # What a demande page shows of each tutor, in index order: name, commune, places used and
+    # capacity. Read with the tutors, from the same tables (their triggers change the token), so a
+    # ranked list needs no query for its names.
+    people: list[tuple[CandidateTutor, PoolPlace, int, int]] = field(
+        default_factory=list, compare=False, repr=False
+    )
     # Ranked lists already computed from this pool: (mentee values, weights, k) → (top, feasible).
     # Pure functions of their key and of the pool, so they live and die with it.
     ranked: dict = field(default_factory=dict, compare=False, repr=False)
@@ -433,6 +450,12 @@ def _build_pool(now: datetime) -> TutorPool:
             TutorProfile.unavailable_until,
             Commune.latitude,
             Commune.longitude,
+            User.first_name,
+            User.last_name,
+            User.email,
+            Commune.code_insee,
+            Commune.nom,
+            Commune.population,
         )
         .join(User, User.id == TutorProfile.user_id)
         .join(Commune, Commune.code_insee == TutorProfile.commune_code)
@@ -441,6 +464,7 @@ def _build_pool(now: datetime) -> TutorPool:
     )
     ids: list[int] = []
     values: list[matching.Tutor] = []
+    people: list[tuple[CandidateTutor, PoolPlace, int, int]] = []
     valid_until: datetime | None = None
     for (
         uid,
@@ -457,6 +481,12 @@ def _build_pool(now: datetime) -> TutorPool:
         unavailable_until,
         lat,
         lon,
+        first_name,
+        last_name,
+        email,
+        code_insee,
+        nom,
+        population,
     ) in db.session.execute(stmt):
         # Resting after a binôme, or unavailable by the tutor's own choice: back when it ends.
         rest_until = max(
@@ -482,8 +512,16 @@ def _build_pool(now: datetime) -> TutorPool:
                 last_asked=_timestamp(last_asked),
             )
         )
+        people.append(
+            (
+                CandidateTutor(uid, first_name, last_name, email),
+                PoolPlace(code_insee, nom, lat, lon, population),
+                used,
+                capacity,
+            )
+        )
     index = matching.TutorIndex(values) if values else None
-    return TutorPool(ids, values, index, {uid: i for i, uid in enumerate(ids)}, valid_until)
+    return TutorPool(ids, values, index, {uid: i for i, uid in enumerate(ids)}, valid_until, people)
 
 
 # The statements a demande page runs, built once (building one and its cache key costs more than
@@ -493,26 +531,11 @@ _TOKEN_AND_WEIGHTS = select(
     select(Setting.value).where(Setting.key == "weights").scalar_subquery().label("weights"),
     select(Setting.value).where(Setting.key == MIN_SCORE_KEY).scalar_subquery().label("min_score"),
 )
-# The ranked tutors' names, places and communes as plain rows (no ORM objects: ten of them, with
-# their profiles and communes, cost more to build than the query).
-_CANDIDATE_ROWS = (
-    select(
-        TutorProfile.user_id,
-        User.first_name,
-        User.last_name,
-        User.email,
-        TutorProfile.capacity,
-        TutorProfile.places_used,
-        Commune.code_insee,
-        Commune.nom,
-        Commune.latitude,
-        Commune.longitude,
-        Commune.population,
-    )
-    .join(User, User.id == TutorProfile.user_id)
-    .join(Commune, Commune.code_insee == TutorProfile.commune_code)
-    .where(TutorProfile.user_id.in_(bindparam("ids", expanding=True)))
-)
+
+
+def _read(stmt, params: dict | None = None):
+    """Run a statement of plain columns on the session's connection: Core rows, no ORM loading."""
+    return db.session.connection().execute(stmt, params)
 
 
 def _pool_token_and_weights() -> tuple[str | None, Any]:
@@ -523,7 +546,11 @@ def _pool_token_and_weights() -> tuple[str | None, Any]:
 
 def _pool_settings() -> tuple[str | None, Any, float | None]:
     """The pool's version token, the scoring weights and the minimum score, in one query."""
-    row = db.session.execute(_TOKEN_AND_WEIGHTS).one()
+    session = db.session
+    # Core rows on the session's connection (no ORM work), unless ORM changes wait to be flushed:
+    # their triggers change the token, so they are flushed first, as `session.execute` does.
+    run = session.execute if session.new or session.dirty or session.deleted else _read
+    row = run(_TOKEN_AND_WEIGHTS).one()
     return row.token, row.weights, _min_score_from(row.min_score)
 
 
@@ -584,25 +611,22 @@ def _ranking(
 
 def _candidates(pool: TutorPool, commune: Commune, ranked) -> tuple[list[Candidate], int]:
     top, feasible, explanations, _below, texts = ranked
-    if not top:
-        return [], feasible
-    rows = db.session.execute(_CANDIDATE_ROWS, {"ids": [pool.ids[i] for i, _ in top]}).all()
-    by_id = {row.user_id: row for row in rows}
     out: list[Candidate] = []
-    for (index, _score), explanation, text in zip(top, explanations, texts, strict=True):
-        row = by_id.get(pool.ids[index])
-        if row is None:  # removed since the token was read
-            continue
+    # Names and places come with the pool (no query): its token covers their tables.
+    for rank, ((index, _score), explanation, text) in enumerate(
+        zip(top, explanations, texts, strict=True), start=1
+    ):
+        tutor, place, used, capacity = pool.people[index]
         out.append(
             Candidate(
-                len(out) + 1,
-                CandidateTutor(row.user_id, row.first_name, row.last_name, row.email),
-                row,
-                row.capacity - row.places_used,
-                row.capacity,
+                rank,
+                tutor,
+                place,
+                capacity - used,
+                capacity,
                 explanation,
                 # No meeting place for a pair that can only meet at a distance.
-                "" if explanation.remote else _meeting_place(pool, commune, row),
+                "" if explanation.remote else _meeting_place(pool, commune, place),
                 text,
             )
         )

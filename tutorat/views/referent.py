@@ -251,6 +251,13 @@ _REQUEST_PEOPLE = (
     .joinedload(MenteeProfile.commune),
     joinedload(TutoringRequest.created_by),
 )
+# The demande with what its page shows of the mentee, in the référent's caseload (the access check
+# of `visible_requests`, written once in `in_caseload`), built once.
+_REQUEST_PAGE = (
+    in_caseload(select(TutoringRequest), TutoringRequest.mentee_id, bindparam("referent_id"))
+    .where(TutoringRequest.id == bindparam("id"))
+    .options(*_REQUEST_PEOPLE)
+)
 # A demande's proposals as plain rows, with their tutor's name and whether they were made outside
 # the ranking (read from the explanation kept with each).
 _REQUEST_PAIRS = (
@@ -370,7 +377,7 @@ def _request_page(
     feasible, error, overview = 0, None, None
     searched, found = None, []
     unmatched = tutoring_request.status in UNMATCHED_REQUEST_STATUSES
-    pairs = db.session.execute(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
+    pairs = db.session.connection().execute(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
     profile = tutoring_request.mentee.require_mentee_profile()
     # The ROME labels of the profile's codes, read once: shown, and checked before the ranking.
     rome = rome_code_labels(profile.metier_codes)
@@ -416,21 +423,24 @@ def _request_page(
     ), status
 
 
+def _request_or_404(request_id: int) -> TutoringRequest:
+    """The demande `request_id` of the current référent's caseload, with its mentee, or 404."""
+    found = db.session.scalars(
+        _REQUEST_PAGE, {"id": request_id, "referent_id": current_user.id}
+    ).first()
+    return found_or_404(found, found.mentee_id if found is not None else None)
+
+
 @bp.get("/demandes/<int:request_id>")
 def request_detail(request_id: int):
-    tutoring_request = get_or_404(
-        visible_requests, TutoringRequest, request_id, options=_REQUEST_PEOPLE
-    )
-    return _request_page(tutoring_request)
+    return _request_page(_request_or_404(request_id))
 
 
 @bp.get("/demandes/<int:request_id>/ecartes")
 def request_left_out(request_id: int):
     """The tutors left out of a demande's ranking, with the closest people of each reason: on their
     own page, so that the demande's page stays light (it shows the reasons and their counts)."""
-    tutoring_request = get_or_404(
-        visible_requests, TutoringRequest, request_id, options=_REQUEST_PEOPLE
-    )
+    tutoring_request = _request_or_404(request_id)
     if tutoring_request.status not in UNMATCHED_REQUEST_STATUSES:
         flash(
             "Cette demande a déjà un binôme : il n'y a plus de classement ni de tuteurs écartés.",
