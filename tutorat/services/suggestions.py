@@ -320,7 +320,15 @@ def _mentee_for(
     """The mentee's profile and commune, checked for ranking. `known`: the ROME labels of the
     profile's codes (`reference.rome_code_labels`), when the caller read them already."""
     profile = db.session.get(MenteeProfile, request.mentee_id)
-    if profile is None or not profile.is_complete or profile.commune is None:
+    return checked_mentee(profile, profile.commune if profile is not None else None, known)
+
+
+def checked_mentee(profile: Any, commune: Any, known: dict[str, str] | None = None) -> tuple:
+    """`profile` and `commune` if a ranking can be made for them, else the DomainError that says
+    what to complete. `profile`: a `MenteeProfile`, or a row of its columns with its properties
+    (`metier_codes`, `obstacle_codes`, `is_complete`); `commune`: a `Commune` or a row (latitude,
+    longitude)."""
+    if profile is None or not profile.is_complete or commune is None:
         raise DomainError(
             "Le profil de ce bénéficiaire est incomplet (commune, métier visé et disponibilités) : "
             "complétez-le pour voir les tuteurs proposés."
@@ -333,7 +341,7 @@ def _mentee_for(
             + ") : choisissez de nouveau son métier visé dans son profil pour voir les tuteurs "
             "proposés."
         )
-    return profile, profile.commune
+    return profile, commune
 
 
 @dataclass
@@ -577,19 +585,24 @@ def tutor_pool(now: datetime | None = None) -> TutorPool:
 
 
 def _ranking(
-    request: TutoringRequest,
+    request: Any,
     k: int | None,
     declined: frozenset[int] = frozenset(),
     known: dict[str, str] | None = None,
+    facts: tuple[Any, Any] | None = None,
 ):
     """The pool, the mentee's commune, `request`'s ranked list (computed if new) and the
-    mentee's values.
+    mentee's values. `facts`: the mentee's profile and commune already read by the caller (rows
+    will do, see `checked_mentee`); else they are read.
 
     `declined`: the tutors who declined this demande, never ranked for it again. The ranked list
     is ``(top, feasible, explanations, below, texts)``: ``below``, the pool's tutors left out because
     their score is under the minimum the administration set (none when it set none)."""
     k = k or current_app.config["CANDIDATES_SHOWN"]
-    profile, commune = _mentee_for(request, known)
+    if facts is None:
+        profile, commune = _mentee_for(request, known)
+    else:
+        profile, commune = checked_mentee(*facts, known)
     now = datetime.now(UTC)
     # The token is read before the tutors, so a kept pool is never labelled newer than its data.
     token, weights_value, min_score = _pool_settings()
@@ -1131,11 +1144,14 @@ _PENDING_OF = select(Pair.tutor_id, Pair.proposed_at).where(
 )
 
 
-def left_out_for(request: TutoringRequest, declined: dict[int, Declined]) -> tuple[int, Overview]:
+def left_out_for(
+    request: Any, declined: dict[int, Declined], facts: tuple[Any, Any] | None = None
+) -> tuple[int, Overview]:
     """How many tutors are ranked for `request`, and those left out, grouped by reason, with the
     closest people of each group and their reasons in French (the « Tuteurs écartés » page); when
-    fewer than FEW_CANDIDATES are ranked, what change to the mentee's profile would bring more."""
-    pool, _commune, ranked, mentee = _ranking(request, None, frozenset(declined))
+    fewer than FEW_CANDIDATES are ranked, what change to the mentee's profile would bring more.
+    `request`: a demande or a row with its `mentee_id`; `facts`: as for `_ranking`."""
+    pool, _commune, ranked, mentee = _ranking(request, None, frozenset(declined), facts=facts)
     feasible = ranked[1] if ranked is not None else 0
     below = ranked[3] if ranked is not None else ()
     return feasible, _left_out(
@@ -1144,17 +1160,19 @@ def left_out_for(request: TutoringRequest, declined: dict[int, Declined]) -> tup
 
 
 def request_overview(
-    request: TutoringRequest,
+    request: Any,
     k: int | None,
     declined: dict[int, Declined],
     known: dict[str, str] | None = None,
+    facts: tuple[Any, Any] | None = None,
 ) -> tuple[list[Candidate], int, Overview]:
     """A demande page's ranked tutors, how many are feasible, and who was left out: the groups and
     their counts, and the diagnosis when few are ranked, without the people (one pool read; the
     people are on their own page, `left_out_for`). `known`: the ROME labels of the mentee's codes,
-    read by the page (`reference.rome_code_labels`)."""
+    read by the page (`reference.rome_code_labels`); `request`, `facts`: as for `_ranking` (a
+    row of the demande with its `mentee_id`, and rows of the profile and commune will do)."""
     now = datetime.now(UTC)
-    pool, commune, ranked, mentee = _ranking(request, k, frozenset(declined), known)
+    pool, commune, ranked, mentee = _ranking(request, k, frozenset(declined), known, facts)
     candidates, feasible = _candidates(pool, commune, ranked) if ranked is not None else ([], 0)
     return (
         candidates,

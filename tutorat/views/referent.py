@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased, defer, joinedload
+from sqlalchemy.orm import aliased, defer
 
 import matching
 from tutorat.extensions import db
@@ -244,20 +244,105 @@ def dashboard():
 # The demande and binôme pages' statements are built once, the ids bound at each request: building a
 # statement with its loader options, and its cache key, costs more than running it
 # (bench/README.md, "Pages web").
-# What the demande page shows of the mentee, read with the demande (get_or_404's options).
-_REQUEST_PEOPLE = (
-    joinedload(TutoringRequest.mentee)
-    .joinedload(User.mentee_profile)
-    .joinedload(MenteeProfile.commune),
-    joinedload(TutoringRequest.created_by),
-)
-# The demande with what its page shows of the mentee, in the référent's caseload (the access check
-# of `visible_requests`, written once in `in_caseload`), built once.
-_REQUEST_PAGE = (
-    in_caseload(select(TutoringRequest), TutoringRequest.mentee_id, bindparam("referent_id"))
+
+
+class _Row:
+    """Columns of one row as attributes, with the properties of the model they come from (the
+    demande page reads rows, not ORM objects; the properties are the models' own)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+class _PersonRow(_Row):
+    full_name = User.full_name
+
+
+class _RequestRow(_Row):
+    status_label = TutoringRequest.status_label
+    topic_codes = TutoringRequest.topic_codes
+    mode_codes = TutoringRequest.mode_codes
+
+
+class _ProfileRow(_Row):
+    metier_codes = MenteeProfile.metier_codes
+    metier_titles = MenteeProfile.metier_titles
+    obstacle_codes = MenteeProfile.obstacle_codes
+    is_complete = MenteeProfile.is_complete
+
+
+class _CommuneRow(_Row):
+    label = Commune.label
+
+
+_creator = aliased(User, name="creator")
+_REQUEST_COLUMNS = {
+    "request": (
+        TutoringRequest.id,
+        TutoringRequest.mentee_id,
+        TutoringRequest.created_by_id,
+        TutoringRequest.status,
+        TutoringRequest.topics,
+        TutoringRequest.meeting_modes,
+        TutoringRequest.message,
+        TutoringRequest.constraints,
+        TutoringRequest.created_at,
+    ),
+    "mentee": (User.id, User.first_name, User.last_name),
+    "creator": (_creator.id, _creator.first_name, _creator.last_name),
+    "profile": (
+        MenteeProfile.user_id,
+        MenteeProfile.commune_code,
+        MenteeProfile.target_metiers,
+        MenteeProfile.target_titles,
+        MenteeProfile.availability,
+        MenteeProfile.max_km,
+        MenteeProfile.has_car,
+        MenteeProfile.remote_ok,
+        MenteeProfile.obstacles,
+    ),
+    "commune": (
+        Commune.code_insee,
+        Commune.nom,
+        Commune.codes_postaux,
+        Commune.latitude,
+        Commune.longitude,
+        Commune.population,
+    ),
+}
+# The demande page's one row: the demande, its mentee, her profile and commune, who made it, in
+# the référent's caseload (the access check of `visible_requests`, written once in `in_caseload`,
+# which joins the profile), built once. Plain columns: no ORM objects to build.
+_REQUEST_ROW = (
+    in_caseload(
+        select(
+            *(
+                column.label(f"{part}__{column.key}")
+                for part, columns in _REQUEST_COLUMNS.items()
+                for column in columns
+            )
+        ),
+        TutoringRequest.mentee_id,
+        bindparam("referent_id"),
+    )
+    .join(User, User.id == TutoringRequest.mentee_id)
+    .join(_creator, _creator.id == TutoringRequest.created_by_id)
+    .outerjoin(Commune, Commune.code_insee == MenteeProfile.commune_code)
     .where(TutoringRequest.id == bindparam("id"))
-    .options(*_REQUEST_PEOPLE)
 )
+# Each part's class, column names and place in the row.
+_ROW_PARTS: list[tuple[str, type[_Row], list[str], int, int]] = []
+_start = 0
+for _part, _class in (
+    ("request", _RequestRow),
+    ("mentee", _PersonRow),
+    ("creator", _PersonRow),
+    ("profile", _ProfileRow),
+    ("commune", _CommuneRow),
+):
+    _keys = [c.key for c in _REQUEST_COLUMNS[_part]]
+    _ROW_PARTS.append((_part, _class, _keys, _start, _start + len(_keys)))
+    _start += len(_keys)
 # A demande's proposals as plain rows, with their tutor's name and whether they were made outside
 # the ranking (read from the explanation kept with each).
 _REQUEST_PAIRS = (
@@ -356,12 +441,13 @@ CANDIDATES_MAX = 100
 
 
 def _request_page(
-    tutoring_request: TutoringRequest,
+    request_id: int,
     status: int = 200,
     propose_form=None,
     outside_form=None,
     wait_form=None,
 ):
+    tutoring_request = _request_or_404(request_id)
     shown_max = current_app.config["CANDIDATES_SHOWN"]
     raw = request.args.get("nombre", "")
     if raw:
@@ -378,7 +464,7 @@ def _request_page(
     searched, found = None, []
     unmatched = tutoring_request.status in UNMATCHED_REQUEST_STATUSES
     pairs = db.session.connection().execute(_REQUEST_PAIRS, {"id": tutoring_request.id}).all()
-    profile = tutoring_request.mentee.require_mentee_profile()
+    profile = tutoring_request.profile
     # The ROME labels of the profile's codes, read once: shown, and checked before the ranking.
     rome = rome_code_labels(profile.metier_codes)
     declined: dict = {}
@@ -386,7 +472,7 @@ def _request_page(
         declined = suggestions.declined_among(pairs)
         try:
             candidates, feasible, overview = suggestions.request_overview(
-                tutoring_request, shown_max, declined, rome
+                tutoring_request, shown_max, declined, rome, (profile, profile.commune)
             )
         except DomainError as exc:
             error = exc.message
@@ -423,17 +509,29 @@ def _request_page(
     ), status
 
 
-def _request_or_404(request_id: int) -> TutoringRequest:
-    """The demande `request_id` of the current référent's caseload, with its mentee, or 404."""
-    found = db.session.scalars(
-        _REQUEST_PAGE, {"id": request_id, "referent_id": current_user.id}
-    ).first()
-    return found_or_404(found, found.mentee_id if found is not None else None)
+def _request_or_404(request_id: int) -> Any:
+    """The demande `request_id` of the current référent's caseload as a `_RequestRow`, with its
+    `mentee`, `created_by`, `profile` and the profile's `commune` (None if not given), or 404."""
+    row = (
+        db.session.connection()
+        .execute(_REQUEST_ROW, {"id": request_id, "referent_id": current_user.id})
+        .first()
+    )
+    row = found_or_404(row, row.request__mentee_id if row is not None else None)
+    rows: dict[str, Any] = {
+        part: cls(**dict(zip(names, row[start:end], strict=True)))
+        for part, cls, names, start, end in _ROW_PARTS
+    }
+    found = rows["request"]
+    found.mentee, found.created_by = rows["mentee"], rows["creator"]
+    found.profile = rows["profile"]
+    found.profile.commune = rows["commune"] if rows["commune"].code_insee is not None else None
+    return found
 
 
 @bp.get("/demandes/<int:request_id>")
 def request_detail(request_id: int):
-    return _request_page(_request_or_404(request_id))
+    return _request_page(request_id)
 
 
 @bp.get("/demandes/<int:request_id>/ecartes")
@@ -449,8 +547,11 @@ def request_left_out(request_id: int):
         return redirect(url_for("referent.request_detail", request_id=request_id))
     feasible, overview, error = 0, None, None
     try:
+        profile = tutoring_request.profile
         feasible, overview = suggestions.left_out_for(
-            tutoring_request, suggestions.declined_tutors(tutoring_request.id)
+            tutoring_request,
+            suggestions.declined_tutors(tutoring_request.id),
+            (profile, profile.commune),
         )
     except DomainError as exc:
         error = exc.message
@@ -474,7 +575,7 @@ def propose(request_id: int):
             "La proposition est envoyée au tuteur et au bénéficiaire.",
             url_for("referent.pair", pair_id=pair.id),
         ),
-        render=lambda status: _request_page(tutoring_request, status, form),
+        render=lambda status: _request_page(request_id, status, form),
     )
 
 
@@ -495,7 +596,7 @@ def propose_outside(request_id: int):
             "votre raison est enregistrée avec elle.",
             url_for("referent.pair", pair_id=pair.id),
         ),
-        render=lambda status: _request_page(tutoring_request, status, outside_form=form),
+        render=lambda status: _request_page(request_id, status, outside_form=form),
     )
 
 
@@ -513,7 +614,7 @@ def waiting_list(request_id: int):
             "prévenu par courriel dès qu'un tuteur sera possible.",
             url_for("referent.request_detail", request_id=tutoring_request.id),
         ),
-        render=lambda status: _request_page(tutoring_request, status, wait_form=form),
+        render=lambda status: _request_page(request_id, status, wait_form=form),
     )
 
 
@@ -529,7 +630,7 @@ def leave_waiting_list(request_id: int):
             "La demande revient dans votre file.",
             url_for("referent.request_detail", request_id=tutoring_request.id),
         ),
-        render=lambda status: _request_page(tutoring_request, status),
+        render=lambda status: _request_page(request_id, status),
     )
 
 
