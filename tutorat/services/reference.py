@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select, union_all
 
@@ -262,21 +263,36 @@ def metier_labels(codes: list[str]) -> dict[str, str]:
 
 
 # Built once: the codes given that exist in the ROME repertory, at any level, with their labels.
-_CODE_LABELS = union_all(
-    *(
-        select(model.code, model.label).where(model.code.in_(bindparam("codes", expanding=True)))
-        for model in (RomeGrandDomaine, RomeDomaine, RomeMetier)
+# A profile has at most three codes: they are bound as three plain parameters (the first repeated
+# for fewer), so the statement's SQL is the same at each page; more codes take the expanding form.
+PROFILE_CODES_MAX = 3
+
+
+def _code_labels(codes) -> Any:
+    return union_all(
+        *(
+            select(model.code, model.label).where(model.code.in_(codes))
+            for model in (RomeGrandDomaine, RomeDomaine, RomeMetier)
+        )
     )
-)
+
+
+_FEW_CODE_LABELS = _code_labels([bindparam(f"c{i}") for i in range(PROFILE_CODES_MAX)])
+_CODE_LABELS = _code_labels(bindparam("codes", expanding=True))
 
 
 def rome_code_labels(codes: list[str]) -> dict[str, str]:
     """The codes of `codes` that are in the ROME repertory (a métier, domaine or grand domaine),
     with their labels, in one query (none for no code)."""
-    if not codes:
+    wanted = sorted(set(codes))
+    if not wanted:
         return {}
     # Core rows on the session's connection: no ORM work for reference data.
-    return dict(db.session.connection().execute(_CODE_LABELS, {"codes": sorted(set(codes))}).all())
+    run = db.session.connection().execute
+    if len(wanted) > PROFILE_CODES_MAX:
+        return dict(run(_CODE_LABELS, {"codes": wanted}).all())
+    padded = wanted + wanted[:1] * (PROFILE_CODES_MAX - len(wanted))
+    return dict(run(_FEW_CODE_LABELS, {f"c{i}": code for i, code in enumerate(padded)}).all())
 
 
 def unknown_rome_codes(codes: list[str], known: dict[str, str] | None = None) -> list[str]:

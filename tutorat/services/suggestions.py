@@ -534,11 +534,17 @@ def _build_pool(now: datetime) -> TutorPool:
 
 # The statements a demande page runs, built once (building one and its cache key costs more than
 # running it: bench/README.md, "Pages web").
-_TOKEN_AND_WEIGHTS = select(
-    select(PoolVersion.token).where(PoolVersion.id == 1).scalar_subquery().label("token"),
-    select(Setting.value).where(Setting.key == "weights").scalar_subquery().label("weights"),
-    select(Setting.value).where(Setting.key == MIN_SCORE_KEY).scalar_subquery().label("min_score"),
+# The pool's token, the weights and the minimum score as columns: a page's own first query may
+# carry them (the demande page reads them with the demande, before the pool: one query fewer).
+POOL_SETTINGS = (
+    select(PoolVersion.token).where(PoolVersion.id == 1).scalar_subquery().label("pool_token"),
+    select(Setting.value).where(Setting.key == "weights").scalar_subquery().label("pool_weights"),
+    select(Setting.value)
+    .where(Setting.key == MIN_SCORE_KEY)
+    .scalar_subquery()
+    .label("pool_min_score"),
 )
+_TOKEN_AND_WEIGHTS = select(*POOL_SETTINGS)
 
 
 def _read(stmt, params: dict | None = None):
@@ -558,8 +564,12 @@ def _pool_settings() -> tuple[str | None, Any, float | None]:
     # Core rows on the session's connection (no ORM work), unless ORM changes wait to be flushed:
     # their triggers change the token, so they are flushed first, as `session.execute` does.
     run = session.execute if session.new or session.dirty or session.deleted else _read
-    row = run(_TOKEN_AND_WEIGHTS).one()
-    return row.token, row.weights, _min_score_from(row.min_score)
+    return pool_settings_of(run(_TOKEN_AND_WEIGHTS).one())
+
+
+def pool_settings_of(row) -> tuple[str | None, Any, float | None]:
+    """The pool's token, the weights and the minimum score of a row with the `POOL_SETTINGS`."""
+    return row.pool_token, row.pool_weights, _min_score_from(row.pool_min_score)
 
 
 def _tutor_pool(token: str | None, now: datetime) -> TutorPool:
@@ -590,10 +600,12 @@ def _ranking(
     declined: frozenset[int] = frozenset(),
     known: dict[str, str] | None = None,
     facts: tuple[Any, Any] | None = None,
+    settings: tuple[str | None, Any, float | None] | None = None,
 ):
     """The pool, the mentee's commune, `request`'s ranked list (computed if new) and the
     mentee's values. `facts`: the mentee's profile and commune already read by the caller (rows
-    will do, see `checked_mentee`); else they are read.
+    will do, see `checked_mentee`); else they are read. `settings`: `pool_settings_of` a row
+    the caller read before (carrying `POOL_SETTINGS`); else they are read.
 
     `declined`: the tutors who declined this demande, never ranked for it again. The ranked list
     is ``(top, feasible, explanations, below, texts)``: ``below``, the pool's tutors left out because
@@ -605,7 +617,7 @@ def _ranking(
         profile, commune = checked_mentee(*facts, known)
     now = datetime.now(UTC)
     # The token is read before the tutors, so a kept pool is never labelled newer than its data.
-    token, weights_value, min_score = _pool_settings()
+    token, weights_value, min_score = settings if settings is not None else _pool_settings()
     weights = _weights_from(weights_value)
     pool = _tutor_pool(token, now)
     mentee = mentee_values(profile, commune)
@@ -1165,14 +1177,18 @@ def request_overview(
     declined: dict[int, Declined],
     known: dict[str, str] | None = None,
     facts: tuple[Any, Any] | None = None,
+    settings: tuple[str | None, Any, float | None] | None = None,
 ) -> tuple[list[Candidate], int, Overview]:
     """A demande page's ranked tutors, how many are feasible, and who was left out: the groups and
     their counts, and the diagnosis when few are ranked, without the people (one pool read; the
     people are on their own page, `left_out_for`). `known`: the ROME labels of the mentee's codes,
-    read by the page (`reference.rome_code_labels`); `request`, `facts`: as for `_ranking` (a
-    row of the demande with its `mentee_id`, and rows of the profile and commune will do)."""
+    read by the page (`reference.rome_code_labels`); `request`, `facts`, `settings`: as for
+    `_ranking` (a row of the demande with its `mentee_id`, and rows of the profile and commune
+    will do)."""
     now = datetime.now(UTC)
-    pool, commune, ranked, mentee = _ranking(request, k, frozenset(declined), known, facts)
+    pool, commune, ranked, mentee = _ranking(
+        request, k, frozenset(declined), known, facts, settings
+    )
     candidates, feasible = _candidates(pool, commune, ranked) if ranked is not None else ([], 0)
     return (
         candidates,

@@ -313,6 +313,7 @@ _REQUEST_COLUMNS = {
 # The demande page's one row: the demande, its mentee, her profile and commune, who made it, in
 # the référent's caseload (the access check of `visible_requests`, written once in `in_caseload`,
 # which joins the profile), built once. Plain columns: no ORM objects to build.
+# It carries the tutors' pool settings too (its token is read before the pool, one query fewer).
 _REQUEST_ROW = (
     in_caseload(
         select(
@@ -320,7 +321,8 @@ _REQUEST_ROW = (
                 column.label(f"{part}__{column.key}")
                 for part, columns in _REQUEST_COLUMNS.items()
                 for column in columns
-            )
+            ),
+            *suggestions.POOL_SETTINGS,
         ),
         TutoringRequest.mentee_id,
         bindparam("referent_id"),
@@ -472,7 +474,12 @@ def _request_page(
         declined = suggestions.declined_among(pairs)
         try:
             candidates, feasible, overview = suggestions.request_overview(
-                tutoring_request, shown_max, declined, rome, (profile, profile.commune)
+                tutoring_request,
+                shown_max,
+                declined,
+                rome,
+                (profile, profile.commune),
+                tutoring_request.pool_settings,
             )
         except DomainError as exc:
             error = exc.message
@@ -526,6 +533,7 @@ def _request_or_404(request_id: int) -> Any:
     found.mentee, found.created_by = rows["mentee"], rows["creator"]
     found.profile = rows["profile"]
     found.profile.commune = rows["commune"] if rows["commune"].code_insee is not None else None
+    found.pool_settings = suggestions.pool_settings_of(row)
     return found
 
 
