@@ -731,17 +731,6 @@ def _place(marks: int) -> Place | None:
     return None
 
 
-# Since when an item is to do: both accepted (the last change of an accepted pair), proposed,
-# confirmed; a demande's last change.
-_SINCE = {
-    ToDo.PROBLEM: "updated_at",
-    ToDo.CONFIRM: "updated_at",
-    ToDo.REMINDED: "proposed_at",
-    ToDo.OLD_REQUEST: "updated_at",
-    ToDo.SILENT: "confirmed_at",
-}
-
-
 @dataclass(frozen=True)
 class CaseloadCounts:
     open_requests: int
