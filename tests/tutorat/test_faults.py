@@ -258,7 +258,7 @@ def test_postgresql_connections_carry_the_timeouts():
     assert args["connect_timeout"] == 3
     assert args["application_name"] == "tutorat"
     # Ours first, so that an operator's own `-c statement_timeout=` (later) wins.
-    assert args["options"] == "-c statement_timeout=2500 -c search_path=x"
+    assert args["options"] == "-c statement_timeout=2500 -c random_page_cost=1.1 -c search_path=x"
     assert options["pool_timeout"] == 3
     sqlite = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SQLALCHEMY_ENGINE_OPTIONS": {}}
     assert engine_options({**sqlite, "DB_CONNECT_TIMEOUT": 3, "DB_STATEMENT_TIMEOUT_MS": 1}) == {}

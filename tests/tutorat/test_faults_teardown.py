@@ -236,3 +236,29 @@ def test_logout_with_a_read_only_postgresql_ends_this_browser_session(app):
         assert after.status_code == 302 and "/connexion" in after.headers["Location"]
     finally:
         close(read_only)
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: TUTORAT_TEST_DATABASE_URL")
+def test_a_read_only_request_keeps_its_prepared_statements_and_a_write_is_still_undone(app):
+    """A request that only read ends with COMMIT (psycopg keeps the statements it prepared, which a
+    ROLLBACK forgets); one that wrote without committing is rolled back, as always."""
+    from sqlalchemy import text, update
+
+    with app.app_context():
+        referent = make_referent()
+        db.session.commit()
+        referent_id, first_name = referent.id, referent.first_name
+    same = select(User.first_name).where(User.id == referent_id)
+    with app.app_context():  # the app context's end is the request's (Flask-SQLAlchemy's teardown)
+        for _ in range(6):  # psycopg prepares a statement at its fifth run on a connection
+            assert db.session.execute(same).scalar() == first_name
+        backend = db.session.connection().connection.dbapi_connection.info.backend_pid
+    with app.app_context():
+        connection = db.session.connection()
+        assert connection.connection.dbapi_connection.info.backend_pid == backend  # pooled
+        prepared = db.session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+        assert prepared >= 1  # kept: the previous request's transaction was committed
+        db.session.execute(update(User).where(User.id == referent_id).values(first_name="Écrit"))
+    with app.app_context():
+        assert db.session.execute(same).scalar() == first_name  # the write was rolled back
+        assert not db.session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()

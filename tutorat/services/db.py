@@ -48,10 +48,15 @@ def postgres_connect_args(config: Mapping[str, Any], options: str = "") -> dict[
     every statement, including one waiting for a lock that a stuck session holds.
     """
     statement = f"-c statement_timeout={int(config['DB_STATEMENT_TIMEOUT_MS'])}"
+    # A département's base (tens of megabytes) is read from memory: an index lookup costs about a
+    # sequential page, not PostgreSQL's default of four (made for spinning disks). With the default,
+    # a référent's 160 mentees are found by scanning every account (bench/README.md). An operator's
+    # own `-c random_page_cost=` in the URL's options wins, as any later `-c`.
+    planner = "-c random_page_cost=1.1"
     return {
         "connect_timeout": int(config["DB_CONNECT_TIMEOUT"]),
         # Ours first: a `-c` given later (URL or SQLALCHEMY_ENGINE_OPTIONS) wins.
-        "options": " ".join(part for part in (statement, options) if part),
+        "options": " ".join(part for part in (statement, planner, options) if part),
     }
 
 
@@ -70,6 +75,8 @@ def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def configure_engine_events(engine: Engine, busy_timeout_ms: int = 10000) -> None:
+    if engine.dialect.name == "postgresql":
+        _note_writes(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -90,6 +97,43 @@ def configure_engine_events(engine: Engine, busy_timeout_ms: int = 10000) -> Non
         # A deferred transaction that reads then writes can fail at once with "database is
         # locked" when another worker wrote meanwhile; BEGIN IMMEDIATE waits (busy_timeout) instead.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def _note_writes(engine: Engine) -> None:
+    """Mark a PostgreSQL connection's transaction as written as soon as it runs anything but a
+    SELECT (`end_read_only` commits only a transaction that never did)."""
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.info["wrote"] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn, cursor, statement, parameters, context, executemany):
+        if not statement.startswith("SELECT"):
+            conn.info["wrote"] = True
+
+
+def _end_read_only(session: Session) -> None:
+    """End with COMMIT a PostgreSQL transaction that only read (the same effect as a rollback).
+
+    psycopg forgets the statements it has prepared on the server at every ROLLBACK (a rolled-back
+    DDL could have changed what they refer to); a request that only read ends with one, when its
+    session closes. Committed, the statements of a page stay prepared on the connection, and the
+    pages that run the same statements again and again (a dashboard, a demande) are not planned
+    anew each time (bench/README.md: a millisecond of planning for the dashboard's statement).
+    A transaction that wrote anything, or holds unflushed changes, is rolled back as before.
+
+    The driver's connection commits, not the session: the session then closes as always (its
+    rollback finds no transaction), and its objects are not expired by a commit, as the code that
+    still reads them once the request is over (tests, commands) expects.
+    """
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.info.get("wrote") is False:
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None:
+            dbapi_connection.commit()
 
 
 def integrity_message(error: IntegrityError) -> str:
@@ -179,6 +223,7 @@ def remove_quietly(scoped: scoped_session) -> None:
         return
     session = scoped.registry()
     try:
+        _end_read_only(session)
         session.close()
     except Exception as error:
         _log.warning("fin de requête : connexion abandonnée : %s", failure_reason(error))
