@@ -17,7 +17,7 @@ from tests.conftest import Browser
 from tests.factories import PASSWORD, make_admin, make_mentee, make_referent, make_tutor
 from tutorat.extensions import db
 from tutorat.models import Letter, MessageStatus, NextMeeting, OutboxEmail, OutboxSms, Pair, User
-from tutorat.services import contact, emails, letters, notifications, sms
+from tutorat.services import contact, emails, followup, letters, notifications, sms
 from tutorat.services import pairs as pair_service
 from tutorat.services import requests as request_service
 from tutorat.services.errors import DomainError
@@ -754,3 +754,29 @@ def test_a_pdf_that_cannot_be_made_is_an_error_the_admin_sees(app, tmp_path):
         assert row.status == MessageStatus.PENDING  # still to send once it can be made
     page = text_of(_browser(app, emails_[1]).client.get("/admin/courriels"))
     assert "FileNotFoundError" in page
+
+
+def test_the_dashboard_reads_its_territories_and_missing_addresses_together(app):
+    """The dashboard's territories and « Adresse manquante » notice come from one statement
+    (followup.caseload_people): the same territories as caseload_territories, and the count and
+    first three names of letters.missing_addresses, in its order."""
+    with app.app_context():
+        referent = make_referent()
+        other = make_referent()
+        names = ("Dupont", "Albert", "Martin", "Carrère", "Bernard")
+        for i, last_name in enumerate(names):
+            make_mentee(
+                referent, email=None, last_name=last_name, commune=("32013", "32107")[i % 2]
+            )
+        make_mentee(referent, complete=False, email=None, last_name="Sans Commune")
+        make_mentee(referent, commune="32307", last_name="Courriel")  # by email: not listed
+        make_mentee(other, email=None, last_name="Ailleurs", commune="32208")
+        db.session.commit()
+        missing = letters.missing_addresses(referent.id)
+        assert len(missing) == 6
+        people = followup.caseload_people(referent.id)
+        assert people.territories == followup.caseload_territories(referent.id)
+        assert len(people.territories) >= 2  # a canton and an EPCI at least
+        assert people.missing_total == 6
+        assert people.missing_names == [u.full_name for u in missing[:3]]
+        assert followup.caseload_people(make_referent().id) == followup.CaseloadPeople([], 0, [])

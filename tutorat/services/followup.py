@@ -24,6 +24,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -72,6 +73,7 @@ from tutorat.services import fairness, loop, suggestions
 from tutorat.services import requests as request_service
 from tutorat.services.db import changed_rows, declare_write_intent
 from tutorat.services.errors import DomainError
+from tutorat.services.letters import written_to_by_post_without_address
 from tutorat.services.notifications import queue_email
 from tutorat.services.profiles import local_today
 from tutorat.services.workflow import REQUEST_AFTER_PAIR, transition_many
@@ -508,6 +510,12 @@ def _named() -> Select:
     return select(User.id).where(full.like(bindparam("name"), escape="\\"))
 
 
+def _territory_communes(territory_kind: str) -> Select:
+    """The communes of the :territory (a canton or an EPCI, as `territory_kind` says)."""
+    column = Commune.canton_code if territory_kind == "canton" else Commune.epci_siren
+    return select(Commune.code_insee).where(column == bindparam("territory"))
+
+
 def _in_caseload(stmt: Select, mentee_id, key: tuple[str | None, bool], tutor_id=None) -> Select:
     """`stmt` restricted to the mentees of :referent_id (and of the :territory, if a kind is given;
     and to the people named like :name, the mentee or the tutor, if a name is searched)."""
@@ -524,12 +532,26 @@ def _in_caseload(stmt: Select, mentee_id, key: tuple[str | None, bool], tutor_id
         )
     if territory_kind is None:
         return stmt
-    column = Commune.canton_code if territory_kind == "canton" else Commune.epci_siren
-    return stmt.where(
-        MenteeProfile.commune_code.in_(
-            select(Commune.code_insee).where(column == bindparam("territory"))
-        )
+    return stmt.where(MenteeProfile.commune_code.in_(_territory_communes(territory_kind)))
+
+
+def _among_caseload(
+    stmt: Select, mentee_id, key: tuple[str | None, bool], postgresql: bool
+) -> Select:
+    """`stmt` restricted as `_in_caseload` does (without a tutor), the mentees looked up one by one
+    by `mentee_id`'s index: PostgreSQL, given a join, reads every row of `stmt` and hashes them
+    (all the département's open demandes for a référent's 50), so it gets the ids as an array."""
+    territory_kind, searched = key
+    mentees = select(MenteeProfile.user_id).where(
+        MenteeProfile.referent_id == bindparam("referent_id")
     )
+    if territory_kind is not None:
+        mentees = mentees.where(MenteeProfile.commune_code.in_(_territory_communes(territory_kind)))
+    if searched:
+        stmt = stmt.where(mentee_id.in_(_named()))
+    if postgresql:
+        return stmt.where(mentee_id == any_(func.array(mentees.scalar_subquery())))
+    return stmt.where(mentee_id.in_(mentees))
 
 
 def _params(referent_id: int, now: datetime, scope: Scope, **extra) -> dict:
@@ -546,14 +568,71 @@ def _territories_stmt() -> Select:
     )
 
 
-def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
-    """The cantons, then the EPCIs, where a référent's mentees live: ("canton:32xx", label)."""
-    rows = _read(_territories_stmt(), {"referent_id": referent_id}).all()
+def _territory_choices(rows: Iterable[Sequence]) -> list[tuple[str, str]]:
+    """("canton:32xx", label) for each canton, then each EPCI, of rows (canton code and name, EPCI
+    SIREN and name)."""
+    rows = list(rows)
     cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
     epcis = sorted(
         {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
     )
     return cantons + epcis
+
+
+def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
+    """The cantons, then the EPCIs, where a référent's mentees live: ("canton:32xx", label)."""
+    return _territory_choices(_read(_territories_stmt(), {"referent_id": referent_id}).all())
+
+
+@dataclass(frozen=True)
+class CaseloadPeople:
+    """What the dashboard says of a référent's mentees besides their binômes and demandes: the
+    territories to narrow the caseload to (`caseload_territories`), and the « Adresse manquante »
+    notice (`letters.missing_addresses`: how many, and the first three names)."""
+
+    territories: list[tuple[str, str]]
+    missing_total: int
+    missing_names: list[str]
+
+
+@functools.cache
+def _people_stmt() -> Select:
+    """The territories of :referent_id's mentees (rows of `_territories_stmt`), then the first
+    three of letters.missing_addresses (same rule and order), each with their total."""
+    missing = (
+        select(
+            *(cast(null(), String).label(name) for name in ("c", "cn", "e", "en")),
+            User.first_name,
+            User.last_name,
+            func.count().over().label("missing_total"),
+        )
+        .join(MenteeProfile, MenteeProfile.user_id == User.id)
+        .where(
+            MenteeProfile.referent_id == bindparam("referent_id"),
+            *written_to_by_post_without_address(MenteeProfile.commune_code),
+        )
+        .order_by(User.last_name, User.first_name, User.id)
+        .limit(3)
+        .subquery()
+    )
+    territories = _territories_stmt().add_columns(
+        cast(null(), String).label("first_name"),
+        cast(null(), String).label("last_name"),
+        cast(null(), Integer).label("missing_total"),
+    )
+    return union_all(territories, select(missing))  # type: ignore[return-value]
+
+
+def caseload_people(referent_id: int) -> CaseloadPeople:
+    """The territories and the « Adresse manquante » notice of a référent's dashboard, in one
+    statement."""
+    rows = _read(_people_stmt(), {"referent_id": referent_id}).all()
+    missing = [r for r in rows if r.missing_total is not None]
+    return CaseloadPeople(
+        _territory_choices(r for r in rows if r.missing_total is None),
+        missing[0].missing_total if missing else 0,
+        [f"{r.first_name} {r.last_name}".strip() for r in missing],
+    )
 
 
 # ---- The caseload in one statement: "À faire", the other lists and every count ----
@@ -621,7 +700,7 @@ def _marks(rules: dict[Mark, ColumnElement[bool]]) -> ColumnElement[int]:
 
 
 @functools.cache
-def _caseload_stmt(key: tuple[str | None, bool]) -> Select:
+def _caseload_stmt(key: tuple[str | None, bool], postgresql: bool) -> Select:
     last = last_meeting_date()
     mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
     pairs = _in_caseload(
@@ -666,7 +745,7 @@ def _caseload_stmt(key: tuple[str | None, bool]) -> Select:
         key,
         Pair.tutor_id,
     )
-    requests_ = _in_caseload(
+    requests_ = _among_caseload(
         select(
             null().label("pair_id"),
             TutoringRequest.id.label("request_id"),
@@ -701,6 +780,7 @@ def _caseload_stmt(key: tuple[str | None, bool]) -> Select:
         ),
         TutoringRequest.mentee_id,
         key,
+        postgresql,
     )
     # PostgreSQL types a union's columns from its first select: the binômes come first.
     return union_all(pairs, requests_)  # type: ignore[return-value]
@@ -910,7 +990,8 @@ def caseload(referent_id: int, now: datetime, scope: Scope | None = None) -> Cas
     their marks; counted, sorted and split into lists here."""
     scope = scope or Scope()
     connection = db.session.connection()
-    rows = connection.execute(_caseload_stmt(scope.key), _params(referent_id, now, scope)).all()
+    stmt = _caseload_stmt(scope.key, connection.dialect.name == "postgresql")
+    rows = connection.execute(stmt, _params(referent_id, now, scope)).all()
     to_do: list[tuple[ToDo, Row]] = []
     lists: dict[CaseloadList, list[Row]] = {which: [] for which in CaseloadList}
     for row in rows:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
@@ -63,7 +63,7 @@ def check_address(recipient: User) -> None:
         )
 
 
-def _written_to_by_post_without_address(commune_code) -> list:
+def written_to_by_post_without_address(commune_code) -> list:
     """The SQL of `reached_by_letter` and not `has_postal_address`, for an active account whose
     profile's commune is `commune_code`: no letter can be prepared for such a person."""
     return [
@@ -86,17 +86,13 @@ def _missing_address(stmt: Select) -> Select:
         stmt.join(MenteeProfile, MenteeProfile.user_id == User.id)
         .where(
             MenteeProfile.referent_id == bindparam("referent_id"),
-            *_written_to_by_post_without_address(MenteeProfile.commune_code),
+            *written_to_by_post_without_address(MenteeProfile.commune_code),
         )
         .order_by(User.last_name, User.first_name, User.id)
     )
 
 
 _MISSING = _missing_address(select(User))
-# The dashboard's notice: how many, and the first three names, in one light query.
-_MISSING_BRIEF = _missing_address(
-    select(User.first_name, User.last_name, func.count().over().label("total"))
-).limit(3)
 
 
 def missing_addresses(referent_id: int) -> list[User]:
@@ -104,12 +100,6 @@ def missing_addresses(referent_id: int) -> list[User]:
     address: no letter can be prepared for them, so every notice misses them until the référent
     completes their address (or reaches them otherwise). Their « Adresse manquante » to-do."""
     return list(db.session.scalars(_MISSING, {"referent_id": referent_id}))
-
-
-def missing_addresses_brief(referent_id: int) -> tuple[int, list[str]]:
-    """How many `missing_addresses` there are, and the first three names (the dashboard's notice)."""
-    rows = db.session.execute(_MISSING_BRIEF, {"referent_id": referent_id}).all()
-    return (rows[0].total if rows else 0), [f"{r.first_name} {r.last_name}".strip() for r in rows]
 
 
 def tutors_without_address() -> list[User]:
@@ -122,7 +112,7 @@ def tutors_without_address() -> list[User]:
         db.session.scalars(
             select(User)
             .join(TutorProfile, TutorProfile.user_id == User.id)
-            .where(*_written_to_by_post_without_address(TutorProfile.commune_code))
+            .where(*written_to_by_post_without_address(TutorProfile.commune_code))
             .order_by(User.last_name, User.first_name, User.id)
         )
     )

@@ -159,7 +159,9 @@ def dashboard():
     section = request.args.get("statut", "")
     territory = request.args.get("territoire", "")
     name = " ".join(request.args.get("nom", "").split())
-    territories = followup.caseload_territories(current_user.id)
+    # The territories of the filter and the « Adresse manquante » notice: one read of the mentees.
+    people = followup.caseload_people(current_user.id)
+    territories = people.territories
     status = 200
     if section not in DASHBOARD_SECTIONS:
         flash("Filtre inconnu : choisissez un des statuts proposés.", "error")
@@ -227,7 +229,7 @@ def dashboard():
         .replace("statut=_", "statut={}", 1)
         .format,
         chase=_chase,
-        missing_addresses=letter_service.missing_addresses_brief(current_user.id)
+        missing_addresses=(people.missing_total, people.missing_names)
         if section in ("", "a-faire")
         else (0, []),
         request_path=_path_before_id("referent.request_detail", "request_id"),
