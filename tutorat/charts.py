@@ -57,6 +57,8 @@ class MapPoint:
 
 def number(value: float) -> str:
     """A figure in French: 1 234 and 2,5."""
+    if type(value) is int and -1000 < value < 1000:  # most figures: no thousands separator
+        return str(value)
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}".replace(",", "\u202f")
     return f"{value:.1f}".replace(".", ",")
@@ -74,10 +76,9 @@ def _e(text: object) -> str:
 
 def _f(value: float) -> str:
     """A coordinate, short."""
-    if not value % 1:
-        return str(int(value))
-    short = f"{value:.1f}"
-    return short[:-2] if short.endswith(".0") else short
+    if value % 1:
+        return f"{value:.1f}".removesuffix(".0")
+    return str(int(value))
 
 
 def _text_width(text: str, size: float = FONT_SIZE) -> float:
@@ -156,8 +157,11 @@ def _nice_ticks(max_value: float, count: int = 4) -> list[float]:
 
 def _wrap(text: str, max_chars: int, max_lines: int = 3) -> list[str]:
     """Words on lines of at most `max_chars` characters; the last line cut with … if needed."""
+    words = text.split()
+    if len(text) <= max_chars and " ".join(words) == text:
+        return [text]  # one line, single spaces only: nothing to wrap or cut
     lines: list[str] = []
-    for word in text.split():
+    for word in words:
         if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
             lines[-1] += " " + word
         else:
@@ -169,13 +173,29 @@ def _wrap(text: str, max_chars: int, max_lines: int = 3) -> list[str]:
     ]
 
 
+def _describe(
+    categories: Sequence[str], labels: Sequence[str], texts: Sequence[Sequence[str]]
+) -> str:
+    """`describe` from the series' labels in lower case and their figures already written."""
+    if not categories:
+        return "Aucune donnée."
+    pairs = list(zip(labels, texts, strict=True))
+    return (
+        " ; ".join(
+            f"{category} — " + ", ".join(f"{label} : {t[i]}" for label, t in pairs)
+            for i, category in enumerate(categories)
+        )
+        + "."
+    )
+
+
 def describe(categories: Sequence[str], series: Sequence[Series]) -> str:
     """The figures of a chart in words, for its <desc>."""
-    items = []
-    for i, category in enumerate(categories):
-        values = ", ".join(f"{s.label.lower()} : {number(s.values[i])}" for s in series)
-        items.append(f"{category} — {values}")
-    return " ; ".join(items) + "." if items else "Aucune donnée."
+    return _describe(
+        categories,
+        [s.label.lower() for s in series],
+        [[number(v) for v in s.values[: len(categories)]] for s in series],
+    )
 
 
 def bar_chart(
@@ -193,66 +213,75 @@ def bar_chart(
     max_value = max(values, default=0) or 1
     value_room = _text_width(number(max(values, default=0)), 13) + 10
     plot_w = width - 2 * pad - value_room
+    # Each figure written once (bar title, bar text, description); each label escaped once.
+    labels = [s.label.lower() for s in series]
+    texts = [[number(v) for v in s.values[: len(categories)]] for s in series]
+    drawn = [
+        (s.colour, _e(label), s.values, t)
+        for s, label, t in zip(series, labels, texts, strict=True)
+    ]
     parts: list[str] = []
-    top: float = 4
+    append = parts.append
+    top = 4
     if len(series) > 1:
         legend, h = _legend(series, pad, top, width - pad)
         parts += legend
-        top += h + 6
-    y = top
+        top += int(h) + 6  # rows of 22: a whole number
+    y = top  # whole numbers: written as they are
     max_chars = int((width - 2 * pad) / _text_width("x"))
     for i, category in enumerate(categories):
         for line in _wrap(category, max_chars):
-            parts.append(f'<text x="{pad}" y="{_f(y + 14)}">{_e(line)}</text>')
+            append(f'<text x="{pad}" y="{y + 14}">{_e(line)}</text>')
             y += label_h
         y += 2
-        for s in series:
-            v = s.values[i]
-            w = plot_w * v / max_value
-            parts.append(
-                f'<rect x="{pad}" y="{_f(y)}" width="{_f(w)}" height="{bar_h}" fill="{s.colour}">'
-                f"<title>{_e(category)} — {_e(s.label.lower())} : {number(v)}</title></rect>"
+        escaped = _e(category)
+        for colour, label, vals, t in drawn:
+            w = plot_w * vals[i] / max_value
+            append(
+                f'<rect x="{pad}" y="{y}" width="{_f(w)}" height="{bar_h}" fill="{colour}">'
+                f"<title>{escaped} — {label} : {t[i]}</title></rect>"
             )
-            parts.append(
-                f'<text x="{_f(pad + w + 5)}" y="{_f(y + bar_h - 3)}" font-size="13">{number(v)}</text>'
-            )
+            append(f'<text x="{_f(pad + w + 5)}" y="{y + bar_h - 3}" font-size="13">{t[i]}</text>')
             y += bar_h + bar_gap
         y += group_gap
     height = y + 2
     parts.insert(
         0,
-        f'<line x1="{pad}" y1="{_f(top)}" x2="{pad}" y2="{_f(height - group_gap)}" stroke="{AXIS}" stroke-width="1"/>',
+        f'<line x1="{pad}" y1="{top}" x2="{pad}" y2="{height - group_gap}" stroke="{AXIS}" stroke-width="1"/>',
     )
-    head = _open(chart_id, width, height, title, desc or describe(categories, series))
+    head = _open(chart_id, width, height, title, desc or _describe(categories, labels, texts))
     return _close(head + parts)
 
 
-def _x_labels(labels: Sequence[str], xs: Sequence[float], y: float, every: int = 1) -> list[str]:
+def _x_labels(labels: Sequence[str], xs: Sequence[str], y: float, every: int = 1) -> list[str]:
+    """The labels under the x axis, at the abscissas `xs` (already written by `_f`)."""
     parts = []
+    fy = _f(y)
     for i, (label, x) in enumerate(zip(labels, xs, strict=True)):
         if i % every:
             continue
-        lines = label.split("\n")
-        tspans = "".join(
-            f'<tspan x="{_f(x)}" dy="{0 if k == 0 else 15}">{_e(line)}</tspan>'
-            for k, line in enumerate(lines)
-        )
-        parts.append(
-            f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="middle" font-size="13">{tspans}</text>'
-        )
+        if "\n" in label:
+            first, *rest = label.split("\n")
+            tspans = f'<tspan x="{x}" dy="0">{_e(first)}</tspan>' + "".join(
+                f'<tspan x="{x}" dy="15">{_e(line)}</tspan>' for line in rest
+            )
+        else:
+            tspans = f'<tspan x="{x}" dy="0">{_e(label)}</tspan>'
+        parts.append(f'<text x="{x}" y="{fy}" text-anchor="middle" font-size="13">{tspans}</text>')
     return parts
 
 
 def _y_axis(ticks: Sequence[float], left: float, right: float, y_of) -> list[str]:
     parts = []
+    fl, fr, ft = _f(left), _f(right), _f(left - 6)
     for t in ticks:
         y = y_of(t)
         colour = AXIS if t == 0 else GRID
         parts.append(
-            f'<line x1="{_f(left)}" y1="{_f(y)}" x2="{_f(right)}" y2="{_f(y)}" stroke="{colour}" stroke-width="1"/>'
+            f'<line x1="{fl}" y1="{_f(y)}" x2="{fr}" y2="{_f(y)}" stroke="{colour}" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" font-size="12" fill="{MUTED}">{number(t)}</text>'
+            f'<text x="{ft}" y="{_f(y + 4)}" text-anchor="end" font-size="12" fill="{MUTED}">{number(t)}</text>'
         )
     return parts
 
@@ -269,6 +298,7 @@ def column_chart(
 ) -> Markup:
     """Vertical columns (a histogram when the categories are ranges); labels may hold a line break."""
     parts: list[str] = []
+    append = parts.append
     top: float = 6
     if len(series) > 1:
         legend, h = _legend(series, 8, top, width - 8)
@@ -289,29 +319,32 @@ def column_chart(
     band = (right - left) / n
     group_w = band * 0.76
     col_w = group_w / max(len(series), 1)
+    col_text = _f(col_w - 2)
+    one_line = [c.replace("\n", " ") for c in categories]
+    labels = [s.label.lower() for s in series]
+    texts = [[number(v) for v in s.values[: len(categories)]] for s in series]
+    drawn = [
+        (s.colour, _e(label), s.values, t)
+        for s, label, t in zip(series, labels, texts, strict=True)
+    ]
     centres = []
-    for i, category in enumerate(categories):
+    for i, label in enumerate(one_line):
         x0 = left + band * i + (band - group_w) / 2
-        centres.append(left + band * i + band / 2)
-        for k, s in enumerate(series):
-            v = s.values[i]
+        centres.append(_f(left + band * i + band / 2))
+        escaped = _e(label)
+        for k, (colour, series_label, vals, t) in enumerate(drawn):
+            v = vals[i]
             x, y = x0 + k * col_w, y_of(v)
-            label = category.replace("\n", " ")
-            parts.append(
-                f'<rect x="{_f(x + 1)}" y="{_f(y)}" width="{_f(col_w - 2)}" height="{_f(bottom - y)}" '
-                f'fill="{s.colour}"><title>{_e(label)} — {_e(s.label.lower())} : {number(v)}</title></rect>'
+            fy = _f(y)
+            append(
+                f'<rect x="{_f(x + 1)}" y="{fy}" width="{col_text}" height="{_f(bottom - y)}" '
+                f'fill="{colour}"><title>{escaped} — {series_label} : {t[i]}</title></rect>'
             )
-            parts.append(
-                f'<text x="{_f(x + col_w / 2)}" y="{_f(y - 4)}" text-anchor="middle" font-size="12">{number(v)}</text>'
+            append(
+                f'<text x="{_f(x + col_w / 2)}" y="{_f(y - 4)}" text-anchor="middle" font-size="12">{t[i]}</text>'
             )
     parts += _x_labels(categories, centres, bottom + 17)
-    head = _open(
-        chart_id,
-        width,
-        height,
-        title,
-        desc or describe([c.replace("\n", " ") for c in categories], series),
-    )
+    head = _open(chart_id, width, height, title, desc or _describe(one_line, labels, texts))
     return _close(head + parts)
 
 
@@ -327,6 +360,7 @@ def line_chart(
 ) -> Markup:
     """Lines over time; each series has its own colour, dash pattern and marker shape."""
     parts: list[str] = []
+    append = parts.append
     top: float = 6
     legend, h = _legend(series, 8, top, width - 8, lines=True)
     parts += legend
@@ -345,28 +379,35 @@ def line_chart(
     n = len(x_labels)
     step = (right - left - 20) / max(n - 1, 1)
     xs = [left + 10 + step * i for i in range(n)] if n > 1 else [(left + right) / 2] * n
+    fxs = [_f(x) for x in xs]
+    one_line = [_e(label.replace("\n", " ")) for label in x_labels]
+    labels = [s.label.lower() for s in series]
+    texts = [[number(v) for v in s.values[:n]] for s in series]
     for k, s in enumerate(series):
-        points = " ".join(f"{_f(x)},{_f(y_of(v))}" for x, v in zip(xs, s.values, strict=True))
+        ys = [y_of(v) for v in s.values]
+        points = " ".join(f"{x},{_f(y)}" for x, y in zip(fxs, ys, strict=True))
         dash = DASHES[k % len(DASHES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         if n > 1:
-            parts.append(
+            append(
                 f'<polyline points="{points}" fill="none" stroke="{s.colour}" stroke-width="2.5" '
                 f'stroke-linejoin="round"{dash_attr}/>'
             )
-        for x, v, label in zip(xs, s.values, x_labels, strict=True):
-            parts.append(
-                f"<g>{_marker(MARKERS[k % len(MARKERS)], x, y_of(v), s.colour)}"
-                f"<title>{_e(label.replace(chr(10), ' '))} — {_e(s.label.lower())} : {number(v)}</title></g>"
+        marker = MARKERS[k % len(MARKERS)]
+        label = _e(labels[k])
+        for x, y, text, escaped in zip(xs, ys, texts[k], one_line, strict=True):
+            append(
+                f"<g>{_marker(marker, x, y, s.colour)}"
+                f"<title>{escaped} — {label} : {text}</title></g>"
             )
     every = max(1, math.ceil(n / max(1, int((right - left) / 44))))
-    parts += _x_labels(x_labels, xs, bottom + 17, every)
+    parts += _x_labels(x_labels, fxs, bottom + 17, every)
     head = _open(
         chart_id,
         width,
         height,
         title,
-        desc or describe([c.replace("\n", " ") for c in x_labels], series),
+        desc or _describe([c.replace("\n", " ") for c in x_labels], labels, texts),
     )
     return _close(head + parts)
 

@@ -247,6 +247,22 @@ def table_page(table: str):
     return render_template("indicators/table.html", report=report, table=report.table(table))
 
 
+# A table's key inside the addresses built once per page (views/indicators.py::_table_links).
+_TABLE_KEY = "__tableau__"
+
+
+def _table_links(period: Period) -> dict[str, tuple[str, str]]:
+    """Each table's page and CSV for the period: the addresses `url_for` gives, built by two of
+    its calls and the key put in (sixteen calls were a tenth of the page's cost)."""
+    du, au = period.start.isoformat(), period.end.isoformat()  # Period.query_args
+    page = url_for("indicators.table_page", table=_TABLE_KEY, du=du, au=au)
+    csv = url_for("indicators.export", table=_TABLE_KEY, du=du, au=au)
+    return {
+        key: (page.replace(_TABLE_KEY, key), csv.replace(_TABLE_KEY, key))
+        for key in indicators.TABLES
+    }
+
+
 @bp.get("/")
 def home():
     try:
@@ -263,6 +279,7 @@ def home():
         au=period.end.isoformat(),
         report=report,
         titles=indicators.TABLES,
+        links=_table_links(period),
         charts=_charts(report),
     )
 

@@ -15,8 +15,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    distinct,
+    cast,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -283,36 +284,52 @@ def _outcomes(scope: _Scope) -> dict[str | None, int]:
     return {key: n for key, n in scope.run("outcomes", build)}
 
 
-def _tutors(scope: _Scope) -> tuple[int, int, int]:
-    def build(scoped: bool) -> Select:
-        live = _scoped(
-            select(func.count(distinct(Pair.tutor_id))).where(Pair.status.in_(LIVE_PAIR_STATUSES)),
-            Pair.mentee_id,
-            scoped,
-        ).scalar_subquery()
-        per_tutor = _scoped(
-            select(Pair.tutor_id, func.count().label("n"))
-            .where(Pair.confirmed_at.is_not(None))
-            .group_by(Pair.tutor_id),
-            Pair.mentee_id,
-            scoped,
-        ).subquery()
-        return select(
-            live,
-            func.count(),
-            func.coalesce(func.sum(case((per_tutor.c.n > 1, 1), else_=0)), 0),
-        ).select_from(per_tutor)
+# Kind of the rows that count tutors, read with the monthly summary (below) or alone.
+_TUTORS = "tutors"
 
-    live, with_pair, repeat = scope.run("tutors", build).one()
-    return int(live or 0), int(with_pair or 0), int(repeat or 0)
+
+def _tutor_classes_stmt(scoped: bool) -> Select:
+    """The tutors of the binômes (of the caseload, or of the département), counted per class, in
+    one pass over their binômes: 3 × (a binôme live today) + (binômes ever confirmed, 2 for more
+    than one). Rows shaped as the summary's: ('', 'tutors', class, tutors)."""
+    live = case((Pair.status.in_(LIVE_PAIR_STATUSES), 1), else_=0)
+    confirmed = case((Pair.confirmed_at.is_not(None), 1), else_=0)
+    per_tutor = _scoped(
+        select(func.max(live).label("live"), func.sum(confirmed).label("confirmed")).group_by(
+            Pair.tutor_id
+        ),
+        Pair.mentee_id,
+        scoped,
+    ).subquery()
+    tutor_class = cast(
+        per_tutor.c.live * 3 + case((per_tutor.c.confirmed > 1, 2), else_=per_tutor.c.confirmed),
+        String,
+    )
+    return select(
+        literal("", String), literal(_TUTORS, String), tutor_class, func.count()
+    ).group_by(tutor_class)
+
+
+def _tutor_figures(classes: dict[int, int]) -> tuple[int, int, int]:
+    """(tutors with a binôme live today, tutors with a binôme ever confirmed, with more than one)."""
+    live = sum(n for c, n in classes.items() if c >= 3)
+    with_pair = sum(n for c, n in classes.items() if c % 3)
+    repeat = sum(n for c, n in classes.items() if c % 3 == 2)
+    return live, with_pair, repeat
+
+
+def _tutors(scope: _Scope) -> tuple[int, int, int]:
+    rows = scope.run(_TUTORS, _tutor_classes_stmt)
+    return _tutor_figures({int(item): n for _, _, item, n in rows})
 
 
 # ---- The monthly summary (table indicator_month, kept by the triggers of migration 0026) ----
 
 
-def _summary_stmt(scoped: bool) -> Select:
+def _summary_stmt(scoped: bool) -> CompoundSelect:
     """The period's months of the summary, summed: per month for the demandes created and the
-    proposals (the chart by month), over the whole period for the other kinds."""
+    proposals (the chart by month), over the whole period for the other kinds; and the tutors'
+    classes (`_tutor_classes_stmt`), read in the same statement."""
     im = IndicatorMonth
     monthly = case((im.kind.in_(("created", "answer")), im.month), else_="")
     stmt = (
@@ -323,7 +340,7 @@ def _summary_stmt(scoped: bool) -> Select:
     )
     if scoped:
         stmt = stmt.where(im.referent_id == bindparam("referent_id"))
-    return stmt
+    return union_all(stmt, _tutor_classes_stmt(scoped))
 
 
 def summary_covers(period: Period, today: date) -> bool:
@@ -336,7 +353,8 @@ def summary_covers(period: Period, today: date) -> bool:
 
 
 def _from_summary(scope: _Scope, period: Period) -> dict:
-    """The Report's period figures, read from the summary (same values as the queries below)."""
+    """The Report's period figures, read from the summary (same values as the queries below),
+    and the tutors' (`tutors`)."""
     months = period.months
     key = ("summary", scope.referent_id is not None)
     stmt = _STATEMENTS.get(key)
@@ -353,6 +371,7 @@ def _from_summary(scope: _Scope, period: Period) -> dict:
     delays: dict[str, Counter[int]] = {"to_proposal": Counter(), "to_active": Counter()}
     meetings: dict[int, int] = {}
     outcomes: dict[str | None, int] = {OUTCOME_ENDED: 0, OUTCOME_NONE: 0}
+    tutor_classes: dict[int, int] = {}
     for month, kind, item, n in rows:
         if kind == "created":
             by_month.setdefault(month, [0, 0])[0] += n
@@ -378,6 +397,8 @@ def _from_summary(scope: _Scope, period: Period) -> dict:
             outcomes[item] = n
         elif kind == "stop":
             outcomes[OUTCOME_STOP_PREFIX + item] = n
+        elif kind == _TUTORS:
+            tutor_classes[int(item)] = n
     created = sum(c for c, _ in by_month.values())
     return {
         "by_month": {k: (v[0], v[1]) for k, v in by_month.items()},
@@ -387,6 +408,7 @@ def _from_summary(scope: _Scope, period: Period) -> dict:
         "to_active": Delay(_TO_ACTIVE, created, dict(delays["to_active"])),
         "meetings": meetings,
         "outcomes": outcomes,
+        "tutors": _tutor_figures(tutor_classes),
     }
 
 
@@ -402,6 +424,7 @@ def _from_tables(scope: _Scope) -> dict:
         "to_active": to_active,
         "meetings": _meetings(scope),
         "outcomes": _outcomes(scope),
+        "tutors": _tutors(scope),
     }
 
 
@@ -554,7 +577,7 @@ def build_report(
         figures = _from_summary(scope, period)
     else:
         figures = _from_tables(scope)
-    tutors_live, tutors_with_pair, tutors_repeat = _tutors(scope)
+    tutors_live, tutors_with_pair, tutors_repeat = figures.pop("tutors")
     cantons, epcis, unknown = _territories(scope) if territories or communes else ([], [], None)
     return Report(
         period=period,
