@@ -679,3 +679,60 @@ def test_fuzz_the_new_meeting_forms(app):
         assert db.session.scalar(select(func.count()).select_from(NextMeeting)) <= 1
         for planned in db.session.scalars(select(NextMeeting)):
             assert planned.day >= local_today() and len(planned.place) <= 150
+
+
+def _kept_and_computed(pair_ids) -> list[tuple]:
+    """Each binôme's kept last meeting date and the max of its meetings (they must agree)."""
+    from tutorat.models import Pair
+
+    last = select(func.max(Meeting.date)).where(Meeting.pair_id == Pair.id).scalar_subquery()
+    db.session.expire_all()
+    return db.session.execute(
+        select(Pair.id, Pair.last_meeting_date, last).where(Pair.id.in_(pair_ids)).order_by(Pair.id)
+    ).all()
+
+
+def test_the_last_meeting_date_is_kept_by_every_write(ctx):
+    """pair.last_meeting_date (the dashboard's « sans rencontre » rule and column) is kept by the
+    database at every write to meeting: logged, corrected (date moved back), deleted, moved to
+    another binôme, written without the services, several in one statement; none: NULL."""
+    from sqlalchemy import delete, insert, update
+
+    _referent, _mentee, tutor, pair, meeting = _world()
+    today = local_today()
+    someone = make_referent()
+    other = make_active_pair(someone, make_mentee(someone), make_tutor())
+    pair.proposed_at = datetime.now(UTC) - timedelta(days=30)  # meetings of the past days
+    db.session.commit()
+    assert _kept_and_computed([pair.id, other.id]) == [
+        (pair.id, today, today),
+        (other.id, None, None),
+    ]
+    older = meetings.log_meeting(
+        pair, actor=tutor, day=today - timedelta(days=3), duration_minutes=30, mode="phone"
+    )
+    db.session.commit()
+    assert _kept_and_computed([pair.id])[0][1] == today
+    meetings.correct_meeting(
+        meeting, pair, actor=tutor, day=today - timedelta(days=1), duration_minutes=30, mode="phone"
+    )
+    db.session.commit()
+    assert _kept_and_computed([pair.id])[0][1:] == (today - timedelta(days=1),) * 2
+    meetings.delete_meeting(meeting, pair, actor=tutor)
+    db.session.commit()
+    assert _kept_and_computed([pair.id])[0][1:] == (older.date, older.date)
+    # Without the services: several rows in one statement, moved, deleted.
+    values = {"logged_by_id": tutor.id, "duration_minutes": 30, "mode": "phone"}
+    db.session.execute(
+        insert(Meeting),
+        [{"pair_id": other.id, "date": today - timedelta(days=d), **values} for d in (9, 2, 5)],
+    )
+    db.session.execute(update(Meeting).where(Meeting.id == older.id).values(pair_id=other.id))
+    db.session.commit()
+    assert _kept_and_computed([pair.id, other.id]) == [
+        (pair.id, None, None),
+        (other.id, today - timedelta(days=2), today - timedelta(days=2)),
+    ]
+    db.session.execute(delete(Meeting).where(Meeting.pair_id == other.id))
+    db.session.commit()
+    assert _kept_and_computed([other.id]) == [(other.id, None, None)]

@@ -38,8 +38,8 @@ class Meeting(Base):
             "mentee_confirmation IS NULL OR mentee_confirmation IN ('confirmed', 'contested')",
             name="confirmation_connue",
         ),
-        # A binôme's meetings by date: its last meeting (followup.last_meeting_date, evaluated for
-        # every live binôme of the référent's dashboard) is one index seek, not a read of them all.
+        # A binôme's meetings by date: its last meeting (pair.last_meeting_date, recomputed by the
+        # triggers of migration 0027 at each write) is one index seek, not a read of them all.
         Index("ix_meeting_pair_date", "pair_id", "date"),
     )
 

@@ -180,6 +180,9 @@ class Pair(Base):
     help_invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Until when the binôme is paused (Europe/Paris day, included); it resumes the day after.
     paused_until: Mapped[date | None] = mapped_column(Date)
+    # The date of the binôme's last meeting (None if none): kept by the database's triggers on
+    # meeting (migration 0027) in the transaction of every write, never written here.
+    last_meeting_date: Mapped[date | None] = mapped_column(Date)
     # Reminders already sent for an unanswered proposal (0, 1 after 3 days, 2 after 7 days).
     reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Dialect,
     Integer,
     Row,
-    ScalarSelect,
     Select,
     String,
     and_,
@@ -48,7 +47,6 @@ from tutorat.models import (
     CheckIn,
     CheckInAnswer,
     Commune,
-    Meeting,
     MenteeProfile,
     NextMeeting,
     Pair,
@@ -349,14 +347,10 @@ def alert_params(now: datetime) -> dict[str, datetime | date]:
     }
 
 
-def last_meeting_date() -> ScalarSelect[date]:
-    """The date of a binôme's last meeting (NULL if none), correlated to the `pair` row."""
-    return (
-        select(func.max(Meeting.date))
-        .where(Meeting.pair_id == Pair.id)
-        .correlate(Pair)
-        .scalar_subquery()
-    )
+def last_meeting_date() -> ColumnElement[date | None]:
+    """The date of a binôme's last meeting (NULL if none): the `pair` column kept by triggers on
+    meeting (migration 0027)."""
+    return Pair.last_meeting_date.expression
 
 
 def old_request() -> ColumnElement[bool]:
@@ -367,7 +361,7 @@ def old_request() -> ColumnElement[bool]:
     )
 
 
-def silent_pair(last_meeting: ColumnElement[date]) -> ColumnElement[bool]:
+def silent_pair(last_meeting: ColumnElement[date | None]) -> ColumnElement[bool]:
     """Alert: an active binôme without a meeting (or, if none, a confirmation) for ALERT_NO_MEETING_DAYS."""
     return and_(
         Pair.status == PairStatus.ACTIVE,
