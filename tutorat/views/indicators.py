@@ -27,18 +27,43 @@ bp = Blueprint("indicators", __name__, url_prefix="/indicateurs")
 guard_blueprint(bp, Role.ADMIN, Role.REFERENT)
 
 
+_NO_FIGURE = Markup(
+    '<span aria-hidden="true">—</span><span class="visually-hidden">aucune donnée</span>'
+)
+
+
+def _fr(value, unit: str = "") -> Markup:
+    """A figure in French; a dash (read "aucune donnée") when there is none."""
+    text = indicators.display(value)
+    if text is None:
+        return _NO_FIGURE
+    return Markup.escape(text + unit)
+
+
 @bp.context_processor
 def _helpers():
-    def fr(value, unit: str = "") -> Markup:
-        """A figure in French; a dash (read "aucune donnée") when there is none."""
-        text = indicators.display(value)
-        if text is None:
-            return Markup(
-                '<span aria-hidden="true">—</span><span class="visually-hidden">aucune donnée</span>'
-            )
-        return Markup.escape(text + unit)
+    return {"fr": _fr}
 
-    return {"fr": fr}
+
+class _KeyFigures:
+    """The main page's key figures, each computed and written once (`fig` in home.html: some
+    appear twice, and the template calls no helper for them)."""
+
+    def __init__(self, report: Report) -> None:
+        rate, mean = report.acceptance_rate, report.meetings_mean
+        self.has_acceptance_rate = rate is not None
+        self.has_meetings_mean = mean is not None
+        self.requests_created = _fr(report.requests_created)
+        self.proposals = _fr(report.proposals)
+        self.acceptance_rate = _fr(rate)
+        self.to_proposal_median = _fr(report.to_proposal.median, "\u00a0j")
+        self.to_active_median = _fr(report.to_active.median, "\u00a0j")
+        self.meetings_mean = _fr(mean)
+        self.meetings_median = _fr(report.meetings_median)
+        self.tutors_live = _fr(report.tutors_live)
+        self.tutors_repeat = _fr(report.tutors_repeat)
+        self.pairs_started = _fr(report.pairs_started)
+        self.pairs_ended = _fr(report.pairs_ended)
 
 
 def _referent_id() -> int | None:
@@ -280,6 +305,7 @@ def home():
         report=report,
         titles=indicators.TABLES,
         links=_table_links(period),
+        fig=_KeyFigures(report),
         charts=_charts(report),
     )
 

@@ -137,6 +137,13 @@ def _scoped(stmt: Select, mentee_col, scoped: bool) -> Select:
     return stmt.where(mentee_col.in_(caseload))
 
 
+def _constant_in(column, values):
+    """`column IN ('a', 'b')` with the values written in the statement: a list given as a
+    parameter is "expanding", and SQLAlchemy rewrites the statement's text at every execution to
+    spell it out. The values are the code's own (enums, kinds), never input."""
+    return column.in_([literal_column(f"'{v!s}'") for v in sorted(values)])
+
+
 def _in(column):
     """`column` in the period [:start, :end)."""
     return (column >= bindparam("start")) & (column < bindparam("end"))
@@ -292,7 +299,7 @@ def _tutor_classes_stmt(scoped: bool) -> Select:
     """The tutors of the binômes (of the caseload, or of the département), counted per class, in
     one pass over their binômes: 3 × (a binôme live today) + (binômes ever confirmed, 2 for more
     than one). Rows shaped as the summary's: ('', 'tutors', class, tutors)."""
-    live = case((Pair.status.in_(LIVE_PAIR_STATUSES), 1), else_=0)
+    live = case((_constant_in(Pair.status, LIVE_PAIR_STATUSES), 1), else_=0)
     confirmed = case((Pair.confirmed_at.is_not(None), 1), else_=0)
     per_tutor = _scoped(
         select(func.max(live).label("live"), func.sum(confirmed).label("confirmed")).group_by(
@@ -331,7 +338,7 @@ def _summary_stmt(scoped: bool) -> CompoundSelect:
     proposals (the chart by month), over the whole period for the other kinds; and the tutors'
     classes (`_tutor_classes_stmt`), read in the same statement."""
     im = IndicatorMonth
-    monthly = case((im.kind.in_(("created", "answer")), im.month), else_="")
+    monthly = case((_constant_in(im.kind, ("created", "answer")), im.month), else_="")
     stmt = (
         select(monthly, im.kind, im.item, func.sum(im.n))
         .where(im.month >= bindparam("first_month"), im.month <= bindparam("last_month"))
@@ -360,9 +367,13 @@ def _from_summary(scope: _Scope, period: Period) -> dict:
     stmt = _STATEMENTS.get(key)
     if stmt is None:
         stmt = _STATEMENTS.setdefault(key, _summary_stmt(key[1]))
-    rows = db.session.connection().execute(
-        stmt,
-        {"referent_id": scope.referent_id, "first_month": months[0], "last_month": months[-1]},
+    rows = (
+        db.session.connection()
+        .execute(
+            stmt,
+            {"referent_id": scope.referent_id, "first_month": months[0], "last_month": months[-1]},
+        )
+        .all()  # one fetch, not one per row
     )
     by_month: dict[str, list[int]] = {}
     answers = dict.fromkeys(ANSWER_GROUPS, 0)
