@@ -81,9 +81,9 @@ def _period() -> Period:
     )
 
 
-def _bucket_labels(report: Report) -> list[str]:
+def _bucket_labels(report: Report, buckets: list[tuple[str, str, int, int]]) -> list[str]:
     labels = []
-    for i, (key, _, _, _) in enumerate(report.series_by_bucket()):
+    for i, (key, _, _, _) in enumerate(buckets):
         if report.period.by_year:
             labels.append(key)
             continue
@@ -107,7 +107,7 @@ def _charts(report: Report) -> dict[str, Markup]:
             "graphique-mois",
             "Demandes créées et propositions faites, "
             + ("par an" if report.period.by_year else "par mois"),
-            _bucket_labels(report),
+            _bucket_labels(report, buckets),
             [
                 charts.Series("Demandes créées", [b[2] for b in buckets], charts.ARMAGNAC),
                 charts.Series("Propositions faites", [b[3] for b in buckets], charts.BLUE),
@@ -272,16 +272,27 @@ def table_page(table: str):
     return render_template("indicators/table.html", report=report, table=report.table(table))
 
 
-# A table's key inside the addresses built once per page (views/indicators.py::_table_links).
+# A table's key inside the addresses of the table pages and CSV files (_table_links).
 _TABLE_KEY = "__tableau__"
+# Per script root: the table page's and the CSV's addresses, the key still to put in. URL strings
+# as base.html's site links (tutorat/templating.py::SiteLinks), never rendered HTML.
+_TABLE_ADDRESSES: dict[str, tuple[str, str]] = {}
 
 
 def _table_links(period: Period) -> dict[str, tuple[str, str]]:
-    """Each table's page and CSV for the period: the addresses `url_for` gives, built by two of
-    its calls and the key put in (sixteen calls were a tenth of the page's cost)."""
-    du, au = period.start.isoformat(), period.end.isoformat()  # Period.query_args
-    page = url_for("indicators.table_page", table=_TABLE_KEY, du=du, au=au)
-    csv = url_for("indicators.export", table=_TABLE_KEY, du=du, au=au)
+    """Each table's page and CSV for the period: what `url_for(…, table=key, du=…, au=…)` gives
+    (two ISO dates: nothing in them to quote), without its sixteen calls per page."""
+    root = request.script_root
+    addresses = _TABLE_ADDRESSES.get(root)
+    if addresses is None:
+        addresses = (
+            url_for("indicators.table_page", table=_TABLE_KEY),
+            url_for("indicators.export", table=_TABLE_KEY),
+        )
+        if len(_TABLE_ADDRESSES) < 4:
+            _TABLE_ADDRESSES[root] = addresses
+    query = f"?du={period.start.isoformat()}&au={period.end.isoformat()}"  # Period.query_args
+    page, csv = addresses[0] + query, addresses[1] + query
     return {
         key: (page.replace(_TABLE_KEY, key), csv.replace(_TABLE_KEY, key))
         for key in indicators.TABLES
