@@ -757,9 +757,10 @@ def test_a_pdf_that_cannot_be_made_is_an_error_the_admin_sees(app, tmp_path):
 
 
 def test_the_dashboard_reads_its_territories_and_missing_addresses_together(app):
-    """The dashboard's territories and « Adresse manquante » notice come from one statement
-    (followup.caseload_people): the same territories as caseload_territories, and the count and
-    first three names of letters.missing_addresses, in its order."""
+    """The dashboard's territories and « Adresse manquante » notice come with its caseload, in
+    one statement (followup.caseload(…, with_people=True)): the same territories as
+    caseload_territories, and the count and first three names of letters.missing_addresses, in
+    its order, whatever the caseload is narrowed to; and the same counts as without them."""
     with app.app_context():
         referent = make_referent()
         other = make_referent()
@@ -774,9 +775,16 @@ def test_the_dashboard_reads_its_territories_and_missing_addresses_together(app)
         db.session.commit()
         missing = letters.missing_addresses(referent.id)
         assert len(missing) == 6
-        people = followup.caseload_people(referent.id)
+        now = datetime.now(UTC)
+        items = followup.caseload(referent.id, now, with_people=True)
+        assert items.counts == followup.caseload_counts(referent.id, now)
+        assert items.people is not None
+        people = items.people
         assert people.territories == followup.caseload_territories(referent.id)
+        narrowed = followup.Scope(followup.Territory.parse(people.territories[0][0]), "zzz")
+        assert followup.caseload(referent.id, now, narrowed, with_people=True).people == people
         assert len(people.territories) >= 2  # a canton and an EPCI at least
         assert people.missing_total == 6
         assert people.missing_names == [u.full_name for u in missing[:3]]
-        assert followup.caseload_people(make_referent().id) == followup.CaseloadPeople([], 0, [])
+        nobody = followup.caseload(make_referent().id, now, with_people=True)
+        assert nobody.people == followup.CaseloadPeople([], 0, [])

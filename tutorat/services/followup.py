@@ -589,17 +589,11 @@ class CaseloadPeople:
     missing_names: list[str]
 
 
-@functools.cache
-def _people_stmt() -> Select:
-    """The territories of :referent_id's mentees (rows of `_territories_stmt`), then the first
-    three of letters.missing_addresses (same rule and order), each with their total."""
-    missing = (
-        select(
-            *(cast(null(), String).label(name) for name in ("c", "cn", "e", "en")),
-            User.first_name,
-            User.last_name,
-            func.count().over().label("missing_total"),
-        )
+def _missing_brief() -> Select:
+    """The first three of letters.missing_addresses of :referent_id (same rule and order), with
+    their total."""
+    return (
+        select(User.first_name, User.last_name, func.count().over().label("missing_total"))
         .join(MenteeProfile, MenteeProfile.user_id == User.id)
         .where(
             MenteeProfile.referent_id == bindparam("referent_id"),
@@ -607,25 +601,50 @@ def _people_stmt() -> Select:
         )
         .order_by(User.last_name, User.first_name, User.id)
         .limit(3)
-        .subquery()
     )
-    territories = _territories_stmt().add_columns(
-        cast(null(), String).label("first_name"),
-        cast(null(), String).label("last_name"),
-        cast(null(), Integer).label("missing_total"),
-    )
-    return union_all(territories, select(missing))  # type: ignore[return-value]
 
 
-def caseload_people(referent_id: int) -> CaseloadPeople:
-    """The territories and the « Adresse manquante » notice of a référent's dashboard, in one
-    statement."""
-    rows = _read(_people_stmt(), {"referent_id": referent_id}).all()
-    missing = [r for r in rows if r.missing_total is not None]
+# Where the dashboard's statement puts the people rows (`_people_branches`) among the caseload's
+# columns, and the marks that tell them apart (a caseload row's marks are never negative).
+_TERRITORY_COLUMNS = ("status", "tutor_answer", "mentee_answer", "decline_reason")
+_TERRITORY_ROW, _MISSING_ROW = -1, -2
+
+
+def _people_branches(columns: Sequence[str]) -> list[Select]:
+    """The territories of :referent_id's mentees (`_territories_stmt`) and `_missing_brief`, laid
+    out in the caseload's `columns`: a territory's canton code and name, EPCI SIREN and name in
+    _TERRITORY_COLUMNS, a missing address's names as the mentee's and the total as reminders_sent."""
+    territory = _territories_stmt().subquery()
+    missing = _missing_brief().subquery()
+    values: dict[str, dict[str, Any]] = {
+        "territory": {
+            **dict(zip(_TERRITORY_COLUMNS, territory.c, strict=True)),
+            "marks": literal_column(str(_TERRITORY_ROW), Integer),
+        },
+        "missing": {
+            "mentee_first_name": missing.c.first_name,
+            "mentee_last_name": missing.c.last_name,
+            "reminders_sent": missing.c.missing_total,
+            "marks": literal_column(str(_MISSING_ROW), Integer),
+        },
+    }
+    return [
+        select(*(given.get(name, null()).label(name) for name in columns)).select_from(source)
+        for given, source in ((values["territory"], territory), (values["missing"], missing))
+    ]
+
+
+def _people(rows: Iterable[Row]) -> CaseloadPeople:
+    territories, missing = [], []
+    for row in rows:
+        if row.marks == _TERRITORY_ROW:
+            territories.append([getattr(row, name) for name in _TERRITORY_COLUMNS])
+        else:
+            missing.append(row)
     return CaseloadPeople(
-        _territory_choices(r for r in rows if r.missing_total is None),
-        missing[0].missing_total if missing else 0,
-        [f"{r.first_name} {r.last_name}".strip() for r in missing],
+        _territory_choices(territories),
+        missing[0].reminders_sent if missing else 0,
+        [f"{r.mentee_first_name} {r.mentee_last_name}".strip() for r in missing],
     )
 
 
@@ -694,7 +713,9 @@ def _marks(rules: dict[Mark, ColumnElement[bool]]) -> ColumnElement[int]:
 
 
 @functools.cache
-def _caseload_stmt(key: tuple[str | None, bool], postgresql: bool) -> Select:
+def _caseload_stmt(key: tuple[str | None, bool], postgresql: bool, people: bool) -> Select:
+    """The caseload's binômes and demandes (narrowed by `key`); with `people`, the dashboard's
+    `_people_branches` too (never narrowed: the territories to choose from, every missing address)."""
     last = last_meeting_date()
     mentee, tutor = aliased(User, name="mentee"), aliased(User, name="tutor")
     pairs = _in_caseload(
@@ -777,7 +798,10 @@ def _caseload_stmt(key: tuple[str | None, bool], postgresql: bool) -> Select:
         postgresql,
     )
     # PostgreSQL types a union's columns from its first select: the binômes come first.
-    return union_all(pairs, requests_)  # type: ignore[return-value]
+    branches = [pairs, requests_]
+    if people:
+        branches += _people_branches([column.name for column in pairs.selected_columns])
+    return union_all(*branches)  # type: ignore[return-value]
 
 
 Place = ToDo | CaseloadList
@@ -956,6 +980,7 @@ class Caseload:
     to_do: list[tuple[ToDo, Row]]
     lists: dict[CaseloadList, list[Row]]
     converters: tuple[tuple[str, Callable[[Any], Any]], ...]
+    people: CaseloadPeople | None = None  # with_people: territories, « Adresse manquante »
 
     def page(self, which: CaseloadList | None, start: int, stop: int) -> list[SimpleNamespace]:
         """Rows `start` to `stop` of a list ("À faire" if `which` is None), their dates converted.
@@ -979,16 +1004,24 @@ class Caseload:
         return SimpleNamespace(**values)
 
 
-def caseload(referent_id: int, now: datetime, scope: Scope | None = None) -> Caseload:
+def caseload(
+    referent_id: int, now: datetime, scope: Scope | None = None, *, with_people: bool = False
+) -> Caseload:
     """A référent's caseload (narrowed by `scope`) in one query: its binômes and demandes with
-    their marks; counted, sorted and split into lists here."""
+    their marks; counted, sorted and split into lists here. `with_people`: the same query also
+    reads the dashboard's territories and « Adresse manquante » notice (`people`), whatever the
+    scope."""
     scope = scope or Scope()
     connection = db.session.connection()
-    stmt = _caseload_stmt(scope.key, connection.dialect.name == "postgresql")
+    stmt = _caseload_stmt(scope.key, connection.dialect.name == "postgresql", with_people)
     rows = connection.execute(stmt, _params(referent_id, now, scope)).all()
     to_do: list[tuple[ToDo, Row]] = []
     lists: dict[CaseloadList, list[Row]] = {which: [] for which in CaseloadList}
+    people: list[Row] = []
     for row in rows:
+        if row.marks < 0:
+            people.append(row)
+            continue
         place = _place(row.marks)
         if isinstance(place, ToDo):
             to_do.append((place, row))
@@ -997,8 +1030,14 @@ def caseload(referent_id: int, now: datetime, scope: Scope | None = None) -> Cas
     to_do.sort(key=_to_do_order)
     for which, (key, descending) in _LIST_ORDER.items():
         lists[which].sort(key=key, reverse=descending)
-    counts = _counts(Counter(row.marks for row in rows))
-    return Caseload(counts, to_do, lists, _converters(connection.dialect))
+    counts = _counts(Counter(row.marks for row in rows if row.marks >= 0))
+    return Caseload(
+        counts,
+        to_do,
+        lists,
+        _converters(connection.dialect),
+        _people(people) if with_people else None,
+    )
 
 
 def caseload_counts(referent_id: int, now: datetime, scope: Scope | None = None) -> CaseloadCounts:

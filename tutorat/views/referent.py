@@ -159,32 +159,40 @@ def dashboard():
     section = request.args.get("statut", "")
     territory = request.args.get("territoire", "")
     name = " ".join(request.args.get("nom", "").split())
-    # The territories of the filter and the « Adresse manquante » notice: one read of the mentees.
-    people = followup.caseload_people(current_user.id)
-    territories = people.territories
-    status = 200
+    errors: dict[str, str] = {}  # flashed in this order
     if section not in DASHBOARD_SECTIONS:
-        flash("Filtre inconnu : choisissez un des statuts proposés.", "error")
-        section, status = "", 400
-    if territory and territory not in {code for code, _ in territories}:
-        flash(
-            "Territoire inconnu : choisissez un canton ou une intercommunalité de la liste.",
-            "error",
-        )
-        territory, status = "", 400
+        errors["section"] = "Filtre inconnu : choisissez un des statuts proposés."
+        section = ""
     if len(name) > NAME_MAX:
-        flash(f"Nom trop long : {NAME_MAX} caractères au plus.", "error")
-        name, status = "", 400
+        errors["name"] = f"Nom trop long : {NAME_MAX} caractères au plus."
+        name = ""
     if "\x00" in name:  # PostgreSQL refuses it in a text value
-        flash("Nom invalide : il contient un caractère non autorisé.", "error")
-        name, status = "", 400
+        errors["name"] = "Nom invalide : il contient un caractère non autorisé."
+        name = ""
     page = _page_number()
     if page is None:
-        flash("Numéro de page inconnu : la première page est affichée.", "error")
-        page, status = 1, 400
+        errors["page"] = "Numéro de page inconnu : la première page est affichée."
+        page = 1
     scope = followup.Scope(followup.Territory.parse(territory), name)
-    # One query for every count and list; each list shown is a slice of it.
-    items = followup.caseload(current_user.id, datetime.now(UTC), scope)
+    now = datetime.now(UTC)
+    # One query for every count and list (each list shown is a slice of it), the territories of
+    # the filter and the « Adresse manquante » notice.
+    items = followup.caseload(current_user.id, now, scope, with_people=True)
+    assert items.people is not None
+    people = items.people
+    territories = people.territories
+    if territory and territory not in {code for code, _ in territories}:
+        errors["territory"] = (
+            "Territoire inconnu : choisissez un canton ou une intercommunalité de la liste."
+        )
+        territory = ""
+        if scope.territory is not None:  # read again for the whole caseload (this 400 only)
+            scope = followup.Scope(None, name)
+            items = followup.caseload(current_user.id, now, scope)
+    status = 400 if errors else 200
+    for key in ("section", "territory", "name", "page"):
+        if key in errors:
+            flash(errors[key], "error")
     totals = items.counts
 
     def rows(which: str) -> list:
