@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tutorat.extensions import Base
@@ -18,6 +18,10 @@ class IndicatorMonth(Base):
     """
 
     __tablename__ = "indicator_month"
+    # The counts read with their keys, without a lookup in the table (migration 0028).
+    __table_args__ = (
+        Index("ix_indicator_month_counts", "referent_id", "month", "kind", "item", "n"),
+    )
 
     referent_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
