@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, create_engine, delete, event, insert
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, insert, text
 from sqlalchemy import exc as sa_exc
 
 from tutorat.extensions import db
@@ -74,11 +74,12 @@ def log_engine() -> Engine:
         if engine is None:
             url = db.engine.url
             if url.get_backend_name() == "postgresql":
+                # No ping before each use (a round trip per line): a connection the server ended
+                # since its last use fails the insert, which `insert_lines` retries once anew.
                 engine = create_engine(
                     url,
                     isolation_level="AUTOCOMMIT",
                     pool_size=2,
-                    pool_pre_ping=True,
                     connect_args=postgres_connect_args(
                         app.config, "-c synchronous_commit=off -c lock_timeout=5s"
                     ),
@@ -105,8 +106,14 @@ def dispose_engine(app, *, close: bool = True) -> None:
         engine.dispose(close=close)
 
 
-# Built once: most requests that log write one line (a record shown), on every such page view.
-_INSERT = insert(AccessLog)
+# Built once: most requests that log write one line (a record shown), on every such page view. A
+# plain INSERT of the line's columns (typed, so that the time is stored as every other one): the
+# ORM table's insert would return the new id on PostgreSQL, a row to fetch for nothing.
+_COLUMNS = [c for c in AccessLog.__table__.columns if not c.primary_key]
+_INSERT = text(
+    f"INSERT INTO {AccessLog.__tablename__} ({', '.join(c.name for c in _COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.key for c in _COLUMNS)})"
+).bindparams(*(bindparam(c.key, type_=c.type) for c in _COLUMNS))
 
 
 def insert_lines(entries: list[dict[str, Any]]) -> None:
