@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from numbers import Number
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
 
+import matching
 from matching.types import NO_CAR_MAX_KM
 from tutorat import links, vocab
 from tutorat.models import (
@@ -154,6 +157,35 @@ def number_fr(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
 
+def score_rows(parts: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """A score's table (`score_parts` in _macros.html): each criterion's label, note out of 100,
+    share of the score (or weight), points; "—" where the explanation has no figure. A filter: the
+    template's tests and arithmetic per cell cost more than the table."""
+
+    def number(value: Any) -> bool:
+        return isinstance(value, Number)
+
+    rows = []
+    for name, part in parts.items():
+        value, share, weight, points = (part.get(key) for key in _SCORE_FIGURES)
+        rows.append(
+            (
+                part.get("label") or matching.PART_LABELS.get(name) or name,
+                str(round(value * 100)) if number(value) else "—",
+                f"{round(share * 100)} %"
+                if number(share)
+                else number_fr(weight, 2)
+                if number(weight)
+                else "—",
+                number_fr(points * 100, 1) if number(points) else "—",
+            )
+        )
+    return rows
+
+
+_SCORE_FIGURES = ("value", "share", "weight", "contribution")
+
+
 def _rome_labels(text: str) -> str:
     return with_rome_labels(text)
 
@@ -256,6 +288,7 @@ def register(app: Flask) -> None:
         waiting_for=waiting_for,
         add_days=add_days,
         number_fr=number_fr,
+        score_rows=score_rows,
         slots=vocab.slots_labels,
         rome_labels=_rome_labels,
     )

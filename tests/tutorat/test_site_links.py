@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from flask import url_for
 
@@ -9,6 +11,7 @@ from tests.factories import PASSWORD, make_referent
 from tutorat.extensions import db
 from tutorat.models import Role
 from tutorat.templating import MENUS, SITE_ENDPOINTS, SITE_STATIC
+from tutorat.views.referent import _PAIR_LINKS, pair_links
 
 PAGES = [
     "/referent/",
@@ -52,3 +55,17 @@ def test_the_menu_is_the_role_s_and_marks_the_current_page(app, browser):
         for endpoint, text in MENUS[Role.REFERENT]:
             current = ' aria-current="page"' if endpoint == "referent.mentees" else ""
             assert f'<li><a href="{url_for(endpoint)}"{current}>{text}</a></li>' in html
+
+
+@pytest.mark.parametrize("root", ["", "/tutorat"])
+def test_the_pair_page_links_are_the_addresses_url_for_builds(app, root):
+    """The binôme page's links with one id, built once per script root (views/referent.py)."""
+    pair = SimpleNamespace(id=12, request_id=345, mentee_id=6789)
+    with app.test_request_context("/", base_url=f"http://localhost{root}"):
+        for _ in range(2):  # built, then from the parts kept
+            links = pair_links(pair)
+            assert set(links) == {name for name, *_ in _PAIR_LINKS}
+            for name, endpoint, key, field in _PAIR_LINKS:
+                values = {key: getattr(pair, field)}
+                assert links[name] == url_for(endpoint, **values), name
+                assert links[name].startswith(f"{root}/referent/")

@@ -66,6 +66,11 @@ class Meeting(Base):
         return [c for c in self.topics.split(",") if c]
 
     @property
+    def topics_label(self) -> str:
+        """Its topics' labels, comma-separated ("—" without any): what a meetings table shows."""
+        return ", ".join(vocab.labels(self.topic_codes, vocab.TOPICS)) or "—"
+
+    @property
     def confirmation_label(self) -> str:
         return CONFIRMATION_LABELS.get(self.mentee_confirmation, "à confirmer")
 

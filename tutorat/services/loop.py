@@ -13,6 +13,7 @@ she agrees. She can withdraw her yes from her account at any time.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -35,7 +36,17 @@ TOKEN_MAX_AGE = 180 * 24 * 3600
 # ---- The question at the end of the binôme ----
 
 
-def asks_to_help(pair: Pair) -> bool:
+class _EndedPair(Protocol):
+    """What `asks_to_help` reads of a binôme: a `Pair`, or the référent's page row of one."""
+
+    @property
+    def status(self) -> PairStatus: ...
+
+    @property
+    def outcomes(self) -> list[str]: ...
+
+
+def asks_to_help(pair: _EndedPair) -> bool:
     """Whether the mentee of this ended binôme is asked if she would like to help in turn."""
     return pair.status == PairStatus.ENDED and bool(set(pair.outcomes) & vocab.LOOP_OUTCOMES)
 

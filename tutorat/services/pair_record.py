@@ -2,11 +2,12 @@
 
 The page shows, under the binôme itself: its meetings, its status changes, the questions « Comment
 se passe le tutorat ? » and their answers, the private reports, the mentee's goals, the corrections
-of meetings and the next meeting. Seven lists, most of them empty or short. Read as ORM objects,
-each was a query with its own round trip and object loading, more than the page's rendering;
-here they are one `UNION ALL` of plain columns, built once at import with the binôme as a bound
-parameter, each branch tagged with its kind, and split into small rows in Python (bench/README.md,
-« Pages web »).
+of meetings, the next meeting, and an ended binôme's outcomes. Eight lists, most of them empty or
+short. Read as ORM objects, each was a query with its own round trip and object loading, more than
+the page's rendering; here they are one `UNION ALL` of plain columns, built once at import with the
+binôme as a bound parameter, each branch tagged with its kind, and split into small rows in Python
+(bench/README.md, « Pages web »). The binôme itself is read by the page's own query (its access
+check), as plain columns too (`PAIR_COLUMNS`, `PairRow`, with the model's properties).
 
 Each kind declares its fields once (`_KINDS`: name, SQL expression); the branches share one
 column layout, a field going to the next free slot of its type, and typed NULLs filling the
@@ -21,6 +22,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -50,12 +52,17 @@ from tutorat.models import (
     MeetingChange,
     MeetingChangeKind,
     NextMeeting,
+    Pair,
+    PairAnswer,
+    PairOutcome,
     PairReport,
+    PairStatus,
     ReportKind,
     StatusEvent,
     User,
 )
 from tutorat.models._types import UTCDateTime
+from tutorat.models.pairs import PAIR_STATUS_LABELS
 from tutorat.services.meetings import ChangeRow, newest_first
 from tutorat.services.profiles import local_today
 
@@ -72,6 +79,7 @@ class MeetingRow:
     mentee_confirmation: str | None
     mode_label = Meeting.mode_label
     topic_codes = Meeting.topic_codes
+    topics_label = Meeting.topics_label
 
 
 @dataclass(slots=True)
@@ -84,6 +92,17 @@ class EventRow:
     reason: str
     actor_name: str | None
     on_behalf_of_name: str | None
+
+    @property
+    def from_label(self) -> str:
+        """The status it left, as the timeline names it ("(création)": the binôme's first event)."""
+        if self.from_status is None:
+            return "(création)"
+        return PAIR_STATUS_LABELS.get(self.from_status, self.from_status)  # type: ignore[call-overload]
+
+    @property
+    def to_label(self) -> str:
+        return PAIR_STATUS_LABELS.get(self.to_status, self.to_status)  # type: ignore[call-overload]
 
 
 @dataclass(slots=True)
@@ -133,6 +152,87 @@ class NextMeetingRow:
     time_label = NextMeeting.time_label
 
 
+@dataclass(slots=True)
+class OutcomeRow:
+    outcome: str
+    reason: str | None
+
+
+# The binôme's own columns that its page shows, read as plain columns (`PairRow`, in this order).
+PAIR_COLUMNS = (
+    Pair.id,
+    Pair.request_id,
+    Pair.mentee_id,
+    Pair.tutor_id,
+    Pair.status,
+    Pair.score,
+    Pair.rank,
+    Pair.candidates_count,
+    Pair.explanation,
+    Pair.algorithm_version,
+    Pair.meeting_place,
+    Pair.tutor_answer,
+    Pair.mentee_answer,
+    Pair.decline_reason,
+    Pair.decline_detail,
+    Pair.outcome_detail,
+    Pair.outcome_contract,
+    Pair.outcome_rights,
+    Pair.tutor_wants_again,
+    Pair.mentee_would_help,
+    Pair.mentee_would_help_at,
+    Pair.help_invited_at,
+    Pair.paused_until,
+    Pair.reminders_sent,
+    Pair.proposed_at,
+    Pair.confirmed_at,
+    Pair.ended_at,
+)
+
+
+@dataclass(slots=True)
+class PairRow:
+    """A binôme as its page reads it (`PAIR_COLUMNS`), not an ORM object, with the model's own
+    properties; its outcomes (`outcome_rows`) come with its record (`read`)."""
+
+    id: int
+    request_id: int
+    mentee_id: int
+    tutor_id: int
+    status: PairStatus
+    score: float | None
+    rank: int | None
+    candidates_count: int | None
+    explanation: dict[str, Any]
+    algorithm_version: str
+    meeting_place: str
+    tutor_answer: PairAnswer | None
+    mentee_answer: PairAnswer | None
+    decline_reason: str | None
+    decline_detail: str
+    outcome_detail: str
+    outcome_contract: str | None
+    outcome_rights: str
+    tutor_wants_again: bool | None
+    mentee_would_help: bool | None
+    mentee_would_help_at: datetime | None
+    help_invited_at: datetime | None
+    paused_until: date | None
+    reminders_sent: int
+    proposed_at: datetime
+    confirmed_at: datetime | None
+    ended_at: datetime | None
+    outcome_rows: list[OutcomeRow] = field(default_factory=list)
+    outcomes = Pair.outcomes
+    stop_reason = Pair.stop_reason
+    status_label = Pair.status_label
+    is_running = Pair.is_running
+    is_pending = Pair.is_pending
+    is_unanswered = Pair.is_unanswered
+    is_started = Pair.is_started
+    is_failed_proposal = Pair.is_failed_proposal
+
+
 @dataclass
 class PairRecord:
     """The lists of one binôme, each in the order the page shows it."""
@@ -144,6 +244,7 @@ class PairRecord:
     goals: list[GoalRow] = field(default_factory=list)  # in the order they were set
     changes: list[ChangeRow] = field(default_factory=list)  # the newest first
     next_meeting: NextMeetingRow | None = None  # still to come (today or later)
+    outcomes: list[OutcomeRow] = field(default_factory=list)  # an ended binôme's (`outcome_rows`)
 
 
 _actor = aliased(User, name="actor")
@@ -264,6 +365,11 @@ _KINDS: dict[str, tuple[list[Any], Callable[[Select], Select], Callable[..., Any
             id_, at, MeetingChangeKind(kind), name, json.loads(changes)
         ),
     ),
+    "outcome": (
+        [PairOutcome.outcome, PairOutcome.reason],
+        lambda s: s.where(PairOutcome.pair_id == _PAIR),
+        OutcomeRow,
+    ),
     "next": (
         [NextMeeting.day, NextMeeting.at_time, NextMeeting.place],
         lambda s: s.where(NextMeeting.pair_id == _PAIR, NextMeeting.day >= bindparam("today")),
@@ -310,6 +416,10 @@ def _layout() -> tuple[list[tuple[str, int]], dict[str, list[int]]]:
 
 
 _SLOTS, _PLACES = _layout()
+# Each kind's fields picked from a union row by one itemgetter (every kind has two fields or more,
+# so that it gives a tuple), and the row they make.
+_MAKERS = {kind: (itemgetter(*_PLACES[kind]), make) for kind, (_, _, make) in _KINDS.items()}
+assert all(len(places) > 1 for places in _PLACES.values())
 
 
 def _branch(kind: str) -> Select:
@@ -338,15 +448,15 @@ def read(pair_id: int, today: date | None = None) -> PairRecord:
         "report": record.reports,
         "goal": record.goals,
         "change": record.changes,
+        "outcome": record.outcomes,
         "next": [],
     }
     rows = db.session.connection().execute(
         _RECORD, {"pair_id": pair_id, "today": today or local_today()}
     )
     for row in rows:
-        kind = row[0]
-        make = _KINDS[kind][2]
-        lists[kind].append(make(*(row[place] for place in _PLACES[kind])))
+        pick, make = _MAKERS[row[0]]
+        lists[row[0]].append(make(*pick(row)))
     record.meetings.sort(key=lambda m: (m.date, m.id), reverse=True)
     record.events.sort(key=lambda e: (e.at, e.id))
     record.check_ins.sort(key=lambda c: (-c.round_number, c.person_id))

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import aliased
 
 import matching
 from tutorat.extensions import db
@@ -376,15 +376,16 @@ _REQUEST_PAIRS = (
     .where(Pair.request_id == bindparam("id"))
     .order_by(Pair.proposed_at.desc(), Pair.id.desc())
 )
-# The binôme page: the pair, with the names, places and métier it shows as plain columns (not nine
-# ORM objects), in one query that is also the access check (the référent's caseload, :referent_id).
+# The binôme page: the pair and the names, places and métier it shows, as plain columns (not nine
+# ORM objects), in one query that is also the access check (the référent's caseload, :referent_id,
+# whose join on the mentee's profile gives her commune too).
 _mentee, _tutor, _proposer = (aliased(User, name=n) for n in ("mentee", "tutor", "proposer"))
-_mentee_profile, _tutor_profile = aliased(MenteeProfile), aliased(TutorProfile)
+_tutor_profile = aliased(TutorProfile)
 _mentee_commune, _tutor_commune = aliased(Commune), aliased(Commune)
 _PAIR_PAGE = (
     in_caseload(
         select(
-            Pair,
+            *pair_record.PAIR_COLUMNS,
             _mentee.first_name.label("mentee_first_name"),
             _mentee.last_name.label("mentee_last_name"),
             _mentee_commune.nom.label("mentee_commune"),
@@ -405,8 +406,7 @@ _PAIR_PAGE = (
         bindparam("referent_id"),
     )
     .join(_mentee, _mentee.id == Pair.mentee_id)
-    .outerjoin(_mentee_profile, _mentee_profile.user_id == Pair.mentee_id)
-    .outerjoin(_mentee_commune, _mentee_commune.code_insee == _mentee_profile.commune_code)
+    .outerjoin(_mentee_commune, _mentee_commune.code_insee == MenteeProfile.commune_code)
     .join(_tutor, _tutor.id == Pair.tutor_id)
     .outerjoin(_tutor_profile, _tutor_profile.user_id == Pair.tutor_id)
     .outerjoin(_tutor_commune, _tutor_commune.code_insee == _tutor_profile.commune_code)
@@ -414,8 +414,45 @@ _PAIR_PAGE = (
     .join(TutoringRequest, TutoringRequest.id == Pair.request_id)
     .join(_proposer, _proposer.id == Pair.proposed_by_id)
     .where(Pair.id == bindparam("id"))
-    .options(defer(Pair.weights), defer(Pair.shown_candidates))
 )
+_PAIR_WIDTH = len(pair_record.PAIR_COLUMNS)
+# The binôme page's links that take one id: (name, endpoint, the id's argument, the binôme's field
+# that gives it). Their addresses are built by `url_for` once per application and script root,
+# with a placeholder id, and the page puts its ids in: ten `url_for` per page cost as much as its
+# timeline (bench/README.md, "Pages web"). A link with two ids (a report, a question) keeps url_for.
+_PAIR_LINKS = (
+    ("end", "referent.end", "pair_id", "id"),
+    ("resume", "referent.resume", "pair_id", "id"),
+    ("confirm", "referent.confirm", "pair_id", "id"),
+    ("withdraw", "referent.withdraw", "pair_id", "id"),
+    ("mentee_answer", "referent.mentee_answer", "pair_id", "id"),
+    ("help_later", "referent.help_later", "pair_id", "id"),
+    ("explanation", "referent.explanation", "pair_id", "id"),
+    ("summary_pdf", "referent.pair_summary_pdf", "pair_id", "id"),
+    ("request", "referent.request_detail", "request_id", "request_id"),
+    ("mentee", "referent.mentee", "user_id", "mentee_id"),
+)
+_LINK_ID = 987654321
+_PAIR_LINK_PARTS = "tutorat_pair_link_parts"
+
+
+def pair_links(pair: Any) -> dict[str, str]:
+    """The addresses of `pair`'s page links by name (`_PAIR_LINKS`), as `url_for` builds them."""
+    by_root: dict[str, list[tuple[str, str, str, str]]] = current_app.extensions.setdefault(
+        _PAIR_LINK_PARTS, {}
+    )
+    parts = by_root.get(request.script_root)
+    if parts is None:
+        parts = []
+        for name, endpoint, key, field in _PAIR_LINKS:
+            values: dict[str, Any] = {key: _LINK_ID}
+            before, after = url_for(endpoint, **values).split(str(_LINK_ID))
+            parts.append((name, before, field, after))
+        if len(by_root) < 4:  # one script root in any real deployment
+            by_root[request.script_root] = parts
+    return {name: f"{before}{getattr(pair, field)}{after}" for name, before, field, after in parts}
+
+
 # A binôme's or a demande's status changes as plain rows, with who acted (and for whom) by name.
 _actor, _on_behalf_of = aliased(User, name="actor"), aliased(User, name="on_behalf_of")
 
@@ -657,10 +694,17 @@ def _pair_page(
 ):
     """The binôme page (a 404 outside the référent's caseload); `answer_form`, `check_in_form`
     and `help_form` with their errors."""
-    row = db.session.execute(_PAIR_PAGE, {"id": pair_id, "referent_id": current_user.id}).first()
-    pair: Pair = found_or_404(row[0] if row else None, row[0].mentee_id if row else None)
-    # Its meetings, status changes, questions, reports, goals…: plain rows, one query.
+    row = (
+        db.session.connection()
+        .execute(_PAIR_PAGE, {"id": pair_id, "referent_id": current_user.id})
+        .first()
+    )
+    pair = found_or_404(
+        pair_record.PairRow(*row[:_PAIR_WIDTH]) if row else None, row.mentee_id if row else None
+    )
+    # Its meetings, status changes, questions, reports, goals, outcomes…: plain rows, one query.
     record = pair_record.read(pair.id)
+    pair.outcome_rows = record.outcomes
     meetings, events = record.meetings, record.events
     # One timeline: status changes and meetings, oldest first (a meeting has a date, no time).
     timeline = sorted(
@@ -706,6 +750,7 @@ def _pair_page(
         checkin_days=current_app.config["CHECKIN_DAYS"],
         next_meeting=record.next_meeting,
         meeting_changes=record.changes,
+        links=pair_links(pair),
     ), status
 
 
