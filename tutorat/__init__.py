@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
     )
+    app.jinja_environment = templating.Environment  # before anything builds app.jinja_env
     app.config.from_mapping(default_config(app.instance_path))
     app.config.from_mapping(from_environment())
     if config:
