@@ -243,6 +243,14 @@ def test_locked_sqlite_gives_a_french_503_within_the_busy_timeout(site, capsys):
 # ---- 9: timeouts, and /sante checks a write within a second ----
 
 
+def test_sqlite_connections_keep_eight_megabytes_of_pages(app):
+    """SQLite's default page cache (2 MB) is smaller than what the dashboard reads at Gers scale."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(text("PRAGMA cache_size")).scalar() == -8000
+            assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
 def test_postgresql_connections_carry_the_timeouts():
     from tutorat.services.db import engine_options
 
