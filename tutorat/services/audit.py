@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, insert, text
+from sqlalchemy import Engine, create_engine, delete, event, insert
 from sqlalchemy import exc as sa_exc
 
 from tutorat.extensions import db
@@ -106,14 +106,9 @@ def dispose_engine(app, *, close: bool = True) -> None:
         engine.dispose(close=close)
 
 
-# Built once: most requests that log write one line (a record shown), on every such page view. A
-# plain INSERT of the line's columns (typed, so that the time is stored as every other one): the
-# ORM table's insert would return the new id on PostgreSQL, a row to fetch for nothing.
-_COLUMNS = [c for c in AccessLog.__table__.columns if not c.primary_key]
-_INSERT = text(
-    f"INSERT INTO {AccessLog.__tablename__} ({', '.join(c.name for c in _COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c.key for c in _COLUMNS)})"
-).bindparams(*(bindparam(c.key, type_=c.type) for c in _COLUMNS))
+# Built once: most requests that log write one line (a record shown), on every such page view.
+# `inline()`: no RETURNING of the new id on PostgreSQL (a row to fetch for nothing).
+_INSERT = insert(AccessLog).inline()
 
 
 def insert_lines(entries: list[dict[str, Any]]) -> None:
