@@ -565,12 +565,19 @@ def _territories_stmt() -> Select:
 def _territory_choices(rows: Iterable[Sequence]) -> list[tuple[str, str]]:
     """("canton:32xx", label) for each canton, then each EPCI, of rows (canton code and name, EPCI
     SIREN and name)."""
-    rows = list(rows)
-    cantons = sorted({(f"canton:{r[0]}", f"Canton : {r[1]}") for r in rows}, key=lambda x: x[1])
-    epcis = sorted(
-        {(f"epci:{r[2]}", f"Intercommunalité : {r[3]}") for r in rows}, key=lambda x: x[1]
-    )
-    return cantons + epcis
+    cantons: dict[str, str] = {}
+    epcis: dict[str, str] = {}
+    for canton_code, canton_name, siren, epci_name in rows:
+        cantons[canton_code] = canton_name
+        epcis[siren] = epci_name
+    by_name = operator.itemgetter(1)
+    return [
+        (f"canton:{code}", f"Canton : {name}")
+        for code, name in sorted(cantons.items(), key=by_name)
+    ] + [
+        (f"epci:{code}", f"Intercommunalité : {name}")
+        for code, name in sorted(epcis.items(), key=by_name)
+    ]
 
 
 def caseload_territories(referent_id: int) -> list[tuple[str, str]]:
@@ -634,11 +641,14 @@ def _people_branches(columns: Sequence[str]) -> list[Select]:
     ]
 
 
+_territory_of = operator.attrgetter(*_TERRITORY_COLUMNS)
+
+
 def _people(rows: Iterable[Row]) -> CaseloadPeople:
     territories, missing = [], []
     for row in rows:
         if row.marks == _TERRITORY_ROW:
-            territories.append([getattr(row, name) for name in _TERRITORY_COLUMNS])
+            territories.append(_territory_of(row))
         else:
             missing.append(row)
     return CaseloadPeople(
@@ -897,8 +907,11 @@ def _counted(marks: int) -> tuple[str, ...]:
     return (*names, "silent_pairs") if _place(marks) == ToDo.SILENT else tuple(names)
 
 
-def _counts(marks: Counter[int]) -> CaseloadCounts:
-    counts = dict.fromkeys((f.name for f in fields(CaseloadCounts)), 0)
+_COUNT_NAMES = tuple(f.name for f in fields(CaseloadCounts))
+
+
+def _counts(marks: dict[int, int]) -> CaseloadCounts:
+    counts = dict.fromkeys(_COUNT_NAMES, 0)
     for value, n in marks.items():
         for name in _counted(value):
             counts[name] += n
@@ -947,18 +960,23 @@ _SINCE = {
 }
 
 
-def _to_do_order(item: tuple[ToDo, Row]) -> tuple:
-    # Within a kind, the longest waiting first (a silent binôme: its last meeting, or none at all).
-    kind, row = item
-    last = row.last_meeting if kind is ToDo.SILENT else None
-    return (
-        _PRIORITY[kind],
-        last is not None,
-        last,
-        _order(getattr(row, _SINCE[kind])),
-        row.pair_id or 0,
-        row.request_id or 0,
-    )
+def _to_do_key(kind: ToDo) -> Callable[[Row], tuple]:
+    """The order of the items of one kind: the longest waiting first (a silent binôme: its last
+    meeting, or none at all, first), then by id (a stable order from page to page)."""
+    since = _SINCE[kind]
+    if kind is ToDo.SILENT:
+        return lambda r: (
+            r.last_meeting is not None,
+            r.last_meeting,
+            _order(getattr(r, since)),
+            r.pair_id or 0,
+            r.request_id or 0,
+        )
+    return lambda r: (_order(getattr(r, since)), r.pair_id or 0, r.request_id or 0)
+
+
+# "À faire" is sorted kind by kind, in their urgency order (ToDo's order).
+_TO_DO_KEYS = {kind: _to_do_key(kind) for kind in ToDo}
 
 
 # Each list's order: its date, then its id (a stable order from page to page).
@@ -1015,24 +1033,28 @@ def caseload(
     connection = db.session.connection()
     stmt = _caseload_stmt(scope.key, connection.dialect.name == "postgresql", with_people)
     rows = connection.execute(stmt, _params(referent_id, now, scope)).all()
-    to_do: list[tuple[ToDo, Row]] = []
-    lists: dict[CaseloadList, list[Row]] = {which: [] for which in CaseloadList}
+    placed: dict[Place, list[Row]] = {place: [] for place in (*ToDo, *CaseloadList)}
+    seen: dict[int, int] = {}  # how many rows have each value of marks
     people: list[Row] = []
     for row in rows:
-        if row.marks < 0:
+        marks = row.marks
+        if marks < 0:
             people.append(row)
             continue
-        place = _place(row.marks)
-        if isinstance(place, ToDo):
-            to_do.append((place, row))
-        elif place is not None:
-            lists[place].append(row)
-    to_do.sort(key=_to_do_order)
+        seen[marks] = seen.get(marks, 0) + 1
+        place = _place(marks)
+        if place is not None:
+            placed[place].append(row)
+    to_do: list[tuple[ToDo, Row]] = []
+    for kind in ToDo:
+        group = placed[kind]
+        group.sort(key=_TO_DO_KEYS[kind])
+        to_do += [(kind, row) for row in group]
+    lists: dict[CaseloadList, list[Row]] = {}
     for which, (key, descending) in _LIST_ORDER.items():
-        lists[which].sort(key=key, reverse=descending)
-    counts = _counts(Counter(row.marks for row in rows if row.marks >= 0))
+        lists[which] = sorted(placed[which], key=key, reverse=descending)
     return Caseload(
-        counts,
+        _counts(seen),
         to_do,
         lists,
         _converters(connection.dialect),
