@@ -202,12 +202,16 @@ class MenteeProfile(_PlaceMixin, Base):
         ),
         CheckConstraint("max_km >= 0 AND max_km <= 200", name="distance_max_valide"),
         Index("uq_numero_allocataire", "caf_number", unique=True),
+        # A référent's mentees and their communes from the index alone: every caseload statement
+        # starts here (the dashboard reads it four times), and reading the rows themselves, spread
+        # over the table, cost more than the rest of some of those reads (migration 0029).
+        Index("ix_mentee_profile_caseload", "referent_id", "user_id", "commune_code"),
     )
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )
-    referent_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    referent_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code_insee"))
     # Up to three target métiers (ROME v3 codes), comma-separated.
     target_metiers: Mapped[str] = mapped_column(String(20), default="")

@@ -1018,7 +1018,9 @@ class Caseload:
     def _line(self, row: Row) -> SimpleNamespace:
         values = row._asdict()
         for name, convert in self.converters:
-            values[name] = convert(values[name])
+            value = values[name]
+            if value is not None:  # most rows have but two or three of the five dates
+                values[name] = convert(value)
         return SimpleNamespace(**values)
 
 
