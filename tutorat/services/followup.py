@@ -554,10 +554,14 @@ def _params(referent_id: int, now: datetime, scope: Scope, **extra) -> dict:
 
 @functools.cache
 def _territories_stmt() -> Select:
+    # The communes where they live, each once (some 70 for 160 mentees), then each commune's
+    # territories: a join would look up (or, on PostgreSQL, hash) a commune per mentee.
+    communes = select(MenteeProfile.commune_code).where(
+        MenteeProfile.referent_id == bindparam("referent_id")
+    )
     return (
         select(Commune.canton_code, Commune.canton_nom, Commune.epci_siren, Commune.epci_nom)
-        .join(MenteeProfile, MenteeProfile.commune_code == Commune.code_insee)
-        .where(MenteeProfile.referent_id == bindparam("referent_id"))
+        .where(Commune.code_insee.in_(communes))
         .distinct()
     )
 
