@@ -1002,6 +1002,7 @@ class Caseload:
     to_do: list[tuple[ToDo, Row]]
     lists: dict[CaseloadList, list[Row]]
     converters: tuple[tuple[str, Callable[[Any], Any]], ...]
+    columns: tuple[str, ...]  # the rows' column names (the statement's)
     people: CaseloadPeople | None = None  # with_people: territories, « Adresse manquante »
 
     def page(self, which: CaseloadList | None, start: int, stop: int) -> list[SimpleNamespace]:
@@ -1020,7 +1021,7 @@ class Caseload:
         return out
 
     def _line(self, row: Row) -> SimpleNamespace:
-        values = row._asdict()
+        values = dict(zip(self.columns, row, strict=True))  # Row._asdict reads its keys each time
         for name, convert in self.converters:
             value = values[name]
             if value is not None:  # most rows have but two or three of the five dates
@@ -1038,7 +1039,9 @@ def caseload(
     scope = scope or Scope()
     connection = db.session.connection()
     stmt = _caseload_stmt(scope.key, connection.dialect.name == "postgresql", with_people)
-    rows = connection.execute(stmt, _params(referent_id, now, scope)).all()
+    result = connection.execute(stmt, _params(referent_id, now, scope))
+    columns = tuple(result.keys())
+    rows = result.all()
     placed: dict[Place, list[Row]] = {place: [] for place in (*ToDo, *CaseloadList)}
     seen: dict[int, int] = {}  # how many rows have each value of marks
     people: list[Row] = []
@@ -1064,6 +1067,7 @@ def caseload(
         to_do,
         lists,
         _converters(connection.dialect),
+        columns,
         _people(people) if with_people else None,
     )
 
