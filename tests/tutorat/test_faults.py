@@ -251,6 +251,39 @@ def test_sqlite_connections_keep_eight_megabytes_of_pages(app):
             assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+def test_a_sqlite_read_request_sees_one_snapshot_and_a_write_takes_the_lock_first(app):
+    """A GET's statements run in one transaction (its BEGIN goes straight to the driver), so a row
+    committed by another worker meanwhile is not seen half-way; a POST's BEGIN IMMEDIATE waits."""
+    from tutorat.services.db import declare_write_intent
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's own BEGIN")
+        path = db.engine.url.database
+    count = text("SELECT count(*) FROM health_check")
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        with app.test_request_context("/"):
+            declare_write_intent(False)
+            before = db.session.execute(count).scalar()
+            other.execute("INSERT INTO health_check (checked_at) VALUES ('2026-01-01 00:00:00')")
+            assert db.session.execute(count).scalar() == before  # the snapshot of its BEGIN
+            db.session.rollback()
+            assert db.session.execute(count).scalar() == before + 1
+            db.session.rollback()
+        with app.test_request_context("/", method="POST"):
+            declare_write_intent(True)
+            db.session.execute(count)
+            # The write lock is held from the first statement: another writer is refused.
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("DELETE FROM health_check")
+            db.session.rollback()
+    finally:
+        declare_write_intent(False)
+        other.execute("DELETE FROM health_check")
+        other.close()
+
+
 def test_postgresql_connections_carry_the_timeouts():
     from tutorat.services.db import engine_options
 

@@ -100,7 +100,13 @@ def configure_engine_events(engine: Engine, busy_timeout_ms: int = 10000) -> Non
     def _sqlite_begin(conn):
         # A deferred transaction that reads then writes can fail at once with "database is
         # locked" when another worker wrote meanwhile; BEGIN IMMEDIATE waits (busy_timeout) instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        if _write_intent.get():
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            # A read (every GET) sends the same BEGIN on the driver's connection: it takes no
+            # lock, so it cannot wait or fail, and SQLAlchemy's statement machinery (execution
+            # context, cursor, result) cost more than the rest of the transaction's start.
+            conn.connection.driver_connection.execute("BEGIN")
 
 
 def _note_writes(engine: Engine) -> None:
@@ -131,10 +137,12 @@ def _end_read_only(session: Session) -> None:
     rollback finds no transaction), and its objects are not expired by a commit, as the code that
     still reads them once the request is over (tests, commands) expects.
     """
-    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return  # the dialect first: on SQLite (no prepared statements) nothing more is looked at
+    if session.new or session.dirty or session.deleted:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql" and connection.info.get("wrote") is False:
+    if connection.info.get("wrote") is False:
         dbapi_connection = connection.connection.dbapi_connection
         if dbapi_connection is not None:
             dbapi_connection.commit()
