@@ -93,6 +93,11 @@ def app(database_url, tmp_path_factory):
             # the rate-limit test lowers the login limit for itself.
             "RATELIMIT_ENABLED": True,
             "RATELIMIT_STORAGE_URI": _redis_or_memory(),
+            # pytest-xdist's workers share the Redis database: each counts under its own prefix, so
+            # that one test's `limiter.reset()` does not empty the counters another is filling.
+            "RATELIMIT_STORAGE_OPTIONS": {
+                "key_prefix": f"LIMITS-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+            },
             "LOGIN_RATE_LIMIT": "100000 per minute",
             "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
             "RESET_RATE_LIMIT": "100000 per minute",
