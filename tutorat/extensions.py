@@ -68,14 +68,19 @@ class RouteLimiter(Limiter):
         super()._check_request_limit(callable_name, in_middleware)
 
     def _request_wide_work(self) -> bool:
-        manager = self.limit_manager
-        return bool(
-            self._storage_dead
-            or self._meta_limits
-            or manager._application_limits
-            or manager._default_limits
-            or manager._blueprint_limits
-        )
+        # Flask-Limiter's own attributes (4.x): a version that names them otherwise gets its pass
+        # on every request, as without this class, rather than an error.
+        manager = getattr(self, "limit_manager", None)
+        try:
+            return bool(
+                self._storage_dead
+                or self._meta_limits
+                or manager._application_limits  # type: ignore[union-attr]
+                or manager._default_limits  # type: ignore[union-attr]
+                or manager._blueprint_limits  # type: ignore[union-attr]
+            )
+        except AttributeError:
+            return True
 
 
 db = Database(model_class=Base)

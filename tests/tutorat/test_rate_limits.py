@@ -81,3 +81,10 @@ def test_a_blueprint_limit_is_enforced_on_its_pages():
     app, _passes = _site(blueprint_limit="2 per minute")
     assert _statuses(app, "/partie") == [200, 200, 429]
     assert _statuses(app, "/libre") == [200, 200, 200]
+
+
+def test_a_flask_limiter_without_those_attributes_gets_its_pass_on_every_request(monkeypatch):
+    """If a Flask-Limiter release renames what RouteLimiter reads, the pass runs as without it."""
+    site_limiter = RouteLimiter(key_func=lambda: "127.0.0.1", default_limits=[])
+    monkeypatch.setattr(site_limiter, "limit_manager", object(), raising=False)
+    assert site_limiter._request_wide_work() is True
