@@ -70,6 +70,10 @@ class Result:
     beside: float | None = None
     worst_p99_ms: float | None = None  # the worst round's p99 (rounds measured in turns)
     beside_worst_p99_ms: float | None = None  # the reference's worst round, in the same turns
+    # CPU milliseconds the workers spent per request, the page's and its reference's (what the
+    # machine's other work changes least; the database server's own work is not counted).
+    cpu_ms: float | None = None
+    beside_cpu_ms: float | None = None
 
 
 def _say(text: str) -> None:
@@ -298,19 +302,63 @@ def wrk(
     )
 
 
-def in_turns(base: str, page: str, paths: list[str], cookie: str, ref_base: str, args) -> Result:
+def workers_cpu(master: int) -> float:
+    """The CPU seconds (user and system) used so far by the workers of a gunicorn master."""
+    children = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
+    ).stdout
+    ticks = 0
+    for pid in (int(x) for x in children.split()):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def in_turns(
+    base: str,
+    page: str,
+    paths: list[str],
+    cookie: str,
+    ref_base: str,
+    masters: tuple[int, int],
+    args,
+) -> Result:
     """A page measured in `args.rounds` rounds, each after a round of the "20 rows" reference:
-    req/s over all rounds, p50 and p99 the median of the rounds' (the worst p99 kept too)."""
+    req/s over all rounds, p50 and p99 the median of the rounds' (the worst p99 kept too), and the
+    CPU time the workers of each server spent per request (`masters`: the page's, the reference's)."""
     seconds = max(args.duration / args.rounds, 1)
     wrk(ref_base, ["/rows"], "", args.warmup, args.connections, args.threads, "chauffe")
     wrk(base, paths, cookie, args.warmup, args.connections, args.threads, page)  # warm up
     pages: list[Result] = []
     references: list[Result] = []
+    cpu = {"page": 0.0, "reference": 0.0}
+
+    def timed(kind: str, master: int, run) -> Result:
+        before = workers_cpu(master)
+        result = run()
+        cpu[kind] += workers_cpu(master) - before
+        return result
+
     for _ in range(args.rounds):
         references.append(
-            wrk(ref_base, ["/rows"], "", seconds, args.connections, args.threads, "voisine")
+            timed(
+                "reference",
+                masters[1],
+                lambda: wrk(
+                    ref_base, ["/rows"], "", seconds, args.connections, args.threads, "voisine"
+                ),
+            )
         )
-        pages.append(wrk(base, paths, cookie, seconds, args.connections, args.threads, page))
+        pages.append(
+            timed(
+                "page",
+                masters[0],
+                lambda: wrk(base, paths, cookie, seconds, args.connections, args.threads, page),
+            )
+        )
 
     def median(values: list[float]) -> float:
         return statistics.median(values)
@@ -326,6 +374,8 @@ def in_turns(base: str, page: str, paths: list[str], cookie: str, ref_base: str,
         beside=sum(r.requests for r in references) / sum(r.seconds for r in references),
         worst_p99_ms=max(r.p99_ms for r in pages),
         beside_worst_p99_ms=max(r.p99_ms for r in references),
+        cpu_ms=cpu["page"] * 1000 / max(sum(r.requests for r in pages), 1),
+        beside_cpu_ms=cpu["reference"] * 1000 / max(sum(r.requests for r in references), 1),
     )
 
 
@@ -380,7 +430,7 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
     )
     # Both servers stay up: before each page, the "20 rows" reference is measured again (half the
     # time), and the page's ratio is taken to that neighbour rather than to a figure minutes old.
-    with reference, tutorat(f"tutorat-{name}.log") as proc:
+    with reference as reference_proc, tutorat(f"tutorat-{name}.log") as proc:
         ref_base = f"http://127.0.0.1:{port + 1}"
         measure(ref_base, "référence : hello", ["/hello"])
         measure(ref_base, "référence : 20 lignes", ["/rows"])
@@ -389,12 +439,15 @@ def run_backend(name: str, url: str, args) -> tuple[list[Result], list[tuple[int
         cookie = login(base)
         pages = {page: paths for page, paths in pick_paths(url).items() if paths}
         for page, paths in pages.items():
-            results.append(in_turns(base, page, paths, cookie, ref_base, args))
+            masters = (proc.pid, reference_proc.pid)
+            results.append(in_turns(base, page, paths, cookie, ref_base, masters, args))
             result = results[-1]
             _say(
                 f"  {page:<28} {result.rps:8.0f} req/s   p50 {result.p50_ms:6.1f} ms   p99 "
                 f"{result.p99_ms:6.1f} ms (pire tour {result.worst_p99_ms:.1f})   « 20 lignes » "
                 f"voisine {result.beside:.0f} req/s (pire p99 {result.beside_worst_p99_ms:.1f} ms)"
+                f"   CPU des workers {result.cpu_ms:.2f} ms par requête (voisine "
+                f"{result.beside_cpu_ms:.2f})"
             )
         memory = worker_memory(proc.pid)
     return results, memory
@@ -413,10 +466,11 @@ def report(
     )
     _say(
         "| page | req/s | p50 (ms) | p99 (ms) | p99 du pire tour (ms) | / hello | / 20 lignes "
-        "| « 20 lignes » voisine | p99 du pire tour de la voisine (ms) | / voisine | ko | non-200 "
+        "| « 20 lignes » voisine | p99 du pire tour de la voisine (ms) | / voisine "
+        "| ms CPU des workers par requête (voisine) | rapport en CPU | ko | non-200 "
         f"| ≥ {TARGET_RATIO:.2f} × « 20 lignes » voisine, p99 < {TARGET_P99_MS} ms |"
     )
-    _say("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    _say("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         is_page = not r.page.startswith(("référence", "santé"))
         reference = r.beside or rows.rps
@@ -431,9 +485,14 @@ def report(
             else " | | "
         )
         worst = f"{r.worst_p99_ms:.1f}" if r.worst_p99_ms is not None else ""
+        cpu = (
+            f"{r.cpu_ms:.2f} ({r.beside_cpu_ms:.2f}) | {r.beside_cpu_ms / r.cpu_ms:.2f}"
+            if r.cpu_ms and r.beside_cpu_ms
+            else " | "
+        )
         _say(
             f"| {r.page} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {worst} | "
-            f"{r.rps / hello.rps:.2f} | {r.rps / rows.rps:.2f} | {beside} | {r.kb:.0f} "
+            f"{r.rps / hello.rps:.2f} | {r.rps / rows.rps:.2f} | {beside} | {cpu} | {r.kb:.0f} "
             f"| {r.non200 + r.errors} | {verdict} |"
         )
     for pid, rss, pss in memory:
