@@ -169,8 +169,11 @@ def gunicorn(
         GUNICORN_LOGLEVEL="warning",
         **extra_env,
     )
-    if worker_class == "gthread":
-        env["GUNICORN_THREADS"] = "4"
+    # gunicorn.conf.py asks for 4 threads (production: gthread), and gunicorn turns a "sync" worker
+    # with more than one thread into gthread: "sync" is one thread, for real. (With gthread, wrk's
+    # 16 kept-alive connections stay with the worker that accepted them: at random, one worker of
+    # the two took nearly all of them, and a page then ran at half its speed for a whole run.)
+    env["GUNICORN_THREADS"] = "4" if worker_class == "gthread" else "1"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app],
